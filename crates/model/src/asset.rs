@@ -1,0 +1,120 @@
+//! Assets (DESIGN §2) and their liquidity curves' parameters (DESIGN §3).
+
+/// Index of an asset in [`crate::Snapshot::assets`].
+pub type AssetIdx = usize;
+
+/// What an asset is, which decides how its price is found (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AssetKind {
+    /// Exogenous: the chain's native coin (ETH).
+    Native,
+    /// Exogenous: a governance token (AAVE).
+    Governance,
+    /// Exogenous: a fiat-backed stablecoin, peg 1 USD.
+    Stable,
+    /// Exogenous: a tokenized real-world asset (T-bills).
+    Rwa,
+    /// Derived: liquid staking token, `p = p_U · rate · discount`.
+    Lst,
+    /// Derived: share of a lending reserve, `p = p_U · rate · recovery`.
+    Receipt,
+    /// Derived: AMM pool share (next issue).
+    Lp,
+    /// Derived: bridged underlying, `p = p_U · (1 − bridge_loss)`.
+    Bridged,
+    /// Derived: stablecoin issued by a CDP protocol (next issue).
+    CdpStable,
+    /// Derived: algorithmic stablecoin (a later issue).
+    Algostable,
+}
+
+impl AssetKind {
+    pub const ALL: [(&'static str, AssetKind); 10] = [
+        ("native", AssetKind::Native),
+        ("governance", AssetKind::Governance),
+        ("stable", AssetKind::Stable),
+        ("rwa", AssetKind::Rwa),
+        ("lst", AssetKind::Lst),
+        ("receipt", AssetKind::Receipt),
+        ("lp", AssetKind::Lp),
+        ("bridged", AssetKind::Bridged),
+        ("cdp_stable", AssetKind::CdpStable),
+        ("algostable", AssetKind::Algostable),
+    ];
+
+    pub fn parse(s: &str) -> Option<AssetKind> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, k)| *k)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+
+    /// Exogenous kinds take their price from the snapshot or scenario.
+    pub fn is_exogenous(self) -> bool {
+        matches!(
+            self,
+            AssetKind::Native | AssetKind::Governance | AssetKind::Stable | AssetKind::Rwa
+        )
+    }
+
+    /// Kinds whose price comes from an `underlying` asset.
+    pub fn needs_underlying(self) -> bool {
+        matches!(
+            self,
+            AssetKind::Lst | AssetKind::Receipt | AssetKind::Bridged
+        )
+    }
+}
+
+/// The shape of an asset's market depth (DESIGN §3). Amounts are in tokens of the asset (`base`) and
+/// of the quote asset (`quote`, USD unless the liquidity names a `quote_asset`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CurveSpec {
+    /// `x·y = k` with a fee kept by the pool.
+    ConstantProduct { base: f64, quote: f64, fee: f64 },
+    /// Curve's two-coin invariant with amplification `A`.
+    StableSwap {
+        amplification: f64,
+        base: f64,
+        quote: f64,
+        fee: f64,
+    },
+    /// `p(V) = p_ref·(1 − k·(V/adv_usd)^alpha)`, `V` the value sold since round 0 at `p_ref`.
+    PowerLaw { adv_usd: f64, k: f64, alpha: f64 },
+}
+
+/// Where an asset is sold: its curve and the asset the curve pays in (`None` = USD).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Liquidity {
+    pub curve: CurveSpec,
+    pub quote_asset: Option<AssetIdx>,
+}
+
+/// One asset of a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub id: String,
+    pub kind: AssetKind,
+    /// USD per token, exogenous kinds only.
+    pub price: Option<f64>,
+    /// Annualised volatility of log returns.
+    pub volatility: f64,
+    /// The asset a derived asset is priced from.
+    pub underlying: Option<AssetIdx>,
+    /// Redemption rate in underlying per token (lst, receipt); 1 by default.
+    pub rate: f64,
+    /// Market discount of an lst, 1 at par.
+    pub discount: f64,
+    /// The lending protocol whose reserve issued a receipt token, if named.
+    pub issuer: Option<usize>,
+    /// Share of a bridged asset's locked underlying that is gone, in [0, 1].
+    pub bridge_loss: f64,
+    pub liquidity: Liquidity,
+    /// Line of the asset's table in its file.
+    pub line: u32,
+}

@@ -1,0 +1,21 @@
+//! cascade's model layer (DESIGN §1): assets, protocols, accounts and positions, scenarios; reading
+//! them from TOML/JSON with diagnostics that name file, line and field.
+#![forbid(unsafe_code)]
+
+pub mod asset;
+pub mod diag;
+pub mod doc;
+pub mod load;
+pub mod protocol;
+pub mod reader;
+pub mod scenario;
+pub mod snapshot;
+
+pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
+pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
+pub use doc::Format;
+pub use protocol::{
+    EModeCategory, LendingParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve,
+};
+pub use scenario::{Scenario, Shock};
+pub use snapshot::{Accounts, Correlation, Positions, Side, Snapshot};

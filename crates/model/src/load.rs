@@ -1,0 +1,1129 @@
+//! Reading snapshots and scenarios from TOML/JSON text (DESIGN §14), reporting every problem found.
+//!
+//! Unknown fields are errors: a misspelt `liquidation_treshold` silently taking a default would be a
+//! wrong risk figure, which is worse than a refused file.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::asset::{Asset, AssetKind, CurveSpec, Liquidity};
+use crate::diag::{Diagnostics, LoadError, Location};
+use crate::doc::{self, Format, Node, Value};
+use crate::protocol::{
+    EModeCategory, LendingParams, Protocol, ProtocolKind, ProtocolParams, Reserve,
+};
+use crate::reader::{str_of, Ctx, Table};
+use crate::scenario::{Scenario, Shock};
+use crate::snapshot::{Correlation, Side, Snapshot};
+
+const UNIT: &str = "a number in [0, 1]";
+const POSITIVE: &str = "a number > 0";
+const NON_NEGATIVE: &str = "a number ≥ 0";
+
+/// A snapshot read from its main file, with the position files it names still to be loaded.
+#[derive(Debug)]
+pub struct SnapshotDoc {
+    pub snapshot: Snapshot,
+    /// Position files named by `positions = [...]`, as written (relative to the snapshot's folder).
+    pub position_files: Vec<(String, u32)>,
+}
+
+/// Parses a snapshot document. Problems go to `diags`; `None` only if the text could not be parsed
+/// at all or the ids it defines are unusable.
+pub fn parse_snapshot(
+    text: &str,
+    format: Format,
+    file: &str,
+    diags: &mut Diagnostics,
+) -> Option<SnapshotDoc> {
+    let root = doc::parse(text, format, file, diags)?;
+    let mut ctx = Ctx { file, diags };
+    let mut top = Table::new(&root, "", &mut ctx)?;
+    let name = top
+        .opt_str("name", &mut ctx)
+        .unwrap_or_else(|| "unnamed".into());
+    let mut position_files = Vec::new();
+    if let Some(n) = top.get("positions") {
+        match &n.value {
+            Value::Arr(items) => {
+                for it in items {
+                    if let Some(s) = str_of(it, "positions", &mut ctx) {
+                        position_files.push((s, it.line));
+                    }
+                }
+            }
+            Value::Str(s) => position_files.push((s.clone(), n.line)),
+            other => ctx.error(
+                n.line,
+                "positions",
+                format!(
+                    "found {}, expected an array of file paths",
+                    other.type_name()
+                ),
+            ),
+        }
+    }
+    let asset_nodes = top.arr("asset", &mut ctx);
+    let corr_nodes = top.arr("correlation", &mut ctx);
+    let protocol_nodes = top.arr("protocol", &mut ctx);
+    let account_nodes = top.arr("account", &mut ctx);
+    top.finish(&mut ctx);
+    if asset_nodes.is_empty() {
+        ctx.error(
+            root.line,
+            "asset",
+            "no assets defined; expected at least one [[asset]]",
+        );
+    }
+
+    // Pass 1: ids, so that references may point forward.
+    let asset_ids = collect_ids(asset_nodes, "asset", &mut ctx);
+    let protocol_ids = collect_ids(protocol_nodes, "protocol", &mut ctx);
+    let protocol_kinds: HashMap<String, Option<ProtocolKind>> = protocol_nodes
+        .iter()
+        .filter_map(|n| match &n.value {
+            Value::Obj(e) => {
+                let id = e
+                    .iter()
+                    .find(|(k, _)| k == "id")
+                    .and_then(|(_, v)| match &v.value {
+                        Value::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })?;
+                let kind = e
+                    .iter()
+                    .find(|(k, _)| k == "kind")
+                    .and_then(|(_, v)| match &v.value {
+                        Value::Str(s) => ProtocolKind::parse(s),
+                        _ => None,
+                    });
+                Some((id, kind))
+            }
+            _ => None,
+        })
+        .collect();
+    let refs = Refs {
+        assets: &asset_ids,
+        protocols: &protocol_ids,
+    };
+
+    let mut assets = Vec::new();
+    for (i, n) in asset_nodes.iter().enumerate() {
+        if let Some(a) = parse_asset(n, i, &refs, &protocol_kinds, &mut ctx) {
+            assets.push(a);
+        }
+    }
+    let mut protocols = Vec::new();
+    for (i, n) in protocol_nodes.iter().enumerate() {
+        if let Some(p) = parse_protocol(n, i, &refs, &mut ctx) {
+            protocols.push(p);
+        }
+    }
+    let mut correlations = Vec::new();
+    for (i, n) in corr_nodes.iter().enumerate() {
+        if let Some(c) = parse_correlation(n, i, &refs, &mut ctx) {
+            correlations.push(c);
+        }
+    }
+    // Indices in `refs` are positions in the files; they match `assets`/`protocols` only if every
+    // item parsed. If some did not, the errors are already recorded and the snapshot is not used.
+    if assets.len() != asset_nodes.len() || protocols.len() != protocol_nodes.len() {
+        return None;
+    }
+    check_cycles(&assets, &mut ctx);
+    let mut snapshot = Snapshot {
+        name,
+        source: file.to_string(),
+        assets,
+        correlations,
+        protocols,
+        ..Default::default()
+    };
+    for (i, n) in account_nodes.iter().enumerate() {
+        parse_account(n, i, &mut snapshot, &mut ctx);
+    }
+    Some(SnapshotDoc {
+        snapshot,
+        position_files,
+    })
+}
+
+struct Refs<'a> {
+    assets: &'a HashMap<String, usize>,
+    protocols: &'a HashMap<String, usize>,
+}
+
+impl Refs<'_> {
+    fn asset(&self, id: &str, line: u32, field: &str, ctx: &mut Ctx) -> Option<usize> {
+        let r = self.assets.get(id).copied();
+        if r.is_none() {
+            ctx.error(
+                line,
+                field,
+                format!("unknown asset \"{id}\"; expected one of the [[asset]] ids"),
+            );
+        }
+        r
+    }
+}
+
+fn collect_ids(nodes: &[Node], what: &str, ctx: &mut Ctx) -> HashMap<String, usize> {
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut first_line: HashMap<String, u32> = HashMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let Value::Obj(e) = &n.value else { continue };
+        let Some((_, idn)) = e.iter().find(|(k, _)| k == "id") else {
+            continue;
+        };
+        let Value::Str(id) = &idn.value else { continue };
+        if let Some(l) = first_line.get(id) {
+            ctx.error(
+                idn.line,
+                format!("{what} \"{id}\".id"),
+                format!("duplicate id; first defined on line {l}"),
+            );
+        } else {
+            first_line.insert(id.clone(), idn.line);
+            ids.insert(id.clone(), i);
+        }
+    }
+    ids
+}
+
+fn parse_asset(
+    n: &Node,
+    index: usize,
+    refs: &Refs,
+    protocol_kinds: &HashMap<String, Option<ProtocolKind>>,
+    ctx: &mut Ctx,
+) -> Option<Asset> {
+    let mut t = Table::new(n, format!("asset {}", index + 1), ctx)?;
+    let id = t.req_str("id", ctx);
+    if let Some(id) = &id {
+        t.what = format!("asset \"{id}\"");
+    }
+    let kind_s = t.req_str("kind", ctx);
+    let kind = kind_s.as_deref().and_then(|k| {
+        let kind = AssetKind::parse(k);
+        if kind.is_none() {
+            let names: Vec<&str> = AssetKind::ALL.iter().map(|(n, _)| *n).collect();
+            ctx.error(
+                t.line_of("kind"),
+                t.field("kind"),
+                format!("= \"{k}\", expected one of: {}", names.join(", ")),
+            );
+        }
+        kind
+    });
+    if let Some(k @ (AssetKind::Lp | AssetKind::CdpStable | AssetKind::Algostable)) = kind {
+        ctx.error(
+            t.line_of("kind"),
+            t.field("kind"),
+            format!("kind \"{}\" is not supported by this version of cascade (it arrives with AMM, CDP and algorithmic-stablecoin support)", k.name()),
+        );
+    }
+    let price = t.num_in("price", false, |x| x > 0.0, POSITIVE, ctx);
+    let volatility = t
+        .num_in("volatility", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
+        .unwrap_or(0.0);
+    let underlying_s = t.opt_str("underlying", ctx);
+    let rate = t
+        .num_in("rate", false, |x| x > 0.0, POSITIVE, ctx)
+        .unwrap_or(1.0);
+    let discount = t
+        .num_in("discount", false, |x| x > 0.0, POSITIVE, ctx)
+        .unwrap_or(1.0);
+    let issuer_s = t.opt_str("issuer", ctx);
+    let bridge_loss = t
+        .num_in(
+            "bridge_loss",
+            false,
+            |x| (0.0..=1.0).contains(&x),
+            UNIT,
+            ctx,
+        )
+        .unwrap_or(0.0);
+    let liquidity = match t.get("liquidity") {
+        Some(ln) => parse_liquidity(ln, &t.field("liquidity"), refs, ctx),
+        None => {
+            ctx.error(t.line, t.field("liquidity"), "missing; expected a liquidity curve, e.g. { curve = \"power_law\", adv_usd = 1e8, k = 1.0, alpha = 0.5 }");
+            None
+        }
+    };
+    let mut ok = id.is_some() && kind.is_some() && liquidity.is_some();
+    let mut underlying = None;
+    let mut issuer = None;
+    if let Some(kind) = kind {
+        if kind.is_exogenous() {
+            if price.is_none() && t.get("price").is_none() {
+                ctx.error(
+                    t.line,
+                    t.field("price"),
+                    format!(
+                        "missing; kind \"{}\" takes its USD price from the snapshot",
+                        kind.name()
+                    ),
+                );
+                ok = false;
+            }
+            if underlying_s.is_some() {
+                ctx.error(
+                    t.line_of("underlying"),
+                    t.field("underlying"),
+                    format!("kind \"{}\" has no underlying", kind.name()),
+                );
+            }
+        } else if t.get("price").is_some() {
+            ctx.error(
+                t.line_of("price"),
+                t.field("price"),
+                format!(
+                    "kind \"{}\" is priced from other state; remove the price",
+                    kind.name()
+                ),
+            );
+        }
+        if kind.needs_underlying() {
+            match &underlying_s {
+                Some(u) => {
+                    underlying =
+                        refs.asset(u, t.line_of("underlying"), &t.field("underlying"), ctx);
+                    ok &= underlying.is_some();
+                }
+                None => {
+                    ctx.error(
+                        t.line,
+                        t.field("underlying"),
+                        format!(
+                            "missing; kind \"{}\" is priced from an underlying asset",
+                            kind.name()
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if t.get("discount").is_some() && kind != AssetKind::Lst {
+            ctx.error(
+                t.line_of("discount"),
+                t.field("discount"),
+                "only an lst has a market discount",
+            );
+        }
+        if t.get("bridge_loss").is_some() && kind != AssetKind::Bridged {
+            ctx.error(
+                t.line_of("bridge_loss"),
+                t.field("bridge_loss"),
+                "only a bridged asset has a bridge_loss",
+            );
+        }
+        if let Some(is) = &issuer_s {
+            if kind != AssetKind::Receipt {
+                ctx.error(
+                    t.line_of("issuer"),
+                    t.field("issuer"),
+                    "only a receipt token has an issuer",
+                );
+            } else {
+                match protocol_kinds.get(is) {
+                    None => ctx.error(t.line_of("issuer"), t.field("issuer"), format!("unknown protocol \"{is}\"; expected one of the [[protocol]] ids")),
+                    Some(Some(ProtocolKind::Lending)) | Some(None) => issuer = refs.protocols.get(is).copied(),
+                    Some(Some(k)) => ctx.error(
+                        t.line_of("issuer"),
+                        t.field("issuer"),
+                        format!("protocol \"{is}\" is of kind \"{}\"; a receipt token is issued by a lending protocol", k.name()),
+                    ),
+                }
+            }
+        }
+    }
+    let line = t.line;
+    t.finish(ctx);
+    if !ok {
+        return None;
+    }
+    Some(Asset {
+        id: id?,
+        kind: kind?,
+        price,
+        volatility,
+        underlying,
+        rate,
+        discount,
+        issuer,
+        bridge_loss,
+        liquidity: liquidity?,
+        line,
+    })
+}
+
+fn parse_liquidity(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Liquidity> {
+    let mut t = Table::new(n, what, ctx)?;
+    let curve = t.req_str("curve", ctx);
+    let quote_asset = t.opt_str("quote_asset", ctx);
+    let quote_idx = match &quote_asset {
+        Some(q) if q == "USD" => None,
+        Some(q) => Some(refs.asset(q, t.line_of("quote_asset"), &t.field("quote_asset"), ctx)?),
+        None => None,
+    };
+    let fee_ok = |x: f64| (0.0..1.0).contains(&x);
+    let spec = match curve.as_deref() {
+        Some("constant_product") => {
+            let base = t.num_in("base", true, |x| x > 0.0, POSITIVE, ctx);
+            let quote = t.num_in("quote", true, |x| x > 0.0, POSITIVE, ctx);
+            let fee = t
+                .num_in("fee", false, fee_ok, "a number in [0, 1)", ctx)
+                .unwrap_or(0.0);
+            Some(CurveSpec::ConstantProduct {
+                base: base?,
+                quote: quote?,
+                fee,
+            })
+        }
+        Some("stableswap") => {
+            let amplification = t.num_in("amplification", true, |x| x > 0.0, POSITIVE, ctx);
+            let base = t.num_in("base", true, |x| x > 0.0, POSITIVE, ctx);
+            let quote = t.num_in("quote", true, |x| x > 0.0, POSITIVE, ctx);
+            let fee = t
+                .num_in("fee", false, fee_ok, "a number in [0, 1)", ctx)
+                .unwrap_or(0.0);
+            Some(CurveSpec::StableSwap {
+                amplification: amplification?,
+                base: base?,
+                quote: quote?,
+                fee,
+            })
+        }
+        Some("power_law") => {
+            let adv_usd = t.num_in("adv_usd", true, |x| x > 0.0, POSITIVE, ctx);
+            let k = t.num_in("k", true, |x| x >= 0.0, NON_NEGATIVE, ctx);
+            let alpha = t.num_in("alpha", true, |x| x > 0.0, POSITIVE, ctx);
+            Some(CurveSpec::PowerLaw {
+                adv_usd: adv_usd?,
+                k: k?,
+                alpha: alpha?,
+            })
+        }
+        Some(other) => {
+            ctx.error(
+                t.line_of("curve"),
+                t.field("curve"),
+                format!("= \"{other}\", expected one of: constant_product, stableswap, power_law"),
+            );
+            None
+        }
+        None => None,
+    };
+    t.finish(ctx);
+    Some(Liquidity {
+        curve: spec?,
+        quote_asset: quote_idx,
+    })
+}
+
+fn parse_protocol(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) -> Option<Protocol> {
+    let mut t = Table::new(n, format!("protocol {}", index + 1), ctx)?;
+    let id = t.req_str("id", ctx);
+    if let Some(id) = &id {
+        t.what = format!("protocol \"{id}\"");
+    }
+    let kind_s = t.req_str("kind", ctx);
+    let kind = kind_s.as_deref().and_then(|k| {
+        let kind = ProtocolKind::parse(k);
+        if kind.is_none() {
+            let names: Vec<&str> = ProtocolKind::ALL.iter().map(|(n, _)| *n).collect();
+            ctx.error(
+                t.line_of("kind"),
+                t.field("kind"),
+                format!("= \"{k}\", expected one of: {}", names.join(", ")),
+            );
+        }
+        kind
+    });
+    let mut insurance_fund = Vec::new();
+    for (a, amount, line) in t.amounts("insurance_fund", ctx) {
+        let field = format!("{}.{a}", t.field("insurance_fund"));
+        if let Some(ai) = refs.asset(&a, line, &field, ctx) {
+            if amount < 0.0 {
+                ctx.error(line, field, format!("= {amount}, expected {NON_NEGATIVE}"));
+            } else {
+                insurance_fund.push((ai, amount));
+            }
+        }
+    }
+    let params = match kind {
+        Some(ProtocolKind::Lending) => {
+            parse_lending(&mut t, refs, ctx).map(ProtocolParams::Lending)
+        }
+        Some(k) => {
+            ctx.error(
+                t.line_of("kind"),
+                t.field("kind"),
+                format!("kind \"{}\" is not supported by this version of cascade (only \"lending\" so far)", k.name()),
+            );
+            None
+        }
+        None => None,
+    };
+    let line = t.line;
+    t.finish(ctx);
+    Some(Protocol {
+        id: id?,
+        kind: kind?,
+        insurance_fund,
+        params: params?,
+        line,
+    })
+}
+
+fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingParams> {
+    let unit_open = |x: f64| x > 0.0 && x <= 1.0;
+    let close_factor = t
+        .num_in("close_factor", false, unit_open, "a number in (0, 1]", ctx)
+        .unwrap_or(0.5);
+    let close_factor_full_below_hf = t
+        .num_in(
+            "close_factor_full_below_hf",
+            false,
+            unit_open,
+            "a number in (0, 1]",
+            ctx,
+        )
+        .unwrap_or(0.95);
+    let full_close_factor = t
+        .num_in(
+            "full_close_factor",
+            false,
+            unit_open,
+            "a number in (0, 1]",
+            ctx,
+        )
+        .unwrap_or(1.0);
+    let liquidator_cost_usd = t
+        .num_in(
+            "liquidator_cost_usd",
+            false,
+            |x| x >= 0.0,
+            NON_NEGATIVE,
+            ctx,
+        )
+        .unwrap_or(0.0);
+    let mut reserves: Vec<Reserve> = Vec::new();
+    let mut ok = true;
+    for (i, rn) in t.arr("reserve", ctx).iter().enumerate() {
+        match parse_reserve(rn, &format!("{} reserve {}", t.what, i + 1), refs, ctx) {
+            Some(r) => {
+                if let Some(prev) = reserves.iter().find(|p| p.asset == r.asset) {
+                    ctx.error(
+                        r.line,
+                        format!("{} reserve {}", t.what, i + 1),
+                        format!(
+                            "duplicate reserve for this asset; first on line {}",
+                            prev.line
+                        ),
+                    );
+                    ok = false;
+                } else {
+                    reserves.push(r);
+                }
+            }
+            None => ok = false,
+        }
+    }
+    let mut emode = Vec::new();
+    for (i, en) in t.arr("emode", ctx).iter().enumerate() {
+        let what = format!("{} emode {}", t.what, i + 1);
+        let Some(mut e) = Table::new(en, what, ctx) else {
+            ok = false;
+            continue;
+        };
+        let id = e.req_str("id", ctx);
+        let ltv = e.num_in("ltv", true, |x| (0.0..=1.0).contains(&x), UNIT, ctx);
+        let lt = e.num_in(
+            "liquidation_threshold",
+            true,
+            unit_open,
+            "a number in (0, 1]",
+            ctx,
+        );
+        let lb = e.num_in(
+            "liquidation_bonus",
+            true,
+            |x| (0.0..1.0).contains(&x),
+            "a number in [0, 1)",
+            ctx,
+        );
+        let mut assets = Vec::new();
+        for an in e.arr("assets", ctx) {
+            if let Some(s) = str_of(an, &e.field("assets"), ctx) {
+                match refs.asset(&s, an.line, &e.field("assets"), ctx) {
+                    Some(a) if reserves.iter().any(|r| r.asset == a) => assets.push(a),
+                    Some(_) => ctx.error(
+                        an.line,
+                        e.field("assets"),
+                        format!("\"{s}\" has no reserve in this protocol"),
+                    ),
+                    None => {}
+                }
+            }
+        }
+        if let (Some(ltv), Some(lt), Some(lb)) = (ltv, lt, lb) {
+            check_risk_params(ltv, lt, lb, e.line, &e.what, ctx);
+        }
+        let line = e.line;
+        e.finish(ctx);
+        match (id, ltv, lt, lb) {
+            (Some(id), Some(ltv), Some(liquidation_threshold), Some(liquidation_bonus)) => emode
+                .push(EModeCategory {
+                    id,
+                    ltv,
+                    liquidation_threshold,
+                    liquidation_bonus,
+                    assets,
+                    line,
+                }),
+            _ => ok = false,
+        }
+    }
+    if reserves.is_empty() && ok {
+        ctx.error(
+            t.line,
+            t.field("reserve"),
+            "a lending protocol needs at least one [[protocol.reserve]]",
+        );
+    }
+    if !ok {
+        return None;
+    }
+    Some(LendingParams {
+        close_factor,
+        close_factor_full_below_hf,
+        full_close_factor,
+        liquidator_cost_usd,
+        reserves,
+        emode,
+    })
+}
+
+/// Aave v3's own rules: `ltv ≤ LT` and `LT·(1 + LB) ≤ 1` (otherwise a liquidation cannot pay its bonus).
+fn check_risk_params(ltv: f64, lt: f64, lb: f64, line: u32, what: &str, ctx: &mut Ctx) {
+    if ltv > lt {
+        ctx.error(line, format!("{what}.ltv"), format!("= {ltv} is above liquidation_threshold = {lt}; expected ltv ≤ liquidation_threshold"));
+    }
+    if lt * (1.0 + lb) > 1.0 + 1e-12 {
+        ctx.error(
+            line,
+            format!("{what}.liquidation_threshold"),
+            format!("liquidation_threshold × (1 + liquidation_bonus) = {:.4} > 1; the bonus could not be paid from the collateral", lt * (1.0 + lb)),
+        );
+    }
+}
+
+fn parse_reserve(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Reserve> {
+    let mut t = Table::new(n, what, ctx)?;
+    let asset_s = t.req_str("asset", ctx);
+    let asset = asset_s
+        .as_deref()
+        .and_then(|a| refs.asset(a, t.line_of("asset"), &t.field("asset"), ctx));
+    if let Some(a) = &asset_s {
+        t.what = format!("{what} (\"{a}\")");
+    }
+    let collateral_enabled = t.opt_bool("collateral_enabled", ctx).unwrap_or(true);
+    let ltv = t.num_in("ltv", true, |x| (0.0..=1.0).contains(&x), UNIT, ctx);
+    let lt_ok = |x: f64| {
+        if collateral_enabled {
+            x > 0.0 && x <= 1.0
+        } else {
+            (0.0..=1.0).contains(&x)
+        }
+    };
+    let lt_expected = if collateral_enabled {
+        "a number in (0, 1]"
+    } else {
+        UNIT
+    };
+    let lt = t.num_in("liquidation_threshold", true, lt_ok, lt_expected, ctx);
+    let lb = t.num_in(
+        "liquidation_bonus",
+        true,
+        |x| (0.0..1.0).contains(&x),
+        "a number in [0, 1)",
+        ctx,
+    );
+    let reserve_factor = t
+        .num_in(
+            "reserve_factor",
+            false,
+            |x| (0.0..1.0).contains(&x),
+            "a number in [0, 1)",
+            ctx,
+        )
+        .unwrap_or(0.0);
+    let supply_cap = t.num_in("supply_cap", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
+    let borrow_cap = t.num_in("borrow_cap", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
+    let borrowable = t.opt_bool("borrowable", ctx).unwrap_or(true);
+    let debt_ceiling_usd = t.num_in("debt_ceiling", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
+    let supplied = t.num_in("supplied", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
+    if let (Some(ltv), Some(lt), Some(lb)) = (ltv, lt, lb) {
+        check_risk_params(ltv, lt, lb, t.line, &t.what, ctx);
+    }
+    let line = t.line;
+    t.finish(ctx);
+    Some(Reserve {
+        asset: asset?,
+        ltv: ltv?,
+        liquidation_threshold: lt?,
+        liquidation_bonus: lb?,
+        reserve_factor,
+        supply_cap,
+        borrow_cap,
+        collateral_enabled,
+        borrowable,
+        debt_ceiling_usd,
+        supplied,
+        line,
+    })
+}
+
+fn parse_correlation(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) -> Option<Correlation> {
+    let mut t = Table::new(n, format!("correlation {}", index + 1), ctx)?;
+    let mut assets = Vec::new();
+    let mut ok = true;
+    for an in t.arr("assets", ctx) {
+        match str_of(an, &t.field("assets"), ctx)
+            .and_then(|s| refs.asset(&s, an.line, &t.field("assets"), ctx))
+        {
+            Some(a) => assets.push(a),
+            None => ok = false,
+        }
+    }
+    let mut matrix = Vec::new();
+    for rn in t.arr("matrix", ctx) {
+        let Value::Arr(cells) = &rn.value else {
+            ctx.error(
+                rn.line,
+                t.field("matrix"),
+                format!("found {}, expected an array of rows", rn.value.type_name()),
+            );
+            ok = false;
+            continue;
+        };
+        let row: Vec<f64> = cells
+            .iter()
+            .filter_map(|c| crate::reader::num_of(c, &t.field("matrix"), ctx))
+            .collect();
+        ok &= row.len() == cells.len();
+        matrix.push(row);
+    }
+    let k = assets.len();
+    let line = t.line_of("matrix");
+    if ok {
+        if matrix.len() != k || matrix.iter().any(|r| r.len() != k) {
+            ctx.error(
+                line,
+                t.field("matrix"),
+                format!("expected a {k}×{k} matrix for {k} assets"),
+            );
+            ok = false;
+        } else {
+            for i in 0..k {
+                if (matrix[i][i] - 1.0).abs() > 1e-9 {
+                    ctx.error(
+                        line,
+                        t.field("matrix"),
+                        format!("diagonal entry [{i}][{i}] = {}, expected 1", matrix[i][i]),
+                    );
+                    ok = false;
+                }
+                for j in 0..k {
+                    let v = matrix[i][j];
+                    if !(-1.0..=1.0).contains(&v) {
+                        ctx.error(
+                            line,
+                            t.field("matrix"),
+                            format!("entry [{i}][{j}] = {v}, expected a number in [-1, 1]"),
+                        );
+                        ok = false;
+                    } else if (v - matrix[j][i]).abs() > 1e-9 {
+                        ctx.error(line, t.field("matrix"), format!("entry [{i}][{j}] = {v} differs from [{j}][{i}] = {}; expected a symmetric matrix", matrix[j][i]));
+                        ok = false;
+                    }
+                }
+            }
+        }
+    }
+    t.finish(ctx);
+    ok.then_some(Correlation {
+        assets,
+        matrix,
+        line: t_line(n),
+    })
+}
+
+fn t_line(n: &Node) -> u32 {
+    n.line
+}
+
+/// Rejects cycles among derived assets (through `underlying` and through a curve's `quote_asset`).
+fn check_cycles(assets: &[Asset], ctx: &mut Ctx) {
+    let deps = |a: &Asset| -> Vec<usize> {
+        a.underlying
+            .into_iter()
+            .chain(a.liquidity.quote_asset)
+            .collect()
+    };
+    // 0 = unvisited, 1 = on stack, 2 = done
+    let mut state = vec![0u8; assets.len()];
+    let mut reported = HashSet::new();
+    for start in 0..assets.len() {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let d = deps(&assets[node]);
+            if *next < d.len() {
+                let child = d[*next];
+                *next += 1;
+                match state[child] {
+                    0 => {
+                        state[child] = 1;
+                        stack.push((child, 0));
+                    }
+                    1 => {
+                        let pos = stack.iter().position(|(n, _)| *n == child).unwrap_or(0);
+                        let cycle: Vec<&str> = stack[pos..]
+                            .iter()
+                            .map(|(n, _)| assets[*n].id.as_str())
+                            .collect();
+                        let key: Vec<usize> = {
+                            let mut k: Vec<usize> = stack[pos..].iter().map(|(n, _)| *n).collect();
+                            k.sort_unstable();
+                            k
+                        };
+                        if reported.insert(key) {
+                            ctx.error(
+                                assets[child].line,
+                                format!("asset \"{}\"", assets[child].id),
+                                format!(
+                                    "derived assets form a cycle: {} → {}",
+                                    cycle.join(" → "),
+                                    assets[child].id
+                                ),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+}
+
+fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
+    let Some(mut t) = Table::new(n, format!("account {}", index + 1), ctx) else {
+        return;
+    };
+    let id = t.req_str("id", ctx);
+    if let Some(id) = &id {
+        t.what = format!("account \"{id}\"");
+    }
+    let proto_s = t.req_str("protocol", ctx);
+    let protocol = proto_s.as_deref().and_then(|p| {
+        let r = s.protocol_idx(p);
+        if r.is_none() {
+            ctx.error(
+                t.line_of("protocol"),
+                t.field("protocol"),
+                format!("unknown protocol \"{p}\"; expected one of the [[protocol]] ids"),
+            );
+        }
+        r
+    });
+    let emode_s = t.opt_str("emode", ctx);
+    let collateral = t.amounts("collateral", ctx);
+    let debt = t.amounts("debt", ctx);
+    let line = t.line;
+    let field_c = t.field("collateral");
+    let field_d = t.field("debt");
+    let field_e = t.field("emode");
+    let emode_line = t.line_of("emode");
+    t.finish(ctx);
+    let (Some(id), Some(protocol)) = (id, protocol) else {
+        return;
+    };
+    let emode = match &emode_s {
+        None => None,
+        Some(e) => match resolve_emode(s, protocol, e) {
+            Ok(i) => Some(i),
+            Err(msg) => {
+                ctx.error(emode_line, field_e, msg);
+                return;
+            }
+        },
+    };
+    if s.accounts.find(protocol, &id).is_some() {
+        ctx.error(
+            line,
+            format!("account \"{id}\""),
+            format!(
+                "duplicate account id in protocol \"{}\"",
+                s.protocols[protocol].id
+            ),
+        );
+        return;
+    }
+    let acc = s.accounts.get_or_insert(protocol, &id);
+    s.accounts.emode[acc as usize] = emode;
+    for (side, entries, field) in [
+        (Side::Collateral, collateral, &field_c),
+        (Side::Debt, debt, &field_d),
+    ] {
+        for (a, amount, l) in entries {
+            let f = format!("{field}.{a}");
+            let Some(ai) = s.asset_idx(&a) else {
+                ctx.error(
+                    l,
+                    f,
+                    format!("unknown asset \"{a}\"; expected one of the [[asset]] ids"),
+                );
+                continue;
+            };
+            if amount < 0.0 {
+                ctx.error(l, f, format!("= {amount}, expected an amount ≥ 0 tokens"));
+                continue;
+            }
+            match s.check_position(protocol, ai, side) {
+                Err(msg) => ctx.error(l, f, msg),
+                Ok(w) => {
+                    if let Some(w) = w {
+                        ctx.warning(l, f, w);
+                    }
+                    s.positions.push(acc, ai, side, amount);
+                }
+            }
+        }
+    }
+}
+
+/// The index of e-mode category `id` in lending protocol `protocol`.
+pub fn resolve_emode(s: &Snapshot, protocol: usize, id: &str) -> Result<u16, String> {
+    let p = &s.protocols[protocol];
+    match p.lending() {
+        Some(l) => l
+            .emode
+            .iter()
+            .position(|c| c.id == id)
+            .map(|i| i as u16)
+            .ok_or_else(|| format!("unknown e-mode category \"{id}\" in protocol \"{}\"", p.id)),
+        None => Err(format!("protocol \"{}\" has no e-mode", p.id)),
+    }
+}
+
+/// Checks that need every position loaded: isolation debt ceilings, caps, e-mode debt membership.
+pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
+    let file = s.source.as_str();
+    for (pi, p) in s.protocols.iter().enumerate() {
+        let Some(l) = p.lending() else { continue };
+        for r in &l.reserves {
+            let a = &s.assets[r.asset];
+            let supplied = s.total(pi, r.asset, Side::Collateral);
+            let borrowed = s.total(pi, r.asset, Side::Debt);
+            if let Some(cap) = r.supply_cap {
+                if supplied > cap {
+                    diags.warning(
+                        file,
+                        Location::Line(r.line),
+                        format!("protocol \"{}\" reserve \"{}\".supply_cap", p.id, a.id),
+                        format!("accounts supply {supplied} tokens, above the cap of {cap}"),
+                    );
+                }
+            }
+            if let Some(cap) = r.borrow_cap {
+                if borrowed > cap {
+                    diags.warning(
+                        file,
+                        Location::Line(r.line),
+                        format!("protocol \"{}\" reserve \"{}\".borrow_cap", p.id, a.id),
+                        format!("accounts borrow {borrowed} tokens, above the cap of {cap}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Reads a whole snapshot from text that names no position files (or whose position files are
+/// loaded by the caller). Fails with every problem found.
+pub fn snapshot_from_str(
+    text: &str,
+    format: Format,
+    file: &str,
+) -> Result<(Snapshot, Diagnostics), LoadError> {
+    let mut diags = Diagnostics::new();
+    let parsed = parse_snapshot(text, format, file, &mut diags);
+    match parsed {
+        Some(doc) if !diags.has_errors() => {
+            if !doc.position_files.is_empty() {
+                diags.error(file, Location::Line(doc.position_files[0].1), "positions", "position files cannot be loaded from a string; load the snapshot from its file");
+                return Err(LoadError { diagnostics: diags });
+            }
+            check_loaded(&doc.snapshot, &mut diags);
+            Ok((doc.snapshot, diags))
+        }
+        _ => {
+            if !diags.has_errors() {
+                diags.error(file, Location::File, "", "the snapshot could not be read");
+            }
+            Err(LoadError { diagnostics: diags })
+        }
+    }
+}
+
+/// Parses a scenario against the snapshot it will run on (asset ids are resolved).
+pub fn parse_scenario(
+    text: &str,
+    format: Format,
+    file: &str,
+    snapshot: &Snapshot,
+) -> Result<(Scenario, Diagnostics), LoadError> {
+    let mut diags = Diagnostics::new();
+    let scenario = parse_scenario_inner(text, format, file, snapshot, &mut diags);
+    match scenario {
+        Some(s) if !diags.has_errors() => Ok((s, diags)),
+        _ => {
+            if !diags.has_errors() {
+                diags.error(file, Location::File, "", "the scenario could not be read");
+            }
+            Err(LoadError { diagnostics: diags })
+        }
+    }
+}
+
+fn parse_scenario_inner(
+    text: &str,
+    format: Format,
+    file: &str,
+    snapshot: &Snapshot,
+    diags: &mut Diagnostics,
+) -> Option<Scenario> {
+    let root = doc::parse(text, format, file, diags)?;
+    let mut ctx = Ctx { file, diags };
+    let mut top = Table::new(&root, "", &mut ctx)?;
+    let name = top
+        .opt_str("name", &mut ctx)
+        .unwrap_or_else(|| "unnamed".into());
+    let max_rounds = top
+        .num_in(
+            "max_rounds",
+            false,
+            |x| x >= 1.0 && x.fract() == 0.0 && x <= 1e6,
+            "a whole number in [1, 1000000]",
+            &mut ctx,
+        )
+        .map(|x| x as u32)
+        .unwrap_or(Scenario::DEFAULT_MAX_ROUNDS);
+    let tolerance = top
+        .num_in("tolerance", false, |x| x >= 0.0, NON_NEGATIVE, &mut ctx)
+        .unwrap_or(Scenario::DEFAULT_TOLERANCE);
+    let recovery_rate = top
+        .num_in(
+            "recovery_rate",
+            false,
+            |x| (0.0..=1.0).contains(&x),
+            UNIT,
+            &mut ctx,
+        )
+        .unwrap_or(0.0);
+    let shock_nodes = top.arr("shock", &mut ctx);
+    top.finish(&mut ctx);
+    let mut shocks = Vec::new();
+    for (i, n) in shock_nodes.iter().enumerate() {
+        let Some(mut t) = Table::new(n, format!("shock {}", i + 1), &mut ctx) else {
+            continue;
+        };
+        let asset_s = t.opt_str("asset", &mut ctx);
+        let asset = match &asset_s {
+            None => None,
+            Some(a) => match snapshot.asset_idx(a) {
+                Some(x) => Some(x),
+                None => {
+                    ctx.error(
+                        t.line_of("asset"),
+                        t.field("asset"),
+                        format!(
+                            "unknown asset \"{a}\"; the snapshot \"{}\" has no such asset",
+                            snapshot.name
+                        ),
+                    );
+                    t.finish(&mut ctx);
+                    continue;
+                }
+            },
+        };
+        let price_change = t.num_in(
+            "price_change",
+            false,
+            |x| x > -1.0,
+            "a number > −1 (−0.4 = a 40% fall)",
+            &mut ctx,
+        );
+        let discount = t.num_in("discount", false, |x| x > 0.0, POSITIVE, &mut ctx);
+        let liquidity_multiplier = t.num_in(
+            "liquidity_multiplier",
+            false,
+            |x| x > 0.0,
+            POSITIVE,
+            &mut ctx,
+        );
+        let line = t.line;
+        if asset.is_none() && (price_change.is_some() || discount.is_some()) {
+            ctx.error(
+                line,
+                t.what.clone(),
+                "a price_change or discount shock needs an asset",
+            );
+        }
+        if let (Some(a), Some(_)) = (asset, discount) {
+            if snapshot.assets[a].kind != AssetKind::Lst {
+                ctx.error(
+                    t.line_of("discount"),
+                    t.field("discount"),
+                    format!(
+                        "asset \"{}\" is not an lst; use price_change",
+                        snapshot.assets[a].id
+                    ),
+                );
+            }
+        }
+        if price_change.is_none()
+            && discount.is_none()
+            && liquidity_multiplier.is_none()
+            && t.get("price_change").is_none()
+        {
+            ctx.error(
+                line,
+                t.what.clone(),
+                "a shock needs price_change, discount or liquidity_multiplier",
+            );
+        }
+        t.finish(&mut ctx);
+        shocks.push(Shock {
+            asset,
+            price_change,
+            discount,
+            liquidity_multiplier,
+            line,
+        });
+    }
+    Some(Scenario {
+        name,
+        max_rounds,
+        tolerance,
+        recovery_rate,
+        shocks,
+    })
+}

@@ -1,0 +1,120 @@
+//! Protocols and their risk parameters (DESIGN §4; other kinds arrive with their issues).
+
+use crate::asset::AssetIdx;
+
+/// Index of a protocol in [`crate::Snapshot::protocols`].
+pub type ProtocolIdx = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProtocolKind {
+    Lending,
+    Cdp,
+    Clearinghouse,
+    Amm,
+    Algostable,
+    Bridge,
+}
+
+impl ProtocolKind {
+    pub const ALL: [(&'static str, ProtocolKind); 6] = [
+        ("lending", ProtocolKind::Lending),
+        ("cdp", ProtocolKind::Cdp),
+        ("clearinghouse", ProtocolKind::Clearinghouse),
+        ("amm", ProtocolKind::Amm),
+        ("algostable", ProtocolKind::Algostable),
+        ("bridge", ProtocolKind::Bridge),
+    ];
+    pub fn parse(s: &str) -> Option<ProtocolKind> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, k)| *k)
+    }
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+}
+
+/// One reserve of a lending pool (Aave v3 semantics, DESIGN §4). Ratios are fractions (0.825 = 82.5%).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reserve {
+    pub asset: AssetIdx,
+    /// Loan-to-value: borrowing power per USD of collateral.
+    pub ltv: f64,
+    /// Liquidation threshold `LT`: the collateral weight in the health factor.
+    pub liquidation_threshold: f64,
+    /// Liquidation bonus `LB`: the liquidator seizes `(1 + LB)` USD of collateral per USD repaid.
+    pub liquidation_bonus: f64,
+    pub reserve_factor: f64,
+    /// Supply cap in tokens.
+    pub supply_cap: Option<f64>,
+    /// Borrow cap in tokens.
+    pub borrow_cap: Option<f64>,
+    pub collateral_enabled: bool,
+    pub borrowable: bool,
+    /// Isolation mode: the USD debt ceiling of accounts using this asset as collateral.
+    pub debt_ceiling_usd: Option<f64>,
+    /// Tokens supplied to the reserve in all (passive suppliers included); defaults to the sum of
+    /// the snapshot's collateral in this asset.
+    pub supplied: Option<f64>,
+    pub line: u32,
+}
+
+/// An efficiency-mode category (Aave v3 e-mode): its own ltv / LT / LB for correlated assets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EModeCategory {
+    pub id: String,
+    pub ltv: f64,
+    pub liquidation_threshold: f64,
+    pub liquidation_bonus: f64,
+    /// Assets in the category.
+    pub assets: Vec<AssetIdx>,
+    pub line: u32,
+}
+
+/// A lending pool's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LendingParams {
+    /// Share of the largest debt a liquidation may repay while `HF ≥ close_factor_full_below_hf` (0.5).
+    pub close_factor: f64,
+    /// Below this health factor the whole debt may be repaid (0.95).
+    pub close_factor_full_below_hf: f64,
+    /// The close factor below `close_factor_full_below_hf` (1.0).
+    pub full_close_factor: f64,
+    /// A liquidator's fixed cost per liquidation, USD (gas etc.).
+    pub liquidator_cost_usd: f64,
+    pub reserves: Vec<Reserve>,
+    pub emode: Vec<EModeCategory>,
+}
+
+impl LendingParams {
+    pub fn reserve_of(&self, asset: AssetIdx) -> Option<&Reserve> {
+        self.reserves.iter().find(|r| r.asset == asset)
+    }
+}
+
+/// Kind-specific parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProtocolParams {
+    Lending(LendingParams),
+}
+
+/// One protocol of a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Protocol {
+    pub id: String,
+    pub kind: ProtocolKind,
+    /// Insurance fund balances, tokens per asset.
+    pub insurance_fund: Vec<(AssetIdx, f64)>,
+    pub params: ProtocolParams,
+    pub line: u32,
+}
+
+impl Protocol {
+    pub fn lending(&self) -> Option<&LendingParams> {
+        match &self.params {
+            ProtocolParams::Lending(l) => Some(l),
+        }
+    }
+}

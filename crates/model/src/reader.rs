@@ -1,0 +1,251 @@
+//! Typed reading of a [`Node`] table that records every problem instead of stopping at the first.
+
+use crate::diag::{Diagnostics, Location};
+use crate::doc::{Node, Value};
+
+/// Where diagnostics go while one file is read.
+pub struct Ctx<'a> {
+    pub file: &'a str,
+    pub diags: &'a mut Diagnostics,
+}
+
+impl Ctx<'_> {
+    pub fn error(&mut self, line: u32, field: impl Into<String>, message: impl Into<String>) {
+        self.diags
+            .error(self.file, Location::Line(line), field, message);
+    }
+    pub fn warning(&mut self, line: u32, field: impl Into<String>, message: impl Into<String>) {
+        self.diags
+            .warning(self.file, Location::Line(line), field, message);
+    }
+}
+
+/// A table being read: keys asked for are marked, and [`Table::finish`] reports the others as unknown.
+pub struct Table<'n> {
+    pub line: u32,
+    /// How this table is named in messages, e.g. `asset "ETH"` or `protocol "lend" reserve 2`.
+    pub what: String,
+    entries: &'n [(String, Node)],
+    asked: Vec<&'static str>,
+}
+
+impl<'n> Table<'n> {
+    /// Reads `node` as a table; reports an error and returns `None` if it is not one.
+    pub fn new(node: &'n Node, what: impl Into<String>, ctx: &mut Ctx) -> Option<Self> {
+        let what = what.into();
+        match &node.value {
+            Value::Obj(entries) => Some(Table {
+                line: node.line,
+                what,
+                entries,
+                asked: Vec::new(),
+            }),
+            other => {
+                ctx.error(
+                    node.line,
+                    what,
+                    format!("found {}, expected a table", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn field(&self, key: &str) -> String {
+        if self.what.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.what)
+        }
+    }
+
+    /// The node under `key`, if present.
+    pub fn get(&mut self, key: &'static str) -> Option<&'n Node> {
+        self.asked.push(key);
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, n)| n)
+    }
+
+    /// The line of `key` if present, else the table's line.
+    pub fn line_of(&self, key: &str) -> u32 {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, n)| n.line)
+            .unwrap_or(self.line)
+    }
+
+    pub fn opt_str(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<String> {
+        let n = self.get(key)?;
+        match &n.value {
+            Value::Str(s) => Some(s.clone()),
+            other => {
+                ctx.error(
+                    n.line,
+                    self.field(key),
+                    format!("found {}, expected a string", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn req_str(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<String> {
+        if self.entries.iter().all(|(k, _)| k != key) {
+            self.asked.push(key);
+            ctx.error(self.line, self.field(key), "missing; expected a string");
+            return None;
+        }
+        self.opt_str(key, ctx)
+    }
+
+    /// An optional finite number.
+    pub fn opt_num(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<f64> {
+        let n = self.get(key)?;
+        num_of(n, &self.field(key), ctx)
+    }
+
+    pub fn req_num(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<f64> {
+        if self.entries.iter().all(|(k, _)| k != key) {
+            self.asked.push(key);
+            ctx.error(self.line, self.field(key), "missing; expected a number");
+            return None;
+        }
+        self.opt_num(key, ctx)
+    }
+
+    /// A number that must satisfy `ok`, else an error saying `expected`.
+    pub fn num_in(
+        &mut self,
+        key: &'static str,
+        required: bool,
+        ok: impl Fn(f64) -> bool,
+        expected: &str,
+        ctx: &mut Ctx,
+    ) -> Option<f64> {
+        let v = if required {
+            self.req_num(key, ctx)
+        } else {
+            self.opt_num(key, ctx)
+        }?;
+        if ok(v) {
+            Some(v)
+        } else {
+            ctx.error(
+                self.line_of(key),
+                self.field(key),
+                format!("= {v}, expected {expected}"),
+            );
+            None
+        }
+    }
+
+    pub fn opt_bool(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<bool> {
+        let n = self.get(key)?;
+        match &n.value {
+            Value::Bool(b) => Some(*b),
+            other => {
+                ctx.error(
+                    n.line,
+                    self.field(key),
+                    format!("found {}, expected true or false", other.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// An array under `key` (absent: empty).
+    pub fn arr(&mut self, key: &'static str, ctx: &mut Ctx) -> &'n [Node] {
+        match self.get(key) {
+            None => &[],
+            Some(n) => match &n.value {
+                Value::Arr(items) => items,
+                other => {
+                    ctx.error(
+                        n.line,
+                        self.field(key),
+                        format!("found {}, expected an array", other.type_name()),
+                    );
+                    &[]
+                }
+            },
+        }
+    }
+
+    /// A table of `name = number` pairs under `key` (absent: empty).
+    pub fn amounts(&mut self, key: &'static str, ctx: &mut Ctx) -> Vec<(String, f64, u32)> {
+        let Some(n) = self.get(key) else {
+            return Vec::new();
+        };
+        let field = self.field(key);
+        match &n.value {
+            Value::Obj(entries) => entries
+                .iter()
+                .filter_map(|(k, v)| {
+                    num_of(v, &format!("{field}.{k}"), ctx).map(|x| (k.clone(), x, v.line))
+                })
+                .collect(),
+            other => {
+                ctx.error(
+                    n.line,
+                    field,
+                    format!(
+                        "found {}, expected a table of asset = amount",
+                        other.type_name()
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// Reports every key that was never asked for.
+    pub fn finish(self, ctx: &mut Ctx) {
+        for (k, n) in self.entries {
+            if !self.asked.contains(&k.as_str()) {
+                let mut known: Vec<&str> = self.asked.clone();
+                known.sort_unstable();
+                known.dedup();
+                ctx.error(
+                    n.line,
+                    self.field(k),
+                    format!("unknown field; expected one of: {}", known.join(", ")),
+                );
+            }
+        }
+    }
+}
+
+/// A finite number, or an error naming `field`.
+pub fn num_of(n: &Node, field: &str, ctx: &mut Ctx) -> Option<f64> {
+    match &n.value {
+        Value::Num(x) if x.is_finite() => Some(*x),
+        Value::Num(x) => {
+            ctx.error(n.line, field, format!("= {x}, expected a finite number"));
+            None
+        }
+        other => {
+            ctx.error(
+                n.line,
+                field,
+                format!("found {}, expected a number", other.type_name()),
+            );
+            None
+        }
+    }
+}
+
+/// A string, or an error naming `field`.
+pub fn str_of(n: &Node, field: &str, ctx: &mut Ctx) -> Option<String> {
+    match &n.value {
+        Value::Str(s) => Some(s.clone()),
+        other => {
+            ctx.error(
+                n.line,
+                field,
+                format!("found {}, expected a string", other.type_name()),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Stress scenarios (DESIGN §10, §14).
+
+use crate::asset::AssetIdx;
+
+/// One shock applied at round 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shock {
+    /// The asset shocked; `None` for a shock to every curve (liquidity only).
+    pub asset: Option<AssetIdx>,
+    /// Relative price change: −0.40 multiplies the price by 0.60.
+    pub price_change: Option<f64>,
+    /// Sets an lst's market discount (0.93 = trades at 93% of its redemption value).
+    pub discount: Option<f64>,
+    /// Multiplies curve depth (0.5 halves it).
+    pub liquidity_multiplier: Option<f64>,
+    pub line: u32,
+}
+
+/// A stress scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    /// Stop after this many rounds even without a fixed point (50).
+    pub max_rounds: u32,
+    /// A round in which no price moves by more than this relative amount, and nothing is liquidated,
+    /// is a fixed point (1e-9).
+    pub tolerance: f64,
+    /// Share of the gap to its pre-sale price that a curve's price recovers between rounds (0).
+    pub recovery_rate: f64,
+    pub shocks: Vec<Shock>,
+}
+
+impl Scenario {
+    pub const DEFAULT_MAX_ROUNDS: u32 = 50;
+    pub const DEFAULT_TOLERANCE: f64 = 1e-9;
+
+    /// A scenario with no shocks: the snapshot as it is, run to its own fixed point.
+    pub fn baseline() -> Scenario {
+        Scenario {
+            name: "baseline".into(),
+            max_rounds: Self::DEFAULT_MAX_ROUNDS,
+            tolerance: Self::DEFAULT_TOLERANCE,
+            recovery_rate: 0.0,
+            shocks: Vec::new(),
+        }
+    }
+}

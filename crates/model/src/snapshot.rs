@@ -1,0 +1,172 @@
+//! The system snapshot: assets, protocols, accounts and their positions (DESIGN §14).
+
+use std::collections::HashMap;
+
+use crate::asset::{Asset, AssetIdx};
+use crate::protocol::{Protocol, ProtocolIdx, ProtocolParams};
+
+/// Which side of an account's balance sheet a position is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Collateral,
+    Debt,
+}
+
+impl Side {
+    pub fn parse(s: &str) -> Option<Side> {
+        match s {
+            "collateral" => Some(Side::Collateral),
+            "debt" => Some(Side::Debt),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Collateral => "collateral",
+            Side::Debt => "debt",
+        }
+    }
+}
+
+/// Accounts, one row each (struct of arrays). An account is keyed by (protocol, id): the same owner
+/// in two protocols is two accounts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Accounts {
+    pub id: Vec<String>,
+    pub protocol: Vec<u32>,
+    /// Lending e-mode category (index into the protocol's `emode`), if any.
+    pub emode: Vec<Option<u16>>,
+    index: Vec<HashMap<String, u32>>,
+}
+
+impl Accounts {
+    pub fn len(&self) -> usize {
+        self.id.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+    /// The account `id` of `protocol`, created if new.
+    pub fn get_or_insert(&mut self, protocol: ProtocolIdx, id: &str) -> u32 {
+        if self.index.len() <= protocol {
+            self.index.resize_with(protocol + 1, HashMap::new);
+        }
+        if let Some(&i) = self.index[protocol].get(id) {
+            return i;
+        }
+        let i = self.id.len() as u32;
+        self.id.push(id.to_string());
+        self.protocol.push(protocol as u32);
+        self.emode.push(None);
+        self.index[protocol].insert(id.to_string(), i);
+        i
+    }
+    pub fn find(&self, protocol: ProtocolIdx, id: &str) -> Option<u32> {
+        self.index.get(protocol).and_then(|m| m.get(id)).copied()
+    }
+    pub fn reserve(&mut self, n: usize) {
+        self.id.reserve(n);
+        self.protocol.reserve(n);
+        self.emode.reserve(n);
+    }
+}
+
+/// Positions, one row per (account, asset, side) entry (struct of arrays). Rows of one account need
+/// not be adjacent; amounts are tokens.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Positions {
+    pub account: Vec<u32>,
+    pub asset: Vec<u32>,
+    pub side: Vec<Side>,
+    pub amount: Vec<f64>,
+}
+
+impl Positions {
+    pub fn len(&self) -> usize {
+        self.account.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.account.is_empty()
+    }
+    pub fn push(&mut self, account: u32, asset: AssetIdx, side: Side, amount: f64) {
+        self.account.push(account);
+        self.asset.push(asset as u32);
+        self.side.push(side);
+        self.amount.push(amount);
+    }
+    pub fn reserve(&mut self, n: usize) {
+        self.account.reserve(n);
+        self.asset.reserve(n);
+        self.side.reserve(n);
+        self.amount.reserve(n);
+    }
+}
+
+/// A correlation block: a symmetric matrix over some assets (missing pairs are 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correlation {
+    pub assets: Vec<AssetIdx>,
+    pub matrix: Vec<Vec<f64>>,
+    pub line: u32,
+}
+
+/// A whole system at one moment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snapshot {
+    pub name: String,
+    /// The file it was loaded from (or `<builtin>`).
+    pub source: String,
+    pub assets: Vec<Asset>,
+    pub correlations: Vec<Correlation>,
+    pub protocols: Vec<Protocol>,
+    pub accounts: Accounts,
+    pub positions: Positions,
+}
+
+impl Snapshot {
+    pub fn asset_idx(&self, id: &str) -> Option<AssetIdx> {
+        self.assets.iter().position(|a| a.id == id)
+    }
+    pub fn protocol_idx(&self, id: &str) -> Option<ProtocolIdx> {
+        self.protocols.iter().position(|p| p.id == id)
+    }
+
+    /// Whether `asset` may sit on `side` of an account of `protocol`: `Err` explains why not, `Ok(Some)`
+    /// carries a warning (the position is kept but has no effect on health).
+    pub fn check_position(
+        &self,
+        protocol: ProtocolIdx,
+        asset: AssetIdx,
+        side: Side,
+    ) -> Result<Option<String>, String> {
+        let p = &self.protocols[protocol];
+        let a = &self.assets[asset];
+        match &p.params {
+            ProtocolParams::Lending(l) => match l.reserve_of(asset) {
+                None => Err(format!("protocol \"{}\" has no reserve for asset \"{}\"", p.id, a.id)),
+                Some(r) => match side {
+                    Side::Collateral if !r.collateral_enabled || r.liquidation_threshold == 0.0 => Ok(Some(format!(
+                        "\"{}\" is not enabled as collateral in \"{}\": the supply counts for nothing in the health factor",
+                        a.id, p.id
+                    ))),
+                    Side::Debt if !r.borrowable => Err(format!("\"{}\" is not borrowable in \"{}\"", a.id, p.id)),
+                    _ => Ok(None),
+                },
+            },
+        }
+    }
+
+    /// Total tokens of `asset` on `side` across all accounts of `protocol`.
+    pub fn total(&self, protocol: ProtocolIdx, asset: AssetIdx, side: Side) -> f64 {
+        let mut s = 0.0;
+        for i in 0..self.positions.len() {
+            if self.positions.asset[i] as usize == asset
+                && self.positions.side[i] == side
+                && self.accounts.protocol[self.positions.account[i] as usize] as usize == protocol
+            {
+                s += self.positions.amount[i];
+            }
+        }
+        s
+    }
+}
