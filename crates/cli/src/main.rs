@@ -1,1 +1,328 @@
-fn main() {}
+//! `cascade`: the command line (DESIGN §15). Thin: arguments are parsed (clap), checked into a
+//! command, and run against the library crates.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
+
+mod builtin;
+mod table;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use cascade_model::{Diagnostics, Format, LoadError, Location, Scenario, Severity, Snapshot};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cascade",
+    version,
+    about = "Systemic credit exposure in DeFi: how one failure spreads through shared collateral, liquidations and fire sales"
+)]
+struct Cli {
+    /// Worker threads (default: all cores; RAYON_NUM_THREADS is honoured). Never changes a result.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct SnapshotArg {
+    /// Snapshot file (TOML or JSON); default: the built-in example system.
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Load and check a snapshot (and a scenario), reporting every problem found.
+    Validate {
+        #[command(flatten)]
+        snapshot: SnapshotArg,
+        /// A scenario file or built-in name to check against the snapshot.
+        #[arg(long, value_name = "FILE|NAME")]
+        scenario: Option<String>,
+        /// Findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one stress scenario through the round-by-round cascade.
+    Stress {
+        #[command(flatten)]
+        snapshot: SnapshotArg,
+        /// Scenario file or built-in name (eth-crash, steth-depeg); default eth-crash.
+        #[arg(long, value_name = "FILE|NAME", default_value = "eth-crash")]
+        scenario: String,
+        /// JSON on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON result to this file (written whole or not at all).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
+    Gen {
+        /// Number of accounts.
+        #[arg(long)]
+        accounts: usize,
+        /// Random seed; the same seed gives the same system bit for bit.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output folder (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Position file format.
+        #[arg(long, value_parser = ["parquet", "csv"], default_value = "parquet")]
+        format: String,
+    },
+}
+
+/// A failure, with the exit code it maps to.
+enum Failure {
+    /// Bad input: diagnostics already formatted.
+    Input(String),
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Runtime(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            eprintln!("error: --threads must be at least 1");
+            return ExitCode::from(2);
+        }
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
+            eprintln!("error: could not start {n} threads: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(msg)) => {
+            eprint!("{msg}");
+            if !msg.ends_with('\n') {
+                eprintln!();
+            }
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn input(d: Diagnostics) -> Failure {
+    Failure::Input(d.to_string())
+}
+
+fn run(cmd: Command) -> Result<(), Failure> {
+    match cmd {
+        Command::Validate {
+            snapshot,
+            scenario,
+            json,
+        } => validate(&snapshot, scenario.as_deref(), json),
+        Command::Stress {
+            snapshot,
+            scenario,
+            json,
+            output,
+        } => stress(&snapshot, &scenario, json, output.as_deref()),
+        Command::Gen {
+            accounts,
+            seed,
+            out,
+            format,
+        } => gen(accounts, seed, &out, &format),
+    }
+}
+
+/// The snapshot named by `--snapshot`, or the built-in one, with its warnings; or every problem found.
+fn load_snapshot(arg: &SnapshotArg) -> Result<(Snapshot, Diagnostics), Diagnostics> {
+    let r = match &arg.snapshot {
+        Some(path) => cascade_io::load::load_snapshot(path),
+        None => cascade_model::load::snapshot_from_str(
+            builtin::SYSTEM_TOML,
+            Format::Toml,
+            builtin::SYSTEM_NAME,
+        ),
+    };
+    r.map_err(|e: LoadError| e.diagnostics)
+}
+
+/// A scenario: a file if one exists at `arg`, else a built-in name.
+fn load_scenario(arg: &str, snapshot: &Snapshot) -> Result<(Scenario, Diagnostics), Diagnostics> {
+    let file_error = |msg: String| {
+        let mut d = Diagnostics::new();
+        d.error(arg, Location::File, "", msg);
+        d
+    };
+    let path = Path::new(arg);
+    if !path.exists() {
+        return match builtin::scenario(arg) {
+            Some(text) => {
+                let name = format!("<builtin>/{arg}.toml");
+                cascade_model::load::parse_scenario(text, Format::Toml, &name, snapshot)
+                    .map_err(|e| e.diagnostics)
+            }
+            None => Err(file_error(format!(
+                "no such scenario file, and not a built-in scenario (built-in: {})",
+                builtin::scenario_names().join(", ")
+            ))),
+        };
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| file_error(format!("cannot read: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(file_error("the file is empty; expected a scenario".into()));
+    }
+    cascade_model::load::parse_scenario(&text, Format::from_path(arg), arg, snapshot)
+        .map_err(|e| e.diagnostics)
+}
+
+fn print_warnings(d: &Diagnostics) {
+    for w in d.warnings() {
+        eprintln!("{w}");
+    }
+}
+
+fn validate(snapshot: &SnapshotArg, scenario: Option<&str>, json: bool) -> Result<(), Failure> {
+    let mut diags = Diagnostics::new();
+    let mut summary = None;
+    match load_snapshot(snapshot) {
+        Err(d) => diags.extend(d),
+        Ok((snap, d)) => {
+            diags.extend(d);
+            if let Some(sc) = scenario {
+                match load_scenario(sc, &snap) {
+                    Ok((_, d)) | Err(d) => diags.extend(d),
+                }
+            }
+            summary = Some(format!(
+                "{} — {} assets, {} protocols, {} accounts, {} positions",
+                snap.source,
+                snap.assets.len(),
+                snap.protocols.len(),
+                snap.accounts.len(),
+                snap.positions.len()
+            ));
+        }
+    }
+    let failed = diags.has_errors();
+    if json {
+        println!("{}", findings_json(&diags));
+    } else {
+        eprint!("{diags}");
+        if let (false, Some(s)) = (failed, summary) {
+            println!(
+                "ok: {s}{}",
+                match diags.warnings().count() {
+                    0 => String::new(),
+                    n => format!(", {n} warning(s)"),
+                }
+            );
+        } else {
+            eprintln!("{} error(s)", diags.error_count());
+        }
+    }
+    if failed {
+        Err(Failure::Input(String::new()))
+    } else {
+        Ok(())
+    }
+}
+
+fn findings_json(d: &Diagnostics) -> String {
+    let items: Vec<serde_json::Value> = d
+        .items
+        .iter()
+        .map(|x| {
+            let (line, row) = match x.location {
+                Location::Line(l) => (Some(l as u64), None),
+                Location::Row(r) => (None, Some(r)),
+                Location::File => (None, None),
+            };
+            serde_json::json!({
+                "severity": if x.severity == Severity::Error { "error" } else { "warning" },
+                "file": x.file, "line": line, "row": row, "field": x.field, "message": x.message,
+            })
+        })
+        .collect();
+    let v = serde_json::json!({ "ok": !d.has_errors(), "findings": items });
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+fn stress(
+    snapshot: &SnapshotArg,
+    scenario: &str,
+    json: bool,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
+    let (snap, d1) = load_snapshot(snapshot).map_err(input)?;
+    let (sc, d2) = load_scenario(scenario, &snap).map_err(input)?;
+    print_warnings(&d1);
+    print_warnings(&d2);
+    let result = cascade_engine::run(&snap, &sc);
+    let text = serde_json::to_string_pretty(&result).context("serialising the result")?;
+    if let Some(out) = output {
+        cascade_io::write::write_atomic(out, format!("{text}\n").as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        writeln!(stdout, "{text}").context("writing to stdout")?;
+    } else {
+        write!(stdout, "{}", table::stress_table(&snap, &result)).context("writing to stdout")?;
+    }
+    Ok(())
+}
+
+fn gen(accounts: usize, seed: u64, out: &Path, format: &str) -> Result<(), Failure> {
+    if accounts == 0 {
+        return Err(Failure::Input(
+            "error: --accounts must be at least 1".into(),
+        ));
+    }
+    let (base, _) = load_snapshot(&SnapshotArg { snapshot: None }).map_err(input)?;
+    let t0 = std::time::Instant::now();
+    let snap = cascade_io::gen::generate(&base, accounts, seed);
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let pos_name = if format == "csv" {
+        "positions.csv"
+    } else {
+        "positions.parquet"
+    };
+    let pos_path = out.join(pos_name);
+    if format == "csv" {
+        cascade_io::write::write_positions_csv(&pos_path, &snap)
+            .with_context(|| format!("writing {}", pos_path.display()))?;
+    } else {
+        cascade_io::write::write_positions_parquet(&pos_path, &snap)
+            .with_context(|| format!("writing {}", pos_path.display()))?;
+    }
+    let toml = cascade_io::write::snapshot_to_toml(&snap, &[pos_name], false);
+    let snap_path = out.join("snapshot.toml");
+    cascade_io::write::write_atomic(&snap_path, toml.as_bytes())
+        .with_context(|| format!("writing {}", snap_path.display()))?;
+    eprintln!(
+        "wrote {} ({} accounts, {} positions, seed {seed}) in {:.2} s",
+        snap_path.display(),
+        snap.accounts.len(),
+        snap.positions.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

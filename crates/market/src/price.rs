@@ -1,1 +1,374 @@
-//! (in progress)
+//! The market state the engine moves round by round: each asset's price (DESIGN §2) and its venue,
+//! the liquidity curve its sales go through (DESIGN §3).
+//!
+//! Prices are `p_a = formula_a · impact_a`, where `formula_a` is DESIGN §2's price of the asset's kind
+//! and `impact_a` is what fire sales have done to it: the ratio of its curve's marginal price now to
+//! the marginal price it was anchored at after the round-0 shocks (1 until something is sold).
+//!
+//! Curves are anchored at the asset's post-shock price: every curve is moved along its own invariant to
+//! that price before round 1 (what arbitrage would do), so only its depth — not the price it was
+//! written at — matters. A stableswap trades in *par units*: one token is `par` units of the curve's
+//! base, `par` being the asset's redemption value in quote units (an lst's `p_U·rate`, a stable's peg),
+//! so the pool's marginal price is the asset's discount to par (0.93 = 7% depegged).
+
+use cascade_model::{AssetIdx, AssetKind, CurveSpec, Scenario, Snapshot};
+
+use crate::curve::Curve;
+
+/// Where one asset is sold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Venue {
+    pub curve: Curve,
+    /// The asset the curve pays in; `None` = USD.
+    pub quote: Option<AssetIdx>,
+    /// Curve base units per token (1 except for stableswaps, see the module doc).
+    pub par: f64,
+    /// The curve's marginal price right after the round-0 shocks.
+    pub anchor_spot: f64,
+}
+
+/// Per-asset pricing inputs that shocks and losses change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricingState {
+    /// Exogenous kinds: USD price after shocks (before market impact).
+    pub base_price: Vec<f64>,
+    /// Lst market discount `m` (1 at par).
+    pub discount: Vec<f64>,
+    /// Receipt tokens: `1 − uncovered_loss / reserve_supplied_value` of the issuing reserve.
+    pub recovery: Vec<f64>,
+    /// Bridged assets: share of the locked underlying that is gone.
+    pub bridge_loss: Vec<f64>,
+    /// Derived kinds: product of `(1 + price_change)` shocks.
+    pub shock_factor: Vec<f64>,
+}
+
+/// What the sales of one asset in one round did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaleFill {
+    pub asset: AssetIdx,
+    /// Tokens sold.
+    pub quantity: f64,
+    /// Proceeds in USD at the round's start price of the quote asset.
+    pub proceeds_usd: f64,
+    /// Value at the round's start price minus proceeds, USD.
+    pub slippage_usd: f64,
+    /// The asset's price before and after the sale (USD), all else held.
+    pub price_before: f64,
+    pub price_after: f64,
+}
+
+/// A sale order: `quantity` tokens of `asset`, sold by a liquidator who wants `wanted` back (the
+/// debt asset it repaid). Proceeds paid in a quote asset other than `wanted` are sold on in turn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SaleOrder {
+    pub asset: AssetIdx,
+    pub quantity: f64,
+    pub wanted: Option<AssetIdx>,
+}
+
+/// Every asset's price state and venue.
+#[derive(Debug, Clone)]
+pub struct Market {
+    pub kinds: Vec<AssetKind>,
+    pub underlying: Vec<Option<AssetIdx>>,
+    pub rate: Vec<f64>,
+    pub state: PricingState,
+    pub venues: Vec<Venue>,
+    /// Underlyings before the assets derived from them.
+    pub price_order: Vec<AssetIdx>,
+    /// An asset before the asset its curve pays in, so onward sales land in the same round.
+    pub sale_order: Vec<AssetIdx>,
+    /// Pegs of stable kinds (USD).
+    pub peg: Vec<f64>,
+}
+
+/// Assets ordered so that every asset comes after the ones `dep` points to (the snapshot rejects cycles;
+/// a cycle here would leave the remaining assets in snapshot order).
+fn topo_order(n: usize, dep: impl Fn(usize) -> Option<usize>) -> Vec<usize> {
+    let depth = |mut a: usize| {
+        let mut d = 0;
+        while let Some(u) = dep(a) {
+            a = u;
+            d += 1;
+            if d > n {
+                break;
+            }
+        }
+        d
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&a| (depth(a), a));
+    order
+}
+
+impl Market {
+    /// The market of a snapshot before any shock.
+    pub fn new(s: &Snapshot) -> Market {
+        let n = s.assets.len();
+        let kinds: Vec<AssetKind> = s.assets.iter().map(|a| a.kind).collect();
+        let underlying: Vec<Option<AssetIdx>> = s.assets.iter().map(|a| a.underlying).collect();
+        let state = PricingState {
+            base_price: s.assets.iter().map(|a| a.price.unwrap_or(0.0)).collect(),
+            discount: s.assets.iter().map(|a| a.discount).collect(),
+            recovery: vec![1.0; n],
+            bridge_loss: s.assets.iter().map(|a| a.bridge_loss).collect(),
+            shock_factor: vec![1.0; n],
+        };
+        let venues = s
+            .assets
+            .iter()
+            .map(|a| Venue {
+                curve: Curve::from_spec(&a.liquidity.curve),
+                quote: a.liquidity.quote_asset,
+                par: 1.0,
+                anchor_spot: 1.0,
+            })
+            .collect();
+        let price_order = topo_order(n, |a| underlying[a]);
+        let quote: Vec<Option<usize>> = s.assets.iter().map(|a| a.liquidity.quote_asset).collect();
+        // Sales flow from an asset to its quote asset: deeper chains first.
+        let mut sale_order = topo_order(n, |a| quote[a]);
+        sale_order.reverse();
+        let peg = s
+            .assets
+            .iter()
+            .map(|a| {
+                if a.kind == AssetKind::Stable {
+                    1.0
+                } else {
+                    a.price.unwrap_or(1.0)
+                }
+            })
+            .collect();
+        let mut m = Market {
+            kinds,
+            underlying,
+            rate: s.assets.iter().map(|a| a.rate).collect(),
+            state,
+            venues,
+            price_order,
+            sale_order,
+            peg,
+        };
+        let p = m.prices_without_impact();
+        m.anchor_all(&p);
+        m
+    }
+
+    /// DESIGN §2's price of every asset before market impact, USD.
+    fn prices_without_impact(&self) -> Vec<f64> {
+        let mut p = vec![0.0; self.kinds.len()];
+        for &a in &self.price_order {
+            p[a] = self.formula_price(a, &p);
+        }
+        p
+    }
+
+    fn formula_price(&self, a: AssetIdx, p: &[f64]) -> f64 {
+        let st = &self.state;
+        let pu = self.underlying[a].map(|u| p[u]).unwrap_or(0.0);
+        match self.kinds[a] {
+            AssetKind::Native | AssetKind::Governance | AssetKind::Stable | AssetKind::Rwa => {
+                st.base_price[a]
+            }
+            AssetKind::Lst => pu * self.rate[a] * st.discount[a] * st.shock_factor[a],
+            AssetKind::Receipt => pu * self.rate[a] * st.recovery[a] * st.shock_factor[a],
+            AssetKind::Bridged => pu * (1.0 - st.bridge_loss[a]) * st.shock_factor[a],
+            // Not yet supported by the loader.
+            AssetKind::Lp | AssetKind::CdpStable | AssetKind::Algostable => {
+                st.base_price[a] * st.shock_factor[a]
+            }
+        }
+    }
+
+    /// The asset's redemption value (no discount, no impact), USD: the par of its stableswap.
+    fn par_value(&self, a: AssetIdx, p: &[f64]) -> f64 {
+        let pu = self.underlying[a].map(|u| p[u]).unwrap_or(0.0);
+        match self.kinds[a] {
+            AssetKind::Lst | AssetKind::Receipt => pu * self.rate[a],
+            AssetKind::Bridged => pu,
+            AssetKind::Stable => self.peg[a],
+            _ => p[a],
+        }
+    }
+
+    /// The market impact factor of asset `a`: curve marginal price now / at the anchor.
+    pub fn impact(&self, a: AssetIdx) -> f64 {
+        let v = &self.venues[a];
+        let r = v.curve.spot_price() / v.anchor_spot;
+        if r.is_finite() && r > 0.0 {
+            r
+        } else {
+            1.0
+        }
+    }
+
+    /// Every asset's USD price now (DESIGN §2 formula × market impact), derived in dependency order.
+    pub fn prices(&self) -> Vec<f64> {
+        let mut p = vec![0.0; self.kinds.len()];
+        for &a in &self.price_order {
+            p[a] = self.formula_price(a, &p) * self.impact(a);
+        }
+        p
+    }
+
+    /// Price of the quote of asset `a`'s venue (1 for USD).
+    fn quote_price(&self, a: AssetIdx, p: &[f64]) -> f64 {
+        self.venues[a].quote.map(|q| p[q]).unwrap_or(1.0)
+    }
+
+    /// Moves every curve along its invariant to the current prices (the anchors of §3).
+    fn anchor_all(&mut self, p: &[f64]) {
+        for a in 0..self.kinds.len() {
+            let qp = self.quote_price(a, p);
+            let rel = p[a] / qp;
+            if matches!(self.venues[a].curve, Curve::StableSwap { .. }) {
+                let par = self.par_value(a, p) / qp;
+                let v = &mut self.venues[a];
+                v.par = if par.is_finite() && par > 0.0 {
+                    par
+                } else {
+                    1.0
+                };
+                let target = rel / v.par;
+                v.curve.anchor(if target.is_finite() && target > 0.0 {
+                    target
+                } else {
+                    1.0
+                });
+            } else {
+                let v = &mut self.venues[a];
+                v.par = 1.0;
+                v.curve.anchor(if rel.is_finite() && rel > 0.0 {
+                    rel
+                } else {
+                    1.0
+                });
+            }
+            let v = &mut self.venues[a];
+            v.anchor_spot = v.curve.spot_price();
+        }
+    }
+
+    /// Round 0 (DESIGN §10): price changes, lst discounts and liquidity multipliers; then every curve is
+    /// re-anchored at the shocked prices.
+    pub fn apply_shocks(&mut self, scenario: &Scenario) {
+        for sh in &scenario.shocks {
+            match sh.asset {
+                Some(a) => {
+                    if let Some(pc) = sh.price_change {
+                        if self.kinds[a].is_exogenous() {
+                            self.state.base_price[a] *= 1.0 + pc;
+                        } else {
+                            self.state.shock_factor[a] *= 1.0 + pc;
+                        }
+                    }
+                    if let Some(d) = sh.discount {
+                        self.state.discount[a] = d;
+                    }
+                    if let Some(m) = sh.liquidity_multiplier {
+                        self.venues[a].curve.scale_depth(m);
+                    }
+                }
+                None => {
+                    if let Some(m) = sh.liquidity_multiplier {
+                        for v in &mut self.venues {
+                            v.curve.scale_depth(m);
+                        }
+                    }
+                }
+            }
+        }
+        let p = self.prices_without_impact();
+        self.anchor_all(&p);
+    }
+
+    /// USD slippage of selling `quantity` of `a` alone at the current curve state: value at the marginal
+    /// price minus proceeds, with proceeds in a quote asset valued at `prices`.
+    pub fn slippage_usd(&self, a: AssetIdx, quantity: f64, prices: &[f64]) -> f64 {
+        let v = &self.venues[a];
+        v.curve.slippage(quantity * v.par) * self.quote_price(a, prices)
+    }
+
+    /// Proceeds, in the venue's quote units, of selling `quantity` of `a` now (no state change).
+    pub fn quote_proceeds(&self, a: AssetIdx, quantity: f64) -> f64 {
+        let v = &self.venues[a];
+        v.curve.proceeds(quantity * v.par)
+    }
+
+    /// Step (3) of a round: all sales of an asset go through its curve together, in `sale_order`;
+    /// proceeds paid in a quote asset the seller does not want are sold on the quote asset's curve in the
+    /// same round. `prices` are the round's start prices (used to value proceeds and slippage).
+    pub fn execute_sales(&mut self, orders: &[SaleOrder], prices: &[f64]) -> Vec<SaleFill> {
+        let n = self.kinds.len();
+        // pending[a] = list of (wanted, qty), aggregated by wanted.
+        let mut pending: Vec<Vec<(Option<AssetIdx>, f64)>> = vec![Vec::new(); n];
+        for o in orders {
+            if o.quantity > 0.0 && o.quantity.is_finite() {
+                add_pending(&mut pending[o.asset], o.wanted, o.quantity);
+            }
+        }
+        let mut fills = Vec::new();
+        for idx in 0..self.sale_order.len() {
+            let a = self.sale_order[idx];
+            if pending[a].is_empty() {
+                continue;
+            }
+            let groups = std::mem::take(&mut pending[a]);
+            let total: f64 = groups.iter().map(|(_, q)| q).sum();
+            let price_before = prices[a];
+            let qp = self.quote_price(a, prices);
+            let v = &mut self.venues[a];
+            let spot_before = v.curve.spot_price();
+            let proceeds_quote = v.curve.sell(total * v.par);
+            let quote = v.quote;
+            let price_after = price_before * v.curve.spot_price() / spot_before;
+            fills.push(SaleFill {
+                asset: a,
+                quantity: total,
+                proceeds_usd: proceeds_quote * qp,
+                slippage_usd: (total * prices[a] - proceeds_quote * qp).max(0.0),
+                price_before,
+                price_after,
+            });
+            if let Some(q) = quote {
+                for (wanted, qty) in groups {
+                    if wanted != Some(q) {
+                        add_pending(&mut pending[q], wanted, proceeds_quote * qty / total);
+                    }
+                }
+            }
+        }
+        fills
+    }
+
+    /// Between rounds each curve's price recovers `rate` of the gap to its anchor (DESIGN §3's
+    /// `recovery_rate`; 0 = depth consumed stays consumed).
+    pub fn recover(&mut self, rate: f64) {
+        if rate <= 0.0 {
+            return;
+        }
+        for v in &mut self.venues {
+            let spot = v.curve.spot_price();
+            if spot < v.anchor_spot {
+                v.curve.move_to_price(spot + rate * (v.anchor_spot - spot));
+            }
+        }
+    }
+}
+
+fn add_pending(list: &mut Vec<(Option<AssetIdx>, f64)>, wanted: Option<AssetIdx>, q: f64) {
+    match list.iter_mut().find(|(w, _)| *w == wanted) {
+        Some((_, x)) => *x += q,
+        None => list.push((wanted, q)),
+    }
+}
+
+/// The curve parameters of a spec, for reports.
+pub fn curve_name(spec: &CurveSpec) -> &'static str {
+    match spec {
+        CurveSpec::ConstantProduct { .. } => "constant_product",
+        CurveSpec::StableSwap { .. } => "stableswap",
+        CurveSpec::PowerLaw { .. } => "power_law",
+    }
+}

@@ -1,1 +1,115 @@
+//! cascade's protocols layer (DESIGN §1, §4–7): one module per protocol kind, each valuing its own
+//! accounts and liquidating them by its own rules behind the one [`ProtocolModel`] interface that the
+//! engine drives round by round.
 #![forbid(unsafe_code)]
+
+pub mod lending;
+
+use cascade_market::price::{Market, SaleOrder};
+use cascade_model::{AssetIdx, ProtocolKind, ProtocolParams, Snapshot};
+
+/// What a protocol sees in step (2) of a round.
+pub struct RoundCtx<'a> {
+    /// 1-based round number.
+    pub round: u32,
+    /// Oracle prices: every asset's USD price at the start of the round.
+    pub prices: &'a [f64],
+    /// Curves as they stand at the start of the round (for liquidator profitability).
+    pub market: &'a Market,
+}
+
+/// Liquidations of one (collateral, debt) pair in one round, summed over accounts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiquidationRecord {
+    pub collateral: AssetIdx,
+    pub debt: AssetIdx,
+    /// Debt repaid, tokens of `debt`.
+    pub repaid_tokens: f64,
+    /// Collateral seized, tokens of `collateral`.
+    pub seized_tokens: f64,
+    pub repaid_usd: f64,
+    pub seized_usd: f64,
+    /// Liquidation calls.
+    pub calls: u64,
+}
+
+/// Debt written off in one asset.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BadDebt {
+    pub asset: AssetIdx,
+    pub tokens: f64,
+    /// Valued at the round's prices.
+    pub usd: f64,
+}
+
+/// What a protocol did in one round.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProtocolRound {
+    /// Collateral its liquidators sell this round.
+    pub sales: Vec<SaleOrder>,
+    pub liquidations: Vec<LiquidationRecord>,
+    /// Accounts liquidated at least once this round.
+    pub accounts_liquidated: u64,
+    /// Accounts newly left with debt and no collateral.
+    pub accounts_bad_debt: u64,
+    pub bad_debt: Vec<BadDebt>,
+    /// Liquidatable accounts no liquidator would touch (bonus ≤ slippage + cost).
+    pub accounts_unprofitable: u64,
+}
+
+impl ProtocolRound {
+    pub fn bad_debt_usd(&self) -> f64 {
+        self.bad_debt.iter().map(|b| b.usd).sum()
+    }
+    pub fn repaid_usd(&self) -> f64 {
+        self.liquidations.iter().map(|l| l.repaid_usd).sum()
+    }
+    pub fn seized_usd(&self) -> f64 {
+        self.liquidations.iter().map(|l| l.seized_usd).sum()
+    }
+}
+
+/// A protocol's state at the end of a run, at the final prices.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EndState {
+    /// Σ over open accounts with HF < 1 of max(0, debt value − collateral value), USD. Excludes debt
+    /// already written off as bad debt.
+    pub shortfall_usd: f64,
+    /// Open accounts with HF < 1.
+    pub accounts_underwater: u64,
+    /// Accounts liquidated at least once during the run.
+    pub accounts_liquidated: u64,
+}
+
+/// The interface every protocol kind implements (lending now; CDP, clearinghouse, AMM, algorithmic
+/// stablecoin and bridge with their issues). The engine calls, each round, `liquidate` at the round's
+/// oracle prices, routes the sales through the market, then hands realised losses back with
+/// `absorb_losses`.
+pub trait ProtocolModel: Send + Sync {
+    fn id(&self) -> &str;
+    fn kind(&self) -> ProtocolKind;
+    /// Total value supplied to the protocol at `prices`, USD (the base of "share of TVL").
+    fn tvl_usd(&self, prices: &[f64]) -> f64;
+    /// Step (2): find liquidatable accounts and liquidate them by the protocol's rules.
+    fn liquidate(&mut self, ctx: &RoundCtx) -> ProtocolRound;
+    /// Step (4): pay realised bad debt from the protocol's own buffers; returns USD paid. The default
+    /// has none (insurance funds arrive with the systemic-channels issue).
+    fn absorb_losses(&mut self, _bad_debt_usd: f64, _prices: &[f64]) -> f64 {
+        0.0
+    }
+    /// State at the end of the run.
+    fn end_state(&self, prices: &[f64]) -> EndState;
+}
+
+/// Builds the model of every protocol of a snapshot, in snapshot order.
+pub fn build_models(s: &Snapshot) -> Vec<Box<dyn ProtocolModel>> {
+    s.protocols
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match &p.params {
+            ProtocolParams::Lending(_) => {
+                Box::new(lending::LendingPool::new(s, i)) as Box<dyn ProtocolModel>
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,96 @@
+//! The human table of `cascade stress`.
+
+use std::fmt::Write;
+
+use cascade_engine::trace::{fmt_change, fmt_usd};
+use cascade_engine::StressResult;
+use cascade_model::Snapshot;
+
+pub fn stress_table(s: &Snapshot, r: &StressResult) -> String {
+    let mut o = String::new();
+    let sys = &r.system;
+    let _ = writeln!(
+        o,
+        "cascade stress — snapshot \"{}\", scenario \"{}\"",
+        r.snapshot, r.scenario
+    );
+    let _ = writeln!(
+        o,
+        "{} rounds ({}); {} accounts, {} protocols\n",
+        sys.rounds,
+        if sys.fixed_point {
+            "fixed point"
+        } else {
+            "stopped at max_rounds"
+        },
+        s.accounts.len(),
+        s.protocols.len()
+    );
+    let shocked = r.rounds.first().map(|x| &x.prices);
+    let _ = writeln!(
+        o,
+        "{:<10} {:>14} {:>14} {:>14} {:>9}",
+        "asset", "before (USD)", "after shock", "final", "change"
+    );
+    for a in &s.assets {
+        let b = r.initial_prices.get(&a.id).copied().unwrap_or(0.0);
+        let sh = shocked.and_then(|p| p.get(&a.id)).copied().unwrap_or(b);
+        let f = r.final_prices.get(&a.id).copied().unwrap_or(0.0);
+        let _ = writeln!(
+            o,
+            "{:<10} {:>14} {:>14} {:>14} {:>9}",
+            a.id,
+            price(b),
+            price(sh),
+            price(f),
+            fmt_change(b, f)
+        );
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:<14} {:>11} {:>11} {:>11} {:>11} {:>11} {:>9} {:>9}",
+        "protocol", "TVL", "liquidated", "seized", "bad debt", "shortfall", "% of TVL", "accounts"
+    );
+    for p in &r.protocols {
+        let _ = writeln!(
+            o,
+            "{:<14} {:>11} {:>11} {:>11} {:>11} {:>11} {:>8.3}% {:>9}",
+            p.id,
+            fmt_usd(p.tvl_usd),
+            fmt_usd(p.liquidated_debt_usd),
+            fmt_usd(p.seized_collateral_usd),
+            fmt_usd(p.bad_debt_usd),
+            fmt_usd(p.shortfall_usd),
+            100.0 * p.bad_debt_share_of_tvl,
+            p.accounts_liquidated
+        );
+    }
+    let _ = writeln!(
+        o,
+        "{:<14} {:>11} {:>11} {:>11} {:>11} {:>11} {:>8.3}% {:>9}",
+        "system",
+        fmt_usd(sys.tvl_usd),
+        fmt_usd(sys.liquidated_debt_usd),
+        fmt_usd(sys.seized_collateral_usd),
+        fmt_usd(sys.bad_debt_usd),
+        fmt_usd(sys.shortfall_usd),
+        100.0 * sys.bad_debt_share_of_tvl,
+        sys.accounts_liquidated
+    );
+    let _ = writeln!(o, "\nliquidated = debt repaid by liquidators; bad debt = debt left on accounts with no collateral (gross of insurance);");
+    let _ = writeln!(o, "shortfall = open accounts with HF < 1 at the end, debt above collateral (not yet realised)\n");
+    let _ = writeln!(o, "contagion trace:");
+    for line in &r.trace {
+        let _ = writeln!(o, "  {line}");
+    }
+    o
+}
+
+fn price(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
+    }
+}

@@ -1,0 +1,194 @@
+//! The result of a stress run, serialised as `cascade stress --json` (DESIGN §15; keys are stable).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use cascade_protocols::{EndState, ProtocolModel, ProtocolRound};
+
+/// Everything one stress run produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StressResult {
+    pub snapshot: String,
+    pub scenario: String,
+    pub system: SystemSummary,
+    pub protocols: Vec<ProtocolSummary>,
+    /// USD per token before the shocks.
+    pub initial_prices: BTreeMap<String, f64>,
+    /// USD per token at the end of the run.
+    pub final_prices: BTreeMap<String, f64>,
+    /// Round 0 (the shocks) then one entry per round run.
+    pub rounds: Vec<RoundReport>,
+    /// What caused what, in words.
+    pub trace: Vec<String>,
+}
+
+/// System totals (sums over protocols).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemSummary {
+    /// Gross: what accounts left unpaid, before any insurance fund paid.
+    pub bad_debt_usd: f64,
+    /// Bad debt no insurance fund covered.
+    pub uncovered_usd: f64,
+    pub insurance_used_usd: f64,
+    /// Open accounts with HF < 1 at the end: debt value above collateral value (not yet realised).
+    pub shortfall_usd: f64,
+    pub liquidated_debt_usd: f64,
+    pub seized_collateral_usd: f64,
+    pub accounts_liquidated: u64,
+    pub accounts_underwater: u64,
+    /// Rounds run (round 0, the shocks, not counted).
+    pub rounds: u32,
+    /// Whether the run stopped at a fixed point rather than at `max_rounds`.
+    pub fixed_point: bool,
+    /// Total supplied value before the shocks, USD.
+    pub tvl_usd: f64,
+    /// `bad_debt_usd / tvl_usd`.
+    pub bad_debt_share_of_tvl: f64,
+}
+
+impl SystemSummary {
+    pub fn of(p: &[ProtocolSummary], rounds: u32, fixed_point: bool) -> SystemSummary {
+        let sum = |f: fn(&ProtocolSummary) -> f64| p.iter().map(f).sum::<f64>();
+        let bad = sum(|x| x.bad_debt_usd);
+        let tvl = sum(|x| x.tvl_usd);
+        SystemSummary {
+            bad_debt_usd: bad,
+            uncovered_usd: sum(|x| x.uncovered_usd),
+            insurance_used_usd: sum(|x| x.insurance_used_usd),
+            shortfall_usd: sum(|x| x.shortfall_usd),
+            liquidated_debt_usd: sum(|x| x.liquidated_debt_usd),
+            seized_collateral_usd: sum(|x| x.seized_collateral_usd),
+            accounts_liquidated: p.iter().map(|x| x.accounts_liquidated).sum(),
+            accounts_underwater: p.iter().map(|x| x.accounts_underwater).sum(),
+            rounds,
+            fixed_point,
+            tvl_usd: tvl,
+            bad_debt_share_of_tvl: if tvl > 0.0 { bad / tvl } else { 0.0 },
+        }
+    }
+}
+
+/// One protocol's totals over the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProtocolSummary {
+    pub id: String,
+    pub kind: String,
+    pub bad_debt_usd: f64,
+    pub uncovered_usd: f64,
+    pub insurance_used_usd: f64,
+    /// `insurance_used_usd / bad_debt_usd` (1 when there is no bad debt).
+    pub insurance_coverage: f64,
+    pub shortfall_usd: f64,
+    pub liquidated_debt_usd: f64,
+    pub seized_collateral_usd: f64,
+    pub accounts_liquidated: u64,
+    pub accounts_bad_debt: u64,
+    pub accounts_underwater: u64,
+    /// Liquidatable account-rounds no liquidator would take (bonus ≤ slippage + cost).
+    pub unprofitable_account_rounds: u64,
+    pub tvl_usd: f64,
+    pub bad_debt_share_of_tvl: f64,
+}
+
+/// Running totals of one protocol.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProtocolTotals {
+    bad_debt_usd: f64,
+    insurance_used_usd: f64,
+    liquidated_debt_usd: f64,
+    seized_collateral_usd: f64,
+    accounts_bad_debt: u64,
+    unprofitable: u64,
+}
+
+impl ProtocolTotals {
+    pub(crate) fn add(&mut self, o: &ProtocolRound, insurance_paid: f64) {
+        self.bad_debt_usd += o.bad_debt_usd();
+        self.insurance_used_usd += insurance_paid;
+        self.liquidated_debt_usd += o.repaid_usd();
+        self.seized_collateral_usd += o.seized_usd();
+        self.accounts_bad_debt += o.accounts_bad_debt;
+        self.unprofitable += o.accounts_unprofitable;
+    }
+
+    pub(crate) fn summary(
+        &self,
+        m: &dyn ProtocolModel,
+        end: EndState,
+        tvl: f64,
+    ) -> ProtocolSummary {
+        ProtocolSummary {
+            id: m.id().to_string(),
+            kind: m.kind().name().to_string(),
+            bad_debt_usd: self.bad_debt_usd,
+            uncovered_usd: self.bad_debt_usd - self.insurance_used_usd,
+            insurance_used_usd: self.insurance_used_usd,
+            insurance_coverage: if self.bad_debt_usd > 0.0 {
+                self.insurance_used_usd / self.bad_debt_usd
+            } else {
+                1.0
+            },
+            shortfall_usd: end.shortfall_usd,
+            liquidated_debt_usd: self.liquidated_debt_usd,
+            seized_collateral_usd: self.seized_collateral_usd,
+            accounts_liquidated: end.accounts_liquidated,
+            accounts_bad_debt: self.accounts_bad_debt,
+            accounts_underwater: end.accounts_underwater,
+            unprofitable_account_rounds: self.unprofitable,
+            tvl_usd: tvl,
+            bad_debt_share_of_tvl: if tvl > 0.0 {
+                self.bad_debt_usd / tvl
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// One round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoundReport {
+    pub round: u32,
+    /// The round's oracle prices (USD), at which its liquidations happened.
+    pub prices: BTreeMap<String, f64>,
+    pub sales: Vec<SaleReport>,
+    pub liquidations: Vec<LiquidationReport>,
+    pub bad_debt: Vec<BadDebtReport>,
+    pub bad_debt_usd: f64,
+}
+
+/// All sales of one asset in one round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SaleReport {
+    pub asset: String,
+    pub quantity: f64,
+    pub proceeds_usd: f64,
+    pub slippage_usd: f64,
+    pub price_before: f64,
+    pub price_after: f64,
+}
+
+/// Liquidations of one protocol, collateral and debt asset in one round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiquidationReport {
+    pub protocol: String,
+    pub collateral: String,
+    pub debt: String,
+    pub seized_tokens: f64,
+    pub seized_usd: f64,
+    pub repaid_tokens: f64,
+    pub repaid_usd: f64,
+    pub calls: u64,
+}
+
+/// Bad debt realised in one round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BadDebtReport {
+    pub protocol: String,
+    pub asset: String,
+    pub tokens: f64,
+    pub usd: f64,
+    /// Accounts of the protocol left with bad debt this round.
+    pub accounts: u64,
+}

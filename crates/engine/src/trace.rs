@@ -1,0 +1,217 @@
+//! The contagion trace: what caused what, one line per step, e.g.
+//! `round 2: stETH −6.1% → aave-v3 liquidates 14 accounts: seizes 12,040 stETH ($13.7M) …`.
+
+use cascade_model::{Scenario, Snapshot};
+
+use crate::report::{RoundReport, SystemSummary};
+
+/// `$1.48M`, `$12.3k`, `$950`.
+pub fn fmt_usd(x: f64) -> String {
+    let a = x.abs();
+    let sign = if x < 0.0 { "−" } else { "" };
+    if a >= 1e9 {
+        format!("{sign}${:.2}B", a / 1e9)
+    } else if a >= 1e6 {
+        format!("{sign}${:.2}M", a / 1e6)
+    } else if a >= 1e4 {
+        format!("{sign}${:.1}k", a / 1e3)
+    } else {
+        format!("{sign}${a:.2}")
+    }
+}
+
+/// A token amount with thousands separators: `12,040.5`.
+pub fn fmt_qty(x: f64) -> String {
+    let decimals = if x.abs() >= 100.0 {
+        0
+    } else if x.abs() >= 1.0 {
+        2
+    } else {
+        4
+    };
+    let s = format!("{:.*}", decimals, x.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(i, f)| (i, f));
+    let mut out = String::new();
+    for (k, ch) in int.chars().enumerate() {
+        if k > 0 && (int.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    if x < 0.0 {
+        format!("−{out}")
+    } else {
+        out
+    }
+}
+
+/// A signed percentage change: `−6.1%`, `+0.3%`.
+pub fn fmt_change(from: f64, to: f64) -> String {
+    if from <= 0.0 {
+        return "n/a".into();
+    }
+    let c = (to / from - 1.0) * 100.0;
+    if c < 0.0 {
+        format!("−{:.1}%", -c)
+    } else {
+        format!("+{c:.1}%")
+    }
+}
+
+pub(crate) fn shock_line(s: &Snapshot, sc: &Scenario, before: &[f64], after: &[f64]) -> String {
+    let mut parts = Vec::new();
+    for (a, asset) in s.assets.iter().enumerate() {
+        if (after[a] - before[a]).abs() > 1e-12 * before[a].abs().max(1.0) {
+            parts.push(format!(
+                "{} {} (${:.4} → ${:.4})",
+                asset.id,
+                fmt_change(before[a], after[a]),
+                before[a],
+                after[a]
+            ));
+        }
+    }
+    for sh in &sc.shocks {
+        if let Some(m) = sh.liquidity_multiplier {
+            match sh.asset {
+                Some(a) => parts.push(format!("{} liquidity ×{m}", s.assets[a].id)),
+                None => parts.push(format!("liquidity ×{m} on every curve")),
+            }
+        }
+    }
+    if parts.is_empty() {
+        format!("round 0: scenario \"{}\": no shock", sc.name)
+    } else {
+        format!("round 0: scenario \"{}\": {}", sc.name, parts.join(", "))
+    }
+}
+
+/// The trace of one round: the price moves it started from, what each protocol did, what the sales did.
+pub(crate) fn round_lines(
+    s: &Snapshot,
+    r: &RoundReport,
+    prev: &[f64],
+    start: &[f64],
+    next: &[f64],
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let moved: Vec<String> = s
+        .assets
+        .iter()
+        .enumerate()
+        .filter(|(a, _)| prev[*a] > 0.0 && (start[*a] / prev[*a] - 1.0).abs() >= 0.0005)
+        .map(|(a, asset)| format!("{} {}", asset.id, fmt_change(prev[a], start[a])))
+        .collect();
+    let cause = if moved.is_empty() {
+        String::new()
+    } else {
+        format!("{} → ", moved.join(", "))
+    };
+    let mut protocols: Vec<&str> = r.liquidations.iter().map(|l| l.protocol.as_str()).collect();
+    protocols.extend(r.bad_debt.iter().map(|b| b.protocol.as_str()));
+    protocols.dedup();
+    let mut seen = Vec::new();
+    for p in protocols {
+        if seen.contains(&p) {
+            continue;
+        }
+        seen.push(p);
+        let mut what = Vec::new();
+        let mut colls: Vec<&str> = Vec::new();
+        for l in r.liquidations.iter().filter(|l| l.protocol == p) {
+            if !colls.contains(&l.collateral.as_str()) {
+                colls.push(&l.collateral);
+            }
+        }
+        for c in colls {
+            let (q, usd, rep) = r
+                .liquidations
+                .iter()
+                .filter(|l| l.protocol == p && l.collateral == c)
+                .fold((0.0, 0.0, 0.0), |acc, l| {
+                    (
+                        acc.0 + l.seized_tokens,
+                        acc.1 + l.seized_usd,
+                        acc.2 + l.repaid_usd,
+                    )
+                });
+            what.push(format!(
+                "{} {c} ({}) for {} of debt",
+                fmt_qty(q),
+                fmt_usd(usd),
+                fmt_usd(rep)
+            ));
+        }
+        let mut line = if what.is_empty() {
+            format!("round {}: {cause}{p}", r.round)
+        } else {
+            format!(
+                "round {}: {cause}{p} liquidates {}",
+                r.round,
+                what.join(", ")
+            )
+        };
+        let bad: f64 = r
+            .bad_debt
+            .iter()
+            .filter(|b| b.protocol == p)
+            .map(|b| b.usd)
+            .sum();
+        if bad > 0.0 {
+            let accounts = r
+                .bad_debt
+                .iter()
+                .find(|b| b.protocol == p)
+                .map_or(0, |b| b.accounts);
+            line.push_str(&format!(
+                "; bad debt {} ({} account{})",
+                fmt_usd(bad),
+                accounts,
+                if accounts == 1 { "" } else { "s" }
+            ));
+        }
+        lines.push(line);
+    }
+    for sale in &r.sales {
+        let a = s
+            .assets
+            .iter()
+            .position(|x| x.id == sale.asset)
+            .unwrap_or(0);
+        lines.push(format!(
+            "round {}: selling {} {} yields {} (slippage {}) → {} {} (${:.4} → ${:.4})",
+            r.round,
+            fmt_qty(sale.quantity),
+            sale.asset,
+            fmt_usd(sale.proceeds_usd),
+            fmt_usd(sale.slippage_usd),
+            sale.asset,
+            fmt_change(start[a], next[a]),
+            start[a],
+            next[a],
+        ));
+    }
+    if lines.is_empty() {
+        lines.push(format!("round {}: {cause}no liquidation", r.round));
+    }
+    lines
+}
+
+pub(crate) fn final_line(sys: &SystemSummary, fixed_point: bool, rounds: u32) -> String {
+    let how = if fixed_point {
+        "fixed point"
+    } else {
+        "max_rounds reached"
+    };
+    format!(
+        "end after {rounds} round{} ({how}): {} of debt liquidated, bad debt {}, shortfall {}",
+        if rounds == 1 { "" } else { "s" },
+        fmt_usd(sys.liquidated_debt_usd),
+        fmt_usd(sys.bad_debt_usd),
+        fmt_usd(sys.shortfall_usd)
+    )
+}

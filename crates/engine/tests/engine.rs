@@ -1,0 +1,386 @@
+//! Scenario tests of the cascade engine. Every expected value is worked by hand from DESIGN.md's
+//! formulas (§3 curves, §4 lending); the arithmetic is written beside each assertion.
+
+use cascade_engine::{run, StressResult};
+use cascade_model::load::{parse_scenario, snapshot_from_str};
+use cascade_model::{Format, Scenario, Snapshot};
+
+/// A pool with ETH (LT 0.825, LB 0.05) and USDC reserves; `eth_curve` is ETH's liquidity.
+fn system(eth_curve: &str, liquidator_cost: f64, accounts: &str) -> Snapshot {
+    let text = format!(
+        r#"
+name = "hand"
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+liquidity = {eth_curve}
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = {{ curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }}
+[[protocol]]
+id = "lend"
+kind = "lending"
+liquidator_cost_usd = {liquidator_cost:?}
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+{accounts}
+"#
+    );
+    match snapshot_from_str(&text, Format::Toml, "hand.toml") {
+        Ok((s, _)) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn scenario(s: &Snapshot, text: &str) -> Scenario {
+    match parse_scenario(text, Format::Toml, "scenario.toml", s) {
+        Ok((sc, _)) => sc,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn account(id: &str, eth: f64, usdc_debt: f64) -> String {
+    format!("[[account]]\nid = \"{id}\"\nprotocol = \"lend\"\ncollateral = {{ ETH = {eth:?} }}\ndebt = {{ USDC = {usdc_debt:?} }}\n")
+}
+
+const NO_IMPACT: &str = r#"{ curve = "power_law", adv_usd = 1.0e7, k = 0.0, alpha = 0.5 }"#;
+const SQRT_LAW: &str = r#"{ curve = "power_law", adv_usd = 1.0e7, k = 1.0, alpha = 0.5 }"#;
+const ETH_MINUS_5: &str = "name = \"eth-5\"\n[[shock]]\nasset = \"ETH\"\nprice_change = -0.05\n";
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-12)
+}
+
+macro_rules! assert_close {
+    ($a:expr, $b:expr) => {
+        assert_close!($a, $b, 1e-9)
+    };
+    ($a:expr, $b:expr, $rel:expr) => {{
+        let (a, b): (f64, f64) = ($a, $b);
+        assert!(close(a, b, $rel), "{} = {a}, expected {b}", stringify!($a));
+    }};
+}
+
+fn lend(r: &StressResult) -> &cascade_engine::ProtocolSummary {
+    &r.protocols[0]
+}
+
+#[test]
+fn half_close_factor_when_hf_at_least_095() {
+    // ETH 2000 → 1900. HF = 10·1900·0.825 / 16000 = 0.97969 ≥ 0.95 → close factor 50%:
+    // repay 8000 USDC, seize 8000·1.05/1900 = 4.421052631578947 ETH. Then HF = 5.5789·1900·0.825/8000 =
+    // 1.0931 ≥ 1: one call. No price impact, so round 2 liquidates nothing: a fixed point after 2 rounds.
+    let s = system(NO_IMPACT, 0.0, &account("a", 10.0, 16000.0));
+    let r = run(&s, &scenario(&s, ETH_MINUS_5));
+    let l = &r.rounds[1].liquidations;
+    assert_eq!(l.len(), 1);
+    assert_close!(l[0].repaid_tokens, 8000.0);
+    assert_close!(l[0].seized_tokens, 8000.0 * 1.05 / 1900.0);
+    assert_eq!(l[0].calls, 1);
+    assert_close!(r.system.liquidated_debt_usd, 8000.0);
+    assert_close!(r.system.seized_collateral_usd, 8400.0);
+    assert_eq!(r.system.bad_debt_usd, 0.0);
+    assert_eq!(r.system.rounds, 2);
+    assert!(r.system.fixed_point);
+    assert_close!(r.final_prices["ETH"], 1900.0);
+}
+
+#[test]
+fn full_close_factor_below_095() {
+    // HF = 15675 / 17000 = 0.92206 < 0.95 → close factor 100%: repay 17000, seize 17000·1.05/1900 =
+    // 9.394736842105264 ETH (< 10, not capped); 0.605263 ETH stays with the owner.
+    let s = system(NO_IMPACT, 0.0, &account("a", 10.0, 17000.0));
+    let r = run(&s, &scenario(&s, ETH_MINUS_5));
+    let l = &r.rounds[1].liquidations[0];
+    assert_close!(l.repaid_tokens, 17000.0);
+    assert_close!(l.seized_tokens, 9.394736842105264);
+    assert_eq!(r.system.bad_debt_usd, 0.0);
+    assert_eq!(r.system.shortfall_usd, 0.0);
+    assert_eq!(r.system.accounts_liquidated, 1);
+}
+
+#[test]
+fn capped_seizure_leaves_bad_debt() {
+    // HF = 15675 / 19000 = 0.825 → 100%: seizing 19000·1.05/1900 = 10.5 ETH > 10 → capped at 10 ETH,
+    // repay 10·1900/1.05 = 18095.238095238095; the 904.7619047619 USDC left has no collateral: bad debt.
+    let s = system(NO_IMPACT, 0.0, &account("a", 10.0, 19000.0));
+    let r = run(&s, &scenario(&s, ETH_MINUS_5));
+    let l = &r.rounds[1].liquidations[0];
+    assert_close!(l.seized_tokens, 10.0);
+    assert_close!(l.repaid_tokens, 18095.238095238095);
+    assert_close!(r.system.bad_debt_usd, 19000.0 - 18095.238095238095);
+    assert_close!(lend(&r).bad_debt_usd, 904.7619047619048);
+    assert_eq!(lend(&r).accounts_bad_debt, 1);
+    // No insurance fund in this version: all of it is uncovered.
+    assert_close!(r.system.uncovered_usd, 904.7619047619048);
+    assert_eq!(r.system.shortfall_usd, 0.0);
+}
+
+#[test]
+fn two_round_power_law_fire_sale() {
+    // ETH curve: power law adv 1e7, k 1, α 0.5, anchored at p_ref = 1900 after the shock.
+    // Round 1: A (10 ETH, 17000 USDC, HF 0.922) → repay 17000, seize 9.394736842105264 ETH.
+    //   Sold: V goes 0 → 17850 (9.3947·1900); proceeds = 17850 − (1e7/1.5)·(0.001785)^1.5 = 17347.2338;
+    //   new price p1 = 1900·(1 − √0.001785) = 1819.726405337745.
+    //   B (10 ETH, 15500 USDC) had HF 15675/15500 = 1.0113 at 1900: untouched in round 1.
+    // Round 2 at p1: B's HF = 10·1819.7264·0.825/15500 = 0.96856 ≥ 0.95 → 50%: repay 7750,
+    //   seize 7750·1.05/1819.726405337745 = 4.47182608117931 ETH; V → 17850 + 4.4718·1900 = 26346.47;
+    //   p2 = 1900·(1 − √(0.0026346)) = 1802.47525693917; B's HF then 1.0607: round 3 is quiet.
+    let accounts = account("a", 10.0, 17000.0) + &account("b", 10.0, 15500.0);
+    let s = system(SQRT_LAW, 0.0, &accounts);
+    let r = run(&s, &scenario(&s, ETH_MINUS_5));
+    assert_eq!(r.rounds[1].liquidations.len(), 1);
+    assert_close!(r.rounds[1].liquidations[0].seized_tokens, 9.394736842105264);
+    assert_close!(r.rounds[1].sales[0].proceeds_usd, 17347.23380185219, 1e-9);
+    assert_close!(r.rounds[1].sales[0].slippage_usd, 502.7661981478086, 1e-7);
+    assert_close!(r.rounds[2].prices["ETH"], 1819.726405337745);
+    let l2 = &r.rounds[2].liquidations[0];
+    assert_close!(l2.repaid_tokens, 7750.0);
+    assert_close!(l2.seized_tokens, 4.47182608117931);
+    assert_close!(r.rounds[2].sales[0].proceeds_usd, 8097.680428235056, 1e-9);
+    assert_close!(r.final_prices["ETH"], 1802.47525693917);
+    assert_eq!(r.system.rounds, 3);
+    assert!(r.system.fixed_point);
+    assert_eq!(r.system.accounts_liquidated, 2);
+    assert_close!(r.system.liquidated_debt_usd, 17000.0 + 7750.0);
+}
+
+#[test]
+fn liquidator_profitability_blocks_a_liquidation() {
+    // A's liquidation pays a bonus of 9.394736842105264·1900 − 17000 = 850 USD.
+    // adv 1e6: slippage of selling 9.3947 ETH alone = 17850 − proceeds = 1589.886 > 850 → nobody acts;
+    // A stays open with HF 0.922 (collateral 17850 > debt 17000, so no shortfall).
+    let shallow = r#"{ curve = "power_law", adv_usd = 1.0e6, k = 1.0, alpha = 0.5 }"#;
+    let s = system(shallow, 0.0, &account("a", 10.0, 17000.0));
+    let r = run(&s, &scenario(&s, ETH_MINUS_5));
+    assert!(r.rounds[1].liquidations.is_empty());
+    assert_eq!(lend(&r).unprofitable_account_rounds, 1);
+    assert_eq!(r.system.accounts_underwater, 1);
+    assert_eq!(r.system.shortfall_usd, 0.0);
+    assert_eq!(r.system.rounds, 1);
+    // adv 1e7: slippage 502.766; with a fixed cost of 400 the total 902.766 > 850 blocks it, a cost of
+    // 300 (802.766 < 850) lets it through.
+    let s = system(SQRT_LAW, 400.0, &account("a", 10.0, 17000.0));
+    assert!(run(&s, &scenario(&s, ETH_MINUS_5)).rounds[1]
+        .liquidations
+        .is_empty());
+    let s = system(SQRT_LAW, 300.0, &account("a", 10.0, 17000.0));
+    assert_eq!(
+        run(&s, &scenario(&s, ETH_MINUS_5)).rounds[1]
+            .liquidations
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn shortfall_of_an_unliquidatable_underwater_account() {
+    // 10 ETH against 19000 USDC after ETH −50% (1000): HF = 8250/19000 = 0.434. Seizure is capped at
+    // 10 ETH for 10·1000/1.05 = 9523.8 repaid; slippage on a 1e5-ADV sqrt curve: V 0 → 10000,
+    // proceeds = 10000 − (1e5/1.5)·(0.1)^1.5 = 7891.8, slippage 2108.2 > bonus 476.2 → blocked.
+    // Shortfall = 19000 − 10·1000 = 9000.
+    let shallow = r#"{ curve = "power_law", adv_usd = 1.0e5, k = 1.0, alpha = 0.5 }"#;
+    let s = system(shallow, 0.0, &account("a", 10.0, 19000.0));
+    let r = run(
+        &s,
+        &scenario(&s, "[[shock]]\nasset = \"ETH\"\nprice_change = -0.5\n"),
+    );
+    assert_eq!(r.system.bad_debt_usd, 0.0);
+    assert_close!(r.system.shortfall_usd, 9000.0);
+}
+
+#[test]
+fn receipt_token_accepted_by_a_second_pool() {
+    // Pool "lend" issues aUSDC (receipt on USDC, rate 1.02); pool "other" accepts it with LT 0.80, LB 0.05.
+    // Account x in "other": 10000 aUSDC, 4 ETH of debt. Before: aUSDC = 1.02, HF = 10000·1.02·0.8/8000 = 1.02.
+    // USDC −10% → aUSDC = 0.9·1.02 = 0.918: HF = 7344/8000 = 0.918 < 0.95 → repay all 4 ETH, seize
+    // 4·2000·1.05/0.918 = 9150.326797385621 aUSDC, which the liquidator sells on aUSDC's curve.
+    let text = r#"
+name = "receipt"
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "aUSDC"
+kind = "receipt"
+underlying = "USDC"
+issuer = "lend"
+rate = 1.02
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[protocol]]
+id = "lend"
+kind = "lending"
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[protocol]]
+id = "other"
+kind = "lending"
+[[protocol.reserve]]
+asset = "aUSDC"
+ltv = 0.75
+liquidation_threshold = 0.80
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[account]]
+id = "x"
+protocol = "other"
+collateral = { aUSDC = 10000.0 }
+debt = { ETH = 4.0 }
+"#;
+    let (s, _) =
+        snapshot_from_str(text, Format::Toml, "receipt.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_close!(run(&s, &Scenario::baseline()).initial_prices["aUSDC"], 1.02);
+    let r = run(
+        &s,
+        &scenario(&s, "[[shock]]\nasset = \"USDC\"\nprice_change = -0.10\n"),
+    );
+    assert_close!(r.rounds[0].prices["aUSDC"], 0.918);
+    let l = &r.rounds[1].liquidations[0];
+    assert_eq!(
+        (l.protocol.as_str(), l.collateral.as_str(), l.debt.as_str()),
+        ("other", "aUSDC", "ETH")
+    );
+    assert_close!(l.repaid_tokens, 4.0);
+    assert_close!(l.seized_tokens, 9150.326797385621);
+    assert_eq!(r.rounds[1].sales[0].asset, "aUSDC");
+    assert_eq!(r.protocols[0].accounts_liquidated, 0);
+    assert_eq!(r.protocols[1].accounts_liquidated, 1);
+}
+
+#[test]
+fn emode_uses_the_category_threshold_and_bonus() {
+    // stETH (lst on ETH, rate 1) with a reserve LT of 0.81 and e-mode LT 0.95 / LB 0.01.
+    // Account: 100 stETH, 90 ETH of debt, in e-mode: HF = 100·0.95/90 = 1.0556 (outside e-mode it would
+    // be 0.9). stETH discount → 0.94: HF = 94·0.95/90 = 0.99222 ≥ 0.95 → 50%: repay 45 ETH, seize
+    // 45·2000·1.01/1880 = 48.351063829787236 stETH.
+    let text = r#"
+name = "emode"
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "stETH"
+kind = "lst"
+underlying = "ETH"
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[protocol]]
+id = "lend"
+kind = "lending"
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "stETH"
+ltv = 0.78
+liquidation_threshold = 0.81
+liquidation_bonus = 0.06
+[[protocol.emode]]
+id = "eth"
+ltv = 0.93
+liquidation_threshold = 0.95
+liquidation_bonus = 0.01
+assets = ["ETH", "stETH"]
+[[account]]
+id = "looper"
+protocol = "lend"
+emode = "eth"
+collateral = { stETH = 100.0 }
+debt = { ETH = 90.0 }
+"#;
+    let (s, _) =
+        snapshot_from_str(text, Format::Toml, "emode.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run(&s, &Scenario::baseline()).system.accounts_liquidated, 0);
+    let r = run(
+        &s,
+        &scenario(&s, "[[shock]]\nasset = \"stETH\"\ndiscount = 0.94\n"),
+    );
+    let l = &r.rounds[1].liquidations[0];
+    assert_close!(l.repaid_tokens, 45.0);
+    assert_close!(l.seized_tokens, 48.351063829787236);
+}
+
+#[test]
+fn isolation_mode_counts_only_the_isolated_collateral() {
+    // AAVE is isolated (debt_ceiling); an account with 100 AAVE (LT 0.70) and 10 ETH (LT 0.825) against
+    // 8000 USDC counts only AAVE: HF = 100·100·0.70/8000 = 0.875 → liquidated although ETH alone would
+    // cover it (HF with both would be 2.94).
+    let text = r#"
+name = "iso"
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "AAVE"
+kind = "governance"
+price = 100.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[protocol]]
+id = "lend"
+kind = "lending"
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "AAVE"
+ltv = 0.66
+liquidation_threshold = 0.70
+liquidation_bonus = 0.075
+debt_ceiling = 1.0e6
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[account]]
+id = "iso"
+protocol = "lend"
+collateral = { AAVE = 100.0, ETH = 10.0 }
+debt = { USDC = 8000.0 }
+"#;
+    let (s, _) =
+        snapshot_from_str(text, Format::Toml, "iso.toml").unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&s, &Scenario::baseline());
+    let l = &r.rounds[1].liquidations[0];
+    assert_eq!(l.collateral, "AAVE");
+    // HF 0.875 < 0.95 → repay all 8000, seize 8000·1.075/100 = 86 AAVE.
+    assert_close!(l.repaid_tokens, 8000.0);
+    assert_close!(l.seized_tokens, 86.0);
+}

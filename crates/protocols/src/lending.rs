@@ -1,0 +1,566 @@
+//! Lending pools with Aave v3 semantics (DESIGN §4).
+//!
+//! Accounts are stored flat: one [`Entry`] per (account, asset, side), the entries of an account
+//! adjacent, with each entry's effective liquidation threshold and bonus resolved once at build time
+//! (e-mode and isolation mode included), so a round is a scan over plain numbers.
+//!
+//! Decisions where DESIGN.md is silent (also in the README):
+//! - A liquidation step is evaluated at the full close-factor amount; if the liquidator would not profit
+//!   from it, the account is left open for this round (no search for a smaller, profitable amount).
+//! - E-mode: an account in category `c` uses `c`'s LT and LB for collateral assets in `c`, the
+//!   reserve's own for the others.
+//! - Isolation mode: an account holding an asset that has a `debt_ceiling` as collateral counts only
+//!   that asset (Aave v3: isolated collateral is the account's only collateral).
+//! - Bad debt is debt left on an account with no seizable collateral; it is written off the account
+//!   (valued at that round's prices) so it is counted once, and the account is closed.
+
+use rayon::prelude::*;
+
+use cascade_market::price::SaleOrder;
+use cascade_model::{AssetIdx, LendingParams, ProtocolKind, Side, Snapshot};
+
+use crate::{BadDebt, EndState, LiquidationRecord, ProtocolModel, ProtocolRound, RoundCtx};
+
+/// Accounts per parallel work unit. Fixed, so that sums are added in the same order whatever the
+/// thread count (results are bit-identical with 1 or N threads).
+pub const CHUNK: usize = 1024;
+/// Liquidation calls on one account in one round at most (a 50% close factor halves the debt each
+/// call; 64 calls leave 2⁻⁶⁴ of it).
+pub const MAX_CALLS_PER_ROUND: u32 = 64;
+
+const STATUS_LIQUIDATED: u8 = 1;
+const STATUS_CLOSED: u8 = 2;
+
+/// One position of an account, with its effective risk parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Entry {
+    pub asset: u32,
+    pub side: Side,
+    /// Effective liquidation threshold (0 = not collateral).
+    pub lt: f64,
+    /// Effective liquidation bonus of this collateral.
+    pub lb: f64,
+    /// Tokens.
+    pub amount: f64,
+}
+
+/// A pool's close-factor rule and liquidator cost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiquidationRules {
+    /// Share of the largest debt one call may repay while `HF ≥ full_below_hf`.
+    pub close_factor: f64,
+    pub full_below_hf: f64,
+    /// Share below `full_below_hf`.
+    pub full_close_factor: f64,
+    /// Liquidator's fixed cost per call, USD.
+    pub liquidator_cost_usd: f64,
+}
+
+impl LiquidationRules {
+    pub fn of(p: &LendingParams) -> Self {
+        LiquidationRules {
+            close_factor: p.close_factor,
+            full_below_hf: p.close_factor_full_below_hf,
+            full_close_factor: p.full_close_factor,
+            liquidator_cost_usd: p.liquidator_cost_usd,
+        }
+    }
+}
+
+/// Health factor `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (DESIGN §4); `f64::INFINITY` without debt.
+pub fn health_factor(entries: &[Entry], prices: &[f64]) -> f64 {
+    let (weighted, debt) = weighted_collateral_and_debt(entries, prices);
+    if debt > 0.0 {
+        weighted / debt
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// (Σ c_i·p_i·LT_i, Σ d_j·p_j), USD.
+pub fn weighted_collateral_and_debt(entries: &[Entry], prices: &[f64]) -> (f64, f64) {
+    let mut w = 0.0;
+    let mut d = 0.0;
+    for e in entries {
+        let v = e.amount * prices[e.asset as usize];
+        match e.side {
+            Side::Collateral => w += v * e.lt,
+            Side::Debt => d += v,
+        }
+    }
+    (w, d)
+}
+
+/// The next liquidation call on an account, as DESIGN §4 decides it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step {
+    /// HF ≥ 1 (or no debt): nothing to do.
+    Healthy,
+    /// HF < 1 and no seizable collateral left: the remaining debt is bad debt.
+    BadDebt,
+    /// Repay `repay` tokens of entry `debt`, seize `seize` tokens of entry `collateral`.
+    Liquidate {
+        collateral: usize,
+        debt: usize,
+        repay: f64,
+        seize: f64,
+        capped: bool,
+        health_factor: f64,
+    },
+}
+
+/// Decides the next call: the debt with the largest USD value, the collateral with the largest USD
+/// value; repay `Δ = CF·d_j` (CF = `close_factor` if HF ≥ `full_below_hf`, else `full_close_factor`) and
+/// seize `Δ·p_j·(1+LB_i)/p_i`, capped at `c_i` with `Δ` reduced to match.
+pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) -> Step {
+    let mut debt_value = 0.0;
+    let mut weighted = 0.0;
+    let mut best_debt: Option<(usize, f64)> = None;
+    let mut best_coll: Option<(usize, f64)> = None;
+    for (k, e) in entries.iter().enumerate() {
+        let p = prices[e.asset as usize];
+        let v = e.amount * p;
+        match e.side {
+            Side::Debt => {
+                debt_value += v;
+                if e.amount > 0.0 && best_debt.is_none_or(|(_, bv)| v > bv) {
+                    best_debt = Some((k, v));
+                }
+            }
+            Side::Collateral => {
+                weighted += v * e.lt;
+                if e.lt > 0.0 && e.amount > 0.0 && p > 0.0 && best_coll.is_none_or(|(_, bv)| v > bv)
+                {
+                    best_coll = Some((k, v));
+                }
+            }
+        }
+    }
+    let Some((j, _)) = best_debt else {
+        return Step::Healthy;
+    };
+    if debt_value <= 0.0 {
+        return Step::Healthy;
+    }
+    let hf = weighted / debt_value;
+    if hf >= 1.0 {
+        return Step::Healthy;
+    }
+    let Some((i, _)) = best_coll else {
+        return Step::BadDebt;
+    };
+    let (c, d) = (&entries[i], &entries[j]);
+    let (p_i, p_j) = (prices[c.asset as usize], prices[d.asset as usize]);
+    let cf = if hf >= rules.full_below_hf {
+        rules.close_factor
+    } else {
+        rules.full_close_factor
+    };
+    let mut repay = cf * d.amount;
+    let mut seize = repay * p_j * (1.0 + c.lb) / p_i;
+    let mut capped = false;
+    if seize >= c.amount {
+        seize = c.amount;
+        repay = (c.amount * p_i / (p_j * (1.0 + c.lb))).min(d.amount);
+        capped = true;
+    }
+    Step::Liquidate {
+        collateral: i,
+        debt: j,
+        repay,
+        seize,
+        capped,
+        health_factor: hf,
+    }
+}
+
+/// What one chunk of accounts did in a round.
+#[derive(Debug, Default)]
+struct ChunkOut {
+    sales: Vec<SaleOrder>,
+    records: Vec<LiquidationRecord>,
+    bad_debt: Vec<BadDebt>,
+    accounts_liquidated: u64,
+    accounts_bad_debt: u64,
+    accounts_unprofitable: u64,
+}
+
+impl ChunkOut {
+    fn record(
+        &mut self,
+        coll: AssetIdx,
+        debt: AssetIdx,
+        repay: f64,
+        seize: f64,
+        p_i: f64,
+        p_j: f64,
+    ) {
+        let r = match self
+            .records
+            .iter_mut()
+            .position(|r| r.collateral == coll && r.debt == debt)
+        {
+            Some(k) => &mut self.records[k],
+            None => {
+                self.records.push(LiquidationRecord {
+                    collateral: coll,
+                    debt,
+                    ..Default::default()
+                });
+                self.records.last_mut().expect("just pushed")
+            }
+        };
+        r.repaid_tokens += repay;
+        r.seized_tokens += seize;
+        r.repaid_usd += repay * p_j;
+        r.seized_usd += seize * p_i;
+        r.calls += 1;
+        match self
+            .sales
+            .iter_mut()
+            .find(|s| s.asset == coll && s.wanted == Some(debt))
+        {
+            Some(s) => s.quantity += seize,
+            None => self.sales.push(SaleOrder {
+                asset: coll,
+                quantity: seize,
+                wanted: Some(debt),
+            }),
+        }
+    }
+    fn bad(&mut self, asset: AssetIdx, tokens: f64, usd: f64) {
+        match self.bad_debt.iter_mut().find(|b| b.asset == asset) {
+            Some(b) => {
+                b.tokens += tokens;
+                b.usd += usd;
+            }
+            None => self.bad_debt.push(BadDebt { asset, tokens, usd }),
+        }
+    }
+    /// Adds `other` after `self` (order matters for bit-identical sums).
+    fn merge(&mut self, other: ChunkOut) {
+        for r in other.records {
+            match self
+                .records
+                .iter_mut()
+                .find(|x| x.collateral == r.collateral && x.debt == r.debt)
+            {
+                Some(x) => {
+                    x.repaid_tokens += r.repaid_tokens;
+                    x.seized_tokens += r.seized_tokens;
+                    x.repaid_usd += r.repaid_usd;
+                    x.seized_usd += r.seized_usd;
+                    x.calls += r.calls;
+                }
+                None => self.records.push(r),
+            }
+        }
+        for s in other.sales {
+            match self
+                .sales
+                .iter_mut()
+                .find(|x| x.asset == s.asset && x.wanted == s.wanted)
+            {
+                Some(x) => x.quantity += s.quantity,
+                None => self.sales.push(s),
+            }
+        }
+        for b in other.bad_debt {
+            self.bad(b.asset, b.tokens, b.usd);
+        }
+        self.accounts_liquidated += other.accounts_liquidated;
+        self.accounts_bad_debt += other.accounts_bad_debt;
+        self.accounts_unprofitable += other.accounts_unprofitable;
+    }
+}
+
+/// Liquidates one account within a round (repeating while HF < 1), writing its entries in place.
+fn liquidate_account(
+    entries: &mut [Entry],
+    status: &mut u8,
+    rules: &LiquidationRules,
+    ctx: &RoundCtx,
+    out: &mut ChunkOut,
+) {
+    let prices = ctx.prices;
+    let mut liquidated = false;
+    for _ in 0..MAX_CALLS_PER_ROUND {
+        match next_step(entries, rules, prices) {
+            Step::Healthy => break,
+            Step::BadDebt => {
+                for e in entries
+                    .iter_mut()
+                    .filter(|e| e.side == Side::Debt && e.amount > 0.0)
+                {
+                    let a = e.asset as usize;
+                    out.bad(a, e.amount, e.amount * prices[a]);
+                    e.amount = 0.0;
+                }
+                *status |= STATUS_CLOSED;
+                out.accounts_bad_debt += 1;
+                break;
+            }
+            Step::Liquidate {
+                collateral,
+                debt,
+                repay,
+                seize,
+                ..
+            } => {
+                let (ci, dj) = (
+                    entries[collateral].asset as usize,
+                    entries[debt].asset as usize,
+                );
+                let (p_i, p_j) = (prices[ci], prices[dj]);
+                // DESIGN §4: a liquidator acts only if the bonus beats the slippage of selling the seized
+                // collateral alone at the round's start, plus its fixed cost.
+                let bonus_usd = seize * p_i - repay * p_j;
+                let slippage = ctx.market.slippage_usd(ci, seize, prices);
+                if bonus_usd <= slippage + rules.liquidator_cost_usd {
+                    if !liquidated {
+                        out.accounts_unprofitable += 1;
+                    }
+                    break;
+                }
+                entries[debt].amount = (entries[debt].amount - repay).max(0.0);
+                entries[collateral].amount = (entries[collateral].amount - seize).max(0.0);
+                out.record(ci, dj, repay, seize, p_i, p_j);
+                liquidated = true;
+            }
+        }
+    }
+    if liquidated {
+        out.accounts_liquidated += 1;
+        *status |= STATUS_LIQUIDATED;
+    }
+}
+
+/// A lending pool and its accounts.
+pub struct LendingPool {
+    id: String,
+    rules: LiquidationRules,
+    /// Snapshot index of each account.
+    pub account: Vec<u32>,
+    /// `starts[k]..starts[k+1]` are account k's entries.
+    pub starts: Vec<usize>,
+    pub entries: Vec<Entry>,
+    status: Vec<u8>,
+    /// Supplied tokens per reserve asset (passive suppliers included), for TVL.
+    supplied: Vec<(AssetIdx, f64)>,
+}
+
+impl LendingPool {
+    /// The pool of protocol `protocol` of `s` (which must be a lending protocol).
+    pub fn new(s: &Snapshot, protocol: usize) -> LendingPool {
+        let p = &s.protocols[protocol];
+        let params = p
+            .lending()
+            .expect("build_models dispatches lending protocols only");
+        let n_acc = s.accounts.len();
+        // Count entries per account of this protocol, then fill (a counting sort by account).
+        let mut local = vec![u32::MAX; n_acc];
+        let mut account = Vec::new();
+        for a in 0..n_acc {
+            if s.accounts.protocol[a] as usize == protocol {
+                local[a] = account.len() as u32;
+                account.push(a as u32);
+            }
+        }
+        let mut counts = vec![0usize; account.len() + 1];
+        let pos = &s.positions;
+        for r in 0..pos.len() {
+            let l = local[pos.account[r] as usize];
+            if l != u32::MAX {
+                counts[l as usize + 1] += 1;
+            }
+        }
+        for k in 1..counts.len() {
+            counts[k] += counts[k - 1];
+        }
+        let starts = counts.clone();
+        let mut fill = counts;
+        let blank = Entry {
+            asset: 0,
+            side: Side::Collateral,
+            lt: 0.0,
+            lb: 0.0,
+            amount: 0.0,
+        };
+        let mut entries = vec![blank; *starts.last().unwrap_or(&0)];
+        // Per-asset reserve parameters.
+        let n_assets = s.assets.len();
+        let mut lt = vec![0.0; n_assets];
+        let mut lb = vec![0.0; n_assets];
+        let mut isolated = vec![false; n_assets];
+        for r in &params.reserves {
+            if r.collateral_enabled {
+                lt[r.asset] = r.liquidation_threshold;
+            }
+            lb[r.asset] = r.liquidation_bonus;
+            isolated[r.asset] = r.debt_ceiling_usd.is_some();
+        }
+        for r in 0..pos.len() {
+            let l = local[pos.account[r] as usize];
+            if l == u32::MAX {
+                continue;
+            }
+            let a = pos.asset[r] as usize;
+            let k = &mut fill[l as usize];
+            entries[*k] = Entry {
+                asset: a as u32,
+                side: pos.side[r],
+                lt: lt[a],
+                lb: lb[a],
+                amount: pos.amount[r],
+            };
+            *k += 1;
+        }
+        // E-mode and isolation overrides.
+        for (l, &acc) in account.iter().enumerate() {
+            let es = &mut entries[starts[l]..starts[l + 1]];
+            if let Some(c) =
+                s.accounts.emode[acc as usize].and_then(|c| params.emode.get(c as usize))
+            {
+                for e in es.iter_mut().filter(|e| {
+                    e.side == Side::Collateral && c.assets.contains(&(e.asset as usize))
+                }) {
+                    e.lt = c.liquidation_threshold;
+                    e.lb = c.liquidation_bonus;
+                }
+            }
+            let iso = es
+                .iter()
+                .find(|e| {
+                    e.side == Side::Collateral && e.amount > 0.0 && isolated[e.asset as usize]
+                })
+                .map(|e| e.asset);
+            if let Some(iso) = iso {
+                for e in es
+                    .iter_mut()
+                    .filter(|e| e.side == Side::Collateral && e.asset != iso)
+                {
+                    e.lt = 0.0;
+                }
+            }
+        }
+        let supplied = params
+            .reserves
+            .iter()
+            .map(|r| {
+                let held = s.total(protocol, r.asset, Side::Collateral);
+                (r.asset, r.supplied.map_or(held, |x| x.max(held)))
+            })
+            .collect();
+        let status = vec![0u8; account.len()];
+        LendingPool {
+            id: p.id.clone(),
+            rules: LiquidationRules::of(params),
+            account,
+            starts,
+            entries,
+            status,
+            supplied,
+        }
+    }
+
+    pub fn accounts(&self) -> usize {
+        self.account.len()
+    }
+
+    /// Entries of local account `k`.
+    pub fn entries_of(&self, k: usize) -> &[Entry] {
+        &self.entries[self.starts[k]..self.starts[k + 1]]
+    }
+
+    /// Splits entries and status into the fixed chunks of [`CHUNK`] accounts.
+    fn chunks_mut(&mut self) -> Vec<(&mut [Entry], &[usize], &mut [u8])> {
+        let n = self.account.len();
+        let mut out = Vec::with_capacity(n.div_ceil(CHUNK));
+        let mut rest_e: &mut [Entry] = &mut self.entries;
+        let mut rest_s: &mut [u8] = &mut self.status;
+        let mut consumed = 0usize;
+        let mut a = 0;
+        while a < n {
+            let b = (a + CHUNK).min(n);
+            let len = self.starts[b] - consumed;
+            let (e, re) = std::mem::take(&mut rest_e).split_at_mut(len);
+            let (st, rs) = std::mem::take(&mut rest_s).split_at_mut(b - a);
+            out.push((e, &self.starts[a..=b], st));
+            rest_e = re;
+            rest_s = rs;
+            consumed = self.starts[b];
+            a = b;
+        }
+        out
+    }
+}
+
+impl ProtocolModel for LendingPool {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn kind(&self) -> ProtocolKind {
+        ProtocolKind::Lending
+    }
+
+    fn tvl_usd(&self, prices: &[f64]) -> f64 {
+        self.supplied.iter().map(|&(a, q)| q * prices[a]).sum()
+    }
+
+    fn liquidate(&mut self, ctx: &RoundCtx) -> ProtocolRound {
+        let rules = self.rules;
+        let outs: Vec<ChunkOut> = self
+            .chunks_mut()
+            .into_par_iter()
+            .map(|(entries, starts, status)| {
+                let mut out = ChunkOut::default();
+                let base = starts[0];
+                for k in 0..status.len() {
+                    if status[k] & STATUS_CLOSED != 0 {
+                        continue;
+                    }
+                    let es = &mut entries[starts[k] - base..starts[k + 1] - base];
+                    liquidate_account(es, &mut status[k], &rules, ctx, &mut out);
+                }
+                out
+            })
+            .collect();
+        let mut total = ChunkOut::default();
+        for o in outs {
+            total.merge(o);
+        }
+        ProtocolRound {
+            sales: total.sales,
+            liquidations: total.records,
+            accounts_liquidated: total.accounts_liquidated,
+            accounts_bad_debt: total.accounts_bad_debt,
+            bad_debt: total.bad_debt,
+            accounts_unprofitable: total.accounts_unprofitable,
+        }
+    }
+
+    fn end_state(&self, prices: &[f64]) -> EndState {
+        let mut st = EndState::default();
+        for k in 0..self.account.len() {
+            if self.status[k] & STATUS_LIQUIDATED != 0 {
+                st.accounts_liquidated += 1;
+            }
+            if self.status[k] & STATUS_CLOSED != 0 {
+                continue;
+            }
+            let es = self.entries_of(k);
+            let (w, d) = weighted_collateral_and_debt(es, prices);
+            if d > 0.0 && w < d {
+                st.accounts_underwater += 1;
+                let coll: f64 = es
+                    .iter()
+                    .filter(|e| e.side == Side::Collateral && e.lt > 0.0)
+                    .map(|e| e.amount * prices[e.asset as usize])
+                    .sum();
+                st.shortfall_usd += (d - coll).max(0.0);
+            }
+        }
+        st
+    }
+}

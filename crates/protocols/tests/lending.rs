@@ -1,0 +1,122 @@
+//! Properties of one Aave-v3 liquidation call (DESIGN §4).
+
+use cascade_model::Side;
+use cascade_protocols::lending::{health_factor, next_step, Entry, LiquidationRules, Step};
+use proptest::prelude::*;
+
+const RULES: LiquidationRules = LiquidationRules {
+    close_factor: 0.5,
+    full_below_hf: 0.95,
+    full_close_factor: 1.0,
+    liquidator_cost_usd: 0.0,
+};
+
+fn entry(asset: u32, side: Side, lt: f64, lb: f64, amount: f64) -> Entry {
+    Entry {
+        asset,
+        side,
+        lt,
+        lb,
+        amount,
+    }
+}
+
+#[test]
+fn health_factor_by_hand() {
+    // 10 ETH at 2000 with LT 0.825 and 5000 USDC at 1 with LT 0.85 against 20000 USDC:
+    // HF = (16500 + 4250) / 20000 = 1.0375.
+    let e = [
+        entry(0, Side::Collateral, 0.825, 0.05, 10.0),
+        entry(1, Side::Collateral, 0.85, 0.05, 5000.0),
+        entry(1, Side::Debt, 0.85, 0.05, 20000.0),
+    ];
+    assert!((health_factor(&e, &[2000.0, 1.0]) - 1.0375).abs() < 1e-12);
+    assert_eq!(health_factor(&e[..2], &[2000.0, 1.0]), f64::INFINITY);
+}
+
+#[test]
+fn largest_debt_and_largest_collateral_are_chosen() {
+    // Debts: 3 ETH ($6000) and 5000 USDC → ETH first. Collateral: 2 WBTC ($120000·... ) vs ETH.
+    let prices = [2000.0, 1.0, 60000.0];
+    let e = [
+        entry(0, Side::Collateral, 0.825, 0.05, 1.0),
+        entry(2, Side::Collateral, 0.78, 0.05, 0.1),
+        entry(0, Side::Debt, 0.0, 0.0, 3.0),
+        entry(1, Side::Debt, 0.0, 0.0, 5000.0),
+    ];
+    // Collateral values: ETH 2000, WBTC 6000 → WBTC; debt values 6000 vs 5000 → ETH.
+    // HF = (1650 + 4680) / 11000 = 0.5755 → 100%: repay 3 ETH, seize 3·2000·1.05/60000 = 0.105 WBTC > 0.1
+    // → capped: seize 0.1 WBTC, repay 0.1·60000/(2000·1.05) = 2.857142857142857 ETH.
+    match next_step(&e, &RULES, &prices) {
+        Step::Liquidate {
+            collateral,
+            debt,
+            repay,
+            seize,
+            capped,
+            ..
+        } => {
+            assert_eq!((collateral, debt), (1, 2));
+            assert!(capped);
+            assert!((seize - 0.1).abs() < 1e-15);
+            assert!((repay - 2.857142857142857).abs() < 1e-12);
+        }
+        s => panic!("expected a liquidation, got {s:?}"),
+    }
+}
+
+fn arb_account() -> impl Strategy<Value = (Vec<Entry>, Vec<f64>)> {
+    let coll = prop::collection::vec((0u32..3, 0.0f64..0.95, 0.0f64..0.15, 0.0f64..1e6), 0..4);
+    let debt = prop::collection::vec((0u32..3, 0.0f64..1e6), 0..3);
+    let prices = prop::collection::vec(1e-3f64..1e5, 3);
+    (coll, debt, prices).prop_map(|(c, d, p)| {
+        let mut e: Vec<Entry> = c
+            .into_iter()
+            .map(|(a, lt, lb, x)| entry(a, Side::Collateral, lt.min(1.0 / (1.0 + lb)), lb, x))
+            .collect();
+        e.extend(
+            d.into_iter()
+                .map(|(a, x)| entry(a, Side::Debt, 0.0, 0.0, x)),
+        );
+        (e, p)
+    })
+}
+
+proptest! {
+    /// A liquidation never creates value: the seized value is the repaid value × (1 + bonus) at the
+    /// round's prices, or less when the seizure is capped at the collateral held.
+    #[test]
+    fn a_liquidation_never_creates_value((e, p) in arb_account()) {
+        if let Step::Liquidate { collateral, debt, repay, seize, capped, health_factor } = next_step(&e, &RULES, &p) {
+            prop_assert!(health_factor < 1.0);
+            let (c, d) = (e[collateral], e[debt]);
+            let seized_usd = seize * p[c.asset as usize];
+            let owed_usd = repay * p[d.asset as usize] * (1.0 + c.lb);
+            prop_assert!(repay > 0.0 && repay <= d.amount * (1.0 + 1e-12));
+            prop_assert!(seize <= c.amount);
+            if capped {
+                prop_assert_eq!(seize, c.amount);
+                prop_assert!(seized_usd <= owed_usd * (1.0 + 1e-12));
+            } else {
+                prop_assert!((seized_usd - owed_usd).abs() <= 1e-9 * owed_usd.max(1.0));
+            }
+        }
+    }
+
+    /// A call is only proposed below HF 1, and the close factor follows the 0.95 boundary.
+    #[test]
+    fn close_factor_regimes((e, p) in arb_account()) {
+        let hf = health_factor(&e, &p);
+        match next_step(&e, &RULES, &p) {
+            Step::Healthy => prop_assert!(hf >= 1.0 || e.iter().all(|x| x.side == Side::Collateral || x.amount == 0.0)),
+            Step::BadDebt => prop_assert!(hf < 1.0),
+            Step::Liquidate { debt, repay, capped, .. } => {
+                prop_assert!(hf < 1.0);
+                if !capped {
+                    let cf = if hf >= 0.95 { 0.5 } else { 1.0 };
+                    prop_assert!((repay - cf * e[debt].amount).abs() <= 1e-12 * e[debt].amount.max(1.0));
+                }
+            }
+        }
+    }
+}
