@@ -94,3 +94,11 @@ fn price(x: f64) -> String {
         format!("{x:.4}")
     }
 }
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}

@@ -16,21 +16,13 @@ pub fn fmt_usd(x: f64) -> String {
     } else if a >= 1e4 {
         format!("{sign}${:.1}k", a / 1e3)
     } else {
-        format!("{sign}${a:.2}")
+        format!("{sign}${}", group_thousands(&format!("{a:.2}")))
     }
 }
 
-/// A token amount with thousands separators: `12,040.5`.
-pub fn fmt_qty(x: f64) -> String {
-    let decimals = if x.abs() >= 100.0 {
-        0
-    } else if x.abs() >= 1.0 {
-        2
-    } else {
-        4
-    };
-    let s = format!("{:.*}", decimals, x.abs());
-    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(i, f)| (i, f));
+/// `12345.50` → `12,345.50`.
+fn group_thousands(s: &str) -> String {
+    let (int, frac) = s.split_once('.').map_or((s, ""), |(i, f)| (i, f));
     let mut out = String::new();
     for (k, ch) in int.chars().enumerate() {
         if k > 0 && (int.len() - k) % 3 == 0 {
@@ -42,6 +34,19 @@ pub fn fmt_qty(x: f64) -> String {
         out.push('.');
         out.push_str(frac);
     }
+    out
+}
+
+/// A token amount with thousands separators: `12,040.5`.
+pub fn fmt_qty(x: f64) -> String {
+    let decimals = if x.abs() >= 100.0 {
+        0
+    } else if x.abs() >= 1.0 {
+        2
+    } else {
+        4
+    };
+    let out = group_thousands(&format!("{:.*}", decimals, x.abs()));
     if x < 0.0 {
         format!("−{out}")
     } else {
@@ -214,4 +219,20 @@ pub(crate) fn final_line(sys: &SystemSummary, fixed_point: bool, rounds: u32) ->
         fmt_usd(sys.bad_debt_usd),
         fmt_usd(sys.shortfall_usd)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(fmt_usd(8137.5), "$8,137.50");
+        assert_eq!(fmt_usd(12_345.0), "$12.3k");
+        assert_eq!(fmt_usd(1_480_000.0), "$1.48M");
+        assert_eq!(fmt_usd(-2.5e9), "−$2.50B");
+        assert_eq!(fmt_qty(12040.4), "12,040");
+        assert_eq!(fmt_qty(9.394736), "9.39");
+        assert_eq!(fmt_change(1900.0, 1819.7264), "−4.2%");
+    }
 }
