@@ -16,15 +16,15 @@ pub fn stress_table(s: &Snapshot, r: &StressResult) -> String {
     );
     let _ = writeln!(
         o,
-        "{} rounds ({}); {} accounts, {} protocols\n",
-        sys.rounds,
+        "{} ({}); {}, {}\n",
+        plural(sys.rounds as usize, "round"),
         if sys.fixed_point {
             "fixed point"
         } else {
             "stopped at max_rounds"
         },
-        s.accounts.len(),
-        s.protocols.len()
+        plural(s.accounts.len(), "account"),
+        plural(s.protocols.len(), "protocol")
     );
     let shocked = r.rounds.first().map(|x| &x.prices);
     let _ = writeln!(

@@ -184,7 +184,8 @@ impl Curve {
 
     /// Re-centres the curve at marginal price `price` along its invariant (DESIGN §3, the anchor the
     /// engine sets after the round-0 shocks):
-    /// - constant product keeps `k = base·quote`: `base = sqrt(k/price)`, `quote = sqrt(k·price)`;
+    /// - constant product keeps `k = base·quote`: `base = sqrt(k/price)`, `quote = sqrt(k·price)`
+    ///   (unchanged if either would leave the f64 range);
     /// - stableswap keeps `A` and `D` and moves to the balances on the invariant whose marginal price
     ///   is `price` (bisection on `ln x`, `y` solved from the invariant); prices beyond what an
     ///   imbalance of `e^±300` around the balanced point reaches are clamped to it;
@@ -210,9 +211,9 @@ impl Curve {
                 // sqrt(k) = sqrt(base)·sqrt(quote) avoids overflowing base·quote.
                 let root_k = base.sqrt() * quote.sqrt();
                 let root_p = price.sqrt();
-                if root_k > 0.0 && root_k.is_finite() {
-                    *base = root_k / root_p;
-                    *quote = root_k * root_p;
+                let (b, q) = (root_k / root_p, root_k * root_p);
+                if b > 0.0 && q > 0.0 && b.is_finite() && q.is_finite() {
+                    (*base, *quote) = (b, q);
                 }
             }
             Curve::StableSwap {
@@ -296,7 +297,7 @@ impl Curve {
         match self {
             Curve::ConstantProduct { base, quote, fee } => {
                 let q_in = q * retained(*fee);
-                if !(q_in > 0.0 && *base >= 0.0 && *quote > 0.0) {
+                if !(q_in > 0.0 && *base >= 0.0 && *quote > 0.0 && quote.is_finite()) {
                     return 0.0;
                 }
                 // out = quote·q_in/(base + q_in), written so that neither term overflows.
@@ -330,7 +331,7 @@ impl Curve {
                 p_ref,
                 sold,
             } => {
-                if !(*p_ref > 0.0) {
+                if !is_positive(*p_ref) {
                     return 0.0;
                 }
                 let out = PowerLaw::new(*adv, *k, *alpha).proceeds(*sold, q, *p_ref);
@@ -353,6 +354,11 @@ impl Curve {
             0.0
         }
     }
+}
+
+/// `v > 0`; false for NaN.
+fn is_positive(v: f64) -> bool {
+    v > 0.0
 }
 
 /// `1 − fee` clamped to `[0, 1]`; a NaN fee keeps nothing (conservative: nothing is realised).
@@ -420,7 +426,7 @@ impl Pool {
     /// no cancellation, so small sales are as accurate as large ones.
     fn sell(&self, dx: f64) -> (f64, f64) {
         let y0 = balance(self.ann, self.x, self.d);
-        if !(y0 > 0.0) {
+        if !is_positive(y0) {
             return (0.0, self.y);
         }
         if !dx.is_finite() {
@@ -448,7 +454,8 @@ impl Pool {
         if target < 1.0 {
             loop {
                 hi = centre + step.min(MAX_LN_IMBALANCE);
-                if !(price_at(hi) > target) || step >= MAX_LN_IMBALANCE {
+                let p = price_at(hi);
+                if p.is_nan() || p <= target || step >= MAX_LN_IMBALANCE {
                     break;
                 }
                 lo = hi;
@@ -457,7 +464,8 @@ impl Pool {
         } else {
             loop {
                 lo = centre - step.min(MAX_LN_IMBALANCE);
-                if !(price_at(lo) < target) || step >= MAX_LN_IMBALANCE {
+                let p = price_at(lo);
+                if p.is_nan() || p >= target || step >= MAX_LN_IMBALANCE {
                     break;
                 }
                 hi = lo;
@@ -545,10 +553,10 @@ fn balance(ann: f64, x: f64, d: f64) -> f64 {
 /// Marginal price `−dy/dx` on the stableswap invariant: `(Ann + D_P/x) / (Ann + D_P/y)`,
 /// `D_P = D³/(4xy)` (= 1 at `x = y`).
 fn price(ann: f64, x: f64, y: f64, d: f64) -> f64 {
-    if !(x > 0.0) {
+    if !is_positive(x) {
         return if y > 0.0 { f64::INFINITY } else { 0.0 };
     }
-    if !(y > 0.0) {
+    if !is_positive(y) {
         return 0.0;
     }
     let d_p = d * (d / (STABLESWAP_COINS * x)) * (d / (STABLESWAP_COINS * y));
@@ -581,7 +589,7 @@ impl PowerLaw {
         if !(adv > 0.0 && alpha > 0.0 && alpha.is_finite()) || k.is_nan() {
             return PowerLaw::Floor;
         }
-        if !(k > 0.0) || adv.is_infinite() {
+        if !is_positive(k) || adv.is_infinite() {
             return PowerLaw::NoImpact;
         }
         let floor_start = adv * ((1.0 - POWER_LAW_FLOOR) / k).powf(1.0 / alpha);
@@ -663,7 +671,7 @@ impl PowerLaw {
                 floor_start,
             } => {
                 let a = a.max(0.0);
-                if !(a < floor_start) {
+                if a >= floor_start {
                     return q * floor_price;
                 }
                 // Above the floor from a to m = min(b, v*), then at the floor.
@@ -783,7 +791,7 @@ mod tests {
         };
         assert_eq!(base, 1010.0);
         assert!((quote - 1_980_256.839_312).abs() < 1e-5);
-        assert!((c.spot_price() - 1960.650_336).abs() < 1e-6);
+        assert!((c.spot_price() - 1_960.650_336).abs() < 1e-6);
         assert!(rel_err(c.spot_price(), quote / base) < 1e-15);
     }
 
@@ -911,7 +919,7 @@ mod tests {
         let Curve::ConstantProduct { base, quote, .. } = c else {
             unreachable!()
         };
-        assert!((base - 1054.092_553).abs() < 1e-6);
+        assert!((base - 1_054.092_553).abs() < 1e-6);
         assert!((quote - 1_897_366.596).abs() < 1e-3);
         assert!(rel_err(base * quote, 2e9) < 1e-12);
         assert!(rel_err(c.spot_price(), 1800.0) < 1e-12);

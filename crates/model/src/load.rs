@@ -725,17 +725,16 @@ fn parse_correlation(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) -> Opti
             );
             ok = false;
         } else {
-            for i in 0..k {
-                if (matrix[i][i] - 1.0).abs() > 1e-9 {
+            for (i, row) in matrix.iter().enumerate() {
+                if (row[i] - 1.0).abs() > 1e-9 {
                     ctx.error(
                         line,
                         t.field("matrix"),
-                        format!("diagonal entry [{i}][{i}] = {}, expected 1", matrix[i][i]),
+                        format!("diagonal entry [{i}][{i}] = {}, expected 1", row[i]),
                     );
                     ok = false;
                 }
-                for j in 0..k {
-                    let v = matrix[i][j];
+                for (j, &v) in row.iter().enumerate() {
                     if !(-1.0..=1.0).contains(&v) {
                         ctx.error(
                             line,
@@ -926,12 +925,12 @@ pub fn resolve_emode(s: &Snapshot, protocol: usize, id: &str) -> Result<u16, Str
 /// Checks that need every position loaded: isolation debt ceilings, caps, e-mode debt membership.
 pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
     let file = s.source.as_str();
+    let totals = s.totals();
     for (pi, p) in s.protocols.iter().enumerate() {
         let Some(l) = p.lending() else { continue };
         for r in &l.reserves {
             let a = &s.assets[r.asset];
-            let supplied = s.total(pi, r.asset, Side::Collateral);
-            let borrowed = s.total(pi, r.asset, Side::Debt);
+            let [supplied, borrowed] = totals[pi][r.asset];
             if let Some(cap) = r.supply_cap {
                 if supplied > cap {
                     diags.warning(

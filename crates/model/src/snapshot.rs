@@ -156,17 +156,33 @@ impl Snapshot {
         }
     }
 
-    /// Total tokens of `asset` on `side` across all accounts of `protocol`.
-    pub fn total(&self, protocol: ProtocolIdx, asset: AssetIdx, side: Side) -> f64 {
-        let mut s = 0.0;
-        for i in 0..self.positions.len() {
-            if self.positions.asset[i] as usize == asset
-                && self.positions.side[i] == side
-                && self.accounts.protocol[self.positions.account[i] as usize] as usize == protocol
-            {
-                s += self.positions.amount[i];
-            }
+    /// Total tokens per protocol, asset and side, in one pass: `totals[protocol][asset]` is
+    /// `[collateral, debt]`.
+    pub fn totals(&self) -> Vec<Vec<[f64; 2]>> {
+        let mut t = vec![vec![[0.0; 2]; self.assets.len()]; self.protocols.len()];
+        let pos = &self.positions;
+        for i in 0..pos.len() {
+            let p = self.accounts.protocol[pos.account[i] as usize] as usize;
+            let side = match pos.side[i] {
+                Side::Collateral => 0,
+                Side::Debt => 1,
+            };
+            t[p][pos.asset[i] as usize][side] += pos.amount[i];
         }
-        s
+        t
+    }
+
+    /// Total tokens of `asset` on `side` across the accounts of `protocol` (one scan; use
+    /// [`Snapshot::totals`] for many).
+    pub fn total(&self, protocol: ProtocolIdx, asset: AssetIdx, side: Side) -> f64 {
+        let pos = &self.positions;
+        (0..pos.len())
+            .filter(|&i| {
+                pos.asset[i] as usize == asset
+                    && pos.side[i] == side
+                    && self.accounts.protocol[pos.account[i] as usize] as usize == protocol
+            })
+            .map(|i| pos.amount[i])
+            .sum()
     }
 }

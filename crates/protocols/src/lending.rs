@@ -360,9 +360,9 @@ impl LendingPool {
         // Count entries per account of this protocol, then fill (a counting sort by account).
         let mut local = vec![u32::MAX; n_acc];
         let mut account = Vec::new();
-        for a in 0..n_acc {
+        for (a, slot) in local.iter_mut().enumerate() {
             if s.accounts.protocol[a] as usize == protocol {
-                local[a] = account.len() as u32;
+                *slot = account.len() as u32;
                 account.push(a as u32);
             }
         }
@@ -443,11 +443,12 @@ impl LendingPool {
                 }
             }
         }
+        let totals = s.totals();
         let supplied = params
             .reserves
             .iter()
             .map(|r| {
-                let held = s.total(protocol, r.asset, Side::Collateral);
+                let held = totals[protocol][r.asset][0];
                 (r.asset, r.supplied.map_or(held, |x| x.max(held)))
             })
             .collect();
