@@ -127,6 +127,10 @@ pub fn parse_snapshot(
     // Indices in `refs` are positions in the files; they match `assets`/`protocols` only if every
     // item parsed. If some did not, the errors are already recorded and the snapshot is not used.
     if assets.len() != asset_nodes.len() || protocols.len() != protocol_nodes.len() {
+        // Still report what is wrong with the accounts themselves.
+        for (i, n) in account_nodes.iter().enumerate() {
+            lint_account(n, i, &refs, &mut ctx);
+        }
         return None;
     }
     check_cycles(&assets, &mut ctx);
@@ -567,7 +571,7 @@ fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingPar
             }
         }
         if let (Some(ltv), Some(lt), Some(lb)) = (ltv, lt, lb) {
-            check_risk_params(ltv, lt, lb, e.line, &e.what, ctx);
+            check_risk_params(ltv, lt, lb, &e, ctx);
         }
         let line = e.line;
         e.finish(ctx);
@@ -605,13 +609,14 @@ fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingPar
 }
 
 /// Aave v3's own rules: `ltv ≤ LT` and `LT·(1 + LB) ≤ 1` (otherwise a liquidation cannot pay its bonus).
-fn check_risk_params(ltv: f64, lt: f64, lb: f64, line: u32, what: &str, ctx: &mut Ctx) {
+fn check_risk_params(ltv: f64, lt: f64, lb: f64, t: &Table, ctx: &mut Ctx) {
+    let what = &t.what;
     if ltv > lt {
-        ctx.error(line, format!("{what}.ltv"), format!("= {ltv} is above liquidation_threshold = {lt}; expected ltv ≤ liquidation_threshold"));
+        ctx.error(t.line_of("ltv"), format!("{what}.ltv"), format!("= {ltv} is above liquidation_threshold = {lt}; expected ltv ≤ liquidation_threshold"));
     }
     if lt * (1.0 + lb) > 1.0 + 1e-12 {
         ctx.error(
-            line,
+            t.line_of("liquidation_threshold"),
             format!("{what}.liquidation_threshold"),
             format!("liquidation_threshold × (1 + liquidation_bonus) = {:.4} > 1; the bonus could not be paid from the collateral", lt * (1.0 + lb)),
         );
@@ -664,7 +669,7 @@ fn parse_reserve(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Res
     let debt_ceiling_usd = t.num_in("debt_ceiling", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
     let supplied = t.num_in("supplied", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
     if let (Some(ltv), Some(lt), Some(lb)) = (ltv, lt, lb) {
-        check_risk_params(ltv, lt, lb, t.line, &t.what, ctx);
+        check_risk_params(ltv, lt, lb, &t, ctx);
     }
     let line = t.line;
     t.finish(ctx);
@@ -820,6 +825,35 @@ fn check_cycles(assets: &[Asset], ctx: &mut Ctx) {
             }
         }
     }
+}
+
+/// The checks of an account that need no protocol parameters (used when some protocol could not be read).
+fn lint_account(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) {
+    let Some(mut t) = Table::new(n, format!("account {}", index + 1), ctx) else {
+        return;
+    };
+    if let Some(id) = t.req_str("id", ctx) {
+        t.what = format!("account \"{id}\"");
+    }
+    if let Some(p) = t.req_str("protocol", ctx) {
+        if !refs.protocols.contains_key(&p) {
+            ctx.error(
+                t.line_of("protocol"),
+                t.field("protocol"),
+                format!("unknown protocol \"{p}\"; expected one of the [[protocol]] ids"),
+            );
+        }
+    }
+    let _ = t.opt_str("emode", ctx);
+    for key in ["collateral", "debt"] {
+        for (a, amount, l) in t.amounts(key, ctx) {
+            let f = format!("{}.{a}", t.field(key));
+            if refs.asset(&a, l, &f, ctx).is_some() && amount < 0.0 {
+                ctx.error(l, f, format!("= {amount}, expected an amount ≥ 0 tokens"));
+            }
+        }
+    }
+    t.finish(ctx);
 }
 
 fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {

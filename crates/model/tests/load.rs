@@ -1,0 +1,306 @@
+//! Bad input: every problem is reported, each with file, line and field (issue: "Bad input").
+
+use cascade_model::load::{parse_scenario, snapshot_from_str};
+use cascade_model::{Diagnostic, Format, Location, Severity, Snapshot};
+
+const GOOD: &str = r#"name = "ok"
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+liquidity = { curve = "power_law", adv_usd = 1.0e8, k = 1.0, alpha = 0.5 }
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 1.0, alpha = 0.5 }
+[[protocol]]
+id = "lend"
+kind = "lending"
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[account]]
+id = "alice"
+protocol = "lend"
+collateral = { ETH = 10.0 }
+debt = { USDC = 12000.0 }
+"#;
+
+fn errors(text: &str) -> Vec<Diagnostic> {
+    match snapshot_from_str(text, Format::Toml, "s.toml") {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .diagnostics
+            .items
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect(),
+    }
+}
+
+fn has(errs: &[Diagnostic], line: u32, field: &str, msg: &str) -> bool {
+    errs.iter().any(|d| {
+        d.location == Location::Line(line)
+            && d.field.contains(field)
+            && d.message.contains(msg)
+            && d.file == "s.toml"
+    })
+}
+
+fn good() -> Snapshot {
+    snapshot_from_str(GOOD, Format::Toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+}
+
+#[test]
+fn the_good_snapshot_loads() {
+    let s = good();
+    assert_eq!(s.assets.len(), 2);
+    assert_eq!(s.accounts.len(), 1);
+    assert_eq!(s.positions.len(), 2);
+    assert_eq!(s.positions.amount, vec![10.0, 12000.0]);
+}
+
+#[test]
+fn every_problem_is_reported_with_its_line() {
+    // Five independent problems in one file: all five are reported, not only the first.
+    let bad = GOOD
+        .replace("price = 2000.0", "price = -5.0") // line 5
+        .replace(
+            "ltv = 0.80\nliquidation_threshold = 0.825",
+            "ltv = 0.90\nliquidation_threshold = 0.825",
+        ) // line 17
+        .replace(
+            "liquidation_threshold = 0.85",
+            "liquidation_threshold = 1.7",
+        ) // line 23
+        .replace(
+            "collateral = { ETH = 10.0 }",
+            "collateral = { ETH = -10.0 }",
+        ) // line 28
+        .replace(
+            "protocol = \"lend\"\ncollateral",
+            "protocol = \"lend\"\nemode_typo = 1\ncollateral",
+        );
+    let e = errors(&bad);
+    assert!(
+        has(&e, 5, "asset \"ETH\".price", "= -5, expected a number > 0"),
+        "{e:#?}"
+    );
+    assert!(
+        has(
+            &e,
+            17,
+            "reserve 1 (\"ETH\").ltv",
+            "expected ltv ≤ liquidation_threshold"
+        ),
+        "{e:#?}"
+    );
+    assert!(
+        has(
+            &e,
+            23,
+            "liquidation_threshold",
+            "= 1.7, expected a number in (0, 1]"
+        ),
+        "{e:#?}"
+    );
+    assert!(
+        has(&e, 28, "account \"alice\".emode_typo", "unknown field"),
+        "{e:#?}"
+    );
+    assert!(
+        has(
+            &e,
+            29,
+            "account \"alice\".collateral.ETH",
+            "expected an amount ≥ 0"
+        ),
+        "{e:#?}"
+    );
+    let shown = e[0].to_string();
+    assert!(shown.starts_with("error: s.toml:"), "{shown}");
+}
+
+#[test]
+fn unknown_and_duplicate_ids() {
+    let dup = GOOD.replace("id = \"USDC\"", "id = \"ETH\"");
+    let e = errors(&dup);
+    assert!(
+        has(
+            &e,
+            8,
+            "asset \"ETH\".id",
+            "duplicate id; first defined on line 3"
+        ),
+        "{e:#?}"
+    );
+    let unknown = GOOD.replace("debt = { USDC = 12000.0 }", "debt = { USDT = 12000.0 }");
+    let e = errors(&unknown);
+    assert!(has(&e, 29, "debt.USDT", "unknown asset \"USDT\""), "{e:#?}");
+    let unknown_protocol = GOOD.replace("protocol = \"lend\"", "protocol = \"lnd\"");
+    let e = errors(&unknown_protocol);
+    assert!(
+        has(
+            &e,
+            27,
+            "account \"alice\".protocol",
+            "unknown protocol \"lnd\""
+        ),
+        "{e:#?}"
+    );
+    let dup_acc = format!(
+        "{GOOD}[[account]]\nid = \"alice\"\nprotocol = \"lend\"\ncollateral = {{ ETH = 1.0 }}\n"
+    );
+    let e = errors(&dup_acc);
+    assert!(
+        e.iter().any(|d| d.message.contains("duplicate account id")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn non_finite_and_wrong_types() {
+    let e = errors(&GOOD.replace("price = 2000.0", "price = nan"));
+    assert!(has(&e, 5, "price", "expected a finite number"), "{e:#?}");
+    let e = errors(&GOOD.replace("price = 2000.0", "price = inf"));
+    assert!(has(&e, 5, "price", "expected a finite number"), "{e:#?}");
+    let e = errors(&GOOD.replace("price = 2000.0", "price = \"2000\""));
+    assert!(
+        has(&e, 5, "price", "found a string, expected a number"),
+        "{e:#?}"
+    );
+    let e = errors(&GOOD.replace(
+        "liquidation_bonus = 0.05\n[[protocol.reserve]]",
+        "liquidation_bonus = 0.25\n[[protocol.reserve]]",
+    ));
+    assert!(
+        e.iter()
+            .any(|d| d.message.contains("the bonus could not be paid")),
+        "{e:#?}"
+    );
+    let e = errors(&GOOD.replace("kind = \"native\"", "kind = \"nativ\""));
+    assert!(
+        has(
+            &e,
+            4,
+            "kind",
+            "= \"nativ\", expected one of: native, governance"
+        ),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn derived_assets_need_an_underlying_and_no_cycles() {
+    let lst = "[[asset]]\nid = \"stETH\"\nkind = \"lst\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0e8, k = 1.0, alpha = 0.5 }\n";
+    let e = errors(&GOOD.replacen("[[protocol]]", &format!("{lst}[[protocol]]"), 1));
+    assert!(
+        e.iter()
+            .any(|d| d.field == "asset \"stETH\".underlying" && d.message.contains("missing")),
+        "{e:#?}"
+    );
+    let missing = lst.replace("kind = \"lst\"", "kind = \"lst\"\nunderlying = \"WETH\"");
+    let e = errors(&GOOD.replacen("[[protocol]]", &format!("{missing}[[protocol]]"), 1));
+    assert!(
+        e.iter()
+            .any(|d| d.message.contains("unknown asset \"WETH\"")),
+        "{e:#?}"
+    );
+    // A → B → A through underlyings.
+    let cyc = "[[asset]]\nid = \"A\"\nkind = \"lst\"\nunderlying = \"B\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0, k = 1.0, alpha = 0.5 }\n\
+               [[asset]]\nid = \"B\"\nkind = \"bridged\"\nunderlying = \"A\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0, k = 1.0, alpha = 0.5 }\n";
+    let e = errors(&GOOD.replacen("[[protocol]]", &format!("{cyc}[[protocol]]"), 1));
+    let cycles: Vec<_> = e.iter().filter(|d| d.message.contains("cycle")).collect();
+    assert_eq!(cycles.len(), 1, "{e:#?}");
+    assert!(cycles[0].message.contains("A → B → A"), "{e:#?}");
+    // A derived asset with a price is refused (it is priced from its underlying).
+    let priced = lst.replace(
+        "kind = \"lst\"",
+        "kind = \"lst\"\nunderlying = \"ETH\"\nprice = 1.0",
+    );
+    let e = errors(&GOOD.replacen("[[protocol]]", &format!("{priced}[[protocol]]"), 1));
+    assert!(
+        e.iter()
+            .any(|d| d.field.ends_with(".price") && d.message.contains("priced from other state")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn empty_and_syntactically_broken_files() {
+    let e = errors("");
+    assert!(
+        e.iter().any(|d| d.message.contains("no assets defined")),
+        "{e:#?}"
+    );
+    let e = errors("name = \"x\"\n[[asset]\n");
+    assert_eq!(e[0].location, Location::Line(2));
+    assert!(e[0].message.starts_with("invalid TOML"));
+    let e = match snapshot_from_str("{\"asset\": [}", Format::Json, "s.json") {
+        Err(e) => e.diagnostics.items,
+        Ok(_) => panic!("broken JSON loaded"),
+    };
+    assert!(e[0].message.starts_with("invalid JSON"), "{e:#?}");
+}
+
+#[test]
+fn json_is_the_same_structure() {
+    let json = r#"{
+  "name": "j",
+  "asset": [
+    {"id": "ETH", "kind": "native", "price": 2000.0,
+     "liquidity": {"curve": "power_law", "adv_usd": 1e8, "k": 1.0, "alpha": 0.5}},
+    {"id": "USDC", "kind": "stable", "price": 1.0,
+     "liquidity": {"curve": "power_law", "adv_usd": 1e9, "k": 1.0, "alpha": 0.5}}
+  ],
+  "protocol": [{"id": "lend", "kind": "lending", "reserve": [
+    {"asset": "ETH", "ltv": 0.8, "liquidation_threshold": 0.825, "liquidation_bonus": 0.05},
+    {"asset": "USDC", "ltv": 0.8, "liquidation_threshold": 1.85, "liquidation_bonus": 0.05}]}]
+}"#;
+    let e = match snapshot_from_str(json, Format::Json, "s.json") {
+        Err(e) => e.diagnostics.items,
+        Ok(_) => panic!("LT 1.85 accepted"),
+    };
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(e[0].location, Location::Line(11));
+    let fixed = json.replace("1.85", "0.85");
+    let (s, _) =
+        snapshot_from_str(&fixed, Format::Json, "s.json").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.protocols[0].lending().map(|l| l.reserves.len()), Some(2));
+}
+
+#[test]
+fn scenario_errors_name_the_line() {
+    let s = good();
+    let bad = "name = \"x\"\n[[shock]]\nasset = \"BTC\"\nprice_change = -0.4\n[[shock]]\nasset = \"ETH\"\nprice_change = -1.5\n";
+    let e = match parse_scenario(bad, Format::Toml, "sc.toml", &s) {
+        Err(e) => e.diagnostics.items,
+        Ok(_) => panic!("bad scenario accepted"),
+    };
+    assert!(e.iter().any(|d| d.location == Location::Line(3) && d.message.contains("unknown asset \"BTC\"")), "{e:#?}");
+    assert!(
+        e.iter()
+            .any(|d| d.location == Location::Line(7) && d.field == "shock 2.price_change"),
+        "{e:#?}"
+    );
+    let e = match parse_scenario(
+        "[[shock]]\nasset = \"ETH\"\ndiscount = 0.9\n",
+        Format::Toml,
+        "sc.toml",
+        &s,
+    ) {
+        Err(e) => e.diagnostics.items,
+        Ok(_) => panic!("discount on a native asset accepted"),
+    };
+    assert!(e[0].message.contains("not an lst"), "{e:#?}");
+}
