@@ -62,6 +62,9 @@ enum Command {
         /// Also write the JSON result to this file (written whole or not at all).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Print load and cascade wall-clock times to stderr.
+        #[arg(long)]
+        timings: bool,
     },
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
     Gen {
@@ -140,7 +143,8 @@ fn run(cmd: Command) -> Result<(), Failure> {
             scenario,
             json,
             output,
-        } => stress(&snapshot, &scenario, json, output.as_deref()),
+            timings,
+        } => stress(&snapshot, &scenario, json, output.as_deref(), timings),
         Command::Gen {
             accounts,
             seed,
@@ -270,12 +274,25 @@ fn stress(
     scenario: &str,
     json: bool,
     output: Option<&Path>,
+    timings: bool,
 ) -> Result<(), Failure> {
+    let t0 = std::time::Instant::now();
     let (snap, d1) = load_snapshot(snapshot).map_err(input)?;
     let (sc, d2) = load_scenario(scenario, &snap).map_err(input)?;
+    let load_s = t0.elapsed().as_secs_f64();
     print_warnings(&d1);
     print_warnings(&d2);
+    let t1 = std::time::Instant::now();
     let result = cascade_engine::run(&snap, &sc);
+    if timings {
+        eprintln!(
+            "timings: load {load_s:.3} s ({} accounts, {} positions), cascade {:.3} s ({} rounds)",
+            snap.accounts.len(),
+            snap.positions.len(),
+            t1.elapsed().as_secs_f64(),
+            result.system.rounds
+        );
+    }
     let text = serde_json::to_string_pretty(&result).context("serialising the result")?;
     if let Some(out) = output {
         cascade_io::write::write_atomic(out, format!("{text}\n").as_bytes())
