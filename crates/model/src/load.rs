@@ -986,6 +986,57 @@ pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
                 }
             }
         }
+        check_isolation_ceilings(s, pi, l, diags);
+    }
+}
+
+/// Isolation mode: the USD debt of accounts whose collateral is an isolated asset, at snapshot prices,
+/// against that asset's `debt_ceiling` (a warning: governance may have lowered a ceiling below what is
+/// already borrowed).
+fn check_isolation_ceilings(s: &Snapshot, pi: usize, l: &LendingParams, diags: &mut Diagnostics) {
+    let ceiling: Vec<Option<f64>> = (0..s.assets.len())
+        .map(|a| l.reserve_of(a).and_then(|r| r.debt_ceiling_usd))
+        .collect();
+    if ceiling.iter().all(Option::is_none) {
+        return;
+    }
+    let pos = &s.positions;
+    let mut iso_of: Vec<Option<usize>> = vec![None; s.accounts.len()];
+    for i in 0..pos.len() {
+        let (acc, a) = (pos.account[i] as usize, pos.asset[i] as usize);
+        if s.accounts.protocol[acc] as usize == pi
+            && pos.side[i] == Side::Collateral
+            && pos.amount[i] > 0.0
+            && ceiling[a].is_some()
+            && iso_of[acc].is_none()
+        {
+            iso_of[acc] = Some(a);
+        }
+    }
+    let mut debt_usd = vec![0.0; s.assets.len()];
+    for i in 0..pos.len() {
+        if let (Some(iso), Side::Debt) = (iso_of[pos.account[i] as usize], pos.side[i]) {
+            debt_usd[iso] += pos.amount[i] * s.reference_price(pos.asset[i] as usize);
+        }
+    }
+    for (a, c) in ceiling.iter().enumerate() {
+        if let Some(c) = c {
+            if debt_usd[a] > *c {
+                let line = l.reserve_of(a).map_or(0, |r| r.line);
+                diags.warning(
+                    &s.source,
+                    Location::Line(line),
+                    format!(
+                        "protocol \"{}\" reserve \"{}\".debt_ceiling",
+                        s.protocols[pi].id, s.assets[a].id
+                    ),
+                    format!(
+                        "isolated accounts owe ${:.0}, above the debt ceiling of ${c:.0}",
+                        debt_usd[a]
+                    ),
+                );
+            }
+        }
     }
 }
 

@@ -185,4 +185,23 @@ impl Snapshot {
             .map(|i| pos.amount[i])
             .sum()
     }
+
+    /// An asset's USD price at the snapshot, before any shock or market impact: exogenous kinds their
+    /// `price`, derived kinds DESIGN §2's formula with receipt recovery 1 (0 if it cannot be derived).
+    pub fn reference_price(&self, asset: AssetIdx) -> f64 {
+        let mut factor = 1.0;
+        let mut a = asset;
+        for _ in 0..=self.assets.len() {
+            let x = &self.assets[a];
+            if let Some(p) = x.price {
+                return factor * p;
+            }
+            factor *= x.rate * x.discount * (1.0 - x.bridge_loss);
+            match x.underlying {
+                Some(u) => a = u,
+                None => return 0.0,
+            }
+        }
+        0.0
+    }
 }

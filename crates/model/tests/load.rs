@@ -304,3 +304,27 @@ fn scenario_errors_name_the_line() {
     };
     assert!(e[0].message.contains("not an lst"), "{e:#?}");
 }
+
+#[test]
+fn isolation_debt_ceiling_and_caps_are_warnings() {
+    // ETH made isolated with a $10,000 ceiling while alice owes 12,000 USDC against it; supply cap 5 ETH
+    // against her 10.
+    let text = GOOD.replace(
+        "liquidation_bonus = 0.05\n[[protocol.reserve]]\nasset = \"USDC\"",
+        "liquidation_bonus = 0.05\ndebt_ceiling = 10000.0\nsupply_cap = 5.0\n[[protocol.reserve]]\nasset = \"USDC\"",
+    );
+    let (_, d) = snapshot_from_str(&text, Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}"));
+    let w: Vec<_> = d.warnings().collect();
+    assert_eq!(w.len(), 2, "{w:#?}");
+    assert!(
+        w.iter().any(|x| x.field.ends_with(".debt_ceiling")
+            && x.message
+                .contains("owe $12000, above the debt ceiling of $10000")),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter()
+            .any(|x| x.field.ends_with(".supply_cap") && x.location == Location::Line(15)),
+        "{w:#?}"
+    );
+}
