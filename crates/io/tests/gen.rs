@@ -1,0 +1,324 @@
+//! The built-in example system (examples/builtin) and the synthetic-system generator.
+//!
+//! Health factors here are worked out independently of the generator, from DESIGN §2 and §4:
+//! `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` at snapshot prices, an lst at `p_U·rate·discount`, a
+//! receipt at `p_U·rate`, and in e-mode the category's LT for the assets in the category.
+
+use cascade_io::gen::{generate, generate_detailed, MIN_HEALTH_FACTOR};
+use cascade_model::load::{parse_scenario, snapshot_from_str};
+use cascade_model::{AssetKind, Format, Side, Snapshot};
+
+const SYSTEM: &str = include_str!("../../../examples/builtin/system.toml");
+const ETH_CRASH: &str = include_str!("../../../examples/builtin/eth-crash.toml");
+const STETH_DEPEG: &str = include_str!("../../../examples/builtin/steth-depeg.toml");
+
+fn builtin() -> Snapshot {
+    match snapshot_from_str(SYSTEM, Format::Toml, "system.toml") {
+        Ok((s, diags)) => {
+            assert!(
+                diags.is_empty(),
+                "system.toml: unexpected findings:\n{diags}"
+            );
+            s
+        }
+        Err(e) => panic!("system.toml does not load:\n{e}"),
+    }
+}
+
+/// USD price of asset `i` at snapshot time (DESIGN §2, no shock).
+fn price(s: &Snapshot, i: usize) -> f64 {
+    let a = &s.assets[i];
+    match a.kind {
+        AssetKind::Lst => price(s, a.underlying.unwrap()) * a.rate * a.discount,
+        AssetKind::Receipt => price(s, a.underlying.unwrap()) * a.rate,
+        AssetKind::Bridged => price(s, a.underlying.unwrap()) * (1.0 - a.bridge_loss),
+        _ => a.price.expect("exogenous asset has a price"),
+    }
+}
+
+/// The liquidation threshold that weighs `asset` in `account`'s health factor.
+fn liquidation_threshold(s: &Snapshot, account: usize, asset: usize) -> f64 {
+    let p = s.accounts.protocol[account] as usize;
+    let l = s.protocols[p].lending().expect("lending protocol");
+    if let Some(c) = s.accounts.emode[account] {
+        let cat = &l.emode[c as usize];
+        if cat.assets.contains(&asset) {
+            return cat.liquidation_threshold;
+        }
+    }
+    let r = l.reserve_of(asset).expect("reserve");
+    if r.collateral_enabled {
+        r.liquidation_threshold
+    } else {
+        0.0
+    }
+}
+
+/// Every account's health factor at snapshot prices (∞ without debt).
+fn health_factors(s: &Snapshot) -> Vec<f64> {
+    let prices: Vec<f64> = (0..s.assets.len()).map(|i| price(s, i)).collect();
+    let mut weighted = vec![0.0; s.accounts.len()];
+    let mut debt = vec![0.0; s.accounts.len()];
+    let pos = &s.positions;
+    for r in 0..pos.len() {
+        let (acc, asset) = (pos.account[r] as usize, pos.asset[r] as usize);
+        let usd = pos.amount[r] * prices[asset];
+        match pos.side[r] {
+            Side::Collateral => weighted[acc] += usd * liquidation_threshold(s, acc, asset),
+            Side::Debt => debt[acc] += usd,
+        }
+    }
+    weighted
+        .iter()
+        .zip(&debt)
+        .map(|(&w, &d)| if d > 0.0 { w / d } else { f64::INFINITY })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part A: the built-in example system.
+
+#[test]
+fn builtin_system_loads_without_findings() {
+    let s = builtin();
+    assert_eq!(s.name, "builtin");
+    assert_eq!(s.protocols.len(), 3);
+    for id in ["aave-v3", "compound-v3", "spark"] {
+        assert!(s.protocol_idx(id).is_some(), "protocol {id}");
+    }
+    for id in [
+        "ETH", "WBTC", "stETH", "USDC", "USDT", "DAI", "AAVE", "aUSDC",
+    ] {
+        assert!(s.asset_idx(id).is_some(), "asset {id}");
+    }
+    assert!(
+        (30..=60).contains(&s.accounts.len()),
+        "{} accounts",
+        s.accounts.len()
+    );
+    // Spark takes aUSDC as collateral, and someone posts it there.
+    let spark = s.protocol_idx("spark").unwrap();
+    let ausdc = s.asset_idx("aUSDC").unwrap();
+    assert!(s.total(spark, ausdc, Side::Collateral) > 0.0);
+    assert_eq!(
+        s.assets[ausdc].issuer,
+        Some(s.protocol_idx("aave-v3").unwrap())
+    );
+}
+
+#[test]
+fn builtin_accounts_are_healthy_at_snapshot_prices() {
+    let s = builtin();
+    let hf = health_factors(&s);
+    for (i, h) in hf.iter().enumerate() {
+        assert!(
+            *h >= 1.0,
+            "account {} has HF {h} < 1 at snapshot prices",
+            s.accounts.id[i]
+        );
+    }
+    // Some accounts sit just above 1, and every account borrows something.
+    assert!(hf.iter().any(|&h| h < 1.05));
+    assert!(hf.iter().all(|h| h.is_finite()));
+}
+
+#[test]
+fn builtin_bad_debt_account_is_insolvent_after_the_crash() {
+    // After ETH −40% its collateral is worth less than its debt plus the bonus: bad debt.
+    let s = builtin();
+    let acc = s
+        .accounts
+        .find(s.protocol_idx("aave-v3").unwrap(), "aave-bad-debt");
+    let acc = acc.expect("aave-bad-debt exists");
+    let eth = s.asset_idx("ETH").unwrap();
+    let (mut coll, mut debt) = (0.0, 0.0);
+    for r in 0..s.positions.len() {
+        if s.positions.account[r] == acc {
+            let a = s.positions.asset[r] as usize;
+            let p = if a == eth {
+                0.6 * price(&s, a)
+            } else {
+                price(&s, a)
+            };
+            match s.positions.side[r] {
+                Side::Collateral => coll += s.positions.amount[r] * p,
+                Side::Debt => debt += s.positions.amount[r] * p,
+            }
+        }
+    }
+    assert!(coll < debt, "collateral {coll} vs debt {debt}");
+}
+
+#[test]
+fn builtin_scenarios_parse_without_findings() {
+    let s = builtin();
+    for (file, text, name) in [
+        ("eth-crash.toml", ETH_CRASH, "eth-crash"),
+        ("steth-depeg.toml", STETH_DEPEG, "steth-depeg"),
+    ] {
+        match parse_scenario(text, Format::Toml, file, &s) {
+            Ok((sc, diags)) => {
+                assert!(diags.is_empty(), "{file}: unexpected findings:\n{diags}");
+                assert_eq!(sc.name, name);
+                assert_eq!(sc.max_rounds, 50);
+            }
+            Err(e) => panic!("{file} does not parse:\n{e}"),
+        }
+    }
+    let (crash, _) = parse_scenario(ETH_CRASH, Format::Toml, "eth-crash.toml", &s).unwrap();
+    let eth = s.asset_idx("ETH");
+    let steth = s.asset_idx("stETH");
+    assert!(crash
+        .shocks
+        .iter()
+        .any(|k| k.asset == eth && k.price_change == Some(-0.40)));
+    assert!(crash
+        .shocks
+        .iter()
+        .any(|k| k.asset == steth && k.discount == Some(0.95)));
+    assert!(crash
+        .shocks
+        .iter()
+        .any(|k| k.asset.is_none() && k.liquidity_multiplier == Some(0.5)));
+    let (depeg, _) = parse_scenario(STETH_DEPEG, Format::Toml, "steth-depeg.toml", &s).unwrap();
+    assert!(depeg
+        .shocks
+        .iter()
+        .any(|k| k.asset == steth && k.discount == Some(0.93)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part B: the generator.
+
+#[test]
+fn same_seed_same_system_different_seed_different_system() {
+    let base = builtin();
+    let a = generate(&base, 5_000, 42);
+    let b = generate(&base, 5_000, 42);
+    assert_eq!(a, b);
+    let c = generate(&base, 5_000, 43);
+    assert_ne!(a.positions, c.positions);
+    assert_eq!(a.name, "synthetic-5000");
+    assert_eq!(a.accounts.len(), 5_000);
+    assert_eq!(a.accounts.id[0], "acc-0000001");
+    assert_eq!(a.accounts.id[4_999], "acc-0005000");
+    assert_eq!(a.assets, base.assets);
+    assert_eq!(a.correlations, base.correlations);
+    // A prefix of a larger draw is the smaller draw: accounts are drawn in order from one stream.
+    let big = generate(&base, 6_000, 42);
+    assert_eq!(&big.accounts.id[..5_000], &a.accounts.id[..]);
+}
+
+#[test]
+fn generated_health_factors_match_their_draws() {
+    let base = builtin();
+    let g = generate_detailed(&base, 20_000, 7);
+    let hf = health_factors(&g.snapshot);
+    assert_eq!(hf.len(), g.target_health_factor.len());
+    for (i, (&h, &t)) in hf.iter().zip(&g.target_health_factor).enumerate() {
+        assert!(h >= MIN_HEALTH_FACTOR - 1e-12, "account {i}: HF {h}");
+        assert!(((h - t) / t).abs() < 1e-9, "account {i}: HF {h}, drawn {t}");
+    }
+    // HF − 1 is log-normal with median 0.45.
+    let mut excess: Vec<f64> = g.target_health_factor.iter().map(|h| h - 1.0).collect();
+    excess.sort_by(f64::total_cmp);
+    let median = excess[excess.len() / 2];
+    assert!((0.42..0.48).contains(&median), "median HF − 1 = {median}");
+}
+
+#[test]
+fn generated_positions_are_valid_and_realistic() {
+    let base = builtin();
+    let s = generate(&base, 20_000, 11);
+    let prices: Vec<f64> = (0..s.assets.len()).map(|i| price(&s, i)).collect();
+    let n = s.accounts.len();
+    let mut size = vec![0.0; n];
+    let mut n_coll = vec![0usize; n];
+    let mut n_debt = vec![0usize; n];
+    let mut holds_ausdc = vec![false; n];
+    let ausdc = s.asset_idx("aUSDC").unwrap();
+    for r in 0..s.positions.len() {
+        let (acc, asset) = (
+            s.positions.account[r] as usize,
+            s.positions.asset[r] as usize,
+        );
+        let side = s.positions.side[r];
+        let p = s.accounts.protocol[acc] as usize;
+        assert_eq!(
+            s.check_position(p, asset, side),
+            Ok(None),
+            "position {r}: {} {} in {}",
+            side.name(),
+            s.assets[asset].id,
+            s.protocols[p].id
+        );
+        let amount = s.positions.amount[r];
+        assert!(amount.is_finite() && amount > 0.0, "position {r}: {amount}");
+        match side {
+            Side::Collateral => {
+                size[acc] += amount * prices[asset];
+                n_coll[acc] += 1;
+                holds_ausdc[acc] |= asset == ausdc;
+            }
+            Side::Debt => n_debt[acc] += 1,
+        }
+    }
+    assert!(n_coll.iter().all(|&k| (1..=3).contains(&k)));
+    assert!(n_debt.iter().all(|&k| k == 1));
+    // Every pool is used, roughly in proportion to its size.
+    for p in 0..s.protocols.len() {
+        let count = s
+            .accounts
+            .protocol
+            .iter()
+            .filter(|&&x| x as usize == p)
+            .count();
+        assert!(
+            count > n / 20,
+            "protocol {}: {count} accounts",
+            s.protocols[p].id
+        );
+    }
+    // aUSDC is reused as collateral (in Spark, the only pool that takes it).
+    let ausdc_share = holds_ausdc.iter().filter(|&&h| h).count() as f64 / n as f64;
+    assert!(ausdc_share > 0.0, "no account holds aUSDC");
+    // E-mode loops exist, all lst collateral against the underlying.
+    let loops = s.accounts.emode.iter().filter(|e| e.is_some()).count();
+    assert!(loops > n / 50, "{loops} e-mode accounts");
+    // Sizes: median ≈ $20k, heavy right tail.
+    let mut sorted = size.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[n / 2];
+    assert!(
+        (17_000.0..23_000.0).contains(&median),
+        "median size {median}"
+    );
+    assert!(sorted[n - 1] > 50.0 * median, "largest {}", sorted[n - 1]);
+}
+
+#[test]
+fn generated_system_of_a_bare_base_is_empty_but_well_formed() {
+    let mut base = builtin();
+    base.protocols.clear();
+    base.accounts = Default::default();
+    base.positions = Default::default();
+    let s = generate(&base, 100, 1);
+    assert_eq!(s.accounts.len(), 0);
+    assert_eq!(s.positions.len(), 0);
+}
+
+/// Run with `cargo test --release -p cascade-io --test gen -- --ignored`.
+#[test]
+#[ignore = "timing; meaningful in release only"]
+fn a_million_accounts_in_well_under_two_seconds() {
+    let base = builtin();
+    let t = std::time::Instant::now();
+    let s = generate(&base, 1_000_000, 3);
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(s.accounts.len(), 1_000_000);
+    eprintln!(
+        "generated 1,000,000 accounts, {} positions, in {secs:.3} s",
+        s.positions.len()
+    );
+    assert!(secs < 2.0, "{secs} s");
+}
