@@ -202,7 +202,12 @@ fn same_seed_same_system_different_seed_different_system() {
     assert_eq!(a.accounts.len(), 5_000);
     assert_eq!(a.accounts.id[0], "acc-0000001");
     assert_eq!(a.accounts.id[4_999], "acc-0005000");
-    assert_eq!(a.assets, base.assets);
+    // Assets are the base's but for their curves' depth (scaled to the book; see below).
+    let mut same = a.assets.clone();
+    for (x, y) in same.iter_mut().zip(&base.assets) {
+        x.liquidity = y.liquidity;
+    }
+    assert_eq!(same, base.assets);
     assert_eq!(a.correlations, base.correlations);
     // A prefix of a larger draw is the smaller draw: accounts are drawn in order from one stream.
     let big = generate(&base, 6_000, 42);
@@ -321,4 +326,66 @@ fn a_million_accounts_in_well_under_two_seconds() {
         s.positions.len()
     );
     assert!(secs < 2.0, "{secs} s");
+}
+
+#[test]
+fn market_depth_scales_with_each_assets_collateral() {
+    use cascade_model::CurveSpec;
+    let base = builtin();
+    let g = generate(&base, 20_000, 3);
+    let prices = cascade_io::gen::snapshot_prices(&base);
+    let coll = |s: &cascade_model::Snapshot, a: usize| -> f64 {
+        (0..s.positions.len())
+            .filter(|&i| {
+                s.positions.asset[i] as usize == a && s.positions.side[i] == Side::Collateral
+            })
+            .map(|i| s.positions.amount[i] * prices[a])
+            .sum()
+    };
+    let eth = base.asset_idx("ETH").unwrap_or(0);
+    let ratio = coll(&g, eth) / coll(&base, eth);
+    match (
+        base.assets[eth].liquidity.curve,
+        g.assets[eth].liquidity.curve,
+    ) {
+        (
+            CurveSpec::PowerLaw {
+                adv_usd: a, k: k0, ..
+            },
+            CurveSpec::PowerLaw {
+                adv_usd: b, k: k1, ..
+            },
+        ) => {
+            assert!(
+                (b / a - ratio).abs() < 1e-9 * ratio,
+                "adv scaled by {} for a collateral ratio of {ratio}",
+                b / a
+            );
+            assert_eq!(k0, k1);
+        }
+        other => panic!("ETH curves changed kind: {other:?}"),
+    }
+    let steth = base.asset_idx("stETH").unwrap_or(0);
+    let ratio = coll(&g, steth) / coll(&base, steth);
+    match (
+        base.assets[steth].liquidity.curve,
+        g.assets[steth].liquidity.curve,
+    ) {
+        (
+            CurveSpec::StableSwap {
+                base: x0,
+                amplification: a0,
+                ..
+            },
+            CurveSpec::StableSwap {
+                base: x1,
+                amplification: a1,
+                ..
+            },
+        ) => {
+            assert!((x1 / x0 - ratio).abs() < 1e-9 * ratio);
+            assert_eq!(a0, a1);
+        }
+        other => panic!("stETH curves changed kind: {other:?}"),
+    }
 }
