@@ -356,6 +356,68 @@ impl Curve {
     }
 }
 
+/// A curve prepared for many quotes at one state: the marginal price, and for a stableswap its
+/// invariant `D`, computed once (the liquidator-profitability check quotes every liquidation of a
+/// round against the round's starting state). Quotes equal the curve's own.
+#[derive(Debug, Clone)]
+pub struct Quoter {
+    curve: Curve,
+    spot: f64,
+    pool: Option<Pool>,
+}
+
+impl Quoter {
+    pub fn new(curve: &Curve) -> Quoter {
+        let pool = match curve {
+            Curve::StableSwap {
+                amplification,
+                base,
+                quote,
+                ..
+            } => Pool::new(*amplification, *base, *quote),
+            _ => None,
+        };
+        Quoter {
+            curve: curve.clone(),
+            spot: curve.spot_price(),
+            pool,
+        }
+    }
+
+    /// [`Curve::spot_price`].
+    pub fn spot_price(&self) -> f64 {
+        self.spot
+    }
+
+    /// [`Curve::proceeds`].
+    pub fn proceeds(&self, q: f64) -> f64 {
+        if !(q > 0.0 && q.is_finite()) {
+            return 0.0;
+        }
+        match (&self.curve, &self.pool) {
+            (Curve::StableSwap { fee, .. }, Some(pool)) => {
+                let (dy, _) = pool.sell(q / pool.scale);
+                (pool.scale * dy * retained(*fee)).min(pool.scale * pool.y)
+            }
+            (Curve::StableSwap { .. }, None) => 0.0,
+            (c, _) => c.proceeds(q),
+        }
+    }
+
+    /// [`Curve::slippage`].
+    pub fn slippage(&self, q: f64) -> f64 {
+        if !(q > 0.0 && q.is_finite()) {
+            return 0.0;
+        }
+        let s = q * self.spot - self.proceeds(q);
+        if s > 0.0 {
+            s
+        } else {
+            0.0
+        }
+    }
+}
+
 /// `v > 0`; false for NaN.
 fn is_positive(v: f64) -> bool {
     v > 0.0
@@ -689,6 +751,43 @@ impl PowerLaw {
                 let impact = (v_s_diff / (1.0 + alpha)).clamp(0.0, above);
                 let floor_tokens = if above < len { q - above / p_ref } else { 0.0 };
                 (above - impact) + floor_tokens.max(0.0) * floor_price
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod quoter_tests {
+    use super::*;
+
+    #[test]
+    fn quoter_matches_the_curve() {
+        let curves = [
+            Curve::StableSwap {
+                amplification: 200.0,
+                base: 1.7e5,
+                quote: 3.0e4,
+                fee: 0.0004,
+            },
+            Curve::ConstantProduct {
+                base: 1000.0,
+                quote: 2.0e6,
+                fee: 0.003,
+            },
+            Curve::PowerLaw {
+                adv: 1e7,
+                k: 0.5,
+                alpha: 0.5,
+                p_ref: 1900.0,
+                sold: 12345.0,
+            },
+        ];
+        for c in curves {
+            let q = Quoter::new(&c);
+            assert_eq!(q.spot_price(), c.spot_price());
+            for x in [0.0, 1e-6, 1.0, 1e3, 1e5, 1e9] {
+                assert_eq!(q.proceeds(x), c.proceeds(x), "{c:?} q = {x}");
+                assert_eq!(q.slippage(x), c.slippage(x), "{c:?} q = {x}");
             }
         }
     }

@@ -13,7 +13,7 @@
 
 use cascade_model::{AssetIdx, AssetKind, CurveSpec, Scenario, Snapshot};
 
-use crate::curve::Curve;
+use crate::curve::{Curve, Quoter};
 
 /// Where one asset is sold.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +80,8 @@ pub struct Market {
     pub sale_order: Vec<AssetIdx>,
     /// Pegs of stable kinds (USD).
     pub peg: Vec<f64>,
+    /// Each venue's curve prepared for quoting at its current state (refreshed whenever a curve moves).
+    quoters: Vec<Quoter>,
 }
 
 /// Assets ordered so that every asset comes after the ones `dep` points to (the snapshot rejects cycles;
@@ -149,10 +151,16 @@ impl Market {
             price_order,
             sale_order,
             peg,
+            quoters: Vec::new(),
         };
         let p = m.prices_without_impact();
         m.anchor_all(&p);
         m
+    }
+
+    /// Re-prepares every venue's quoter after curves moved.
+    fn refresh_quoters(&mut self) {
+        self.quoters = self.venues.iter().map(|v| Quoter::new(&v.curve)).collect();
     }
 
     /// DESIGN §2's price of every asset before market impact, USD.
@@ -194,8 +202,7 @@ impl Market {
 
     /// The market impact factor of asset `a`: curve marginal price now / at the anchor.
     pub fn impact(&self, a: AssetIdx) -> f64 {
-        let v = &self.venues[a];
-        let r = v.curve.spot_price() / v.anchor_spot;
+        let r = self.quoters[a].spot_price() / self.venues[a].anchor_spot;
         if r.is_finite() && r > 0.0 {
             r
         } else {
@@ -248,6 +255,7 @@ impl Market {
             let v = &mut self.venues[a];
             v.anchor_spot = v.curve.spot_price();
         }
+        self.refresh_quoters();
     }
 
     /// Round 0 (DESIGN §10): price changes, lst discounts and liquidity multipliers; then every curve is
@@ -286,14 +294,12 @@ impl Market {
     /// USD slippage of selling `quantity` of `a` alone at the current curve state: value at the marginal
     /// price minus proceeds, with proceeds in a quote asset valued at `prices`.
     pub fn slippage_usd(&self, a: AssetIdx, quantity: f64, prices: &[f64]) -> f64 {
-        let v = &self.venues[a];
-        v.curve.slippage(quantity * v.par) * self.quote_price(a, prices)
+        self.quoters[a].slippage(quantity * self.venues[a].par) * self.quote_price(a, prices)
     }
 
     /// Proceeds, in the venue's quote units, of selling `quantity` of `a` now (no state change).
     pub fn quote_proceeds(&self, a: AssetIdx, quantity: f64) -> f64 {
-        let v = &self.venues[a];
-        v.curve.proceeds(quantity * v.par)
+        self.quoters[a].proceeds(quantity * self.venues[a].par)
     }
 
     /// Step (3) of a round: all sales of an asset go through its curve together, in `sale_order`;
@@ -339,6 +345,7 @@ impl Market {
                 }
             }
         }
+        self.refresh_quoters();
         fills
     }
 
@@ -354,6 +361,7 @@ impl Market {
                 v.curve.move_to_price(spot + rate * (v.anchor_spot - spot));
             }
         }
+        self.refresh_quoters();
     }
 }
 
