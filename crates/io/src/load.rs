@@ -1,1 +1,1159 @@
-//! (in progress)
+//! Loading a snapshot from its file and the CSV/Parquet position files it names (DESIGN §14).
+//!
+//! Every problem is reported as a [`Diagnostic`](cascade_model::Diagnostic) naming the file, the
+//! line (snapshot) or 1-based data row (position file), and the field or column; loading goes on after
+//! a problem so that one run reports them all (up to [`MAX_ROW_ERRORS`] per position file).
+//!
+//! Position files have the columns `protocol, account, asset, side, amount` and optionally `emode`
+//! (a lending e-mode category id; empty or null = none). Other columns are reported once each as
+//! ignored by this version.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
+use arrow_array::RecordBatch;
+use arrow_array::{
+    Array, Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray, StringArray,
+    StringViewArray,
+};
+use arrow_schema::{ArrowError, DataType};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use rustc_hash::FxHashMap;
+
+use cascade_model::load::{check_loaded, parse_snapshot, resolve_emode};
+use cascade_model::{Diagnostics, Format, LoadError, Location, Side, Snapshot};
+
+/// The columns every position file has, in the order DESIGN §14 lists them.
+pub const REQUIRED_COLUMNS: [&str; 5] = ["protocol", "account", "asset", "side", "amount"];
+/// The optional lending e-mode column.
+pub const EMODE_COLUMN: &str = "emode";
+/// At most this many row errors are listed per position file; the rest are counted in one summary.
+pub const MAX_ROW_ERRORS: usize = 50;
+
+const COL_PROTOCOL: usize = 0;
+const COL_ACCOUNT: usize = 1;
+const COL_ASSET: usize = 2;
+const COL_SIDE: usize = 3;
+const COL_AMOUNT: usize = 4;
+const COL_EMODE: usize = 5;
+const COLUMN_NAMES: [&str; 6] = ["protocol", "account", "asset", "side", "amount", "emode"];
+
+/// Rows per Arrow batch when reading Parquet.
+const PARQUET_BATCH_ROWS: usize = 64 * 1024;
+/// Decoded Parquet batches / parsed CSV chunks waiting for the row loader.
+const PIPELINE_BATCHES: usize = 2;
+/// CSV records per chunk handed from the parsing thread to the row loader.
+const CSV_CHUNK_ROWS: usize = 4096;
+/// A guess of the bytes per CSV row, to reserve capacity before the row count is known.
+const CSV_BYTES_PER_ROW_GUESS: u64 = 48;
+/// A guess of rows per account, to reserve account capacity from a row count.
+const ROWS_PER_ACCOUNT_GUESS: usize = 3;
+
+/// Loads the snapshot at `path` (TOML, or JSON if it ends in `.json`) and every position file it names
+/// (paths relative to the snapshot's folder), then runs the checks that need all positions.
+///
+/// Fails if any error was found, with every finding; on success the warnings come with the snapshot.
+/// [`Snapshot::source`] is `path` as given.
+pub fn load_snapshot(path: &Path) -> Result<(Snapshot, Diagnostics), LoadError> {
+    let file = path.display().to_string();
+    let mut diags = Diagnostics::new();
+    let fail = |diags: Diagnostics| Err(LoadError { diagnostics: diags });
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.error(
+                &file,
+                Location::File,
+                "",
+                format!("cannot read the snapshot: {e}"),
+            );
+            return fail(diags);
+        }
+    };
+    if bytes.is_empty() {
+        diags.error(
+            &file,
+            Location::File,
+            "",
+            "empty file; expected a snapshot in TOML (or JSON if the name ends in .json)",
+        );
+        return fail(diags);
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let line = 1 + e.as_bytes()[..valid]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            diags.error(
+                &file,
+                Location::Line(u32::try_from(line).unwrap_or(u32::MAX)),
+                "",
+                format!(
+                    "not valid UTF-8 text (at byte {valid}); expected a TOML or JSON text file"
+                ),
+            );
+            return fail(diags);
+        }
+    };
+    let Some(doc) = parse_snapshot(&text, Format::from_path(&file), &file, &mut diags) else {
+        if !diags.has_errors() {
+            diags.error(&file, Location::File, "", "the snapshot could not be read");
+        }
+        return fail(diags);
+    };
+    let mut snapshot = doc.snapshot;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut seen = HashSet::new();
+    for (rel, line) in &doc.position_files {
+        let loc = Location::Line(*line);
+        if rel.trim().is_empty() {
+            diags.error(
+                &file,
+                loc,
+                "positions",
+                "empty path; expected a position file path",
+            );
+            continue;
+        }
+        let p = dir.join(rel);
+        if !seen.insert(p.clone()) {
+            diags.error(
+                &file,
+                loc,
+                "positions",
+                format!("\"{rel}\" is listed twice; its positions would be counted twice"),
+            );
+            continue;
+        }
+        match fs::metadata(&p) {
+            Ok(m) if m.is_file() => load_positions(&p, &mut snapshot, &mut diags),
+            Ok(_) => diags.error(
+                &file,
+                loc,
+                "positions",
+                format!(
+                    "\"{}\" is not a file; expected a CSV or Parquet position file",
+                    p.display()
+                ),
+            ),
+            Err(e) => diags.error(
+                &file,
+                loc,
+                "positions",
+                format!("position file \"{}\" cannot be read: {e}", p.display()),
+            ),
+        }
+    }
+    if diags.has_errors() {
+        return fail(diags);
+    }
+    check_loaded(&snapshot, &mut diags);
+    if diags.has_errors() {
+        return fail(diags);
+    }
+    Ok((snapshot, diags))
+}
+
+/// Adds the positions of the CSV (`.csv`) or Parquet (`.parquet`, `.pq`) file at `path` to `snapshot`.
+///
+/// Every row is checked (known protocol and asset, `side` = `collateral` or `debt`, `amount` finite
+/// and ≥ 0, the asset allowed on that side by the protocol); problems go to `diags`, naming the file,
+/// the 1-based data row and the column. Rows with an error are not added. Accounts are keyed by
+/// (protocol, account): the same pair in several rows or files is one account.
+pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnostics) {
+    let file = path.display().to_string();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("csv") => load_csv(path, &file, snapshot, diags),
+        Some("parquet" | "pq") => load_parquet(path, &file, snapshot, diags),
+        _ => diags.error(
+            &file,
+            Location::File,
+            "",
+            "unknown position file type; expected a name ending in .csv, .parquet or .pq",
+        ),
+    }
+}
+
+/// Where each known column sits in a file; `None` if absent.
+struct ColumnMap {
+    index: [Option<usize>; 6],
+}
+
+impl ColumnMap {
+    /// Maps header names to columns, reporting missing required columns (errors) and duplicated or
+    /// unknown ones (errors / warnings). `None` if a required column is missing.
+    fn new<'n>(
+        names: impl Iterator<Item = &'n str>,
+        file: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<ColumnMap> {
+        let mut index = [None; 6];
+        let mut ok = true;
+        let mut ignored: Vec<String> = Vec::new();
+        for (i, name) in names.enumerate() {
+            match COLUMN_NAMES.iter().position(|c| *c == name) {
+                Some(k) if index[k].is_some() => {
+                    diags.error(
+                        file,
+                        Location::File,
+                        name,
+                        "the column appears twice; expected each column once",
+                    );
+                    ok = false;
+                }
+                Some(k) => index[k] = Some(i),
+                None if ignored.iter().any(|n| n == name) => {}
+                None => {
+                    ignored.push(name.to_string());
+                    diags.warning(
+                        file,
+                        Location::File,
+                        name,
+                        "column ignored by this version of cascade (it reads protocol, account, asset, side, amount, emode)",
+                    );
+                }
+            }
+        }
+        for (k, name) in REQUIRED_COLUMNS.iter().enumerate() {
+            if index[k].is_none() {
+                diags.error(
+                    file,
+                    Location::File,
+                    *name,
+                    "missing column; expected the columns protocol, account, asset, side, amount (and optionally emode)",
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(ColumnMap { index })
+    }
+}
+
+/// The amount cell of a row, as found.
+#[derive(Clone, Copy)]
+enum Amount<'r> {
+    Num(f64),
+    /// Text that is not a number.
+    Text(&'r str),
+    Missing,
+}
+
+/// The cells of one row; empty cells are `None`.
+struct Row<'r> {
+    protocol: Option<&'r str>,
+    account: Option<&'r str>,
+    asset: Option<&'r str>,
+    side: Option<&'r str>,
+    amount: Amount<'r>,
+    emode: Option<&'r str>,
+}
+
+/// The most recent lookup of a string column, reused while consecutive rows repeat the value.
+struct Last<T> {
+    key: String,
+    value: Option<T>,
+}
+
+impl<T: Clone> Last<T> {
+    fn new() -> Self {
+        Last {
+            key: String::new(),
+            value: None,
+        }
+    }
+    fn get(&self, key: &str) -> Option<T> {
+        match &self.value {
+            Some(v) if self.key == key => Some(v.clone()),
+            _ => None,
+        }
+    }
+    fn set(&mut self, key: &str, value: T) {
+        self.key.clear();
+        self.key.push_str(key);
+        self.value = Some(value);
+    }
+}
+
+/// What [`Snapshot::check_position`] says: `Err` why not, `Ok(Some)` a warning.
+type PositionCheck = Result<Option<String>, String>;
+
+/// Validates rows and adds them to the snapshot; shared by the CSV and Parquet readers.
+struct RowLoader<'a> {
+    file: &'a str,
+    s: &'a mut Snapshot,
+    diags: &'a mut Diagnostics,
+    /// Id → index; Fx hashing, since consecutive rows often alternate between a few assets.
+    protocols: FxHashMap<String, usize>,
+    assets: FxHashMap<String, usize>,
+    last_protocol: Last<Option<usize>>,
+    last_asset: Last<Option<usize>>,
+    /// (protocol, account) → account index of the previous valid row.
+    last_account: Option<(usize, String, u32)>,
+    /// (protocol, e-mode id) → category index or why not.
+    last_emode: Option<(usize, String, Result<u16, String>)>,
+    /// `check_position` per (protocol, asset, side), computed once; `bool` = warning reported.
+    checks: Vec<Option<(PositionCheck, bool)>>,
+    warned: HashSet<String>,
+    errors: usize,
+    more_rows: u64,
+    rows: u64,
+    /// The row count of the file (or a guess), for reservations.
+    expected_rows: usize,
+    /// Whether the account index of a protocol was reserved for this file.
+    index_reserved: Vec<bool>,
+    /// Errors of the current row not listed because of the cap.
+    row_dropped: bool,
+    row_bad: bool,
+}
+
+impl<'a> RowLoader<'a> {
+    fn new(file: &'a str, s: &'a mut Snapshot, diags: &'a mut Diagnostics) -> Self {
+        let protocols = s
+            .protocols
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
+        let assets = s
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        let checks = vec![None; s.protocols.len() * s.assets.len() * 2];
+        let index_reserved = vec![false; s.protocols.len()];
+        RowLoader {
+            file,
+            s,
+            diags,
+            protocols,
+            assets,
+            last_protocol: Last::new(),
+            last_asset: Last::new(),
+            last_account: None,
+            last_emode: None,
+            checks,
+            warned: HashSet::new(),
+            errors: 0,
+            more_rows: 0,
+            rows: 0,
+            expected_rows: 0,
+            index_reserved,
+            row_dropped: false,
+            row_bad: false,
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        self.expected_rows = rows;
+        self.s.positions.reserve(rows);
+        self.s.accounts.reserve(rows / ROWS_PER_ACCOUNT_GUESS);
+    }
+
+    /// On a protocol's first row in this file, room in its account index for the accounts the rest
+    /// of the file may hold (growing a large hash index costs more than reserving it up front; an
+    /// unused reservation is mostly untouched virtual memory).
+    fn reserve_index(&mut self, protocol: usize) {
+        if !self.index_reserved[protocol] {
+            self.index_reserved[protocol] = true;
+            let rest = self
+                .expected_rows
+                .saturating_sub(usize::try_from(self.rows).unwrap_or(usize::MAX));
+            self.s
+                .accounts
+                .reserve_for(protocol, rest / ROWS_PER_ACCOUNT_GUESS);
+        }
+    }
+
+    /// An error at `row`, unless the file's cap is reached (then only counted).
+    fn row_error(&mut self, row: u64, column: usize, message: impl FnOnce() -> String) {
+        self.row_bad = true;
+        if self.errors < MAX_ROW_ERRORS {
+            self.errors += 1;
+            self.diags.error(
+                self.file,
+                Location::Row(row),
+                COLUMN_NAMES[column],
+                message(),
+            );
+        } else {
+            self.row_dropped = true;
+        }
+    }
+
+    /// An error about the whole row (e.g. a malformed CSV record), counted like a row error.
+    fn whole_row_error(&mut self, row: u64, message: String) {
+        self.rows += 1;
+        if self.errors < MAX_ROW_ERRORS {
+            self.errors += 1;
+            self.diags.error(self.file, Location::Row(row), "", message);
+        } else {
+            self.more_rows += 1;
+        }
+    }
+
+    fn id_list<'x>(ids: impl Iterator<Item = &'x str>) -> String {
+        const SHOWN: usize = 20;
+        let ids: Vec<&str> = ids.collect();
+        let mut out = ids
+            .iter()
+            .take(SHOWN)
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if ids.len() > SHOWN {
+            out.push_str(&format!(", … ({} in all)", ids.len()));
+        }
+        out
+    }
+
+    fn protocol(&mut self, row: u64, v: Option<&str>) -> Option<usize> {
+        let Some(v) = v else {
+            self.row_error(row, COL_PROTOCOL, || {
+                "empty; expected a protocol id".to_string()
+            });
+            return None;
+        };
+        let p = match self.last_protocol.get(v) {
+            Some(p) => p,
+            None => {
+                let p = self.protocols.get(v).copied();
+                self.last_protocol.set(v, p);
+                p
+            }
+        };
+        if p.is_none() {
+            let list = Self::id_list(self.s.protocols.iter().map(|p| p.id.as_str()));
+            self.row_error(row, COL_PROTOCOL, || {
+                format!(
+                    "unknown protocol \"{v}\"; expected one of the snapshot's protocols: {list}"
+                )
+            });
+        }
+        p
+    }
+
+    fn asset(&mut self, row: u64, v: Option<&str>) -> Option<usize> {
+        let Some(v) = v else {
+            self.row_error(row, COL_ASSET, || "empty; expected an asset id".to_string());
+            return None;
+        };
+        let a = match self.last_asset.get(v) {
+            Some(a) => a,
+            None => {
+                let a = self.assets.get(v).copied();
+                self.last_asset.set(v, a);
+                a
+            }
+        };
+        if a.is_none() {
+            let list = Self::id_list(self.s.assets.iter().map(|a| a.id.as_str()));
+            self.row_error(row, COL_ASSET, || {
+                format!("unknown asset \"{v}\"; expected one of the snapshot's assets: {list}")
+            });
+        }
+        a
+    }
+
+    fn emode(&mut self, row: u64, protocol: usize, v: &str) -> Option<u16> {
+        let hit = matches!(&self.last_emode, Some((p, k, _)) if *p == protocol && k == v);
+        if !hit {
+            let r = resolve_emode(self.s, protocol, v);
+            self.last_emode = Some((protocol, v.to_string(), r));
+        }
+        match &self.last_emode {
+            Some((_, _, Ok(e))) => Some(*e),
+            Some((_, _, Err(msg))) => {
+                let msg = msg.clone();
+                let p = &self.s.protocols[protocol];
+                let known = p
+                    .lending()
+                    .map(|l| Self::id_list(l.emode.iter().map(|c| c.id.as_str())))
+                    .unwrap_or_default();
+                let expected = if known.is_empty() {
+                    "expected an empty cell (the protocol defines no e-mode category)".to_string()
+                } else {
+                    format!("expected empty or one of: {known}")
+                };
+                self.row_error(row, COL_EMODE, || format!("{msg}; {expected}"));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// `check_position` for (protocol, asset, side), cached; reports its error or (once) its warning.
+    fn check(&mut self, row: u64, protocol: usize, asset: usize, side: Side) -> bool {
+        let k = (protocol * self.s.assets.len() + asset) * 2 + usize::from(side == Side::Debt);
+        if self.checks[k].is_none() {
+            self.checks[k] = Some((self.s.check_position(protocol, asset, side), false));
+        }
+        let Some((result, warned)) = &mut self.checks[k] else {
+            return false;
+        };
+        match result {
+            Ok(None) => true,
+            Ok(Some(w)) => {
+                if !*warned {
+                    *warned = true;
+                    if self.warned.insert(w.clone()) {
+                        self.diags.warning(
+                            self.file,
+                            Location::Row(row),
+                            COLUMN_NAMES[COL_ASSET],
+                            format!("{w} (first at this row; reported once per file)"),
+                        );
+                    }
+                }
+                true
+            }
+            Err(e) => {
+                let e = e.clone();
+                self.row_error(row, COL_ASSET, || format!("side \"{}\": {e}", side.name()));
+                false
+            }
+        }
+    }
+
+    /// Validates one row (`row` is its 1-based data row) and adds it if it is valid.
+    fn row(&mut self, row: u64, r: Row<'_>) {
+        self.begin_row();
+        let protocol = self.protocol(row, r.protocol);
+        let account = r.account;
+        if account.is_none() {
+            self.row_error(row, COL_ACCOUNT, || {
+                "empty; expected an account id".to_string()
+            });
+        }
+        let asset = self.asset(row, r.asset);
+        let side = match r.side {
+            Some(v) => {
+                let s = Side::parse(v);
+                if s.is_none() {
+                    self.row_error(row, COL_SIDE, || {
+                        format!("= \"{v}\", expected \"collateral\" or \"debt\"")
+                    });
+                }
+                s
+            }
+            None => {
+                self.row_error(row, COL_SIDE, || {
+                    "empty; expected \"collateral\" or \"debt\"".to_string()
+                });
+                None
+            }
+        };
+        let amount = match r.amount {
+            Amount::Num(x) if x.is_finite() && x >= 0.0 => Some(x),
+            Amount::Num(x) => {
+                self.row_error(row, COL_AMOUNT, || {
+                    format!("= {x}, expected a finite number ≥ 0 (tokens)")
+                });
+                None
+            }
+            Amount::Text(t) => {
+                self.row_error(row, COL_AMOUNT, || {
+                    format!("= \"{t}\", expected a finite number ≥ 0 (tokens)")
+                });
+                None
+            }
+            Amount::Missing => {
+                self.row_error(row, COL_AMOUNT, || {
+                    "empty; expected a finite number ≥ 0 (tokens)".to_string()
+                });
+                None
+            }
+        };
+        let emode = match (protocol, r.emode) {
+            (Some(p), Some(e)) => self.emode(row, p, e),
+            _ => None,
+        };
+        let ok = match (protocol, asset, side) {
+            (Some(p), Some(a), Some(sd)) => self.check(row, p, a, sd),
+            _ => false,
+        };
+        if let (true, false, Some(p), Some(acc), Some(a), Some(sd), Some(x)) =
+            (ok, self.row_bad, protocol, account, asset, side, amount)
+        {
+            let ai = match &self.last_account {
+                Some((lp, la, i)) if *lp == p && la == acc => *i,
+                _ => {
+                    self.reserve_index(p);
+                    let i = self.s.accounts.get_or_insert(p, acc);
+                    match &mut self.last_account {
+                        Some((lp, la, li)) => {
+                            *lp = p;
+                            la.clear();
+                            la.push_str(acc);
+                            *li = i;
+                        }
+                        None => self.last_account = Some((p, acc.to_string(), i)),
+                    }
+                    i
+                }
+            };
+            if let Some(e) = emode {
+                let slot = &mut self.s.accounts.emode[ai as usize];
+                match *slot {
+                    None => *slot = Some(e),
+                    Some(prev) if prev == e => {}
+                    Some(prev) => {
+                        let cats = &self.s.protocols[p].lending().map(|l| &l.emode);
+                        let name = |i: u16| {
+                            cats.and_then(|c| c.get(i as usize))
+                                .map(|c| c.id.clone())
+                                .unwrap_or_default()
+                        };
+                        let (was, now) = (name(prev), name(e));
+                        self.row_error(row, COL_EMODE, || {
+                            format!("= \"{now}\", but account \"{acc}\" is already in e-mode \"{was}\" (an earlier row or the snapshot); expected one e-mode per account")
+                        });
+                        self.end_row();
+                        return;
+                    }
+                }
+            }
+            self.s.positions.push(ai, a, sd, x);
+        }
+        self.end_row();
+    }
+
+    fn begin_row(&mut self) {
+        self.rows += 1;
+        self.row_bad = false;
+        self.row_dropped = false;
+    }
+
+    fn end_row(&mut self) {
+        if self.row_dropped {
+            self.more_rows += 1;
+        }
+    }
+
+    /// Reports an empty table and the error summary.
+    fn finish(self) {
+        if self.rows == 0 {
+            self.diags.error(
+                self.file,
+                Location::File,
+                "",
+                "no data rows; expected at least one position",
+            );
+        }
+        if self.more_rows > 0 {
+            self.diags.error(
+                self.file,
+                Location::File,
+                "",
+                format!("... and {} more rows with errors", self.more_rows),
+            );
+        }
+    }
+}
+
+fn file_len(path: &Path, file: &str, diags: &mut Diagnostics) -> Option<(File, u64)> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.error(file, Location::File, "", format!("cannot open: {e}"));
+            return None;
+        }
+    };
+    let len = match f.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => {
+            diags.error(file, Location::File, "", format!("cannot read: {e}"));
+            return None;
+        }
+    };
+    if len == 0 {
+        diags.error(
+            file,
+            Location::File,
+            "",
+            "empty file (0 bytes); expected a header and position rows",
+        );
+        return None;
+    }
+    Some((f, len))
+}
+
+fn load_csv(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Diagnostics) {
+    let Some((f, len)) = file_len(path, file, diags) else {
+        return;
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .buffer_capacity(1 << 18)
+        .from_reader(f);
+    let headers = match rdr.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            diags.error(
+                file,
+                Location::Row(0),
+                "",
+                format!("cannot read the header: {e}"),
+            );
+            return;
+        }
+    };
+    let mut names = Vec::with_capacity(headers.len());
+    for (i, h) in headers.iter().enumerate() {
+        let h = if i == 0 {
+            h.strip_prefix("\u{feff}".as_bytes()).unwrap_or(h)
+        } else {
+            h
+        };
+        match std::str::from_utf8(h) {
+            Ok(n) => names.push(n),
+            Err(_) => {
+                diags.error(
+                    file,
+                    Location::Row(0),
+                    "",
+                    format!("header column {} is not valid UTF-8", i + 1),
+                );
+                return;
+            }
+        }
+    }
+    if names.len() == 1 && names[0].is_empty() {
+        diags.error(
+            file,
+            Location::Row(0),
+            "",
+            "empty header; expected the columns protocol, account, asset, side, amount (and optionally emode)",
+        );
+        return;
+    }
+    let Some(cols) = ColumnMap::new(names.iter().copied(), file, diags) else {
+        return;
+    };
+    let width = names.len();
+    let mut loader = RowLoader::new(file, s, diags);
+    loader.reserve(usize::try_from(len / CSV_BYTES_PER_ROW_GUESS).unwrap_or(0));
+    // Parsing runs on a second thread, a chunk of records ahead of the row loader; emptied chunks
+    // go back to be refilled.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<CsvChunk>(PIPELINE_BATCHES);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
+        scope.spawn(move || loop {
+            let mut records = back_rx.try_recv().unwrap_or_default();
+            records.resize_with(CSV_CHUNK_ROWS, csv::ByteRecord::new);
+            let mut n = 0;
+            let mut error = None;
+            while n < CSV_CHUNK_ROWS {
+                match rdr.read_byte_record(&mut records[n]) {
+                    Ok(true) => n += 1,
+                    Ok(false) => break,
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+            let last = n < CSV_CHUNK_ROWS;
+            if tx.send(CsvChunk { records, n, error }).is_err() || last {
+                break;
+            }
+        });
+        let mut row = 0u64;
+        for chunk in rx {
+            for rec in &chunk.records[..chunk.n] {
+                row += 1;
+                csv_row(&mut loader, &cols, width, row, rec);
+            }
+            if let Some(e) = chunk.error {
+                loader.whole_row_error(row + 1, format!("cannot read the row: {e}"));
+                break;
+            }
+            let _ = back_tx.send(chunk.records);
+        }
+    });
+    loader.finish();
+}
+
+/// Records parsed ahead: the first `n` of `records`, then the error that stopped parsing, if any.
+struct CsvChunk {
+    records: Vec<csv::ByteRecord>,
+    n: usize,
+    error: Option<csv::Error>,
+}
+
+fn csv_row(
+    loader: &mut RowLoader,
+    cols: &ColumnMap,
+    width: usize,
+    row: u64,
+    rec: &csv::ByteRecord,
+) {
+    if rec.len() != width {
+        loader.whole_row_error(
+            row,
+            format!(
+                "found {} fields, expected {width} as in the header",
+                rec.len()
+            ),
+        );
+        return;
+    }
+    let mut cells: [Option<&str>; 6] = [None; 6];
+    let mut bad_utf8 = [false; 6];
+    for (k, cell) in cells.iter_mut().enumerate() {
+        let Some(i) = cols.index[k] else { continue };
+        match std::str::from_utf8(rec.get(i).unwrap_or_default()) {
+            Ok("") => {}
+            Ok(v) => *cell = Some(v),
+            Err(_) => bad_utf8[k] = true,
+        }
+    }
+    if bad_utf8.contains(&true) {
+        loader.begin_row();
+        for k in (0..6).filter(|&k| bad_utf8[k]) {
+            loader.row_error(row, k, || "not valid UTF-8 text".to_string());
+        }
+        loader.end_row();
+        return;
+    }
+    let amount = match cells[COL_AMOUNT] {
+        None => Amount::Missing,
+        Some(t) => match t.parse::<f64>() {
+            Ok(x) => Amount::Num(x),
+            Err(_) => Amount::Text(t),
+        },
+    };
+    loader.row(
+        row,
+        Row {
+            protocol: cells[COL_PROTOCOL],
+            account: cells[COL_ACCOUNT],
+            asset: cells[COL_ASSET],
+            side: cells[COL_SIDE],
+            amount,
+            emode: cells[COL_EMODE],
+        },
+    );
+}
+
+/// A string column of any of the accepted Arrow layouts.
+enum StrCol<'a> {
+    Utf8(&'a StringArray),
+    Large(&'a LargeStringArray),
+    View(&'a StringViewArray),
+    /// A dictionary, its values resolved once per batch (empty and null values as `None`); null
+    /// keys point to an extra `None` at the end of `values`.
+    Dict {
+        keys: Vec<usize>,
+        values: Vec<Option<&'a str>>,
+    },
+    AllNull,
+}
+
+impl<'a> StrCol<'a> {
+    fn new(a: &'a dyn Array) -> Option<StrCol<'a>> {
+        if let Some(x) = a.as_string_opt::<i32>() {
+            return Some(StrCol::Utf8(x));
+        }
+        if let Some(x) = a.as_string_opt::<i64>() {
+            return Some(StrCol::Large(x));
+        }
+        if let Some(x) = a.as_string_view_opt() {
+            return Some(StrCol::View(x));
+        }
+        let d = a.as_any_dictionary_opt()?;
+        let values = d.values();
+        if values.is_empty() {
+            return Some(StrCol::AllNull);
+        }
+        let inner = StrCol::new(values.as_ref())?;
+        if matches!(inner, StrCol::Dict { .. }) {
+            return None;
+        }
+        let mut resolved: Vec<Option<&str>> = (0..values.len()).map(|i| inner.get(i)).collect();
+        resolved.push(None);
+        let mut keys = d.normalized_keys();
+        if let Some(nulls) = d.keys().logical_nulls() {
+            for (i, k) in keys.iter_mut().enumerate() {
+                if nulls.is_null(i) {
+                    *k = values.len();
+                }
+            }
+        }
+        Some(StrCol::Dict {
+            keys,
+            values: resolved,
+        })
+    }
+
+    /// The cell at `i`; null and empty cells are `None`.
+    #[inline]
+    fn get(&self, i: usize) -> Option<&'a str> {
+        let v = match self {
+            StrCol::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
+            StrCol::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
+            StrCol::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+            StrCol::Dict { keys, values } => return values.get(keys[i]).copied().flatten(),
+            StrCol::AllNull => None,
+        };
+        v.filter(|s| !s.is_empty())
+    }
+}
+
+/// A numeric column of any of the accepted Arrow types.
+enum NumCol<'a> {
+    F64(&'a Float64Array),
+    F32(&'a Float32Array),
+    I64(&'a Int64Array),
+    I32(&'a Int32Array),
+}
+
+impl<'a> NumCol<'a> {
+    fn new(a: &'a dyn Array) -> Option<NumCol<'a>> {
+        if let Some(x) = a.as_primitive_opt::<Float64Type>() {
+            return Some(NumCol::F64(x));
+        }
+        if let Some(x) = a.as_primitive_opt::<Float32Type>() {
+            return Some(NumCol::F32(x));
+        }
+        if let Some(x) = a.as_primitive_opt::<Int64Type>() {
+            return Some(NumCol::I64(x));
+        }
+        a.as_primitive_opt::<Int32Type>().map(NumCol::I32)
+    }
+
+    fn get(&self, i: usize) -> Option<f64> {
+        match self {
+            NumCol::F64(a) => (!a.is_null(i)).then(|| a.value(i)),
+            NumCol::F32(a) => (!a.is_null(i)).then(|| f64::from(a.value(i))),
+            NumCol::I64(a) => (!a.is_null(i)).then(|| a.value(i) as f64),
+            NumCol::I32(a) => (!a.is_null(i)).then(|| f64::from(a.value(i))),
+        }
+    }
+}
+
+fn is_string_type(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => {
+            matches!(
+                v.as_ref(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+        }
+        _ => false,
+    }
+}
+
+fn is_amount_type(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Float64 | DataType::Float32 | DataType::Int64 | DataType::Int32
+    )
+}
+
+fn load_parquet(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Diagnostics) {
+    let Some((f, len)) = file_len(path, file, diags) else {
+        return;
+    };
+    // The Parquet reader panics on some corrupt files instead of failing; such a panic becomes an
+    // error here like any other.
+    let builder = match catch_unwind(|| ParquetRecordBatchReaderBuilder::try_new(f)) {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            diags.error(
+                file,
+                Location::File,
+                "",
+                format!("not a readable Parquet file ({e}); expected a Parquet file of positions"),
+            );
+            return;
+        }
+        Err(p) => {
+            diags.error(file, Location::File, "", corrupt(p));
+            return;
+        }
+    };
+    let schema = builder.schema().clone();
+    let Some(cols) = ColumnMap::new(
+        schema.fields().iter().map(|f| f.name().as_str()),
+        file,
+        diags,
+    ) else {
+        return;
+    };
+    let mut types_ok = true;
+    for (k, idx) in cols.index.iter().enumerate() {
+        let Some(i) = *idx else { continue };
+        let t = schema.field(i).data_type();
+        let (ok, expected) = if k == COL_AMOUNT {
+            (
+                is_amount_type(t),
+                "a number column (Float64, Float32, Int64 or Int32)",
+            )
+        } else {
+            (
+                is_string_type(t),
+                "a string column (Utf8, LargeUtf8, Utf8View or a dictionary of Utf8)",
+            )
+        };
+        if !ok {
+            diags.error(
+                file,
+                Location::File,
+                COLUMN_NAMES[k],
+                format!("the column is stored as {t}; expected {expected}"),
+            );
+            types_ok = false;
+        }
+    }
+    if !types_ok {
+        return;
+    }
+    // The row count from the footer, bounded by the file size so that a corrupt footer cannot ask
+    // for an absurd reservation.
+    let total_rows = usize::try_from(builder.metadata().file_metadata().num_rows().max(0))
+        .unwrap_or(0)
+        .min(usize::try_from(len).unwrap_or(usize::MAX));
+    // Project onto the columns read; their order in a batch is their order in the file.
+    let mut wanted: Vec<usize> = cols.index.iter().flatten().copied().collect();
+    wanted.sort_unstable();
+    let mut batch_index = [None; 6];
+    for (k, idx) in cols.index.iter().enumerate() {
+        if let Some(i) = idx {
+            batch_index[k] = wanted.iter().position(|w| w == i);
+        }
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
+    let reader = match catch_unwind(|| {
+        builder
+            .with_projection(mask)
+            .with_batch_size(PARQUET_BATCH_ROWS)
+            .build()
+    }) {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            diags.error(file, Location::File, "", format!("cannot read: {e}"));
+            return;
+        }
+        Err(p) => {
+            diags.error(file, Location::File, "", corrupt(p));
+            return;
+        }
+    };
+    let mut loader = RowLoader::new(file, s, diags);
+    loader.reserve(total_rows);
+    // Decoding runs one batch ahead on a second thread while this one validates and inserts rows.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PIPELINE_BATCHES);
+        let decoder = scope.spawn(move || {
+            for b in reader {
+                if tx.send(b).is_err() {
+                    break;
+                }
+            }
+        });
+        // A decoder panic closes the channel, which ends the rows here.
+        let rows = load_batches(&mut loader, rx, &batch_index, file);
+        if let Err(p) = decoder.join() {
+            loader.diags.error(
+                file,
+                Location::Row(rows + 1),
+                "",
+                format!("{} (after {rows} rows)", corrupt(p)),
+            );
+        }
+    });
+    loader.finish();
+}
+
+fn catch_unwind<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+}
+
+/// The message for a panic of the Parquet reader.
+fn corrupt(payload: Box<dyn std::any::Any + Send>) -> String {
+    let why = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown failure");
+    format!("the Parquet reader failed ({why}); the file is corrupt, expected a valid Parquet file")
+}
+
+/// Feeds the rows of `batches` (columns at `batch_index`) to `loader`.
+fn load_batches(
+    loader: &mut RowLoader,
+    batches: impl IntoIterator<Item = Result<RecordBatch, ArrowError>>,
+    batch_index: &[Option<usize>; 6],
+    file: &str,
+) -> u64 {
+    let mut row = 0u64;
+    for batch in batches {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                loader.diags.error(
+                    file,
+                    Location::Row(row + 1),
+                    "",
+                    format!("cannot read the rows from here on: {e}"),
+                );
+                break;
+            }
+        };
+        let col = |k: usize| batch_index[k].map(|i| batch.column(i).as_ref());
+        let strs: [Option<StrCol>; 6] = std::array::from_fn(|k| {
+            if k == COL_AMOUNT {
+                None
+            } else {
+                col(k).and_then(StrCol::new)
+            }
+        });
+        let amount = col(COL_AMOUNT).and_then(NumCol::new);
+        let (Some(protocol), Some(account), Some(asset), Some(side), Some(amount)) = (
+            &strs[COL_PROTOCOL],
+            &strs[COL_ACCOUNT],
+            &strs[COL_ASSET],
+            &strs[COL_SIDE],
+            &amount,
+        ) else {
+            loader.diags.error(
+                file,
+                Location::Row(row + 1),
+                "",
+                "a batch's column types differ from the file schema",
+            );
+            break;
+        };
+        let emode = &strs[COL_EMODE];
+        for i in 0..batch.num_rows() {
+            row += 1;
+            loader.row(
+                row,
+                Row {
+                    protocol: protocol.get(i),
+                    account: account.get(i),
+                    asset: asset.get(i),
+                    side: side.get(i),
+                    amount: amount.get(i).map_or(Amount::Missing, Amount::Num),
+                    emode: emode.as_ref().and_then(|c| c.get(i)),
+                },
+            );
+        }
+    }
+    row
+}

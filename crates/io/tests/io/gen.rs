@@ -8,9 +8,9 @@ use cascade_io::gen::{generate, generate_detailed, MIN_HEALTH_FACTOR};
 use cascade_model::load::{parse_scenario, snapshot_from_str};
 use cascade_model::{AssetKind, Format, Side, Snapshot};
 
-const SYSTEM: &str = include_str!("../../../examples/builtin/system.toml");
-const ETH_CRASH: &str = include_str!("../../../examples/builtin/eth-crash.toml");
-const STETH_DEPEG: &str = include_str!("../../../examples/builtin/steth-depeg.toml");
+const SYSTEM: &str = include_str!("../../../../examples/builtin/system.toml");
+const ETH_CRASH: &str = include_str!("../../../../examples/builtin/eth-crash.toml");
+const STETH_DEPEG: &str = include_str!("../../../../examples/builtin/steth-depeg.toml");
 
 fn builtin() -> Snapshot {
     match snapshot_from_str(SYSTEM, Format::Toml, "system.toml") {

@@ -1,0 +1,6 @@
+//! The io crate's one integration-test binary (STYLE: one per crate keeps build time down).
+
+#[path = "io/files.rs"]
+mod files;
+#[path = "io/gen.rs"]
+mod gen;

@@ -1,0 +1,1131 @@
+//! cascade-io's integration tests (one test binary): snapshot and position-file round trips, every
+//! bad-input case with its row and column, atomic writes, and never-panic properties.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::StringDictionaryBuilder;
+use arrow_array::types::UInt8Type;
+use arrow_array::{
+    ArrayRef, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray,
+};
+use cascade_io::load::{load_positions, load_snapshot, MAX_ROW_ERRORS};
+use cascade_io::write::{
+    snapshot_to_toml, write_atomic, write_atomic_with, write_positions_csv,
+    write_positions_parquet, write_snapshot_toml, WriteError,
+};
+use cascade_model::load::snapshot_from_str;
+use cascade_model::{
+    Diagnostic, Diagnostics, Format, Location, ProtocolParams, Severity, Side, Snapshot,
+};
+use parquet::arrow::ArrowWriter;
+use proptest::prelude::*;
+
+/// A small valid system: one lending protocol with ETH and USDC reserves, two accounts.
+const SMALL: &str = r#"name = "small"
+
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+volatility = 0.8
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 1.0, alpha = 0.5 }
+
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = { curve = "power_law", adv_usd = 5.0e9, k = 0.1, alpha = 0.5 }
+
+[[protocol]]
+id = "lend"
+kind = "lending"
+close_factor = 0.5
+insurance_fund = { USDC = 1.0e6 }
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[protocol.emode]]
+id = "stables"
+ltv = 0.9
+liquidation_threshold = 0.93
+liquidation_bonus = 0.02
+assets = ["USDC"]
+[[protocol.emode]]
+id = "eth"
+ltv = 0.9
+liquidation_threshold = 0.93
+liquidation_bonus = 0.02
+assets = ["ETH"]
+
+[[account]]
+id = "alice"
+protocol = "lend"
+collateral = { ETH = 10.0 }
+debt = { USDC = 12000.0 }
+
+[[account]]
+id = "bob"
+protocol = "lend"
+emode = "stables"
+collateral = { USDC = 5000.0 }
+debt = { USDC = 1000.0 }
+"#;
+
+/// Every kind of field the writer must carry: derived assets, curves, quote assets, correlations,
+/// non-default lending parameters, caps, isolation, e-mode, odd ids and floats.
+const RICH: &str = r#"name = "rich \"quoted\" name"
+
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.123456789
+volatility = 0.8
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 1.0, alpha = 0.5 }
+
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+volatility = 0.01
+liquidity = { curve = "constant_product", base = 1.0e8, quote = 1.0e8, fee = 0.003 }
+
+[[asset]]
+id = "stETH"
+kind = "lst"
+underlying = "ETH"
+rate = 1.1234567890123457
+discount = 0.99
+liquidity = { curve = "stableswap", amplification = 50.0, base = 100000.0, quote = 100000.0, fee = 0.0004, quote_asset = "ETH" }
+
+[[asset]]
+id = "aUSDC"
+kind = "receipt"
+underlying = "USDC"
+rate = 1.05
+issuer = "lend"
+liquidity = { curve = "power_law", adv_usd = 1.0e7, k = 2.0, alpha = 0.7, quote_asset = "USDC" }
+
+[[asset]]
+id = "wh.ETH"
+kind = "bridged"
+underlying = "ETH"
+bridge_loss = 0.1
+liquidity = { curve = "constant_product", base = 1000.0, quote = 2.0e6 }
+
+[[asset]]
+id = "GOV"
+kind = "governance"
+price = 1.2345678901234567e22
+volatility = 1.5
+liquidity = { curve = "power_law", adv_usd = 1e-300, k = 0.30000000000000004, alpha = 5e-324 }
+
+[[asset]]
+id = "T-BILL"
+kind = "rwa"
+price = 100.000000001
+liquidity = { curve = "stableswap", amplification = 1e3, base = 1.0, quote = 3.0 }
+
+[[correlation]]
+assets = ["ETH", "stETH"]
+matrix = [[1.0, 0.95], [0.95, 1.0]]
+
+[[correlation]]
+assets = ["ETH", "GOV", "T-BILL"]
+matrix = [[1.0, 0.1, -0.3], [0.1, 1.0, 0.30000000000000004], [-0.3, 0.30000000000000004, 1.0]]
+
+[[protocol]]
+id = "lend"
+kind = "lending"
+close_factor = 0.4
+close_factor_full_below_hf = 0.9
+full_close_factor = 0.8
+liquidator_cost_usd = 12.5
+insurance_fund = { USDC = 1.0e6, ETH = 10.0 }
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.8
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+reserve_factor = 0.15
+supply_cap = 1.0e6
+borrow_cap = 5.0e5
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.77
+liquidation_threshold = 0.8
+liquidation_bonus = 0.045
+[[protocol.reserve]]
+asset = "stETH"
+ltv = 0.7
+liquidation_threshold = 0.75
+liquidation_bonus = 0.07
+borrowable = false
+debt_ceiling = 5.0e7
+supplied = 123456.789
+[[protocol.reserve]]
+asset = "aUSDC"
+ltv = 0.0
+liquidation_threshold = 0.0
+liquidation_bonus = 0.0
+collateral_enabled = false
+[[protocol.emode]]
+id = "eth correlated"
+ltv = 0.9
+liquidation_threshold = 0.93
+liquidation_bonus = 0.01
+assets = ["ETH", "stETH"]
+
+[[protocol]]
+id = "lend-2"
+kind = "lending"
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.8
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "wh.ETH"
+ltv = 0.5
+liquidation_threshold = 0.6
+liquidation_bonus = 0.1
+
+[[account]]
+id = "alice"
+protocol = "lend"
+emode = "eth correlated"
+collateral = { ETH = 10.0, stETH = 5.5 }
+debt = { USDC = 12000.0 }
+
+[[account]]
+id = "bob"
+protocol = "lend"
+collateral = { aUSDC = 100.0 }
+debt = { ETH = 0.5 }
+
+[[account]]
+id = "alice"
+protocol = "lend-2"
+collateral = { "wh.ETH" = 1e-9 }
+debt = { USDC = 0.1 }
+
+[[account]]
+id = "d.e \"f\""
+protocol = "lend-2"
+"#;
+
+fn parse(text: &str) -> Snapshot {
+    match snapshot_from_str(text, Format::Toml, "test.toml") {
+        Ok((s, _)) => s,
+        Err(e) => panic!("{e}\n--- text ---\n{text}"),
+    }
+}
+
+/// The snapshot without what depends on where it was read from (file name, line numbers).
+fn normalized(mut s: Snapshot) -> Snapshot {
+    s.source.clear();
+    for a in &mut s.assets {
+        a.line = 0;
+    }
+    for c in &mut s.correlations {
+        c.line = 0;
+    }
+    for p in &mut s.protocols {
+        p.line = 0;
+        match &mut p.params {
+            ProtocolParams::Lending(l) => {
+                for r in &mut l.reserves {
+                    r.line = 0;
+                }
+                for e in &mut l.emode {
+                    e.line = 0;
+                }
+            }
+        }
+    }
+    s
+}
+
+/// SMALL naming `files` as its position files.
+fn small_with(files: &[&str], small: &str) -> String {
+    let list: Vec<String> = files.iter().map(|f| format!("\"{f}\"")).collect();
+    format!("positions = [{}]\n{small}", list.join(", "))
+}
+
+/// Writes SMALL (naming `pos.csv`) and `csv` into a temporary folder and loads it.
+fn load_with_csv(
+    small: &str,
+    csv: &str,
+) -> (
+    tempfile::TempDir,
+    Result<(Snapshot, Diagnostics), Diagnostics>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("snap.toml"),
+        small_with(&["pos.csv"], small),
+    )
+    .unwrap();
+    fs::write(dir.path().join("pos.csv"), csv).unwrap();
+    let r = load_snapshot(&dir.path().join("snap.toml")).map_err(|e| e.diagnostics);
+    (dir, r)
+}
+
+fn csv_errors(csv: &str) -> Vec<Diagnostic> {
+    csv_errors_with(SMALL, csv)
+}
+
+fn csv_errors_with(small: &str, csv: &str) -> Vec<Diagnostic> {
+    let (_dir, r) = load_with_csv(small, csv);
+    match r {
+        Ok((_, d)) => panic!("expected errors, loaded with:\n{d}"),
+        Err(d) => d.items,
+    }
+}
+
+/// The one error at `row` in `column` of the position file.
+fn error_at(items: &[Diagnostic], row: u64, column: &str) -> Diagnostic {
+    let found: Vec<&Diagnostic> = items
+        .iter()
+        .filter(|d| {
+            d.severity == Severity::Error
+                && d.location == Location::Row(row)
+                && d.field == column
+                && d.file.ends_with("pos.csv")
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "row {row} column {column}: {items:#?}");
+    found[0].clone()
+}
+
+const HEADER: &str = "protocol,account,asset,side,amount,emode\n";
+
+// ---------------------------------------------------------------------------------------------
+// TOML round trip
+
+#[test]
+fn toml_round_trip_is_exact() {
+    let s = parse(RICH);
+    assert_eq!(s.assets.len(), 7);
+    assert_eq!(s.accounts.len(), 4);
+    let text = snapshot_to_toml(&s, &[], true);
+    let back = parse(&text);
+    assert_eq!(normalized(back.clone()), normalized(s.clone()), "{text}");
+    // Writing is a fixed point: the second text is the first.
+    assert_eq!(snapshot_to_toml(&back, &[], true), text);
+    // Optional fields that are unset or default are not written.
+    assert_eq!(text.matches("supply_cap = ").count(), 1);
+    assert!(text.contains("debt_ceiling = 50000000.0"), "{text}");
+    assert!(!text.contains("reserve_factor = 0.0"));
+}
+
+#[test]
+fn toml_small_round_trip_and_top_level_keys_first() {
+    let s = parse(SMALL);
+    let text = snapshot_to_toml(&s, &["a.parquet", "b c.csv"], false);
+    assert!(text.starts_with("name = \"small\"\npositions = [\"a.parquet\", \"b c.csv\"]\n"));
+    assert!(!text.contains("[[account]]"));
+    let text = snapshot_to_toml(&s, &[], true);
+    assert_eq!(normalized(parse(&text)), normalized(s));
+}
+
+#[test]
+fn toml_accounts_merge_duplicate_entries() {
+    let mut s = parse(SMALL);
+    let eth = s.asset_idx("ETH").unwrap();
+    s.positions.push(0, eth, Side::Collateral, 0.5);
+    let back = parse(&snapshot_to_toml(&s, &[], true));
+    assert_eq!(back.total(0, eth, Side::Collateral), 10.5);
+    assert_eq!(back.positions.len(), s.positions.len() - 1);
+}
+
+proptest! {
+    #[test]
+    fn toml_floats_round_trip(price in prop_oneof![
+        (1e-300f64..1e300),
+        any::<f64>().prop_filter("finite > 0", |x| x.is_finite() && *x > 0.0),
+    ], amount in any::<f64>().prop_filter("finite ≥ 0", |x| x.is_finite() && *x >= 0.0)) {
+        let mut s = parse(SMALL);
+        s.assets[0].price = Some(price);
+        s.positions.amount[0] = amount;
+        let back = parse(&snapshot_to_toml(&s, &[], true));
+        prop_assert_eq!(back.assets[0].price.unwrap().to_bits(), price.to_bits());
+        prop_assert_eq!(back.positions.amount[0].to_bits(), amount.to_bits());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Position files round trip
+
+/// SMALL with many more accounts (some in e-mode) and awkward amounts.
+fn big_small() -> Snapshot {
+    let mut s = parse(SMALL);
+    let amounts = [
+        0.1 + 0.2,
+        1e-300,
+        f64::MAX,
+        0.0,
+        5e-324,
+        123456.789,
+        -0.0,
+        1.0,
+    ];
+    let (eth, usdc) = (s.asset_idx("ETH").unwrap(), s.asset_idx("USDC").unwrap());
+    for i in 0..3000u32 {
+        let id = if i % 7 == 0 {
+            format!("acc,\"{i}\" é")
+        } else {
+            format!("0x{i:040x}")
+        };
+        let a = s.accounts.get_or_insert(0, &id);
+        if i % 5 == 0 {
+            s.accounts.emode[a as usize] = Some((i % 2) as u16);
+        }
+        s.positions.push(
+            a,
+            eth,
+            Side::Collateral,
+            amounts[i as usize % amounts.len()],
+        );
+        s.positions.push(a, usdc, Side::Debt, f64::from(i) * 1.5);
+        if i % 3 == 0 {
+            s.positions.push(a, usdc, Side::Collateral, 7.25);
+        }
+    }
+    s
+}
+
+fn assert_same_positions(a: &Snapshot, b: &Snapshot) {
+    assert_eq!(a.accounts, b.accounts);
+    assert_eq!(a.positions.account, b.positions.account);
+    assert_eq!(a.positions.asset, b.positions.asset);
+    assert_eq!(a.positions.side, b.positions.side);
+    let bits =
+        |s: &Snapshot| -> Vec<u64> { s.positions.amount.iter().map(|x| x.to_bits()).collect() };
+    // -0.0 reads back as -0.0 from Parquet and CSV alike.
+    assert_eq!(bits(a), bits(b));
+}
+
+fn round_trip_through(file: &str, write: fn(&Path, &Snapshot) -> Result<(), WriteError>) {
+    let s = big_small();
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap.toml");
+    write_snapshot_toml(&snap, &s, &[file], false).unwrap();
+    write(&dir.path().join(file), &s).unwrap();
+    let (back, diags) = load_snapshot(&snap).unwrap_or_else(|e| panic!("{e}"));
+    assert!(diags.is_empty(), "{diags}");
+    assert_eq!(back.source, snap.display().to_string());
+    assert_same_positions(&s, &back);
+    assert_eq!(normalized(back), normalized(s));
+}
+
+#[test]
+fn parquet_round_trip() {
+    round_trip_through("pos.parquet", write_positions_parquet);
+}
+
+#[test]
+fn csv_round_trip() {
+    round_trip_through("pos.csv", write_positions_csv);
+}
+
+#[test]
+fn pq_extension_and_two_files_share_accounts() {
+    let s = big_small();
+    let dir = tempfile::tempdir().unwrap();
+    write_positions_parquet(&dir.path().join("a.pq"), &s).unwrap();
+    write_positions_csv(&dir.path().join("b.CSV"), &s).unwrap();
+    let snap = dir.path().join("snap.toml");
+    write_snapshot_toml(&snap, &s, &["a.pq", "b.CSV"], false).unwrap();
+    let (back, _) = load_snapshot(&snap).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.accounts, s.accounts);
+    assert_eq!(back.positions.len(), 2 * s.positions.len());
+}
+
+#[test]
+fn file_rows_join_the_snapshot_accounts() {
+    let csv = format!("{HEADER}lend,alice,ETH,collateral,1.5,\nlend,carol,USDC,debt,2,stables\n");
+    let (_dir, r) = load_with_csv(SMALL, &csv);
+    let (s, diags) = r.unwrap_or_else(|d| panic!("{d}"));
+    assert!(diags.is_empty(), "{diags}");
+    assert_eq!(s.accounts.len(), 3);
+    assert_eq!(s.positions.len(), 6);
+    assert_eq!(s.total(0, 0, Side::Collateral), 11.5);
+    let carol = s.accounts.find(0, "carol").unwrap() as usize;
+    assert_eq!(s.accounts.emode[carol], Some(0));
+}
+
+#[test]
+fn csv_without_emode_column_and_with_spaces_and_bom() {
+    let csv = "\u{feff}protocol , account,asset,side,amount\n lend , carol , ETH , debt , 1e3 \n";
+    let (_dir, r) = load_with_csv(SMALL, csv);
+    let (s, _) = r.unwrap_or_else(|d| panic!("{d}"));
+    let carol = s.accounts.find(0, "carol").unwrap();
+    assert_eq!(s.positions.account[4], carol);
+    assert_eq!(s.positions.amount[4], 1000.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad position rows
+
+#[test]
+fn unknown_protocol_names_row_and_column() {
+    let csv = format!("{HEADER}lend,a,ETH,collateral,1,\nnope,a,ETH,collateral,1,\n");
+    let items = csv_errors(&csv);
+    let e = error_at(&items, 2, "protocol");
+    assert!(
+        e.message.contains("\"nope\"") && e.message.contains("\"lend\""),
+        "{e}"
+    );
+    assert_eq!(
+        items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn unknown_asset_bad_side_empty_account() {
+    let csv = format!(
+        "{HEADER}lend,a,DOGE,collateral,1,\nlend,a,ETH,borrow,1,\nlend,,ETH,debt,1,\nlend,a,ETH,,1,\n"
+    );
+    let items = csv_errors(&csv);
+    let e = error_at(&items, 1, "asset");
+    assert!(
+        e.message.contains("\"DOGE\"") && e.message.contains("\"USDC\""),
+        "{e}"
+    );
+    let e = error_at(&items, 2, "side");
+    assert!(
+        e.message.contains("\"borrow\"") && e.message.contains("\"collateral\""),
+        "{e}"
+    );
+    let e = error_at(&items, 3, "account");
+    assert!(e.message.contains("empty"), "{e}");
+    let e = error_at(&items, 4, "side");
+    assert!(e.message.contains("empty"), "{e}");
+}
+
+#[test]
+fn bad_amounts() {
+    let csv = format!(
+        "{HEADER}lend,a,ETH,debt,-1,\nlend,a,ETH,debt,abc,\nlend,a,ETH,debt,NaN,\nlend,a,ETH,debt,inf,\nlend,a,ETH,debt,,\nlend,a,ETH,debt,1e999,\n"
+    );
+    let items = csv_errors(&csv);
+    for (row, found) in [
+        (1, "-1"),
+        (2, "abc"),
+        (3, "NaN"),
+        (4, "inf"),
+        (5, "empty"),
+        (6, "inf"),
+    ] {
+        let e = error_at(&items, row, "amount");
+        assert!(e.message.contains(found), "{e}");
+        assert!(e.message.contains("expected a finite number ≥ 0"), "{e}");
+    }
+}
+
+#[test]
+fn emode_errors() {
+    let csv = format!(
+        "{HEADER}lend,a,ETH,collateral,1,nope\nlend,b,ETH,collateral,1,eth\nlend,b,ETH,collateral,1,stables\nlend,bob,ETH,collateral,1,eth\n"
+    );
+    let items = csv_errors(&csv);
+    let e = error_at(&items, 1, "emode");
+    assert!(
+        e.message.contains("\"nope\"") && e.message.contains("\"stables\""),
+        "{e}"
+    );
+    let e = error_at(&items, 3, "emode");
+    assert!(e.message.contains("already in e-mode \"eth\""), "{e}");
+    // bob is in "stables" from the snapshot itself.
+    let e = error_at(&items, 4, "emode");
+    assert!(e.message.contains("already in e-mode \"stables\""), "{e}");
+    assert_eq!(
+        items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn not_borrowable_is_an_error() {
+    let small = SMALL.replacen(
+        "liquidation_threshold = 0.825\n",
+        "liquidation_threshold = 0.825\nborrowable = false\n",
+        1,
+    );
+    let csv = format!("{HEADER}lend,x,ETH,collateral,1,\nlend,x,ETH,debt,1,\n");
+    let items = csv_errors_with(&small, &csv);
+    let e = error_at(&items, 2, "asset");
+    assert!(e.message.contains("not borrowable"), "{e}");
+}
+
+#[test]
+fn collateral_not_enabled_warns_once_per_file() {
+    let small = SMALL.replacen(
+        "liquidation_threshold = 0.85\n",
+        "liquidation_threshold = 0.85\ncollateral_enabled = false\n",
+        1,
+    );
+    let csv = format!(
+        "{HEADER}lend,x,USDC,collateral,1,\nlend,y,USDC,collateral,2,\nlend,z,USDC,collateral,3,\n"
+    );
+    let (_dir, r) = load_with_csv(&small, &csv);
+    let (s, diags) = r.unwrap_or_else(|d| panic!("{d}"));
+    let w: Vec<&Diagnostic> = diags
+        .warnings()
+        .filter(|d| d.file.ends_with("pos.csv"))
+        .collect();
+    assert_eq!(w.len(), 1, "{diags}");
+    assert_eq!(w[0].location, Location::Row(1));
+    assert_eq!(w[0].field, "asset");
+    assert!(w[0].message.contains("not enabled as collateral"));
+    // The positions are kept.
+    assert_eq!(s.positions.len(), 4 + 3);
+}
+
+#[test]
+fn missing_column_is_an_error() {
+    let items = csv_errors("protocol,account,asset,side\nlend,a,ETH,debt\n");
+    let e = items
+        .iter()
+        .find(|d| d.field == "amount")
+        .unwrap_or_else(|| panic!("{items:#?}"));
+    assert_eq!(e.severity, Severity::Error);
+    assert_eq!(e.location, Location::File);
+    assert!(e.message.contains("missing column"));
+}
+
+#[test]
+fn duplicate_column_is_an_error() {
+    let items = csv_errors("protocol,account,asset,side,amount,asset\nlend,a,ETH,debt,1,ETH\n");
+    assert!(items
+        .iter()
+        .any(|d| d.field == "asset" && d.message.contains("twice")));
+}
+
+#[test]
+fn other_columns_are_ignored_with_one_warning_each() {
+    let csv = "protocol,account,vault_type,asset,side,amount,size,vault_type\nlend,a,ETH-A,ETH,collateral,1,5,x\nlend,a,ETH-A,USDC,debt,1,5,x\n";
+    let (_dir, r) = load_with_csv(SMALL, csv);
+    let (s, diags) = r.unwrap_or_else(|d| panic!("{d}"));
+    let w: Vec<&str> = diags.warnings().map(|d| d.field.as_str()).collect();
+    assert_eq!(w, ["vault_type", "size"], "{diags}");
+    assert!(diags.items[0].message.contains("ignored by this version"));
+    assert_eq!(s.positions.len(), 6);
+}
+
+#[test]
+fn empty_and_header_only_files_are_errors() {
+    for text in ["", HEADER, "protocol,account,asset,side,amount"] {
+        let items = csv_errors(text);
+        assert!(
+            items.iter().any(|d| d.file.ends_with("pos.csv")
+                && d.severity == Severity::Error
+                && (d.message.contains("empty") || d.message.contains("no data rows"))),
+            "{text:?}: {items:#?}"
+        );
+    }
+}
+
+#[test]
+fn wrong_field_count_names_the_row() {
+    let csv = format!("{HEADER}lend,a,ETH,debt,1,\nlend,a,ETH,debt\nlend,a,ETH,debt,1,,extra\n");
+    let items = csv_errors(&csv);
+    for row in [2, 3] {
+        let e = error_at(&items, row, "");
+        assert!(e.message.contains("expected 6"), "{e}");
+    }
+}
+
+#[test]
+fn invalid_utf8_cell_names_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("snap.toml"),
+        small_with(&["pos.csv"], SMALL),
+    )
+    .unwrap();
+    let mut bytes = HEADER.as_bytes().to_vec();
+    bytes.extend_from_slice(b"lend,a\xff\xfe,ETH,debt,1,\n");
+    fs::write(dir.path().join("pos.csv"), bytes).unwrap();
+    let items = load_snapshot(&dir.path().join("snap.toml"))
+        .unwrap_err()
+        .diagnostics
+        .items;
+    let e = error_at(&items, 1, "account");
+    assert!(e.message.contains("UTF-8"));
+}
+
+#[test]
+fn error_list_is_capped_per_file() {
+    let mut csv = HEADER.to_string();
+    for i in 0..(MAX_ROW_ERRORS + 10) {
+        csv.push_str(&format!("lend,a{i},ETH,debt,-{},\n", i + 1));
+    }
+    csv.push_str("lend,ok,ETH,debt,1,\n");
+    let items = csv_errors(&csv);
+    let errors: Vec<&Diagnostic> = items
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), MAX_ROW_ERRORS + 1);
+    assert_eq!(
+        errors[MAX_ROW_ERRORS - 1].location,
+        Location::Row(MAX_ROW_ERRORS as u64)
+    );
+    let last = errors[MAX_ROW_ERRORS];
+    assert_eq!(last.location, Location::File);
+    assert_eq!(last.message, "... and 10 more rows with errors");
+}
+
+#[test]
+fn missing_position_file_names_the_snapshot_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap.toml");
+    fs::write(&snap, small_with(&["nothere.csv"], SMALL)).unwrap();
+    let items = load_snapshot(&snap).unwrap_err().diagnostics.items;
+    assert_eq!(items.len(), 1, "{items:#?}");
+    assert_eq!(items[0].file, snap.display().to_string());
+    assert_eq!(items[0].location, Location::Line(1));
+    assert_eq!(items[0].field, "positions");
+    assert!(items[0].message.contains("nothere.csv"));
+}
+
+#[test]
+fn unknown_extension_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("pos.txt");
+    fs::write(&p, HEADER).unwrap();
+    let mut s = parse(SMALL);
+    let mut d = Diagnostics::new();
+    load_positions(&p, &mut s, &mut d);
+    assert!(d.has_errors());
+    assert!(d.items[0].message.contains(".csv, .parquet or .pq"));
+}
+
+#[test]
+fn unreadable_and_empty_snapshots_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.toml");
+    let d = load_snapshot(&missing).unwrap_err().diagnostics;
+    assert_eq!(d.items[0].file, missing.display().to_string());
+    assert_eq!(d.items[0].location, Location::File);
+    let empty = dir.path().join("empty.json");
+    fs::write(&empty, "").unwrap();
+    let d = load_snapshot(&empty).unwrap_err().diagnostics;
+    assert!(d.items[0].message.contains("empty"));
+    let bad = dir.path().join("bad.toml");
+    fs::write(&bad, b"name = \"x\"\n\xff\n").unwrap();
+    let d = load_snapshot(&bad).unwrap_err().diagnostics;
+    assert_eq!(d.items[0].location, Location::Line(2));
+}
+
+#[test]
+fn json_snapshot_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.json");
+    fs::write(
+        &p,
+        r#"{"name": "j", "asset": [{"id": "USDC", "kind": "stable", "price": 1,
+            "liquidity": {"curve": "power_law", "adv_usd": 1e9, "k": 1, "alpha": 0.5}}],
+            "protocol": [{"id": "p", "kind": "lending", "reserve": [{"asset": "USDC", "ltv": 0.5,
+            "liquidation_threshold": 0.6, "liquidation_bonus": 0.05}]}]}"#,
+    )
+    .unwrap();
+    let (s, _) = load_snapshot(&p).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.name, "j");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parquet specifics
+
+fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let f = fs::File::create(path).unwrap();
+    let mut w = ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+fn load_parquet_file(columns: Vec<(&str, ArrayRef)>) -> (Snapshot, Diagnostics) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("pos.parquet");
+    write_parquet(&p, columns);
+    let mut s = parse(SMALL);
+    let mut d = Diagnostics::new();
+    load_positions(&p, &mut s, &mut d);
+    (s, d)
+}
+
+fn strs(v: &[&str]) -> ArrayRef {
+    Arc::new(StringArray::from(v.to_vec()))
+}
+
+#[test]
+fn parquet_amount_stored_as_string_is_an_error() {
+    let (_, d) = load_parquet_file(vec![
+        ("protocol", strs(&["lend"])),
+        ("account", strs(&["a"])),
+        ("asset", strs(&["ETH"])),
+        ("side", strs(&["debt"])),
+        ("amount", strs(&["1.0"])),
+    ]);
+    assert_eq!(d.error_count(), 1, "{d}");
+    let e = &d.items[0];
+    assert_eq!((e.location, e.field.as_str()), (Location::File, "amount"));
+    assert!(
+        e.message.contains("Utf8") && e.message.contains("Float64"),
+        "{e}"
+    );
+}
+
+#[test]
+fn parquet_string_column_stored_as_number_is_an_error() {
+    let (_, d) = load_parquet_file(vec![
+        ("protocol", strs(&["lend"])),
+        ("account", Arc::new(Int64Array::from(vec![7]))),
+        ("asset", strs(&["ETH"])),
+        ("side", strs(&["debt"])),
+        ("amount", Arc::new(Float64Array::from(vec![1.0]))),
+    ]);
+    assert_eq!(d.items[0].field, "account", "{d}");
+}
+
+#[test]
+fn parquet_accepts_other_string_and_number_types() {
+    let mut protocol = StringDictionaryBuilder::<UInt8Type>::new();
+    let mut emode = StringDictionaryBuilder::<UInt8Type>::new();
+    for e in [None, Some("eth"), Some("eth")] {
+        protocol.append_value("lend");
+        emode.append_option(e);
+    }
+    let (s, d) = load_parquet_file(vec![
+        ("size", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
+        ("protocol", Arc::new(protocol.finish())),
+        (
+            "account",
+            Arc::new(LargeStringArray::from(vec!["x", "y", "y"])),
+        ),
+        (
+            "asset",
+            Arc::new(StringViewArray::from(vec!["ETH", "USDC", "ETH"])),
+        ),
+        ("side", strs(&["collateral", "debt", "collateral"])),
+        ("amount", Arc::new(Int64Array::from(vec![1, 2, 3]))),
+        ("emode", Arc::new(emode.finish())),
+    ]);
+    assert!(!d.has_errors(), "{d}");
+    assert_eq!(d.warnings().count(), 1);
+    assert_eq!(s.positions.amount[4..], [1.0, 2.0, 3.0]);
+    let y = s.accounts.find(0, "y").unwrap() as usize;
+    assert_eq!(s.accounts.emode[y], Some(1));
+    assert_eq!(s.accounts.emode[y - 1], None);
+}
+
+#[test]
+fn parquet_bad_rows_name_row_and_column() {
+    let (_, d) = load_parquet_file(vec![
+        ("protocol", strs(&["lend", "lend", "lend"])),
+        (
+            "account",
+            Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])),
+        ),
+        ("asset", strs(&["ETH", "ETH", "ETH"])),
+        ("side", strs(&["debt", "debt", "sideways"])),
+        (
+            "amount",
+            Arc::new(Float64Array::from(vec![Some(1.0), Some(1.0), None])),
+        ),
+    ]);
+    let items = &d.items;
+    let at = |row, col: &str| {
+        items
+            .iter()
+            .filter(|e| e.location == Location::Row(row) && e.field == col)
+            .count()
+    };
+    assert_eq!(at(2, "account"), 1, "{d}");
+    assert_eq!(at(3, "side"), 1, "{d}");
+    assert_eq!(at(3, "amount"), 1, "{d}");
+    assert_eq!(d.error_count(), 3);
+}
+
+#[test]
+fn row_numbers_run_across_batches_and_chunks() {
+    const N: usize = 70_000;
+    const BAD: usize = 66_000;
+    let side: Vec<&str> = (1..=N)
+        .map(|r| if r == BAD { "up" } else { "collateral" })
+        .collect();
+    let (s, d) = load_parquet_file(vec![
+        ("protocol", strs(&vec!["lend"; N])),
+        (
+            "account",
+            Arc::new(StringArray::from_iter_values(
+                (0..N).map(|i| format!("a{}", i / 3)),
+            )),
+        ),
+        ("asset", strs(&vec!["ETH"; N])),
+        ("side", strs(&side)),
+        ("amount", Arc::new(Float64Array::from(vec![1.0; N]))),
+    ]);
+    assert_eq!(d.items.len(), 1, "{d}");
+    assert_eq!(
+        (d.items[0].location, d.items[0].field.as_str()),
+        (Location::Row(BAD as u64), "side")
+    );
+    assert_eq!(s.positions.len(), 4 + N - 1);
+    assert_eq!(s.accounts.len(), 2 + N.div_ceil(3));
+
+    let mut csv = HEADER.to_string();
+    for r in 1..=10_000 {
+        let amount = if r == 9_000 { "x" } else { "1" };
+        csv.push_str(&format!("lend,a{},ETH,collateral,{amount},\n", r / 3));
+    }
+    let items = csv_errors(&csv);
+    assert_eq!(items.len(), 1, "{items:#?}");
+    error_at(&items, 9_000, "amount");
+}
+
+#[test]
+fn parquet_without_rows_and_zero_bytes_are_errors() {
+    let empty: Vec<&str> = vec![];
+    let (_, d) = load_parquet_file(vec![
+        ("protocol", strs(&empty)),
+        ("account", strs(&empty)),
+        ("asset", strs(&empty)),
+        ("side", strs(&empty)),
+        ("amount", Arc::new(Float64Array::from(Vec::<f64>::new()))),
+    ]);
+    assert!(
+        d.items.iter().any(|e| e.message.contains("no data rows")),
+        "{d}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("z.parquet");
+    fs::write(&p, "").unwrap();
+    let mut s = parse(SMALL);
+    let mut d = Diagnostics::new();
+    load_positions(&p, &mut s, &mut d);
+    assert!(d.items[0].message.contains("empty"), "{d}");
+    fs::write(&p, "not parquet at all").unwrap();
+    let mut d = Diagnostics::new();
+    load_positions(&p, &mut s, &mut d);
+    assert!(d.items[0].message.contains("Parquet"), "{d}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomic writes
+
+fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn writes_are_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("out.toml");
+    write_atomic(&p, b"old").unwrap();
+    write_atomic(&p, b"new").unwrap();
+    assert_eq!(fs::read(&p).unwrap(), b"new");
+    assert_eq!(dir_entries(dir.path()), ["out.toml"]);
+    let r = write_atomic_with(&p, |w| {
+        use std::io::Write;
+        w.write_all(b"half").unwrap();
+        Err(WriteError::Io {
+            path: p.clone(),
+            source: std::io::Error::other("disk full"),
+        })
+    });
+    assert!(r.is_err());
+    assert_eq!(fs::read(&p).unwrap(), b"new");
+    assert_eq!(dir_entries(dir.path()), ["out.toml"]);
+}
+
+#[test]
+fn write_errors_name_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let p: PathBuf = dir.path().join("no/such/dir/pos.parquet");
+    let e = write_positions_parquet(&p, &parse(SMALL)).unwrap_err();
+    assert!(matches!(&e, WriteError::Io { path, .. } if *path == p));
+    assert!(e.to_string().contains("pos.parquet"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Never panics
+
+/// Applies one edit to line `line % n` of `text`.
+fn edit(text: &str, line: usize, op: u8, x: f64, s: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let i = line % lines.len();
+    match op % 4 {
+        0 => {
+            lines.remove(i);
+        }
+        1 => {
+            let l = lines[i].clone();
+            lines.insert(i, l);
+        }
+        2 => {
+            let l = &lines[i];
+            if let Some(start) = l.find(|c: char| c.is_ascii_digit()) {
+                let end = l[start..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || "._+-".contains(c)))
+                    .map_or(l.len(), |e| start + e);
+                let num = if x.is_nan() {
+                    "nan".to_string()
+                } else if x.is_infinite() {
+                    if x > 0.0 { "inf" } else { "-inf" }.to_string()
+                } else {
+                    format!("{x:?}")
+                };
+                lines[i] = format!("{}{num}{}", &l[..start], &l[end..]);
+            }
+        }
+        _ => {
+            let l = &lines[i];
+            if let Some(a) = l.find('"') {
+                if let Some(b) = l[a + 1..].find('"') {
+                    lines[i] = format!("{}{s}{}", &l[..=a], &l[a + 1 + b..]);
+                }
+            }
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+const VALID_CSV: &str = "protocol,account,asset,side,amount,emode\nlend,carol,ETH,collateral,2.0,eth\nlend,carol,USDC,debt,100.0,eth\n";
+
+fn any_f64() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>(),
+        Just(f64::NAN),
+        Just(-1.0),
+        Just(-0.0),
+        Just(1e308),
+        Just(f64::INFINITY),
+        -10.0..10.0f64,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), ext in 0usize..4) {
+        let ext = ["toml", "json", "csv", "parquet"][ext];
+        let dir = tempfile::tempdir().unwrap();
+        // As the snapshot itself…
+        let p = dir.path().join(format!("s.{ext}"));
+        fs::write(&p, &bytes).unwrap();
+        let _ = load_snapshot(&p);
+        // …and as a position file of a valid snapshot.
+        if ext == "csv" || ext == "parquet" {
+            let snap = dir.path().join("snap.toml");
+            fs::write(&snap, small_with(&[&format!("s.{ext}")], SMALL)).unwrap();
+            let _ = load_snapshot(&snap);
+        }
+    }
+
+    #[test]
+    fn random_csv_like_text_never_panics(text in "[a-zA-Z0-9,\" \\n.\\-é]{0,200}") {
+        let csv = format!("{HEADER}{text}");
+        let _ = load_with_csv(SMALL, &csv);
+    }
+
+    #[test]
+    fn single_line_edits_never_panic(
+        line in any::<usize>(),
+        op in any::<u8>(),
+        x in any_f64(),
+        s in prop_oneof![Just(String::new()), "[a-zA-Z0-9_. ]{0,8}", any::<String>()],
+    ) {
+        let text = edit(&small_with(&["pos.csv"], SMALL), line, op, x, &s);
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("pos.csv"), VALID_CSV).unwrap();
+        let p = dir.path().join("snap.toml");
+        fs::write(&p, &text).unwrap();
+        match load_snapshot(&p) {
+            Ok((snap, _)) => prop_assert!(snap.positions.len() >= 2),
+            Err(e) => prop_assert!(e.diagnostics.has_errors()),
+        }
+    }
+}
+
+/// A valid Parquet position file of SMALL with 2000 more positions.
+fn valid_parquet_bytes() -> Vec<u8> {
+    let mut s = parse(SMALL);
+    for i in 0..2000u32 {
+        let a = s.accounts.get_or_insert(0, &format!("acc{i}"));
+        let side = if i % 3 == 0 {
+            Side::Debt
+        } else {
+            Side::Collateral
+        };
+        s.positions.push(a, (i % 2) as usize, side, f64::from(i));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("v.parquet");
+    write_positions_parquet(&p, &s).unwrap();
+    fs::read(p).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The Parquet reader panics on some corrupt files; the loader turns that into an error.
+    #[test]
+    fn corrupt_parquet_never_panics(
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..5),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        thread_local! {
+            static VALID: Vec<u8> = valid_parquet_bytes();
+        }
+        let mut bytes = VALID.with(|v| v.clone());
+        for (i, b) in flips {
+            let n = bytes.len();
+            bytes[i % n] = b;
+        }
+        if let Some(c) = cut {
+            bytes.truncate(c % bytes.len());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pos.parquet");
+        fs::write(&p, &bytes).unwrap();
+        let mut s = parse(SMALL);
+        let mut d = Diagnostics::new();
+        load_positions(&p, &mut s, &mut d);
+    }
+}
+
+#[test]
+fn the_unedited_fuzz_base_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("pos.csv"), VALID_CSV).unwrap();
+    let p = dir.path().join("snap.toml");
+    fs::write(&p, small_with(&["pos.csv"], SMALL)).unwrap();
+    let (s, d) = load_snapshot(&p).unwrap_or_else(|e| panic!("{e}"));
+    assert!(d.is_empty(), "{d}");
+    assert_eq!(s.positions.len(), 6);
+}
