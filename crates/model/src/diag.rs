@@ -64,6 +64,7 @@ impl Diagnostics {
     pub fn push(&mut self, d: Diagnostic) {
         self.items.push(d);
     }
+    /// Records an error at `file`/`location` about `field`.
     pub fn error(
         &mut self,
         file: &str,
@@ -71,14 +72,15 @@ impl Diagnostics {
         field: impl Into<String>,
         message: impl Into<String>,
     ) {
-        self.items.push(Diagnostic {
-            severity: Severity::Error,
-            file: file.to_string(),
+        self.add(
+            Severity::Error,
+            file,
             location,
-            field: field.into(),
-            message: message.into(),
-        });
+            field.into(),
+            message.into(),
+        );
     }
+    /// Records a warning at `file`/`location` about `field`.
     pub fn warning(
         &mut self,
         file: &str,
@@ -86,12 +88,28 @@ impl Diagnostics {
         field: impl Into<String>,
         message: impl Into<String>,
     ) {
+        self.add(
+            Severity::Warning,
+            file,
+            location,
+            field.into(),
+            message.into(),
+        );
+    }
+    fn add(
+        &mut self,
+        severity: Severity,
+        file: &str,
+        location: Location,
+        field: String,
+        message: String,
+    ) {
         self.items.push(Diagnostic {
-            severity: Severity::Warning,
+            severity,
             file: file.to_string(),
             location,
-            field: field.into(),
-            message: message.into(),
+            field,
+            message,
         });
     }
     pub fn extend(&mut self, other: Diagnostics) {

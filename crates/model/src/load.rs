@@ -205,19 +205,7 @@ fn parse_asset(
     if let Some(id) = &id {
         t.what = format!("asset \"{id}\"");
     }
-    let kind_s = t.req_str("kind", ctx);
-    let kind = kind_s.as_deref().and_then(|k| {
-        let kind = AssetKind::parse(k);
-        if kind.is_none() {
-            let names: Vec<&str> = AssetKind::ALL.iter().map(|(n, _)| *n).collect();
-            ctx.error(
-                t.line_of("kind"),
-                t.field("kind"),
-                format!("= \"{k}\", expected one of: {}", names.join(", ")),
-            );
-        }
-        kind
-    });
+    let kind = t.req_choice("kind", &AssetKind::ALL, ctx);
     if let Some(k @ (AssetKind::Lp | AssetKind::CdpStable | AssetKind::Algostable)) = kind {
         ctx.error(
             t.line_of("kind"),
@@ -430,19 +418,7 @@ fn parse_protocol(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) -> Option<
     if let Some(id) = &id {
         t.what = format!("protocol \"{id}\"");
     }
-    let kind_s = t.req_str("kind", ctx);
-    let kind = kind_s.as_deref().and_then(|k| {
-        let kind = ProtocolKind::parse(k);
-        if kind.is_none() {
-            let names: Vec<&str> = ProtocolKind::ALL.iter().map(|(n, _)| *n).collect();
-            ctx.error(
-                t.line_of("kind"),
-                t.field("kind"),
-                format!("= \"{k}\", expected one of: {}", names.join(", ")),
-            );
-        }
-        kind
-    });
+    let kind = t.req_choice("kind", &ProtocolKind::ALL, ctx);
     let mut insurance_fund = Vec::new();
     for (a, amount, line) in t.amounts("insurance_fund", ctx) {
         let field = format!("{}.{a}", t.field("insurance_fund"));

@@ -98,6 +98,26 @@ impl<'n> Table<'n> {
         self.opt_str(key, ctx)
     }
 
+    /// A required string that must be one of `choices` (name, value); an error lists them otherwise.
+    pub fn req_choice<T: Copy>(
+        &mut self,
+        key: &'static str,
+        choices: &[(&str, T)],
+        ctx: &mut Ctx,
+    ) -> Option<T> {
+        let s = self.req_str(key, ctx)?;
+        let found = choices.iter().find(|(n, _)| *n == s).map(|(_, v)| *v);
+        if found.is_none() {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            ctx.error(
+                self.line_of(key),
+                self.field(key),
+                format!("= \"{s}\", expected one of: {}", names.join(", ")),
+            );
+        }
+        found
+    }
+
     /// An optional finite number.
     pub fn opt_num(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<f64> {
         let n = self.get(key)?;
