@@ -5,7 +5,7 @@ pub const SYSTEM_TOML: &str = include_str!("../../../examples/builtin/system.tom
 pub const SYSTEM_NAME: &str = "<builtin>/system.toml";
 
 /// Built-in scenarios: (name, TOML). The first is the default.
-pub const SCENARIOS: [(&str, &str); 2] = [
+pub const SCENARIOS: [(&str, &str); 3] = [
     (
         "eth-crash",
         include_str!("../../../examples/builtin/eth-crash.toml"),
@@ -13,6 +13,10 @@ pub const SCENARIOS: [(&str, &str); 2] = [
     (
         "steth-depeg",
         include_str!("../../../examples/builtin/steth-depeg.toml"),
+    ),
+    (
+        "bridge-hack",
+        include_str!("../../../examples/builtin/bridge-hack.toml"),
     ),
 ];
 

@@ -50,22 +50,7 @@ enum Command {
         json: bool,
     },
     /// Run one stress scenario through the round-by-round cascade.
-    Stress {
-        #[command(flatten)]
-        snapshot: SnapshotArg,
-        /// Scenario file or built-in name (eth-crash, steth-depeg); default eth-crash.
-        #[arg(long, value_name = "FILE|NAME", default_value = "eth-crash")]
-        scenario: String,
-        /// JSON on stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Also write the JSON result to this file (written whole or not at all).
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Print load and cascade wall-clock times to stderr.
-        #[arg(long)]
-        timings: bool,
-    },
+    Stress(StressArgs),
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
     Gen {
         /// Number of accounts.
@@ -81,6 +66,27 @@ enum Command {
         #[arg(long, value_parser = ["parquet", "csv"], default_value = "parquet")]
         format: String,
     },
+}
+
+#[derive(Args, Debug)]
+struct StressArgs {
+    #[command(flatten)]
+    snapshot: SnapshotArg,
+    /// Scenario file or built-in name (eth-crash, steth-depeg, bridge-hack); default eth-crash.
+    #[arg(long, value_name = "FILE|NAME", default_value = "eth-crash")]
+    scenario: String,
+    /// Circuit breakers: as configured (on), ignored (off), or both runs side by side.
+    #[arg(long, value_parser = ["on", "off", "both"], default_value = "on")]
+    breakers: String,
+    /// JSON on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON result to this file (written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print load and cascade wall-clock times to stderr.
+    #[arg(long)]
+    timings: bool,
 }
 
 /// A failure, with the exit code it maps to.
@@ -138,13 +144,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
             scenario,
             json,
         } => validate(&snapshot, scenario.as_deref(), json),
-        Command::Stress {
-            snapshot,
-            scenario,
-            json,
-            output,
-            timings,
-        } => stress(&snapshot, &scenario, json, output.as_deref(), timings),
+        Command::Stress(args) => stress(&args),
         Command::Gen {
             accounts,
             seed,
@@ -269,40 +269,56 @@ fn findings_json(d: &Diagnostics) -> String {
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
-fn stress(
-    snapshot: &SnapshotArg,
-    scenario: &str,
-    json: bool,
-    output: Option<&Path>,
-    timings: bool,
-) -> Result<(), Failure> {
+fn stress(args: &StressArgs) -> Result<(), Failure> {
     let t0 = std::time::Instant::now();
-    let (snap, d1) = load_snapshot(snapshot).map_err(input)?;
-    let (sc, d2) = load_scenario(scenario, &snap).map_err(input)?;
+    let (snap, d1) = load_snapshot(&args.snapshot).map_err(input)?;
+    let (sc, d2) = load_scenario(&args.scenario, &snap).map_err(input)?;
     let load_s = t0.elapsed().as_secs_f64();
     print_warnings(&d1);
     print_warnings(&d2);
     let t1 = std::time::Instant::now();
-    let result = cascade_engine::run(&snap, &sc);
-    if timings {
+    let modes: &[bool] = match args.breakers.as_str() {
+        "off" => &[false],
+        "both" => &[true, false],
+        _ => &[true],
+    };
+    let results: Vec<_> = modes
+        .iter()
+        .map(|&breakers| {
+            cascade_engine::run_with(&snap, &sc, &cascade_engine::Options { breakers })
+        })
+        .collect();
+    if args.timings {
         eprintln!(
-            "timings: load {load_s:.3} s ({} accounts, {} positions), cascade {:.3} s ({} rounds)",
+            "timings: load {load_s:.3} s ({} accounts, {} positions), cascade {:.3} s ({} run{}, {} rounds)",
             snap.accounts.len(),
             snap.positions.len(),
             t1.elapsed().as_secs_f64(),
-            result.system.rounds
+            results.len(),
+            if results.len() == 1 { "" } else { "s" },
+            results[0].system.rounds
         );
     }
-    let text = serde_json::to_string_pretty(&result).context("serialising the result")?;
-    if let Some(out) = output {
+    let value = if let [on, off] = results.as_slice() {
+        serde_json::json!({ "breakers_on": on, "breakers_off": off })
+    } else {
+        serde_json::to_value(&results[0]).context("serialising the result")?
+    };
+    let text = serde_json::to_string_pretty(&value).context("serialising the result")?;
+    if let Some(out) = &args.output {
         cascade_io::write::write_atomic(out, format!("{text}\n").as_bytes())
             .with_context(|| format!("writing {}", out.display()))?;
     }
     let mut stdout = std::io::stdout().lock();
-    if json {
+    if args.json {
         writeln!(stdout, "{text}").context("writing to stdout")?;
     } else {
-        write!(stdout, "{}", table::stress_table(&snap, &result)).context("writing to stdout")?;
+        let table = if let [on, off] = results.as_slice() {
+            table::breakers_table(&snap, on, off)
+        } else {
+            table::stress_table(&snap, &results[0])
+        };
+        write!(stdout, "{table}").context("writing to stdout")?;
     }
     // The process ends after this command: handing a million accounts' strings back to the allocator
     // one by one would cost ~0.2 s for nothing, as the OS reclaims the memory at exit.

@@ -87,6 +87,63 @@ pub fn stress_table(s: &Snapshot, r: &StressResult) -> String {
     o
 }
 
+/// `--breakers both`: the difference breakers make, then each run in full.
+pub fn breakers_table(s: &Snapshot, on: &StressResult, off: &StressResult) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "cascade stress — scenario \"{}\": circuit breakers on vs off\n",
+        on.scenario
+    );
+    let _ = writeln!(
+        o,
+        "{:<14} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>9}",
+        "protocol",
+        "bad debt on",
+        "bad debt off",
+        "difference",
+        "liquid. on",
+        "liquid. off",
+        "paused",
+        "deferred"
+    );
+    for (a, b) in on.protocols.iter().zip(&off.protocols) {
+        let _ = writeln!(
+            o,
+            "{:<14} {:>12} {:>12} {:>12} {:>12} {:>12} {:>7} {:>9}",
+            a.id,
+            fmt_usd(a.bad_debt_usd),
+            fmt_usd(b.bad_debt_usd),
+            fmt_usd(a.bad_debt_usd - b.bad_debt_usd),
+            fmt_usd(a.liquidated_debt_usd),
+            fmt_usd(b.liquidated_debt_usd),
+            a.paused_rounds,
+            a.deferred_account_rounds
+        );
+    }
+    let (a, b) = (&on.system, &off.system);
+    let _ = writeln!(
+        o,
+        "{:<14} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "system",
+        fmt_usd(a.bad_debt_usd),
+        fmt_usd(b.bad_debt_usd),
+        fmt_usd(a.bad_debt_usd - b.bad_debt_usd),
+        fmt_usd(a.liquidated_debt_usd),
+        fmt_usd(b.liquidated_debt_usd)
+    );
+    let _ = writeln!(
+        o,
+        "rounds: {} with breakers, {} without\n",
+        a.rounds, b.rounds
+    );
+    let _ = writeln!(o, "=== with circuit breakers ===");
+    o.push_str(&stress_table(s, on));
+    let _ = writeln!(o, "\n=== without circuit breakers ===");
+    o.push_str(&stress_table(s, off));
+    o
+}
+
 fn price(x: f64) -> String {
     if x >= 100.0 {
         format!("{x:.2}")

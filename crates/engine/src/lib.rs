@@ -15,16 +15,60 @@ use std::collections::BTreeMap;
 
 use cascade_market::price::{Market, SaleFill};
 use cascade_model::{Scenario, Snapshot};
-use cascade_protocols::{build_models, ProtocolModel, ProtocolRound, RoundCtx};
+use cascade_protocols::{
+    build_models, LossOutcome, PriceInput, ProtocolModel, ProtocolRound, RoundCtx,
+};
 
 pub use report::*;
 
-/// Runs one stress scenario on a snapshot.
+/// How a run is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Whether the protocols' circuit breakers act (DESIGN §8); `false` runs as if none were set.
+    pub breakers: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { breakers: true }
+    }
+}
+
+/// Runs one stress scenario on a snapshot, circuit breakers on.
 pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
+    run_with(snapshot, scenario, &Options::default())
+}
+
+/// Applies what the protocols' states give to the prices of the assets they issue.
+fn apply_price_inputs(market: &mut Market, models: &[Box<dyn ProtocolModel>]) {
+    for input in models.iter().flat_map(|m| m.price_inputs()) {
+        match input {
+            PriceInput::Recovery { asset, recovery } => market.state.recovery[asset] = recovery,
+            PriceInput::BridgeLoss { asset, loss } => market.state.bridge_loss[asset] = loss,
+        }
+    }
+}
+
+/// Runs one stress scenario on a snapshot.
+pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> StressResult {
     let mut market = Market::new(snapshot);
     let initial_prices = market.prices();
     let mut models = build_models(snapshot);
     let tvl: Vec<f64> = models.iter().map(|m| m.tvl_usd(&initial_prices)).collect();
+    let fund0: Vec<f64> = models
+        .iter()
+        .map(|m| m.insurance_fund_usd(&initial_prices))
+        .collect();
+    // Round 0: bridge exploits and protocol defaults, then price shocks (which re-anchor the curves).
+    for sh in &scenario.shocks {
+        if let (Some(b), Some(loss)) = (sh.bridge, sh.loss) {
+            models[b].apply_default(loss);
+        }
+        if let (Some(p), Some(d)) = (sh.protocol, sh.default) {
+            models[p].apply_default(d);
+        }
+    }
+    apply_price_inputs(&mut market, &models);
     market.apply_shocks(scenario);
     let shocked_prices = market.prices();
     let names: Vec<&str> = snapshot.assets.iter().map(|a| a.id.as_str()).collect();
@@ -41,6 +85,8 @@ pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
         liquidations: Vec::new(),
         bad_debt: Vec::new(),
         bad_debt_usd: 0.0,
+        losses: Vec::new(),
+        paused: Vec::new(),
     }];
     let mut per_protocol: Vec<ProtocolTotals> = vec![ProtocolTotals::default(); models.len()];
     let mut prices = shocked_prices.clone();
@@ -54,6 +100,8 @@ pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
             round,
             prices: &prices,
             market: &market,
+            prev_prices: &prev_prices,
+            breakers: options.breakers,
         };
         let outcomes: Vec<ProtocolRound> = models.iter_mut().map(|m| m.liquidate(&ctx)).collect();
         // (3) sales, aggregated per asset across protocols.
@@ -62,19 +110,21 @@ pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
             .flat_map(|o| o.sales.iter().copied())
             .collect();
         let fills: Vec<SaleFill> = market.execute_sales(&orders, &prices);
-        // (4) losses.
-        for (k, (m, o)) in models.iter_mut().zip(&outcomes).enumerate() {
-            let bad = o.bad_debt_usd();
-            let paid = if bad > 0.0 {
-                m.absorb_losses(bad, &prices)
-            } else {
-                0.0
-            };
-            per_protocol[k].add(o, paid);
+        // (4) losses: insurance funds, then suppliers; receipt tokens reprice.
+        let losses: Vec<LossOutcome> = models
+            .iter_mut()
+            .zip(&outcomes)
+            .map(|(m, o)| m.absorb_losses(o, &prices))
+            .collect();
+        for (k, (o, l)) in outcomes.iter().zip(&losses).enumerate() {
+            per_protocol[k].add(o, l);
         }
+        apply_price_inputs(&mut market, &models);
         market.recover(scenario.recovery_rate);
         let next = market.prices();
-        let report = round_report(round, &names, &prices, &models, &outcomes, &fills, snapshot);
+        let report = round_report(
+            round, &names, &prices, &models, &outcomes, &losses, &fills, snapshot,
+        );
         trace.extend(trace::round_lines(
             snapshot,
             &report,
@@ -85,6 +135,7 @@ pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
         let any_liquidation = outcomes
             .iter()
             .any(|o| !o.liquidations.is_empty() || !o.bad_debt.is_empty());
+        let any_deferred = outcomes.iter().any(|o| o.deferred > 0);
         let max_move = prices
             .iter()
             .zip(&next)
@@ -93,7 +144,7 @@ pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
         rounds.push(report);
         prev_prices = prices;
         prices = next;
-        if !any_liquidation && max_move <= scenario.tolerance {
+        if !any_liquidation && !any_deferred && max_move <= scenario.tolerance {
             fixed_point = true;
             break;
         }
@@ -104,7 +155,8 @@ pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
         .enumerate()
         .map(|(k, m)| {
             let end = m.end_state(&final_prices);
-            per_protocol[k].summary(m.as_ref(), end, tvl[k])
+            let funds = (fund0[k], m.insurance_fund_usd(&final_prices));
+            per_protocol[k].summary(m.as_ref(), end, tvl[k], funds)
         })
         .collect();
     let system = SystemSummary::of(&protocols, executed, fixed_point);
@@ -112,6 +164,7 @@ pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
     StressResult {
         snapshot: snapshot.name.clone(),
         scenario: scenario.name.clone(),
+        breakers: options.breakers,
         system,
         protocols,
         initial_prices: price_map(&names, &initial_prices),
@@ -129,12 +182,14 @@ fn price_map(names: &[&str], p: &[f64]) -> BTreeMap<String, f64> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn round_report(
     round: u32,
     names: &[&str],
     prices: &[f64],
     models: &[Box<dyn ProtocolModel>],
     outcomes: &[ProtocolRound],
+    losses: &[LossOutcome],
     fills: &[SaleFill],
     s: &Snapshot,
 ) -> RoundReport {
@@ -176,6 +231,25 @@ fn round_report(
         })
         .collect();
     let bad_debt_usd = bad_debt.iter().map(|b: &BadDebtReport| b.usd).sum();
+    let losses = models
+        .iter()
+        .zip(losses)
+        .filter(|(_, l)| l.insurance_used_usd > 0.0 || l.uncovered_usd > 0.0)
+        .map(|(m, l)| LossReport {
+            protocol: m.id().to_string(),
+            insurance_used_usd: l.insurance_used_usd,
+            uncovered_usd: l.uncovered_usd,
+        })
+        .collect();
+    let paused = models
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| o.paused)
+        .map(|(m, o)| PausedReport {
+            protocol: m.id().to_string(),
+            deferred_accounts: o.deferred,
+        })
+        .collect();
     RoundReport {
         round,
         prices: price_map(names, prices),
@@ -183,5 +257,7 @@ fn round_report(
         liquidations,
         bad_debt,
         bad_debt_usd,
+        losses,
+        paused,
     }
 }

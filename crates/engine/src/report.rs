@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use cascade_protocols::{EndState, ProtocolModel, ProtocolRound};
+use cascade_protocols::{EndState, LossOutcome, ProtocolModel, ProtocolRound};
 
 /// Everything one stress run produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StressResult {
     pub snapshot: String,
     pub scenario: String,
+    /// Whether circuit breakers acted in this run.
+    pub breakers: bool,
     pub system: SystemSummary,
     pub protocols: Vec<ProtocolSummary>,
     /// USD per token before the shocks.
@@ -89,6 +91,14 @@ pub struct ProtocolSummary {
     pub unprofitable_account_rounds: u64,
     pub tvl_usd: f64,
     pub bad_debt_share_of_tvl: f64,
+    /// Insurance fund value before the shocks and at the end (at final prices), USD: the difference is
+    /// what it paid plus what the stress did to its own tokens' prices.
+    pub insurance_fund_initial_usd: f64,
+    pub insurance_fund_final_usd: f64,
+    /// Rounds in which a circuit breaker paused the protocol's liquidations.
+    pub paused_rounds: u64,
+    /// Liquidatable account-rounds deferred by a breaker.
+    pub deferred_account_rounds: u64,
 }
 
 /// Running totals of one protocol.
@@ -100,12 +110,18 @@ pub(crate) struct ProtocolTotals {
     seized_collateral_usd: f64,
     accounts_bad_debt: u64,
     unprofitable: u64,
+    uncovered_usd: f64,
+    paused_rounds: u64,
+    deferred: u64,
 }
 
 impl ProtocolTotals {
-    pub(crate) fn add(&mut self, o: &ProtocolRound, insurance_paid: f64) {
+    pub(crate) fn add(&mut self, o: &ProtocolRound, loss: &LossOutcome) {
         self.bad_debt_usd += o.bad_debt_usd();
-        self.insurance_used_usd += insurance_paid;
+        self.insurance_used_usd += loss.insurance_used_usd;
+        self.uncovered_usd += loss.uncovered_usd;
+        self.paused_rounds += u64::from(o.paused);
+        self.deferred += o.deferred;
         self.liquidated_debt_usd += o.repaid_usd();
         self.seized_collateral_usd += o.seized_usd();
         self.accounts_bad_debt += o.accounts_bad_debt;
@@ -117,12 +133,13 @@ impl ProtocolTotals {
         m: &dyn ProtocolModel,
         end: EndState,
         tvl: f64,
+        funds: (f64, f64),
     ) -> ProtocolSummary {
         ProtocolSummary {
             id: m.id().to_string(),
             kind: m.kind().name().to_string(),
             bad_debt_usd: self.bad_debt_usd,
-            uncovered_usd: self.bad_debt_usd - self.insurance_used_usd,
+            uncovered_usd: self.uncovered_usd,
             insurance_used_usd: self.insurance_used_usd,
             insurance_coverage: if self.bad_debt_usd > 0.0 {
                 self.insurance_used_usd / self.bad_debt_usd
@@ -142,6 +159,10 @@ impl ProtocolTotals {
             } else {
                 0.0
             },
+            insurance_fund_initial_usd: funds.0,
+            insurance_fund_final_usd: funds.1,
+            paused_rounds: self.paused_rounds,
+            deferred_account_rounds: self.deferred,
         }
     }
 }
@@ -156,6 +177,27 @@ pub struct RoundReport {
     pub liquidations: Vec<LiquidationReport>,
     pub bad_debt: Vec<BadDebtReport>,
     pub bad_debt_usd: f64,
+    /// How each protocol's bad debt of the round was paid.
+    pub losses: Vec<LossReport>,
+    /// Protocols whose liquidations a circuit breaker paused this round.
+    pub paused: Vec<PausedReport>,
+}
+
+/// How one protocol's bad debt of one round was paid (DESIGN §9).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LossReport {
+    pub protocol: String,
+    pub insurance_used_usd: f64,
+    /// Socialised to the suppliers of the reserves that took the bad debt.
+    pub uncovered_usd: f64,
+}
+
+/// A protocol whose liquidations a circuit breaker paused in a round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PausedReport {
+    pub protocol: String,
+    /// Liquidatable accounts deferred to a later round.
+    pub deferred_accounts: u64,
 }
 
 /// All sales of one asset in one round.

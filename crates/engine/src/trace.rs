@@ -181,6 +181,25 @@ pub(crate) fn round_lines(
         }
         lines.push(line);
     }
+    for p in &r.paused {
+        lines.push(format!(
+            "round {}: {cause}{} liquidations paused by a circuit breaker ({} liquidatable account{} deferred)",
+            r.round,
+            p.protocol,
+            p.deferred_accounts,
+            if p.deferred_accounts == 1 { "" } else { "s" }
+        ));
+    }
+    for l in &r.losses {
+        lines.push(format!(
+            "round {}: {} bad debt {}: insurance fund pays {}, {} socialised to suppliers",
+            r.round,
+            l.protocol,
+            fmt_usd(l.insurance_used_usd + l.uncovered_usd),
+            fmt_usd(l.insurance_used_usd),
+            fmt_usd(l.uncovered_usd)
+        ));
+    }
     for sale in &r.sales {
         let a = s
             .assets

@@ -594,3 +594,6 @@ mod properties {
         }
     }
 }
+
+#[path = "engine/channels.rs"]
+mod channels;

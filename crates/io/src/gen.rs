@@ -123,7 +123,6 @@ pub fn generate_detailed(base: &Snapshot, accounts: usize, seed: u64) -> Generat
         ..Default::default()
     };
     for p in &mut out.protocols {
-        #[allow(irrefutable_let_patterns)] // refutable once other protocol kinds arrive
         if let ProtocolParams::Lending(l) = &mut p.params {
             l.reserves.iter_mut().for_each(|r| r.supplied = None);
         }

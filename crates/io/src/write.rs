@@ -303,6 +303,21 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                     .num_unless("full_close_factor", l.full_close_factor, 1.0)
                     .num_unless("liquidator_cost_usd", l.liquidator_cost_usd, 0.0);
             }
+            ProtocolParams::Bridge(b) => {
+                t.str("bridged", asset_id(b.bridged))
+                    .str("underlying", asset_id(b.underlying))
+                    .num("locked", b.locked);
+            }
+        }
+        let br = &p.breakers;
+        if br.pause_liquidations_on_drop.is_some() || br.freeze_borrowing_on_deviation.is_some() {
+            let mut b = Kv::default();
+            b.opt_num("pause_liquidations_on_drop", br.pause_liquidations_on_drop)
+                .opt_num(
+                    "freeze_borrowing_on_deviation",
+                    br.freeze_borrowing_on_deviation,
+                );
+            t.raw("breakers", b.inline());
         }
         if !p.insurance_fund.is_empty() {
             let mut f = Kv::default();
@@ -313,6 +328,7 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
         }
         t.lines(&mut out);
         match &p.params {
+            ProtocolParams::Bridge(_) => {}
             ProtocolParams::Lending(l) => {
                 for r in &l.reserves {
                     out.push_str("[[protocol.reserve]]\n");

@@ -15,7 +15,8 @@ pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
 pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
 pub use doc::Format;
 pub use protocol::{
-    EModeCategory, LendingParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve,
+    Breakers, BridgeParams, EModeCategory, LendingParams, Protocol, ProtocolIdx, ProtocolKind,
+    ProtocolParams, Reserve,
 };
 pub use scenario::{Scenario, Shock};
 pub use snapshot::{Accounts, Correlation, Positions, Side, Snapshot};

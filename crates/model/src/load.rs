@@ -9,7 +9,8 @@ use crate::asset::{Asset, AssetKind, CurveSpec, Liquidity};
 use crate::diag::{Diagnostics, LoadError, Location};
 use crate::doc::{self, Format, Node, Value};
 use crate::protocol::{
-    EModeCategory, LendingParams, Protocol, ProtocolKind, ProtocolParams, Reserve,
+    Breakers, BridgeParams, EModeCategory, LendingParams, Protocol, ProtocolKind, ProtocolParams,
+    Reserve,
 };
 use crate::reader::{str_of, Ctx, Table};
 use crate::scenario::{Scenario, Shock};
@@ -101,6 +102,7 @@ pub fn parse_snapshot(
             _ => None,
         })
         .collect();
+    let kinds_of_assets = asset_kinds(asset_nodes);
     let refs = Refs {
         assets: &asset_ids,
         protocols: &protocol_ids,
@@ -114,7 +116,7 @@ pub fn parse_snapshot(
     }
     let mut protocols = Vec::new();
     for (i, n) in protocol_nodes.iter().enumerate() {
-        if let Some(p) = parse_protocol(n, i, &refs, &mut ctx) {
+        if let Some(p) = parse_protocol(n, i, &refs, &kinds_of_assets, &mut ctx) {
             protocols.push(p);
         }
     }
@@ -412,7 +414,43 @@ fn parse_liquidity(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<L
     })
 }
 
-fn parse_protocol(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) -> Option<Protocol> {
+/// Asset id → (kind, underlying id), read in pass 1 so protocols can check the assets they name.
+type AssetKinds = HashMap<String, (Option<AssetKind>, Option<String>)>;
+
+fn asset_kinds(nodes: &[Node]) -> AssetKinds {
+    let field = |e: &[(String, Node)], key: &str| -> Option<String> {
+        e.iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| match &v.value {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+    };
+    nodes
+        .iter()
+        .filter_map(|n| match &n.value {
+            Value::Obj(e) => {
+                let id = field(e, "id")?;
+                Some((
+                    id,
+                    (
+                        field(e, "kind").and_then(|k| AssetKind::parse(&k)),
+                        field(e, "underlying"),
+                    ),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn parse_protocol(
+    n: &Node,
+    index: usize,
+    refs: &Refs,
+    asset_kinds: &AssetKinds,
+    ctx: &mut Ctx,
+) -> Option<Protocol> {
     let mut t = Table::new(n, format!("protocol {}", index + 1), ctx)?;
     let id = t.req_str("id", ctx);
     if let Some(id) = &id {
@@ -430,15 +468,19 @@ fn parse_protocol(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) -> Option<
             }
         }
     }
+    let breakers = parse_breakers(&mut t, ctx);
     let params = match kind {
         Some(ProtocolKind::Lending) => {
             parse_lending(&mut t, refs, ctx).map(ProtocolParams::Lending)
+        }
+        Some(ProtocolKind::Bridge) => {
+            parse_bridge(&mut t, refs, asset_kinds, ctx).map(ProtocolParams::Bridge)
         }
         Some(k) => {
             ctx.error(
                 t.line_of("kind"),
                 t.field("kind"),
-                format!("kind \"{}\" is not supported by this version of cascade (only \"lending\" so far)", k.name()),
+                format!("kind \"{}\" is not supported by this version of cascade (only \"lending\" and \"bridge\" so far)", k.name()),
             );
             None
         }
@@ -450,8 +492,81 @@ fn parse_protocol(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) -> Option<
         id: id?,
         kind: kind?,
         insurance_fund,
+        breakers,
         params: params?,
         line,
+    })
+}
+
+fn parse_breakers(t: &mut Table, ctx: &mut Ctx) -> Breakers {
+    let Some(n) = t.get("breakers") else {
+        return Breakers::default();
+    };
+    let Some(mut b) = Table::new(n, t.field("breakers"), ctx) else {
+        return Breakers::default();
+    };
+    let share = |x: f64| x > 0.0 && x < 1.0;
+    let out = Breakers {
+        pause_liquidations_on_drop: b.num_in(
+            "pause_liquidations_on_drop",
+            false,
+            share,
+            "a share in (0, 1)",
+            ctx,
+        ),
+        freeze_borrowing_on_deviation: b.num_in(
+            "freeze_borrowing_on_deviation",
+            false,
+            share,
+            "a share in (0, 1)",
+            ctx,
+        ),
+    };
+    b.finish(ctx);
+    out
+}
+
+fn parse_bridge(
+    t: &mut Table,
+    refs: &Refs,
+    kinds: &AssetKinds,
+    ctx: &mut Ctx,
+) -> Option<BridgeParams> {
+    let bridged_s = t.req_str("bridged", ctx);
+    let underlying_s = t.req_str("underlying", ctx);
+    let locked = t.num_in("locked", true, |x| x >= 0.0, NON_NEGATIVE, ctx);
+    let bridged = bridged_s
+        .as_deref()
+        .and_then(|b| refs.asset(b, t.line_of("bridged"), &t.field("bridged"), ctx));
+    let underlying = underlying_s
+        .as_deref()
+        .and_then(|u| refs.asset(u, t.line_of("underlying"), &t.field("underlying"), ctx));
+    if let (Some(b), Some(u)) = (&bridged_s, &underlying_s) {
+        match kinds.get(b) {
+            Some((Some(AssetKind::Bridged), under)) if under.as_deref() == Some(u.as_str()) => {}
+            Some((Some(AssetKind::Bridged), under)) => ctx.error(
+                t.line_of("underlying"),
+                t.field("underlying"),
+                format!(
+                    "= \"{u}\", but asset \"{b}\" has underlying \"{}\"",
+                    under.as_deref().unwrap_or("")
+                ),
+            ),
+            Some((Some(k), _)) => ctx.error(
+                t.line_of("bridged"),
+                t.field("bridged"),
+                format!(
+                    "asset \"{b}\" is of kind \"{}\"; expected a \"bridged\" asset",
+                    k.name()
+                ),
+            ),
+            _ => {}
+        }
+    }
+    Some(BridgeParams {
+        bridged: bridged?,
+        underlying: underlying?,
+        locked: locked?,
     })
 }
 
@@ -1139,6 +1254,49 @@ fn parse_scenario_inner(
             POSITIVE,
             &mut ctx,
         );
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        let protocol_ref = |key: &'static str, t: &mut Table, ctx: &mut Ctx| -> Option<usize> {
+            let id = t.opt_str(key, ctx)?;
+            let p = snapshot.protocol_idx(&id);
+            if p.is_none() {
+                ctx.error(
+                    t.line_of(key),
+                    t.field(key),
+                    format!(
+                        "unknown protocol \"{id}\"; the snapshot \"{}\" has no such protocol",
+                        snapshot.name
+                    ),
+                );
+            }
+            p
+        };
+        let bridge = protocol_ref("bridge", &mut t, &mut ctx);
+        let protocol = protocol_ref("protocol", &mut t, &mut ctx);
+        let loss = t.num_in("loss", false, unit, UNIT, &mut ctx);
+        let default = t.num_in("default", false, unit, UNIT, &mut ctx);
+        if let Some(b) = bridge {
+            if snapshot.protocols[b].kind != ProtocolKind::Bridge {
+                ctx.error(
+                    t.line_of("bridge"),
+                    t.field("bridge"),
+                    format!("protocol \"{}\" is not a bridge", snapshot.protocols[b].id),
+                );
+            }
+        }
+        if t.has("bridge") != t.has("loss") {
+            ctx.error(
+                t.line,
+                t.what.clone(),
+                "a bridge shock needs both `bridge` and `loss`",
+            );
+        }
+        if t.has("protocol") != t.has("default") {
+            ctx.error(
+                t.line,
+                t.what.clone(),
+                "a protocol default needs both `protocol` and `default`",
+            );
+        }
         let line = t.line;
         if asset.is_none() && (price_change.is_some() || discount.is_some()) {
             ctx.error(
@@ -1159,15 +1317,20 @@ fn parse_scenario_inner(
                 );
             }
         }
-        if price_change.is_none()
-            && discount.is_none()
-            && liquidity_multiplier.is_none()
-            && t.get("price_change").is_none()
+        if ![
+            "price_change",
+            "discount",
+            "liquidity_multiplier",
+            "loss",
+            "default",
+        ]
+        .iter()
+        .any(|k| t.has(k))
         {
             ctx.error(
                 line,
                 t.what.clone(),
-                "a shock needs price_change, discount or liquidity_multiplier",
+                "a shock needs price_change, discount, liquidity_multiplier, bridge + loss or protocol + default",
             );
         }
         t.finish(&mut ctx);
@@ -1176,6 +1339,10 @@ fn parse_scenario_inner(
             price_change,
             discount,
             liquidity_multiplier,
+            bridge,
+            loss,
+            protocol,
+            default,
             line,
         });
     }

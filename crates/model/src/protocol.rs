@@ -98,6 +98,28 @@ impl LendingParams {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProtocolParams {
     Lending(LendingParams),
+    Bridge(BridgeParams),
+}
+
+/// A bridge (DESIGN §7): `locked` tokens of `underlying` back the `bridged` asset; an exploit removes
+/// a share of them and the bridged asset reprices, `p = p_U·(1 − bridge_loss)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BridgeParams {
+    pub bridged: AssetIdx,
+    pub underlying: AssetIdx,
+    /// Tokens of the underlying locked in the bridge.
+    pub locked: f64,
+}
+
+/// Circuit breakers (DESIGN §8). Paused liquidations are deferred, not dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Breakers {
+    /// Pause the protocol's liquidations for a round when one of its assets' price fell by more than
+    /// this share in the previous round (0.2 = a 20% one-round fall).
+    pub pause_liquidations_on_drop: Option<f64>,
+    /// Freeze new borrowing when an asset's price moves by more than this share in one round (reported;
+    /// the cascade opens no new loans, so it changes no figure).
+    pub freeze_borrowing_on_deviation: Option<f64>,
 }
 
 /// One protocol of a snapshot.
@@ -107,6 +129,7 @@ pub struct Protocol {
     pub kind: ProtocolKind,
     /// Insurance fund balances, tokens per asset.
     pub insurance_fund: Vec<(AssetIdx, f64)>,
+    pub breakers: Breakers,
     pub params: ProtocolParams,
     pub line: u32,
 }
@@ -115,6 +138,7 @@ impl Protocol {
     pub fn lending(&self) -> Option<&LendingParams> {
         match &self.params {
             ProtocolParams::Lending(l) => Some(l),
+            _ => None,
         }
     }
 }

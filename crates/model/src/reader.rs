@@ -65,6 +65,11 @@ impl<'n> Table<'n> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, n)| n)
     }
 
+    /// Whether `key` is present.
+    pub fn has(&self, key: &str) -> bool {
+        self.entries.iter().any(|(k, _)| k == key)
+    }
+
     /// The line of `key` if present, else the table's line.
     pub fn line_of(&self, key: &str) -> u32 {
         self.entries

@@ -13,6 +13,14 @@ pub struct Shock {
     pub discount: Option<f64>,
     /// Multiplies curve depth (0.5 halves it).
     pub liquidity_multiplier: Option<f64>,
+    /// A bridge exploit: `loss` of the bridge's locked underlying is gone.
+    pub bridge: Option<usize>,
+    /// Share of the locked underlying removed, in [0, 1].
+    pub loss: Option<f64>,
+    /// A protocol default: `default` of what the protocol owes is lost (a lending pool's receipt
+    /// tokens recover `1 − default`; a bridge loses `default` of its locked underlying).
+    pub protocol: Option<usize>,
+    pub default: Option<f64>,
     pub line: u32,
 }
 

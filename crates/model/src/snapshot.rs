@@ -162,6 +162,7 @@ impl Snapshot {
                     _ => Ok(None),
                 },
             },
+            ProtocolParams::Bridge(_) => Err(format!("protocol \"{}\" is a bridge: it has no accounts", p.id)),
         }
     }
 

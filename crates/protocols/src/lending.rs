@@ -17,9 +17,12 @@
 use rayon::prelude::*;
 
 use cascade_market::price::SaleOrder;
-use cascade_model::{AssetIdx, LendingParams, ProtocolKind, Side, Snapshot};
+use cascade_model::{AssetIdx, AssetKind, Breakers, LendingParams, ProtocolKind, Side, Snapshot};
 
-use crate::{BadDebt, EndState, LiquidationRecord, ProtocolModel, ProtocolRound, RoundCtx};
+use crate::{
+    BadDebt, EndState, LiquidationRecord, LossOutcome, PriceInput, ProtocolModel, ProtocolRound,
+    RoundCtx,
+};
 
 /// Accounts per parallel work unit. Fixed, so that sums are added in the same order whatever the
 /// thread count (results are bit-identical with 1 or N threads).
@@ -345,8 +348,19 @@ pub struct LendingPool {
     pub starts: Vec<usize>,
     pub entries: Vec<Entry>,
     status: Vec<u8>,
-    /// Supplied tokens per reserve asset (passive suppliers included), for TVL.
+    /// Supplied tokens per reserve asset (passive suppliers included), for TVL and receipt recovery.
     supplied: Vec<(AssetIdx, f64)>,
+    /// Insurance fund balances, tokens per asset (DESIGN §9).
+    insurance_fund: Vec<(AssetIdx, f64)>,
+    /// Bad debt no fund covered, tokens per reserve asset (socialised to that reserve's suppliers).
+    uncovered_tokens: Vec<(AssetIdx, f64)>,
+    /// Receipt tokens this pool issued: (receipt asset, underlying reserve asset).
+    receipts: Vec<(AssetIdx, AssetIdx)>,
+    /// Share of its obligations lost in a scenario default.
+    default_share: f64,
+    breakers: Breakers,
+    /// Assets the pool has a reserve for (the breakers watch their prices).
+    reserve_assets: Vec<AssetIdx>,
 }
 
 impl LendingPool {
@@ -453,6 +467,13 @@ impl LendingPool {
             })
             .collect();
         let status = vec![0u8; account.len()];
+        let receipts = s
+            .assets
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.kind == AssetKind::Receipt && a.issuer == Some(protocol))
+            .filter_map(|(i, a)| a.underlying.map(|u| (i, u)))
+            .collect();
         LendingPool {
             id: p.id.clone(),
             rules: LiquidationRules::of(params),
@@ -461,7 +482,25 @@ impl LendingPool {
             entries,
             status,
             supplied,
+            insurance_fund: p.insurance_fund.clone(),
+            uncovered_tokens: Vec::new(),
+            receipts,
+            default_share: 0.0,
+            breakers: p.breakers,
+            reserve_assets: params.reserves.iter().map(|r| r.asset).collect(),
         }
+    }
+
+    /// Whether a breaker pauses this round: one of the pool's reserve assets fell by more than
+    /// `pause_liquidations_on_drop` from the previous round's start to this one's.
+    fn breaker_trips(&self, ctx: &RoundCtx) -> bool {
+        let Some(x) = self.breakers.pause_liquidations_on_drop else {
+            return false;
+        };
+        self.reserve_assets.iter().any(|&a| {
+            let (before, now) = (ctx.prev_prices[a], ctx.prices[a]);
+            before > 0.0 && now / before - 1.0 < -x
+        })
     }
 
     pub fn accounts(&self) -> usize {
@@ -510,6 +549,20 @@ impl ProtocolModel for LendingPool {
     }
 
     fn liquidate(&mut self, ctx: &RoundCtx) -> ProtocolRound {
+        if ctx.breakers && self.breaker_trips(ctx) {
+            // Paused, not dropped: count what waits for a later round.
+            let deferred = (0..self.account.len())
+                .filter(|&k| {
+                    self.status[k] & STATUS_CLOSED == 0
+                        && health_factor(self.entries_of(k), ctx.prices) < 1.0
+                })
+                .count() as u64;
+            return ProtocolRound {
+                paused: true,
+                deferred,
+                ..Default::default()
+            };
+        }
         let rules = self.rules;
         let outs: Vec<ChunkOut> = self
             .chunks_mut()
@@ -538,7 +591,87 @@ impl ProtocolModel for LendingPool {
             accounts_bad_debt: total.accounts_bad_debt,
             bad_debt: total.bad_debt,
             accounts_unprofitable: total.accounts_unprofitable,
+            paused: false,
+            deferred: 0,
         }
+    }
+
+    /// Pays the round's bad debt from the insurance fund, valued at the round's prices: the fund pays
+    /// `min(bad debt, fund value)`, each balance drawn pro rata; the rest is socialised to the
+    /// suppliers of each reserve in proportion to that reserve's share of the bad debt. The fund's tokens
+    /// are handed over at value, not sold (no fire-sale of the fund in this version).
+    fn absorb_losses(&mut self, round: &ProtocolRound, prices: &[f64]) -> LossOutcome {
+        let bad = round.bad_debt_usd();
+        if bad <= 0.0 {
+            return LossOutcome::default();
+        }
+        let fund = self.insurance_fund_usd(prices);
+        let paid = bad.min(fund);
+        if paid > 0.0 {
+            let keep = 1.0 - paid / fund;
+            for (_, q) in &mut self.insurance_fund {
+                *q *= keep;
+            }
+        }
+        let uncovered_share = 1.0 - paid / bad;
+        for b in &round.bad_debt {
+            let t = b.tokens * uncovered_share;
+            match self
+                .uncovered_tokens
+                .iter_mut()
+                .find(|(a, _)| *a == b.asset)
+            {
+                Some((_, x)) => *x += t,
+                None => self.uncovered_tokens.push((b.asset, t)),
+            }
+        }
+        LossOutcome {
+            insurance_used_usd: paid,
+            uncovered_usd: bad - paid,
+        }
+    }
+
+    fn insurance_fund_usd(&self, prices: &[f64]) -> f64 {
+        self.insurance_fund
+            .iter()
+            .map(|&(a, q)| q * prices[a])
+            .sum()
+    }
+
+    fn apply_default(&mut self, share: f64) {
+        self.default_share =
+            (1.0 - (1.0 - self.default_share) * (1.0 - share.clamp(0.0, 1.0))).clamp(0.0, 1.0);
+    }
+
+    /// Each receipt token's recovery: `(1 − default) · (1 − uncovered_tokens_U / supplied_tokens_U)`,
+    /// floored at 0 (DESIGN §2, §9; in tokens of the underlying, so it does not move with its price).
+    fn price_inputs(&self) -> Vec<PriceInput> {
+        self.receipts
+            .iter()
+            .map(|&(asset, u)| {
+                let lost = self
+                    .uncovered_tokens
+                    .iter()
+                    .find(|(a, _)| *a == u)
+                    .map_or(0.0, |x| x.1);
+                let supplied = self
+                    .supplied
+                    .iter()
+                    .find(|(a, _)| *a == u)
+                    .map_or(0.0, |x| x.1);
+                let socialised = if supplied > 0.0 {
+                    (1.0 - lost / supplied).max(0.0)
+                } else if lost > 0.0 {
+                    0.0
+                } else {
+                    1.0
+                };
+                PriceInput::Recovery {
+                    asset,
+                    recovery: (1.0 - self.default_share) * socialised,
+                }
+            })
+            .collect()
     }
 
     fn end_state(&self, prices: &[f64]) -> EndState {

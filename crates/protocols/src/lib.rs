@@ -3,6 +3,7 @@
 //! engine drives round by round.
 #![forbid(unsafe_code)]
 
+pub mod bridge;
 pub mod lending;
 
 use cascade_market::price::{Market, SaleOrder};
@@ -16,6 +17,29 @@ pub struct RoundCtx<'a> {
     pub prices: &'a [f64],
     /// Curves as they stand at the start of the round (for liquidator profitability).
     pub market: &'a Market,
+    /// Prices at the start of the previous round (before the shocks, for round 1): the circuit
+    /// breakers' one-round move is `prices / prev_prices − 1`.
+    pub prev_prices: &'a [f64],
+    /// Whether circuit breakers act (`--breakers off` runs without them).
+    pub breakers: bool,
+}
+
+/// What a protocol's state gives to the price of an asset it issues (DESIGN §2, §9).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PriceInput {
+    /// A receipt token's `recovery`: `1 − uncovered_loss / reserve_supplied_value`.
+    Recovery { asset: AssetIdx, recovery: f64 },
+    /// A bridged asset's `bridge_loss`: the share of the locked underlying that is gone.
+    BridgeLoss { asset: AssetIdx, loss: f64 },
+}
+
+/// How a round's bad debt was paid (DESIGN §9).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LossOutcome {
+    /// Paid by the protocol's insurance fund, USD at the round's prices.
+    pub insurance_used_usd: f64,
+    /// Left to the suppliers (socialised), USD.
+    pub uncovered_usd: f64,
 }
 
 /// Liquidations of one (collateral, debt) pair in one round, summed over accounts.
@@ -52,6 +76,10 @@ pub struct ProtocolRound {
     pub accounts_liquidated: u64,
     /// Accounts newly left with debt and no collateral.
     pub accounts_bad_debt: u64,
+    /// A circuit breaker paused this round's liquidations.
+    pub paused: bool,
+    /// Liquidatable accounts whose liquidation a breaker deferred to a later round.
+    pub deferred: u64,
     pub bad_debt: Vec<BadDebt>,
     /// Liquidatable accounts no liquidator would touch (bonus ≤ slippage + cost).
     pub accounts_unprofitable: u64,
@@ -92,10 +120,23 @@ pub trait ProtocolModel: Send + Sync {
     fn tvl_usd(&self, prices: &[f64]) -> f64;
     /// Step (2): find liquidatable accounts and liquidate them by the protocol's rules.
     fn liquidate(&mut self, ctx: &RoundCtx) -> ProtocolRound;
-    /// Step (4): pay realised bad debt from the protocol's own buffers; returns USD paid. The default
-    /// has none (insurance funds arrive with the systemic-channels issue).
-    fn absorb_losses(&mut self, _bad_debt_usd: f64, _prices: &[f64]) -> f64 {
+    /// Step (4): pay the round's realised bad debt from the protocol's insurance fund (valued at the
+    /// round's prices), the rest socialised to suppliers. The default has no fund.
+    fn absorb_losses(&mut self, round: &ProtocolRound, _prices: &[f64]) -> LossOutcome {
+        LossOutcome {
+            insurance_used_usd: 0.0,
+            uncovered_usd: round.bad_debt_usd(),
+        }
+    }
+    /// The insurance fund's value at `prices`, USD.
+    fn insurance_fund_usd(&self, _prices: &[f64]) -> f64 {
         0.0
+    }
+    /// A scenario default of the protocol: `share` of what it owes is lost.
+    fn apply_default(&mut self, _share: f64) {}
+    /// What the protocol's state gives to the prices of the assets it issues.
+    fn price_inputs(&self) -> Vec<PriceInput> {
+        Vec::new()
     }
     /// State at the end of the run.
     fn end_state(&self, prices: &[f64]) -> EndState;
@@ -107,6 +148,9 @@ pub fn build_models(s: &Snapshot) -> Vec<Box<dyn ProtocolModel>> {
         .iter()
         .enumerate()
         .map(|(i, p)| match &p.params {
+            ProtocolParams::Bridge(b) => {
+                Box::new(bridge::Bridge::new(s, i, b)) as Box<dyn ProtocolModel>
+            }
             ProtocolParams::Lending(_) => {
                 Box::new(lending::LendingPool::new(s, i)) as Box<dyn ProtocolModel>
             }

@@ -143,6 +143,13 @@ assets = ["ETH", "GOV", "T-BILL"]
 matrix = [[1.0, 0.1, -0.3], [0.1, 1.0, 0.30000000000000004], [-0.3, 0.30000000000000004, 1.0]]
 
 [[protocol]]
+id = "wormhole"
+kind = "bridge"
+bridged = "wh.ETH"
+underlying = "ETH"
+locked = 120000.5
+
+[[protocol]]
 id = "lend"
 kind = "lending"
 close_factor = 0.4
@@ -150,6 +157,7 @@ close_factor_full_below_hf = 0.9
 full_close_factor = 0.8
 liquidator_cost_usd = 12.5
 insurance_fund = { USDC = 1.0e6, ETH = 10.0 }
+breakers = { pause_liquidations_on_drop = 0.2, freeze_borrowing_on_deviation = 0.05 }
 [[protocol.reserve]]
 asset = "ETH"
 ltv = 0.8
@@ -249,6 +257,7 @@ fn normalized(mut s: Snapshot) -> Snapshot {
                     e.line = 0;
                 }
             }
+            ProtocolParams::Bridge(_) => {}
         }
     }
     s
