@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use cascade_market::price::{Market, SaleFill};
 use cascade_model::{Scenario, Snapshot};
 use cascade_protocols::{
-    build_models, LossOutcome, PriceInput, ProtocolModel, ProtocolRound, RoundCtx,
+    build_models, LossOutcome, PriceInput, ProtocolFill, ProtocolModel, ProtocolRound, RoundCtx,
 };
 
 pub use report::*;
@@ -39,21 +39,62 @@ pub fn run(snapshot: &Snapshot, scenario: &Scenario) -> StressResult {
     run_with(snapshot, scenario, &Options::default())
 }
 
-/// Applies what the protocols' states give to the prices of the assets they issue.
-fn apply_price_inputs(market: &mut Market, models: &[Box<dyn ProtocolModel>]) {
-    for input in models.iter().flat_map(|m| m.price_inputs()) {
-        match input {
-            PriceInput::Recovery { asset, recovery } => market.state.recovery[asset] = recovery,
-            PriceInput::BridgeLoss { asset, loss } => market.state.bridge_loss[asset] = loss,
+/// Passes of issuer pricing per refresh: an issued asset's price may depend on another issued asset
+/// (an LP token of a pool holding a CDP stable), so inputs are re-derived until that chain settles.
+const PRICE_PASSES: usize = 3;
+
+/// Re-derives what the protocols' states give to the prices of the assets they issue (receipt
+/// recovery, bridge losses, LP and CDP-stable prices), letting each protocol see the prices first
+/// (an AMM is arbitraged to them).
+fn refresh_issued_prices(market: &mut Market, models: &mut [Box<dyn ProtocolModel>]) {
+    for _ in 0..PRICE_PASSES {
+        let p = market.prices();
+        for m in models.iter_mut() {
+            m.on_prices(&p);
+        }
+        let inputs: Vec<PriceInput> = models.iter().flat_map(|m| m.price_inputs(&p)).collect();
+        for input in inputs {
+            match input {
+                PriceInput::Recovery { asset, recovery } => market.state.recovery[asset] = recovery,
+                PriceInput::BridgeLoss { asset, loss } => market.state.bridge_loss[asset] = loss,
+                PriceInput::Price { asset, usd } => market.state.base_price[asset] = usd,
+            }
         }
     }
+}
+
+/// Each protocol's part of the round's sales: per asset, its quantity (from its own orders) and the
+/// same share of the proceeds.
+fn protocol_fills(outcomes: &[ProtocolRound], fills: &[SaleFill]) -> Vec<Vec<ProtocolFill>> {
+    outcomes
+        .iter()
+        .map(|o| {
+            fills
+                .iter()
+                .filter_map(|f| {
+                    let q: f64 = o
+                        .sales
+                        .iter()
+                        .filter(|x| x.asset == f.asset)
+                        .map(|x| x.quantity)
+                        .sum();
+                    (q > 0.0 && f.quantity > 0.0).then(|| ProtocolFill {
+                        asset: f.asset,
+                        quantity: q,
+                        proceeds_usd: f.proceeds_usd * q / f.quantity,
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Runs one stress scenario on a snapshot.
 pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> StressResult {
     let mut market = Market::new(snapshot);
-    let initial_prices = market.prices();
     let mut models = build_models(snapshot);
+    refresh_issued_prices(&mut market, &mut models);
+    let initial_prices = market.prices();
     let tvl: Vec<f64> = models.iter().map(|m| m.tvl_usd(&initial_prices)).collect();
     let fund0: Vec<f64> = models
         .iter()
@@ -68,8 +109,12 @@ pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> 
             models[p].apply_default(d);
         }
     }
-    apply_price_inputs(&mut market, &models);
+    for m in models.iter_mut() {
+        m.configure(scenario);
+    }
+    refresh_issued_prices(&mut market, &mut models);
     market.apply_shocks(scenario);
+    refresh_issued_prices(&mut market, &mut models);
     let shocked_prices = market.prices();
     let names: Vec<&str> = snapshot.assets.iter().map(|a| a.id.as_str()).collect();
     let mut trace = vec![trace::shock_line(
@@ -103,13 +148,19 @@ pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> 
             prev_prices: &prev_prices,
             breakers: options.breakers,
         };
-        let outcomes: Vec<ProtocolRound> = models.iter_mut().map(|m| m.liquidate(&ctx)).collect();
+        let mut outcomes: Vec<ProtocolRound> =
+            models.iter_mut().map(|m| m.liquidate(&ctx)).collect();
         // (3) sales, aggregated per asset across protocols.
         let orders: Vec<_> = outcomes
             .iter()
             .flat_map(|o| o.sales.iter().copied())
             .collect();
         let fills: Vec<SaleFill> = market.execute_sales(&orders, &prices);
+        // (3b) sellers settle against their proceeds (a CDP auction's shortfall is bad debt).
+        let settled = protocol_fills(&outcomes, &fills);
+        for ((m, o), f) in models.iter_mut().zip(outcomes.iter_mut()).zip(&settled) {
+            o.bad_debt.extend(m.settle(f, &prices));
+        }
         // (4) losses: insurance funds, then suppliers; receipt tokens reprice.
         let losses: Vec<LossOutcome> = models
             .iter_mut()
@@ -119,8 +170,8 @@ pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> 
         for (k, (o, l)) in outcomes.iter().zip(&losses).enumerate() {
             per_protocol[k].add(o, l);
         }
-        apply_price_inputs(&mut market, &models);
         market.recover(scenario.recovery_rate);
+        refresh_issued_prices(&mut market, &mut models);
         let next = market.prices();
         let report = round_report(
             round, &names, &prices, &models, &outcomes, &losses, &fills, snapshot,

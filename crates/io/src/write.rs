@@ -17,7 +17,7 @@ use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
-use cascade_model::{CurveSpec, ProtocolParams, Side, Snapshot};
+use cascade_model::{AmmInvariant, CurveSpec, ProtocolParams, Side, Snapshot};
 
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -308,6 +308,38 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                     .str("underlying", asset_id(b.underlying))
                     .num("locked", b.locked);
             }
+            ProtocolParams::Cdp(c) => {
+                t.str("stable", asset_id(c.stable))
+                    .num_unless("surplus_buffer_usd", c.surplus_buffer_usd, 0.0)
+                    .num_unless("auction_efficiency", c.auction_efficiency, 1.0);
+                if c.zero_bid_when_illiquid {
+                    t.raw("zero_bid_when_illiquid", "true".into());
+                }
+                if let Some((a, q)) = c.psm {
+                    let mut m = Kv::default();
+                    m.str("asset", asset_id(a)).num("amount", q);
+                    t.raw("psm", m.inline());
+                }
+            }
+            ProtocolParams::Amm(m) => {
+                match m.invariant {
+                    AmmInvariant::ConstantProduct => {
+                        t.str("invariant", "constant_product");
+                    }
+                    AmmInvariant::StableSwap => {
+                        t.str("invariant", "stableswap")
+                            .num("amplification", m.amplification);
+                    }
+                }
+                t.num_unless("fee", m.fee, 0.0)
+                    .str("lp_asset", asset_id(m.lp_asset))
+                    .opt_num("lp_supply", m.lp_supply);
+                let mut r = Kv::default();
+                for &(a, q) in &m.reserves {
+                    r.num(asset_id(a), q);
+                }
+                t.raw("reserves", r.inline());
+            }
         }
         let br = &p.breakers;
         if br.pause_liquidations_on_drop.is_some() || br.freeze_borrowing_on_deviation.is_some() {
@@ -328,7 +360,20 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
         }
         t.lines(&mut out);
         match &p.params {
-            ProtocolParams::Bridge(_) => {}
+            ProtocolParams::Bridge(_) | ProtocolParams::Amm(_) => {}
+            ProtocolParams::Cdp(c) => {
+                for v in &c.vault_types {
+                    out.push_str("[[protocol.vault_type]]\n");
+                    let mut t = Kv::default();
+                    t.str("id", &v.id)
+                        .str("collateral", asset_id(v.collateral))
+                        .num("liquidation_ratio", v.liquidation_ratio)
+                        .num_unless("liquidation_penalty", v.liquidation_penalty, 0.0)
+                        .opt_num("debt_ceiling", v.debt_ceiling)
+                        .num_unless("dust", v.dust, 0.0);
+                    t.lines(&mut out);
+                }
+            }
             ProtocolParams::Lending(l) => {
                 for r in &l.reserves {
                     out.push_str("[[protocol.reserve]]\n");
@@ -395,6 +440,14 @@ fn write_accounts(s: &Snapshot, out: &mut String) {
         let mut t = Kv::default();
         t.str("id", &s.accounts.id[acc])
             .str("protocol", &protocol.id);
+        if let Some(v) = s.accounts.vault_type[acc] {
+            if let Some(vt) = protocol
+                .cdp()
+                .and_then(|c| c.vault_types.get(usize::from(v)))
+            {
+                t.str("vault_type", &vt.id);
+            }
+        }
         if let Some(e) = s.accounts.emode[acc] {
             if let Some(c) = protocol.lending().and_then(|l| l.emode.get(usize::from(e))) {
                 t.str("emode", &c.id);

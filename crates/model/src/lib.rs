@@ -15,8 +15,8 @@ pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
 pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
 pub use doc::Format;
 pub use protocol::{
-    Breakers, BridgeParams, EModeCategory, LendingParams, Protocol, ProtocolIdx, ProtocolKind,
-    ProtocolParams, Reserve,
+    AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory, LendingParams,
+    Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve, VaultType,
 };
 pub use scenario::{Scenario, Shock};
 pub use snapshot::{Accounts, Correlation, Positions, Side, Snapshot};

@@ -9,8 +9,8 @@ use crate::asset::{Asset, AssetKind, CurveSpec, Liquidity};
 use crate::diag::{Diagnostics, LoadError, Location};
 use crate::doc::{self, Format, Node, Value};
 use crate::protocol::{
-    Breakers, BridgeParams, EModeCategory, LendingParams, Protocol, ProtocolKind, ProtocolParams,
-    Reserve,
+    AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory, LendingParams,
+    Protocol, ProtocolKind, ProtocolParams, Reserve, VaultType,
 };
 use crate::reader::{str_of, Ctx, Table};
 use crate::scenario::{Scenario, Shock};
@@ -136,6 +136,7 @@ pub fn parse_snapshot(
         return None;
     }
     check_cycles(&assets, &mut ctx);
+    check_issuers(&assets, &protocols, &mut ctx);
     let mut snapshot = Snapshot {
         name,
         source: file.to_string(),
@@ -208,11 +209,11 @@ fn parse_asset(
         t.what = format!("asset \"{id}\"");
     }
     let kind = t.req_choice("kind", &AssetKind::ALL, ctx);
-    if let Some(k @ (AssetKind::Lp | AssetKind::CdpStable | AssetKind::Algostable)) = kind {
+    if let Some(k @ AssetKind::Algostable) = kind {
         ctx.error(
             t.line_of("kind"),
             t.field("kind"),
-            format!("kind \"{}\" is not supported by this version of cascade (it arrives with AMM, CDP and algorithmic-stablecoin support)", k.name()),
+            format!("kind \"{}\" is not supported by this version of cascade (it arrives with algorithmic-stablecoin support)", k.name()),
         );
     }
     let price = t.num_in("price", false, |x| x > 0.0, POSITIVE, ctx);
@@ -476,11 +477,17 @@ fn parse_protocol(
         Some(ProtocolKind::Bridge) => {
             parse_bridge(&mut t, refs, asset_kinds, ctx).map(ProtocolParams::Bridge)
         }
+        Some(ProtocolKind::Cdp) => {
+            parse_cdp(&mut t, refs, asset_kinds, ctx).map(ProtocolParams::Cdp)
+        }
+        Some(ProtocolKind::Amm) => {
+            parse_amm(&mut t, refs, asset_kinds, ctx).map(ProtocolParams::Amm)
+        }
         Some(k) => {
             ctx.error(
                 t.line_of("kind"),
                 t.field("kind"),
-                format!("kind \"{}\" is not supported by this version of cascade (only \"lending\" and \"bridge\" so far)", k.name()),
+                format!("kind \"{}\" is not supported by this version of cascade (not yet: \"clearinghouse\", \"algostable\")", k.name()),
             );
             None
         }
@@ -567,6 +574,207 @@ fn parse_bridge(
         bridged: bridged?,
         underlying: underlying?,
         locked: locked?,
+    })
+}
+
+/// Checks that `key` names an asset of kind `kind` (an issuer's own asset).
+fn own_asset(
+    t: &mut Table,
+    key: &'static str,
+    kind: AssetKind,
+    refs: &Refs,
+    kinds: &AssetKinds,
+    ctx: &mut Ctx,
+) -> Option<usize> {
+    let id = t.req_str(key, ctx)?;
+    let idx = refs.asset(&id, t.line_of(key), &t.field(key), ctx)?;
+    match kinds.get(&id) {
+        Some((Some(k), _)) if *k != kind => {
+            ctx.error(
+                t.line_of(key),
+                t.field(key),
+                format!(
+                    "asset \"{id}\" is of kind \"{}\"; expected a \"{}\" asset",
+                    k.name(),
+                    kind.name()
+                ),
+            );
+            None
+        }
+        _ => Some(idx),
+    }
+}
+
+fn parse_cdp(t: &mut Table, refs: &Refs, kinds: &AssetKinds, ctx: &mut Ctx) -> Option<CdpParams> {
+    let stable = own_asset(t, "stable", AssetKind::CdpStable, refs, kinds, ctx);
+    let surplus_buffer_usd = t
+        .num_in("surplus_buffer_usd", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
+        .unwrap_or(0.0);
+    let auction_efficiency = t
+        .num_in(
+            "auction_efficiency",
+            false,
+            |x| x > 0.0 && x <= 1.0,
+            "a number in (0, 1]",
+            ctx,
+        )
+        .unwrap_or(1.0);
+    let zero_bid_when_illiquid = t.opt_bool("zero_bid_when_illiquid", ctx).unwrap_or(false);
+    let psm = match t.get("psm") {
+        None => None,
+        Some(n) => {
+            let mut p = Table::new(n, t.field("psm"), ctx)?;
+            let asset = p
+                .req_str("asset", ctx)
+                .and_then(|a| refs.asset(&a, p.line_of("asset"), &p.field("asset"), ctx));
+            let amount = p.num_in("amount", true, |x| x >= 0.0, NON_NEGATIVE, ctx);
+            p.finish(ctx);
+            Some((asset?, amount?))
+        }
+    };
+    let mut vault_types: Vec<VaultType> = Vec::new();
+    let mut ok = true;
+    for (i, vn) in t.arr("vault_type", ctx).iter().enumerate() {
+        let Some(mut v) = Table::new(vn, format!("{} vault_type {}", t.what, i + 1), ctx) else {
+            ok = false;
+            continue;
+        };
+        let id = v.req_str("id", ctx);
+        let collateral = v
+            .req_str("collateral", ctx)
+            .and_then(|a| refs.asset(&a, v.line_of("collateral"), &v.field("collateral"), ctx));
+        let liquidation_ratio = v.num_in(
+            "liquidation_ratio",
+            true,
+            |x| x >= 1.0,
+            "a ratio ≥ 1 (1.45 = 145%)",
+            ctx,
+        );
+        let liquidation_penalty = v
+            .num_in(
+                "liquidation_penalty",
+                false,
+                |x| (0.0..1.0).contains(&x),
+                "a number in [0, 1)",
+                ctx,
+            )
+            .unwrap_or(0.0);
+        let debt_ceiling = v.num_in("debt_ceiling", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
+        let dust = v
+            .num_in("dust", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
+            .unwrap_or(0.0);
+        let line = v.line;
+        if let Some(id) = &id {
+            if vault_types.iter().any(|x| &x.id == id) {
+                ctx.error(
+                    v.line_of("id"),
+                    v.field("id"),
+                    format!("duplicate vault type \"{id}\""),
+                );
+                ok = false;
+            }
+        }
+        v.finish(ctx);
+        match (id, collateral, liquidation_ratio) {
+            (Some(id), Some(collateral), Some(liquidation_ratio)) => vault_types.push(VaultType {
+                id,
+                collateral,
+                liquidation_ratio,
+                liquidation_penalty,
+                debt_ceiling,
+                dust,
+                line,
+            }),
+            _ => ok = false,
+        }
+    }
+    if vault_types.is_empty() && ok {
+        ctx.error(
+            t.line,
+            t.field("vault_type"),
+            "a CDP needs at least one [[protocol.vault_type]]",
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    Some(CdpParams {
+        stable: stable?,
+        surplus_buffer_usd,
+        auction_efficiency,
+        zero_bid_when_illiquid,
+        psm,
+        vault_types,
+    })
+}
+
+fn parse_amm(t: &mut Table, refs: &Refs, kinds: &AssetKinds, ctx: &mut Ctx) -> Option<AmmParams> {
+    let invariant = t.req_choice(
+        "invariant",
+        &[
+            ("constant_product", AmmInvariant::ConstantProduct),
+            ("stableswap", AmmInvariant::StableSwap),
+        ],
+        ctx,
+    );
+    let amplification = match invariant {
+        Some(AmmInvariant::StableSwap) => {
+            t.num_in("amplification", true, |x| x > 0.0, POSITIVE, ctx)
+        }
+        _ => t
+            .num_in("amplification", false, |x| x > 0.0, POSITIVE, ctx)
+            .or(Some(0.0)),
+    };
+    let fee = t
+        .num_in(
+            "fee",
+            false,
+            |x| (0.0..1.0).contains(&x),
+            "a number in [0, 1)",
+            ctx,
+        )
+        .unwrap_or(0.0);
+    let lp_asset = own_asset(t, "lp_asset", AssetKind::Lp, refs, kinds, ctx);
+    let lp_supply = t.num_in("lp_supply", false, |x| x > 0.0, POSITIVE, ctx);
+    let mut reserves = Vec::new();
+    let mut ok = true;
+    for (a, amount, line) in t.amounts("reserves", ctx) {
+        let field = format!("{}.{a}", t.field("reserves"));
+        match refs.asset(&a, line, &field, ctx) {
+            Some(ai) if amount > 0.0 => reserves.push((ai, amount)),
+            Some(_) => {
+                ctx.error(
+                    line,
+                    field,
+                    format!("= {amount}, expected a reserve > 0 tokens"),
+                );
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    if ok && reserves.len() != 2 {
+        ctx.error(
+            t.line_of("reserves"),
+            t.field("reserves"),
+            format!(
+                "{} pooled assets; expected two (e.g. {{ USDC = 4.0e8, USDT = 4.0e8 }})",
+                reserves.len()
+            ),
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    Some(AmmParams {
+        invariant: invariant?,
+        amplification: amplification?,
+        fee,
+        lp_asset: lp_asset?,
+        reserves,
+        lp_supply,
     })
 }
 
@@ -858,6 +1066,40 @@ fn t_line(n: &Node) -> u32 {
     n.line
 }
 
+/// Every `lp` asset is some AMM pool's `lp_asset`, every `cdp_stable` some CDP's `stable` (their prices
+/// come from the issuer's state), each issued once.
+fn check_issuers(assets: &[Asset], protocols: &[Protocol], ctx: &mut Ctx) {
+    for (i, a) in assets.iter().enumerate() {
+        let issuers = protocols
+            .iter()
+            .filter(|p| {
+                p.amm().is_some_and(|m| m.lp_asset == i) || p.cdp().is_some_and(|c| c.stable == i)
+            })
+            .count();
+        let what = match a.kind {
+            AssetKind::Lp => "an AMM pool's lp_asset",
+            AssetKind::CdpStable => "a CDP's stable",
+            _ => continue,
+        };
+        if issuers == 0 {
+            ctx.error(
+                a.line,
+                format!("asset \"{}\".kind", a.id),
+                format!(
+                    "no protocol issues it; a \"{}\" asset must be {what}",
+                    a.kind.name()
+                ),
+            );
+        } else if issuers > 1 {
+            ctx.error(
+                a.line,
+                format!("asset \"{}\".kind", a.id),
+                format!("{issuers} protocols issue it; expected one"),
+            );
+        }
+    }
+}
+
 /// Rejects cycles among derived assets (through `underlying` and through a curve's `quote_asset`).
 fn check_cycles(assets: &[Asset], ctx: &mut Ctx) {
     let deps = |a: &Asset| -> Vec<usize> {
@@ -968,6 +1210,9 @@ fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
         r
     });
     let emode_s = t.opt_str("emode", ctx);
+    let vault_s = t.opt_str("vault_type", ctx);
+    let vault_line = t.line_of("vault_type");
+    let field_v = t.field("vault_type");
     let collateral = t.amounts("collateral", ctx);
     let debt = t.amounts("debt", ctx);
     let line = t.line;
@@ -989,6 +1234,13 @@ fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
             }
         },
     };
+    let vault_type = match resolve_vault_type(s, protocol, vault_s.as_deref()) {
+        Ok(v) => v,
+        Err(msg) => {
+            ctx.error(vault_line, field_v, msg);
+            return;
+        }
+    };
     if s.accounts.find(protocol, &id).is_some() {
         ctx.error(
             line,
@@ -1002,6 +1254,7 @@ fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
     }
     let acc = s.accounts.get_or_insert(protocol, &id);
     s.accounts.emode[acc as usize] = emode;
+    s.accounts.vault_type[acc as usize] = vault_type;
     for (side, entries, field) in [
         (Side::Collateral, collateral, &field_c),
         (Side::Debt, debt, &field_d),
@@ -1030,6 +1283,32 @@ fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
                 }
             }
         }
+    }
+}
+
+/// The vault type of an account of `protocol`: required for a CDP's accounts, refused for others.
+pub fn resolve_vault_type(
+    s: &Snapshot,
+    protocol: usize,
+    id: Option<&str>,
+) -> Result<Option<u16>, String> {
+    let p = &s.protocols[protocol];
+    match (p.cdp(), id) {
+        (Some(c), Some(id)) => c
+            .vault_types
+            .iter()
+            .position(|v| v.id == id)
+            .map(|i| Some(i as u16))
+            .ok_or_else(|| format!("unknown vault type \"{id}\" in protocol \"{}\"", p.id)),
+        (Some(_), None) => Err(format!(
+            "missing; an account of CDP \"{}\" needs a vault_type",
+            p.id
+        )),
+        (None, Some(_)) => Err(format!(
+            "protocol \"{}\" is not a CDP: it has no vault types",
+            p.id
+        )),
+        (None, None) => Ok(None),
     }
 }
 
@@ -1213,6 +1492,9 @@ fn parse_scenario_inner(
             &mut ctx,
         )
         .unwrap_or(0.0);
+    let peg_follows_backing = top
+        .opt_bool("peg_follows_backing", &mut ctx)
+        .unwrap_or(false);
     let shock_nodes = top.arr("shock", &mut ctx);
     top.finish(&mut ctx);
     let mut shocks = Vec::new();
@@ -1351,6 +1633,7 @@ fn parse_scenario_inner(
         max_rounds,
         tolerance,
         recovery_rate,
+        peg_follows_backing,
         shocks,
     })
 }

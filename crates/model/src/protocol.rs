@@ -99,6 +99,61 @@ impl LendingParams {
 pub enum ProtocolParams {
     Lending(LendingParams),
     Bridge(BridgeParams),
+    Cdp(CdpParams),
+    Amm(AmmParams),
+}
+
+/// A CDP stablecoin issuer (DESIGN §5, MakerDAO semantics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdpParams {
+    /// The `cdp_stable` asset it issues (debt is valued at 1 USD).
+    pub stable: AssetIdx,
+    /// First buffer against auction shortfalls, USD.
+    pub surplus_buffer_usd: f64,
+    /// Share of an auction's curve proceeds that reaches the protocol (keepers' cut, delays).
+    pub auction_efficiency: f64,
+    /// When a curve cannot absorb an auction's sale, the collateral goes for nothing (Black Thursday).
+    pub zero_bid_when_illiquid: bool,
+    /// Peg-stability reserve: tokens of another stable held as backing.
+    pub psm: Option<(AssetIdx, f64)>,
+    pub vault_types: Vec<VaultType>,
+}
+
+/// One vault type (an "ilk") of a CDP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VaultType {
+    pub id: String,
+    pub collateral: AssetIdx,
+    /// Minimum collateral ratio `c·p/d` (1.45 = 145%).
+    pub liquidation_ratio: f64,
+    /// Penalty on top of the debt in an auction (0.13 = 13%).
+    pub liquidation_penalty: f64,
+    /// Maximum stable debt of the type, USD.
+    pub debt_ceiling: Option<f64>,
+    /// Minimum debt of a vault, USD.
+    pub dust: f64,
+    pub line: u32,
+}
+
+/// The invariant of an AMM pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmmInvariant {
+    ConstantProduct,
+    StableSwap,
+}
+
+/// An AMM pool (DESIGN §7): a liquidity venue whose share, the `lp_asset`, may be collateral.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmmParams {
+    pub invariant: AmmInvariant,
+    /// Stableswap amplification `A` (ignored by constant product).
+    pub amplification: f64,
+    pub fee: f64,
+    pub lp_asset: AssetIdx,
+    /// Tokens of each pooled asset (two for now).
+    pub reserves: Vec<(AssetIdx, f64)>,
+    /// LP tokens outstanding; default: so that one LP token is worth 1 USD at snapshot prices.
+    pub lp_supply: Option<f64>,
 }
 
 /// A bridge (DESIGN §7): `locked` tokens of `underlying` back the `bridged` asset; an exploit removes
@@ -135,6 +190,20 @@ pub struct Protocol {
 }
 
 impl Protocol {
+    pub fn cdp(&self) -> Option<&CdpParams> {
+        match &self.params {
+            ProtocolParams::Cdp(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn amm(&self) -> Option<&AmmParams> {
+        match &self.params {
+            ProtocolParams::Amm(a) => Some(a),
+            _ => None,
+        }
+    }
+
     pub fn lending(&self) -> Option<&LendingParams> {
         match &self.params {
             ProtocolParams::Lending(l) => Some(l),

@@ -35,6 +35,8 @@ pub struct Scenario {
     pub tolerance: f64,
     /// Share of the gap to its pre-sale price that a curve's price recovers between rounds (0).
     pub recovery_rate: f64,
+    /// A CDP stablecoin trades at `min(1, backing)` instead of holding its peg (DESIGN §2).
+    pub peg_follows_backing: bool,
     pub shocks: Vec<Shock>,
 }
 
@@ -49,6 +51,7 @@ impl Scenario {
             max_rounds: Self::DEFAULT_MAX_ROUNDS,
             tolerance: Self::DEFAULT_TOLERANCE,
             recovery_rate: 0.0,
+            peg_follows_backing: false,
             shocks: Vec::new(),
         }
     }

@@ -36,6 +36,8 @@ pub struct Accounts {
     pub protocol: Vec<u32>,
     /// Lending e-mode category (index into the protocol's `emode`), if any.
     pub emode: Vec<Option<u16>>,
+    /// CDP vault type (index into the protocol's `vault_types`), if any.
+    pub vault_type: Vec<Option<u16>>,
     /// Per protocol: account id → row. Fx hashing: ids are not adversarial input to a risk run, and
     /// SipHash was most of the time of building a million accounts.
     index: Vec<FxHashMap<String, u32>>,
@@ -60,6 +62,7 @@ impl Accounts {
         self.id.push(id.to_string());
         self.protocol.push(protocol as u32);
         self.emode.push(None);
+        self.vault_type.push(None);
         self.index[protocol].insert(id.to_string(), i);
         i
     }
@@ -70,6 +73,7 @@ impl Accounts {
         self.id.reserve(n);
         self.protocol.reserve(n);
         self.emode.reserve(n);
+        self.vault_type.reserve(n);
     }
     /// Reserves room for `n` more accounts of `protocol` in the id index.
     pub fn reserve_for(&mut self, protocol: ProtocolIdx, n: usize) {
@@ -163,6 +167,13 @@ impl Snapshot {
                 },
             },
             ProtocolParams::Bridge(_) => Err(format!("protocol \"{}\" is a bridge: it has no accounts", p.id)),
+            ProtocolParams::Amm(_) => Err(format!("protocol \"{}\" is an AMM pool: it has no accounts (its LP token is held in other protocols)", p.id)),
+            ProtocolParams::Cdp(c) => match side {
+                Side::Debt if asset == c.stable => Ok(None),
+                Side::Debt => Err(format!("a vault of \"{}\" owes only its stable \"{}\"", p.id, self.assets[c.stable].id)),
+                Side::Collateral if c.vault_types.iter().any(|v| v.collateral == asset) => Ok(None),
+                Side::Collateral => Err(format!("protocol \"{}\" has no vault type for collateral \"{}\"", p.id, a.id)),
+            },
         }
     }
 

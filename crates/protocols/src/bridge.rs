@@ -52,7 +52,7 @@ impl ProtocolModel for Bridge {
     fn apply_default(&mut self, share: f64) {
         self.loss = (1.0 - (1.0 - self.loss) * (1.0 - share.clamp(0.0, 1.0))).clamp(0.0, 1.0);
     }
-    fn price_inputs(&self) -> Vec<PriceInput> {
+    fn price_inputs(&self, _prices: &[f64]) -> Vec<PriceInput> {
         vec![PriceInput::BridgeLoss {
             asset: self.bridged,
             loss: self.loss,

@@ -645,7 +645,7 @@ impl ProtocolModel for LendingPool {
 
     /// Each receipt token's recovery: `(1 − default) · (1 − uncovered_tokens_U / supplied_tokens_U)`,
     /// floored at 0 (DESIGN §2, §9; in tokens of the underlying, so it does not move with its price).
-    fn price_inputs(&self) -> Vec<PriceInput> {
+    fn price_inputs(&self, _prices: &[f64]) -> Vec<PriceInput> {
         self.receipts
             .iter()
             .map(|&(asset, u)| {

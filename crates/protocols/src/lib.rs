@@ -3,11 +3,13 @@
 //! engine drives round by round.
 #![forbid(unsafe_code)]
 
+pub mod amm;
 pub mod bridge;
+pub mod cdp;
 pub mod lending;
 
 use cascade_market::price::{Market, SaleOrder};
-use cascade_model::{AssetIdx, ProtocolKind, ProtocolParams, Snapshot};
+use cascade_model::{AssetIdx, ProtocolKind, ProtocolParams, Scenario, Snapshot};
 
 /// What a protocol sees in step (2) of a round.
 pub struct RoundCtx<'a> {
@@ -31,6 +33,20 @@ pub enum PriceInput {
     Recovery { asset: AssetIdx, recovery: f64 },
     /// A bridged asset's `bridge_loss`: the share of the locked underlying that is gone.
     BridgeLoss { asset: AssetIdx, loss: f64 },
+    /// The USD price of an asset the protocol issues and prices from its own state (an AMM's LP token,
+    /// a CDP's stablecoin), before market impact and shocks.
+    Price { asset: AssetIdx, usd: f64 },
+}
+
+/// A protocol's part of the round's sales of one asset (step 3): all sales of an asset go through its
+/// curve together, and each seller receives proceeds in proportion to the quantity it sold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProtocolFill {
+    pub asset: AssetIdx,
+    /// Tokens this protocol sold.
+    pub quantity: f64,
+    /// Its share of the proceeds, USD at the round's start prices.
+    pub proceeds_usd: f64,
 }
 
 /// How a round's bad debt was paid (DESIGN §9).
@@ -132,10 +148,20 @@ pub trait ProtocolModel: Send + Sync {
     fn insurance_fund_usd(&self, _prices: &[f64]) -> f64 {
         0.0
     }
+    /// Round 0: the scenario's settings that concern the protocol (e.g. `peg_follows_backing`).
+    fn configure(&mut self, _scenario: &Scenario) {}
     /// A scenario default of the protocol: `share` of what it owes is lost.
     fn apply_default(&mut self, _share: f64) {}
-    /// What the protocol's state gives to the prices of the assets it issues.
-    fn price_inputs(&self) -> Vec<PriceInput> {
+    /// What the protocol's state gives to the prices of the assets it issues, at `prices`.
+    fn price_inputs(&self, _prices: &[f64]) -> Vec<PriceInput> {
+        Vec::new()
+    }
+    /// Called whenever prices are re-derived (round 0 and the end of every round): an AMM pool is
+    /// arbitraged to them here.
+    fn on_prices(&mut self, _prices: &[f64]) {}
+    /// After step (3): the proceeds of what the protocol sold this round. Returns bad debt realised
+    /// from them (a CDP auction's shortfall), which joins the round's bad debt before step (4).
+    fn settle(&mut self, _fills: &[ProtocolFill], _prices: &[f64]) -> Vec<BadDebt> {
         Vec::new()
     }
     /// State at the end of the run.
@@ -154,6 +180,8 @@ pub fn build_models(s: &Snapshot) -> Vec<Box<dyn ProtocolModel>> {
             ProtocolParams::Lending(_) => {
                 Box::new(lending::LendingPool::new(s, i)) as Box<dyn ProtocolModel>
             }
+            ProtocolParams::Cdp(c) => Box::new(cdp::Cdp::new(s, i, c)) as Box<dyn ProtocolModel>,
+            ProtocolParams::Amm(a) => Box::new(amm::Amm::new(s, i, a)) as Box<dyn ProtocolModel>,
         })
         .collect()
 }

@@ -257,7 +257,12 @@ fn normalized(mut s: Snapshot) -> Snapshot {
                     e.line = 0;
                 }
             }
-            ProtocolParams::Bridge(_) => {}
+            ProtocolParams::Cdp(c) => {
+                for v in &mut c.vault_types {
+                    v.line = 0;
+                }
+            }
+            ProtocolParams::Bridge(_) | ProtocolParams::Amm(_) => {}
         }
     }
     s
