@@ -115,6 +115,7 @@ pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> 
     refresh_issued_prices(&mut market, &mut models);
     market.apply_shocks(scenario);
     refresh_issued_prices(&mut market, &mut models);
+    market.reanchor();
     let shocked_prices = market.prices();
     let names: Vec<&str> = snapshot.assets.iter().map(|a| a.id.as_str()).collect();
     let mut trace = vec![trace::shock_line(

@@ -597,3 +597,6 @@ mod properties {
 
 #[path = "engine/channels.rs"]
 mod channels;
+
+#[path = "engine/amm.rs"]
+mod amm;

@@ -291,6 +291,14 @@ impl Market {
         self.anchor_all(&p);
     }
 
+    /// Re-anchors every curve at the current prices (without impact). The engine calls it once more at
+    /// round 0 after the issuers (AMM pools, CDPs, bridges) have priced their assets at the shocked
+    /// prices, so that those assets' curves are anchored where they really trade.
+    pub fn reanchor(&mut self) {
+        let p = self.prices_without_impact();
+        self.anchor_all(&p);
+    }
+
     /// USD slippage of selling `quantity` of `a` alone at the current curve state: value at the marginal
     /// price minus proceeds, with proceeds in a quote asset valued at `prices`.
     pub fn slippage_usd(&self, a: AssetIdx, quantity: f64, prices: &[f64]) -> f64 {
