@@ -7,8 +7,29 @@ use cascade_engine::{run_with, Options};
 /// Pool "lend" (ETH, USDC; 100,000 USDC supplied in all; insurance fund `fund`) issues aUSDC; pool
 /// "other" accepts aUSDC (LT 0.80, LB 0.05) and lends ETH. "deadbeat" in lend: 10 ETH against 19,000
 /// USDC. "x" in other: 10,000 aUSDC against 4.2 ETH.
-fn two_pools(fund: &str, extra: &str) -> Snapshot {
-    let text = format!(
+fn two_pools(fund: &str) -> Snapshot {
+    let text = format!("{}{ACCOUNTS}", fixture_text(fund));
+    snapshot_from_str(&text, Format::Toml, "channels.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+}
+
+const ACCOUNTS: &str = r#"
+[[account]]
+id = "deadbeat"
+protocol = "lend"
+collateral = { ETH = 10.0 }
+debt = { USDC = 19000.0 }
+[[account]]
+id = "x"
+protocol = "other"
+collateral = { aUSDC = 10000.0 }
+debt = { ETH = 4.2 }
+"#;
+
+/// The two pools without accounts.
+pub(crate) fn fixture_text(fund: &str) -> String {
+    format!(
         r#"
 name = "credit-channel"
 [[asset]]
@@ -32,7 +53,6 @@ kind = "receipt"
 underlying = "USDC"
 issuer = "lend"
 liquidity = {NO_IMPACT}
-{extra}
 [[protocol]]
 id = "lend"
 kind = "lending"
@@ -61,21 +81,8 @@ asset = "ETH"
 ltv = 0.80
 liquidation_threshold = 0.825
 liquidation_bonus = 0.05
-[[account]]
-id = "deadbeat"
-protocol = "lend"
-collateral = {{ ETH = 10.0 }}
-debt = {{ USDC = 19000.0 }}
-[[account]]
-id = "x"
-protocol = "other"
-collateral = {{ aUSDC = 10000.0 }}
-debt = {{ ETH = 4.2 }}
 "#
-    );
-    snapshot_from_str(&text, Format::Toml, "channels.toml")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
+    )
 }
 
 #[test]
@@ -86,7 +93,7 @@ fn credit_channel_across_two_pools_with_a_fund_in_a_falling_token() {
     // = 1 − 504.7619/100,000 = 0.9949523809523809.
     // x in "other": HF = 10,000·0.8/(4.2·1900) = 1.0025 in round 1; with aUSDC at 0.99495 it is 0.99745
     // in round 2 → 50%: repay 2.1 ETH, seize 2.1·1900·1.05/0.99495238 = 4210.754283526371 aUSDC.
-    let s = two_pools("{ GOV = 10.0 }", "");
+    let s = two_pools("{ GOV = 10.0 }");
     let sc = scenario(&s, "[[shock]]\nasset = \"ETH\"\nprice_change = -0.05\n[[shock]]\nasset = \"GOV\"\nprice_change = -0.60\n");
     let r = run(&s, &sc);
     let lend = &r.protocols[0];
@@ -122,7 +129,7 @@ fn credit_channel_across_two_pools_with_a_fund_in_a_falling_token() {
 #[test]
 fn a_fund_large_enough_stops_the_channel() {
     // A 1,000 USDC fund covers the 904.76 in full: aUSDC keeps recovery 1 and x is never liquidated.
-    let s = two_pools("{ USDC = 1000.0 }", "");
+    let s = two_pools("{ USDC = 1000.0 }");
     let r = run(&s, &scenario(&s, ETH_MINUS_5));
     assert_close!(r.protocols[0].insurance_used_usd, 904.7619047619046);
     assert_eq!(r.protocols[0].uncovered_usd, 0.0);
@@ -139,7 +146,7 @@ fn protocol_default_cuts_receipt_recovery() {
     // lend defaults on half of what it owes: aUSDC = 0.5 from round 0. x: HF = 5000·0.8/8400 = 0.476
     // → repay all 4.2 ETH, seize 4.2·2000·1.05/0.5 = 17,640 > 10,000 → capped: all 10,000 aUSDC for
     // 10,000·0.5/(2000·1.05) = 2.380952380952381 ETH; 1.819047619 ETH of bad debt in "other".
-    let s = two_pools("{}", "");
+    let s = two_pools("{}");
     let r = run(
         &s,
         &scenario(&s, "[[shock]]\nprotocol = \"lend\"\ndefault = 0.5\n"),
@@ -245,4 +252,37 @@ fn a_breaker_defers_liquidations_which_execute_later() {
     assert_close!(off.rounds[1].liquidations[0].repaid_tokens, 6750.0);
     assert_eq!(off.protocols[0].paused_rounds, 0);
     assert!(!off.breakers && on.breakers);
+}
+
+mod conservation {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Socialisation conserves value: a round's bad debt is exactly what the fund paid plus what
+        /// suppliers lost, and what suppliers lost is exactly the value the receipt token shed
+        /// (supplied × fall in recovery, USDC at 1); the fund ends at max(0, fund − bad debt).
+        #[test]
+        fn bad_debt_is_paid_by_the_fund_or_lost_by_suppliers(
+            debts in prop::collection::vec(17_000.0f64..40_000.0, 1..6),
+            fund in 0.0f64..60_000.0,
+        ) {
+            // `debts.len()` capped, insolvent accounts (10 ETH each) in "lend", nothing in "other".
+            let accounts: String = debts
+                .iter()
+                .enumerate()
+                .map(|(k, d)| format!("[[account]]\nid = \"d{k}\"\nprotocol = \"lend\"\ncollateral = {{ ETH = 10.0 }}\ndebt = {{ USDC = {d:?} }}\n"))
+                .collect();
+            let text = format!("{}{accounts}", fixture_text(&format!("{{ USDC = {fund:?} }}")));
+            let s = snapshot_from_str(&text, Format::Toml, "p.toml").unwrap_or_else(|e| panic!("{e}")).0;
+            let r = run(&s, &scenario(&s, ETH_MINUS_5));
+            let lend = &r.protocols[0];
+            prop_assert!((lend.bad_debt_usd - lend.insurance_used_usd - lend.uncovered_usd).abs() <= 1e-9 * lend.bad_debt_usd.max(1.0));
+            let lost_by_suppliers = (1.0 - r.final_prices["aUSDC"]) * 100_000.0;
+            prop_assert!((lost_by_suppliers - lend.uncovered_usd).abs() <= 1e-6 * lend.uncovered_usd.max(1.0),
+                "receipt shed {} but {} was socialised", lost_by_suppliers, lend.uncovered_usd);
+            prop_assert!((lend.insurance_fund_final_usd - (fund - lend.bad_debt_usd).max(0.0)).abs() <= 1e-6 * fund.max(1.0));
+        }
+    }
 }
