@@ -5,7 +5,7 @@ pub const SYSTEM_TOML: &str = include_str!("../../../examples/builtin/system.tom
 pub const SYSTEM_NAME: &str = "<builtin>/system.toml";
 
 /// Built-in scenarios: (name, TOML). The first is the default.
-pub const SCENARIOS: [(&str, &str); 3] = [
+pub const SCENARIOS: [(&str, &str); 4] = [
     (
         "eth-crash",
         include_str!("../../../examples/builtin/eth-crash.toml"),
@@ -17,6 +17,10 @@ pub const SCENARIOS: [(&str, &str); 3] = [
     (
         "bridge-hack",
         include_str!("../../../examples/builtin/bridge-hack.toml"),
+    ),
+    (
+        "usdc-depeg",
+        include_str!("../../../examples/builtin/usdc-depeg.toml"),
     ),
 ];
 

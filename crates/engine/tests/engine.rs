@@ -600,3 +600,6 @@ mod channels;
 
 #[path = "engine/amm.rs"]
 mod amm;
+
+#[path = "engine/cdp.rs"]
+mod cdp;

@@ -5,8 +5,9 @@
 //! a problem so that one run reports them all (up to [`MAX_ROW_ERRORS`] per position file).
 //!
 //! Position files have the columns `protocol, account, asset, side, amount` and optionally `emode`
-//! (a lending e-mode category id; empty or null = none). Other columns are reported once each as
-//! ignored by this version.
+//! (a lending e-mode category id; empty or null = none) and `vault_type` (a CDP vault type id; every
+//! CDP account needs one, in at least one of its rows or its `[[account]]` table). Other columns are
+//! reported once each as ignored by this version.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -24,13 +25,15 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use rustc_hash::FxHashMap;
 
-use cascade_model::load::{check_loaded, parse_snapshot, resolve_emode};
+use cascade_model::load::{check_loaded, parse_snapshot, resolve_emode, resolve_vault_type};
 use cascade_model::{Diagnostics, Format, LoadError, Location, Side, Snapshot};
 
 /// The columns every position file has, in the order DESIGN §14 lists them.
 pub const REQUIRED_COLUMNS: [&str; 5] = ["protocol", "account", "asset", "side", "amount"];
 /// The optional lending e-mode column.
 pub const EMODE_COLUMN: &str = "emode";
+/// The optional CDP vault-type column.
+pub const VAULT_TYPE_COLUMN: &str = "vault_type";
 /// At most this many row errors are listed per position file; the rest are counted in one summary.
 pub const MAX_ROW_ERRORS: usize = 50;
 
@@ -40,7 +43,18 @@ const COL_ASSET: usize = 2;
 const COL_SIDE: usize = 3;
 const COL_AMOUNT: usize = 4;
 const COL_EMODE: usize = 5;
-const COLUMN_NAMES: [&str; 6] = ["protocol", "account", "asset", "side", "amount", "emode"];
+const COL_VAULT_TYPE: usize = 6;
+/// Columns read, required and optional.
+const N_COLUMNS: usize = 7;
+const COLUMN_NAMES: [&str; N_COLUMNS] = [
+    "protocol",
+    "account",
+    "asset",
+    "side",
+    "amount",
+    EMODE_COLUMN,
+    VAULT_TYPE_COLUMN,
+];
 
 /// Rows per Arrow batch when reading Parquet.
 const PARQUET_BATCH_ROWS: usize = 64 * 1024;
@@ -187,7 +201,7 @@ pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnost
 
 /// Where each known column sits in a file; `None` if absent.
 struct ColumnMap {
-    index: [Option<usize>; 6],
+    index: [Option<usize>; N_COLUMNS],
 }
 
 impl ColumnMap {
@@ -198,7 +212,7 @@ impl ColumnMap {
         file: &str,
         diags: &mut Diagnostics,
     ) -> Option<ColumnMap> {
-        let mut index = [None; 6];
+        let mut index = [None; N_COLUMNS];
         let mut ok = true;
         let mut ignored: Vec<String> = Vec::new();
         for (i, name) in names.enumerate() {
@@ -220,7 +234,7 @@ impl ColumnMap {
                         file,
                         Location::File,
                         name,
-                        "column ignored by this version of cascade (it reads protocol, account, asset, side, amount, emode)",
+                        "column ignored by this version of cascade (it reads protocol, account, asset, side, amount, emode, vault_type)",
                     );
                 }
             }
@@ -231,7 +245,7 @@ impl ColumnMap {
                     file,
                     Location::File,
                     *name,
-                    "missing column; expected the columns protocol, account, asset, side, amount (and optionally emode)",
+                    "missing column; expected the columns protocol, account, asset, side, amount (and optionally emode, vault_type)",
                 );
                 ok = false;
             }
@@ -257,6 +271,7 @@ struct Row<'r> {
     side: Option<&'r str>,
     amount: Amount<'r>,
     emode: Option<&'r str>,
+    vault_type: Option<&'r str>,
 }
 
 /// The most recent lookup of a string column, reused while consecutive rows repeat the value.
@@ -302,6 +317,10 @@ struct RowLoader<'a> {
     last_account: Option<(usize, String, u32)>,
     /// (protocol, e-mode id) → category index or why not.
     last_emode: Option<(usize, String, Result<u16, String>)>,
+    /// (protocol, vault type id) → vault type index or why not.
+    last_vault: Option<(usize, String, Result<Option<u16>, String>)>,
+    /// CDP accounts seen in a row without a vault type while they had none: (account, first row).
+    missing_vault: Vec<(u32, u64)>,
     /// `check_position` per (protocol, asset, side), computed once; `bool` = warning reported.
     checks: Vec<Option<(PositionCheck, bool)>>,
     warned: HashSet<String>,
@@ -343,6 +362,8 @@ impl<'a> RowLoader<'a> {
             last_asset: Last::new(),
             last_account: None,
             last_emode: None,
+            last_vault: None,
+            missing_vault: Vec::new(),
             checks,
             warned: HashSet::new(),
             errors: 0,
@@ -493,6 +514,40 @@ impl<'a> RowLoader<'a> {
         }
     }
 
+    fn vault_type(&mut self, row: u64, protocol: usize, v: &str) -> Option<u16> {
+        let hit = matches!(&self.last_vault, Some((p, k, _)) if *p == protocol && k == v);
+        if !hit {
+            let r = resolve_vault_type(self.s, protocol, Some(v));
+            self.last_vault = Some((protocol, v.to_string(), r));
+        }
+        match &self.last_vault {
+            Some((_, _, Ok(t))) => *t,
+            Some((_, _, Err(msg))) => {
+                let msg = msg.clone();
+                let expected = match self.s.protocols[protocol].cdp() {
+                    Some(c) => format!(
+                        "expected one of: {}",
+                        Self::id_list(c.vault_types.iter().map(|t| t.id.as_str()))
+                    ),
+                    None => "expected an empty cell (only a CDP's accounts have a vault type)"
+                        .to_string(),
+                };
+                self.row_error(row, COL_VAULT_TYPE, || format!("{msg}; {expected}"));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// The vault type id of index `v` in protocol `p`.
+    fn vault_type_name(&self, p: usize, v: u16) -> String {
+        self.s.protocols[p]
+            .cdp()
+            .and_then(|c| c.vault_types.get(usize::from(v)))
+            .map(|t| t.id.clone())
+            .unwrap_or_default()
+    }
+
     /// `check_position` for (protocol, asset, side), cached; reports its error or (once) its warning.
     fn check(&mut self, row: u64, protocol: usize, asset: usize, side: Side) -> bool {
         let k = (protocol * self.s.assets.len() + asset) * 2 + usize::from(side == Side::Debt);
@@ -579,6 +634,10 @@ impl<'a> RowLoader<'a> {
             (Some(p), Some(e)) => self.emode(row, p, e),
             _ => None,
         };
+        let vault_type = match (protocol, r.vault_type) {
+            (Some(p), Some(v)) => self.vault_type(row, p, v),
+            _ => None,
+        };
         let ok = match (protocol, asset, side) {
             (Some(p), Some(a), Some(sd)) => self.check(row, p, a, sd),
             _ => false,
@@ -624,6 +683,22 @@ impl<'a> RowLoader<'a> {
                     }
                 }
             }
+            let slot = self.s.accounts.vault_type[ai as usize];
+            match (vault_type, slot) {
+                (Some(v), None) => self.s.accounts.vault_type[ai as usize] = Some(v),
+                (Some(v), Some(prev)) if prev != v => {
+                    let (was, now) = (self.vault_type_name(p, prev), self.vault_type_name(p, v));
+                    self.row_error(row, COL_VAULT_TYPE, || {
+                        format!("= \"{now}\", but account \"{acc}\" is already of vault type \"{was}\" (an earlier row or the snapshot); expected one vault type per account")
+                    });
+                    self.end_row();
+                    return;
+                }
+                (None, None) if self.s.protocols[p].cdp().is_some() => {
+                    self.missing_vault.push((ai, row));
+                }
+                _ => {}
+            }
             self.s.positions.push(ai, a, sd, x);
         }
         self.end_row();
@@ -641,8 +716,29 @@ impl<'a> RowLoader<'a> {
         }
     }
 
-    /// Reports an empty table and the error summary.
-    fn finish(self) {
+    /// Reports an empty table, CDP accounts left without a vault type, and the error summary.
+    fn finish(mut self) {
+        let mut reported = HashSet::new();
+        for (ai, row) in std::mem::take(&mut self.missing_vault) {
+            if self.s.accounts.vault_type[ai as usize].is_none() && reported.insert(ai) {
+                let p = self.s.accounts.protocol[ai as usize] as usize;
+                let (pid, acc) = (
+                    self.s.protocols[p].id.clone(),
+                    self.s.accounts.id[ai as usize].clone(),
+                );
+                if self.errors < MAX_ROW_ERRORS {
+                    self.errors += 1;
+                    self.diags.error(
+                        self.file,
+                        Location::Row(row),
+                        COLUMN_NAMES[COL_VAULT_TYPE],
+                        format!("empty; account \"{acc}\" of CDP \"{pid}\" needs a vault_type (in one of its rows or its [[account]] table)"),
+                    );
+                } else {
+                    self.more_rows += 1;
+                }
+            }
+        }
         if self.rows == 0 {
             self.diags.error(
                 self.file,
@@ -736,7 +832,7 @@ fn load_csv(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Diagnostics) 
             file,
             Location::Row(0),
             "",
-            "empty header; expected the columns protocol, account, asset, side, amount (and optionally emode)",
+            "empty header; expected the columns protocol, account, asset, side, amount (and optionally emode, vault_type)",
         );
         return;
     }
@@ -811,8 +907,8 @@ fn csv_row(
         );
         return;
     }
-    let mut cells: [Option<&str>; 6] = [None; 6];
-    let mut bad_utf8 = [false; 6];
+    let mut cells: [Option<&str>; N_COLUMNS] = [None; N_COLUMNS];
+    let mut bad_utf8 = [false; N_COLUMNS];
     for (k, cell) in cells.iter_mut().enumerate() {
         let Some(i) = cols.index[k] else { continue };
         match std::str::from_utf8(rec.get(i).unwrap_or_default()) {
@@ -823,7 +919,7 @@ fn csv_row(
     }
     if bad_utf8.contains(&true) {
         loader.begin_row();
-        for k in (0..6).filter(|&k| bad_utf8[k]) {
+        for k in (0..N_COLUMNS).filter(|&k| bad_utf8[k]) {
             loader.row_error(row, k, || "not valid UTF-8 text".to_string());
         }
         loader.end_row();
@@ -845,6 +941,7 @@ fn csv_row(
             side: cells[COL_SIDE],
             amount,
             emode: cells[COL_EMODE],
+            vault_type: cells[COL_VAULT_TYPE],
         },
     );
 }
@@ -1031,7 +1128,7 @@ fn load_parquet(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Diagnosti
     // Project onto the columns read; their order in a batch is their order in the file.
     let mut wanted: Vec<usize> = cols.index.iter().flatten().copied().collect();
     wanted.sort_unstable();
-    let mut batch_index = [None; 6];
+    let mut batch_index = [None; N_COLUMNS];
     for (k, idx) in cols.index.iter().enumerate() {
         if let Some(i) = idx {
             batch_index[k] = wanted.iter().position(|w| w == i);
@@ -1098,7 +1195,7 @@ fn corrupt(payload: Box<dyn std::any::Any + Send>) -> String {
 fn load_batches(
     loader: &mut RowLoader,
     batches: impl IntoIterator<Item = Result<RecordBatch, ArrowError>>,
-    batch_index: &[Option<usize>; 6],
+    batch_index: &[Option<usize>; N_COLUMNS],
     file: &str,
 ) -> u64 {
     let mut row = 0u64;
@@ -1116,7 +1213,7 @@ fn load_batches(
             }
         };
         let col = |k: usize| batch_index[k].map(|i| batch.column(i).as_ref());
-        let strs: [Option<StrCol>; 6] = std::array::from_fn(|k| {
+        let strs: [Option<StrCol>; N_COLUMNS] = std::array::from_fn(|k| {
             if k == COL_AMOUNT {
                 None
             } else {
@@ -1140,6 +1237,7 @@ fn load_batches(
             break;
         };
         let emode = &strs[COL_EMODE];
+        let vault_type = &strs[COL_VAULT_TYPE];
         for i in 0..batch.num_rows() {
             row += 1;
             loader.row(
@@ -1151,6 +1249,7 @@ fn load_batches(
                     side: side.get(i),
                     amount: amount.get(i).map_or(Amount::Missing, Amount::Num),
                     emode: emode.as_ref().and_then(|c| c.get(i)),
+                    vault_type: vault_type.as_ref().and_then(|c| c.get(i)),
                 },
             );
         }

@@ -575,6 +575,43 @@ fn emode_errors() {
     );
 }
 
+/// SMALL with a CDP "maker" issuing DAI against ETH (vault type ETH-A).
+fn small_with_cdp() -> String {
+    format!(
+        "{SMALL}\n[[asset]]\nid = \"DAI\"\nkind = \"cdp_stable\"\nliquidity = {{ curve = \"power_law\", adv_usd = 1.0e9, k = 0.1, alpha = 0.5 }}\n[[protocol]]\nid = \"maker\"\nkind = \"cdp\"\nstable = \"DAI\"\n[[protocol.vault_type]]\nid = \"ETH-A\"\ncollateral = \"ETH\"\nliquidation_ratio = 1.45\n"
+    )
+}
+
+#[test]
+fn vault_type_column() {
+    let small = small_with_cdp();
+    let header = "protocol,account,asset,side,amount,vault_type\n";
+    // A vault's type may sit on any of its rows.
+    let csv = format!("{header}maker,v1,DAI,debt,5000,\nmaker,v1,ETH,collateral,10,ETH-A\n");
+    let (_dir, r) = load_with_csv(&small, &csv);
+    let (s, diags) = r.unwrap_or_else(|d| panic!("{d}"));
+    assert!(diags.is_empty(), "{diags}");
+    let maker = s.protocol_idx("maker").unwrap();
+    let v1 = s.accounts.find(maker, "v1").unwrap() as usize;
+    assert_eq!(s.accounts.vault_type[v1], Some(0));
+    // Missing, unknown, and on a lending account.
+    let csv = format!(
+        "{header}maker,v1,ETH,collateral,10,ETH-A\nmaker,v2,ETH,collateral,1,\nmaker,v3,ETH,collateral,1,ETH-B\nlend,a,ETH,collateral,1,ETH-A\n"
+    );
+    let items = csv_errors_with(&small, &csv);
+    let e = error_at(&items, 2, "vault_type");
+    assert!(e.message.contains("needs a vault_type"), "{e}");
+    let e = error_at(&items, 3, "vault_type");
+    assert!(
+        e.message.contains("\"ETH-B\"") && e.message.contains("\"ETH-A\""),
+        "{e}"
+    );
+    let e = error_at(&items, 4, "vault_type");
+    assert!(e.message.contains("not a CDP"), "{e}");
+    let errors = items.iter().filter(|d| d.severity == Severity::Error);
+    assert_eq!(errors.count(), 3, "{items:#?}");
+}
+
 #[test]
 fn not_borrowable_is_an_error() {
     let small = SMALL.replacen(
@@ -634,11 +671,11 @@ fn duplicate_column_is_an_error() {
 
 #[test]
 fn other_columns_are_ignored_with_one_warning_each() {
-    let csv = "protocol,account,vault_type,asset,side,amount,size,vault_type\nlend,a,ETH-A,ETH,collateral,1,5,x\nlend,a,ETH-A,USDC,debt,1,5,x\n";
+    let csv = "protocol,account,note,asset,side,amount,size,note\nlend,a,n,ETH,collateral,1,5,x\nlend,a,n,USDC,debt,1,5,x\n";
     let (_dir, r) = load_with_csv(SMALL, csv);
     let (s, diags) = r.unwrap_or_else(|d| panic!("{d}"));
     let w: Vec<&str> = diags.warnings().map(|d| d.field.as_str()).collect();
-    assert_eq!(w, ["vault_type", "size"], "{diags}");
+    assert_eq!(w, ["note", "size"], "{diags}");
     assert!(diags.items[0].message.contains("ignored by this version"));
     assert_eq!(s.positions.len(), 6);
 }

@@ -11,6 +11,7 @@ use cascade_model::{AssetKind, Format, Side, Snapshot};
 const SYSTEM: &str = include_str!("../../../../examples/builtin/system.toml");
 const ETH_CRASH: &str = include_str!("../../../../examples/builtin/eth-crash.toml");
 const STETH_DEPEG: &str = include_str!("../../../../examples/builtin/steth-depeg.toml");
+const USDC_DEPEG: &str = include_str!("../../../../examples/builtin/usdc-depeg.toml");
 
 fn builtin() -> Snapshot {
     match snapshot_from_str(SYSTEM, Format::Toml, "system.toml") {
@@ -32,6 +33,8 @@ fn price(s: &Snapshot, i: usize) -> f64 {
         AssetKind::Lst => price(s, a.underlying.unwrap()) * a.rate * a.discount,
         AssetKind::Receipt => price(s, a.underlying.unwrap()) * a.rate,
         AssetKind::Bridged => price(s, a.underlying.unwrap()) * (1.0 - a.bridge_loss),
+        // A CDP's stable holds its peg while its backing is at least 1 (DESIGN §2), as at snapshot.
+        AssetKind::CdpStable => 1.0,
         _ => a.price.expect("exogenous asset has a price"),
     }
 }
@@ -54,7 +57,8 @@ fn liquidation_threshold(s: &Snapshot, account: usize, asset: usize) -> f64 {
     }
 }
 
-/// Every account's health factor at snapshot prices (∞ without debt).
+/// Every lending account's health factor at snapshot prices (∞ without debt; CDP vaults are left
+/// out, at ∞: see [`vault_ratios`]).
 fn health_factors(s: &Snapshot) -> Vec<f64> {
     let prices: Vec<f64> = (0..s.assets.len()).map(|i| price(s, i)).collect();
     let mut weighted = vec![0.0; s.accounts.len()];
@@ -62,6 +66,12 @@ fn health_factors(s: &Snapshot) -> Vec<f64> {
     let pos = &s.positions;
     for r in 0..pos.len() {
         let (acc, asset) = (pos.account[r] as usize, pos.asset[r] as usize);
+        if s.protocols[s.accounts.protocol[acc] as usize]
+            .cdp()
+            .is_some()
+        {
+            continue;
+        }
         let usd = pos.amount[r] * prices[asset];
         match pos.side[r] {
             Side::Collateral => weighted[acc] += usd * liquidation_threshold(s, acc, asset),
@@ -75,6 +85,32 @@ fn health_factors(s: &Snapshot) -> Vec<f64> {
         .collect()
 }
 
+/// Every CDP vault's (collateral ratio `c·p/d` at snapshot prices, its type's liquidation ratio).
+fn vault_ratios(s: &Snapshot) -> Vec<(String, f64, f64)> {
+    let mut coll = vec![0.0; s.accounts.len()];
+    let mut debt = vec![0.0; s.accounts.len()];
+    let pos = &s.positions;
+    for r in 0..pos.len() {
+        let (acc, asset) = (pos.account[r] as usize, pos.asset[r] as usize);
+        let usd = pos.amount[r] * price(s, asset);
+        match pos.side[r] {
+            Side::Collateral => coll[acc] += usd,
+            Side::Debt => debt[acc] += usd,
+        }
+    }
+    (0..s.accounts.len())
+        .filter_map(|acc| {
+            let c = s.protocols[s.accounts.protocol[acc] as usize].cdp()?;
+            let vt = &c.vault_types[s.accounts.vault_type[acc]? as usize];
+            Some((
+                s.accounts.id[acc].clone(),
+                coll[acc] / debt[acc],
+                vt.liquidation_ratio,
+            ))
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Part A: the built-in example system.
 
@@ -82,8 +118,8 @@ fn health_factors(s: &Snapshot) -> Vec<f64> {
 fn builtin_system_loads_without_findings() {
     let s = builtin();
     assert_eq!(s.name, "builtin");
-    assert_eq!(s.protocols.len(), 4);
-    for id in ["wormhole", "aave-v3", "compound-v3", "spark"] {
+    assert_eq!(s.protocols.len(), 5);
+    for id in ["wormhole", "aave-v3", "compound-v3", "spark", "maker"] {
         assert!(s.protocol_idx(id).is_some(), "protocol {id}");
     }
     for id in [
@@ -117,9 +153,25 @@ fn builtin_accounts_are_healthy_at_snapshot_prices() {
             s.accounts.id[i]
         );
     }
-    // Some accounts sit just above 1, and every account borrows something.
+    // Some accounts sit just above 1, and every lending account borrows something.
     assert!(hf.iter().any(|&h| h < 1.05));
-    assert!(hf.iter().all(|h| h.is_finite()));
+    let lending = |i: &usize| {
+        s.protocols[s.accounts.protocol[*i] as usize]
+            .lending()
+            .is_some()
+    };
+    assert!((0..hf.len()).filter(lending).all(|i| hf[i].is_finite()));
+    // Every vault at or above its liquidation ratio, and some vaults exist.
+    let vaults = vault_ratios(&s);
+    assert!(vaults.len() >= 4);
+    for (id, cr, lr) in &vaults {
+        assert!(cr >= lr, "vault {id} has CR {cr} < {lr} at snapshot prices");
+    }
+    // DAI is the CDP's stable and collateral somewhere it is enabled.
+    let dai = s.asset_idx("DAI").unwrap();
+    assert_eq!(s.assets[dai].kind, AssetKind::CdpStable);
+    let aave = s.protocol_idx("aave-v3").unwrap();
+    assert!(s.total(aave, dai, Side::Collateral) > 1.0e6);
 }
 
 #[test]
@@ -155,6 +207,7 @@ fn builtin_scenarios_parse_without_findings() {
     for (file, text, name) in [
         ("eth-crash.toml", ETH_CRASH, "eth-crash"),
         ("steth-depeg.toml", STETH_DEPEG, "steth-depeg"),
+        ("usdc-depeg.toml", USDC_DEPEG, "usdc-depeg"),
     ] {
         match parse_scenario(text, Format::Toml, file, &s) {
             Ok((sc, diags)) => {
