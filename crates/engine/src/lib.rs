@@ -160,7 +160,9 @@ pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> 
         // (3b) sellers settle against their proceeds (a CDP auction's shortfall is bad debt).
         let settled = protocol_fills(&outcomes, &fills);
         for ((m, o), f) in models.iter_mut().zip(outcomes.iter_mut()).zip(&settled) {
-            o.bad_debt.extend(m.settle(f, &prices));
+            let st = m.settle(f, &prices);
+            o.bad_debt.extend(st.bad_debt);
+            o.accounts_bad_debt += st.accounts_bad_debt;
         }
         // (4) losses: insurance funds, then suppliers; receipt tokens reprice.
         let losses: Vec<LossOutcome> = models

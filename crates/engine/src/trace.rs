@@ -1,7 +1,7 @@
 //! The contagion trace: what caused what, one line per step, e.g.
 //! `round 2: stETH −6.1% → aave-v3 liquidates 14 accounts: seizes 12,040 stETH ($13.7M) …`.
 
-use cascade_model::{Scenario, Snapshot};
+use cascade_model::{ProtocolKind, Scenario, Snapshot};
 
 use crate::report::{RoundReport, SystemSummary};
 
@@ -191,8 +191,20 @@ pub(crate) fn round_lines(
         ));
     }
     for l in &r.losses {
+        let is_cdp = s
+            .protocols
+            .iter()
+            .any(|p| p.id == l.protocol && p.kind == ProtocolKind::Cdp);
+        let (fund, rest) = if is_cdp {
+            (
+                "surplus buffer",
+                "uncovered deficit, lowering the stable's backing",
+            )
+        } else {
+            ("insurance fund", "socialised to suppliers")
+        };
         lines.push(format!(
-            "round {}: {} bad debt {}: insurance fund pays {}, {} socialised to suppliers",
+            "round {}: {} bad debt {}: {fund} pays {}, {} {rest}",
             r.round,
             l.protocol,
             fmt_usd(l.insurance_used_usd + l.uncovered_usd),

@@ -55,7 +55,7 @@ use cascade_model::{AssetIdx, CdpParams, ProtocolKind, Scenario, Side, Snapshot}
 
 use crate::{
     BadDebt, EndState, LiquidationRecord, LossOutcome, PriceInput, ProtocolFill, ProtocolModel,
-    ProtocolRound, RoundCtx,
+    ProtocolRound, RoundCtx, Settlement,
 };
 
 /// Zero bids (with `zero_bid_when_illiquid`): keepers bid on a lot only if reselling it on the
@@ -373,9 +373,10 @@ impl ProtocolModel for Cdp {
         out
     }
 
-    fn settle(&mut self, fills: &[ProtocolFill], _prices: &[f64]) -> Vec<BadDebt> {
+    fn settle(&mut self, fills: &[ProtocolFill], _prices: &[f64]) -> Settlement {
         let stable = self.params.stable;
         let mut shortfall = 0.0;
+        let mut vaults_short = 0;
         for au in std::mem::take(&mut self.pending) {
             let proceeds = if au.zero_bid {
                 0.0
@@ -393,8 +394,9 @@ impl ProtocolModel for Cdp {
             );
             self.surplus_usd += split.penalty_usd;
             shortfall += split.shortfall_usd;
+            vaults_short += u64::from(split.shortfall_usd > 0.0);
         }
-        if shortfall > 0.0 {
+        let bad_debt = if shortfall > 0.0 {
             vec![BadDebt {
                 asset: stable,
                 tokens: shortfall,
@@ -402,6 +404,10 @@ impl ProtocolModel for Cdp {
             }]
         } else {
             Vec::new()
+        };
+        Settlement {
+            bad_debt,
+            accounts_bad_debt: vaults_short,
         }
     }
 

@@ -38,6 +38,14 @@ pub enum PriceInput {
     Price { asset: AssetIdx, usd: f64 },
 }
 
+/// Bad debt realised when a protocol settles against its proceeds (a CDP auction's shortfall).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Settlement {
+    pub bad_debt: Vec<BadDebt>,
+    /// Accounts (vaults) whose settlement left bad debt.
+    pub accounts_bad_debt: u64,
+}
+
 /// A protocol's part of the round's sales of one asset (step 3): all sales of an asset go through its
 /// curve together, and each seller receives proceeds in proportion to the quantity it sold.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -161,8 +169,8 @@ pub trait ProtocolModel: Send + Sync {
     fn on_prices(&mut self, _prices: &[f64]) {}
     /// After step (3): the proceeds of what the protocol sold this round. Returns bad debt realised
     /// from them (a CDP auction's shortfall), which joins the round's bad debt before step (4).
-    fn settle(&mut self, _fills: &[ProtocolFill], _prices: &[f64]) -> Vec<BadDebt> {
-        Vec::new()
+    fn settle(&mut self, _fills: &[ProtocolFill], _prices: &[f64]) -> Settlement {
+        Settlement::default()
     }
     /// State at the end of the run.
     fn end_state(&self, prices: &[f64]) -> EndState;

@@ -122,7 +122,14 @@ fn builtin_system_loads_without_findings() {
     let s = builtin();
     assert_eq!(s.name, "builtin");
     assert_eq!(s.protocols.len(), 6);
-    for id in ["wormhole", "curve-3pool", "aave-v3", "compound-v3", "spark", "maker"] {
+    for id in [
+        "wormhole",
+        "curve-3pool",
+        "aave-v3",
+        "compound-v3",
+        "spark",
+        "maker",
+    ] {
         assert!(s.protocol_idx(id).is_some(), "protocol {id}");
     }
     for id in [
