@@ -133,6 +133,7 @@ pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> 
         bad_debt_usd: 0.0,
         losses: Vec::new(),
         paused: Vec::new(),
+        borrowing_frozen: Vec::new(),
     }];
     let mut per_protocol: Vec<ProtocolTotals> = vec![ProtocolTotals::default(); models.len()];
     let mut prices = shocked_prices.clone();
@@ -304,6 +305,12 @@ fn round_report(
             deferred_accounts: o.deferred,
         })
         .collect();
+    let borrowing_frozen = models
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| o.borrowing_frozen)
+        .map(|(m, _)| m.id().to_string())
+        .collect();
     RoundReport {
         round,
         prices: price_map(names, prices),
@@ -313,5 +320,6 @@ fn round_report(
         bad_debt_usd,
         losses,
         paused,
+        borrowing_frozen,
     }
 }

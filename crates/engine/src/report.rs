@@ -99,6 +99,8 @@ pub struct ProtocolSummary {
     pub paused_rounds: u64,
     /// Liquidatable account-rounds deferred by a breaker.
     pub deferred_account_rounds: u64,
+    /// Rounds in which a breaker froze new borrowing.
+    pub borrowing_frozen_rounds: u64,
 }
 
 /// Running totals of one protocol.
@@ -113,6 +115,7 @@ pub(crate) struct ProtocolTotals {
     uncovered_usd: f64,
     paused_rounds: u64,
     deferred: u64,
+    frozen_rounds: u64,
 }
 
 impl ProtocolTotals {
@@ -122,6 +125,7 @@ impl ProtocolTotals {
         self.uncovered_usd += loss.uncovered_usd;
         self.paused_rounds += u64::from(o.paused);
         self.deferred += o.deferred;
+        self.frozen_rounds += u64::from(o.borrowing_frozen);
         self.liquidated_debt_usd += o.repaid_usd();
         self.seized_collateral_usd += o.seized_usd();
         self.accounts_bad_debt += o.accounts_bad_debt;
@@ -163,6 +167,7 @@ impl ProtocolTotals {
             insurance_fund_final_usd: funds.1,
             paused_rounds: self.paused_rounds,
             deferred_account_rounds: self.deferred,
+            borrowing_frozen_rounds: self.frozen_rounds,
         }
     }
 }
@@ -181,6 +186,8 @@ pub struct RoundReport {
     pub losses: Vec<LossReport>,
     /// Protocols whose liquidations a circuit breaker paused this round.
     pub paused: Vec<PausedReport>,
+    /// Protocols whose breaker froze new borrowing this round (reported; no figure changes).
+    pub borrowing_frozen: Vec<String>,
 }
 
 /// How one protocol's bad debt of one round was paid (DESIGN §9).

@@ -190,6 +190,12 @@ pub(crate) fn round_lines(
             if p.deferred_accounts == 1 { "" } else { "s" }
         ));
     }
+    for p in &r.borrowing_frozen {
+        lines.push(format!(
+            "round {}: {p} freezes new borrowing (an oracle moved beyond its breaker)",
+            r.round
+        ));
+    }
     for l in &r.losses {
         let is_cdp = s
             .protocols

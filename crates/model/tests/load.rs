@@ -328,3 +328,105 @@ fn isolation_debt_ceiling_and_caps_are_warnings() {
         "{w:#?}"
     );
 }
+
+/// Issue 3's bad input: each gives an error naming its line and field.
+#[test]
+fn systemic_channel_bad_input() {
+    let with = |extra_assets: &str, extra_protocols: &str| {
+        let text = GOOD.replacen(
+            "[[protocol]]",
+            &format!("{extra_assets}{extra_protocols}[[protocol]]"),
+            1,
+        );
+        errors(&text)
+    };
+    // A CDP without a stable asset.
+    let e = with("", "[[protocol]]\nid = \"maker\"\nkind = \"cdp\"\n[[protocol.vault_type]]\nid = \"ETH-A\"\ncollateral = \"ETH\"\nliquidation_ratio = 1.45\n");
+    assert!(
+        e.iter()
+            .any(|d| d.field == "protocol \"maker\".stable" && d.message.starts_with("missing")),
+        "{e:#?}"
+    );
+    // A CDP whose stable is not a cdp_stable.
+    let e = with("", "[[protocol]]\nid = \"maker\"\nkind = \"cdp\"\nstable = \"USDC\"\n[[protocol.vault_type]]\nid = \"ETH-A\"\ncollateral = \"ETH\"\nliquidation_ratio = 1.45\n");
+    assert!(
+        e.iter().any(|d| d
+            .message
+            .contains("is of kind \"stable\"; expected a \"cdp_stable\" asset")),
+        "{e:#?}"
+    );
+    // A pool with a non-positive reserve.
+    let lp = "[[asset]]\nid = \"LP\"\nkind = \"lp\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0e6, k = 1.0, alpha = 0.5 }\n";
+    let e = with(lp, "[[protocol]]\nid = \"pool\"\nkind = \"amm\"\ninvariant = \"constant_product\"\nlp_asset = \"LP\"\nreserves = { ETH = 0.0, USDC = 1.0e6 }\n");
+    assert!(
+        e.iter().any(|d| d.field == "protocol \"pool\".reserves.ETH"
+            && d.message.contains("expected a reserve > 0")),
+        "{e:#?}"
+    );
+    // An lp asset no pool issues.
+    let e = with(lp, "");
+    assert!(
+        e.iter()
+            .any(|d| d.message.contains("no protocol issues it")),
+        "{e:#?}"
+    );
+    // A bridged asset's loss outside [0, 1].
+    let wh = "[[asset]]\nid = \"whETH\"\nkind = \"bridged\"\nunderlying = \"ETH\"\nbridge_loss = 1.5\nliquidity = { curve = \"power_law\", adv_usd = 1.0e6, k = 1.0, alpha = 0.5 }\n";
+    let e = with(wh, "");
+    assert!(
+        e.iter().any(|d| d.field == "asset \"whETH\".bridge_loss"
+            && d.message.contains("expected a number in [0, 1]")),
+        "{e:#?}"
+    );
+    // A receipt token whose issuer is not a lending pool.
+    let bridge = "[[protocol]]\nid = \"wormhole\"\nkind = \"bridge\"\nbridged = \"whETH\"\nunderlying = \"ETH\"\nlocked = 10.0\n";
+    let rc = "[[asset]]\nid = \"rX\"\nkind = \"receipt\"\nunderlying = \"USDC\"\nissuer = \"wormhole\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0e6, k = 1.0, alpha = 0.5 }\n";
+    let e = with(
+        &format!("{}{rc}", wh.replace("bridge_loss = 1.5\n", "")),
+        bridge,
+    );
+    assert!(
+        e.iter().any(|d| d.field == "asset \"rX\".issuer"
+            && d.message
+                .contains("a receipt token is issued by a lending protocol")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn scenario_bridge_loss_outside_unit_interval() {
+    let text = GOOD.replacen(
+        "[[protocol]]",
+        "[[asset]]\nid = \"whETH\"\nkind = \"bridged\"\nunderlying = \"ETH\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0e6, k = 1.0, alpha = 0.5 }\n[[protocol]]\nid = \"wormhole\"\nkind = \"bridge\"\nbridged = \"whETH\"\nunderlying = \"ETH\"\nlocked = 10.0\n[[protocol]]",
+        1,
+    );
+    let (s, _) = snapshot_from_str(&text, Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}"));
+    let e = match parse_scenario(
+        "[[shock]]\nbridge = \"wormhole\"\nloss = 1.2\n",
+        Format::Toml,
+        "sc.toml",
+        &s,
+    ) {
+        Err(e) => e.diagnostics.items,
+        Ok(_) => panic!("loss 1.2 accepted"),
+    };
+    assert!(
+        e.iter().any(|d| d.location == Location::Line(3)
+            && d.field == "shock 1.loss"
+            && d.message.contains("expected a number in [0, 1]")),
+        "{e:#?}"
+    );
+    let e = match parse_scenario(
+        "[[shock]]\nbridge = \"lend\"\nloss = 0.2\n",
+        Format::Toml,
+        "sc.toml",
+        &s,
+    ) {
+        Err(e) => e.diagnostics.items,
+        Ok(_) => panic!("a lending pool accepted as a bridge"),
+    };
+    assert!(
+        e.iter().any(|d| d.message.contains("is not a bridge")),
+        "{e:#?}"
+    );
+}

@@ -503,6 +503,19 @@ impl LendingPool {
         })
     }
 
+    /// Whether new borrowing is frozen this round: one of the pool's reserve assets moved (either way)
+    /// by more than `freeze_borrowing_on_deviation` in the previous round. Reported only: the cascade
+    /// opens no new loans.
+    fn borrowing_freezes(&self, ctx: &RoundCtx) -> bool {
+        let Some(x) = self.breakers.freeze_borrowing_on_deviation else {
+            return false;
+        };
+        self.reserve_assets.iter().any(|&a| {
+            let (before, now) = (ctx.prev_prices[a], ctx.prices[a]);
+            before > 0.0 && (now / before - 1.0).abs() > x
+        })
+    }
+
     pub fn accounts(&self) -> usize {
         self.account.len()
     }
@@ -549,6 +562,7 @@ impl ProtocolModel for LendingPool {
     }
 
     fn liquidate(&mut self, ctx: &RoundCtx) -> ProtocolRound {
+        let borrowing_frozen = ctx.breakers && self.borrowing_freezes(ctx);
         if ctx.breakers && self.breaker_trips(ctx) {
             // Paused, not dropped: count what waits for a later round.
             let deferred = (0..self.account.len())
@@ -560,6 +574,7 @@ impl ProtocolModel for LendingPool {
             return ProtocolRound {
                 paused: true,
                 deferred,
+                borrowing_frozen,
                 ..Default::default()
             };
         }
@@ -593,6 +608,7 @@ impl ProtocolModel for LendingPool {
             accounts_unprofitable: total.accounts_unprofitable,
             paused: false,
             deferred: 0,
+            borrowing_frozen,
         }
     }
 

@@ -104,6 +104,8 @@ pub struct ProtocolRound {
     pub paused: bool,
     /// Liquidatable accounts whose liquidation a breaker deferred to a later round.
     pub deferred: u64,
+    /// A breaker froze new borrowing this round (an oracle moved more than its threshold).
+    pub borrowing_frozen: bool,
     pub bad_debt: Vec<BadDebt>,
     /// Liquidatable accounts no liquidator would touch (bonus ≤ slippage + cost).
     pub accounts_unprofitable: u64,

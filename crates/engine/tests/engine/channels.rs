@@ -252,6 +252,23 @@ fn a_breaker_defers_liquidations_which_execute_later() {
     assert_close!(off.rounds[1].liquidations[0].repaid_tokens, 6750.0);
     assert_eq!(off.protocols[0].paused_rounds, 0);
     assert!(!off.breakers && on.breakers);
+    // A freeze-borrowing breaker at 15% trips on the same move: reported, and no figure changes.
+    s.protocols[0].breakers.freeze_borrowing_on_deviation = Some(0.15);
+    let frozen = run_with(&s, &sc, &Options { breakers: true });
+    assert_eq!(frozen.rounds[1].borrowing_frozen, vec!["lend".to_string()]);
+    assert!(frozen.rounds[2].borrowing_frozen.is_empty());
+    assert_eq!(frozen.protocols[0].borrowing_frozen_rounds, 1);
+    assert_eq!(
+        frozen.system.liquidated_debt_usd,
+        on.system.liquidated_debt_usd
+    );
+    assert!(
+        frozen.trace.iter().any(
+            |t| t == "round 1: lend freezes new borrowing (an oracle moved beyond its breaker)"
+        ),
+        "{:#?}",
+        frozen.trace
+    );
 }
 
 mod conservation {
