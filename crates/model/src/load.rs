@@ -1358,6 +1358,41 @@ pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
         }
         check_isolation_ceilings(s, pi, l, diags);
     }
+    check_vault_collateral(s, diags);
+}
+
+/// A CDP vault's collateral in an asset other than its vault type's counts for nothing: a warning per
+/// (protocol, vault type, asset).
+fn check_vault_collateral(s: &Snapshot, diags: &mut Diagnostics) {
+    let pos = &s.positions;
+    let mut seen: Vec<(usize, u16, usize)> = Vec::new();
+    for i in 0..pos.len() {
+        let acc = pos.account[i] as usize;
+        let p = s.accounts.protocol[acc] as usize;
+        let (Some(c), Some(v), Side::Collateral) = (
+            s.protocols[p].cdp(),
+            s.accounts.vault_type[acc],
+            pos.side[i],
+        ) else {
+            continue;
+        };
+        let a = pos.asset[i] as usize;
+        let Some(vt) = c.vault_types.get(usize::from(v)) else {
+            continue;
+        };
+        if vt.collateral != a && !seen.contains(&(p, v, a)) {
+            seen.push((p, v, a));
+            diags.warning(
+                &s.source,
+                Location::Line(vt.line),
+                format!("protocol \"{}\" vault_type \"{}\"", s.protocols[p].id, vt.id),
+                format!(
+                    "vaults of this type hold \"{}\", which counts for nothing: the type's collateral is \"{}\" (e.g. account \"{}\")",
+                    s.assets[a].id, s.assets[vt.collateral].id, s.accounts.id[acc]
+                ),
+            );
+        }
+    }
 }
 
 /// Isolation mode: the USD debt of accounts whose collateral is an isolated asset, at snapshot prices,

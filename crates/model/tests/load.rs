@@ -430,3 +430,31 @@ fn scenario_bridge_loss_outside_unit_interval() {
         "{e:#?}"
     );
 }
+
+#[test]
+fn a_vaults_collateral_outside_its_type_is_a_warning() {
+    let text = GOOD.replacen(
+        "[[protocol]]",
+        "[[asset]]\nid = \"DAI\"\nkind = \"cdp_stable\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0e8, k = 1.0, alpha = 0.5 }\n\
+         [[protocol]]\nid = \"maker\"\nkind = \"cdp\"\nstable = \"DAI\"\n[[protocol.vault_type]]\nid = \"ETH-A\"\ncollateral = \"ETH\"\nliquidation_ratio = 1.45\n\
+         [[protocol.vault_type]]\nid = \"USDC-A\"\ncollateral = \"USDC\"\nliquidation_ratio = 1.01\n[[protocol]]",
+        1,
+    ) + "[[account]]\nid = \"v\"\nprotocol = \"maker\"\nvault_type = \"ETH-A\"\ncollateral = { ETH = 10.0, USDC = 500.0 }\ndebt = { DAI = 5000.0 }\n";
+    let (s, d) = snapshot_from_str(&text, Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.accounts.vault_type[1], Some(0));
+    let w: Vec<_> = d.warnings().collect();
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert!(
+        w[0].message
+            .contains("hold \"USDC\", which counts for nothing: the type's collateral is \"ETH\""),
+        "{w:#?}"
+    );
+    // A missing vault type is an error.
+    let e = errors(&text.replace("vault_type = \"ETH-A\"\n", ""));
+    assert!(
+        e.iter()
+            .any(|x| x.field == "account \"v\".vault_type"
+                && x.message.contains("needs a vault_type")),
+        "{e:#?}"
+    );
+}

@@ -40,15 +40,14 @@
 //! on top, as for every asset.
 //!
 //! Decisions where DESIGN.md is silent:
-//! - A vault counts only its type's collateral (other collateral rows count for nothing) and owes
-//!   only the stable (the loader refuses other debt).
+//! - A vault counts only its type's collateral (other collateral rows count for nothing; the loader
+//!   warns about them) and owes only the stable (the loader refuses other debt).
 //! - `dust` and `debt_ceiling` change no figure: whole vaults are auctioned (so no partial auction
 //!   leaves dust) and the cascade mints nothing new (so no ceiling binds). They are read and kept.
 //! - Bad debt and the surplus are in USD at 1 per stable token (the protocol owes the stable at par),
 //!   whatever the stable trades at.
 //! - The liquidation record of an auction reports the debt as repaid at 1 USD per token and the
-//!   collateral seized at the oracle price; its `accounts_bad_debt` stays 0 (shortfalls are known only
-//!   at settlement, which reports amounts).
+//!   collateral seized at the oracle price; vaults left short are counted at settlement.
 
 use cascade_market::price::SaleOrder;
 use cascade_model::{AssetIdx, CdpParams, ProtocolKind, Scenario, Side, Snapshot};
