@@ -239,6 +239,12 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
         }
         t.num_unless("bridge_loss", a.bridge_loss, 0.0);
         let mut l = Kv::default();
+        if let Some(p) = a.liquidity.pool {
+            l.str("curve", "amm").str("pool", &s.protocols[p].id);
+            t.raw("liquidity", l.inline());
+            t.lines(&mut out);
+            continue;
+        }
         match a.liquidity.curve {
             CurveSpec::ConstantProduct { base, quote, fee } => {
                 l.str("curve", "constant_product")

@@ -93,6 +93,9 @@ pub enum CurveSpec {
 pub struct Liquidity {
     pub curve: CurveSpec,
     pub quote_asset: Option<AssetIdx>,
+    /// `Some(protocol)` when the asset sells into an AMM pool (`{ curve = "amm", pool = "…" }`): then
+    /// `curve` and `quote_asset` are the pool's invariant, depth and other coin, filled in by the loader.
+    pub pool: Option<usize>,
 }
 
 /// One asset of a snapshot.

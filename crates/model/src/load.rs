@@ -135,6 +135,7 @@ pub fn parse_snapshot(
         }
         return None;
     }
+    resolve_pool_venues(&mut assets, &protocols, &mut ctx);
     check_cycles(&assets, &mut ctx);
     check_issuers(&assets, &protocols, &mut ctx);
     let mut snapshot = Snapshot {
@@ -361,6 +362,37 @@ fn parse_liquidity(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<L
         None => None,
     };
     let fee_ok = |x: f64| (0.0..1.0).contains(&x);
+    if curve.as_deref() == Some("amm") {
+        // The pool's invariant and depth are filled in once protocols are read (`resolve_pool_venues`).
+        let pool = t.req_str("pool", ctx).and_then(|p| {
+            let r = refs.protocols.get(&p).copied();
+            if r.is_none() {
+                ctx.error(
+                    t.line_of("pool"),
+                    t.field("pool"),
+                    format!("unknown protocol \"{p}\"; expected the id of an amm [[protocol]]"),
+                );
+            }
+            r
+        });
+        if quote_asset.is_some() {
+            ctx.error(
+                t.line_of("quote_asset"),
+                t.field("quote_asset"),
+                "a pool venue pays in the pool's other coin; remove quote_asset",
+            );
+        }
+        t.finish(ctx);
+        return Some(Liquidity {
+            curve: CurveSpec::PowerLaw {
+                adv_usd: 1.0,
+                k: 0.0,
+                alpha: 1.0,
+            },
+            quote_asset: None,
+            pool: Some(pool?),
+        });
+    }
     let spec = match curve.as_deref() {
         Some("constant_product") => {
             let base = t.num_in("base", true, |x| x > 0.0, POSITIVE, ctx);
@@ -402,7 +434,9 @@ fn parse_liquidity(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<L
             ctx.error(
                 t.line_of("curve"),
                 t.field("curve"),
-                format!("= \"{other}\", expected one of: constant_product, stableswap, power_law"),
+                format!(
+                    "= \"{other}\", expected one of: constant_product, stableswap, power_law, amm"
+                ),
             );
             None
         }
@@ -412,7 +446,51 @@ fn parse_liquidity(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<L
     Some(Liquidity {
         curve: spec?,
         quote_asset: quote_idx,
+        pool: None,
     })
+}
+
+/// Fills in the curve of every asset that sells into an AMM pool: the pool's invariant, its reserve of
+/// the asset as `base`, its reserve of the other coin as `quote`, and that coin as the quote asset —
+/// the pool is the asset's liquidity venue (DESIGN §7).
+fn resolve_pool_venues(assets: &mut [Asset], protocols: &[Protocol], ctx: &mut Ctx) {
+    for (i, a) in assets.iter_mut().enumerate() {
+        let Some(p) = a.liquidity.pool else { continue };
+        let field = format!("asset \"{}\".liquidity.pool", a.id);
+        let Some(m) = protocols.get(p).and_then(|x| x.amm()) else {
+            let id = protocols.get(p).map_or("?", |x| x.id.as_str());
+            ctx.error(
+                a.line,
+                field,
+                format!("protocol \"{id}\" is not an amm pool"),
+            );
+            continue;
+        };
+        let own = m.reserves.iter().find(|(x, _)| *x == i);
+        let other = m.reserves.iter().find(|(x, _)| *x != i);
+        let (Some(&(_, base)), Some(&(q, quote))) = (own, other) else {
+            ctx.error(
+                a.line,
+                field,
+                format!("pool \"{}\" does not hold \"{}\"", protocols[p].id, a.id),
+            );
+            continue;
+        };
+        a.liquidity.curve = match m.invariant {
+            AmmInvariant::ConstantProduct => CurveSpec::ConstantProduct {
+                base,
+                quote,
+                fee: m.fee,
+            },
+            AmmInvariant::StableSwap => CurveSpec::StableSwap {
+                amplification: m.amplification,
+                base,
+                quote,
+                fee: m.fee,
+            },
+        };
+        a.liquidity.quote_asset = Some(q);
+    }
 }
 
 /// Asset id → (kind, underlying id), read in pass 1 so protocols can check the assets they name.

@@ -458,3 +458,53 @@ fn a_vaults_collateral_outside_its_type_is_a_warning() {
         "{e:#?}"
     );
 }
+
+#[test]
+fn pool_venue_errors() {
+    // USDC sells into "pool", which holds ETH and USDC; then a pool that does not hold it; then a
+    // lending protocol named as a pool; then both coins selling into each other (a quote cycle).
+    let lp = "[[asset]]\nid = \"LP\"\nkind = \"lp\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0e6, k = 1.0, alpha = 0.5 }\n";
+    let pool = "[[protocol]]\nid = \"pool\"\nkind = \"amm\"\ninvariant = \"constant_product\"\nlp_asset = \"LP\"\nreserves = { ETH = 100.0, USDC = 2.0e5 }\n";
+    let venue = |t: &str, asset_curve_of: &str| {
+        t.replacen(
+            asset_curve_of,
+            "liquidity = { curve = \"amm\", pool = \"pool\" }",
+            1,
+        )
+    };
+    let base = GOOD.replacen("[[protocol]]", &format!("{lp}{pool}[[protocol]]"), 1);
+    let usdc_curve = "liquidity = { curve = \"power_law\", adv_usd = 1.0e9, k = 1.0, alpha = 0.5 }";
+    let (s, _) = snapshot_from_str(&venue(&base, usdc_curve), Format::Toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let usdc = s.asset_idx("USDC").unwrap_or(0);
+    assert_eq!(s.assets[usdc].liquidity.quote_asset, s.asset_idx("ETH"));
+    assert_eq!(
+        s.assets[usdc].liquidity.curve,
+        cascade_model::CurveSpec::ConstantProduct {
+            base: 2.0e5,
+            quote: 100.0,
+            fee: 0.0
+        }
+    );
+    let e = errors(&venue(
+        &base.replace(
+            "reserves = { ETH = 100.0, USDC = 2.0e5 }",
+            "reserves = { ETH = 100.0, LP = 5.0 }",
+        ),
+        usdc_curve,
+    ));
+    assert!(
+        e.iter()
+            .any(|d| d.message.contains("pool \"pool\" does not hold \"USDC\"")),
+        "{e:#?}"
+    );
+    let e = errors(&venue(&base, usdc_curve).replace("pool = \"pool\" }", "pool = \"lend\" }"));
+    assert!(
+        e.iter()
+            .any(|d| d.message.contains("protocol \"lend\" is not an amm pool")),
+        "{e:#?}"
+    );
+    let eth_curve = "liquidity = { curve = \"power_law\", adv_usd = 1.0e8, k = 1.0, alpha = 0.5 }";
+    let e = errors(&venue(&venue(&base, usdc_curve), eth_curve));
+    assert!(e.iter().any(|d| d.message.contains("cycle")), "{e:#?}");
+}

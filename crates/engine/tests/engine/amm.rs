@@ -284,3 +284,74 @@ fn a_worthless_side_drains_the_pool() {
     assert_eq!(m.tvl_usd(&p), 0.0);
     assert_eq!(lp_price(&m, &p), 0.0);
 }
+
+#[test]
+fn an_amm_pool_is_the_liquidity_venue_of_an_asset() {
+    // X sells into the constant-product X/USDC pool "xpool" (10M of each, no fee):
+    // `liquidity = { curve = "amm", pool = "xpool" }`. X −20% (0.8): the venue is moved along k = 1e14
+    // to 0.8 — base = √(k/0.8) = 11,180,339.887, quote = √(k·0.8) = 8,944,271.910.
+    // "h" (100,000 X, LT 0.8, bonus 5%; 70,000 USDC): HF = 64,000/70,000 = 0.914 → repay all,
+    // seize 70,000·1.05/0.8 = 91,875 X (bonus 3,500 > slippage 599.07: a liquidator acts).
+    // Sold into the pool: out = quote·q/(base + q) = 72,900.93295174057 USDC; X's price becomes the
+    // pool's marginal price (quote − out)/(base + q) = 0.7870122301239926 (Python, 50-digit decimals).
+    let text = r#"
+name = "venue"
+[[asset]]
+id = "X"
+kind = "governance"
+price = 1.0
+liquidity = { curve = "amm", pool = "xpool" }
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = { curve = "power_law", adv_usd = 1.0e12, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "XLP"
+kind = "lp"
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[protocol]]
+id = "xpool"
+kind = "amm"
+invariant = "constant_product"
+lp_asset = "XLP"
+reserves = { X = 1.0e7, USDC = 1.0e7 }
+[[protocol]]
+id = "lend"
+kind = "lending"
+[[protocol.reserve]]
+asset = "X"
+ltv = 0.75
+liquidation_threshold = 0.80
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[account]]
+id = "h"
+protocol = "lend"
+collateral = { X = 100000.0 }
+debt = { USDC = 70000.0 }
+"#;
+    let (s, _) =
+        snapshot_from_str(text, Format::Toml, "venue.toml").unwrap_or_else(|e| panic!("{e}"));
+    let x = s.asset_idx("X").unwrap_or(0);
+    assert_eq!(s.assets[x].liquidity.pool, Some(0));
+    assert_eq!(s.assets[x].liquidity.quote_asset, s.asset_idx("USDC"));
+    let r = run(
+        &s,
+        &scenario(&s, "[[shock]]\nasset = \"X\"\nprice_change = -0.20\n"),
+    );
+    let l = &r.rounds[1].liquidations[0];
+    assert_close!(l.seized_tokens, 91875.0);
+    assert_close!(r.rounds[1].sales[0].proceeds_usd, 72900.93295174057, 1e-9);
+    assert_close!(r.final_prices["X"], 0.7870122301239926, 1e-9);
+    // The serialised snapshot keeps the pool reference.
+    let toml = cascade_io::write::snapshot_to_toml(&s, &[], true);
+    assert!(
+        toml.contains(r#"liquidity = { curve = "amm", pool = "xpool" }"#),
+        "{toml}"
+    );
+}
