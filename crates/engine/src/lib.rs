@@ -1,11 +1,17 @@
 //! cascade's engine layer (DESIGN §10): the round-based cascade across all protocols.
 //!
-//! Round 0 applies the scenario's shocks and anchors every curve at the shocked prices. Each round then:
-//! (1) derives prices — these are the round's oracle prices; (2) every protocol, in snapshot order,
-//! liquidates at those prices; (3) all sales of an asset go through its curve together, in a fixed asset
-//! order; (4) realised bad debt goes to the protocol's own buffers; (5) the run stops at a fixed point
-//! (a round with no liquidation whose sales moved no price by more than `tolerance`, relative) or at
-//! `max_rounds`. The same inputs give the same output bit for bit, whatever the thread count.
+//! Round 0: bridge exploits and protocol defaults, then the price shocks; the issuers (lending pools
+//! for receipt tokens, bridges, AMM pools for LP tokens, CDPs for their stables) price their assets
+//! from their state, and every curve is anchored at the shocked prices. Each round then:
+//! (1) the prices derived at the end of the previous round are the round's oracle prices;
+//! (2) every protocol, in snapshot order, liquidates at those prices (circuit breakers may defer);
+//! (3) all sales of an asset go through its curve together, in a fixed asset order, and each seller
+//! settles against its share of the proceeds (a CDP auction's shortfall is bad debt);
+//! (4) bad debt goes to the protocol's insurance fund or surplus buffer, the rest to its suppliers
+//! (receipt tokens lose recovery) or the stable's backing; issuers re-price their assets;
+//! (5) the run stops at a fixed point — a round with no liquidation, no deferred liquidation, and no
+//! price moved by more than `tolerance` (relative) — or at `max_rounds`. The same inputs give the same
+//! output bit for bit, whatever the thread count.
 #![forbid(unsafe_code)]
 
 mod report;
