@@ -78,6 +78,30 @@ pub fn stress_table(s: &Snapshot, r: &StressResult) -> String {
         100.0 * sys.bad_debt_share_of_tvl,
         sys.accounts_liquidated
     );
+    let funded: Vec<_> = r
+        .protocols
+        .iter()
+        .filter(|p| p.insurance_fund_initial_usd > 0.0 || p.insurance_used_usd > 0.0)
+        .collect();
+    if !funded.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n{:<14} {:>11} {:>11} {:>9} {:>11} {:>11}",
+            "insurance", "bad debt", "paid", "coverage", "fund before", "fund after"
+        );
+        for p in funded {
+            let _ = writeln!(
+                o,
+                "{:<14} {:>11} {:>11} {:>8.1}% {:>11} {:>11}",
+                p.id,
+                fmt_usd(p.bad_debt_usd),
+                fmt_usd(p.insurance_used_usd),
+                100.0 * p.insurance_coverage,
+                fmt_usd(p.insurance_fund_initial_usd),
+                fmt_usd(p.insurance_fund_final_usd)
+            );
+        }
+    }
     let _ = writeln!(o, "\nliquidated = debt repaid by liquidators; bad debt = debt left on accounts with no collateral (gross of insurance);");
     let _ = writeln!(o, "shortfall = open accounts with HF < 1 at the end, debt above collateral (not yet realised)\n");
     let _ = writeln!(o, "contagion trace:");
