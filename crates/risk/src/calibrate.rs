@@ -1,0 +1,1 @@
+//! Calibration (DESIGN §12). (in progress)

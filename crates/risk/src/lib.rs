@@ -1,0 +1,5 @@
+//! cascade's risk layer (DESIGN §11–12): Monte Carlo paths through the full cascade, VaR / ES / LaR
+//! with confidence intervals, and parameter calibration.
+#![forbid(unsafe_code)]
+
+pub mod calibrate;
