@@ -183,3 +183,86 @@ fn plural(n: usize, what: &str) -> String {
         format!("{n} {what}s")
     }
 }
+
+/// The human table of `cascade simulate`.
+pub fn simulation_table(
+    s: &Snapshot,
+    sim: &cascade_risk::simulate::Simulation,
+    seconds: f64,
+) -> String {
+    let mut o = String::new();
+    let spec = &sim.spec;
+    let dist = match spec.dist {
+        cascade_risk::paths::Dist::Normal => "normal".to_string(),
+        cascade_risk::paths::Dist::StudentT { dof } => format!("Student-t, {dof} dof"),
+    };
+    let _ = writeln!(
+        o,
+        "cascade simulate — snapshot \"{}\": {} paths over {} day(s), {dist}{}, seed {} ({seconds:.1} s)",
+        s.name,
+        sim.paths.len(),
+        spec.horizon_days,
+        if spec.antithetic { ", antithetic" } else { "" },
+        spec.seed
+    );
+    let _ = writeln!(
+        o,
+        "loss = insolvent debt (bad debt + final shortfall), USD; [95% confidence interval]\n"
+    );
+    let rows = std::iter::once(("system".to_string(), sim.system())).chain(
+        sim.protocols
+            .iter()
+            .enumerate()
+            .map(|(k, id)| (id.clone(), sim.protocol(k))),
+    );
+    for (id, f) in rows {
+        if f.mean_loss_usd == 0.0 && f.lar_95.ci[1] == 0.0 {
+            let _ = writeln!(o, "{id}: no loss and no liquidation on any path");
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "{id}: P(loss > 0) = {:.2}% [{:.2}%, {:.2}%], mean {}",
+            100.0 * f.p_bad_debt.value,
+            100.0 * f.p_bad_debt.ci[0],
+            100.0 * f.p_bad_debt.ci[1],
+            fmt_usd(f.mean_loss_usd)
+        );
+        for ((a, v), (_, e)) in f.var.iter().zip(&f.es) {
+            let _ = writeln!(
+                o,
+                "  {:>5}%  VaR {:>10} [{}, {}]   ES {:>10} [{}, {}]",
+                format!("{}", a * 100.0),
+                fmt_usd(v.value),
+                fmt_usd(v.ci[0]),
+                fmt_usd(v.ci[1]),
+                fmt_usd(e.value),
+                fmt_usd(e.ci[0]),
+                fmt_usd(e.ci[1])
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  LaR 95% {} [{}, {}]  (liquidated debt)",
+            fmt_usd(f.lar_95.value),
+            fmt_usd(f.lar_95.ci[0]),
+            fmt_usd(f.lar_95.ci[1])
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\ntail drivers — mean log return over all paths vs paths at or beyond the system VaR 99%:"
+    );
+    for (a, all, tail) in sim.tail_drivers(0.99) {
+        let _ = writeln!(
+            o,
+            "  {a:<8} {:>+8.2}% vs {:>+8.2}%",
+            100.0 * all,
+            100.0 * tail
+        );
+    }
+    for w in &sim.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    o
+}

@@ -32,11 +32,49 @@ pub use report::*;
 pub struct Options {
     /// Whether the protocols' circuit breakers act (DESIGN §8); `false` runs as if none were set.
     pub breakers: bool,
+    /// Whether to keep the per-round reports and the trace (a Monte Carlo path needs only totals).
+    pub detail: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { breakers: true }
+        Options {
+            breakers: true,
+            detail: true,
+        }
+    }
+}
+
+/// A snapshot made ready to run: its market and protocol models built once, to be copied for every
+/// run (the Monte Carlo runs thousands of paths from one snapshot).
+pub struct Prepared {
+    market: Market,
+    models: Vec<Box<dyn ProtocolModel>>,
+    /// USD prices before any shock.
+    pub initial_prices: Vec<f64>,
+    tvl: Vec<f64>,
+    fund0: Vec<f64>,
+}
+
+impl Prepared {
+    /// Builds the market and the protocol models of `snapshot`, issuers' prices included.
+    pub fn new(snapshot: &Snapshot) -> Prepared {
+        let mut market = Market::new(snapshot);
+        let mut models = build_models(snapshot);
+        refresh_issued_prices(&mut market, &mut models);
+        let initial_prices = market.prices();
+        let tvl = models.iter().map(|m| m.tvl_usd(&initial_prices)).collect();
+        let fund0 = models
+            .iter()
+            .map(|m| m.insurance_fund_usd(&initial_prices))
+            .collect();
+        Prepared {
+            market,
+            models,
+            initial_prices,
+            tvl,
+            fund0,
+        }
     }
 }
 
@@ -97,15 +135,21 @@ fn protocol_fills(outcomes: &[ProtocolRound], fills: &[SaleFill]) -> Vec<Vec<Pro
 
 /// Runs one stress scenario on a snapshot.
 pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> StressResult {
-    let mut market = Market::new(snapshot);
-    let mut models = build_models(snapshot);
-    refresh_issued_prices(&mut market, &mut models);
-    let initial_prices = market.prices();
-    let tvl: Vec<f64> = models.iter().map(|m| m.tvl_usd(&initial_prices)).collect();
-    let fund0: Vec<f64> = models
-        .iter()
-        .map(|m| m.insurance_fund_usd(&initial_prices))
-        .collect();
+    run_prepared(&Prepared::new(snapshot), snapshot, scenario, options)
+}
+
+/// Runs one stress scenario from a prepared snapshot (which is copied, not changed).
+pub fn run_prepared(
+    prepared: &Prepared,
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    options: &Options,
+) -> StressResult {
+    let mut market = prepared.market.clone();
+    let mut models: Vec<Box<dyn ProtocolModel>> =
+        prepared.models.iter().map(|m| m.boxed_clone()).collect();
+    let initial_prices = prepared.initial_prices.clone();
+    let (tvl, fund0) = (&prepared.tvl, &prepared.fund0);
     // Round 0: bridge exploits and protocol defaults, then price shocks (which re-anchor the curves).
     for sh in &scenario.shocks {
         if let (Some(b), Some(loss)) = (sh.bridge, sh.loss) {
@@ -183,16 +227,19 @@ pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> 
         market.recover(scenario.recovery_rate);
         refresh_issued_prices(&mut market, &mut models);
         let next = market.prices();
-        let report = round_report(
-            round, &names, &prices, &models, &outcomes, &losses, &fills, snapshot,
-        );
-        trace.extend(trace::round_lines(
-            snapshot,
-            &report,
-            &prev_prices,
-            &prices,
-            &next,
-        ));
+        let report = options.detail.then(|| {
+            let report = round_report(
+                round, &names, &prices, &models, &outcomes, &losses, &fills, snapshot,
+            );
+            trace.extend(trace::round_lines(
+                snapshot,
+                &report,
+                &prev_prices,
+                &prices,
+                &next,
+            ));
+            report
+        });
         let any_liquidation = outcomes
             .iter()
             .any(|o| !o.liquidations.is_empty() || !o.bad_debt.is_empty());
@@ -202,7 +249,7 @@ pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> 
             .zip(&next)
             .map(|(a, b)| if *a > 0.0 { ((b - a) / a).abs() } else { 0.0 })
             .fold(0.0, f64::max);
-        rounds.push(report);
+        rounds.extend(report);
         prev_prices = prices;
         prices = next;
         if !any_liquidation && !any_deferred && max_move <= scenario.tolerance {

@@ -650,3 +650,39 @@ pub fn write_positions_csv(path: &Path, s: &Snapshot) -> Result<(), WriteError> 
         Ok(())
     })
 }
+
+/// Writes a table of named `Float64` columns (all of one length) as Parquet, atomically — e.g. the
+/// per-path results of `cascade simulate --out`.
+pub fn write_f64_table_parquet(
+    path: &Path,
+    columns: &[(String, Vec<f64>)],
+) -> Result<(), WriteError> {
+    let pq = |source| WriteError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let arrow = |source| WriteError::Arrow {
+        path: path.to_path_buf(),
+        source,
+    };
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, _)| Field::new(name, DataType::Float64, false))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays: Vec<ArrayRef> = columns
+        .iter()
+        .map(|(_, v)| Arc::new(Float64Array::from(v.clone())) as ArrayRef)
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    write_atomic_with(path, |w| {
+        let mut writer = ArrowWriter::try_new(w, schema, Some(props)).map_err(pq)?;
+        writer.write(&batch).map_err(pq)?;
+        writer.close().map_err(pq)?;
+        Ok(())
+    })
+}

@@ -24,6 +24,23 @@ pub struct Shock {
     pub line: u32,
 }
 
+impl Shock {
+    /// A shock that changes nothing (a base for struct-update syntax).
+    pub fn none() -> Shock {
+        Shock {
+            asset: None,
+            price_change: None,
+            discount: None,
+            liquidity_multiplier: None,
+            bridge: None,
+            loss: None,
+            protocol: None,
+            default: None,
+            line: 0,
+        }
+    }
+}
+
 /// A stress scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {

@@ -84,6 +84,7 @@ use crate::{EndState, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
 /// };
 /// assert!((usd - 0.75f64.sqrt()).abs() < 1e-12); // 346,410.16 / 400,000
 /// ```
+#[derive(Clone)]
 pub struct Amm {
     id: String,
     /// The pooled assets: A (the first reserve, the curve's base) and B (its quote).
@@ -153,6 +154,9 @@ fn is_price(p: f64) -> bool {
 }
 
 impl ProtocolModel for Amm {
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
+        Box::new(self.clone())
+    }
     fn id(&self) -> &str {
         &self.id
     }

@@ -7,6 +7,7 @@ use cascade_model::{AssetIdx, BridgeParams, ProtocolKind, Snapshot};
 use crate::{EndState, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
 
 /// A bridge's state.
+#[derive(Clone)]
 pub struct Bridge {
     id: String,
     bridged: AssetIdx,
@@ -35,6 +36,9 @@ impl Bridge {
 }
 
 impl ProtocolModel for Bridge {
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
+        Box::new(self.clone())
+    }
     fn id(&self) -> &str {
         &self.id
     }

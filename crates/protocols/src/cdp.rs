@@ -129,6 +129,7 @@ struct Auction {
 }
 
 /// A CDP protocol's state: its vaults (one row each, in snapshot account order), buffers and PSM.
+#[derive(Clone)]
 pub struct Cdp {
     id: String,
     params: CdpParams,
@@ -291,6 +292,9 @@ impl Cdp {
 }
 
 impl ProtocolModel for Cdp {
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
+        Box::new(self.clone())
+    }
     fn id(&self) -> &str {
         &self.id
     }

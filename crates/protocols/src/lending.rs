@@ -339,6 +339,7 @@ fn liquidate_account(
 }
 
 /// A lending pool and its accounts.
+#[derive(Clone)]
 pub struct LendingPool {
     id: String,
     rules: LiquidationRules,
@@ -549,6 +550,9 @@ impl LendingPool {
 }
 
 impl ProtocolModel for LendingPool {
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
+        Box::new(self.clone())
+    }
     fn id(&self) -> &str {
         &self.id
     }

@@ -140,6 +140,8 @@ pub struct EndState {
 /// oracle prices, routes the sales through the market, then hands realised losses back with
 /// `absorb_losses`.
 pub trait ProtocolModel: Send + Sync {
+    /// A copy of the protocol's whole state (the Monte Carlo runs every path from one prepared state).
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel>;
     fn id(&self) -> &str;
     fn kind(&self) -> ProtocolKind;
     /// Total value supplied to the protocol at `prices`, USD (the base of "share of TVL").

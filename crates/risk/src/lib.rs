@@ -3,3 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod calibrate;
+pub mod metrics;
+pub mod paths;
+pub mod simulate;

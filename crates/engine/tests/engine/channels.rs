@@ -236,7 +236,14 @@ fn a_breaker_defers_liquidations_which_execute_later() {
     let mut s = system(NO_IMPACT, 0.0, &account("a", 10.0, 13500.0));
     s.protocols[0].breakers.pause_liquidations_on_drop = Some(0.10);
     let sc = scenario(&s, "[[shock]]\nasset = \"ETH\"\nprice_change = -0.20\n");
-    let on = run_with(&s, &sc, &Options { breakers: true });
+    let on = run_with(
+        &s,
+        &sc,
+        &Options {
+            breakers: true,
+            ..Default::default()
+        },
+    );
     assert!(on.rounds[1].liquidations.is_empty());
     assert_eq!(on.rounds[1].paused[0].deferred_accounts, 1);
     assert_close!(on.rounds[2].liquidations[0].repaid_tokens, 6750.0);
@@ -248,13 +255,27 @@ fn a_breaker_defers_liquidations_which_execute_later() {
         .iter()
         .any(|t| t.contains("paused by a circuit breaker (1 liquidatable account deferred)")));
     // Off: the same liquidation in round 1.
-    let off = run_with(&s, &sc, &Options { breakers: false });
+    let off = run_with(
+        &s,
+        &sc,
+        &Options {
+            breakers: false,
+            ..Default::default()
+        },
+    );
     assert_close!(off.rounds[1].liquidations[0].repaid_tokens, 6750.0);
     assert_eq!(off.protocols[0].paused_rounds, 0);
     assert!(!off.breakers && on.breakers);
     // A freeze-borrowing breaker at 15% trips on the same move: reported, and no figure changes.
     s.protocols[0].breakers.freeze_borrowing_on_deviation = Some(0.15);
-    let frozen = run_with(&s, &sc, &Options { breakers: true });
+    let frozen = run_with(
+        &s,
+        &sc,
+        &Options {
+            breakers: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(frozen.rounds[1].borrowing_frozen, vec!["lend".to_string()]);
     assert!(frozen.rounds[2].borrowing_frozen.is_empty());
     assert_eq!(frozen.protocols[0].borrowing_frozen_rounds, 1);
