@@ -266,3 +266,90 @@ pub fn simulation_table(
     }
     o
 }
+
+/// The human table of `cascade calibrate`.
+pub fn calibration_table(
+    alpha: f64,
+    days: f64,
+    budget: f64,
+    paths: usize,
+    closed: &[cascade_risk::calibrate::ReserveCalibration],
+    mc: &[cascade_risk::bisect::McCalibration],
+) -> String {
+    let mut o = String::new();
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    let _ = writeln!(
+        o,
+        "closed forms (DESIGN §12), α = {}, selling over {days} day(s):",
+        pct(alpha)
+    );
+    let _ = writeln!(o, "  h = 1 − exp(−z_α·σ·√(T/365)) + impact;  max LT = (1 − h)/(1 + bonus);  SmartLTV (B.Protocol / Risk DAO) for comparison\n");
+    let _ = writeln!(
+        o,
+        "{:<14} {:<7} {:>7} {:>7} {:>12} {:>8} {:>8} {:>8} {:>9}",
+        "protocol",
+        "asset",
+        "LT now",
+        "bonus",
+        "position",
+        "impact",
+        "haircut",
+        "max LT",
+        "SmartLTV"
+    );
+    for c in closed {
+        let _ = writeln!(
+            o,
+            "{:<14} {:<7} {:>7} {:>7} {:>12} {:>8} {:>8} {:>8} {:>9}",
+            c.protocol,
+            c.asset,
+            pct(c.current_lt),
+            pct(c.bonus),
+            cascade_engine::trace::fmt_qty(c.position_tokens),
+            pct(c.impact),
+            pct(c.haircut),
+            pct(c.max_lt),
+            c.smart_ltv.map_or("—".to_string(), pct)
+        );
+    }
+    if !mc.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nMonte Carlo ({paths} paths per evaluation): largest LT and supply whose ES {} of the protocol's loss stays within {} of its supplied value",
+            pct(alpha),
+            pct(budget)
+        );
+        let _ = writeln!(
+            o,
+            "{:<14} {:<7} {:>7} {:>11} {:>11} {:>8} {:>13} {:>31}",
+            "protocol",
+            "asset",
+            "LT now",
+            "ES now",
+            "budget",
+            "max LT",
+            "max supply",
+            "ES at LT −5 / now / +5 pts"
+        );
+        for c in mc {
+            let sens: Vec<String> = c.sensitivity.iter().map(|(_, e)| fmt_usd(*e)).collect();
+            let _ = writeln!(
+                o,
+                "{:<14} {:<7} {:>7} {:>11} {:>11} {:>8} {:>13} {:>31}",
+                c.protocol,
+                c.asset,
+                pct(c.current_lt),
+                fmt_usd(c.es_current_usd),
+                fmt_usd(c.budget_usd),
+                c.max_lt.map_or("none".to_string(), pct),
+                match c.max_supply_tokens {
+                    Some(x) => cascade_engine::trace::fmt_qty(x),
+                    None if c.current_supply_tokens <= 0.0 => "—".to_string(),
+                    None => "below today".to_string(),
+                },
+                sens.join(" / ")
+            );
+        }
+    }
+    o
+}

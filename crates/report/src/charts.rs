@@ -59,7 +59,8 @@ fn error_svg(w: u32, msg: &str) -> String {
 
 /// A compact USD axis label: `$0`, `$950`, `$12k`, `$1.5M`, `$2.25B`.
 pub(crate) fn axis_usd(x: f64) -> String {
-    let a = x.abs();
+    // A hair up, so a tick at 10^6 computed as 999,999.9999 reads `$1M`, not `$1000k`.
+    let a = x.abs() * (1.0 + 1e-9);
     let sign = if x < 0.0 { "−" } else { "" };
     let (v, unit) = if a >= 1e9 {
         (a / 1e9, "B")
@@ -100,6 +101,92 @@ pub(crate) fn color(k: usize) -> RGBColor {
     PALETTE[k % PALETTE.len()]
 }
 
+/// How a legend entry is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark {
+    Box,
+    Line,
+}
+
+const LEGEND_ROW_H: u32 = 22;
+const TITLE_H: u32 = 34;
+
+/// Approximate width of a legend entry, pixels (swatch, gap, text at ~7.5 px per character).
+fn legend_item_w(name: &str) -> u32 {
+    22 + (name.chars().count() as f64 * 7.3) as u32 + 22
+}
+
+/// Legend entries laid out in centred rows that fit the chart's width.
+fn legend_rows(names: &[&str], width: u32) -> Vec<Vec<usize>> {
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    let mut used = 0;
+    for (k, n) in names.iter().enumerate() {
+        let w = legend_item_w(n);
+        match rows.last_mut() {
+            Some(row) if used + w <= width - 40 => {
+                row.push(k);
+                used += w;
+            }
+            _ => {
+                rows.push(vec![k]);
+                used = w;
+            }
+        }
+    }
+    rows
+}
+
+/// Height of the title and legend strip above a chart.
+pub(crate) fn header_h(series: &[Series]) -> u32 {
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    TITLE_H + LEGEND_ROW_H * legend_rows(&names, WIDTH).len() as u32 + 6
+}
+
+/// Draws the title and, under it, the legend (outside the plot, so it never hides data); returns the
+/// area left for the plot.
+pub(crate) fn header<'a>(
+    root: &Area<'a>,
+    title: &str,
+    series: &[Series],
+    mark: Mark,
+) -> Result<Area<'a>, Box<dyn Error>> {
+    let (w, _) = root.dim_in_pixel();
+    let (head, body) = root.split_vertically(header_h(series));
+    head.draw(&Text::new(
+        title.to_string(),
+        (w as i32 / 2, 10),
+        (FONT, 22)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top)),
+    ))?;
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let text = (FONT, 16)
+        .into_font()
+        .color(&RGBColor(40, 46, 54))
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (r, row) in legend_rows(&names, w).iter().enumerate() {
+        let row_w: u32 = row.iter().map(|k| legend_item_w(names[*k])).sum();
+        let mut x = (w.saturating_sub(row_w) / 2) as i32;
+        let y = (TITLE_H + LEGEND_ROW_H * r as u32 + LEGEND_ROW_H / 2) as i32;
+        for k in row {
+            let c = series[*k].color;
+            match mark {
+                Mark::Box => {
+                    head.draw(&Rectangle::new([(x, y - 6), (x + 12, y + 6)], c.filled()))?
+                }
+                Mark::Line => head.draw(&PathElement::new(
+                    vec![(x - 2, y), (x + 16, y)],
+                    c.stroke_width(3),
+                ))?,
+            }
+            head.draw(&Text::new(names[*k].to_string(), (x + 22, y), text.clone()))?;
+            x += legend_item_w(names[*k]) as i32;
+        }
+    }
+    Ok(body)
+}
+
 /// Horizontal bars, one per category, each stacked from `series` left to right, with the total written
 /// at the end of the bar by `fmt_total`.
 pub(crate) fn hbar_stacked(
@@ -122,12 +209,12 @@ pub(crate) fn hbar_stacked(
         .unwrap_or(4) as u32
         * 8
         + 16;
-    let h = 110 + 36 * n as u32;
+    let h = 70 + header_h(series) + 36 * n as u32;
     render(WIDTH, h, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
+        let body = header(root, title, series, Mark::Box)?;
+        let mut chart = ChartBuilder::on(&body)
             .margin(12)
-            .x_label_area_size(34)
+            .x_label_area_size(38)
             .y_label_area_size(label_w.min(260))
             .build_cartesian_2d(0.0..x_max, (0..n - 1).into_segmented())?;
         // The first category at the top.
@@ -144,7 +231,7 @@ pub(crate) fn hbar_stacked(
             })
             .x_label_formatter(&|x| axis_usd(*x))
             .x_labels(8)
-            .label_style((FONT, 14))
+            .label_style((FONT, 16))
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
@@ -171,32 +258,18 @@ pub(crate) fn hbar_stacked(
                     r
                 })
                 .collect();
-            chart
-                .draw_series(bars)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 12, y + 6)], color.filled())
-                });
+            chart.draw_series(bars)?;
         }
         chart.draw_series(totals.iter().enumerate().map(|(i, t)| {
             Text::new(
                 format!("  {}", fmt_total(*t)),
                 (*t, SegmentValue::CenterOf(row(i))),
-                (FONT, 14)
+                (FONT, 16)
                     .into_font()
                     .color(&BLACK)
                     .pos(Pos::new(HPos::Left, VPos::Center)),
             )
         }))?;
-        if series.len() > 1 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(RGBColor(200, 205, 210))
-                .label_font((FONT, 14))
-                .draw()?;
-        }
         Ok(())
     })
 }
@@ -214,12 +287,12 @@ pub(crate) fn vbar_stacked(
         .collect();
     let max = totals.iter().copied().fold(0.0, f64::max);
     let y_max = if max > 0.0 { max * 1.12 } else { 1.0 };
-    render(WIDTH, 420, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
+    render(WIDTH, 360 + header_h(series), |root| {
+        let body = header(root, title, series, Mark::Box)?;
+        let mut chart = ChartBuilder::on(&body)
             .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(78)
+            .x_label_area_size(50)
+            .y_label_area_size(86)
             .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..y_max)?;
         chart
             .configure_mesh()
@@ -231,8 +304,8 @@ pub(crate) fn vbar_stacked(
             })
             .y_label_formatter(&|y| axis_usd(*y))
             .y_desc(y_desc)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 16))
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
@@ -259,20 +332,8 @@ pub(crate) fn vbar_stacked(
                     r
                 })
                 .collect();
-            chart
-                .draw_series(bars)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 12, y + 6)], color.filled())
-                });
+            chart.draw_series(bars)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(200, 205, 210))
-            .label_font((FONT, 14))
-            .draw()?;
         Ok(())
     })
 }
@@ -302,13 +363,12 @@ pub(crate) fn lines(
     };
     let x0 = xs.first().copied().unwrap_or(0);
     let x1 = xs.last().copied().unwrap_or(1).max(x0 + 1);
-    let legend_h = 22 * series.len() as u32;
-    render(WIDTH, (440).max(legend_h + 140), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
+    render(WIDTH, 380 + header_h(series), |root| {
+        let body = header(root, title, series, Mark::Line)?;
+        let mut chart = ChartBuilder::on(&body)
             .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
+            .x_label_area_size(50)
+            .y_label_area_size(72)
             .build_cartesian_2d(x0 as f64 - 0.2..x1 as f64 + 0.2, lo..hi)?;
         chart
             .configure_mesh()
@@ -323,8 +383,8 @@ pub(crate) fn lines(
             .y_label_formatter(&|y| trim_decimals(*y))
             .x_desc(x_desc)
             .y_desc(y_desc)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 16))
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
@@ -336,34 +396,9 @@ pub(crate) fn lines(
                 .filter(|(_, v)| v.is_finite())
                 .map(|(x, v)| (*x as f64, *v))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+            chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
             chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
         }
-        // The legend goes in the left corner the lines start away from.
-        let starts: Vec<f64> = series
-            .iter()
-            .filter_map(|s| s.values.first().copied())
-            .filter(|v| v.is_finite())
-            .collect();
-        let start_mean = starts.iter().sum::<f64>() / starts.len().max(1) as f64;
-        let position = if start_mean >= (lo + hi) / 2.0 {
-            SeriesLabelPosition::LowerLeft
-        } else {
-            SeriesLabelPosition::UpperLeft
-        };
-        chart
-            .configure_series_labels()
-            .position(position)
-            .margin(14)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(200, 205, 210))
-            .label_font((FONT, 14))
-            .draw()?;
         Ok(())
     })
 }
@@ -379,6 +414,7 @@ mod tests {
         assert_eq!(axis_usd(12_000.0), "$12k");
         assert_eq!(axis_usd(1_500_000.0), "$1.5M");
         assert_eq!(axis_usd(-2.25e9), "−$2.25B");
+        assert_eq!(axis_usd(999_999.999_9), "$1M");
     }
 
     #[test]

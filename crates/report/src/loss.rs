@@ -14,7 +14,7 @@ const MIN_BINS: usize = 10;
 const MAX_BINS: usize = 60;
 const HEIGHT: u32 = 500;
 /// Room under the plot for the caption lines.
-const CAPTION_H: u32 = 58;
+const CAPTION_H: u32 = 64;
 
 const BAR: RGBColor = RGBColor(78, 121, 167);
 const VAR_COLOR: RGBColor = RGBColor(214, 110, 0);
@@ -189,11 +189,11 @@ pub fn loss_distribution_svg(
 
     render(WIDTH, HEIGHT, |root| {
         let (plot, foot) = root.split_vertically(HEIGHT - CAPTION_H);
-        let style = (FONT, 14).into_font().color(&RGBColor(60, 68, 77));
+        let style = (FONT, 16).into_font().color(&RGBColor(60, 68, 77));
         for (k, line) in caption.iter().enumerate() {
             foot.draw(&Text::new(
                 line.clone(),
-                (16, 8 + 22 * k as i32),
+                (16, 8 + 24 * k as i32),
                 style.clone(),
             ))?;
         }
@@ -217,10 +217,10 @@ pub fn loss_distribution_svg(
         // Head room above the highest bar for the marker labels.
         let y_top = (max_count as f64 * (1.2 + 0.08 * markers.len() as f64)).max(1.0);
         let mut chart = ChartBuilder::on(&plot)
-            .caption(title, (FONT, 20))
+            .caption(title, (FONT, 22))
             .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
+            .x_label_area_size(50)
+            .y_label_area_size(72)
             .build_cartesian_2d(x0..x1, 0.0..y_top)?;
         let x_desc = match scale {
             Scale::Linear => "loss (USD)",
@@ -239,9 +239,10 @@ pub fn loss_distribution_svg(
             })
             .x_desc(x_desc)
             .y_desc("paths")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 14))
-            .light_line_style(RGBColor(235, 238, 241))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 16))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
         match &bins {
             Some(b) => {
@@ -302,7 +303,7 @@ pub fn loss_distribution_svg(
             chart.draw_series(std::iter::once(Text::new(
                 text,
                 (x, y),
-                (FONT, 14)
+                (FONT, 16)
                     .into_font()
                     .color(&m.color)
                     .pos(Pos::new(h, VPos::Top)),

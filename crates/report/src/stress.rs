@@ -234,14 +234,14 @@ fn prices_section(snapshot: &Snapshot, r: &StressResult) -> Section {
         ]);
     }
     let xs: Vec<u32> = r.rounds.iter().map(|k| k.round).collect();
-    let order = asset_order(snapshot, r);
     let series: Vec<Series> = ids
         .iter()
-        .filter_map(|id| {
+        .enumerate()
+        .filter_map(|(k, id)| {
             let base = shocked(id).filter(|p| *p > 0.0)?;
             Some(Series {
                 name: id.clone(),
-                color: color(order.iter().position(|x| x == id).unwrap_or(0)),
+                color: color(k),
                 values: r
                     .rounds
                     .iter()

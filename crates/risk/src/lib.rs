@@ -2,6 +2,7 @@
 //! with confidence intervals, and parameter calibration.
 #![forbid(unsafe_code)]
 
+pub mod bisect;
 pub mod calibrate;
 pub mod metrics;
 pub mod paths;

@@ -243,3 +243,73 @@ fn simulation_is_the_same_with_one_and_two_threads() {
     assert!(v["system"]["lar_95_usd"].as_f64().unwrap_or(0.0) > 0.0);
     assert!(v["system"]["es_99_usd"].as_f64() >= v["system"]["var_99_usd"].as_f64());
 }
+
+#[test]
+fn relevering_to_a_new_threshold_keeps_health_factors() {
+    // a0: 10 ETH (LT 0.825) + 1 BTC (LT 0.75) against D USDC. Raising ETH's LT to 0.9:
+    // W_old = 20000·0.825 + 60000·0.75 = 61,500; W_new = 20000·0.9 + 45,000 = 63,000; the debt is scaled
+    // by 63,000/61,500 = 1.024390…, so HF = W/D is unchanged.
+    let s = two_assets(0.5, "[[account]]\nid = \"a0\"\nprotocol = \"lend\"\ncollateral = { ETH = 10.0, BTC = 1.0 }\ndebt = { USDC = 50000.0 }\n");
+    let t = cascade_risk::bisect::with_lt(&s, 0, 0, 0.9);
+    let debt = t.positions.amount[2];
+    assert!((debt - 50000.0 * 63000.0 / 61500.0).abs() < 1e-6, "{debt}");
+    assert_eq!(
+        t.protocols[0]
+            .lending()
+            .map(|l| l.reserves[0].liquidation_threshold),
+        Some(0.9)
+    );
+    let u = cascade_risk::bisect::with_supply_scaled(&s, 0, 1, 3.0);
+    assert_eq!(u.positions.amount, vec![30.0, 3.0, 150000.0]);
+}
+
+#[test]
+fn the_bisection_finds_the_largest_threshold_within_the_budget() {
+    let mut accounts = String::new();
+    for k in 0..60 {
+        let hf = 1.05 + (k % 20) as f64 * 0.03;
+        accounts.push_str(&format!(
+            "[[account]]\nid = \"a{k}\"\nprotocol = \"lend\"\ncollateral = {{ ETH = 100.0 }}\ndebt = {{ USDC = {:?} }}\n",
+            100.0 * 2000.0 * 0.825 / hf
+        ));
+    }
+    let s = two_assets(0.0, &accounts);
+    let spec = SimulationSpec {
+        paths: 300,
+        horizon_days: 7.0,
+        seed: 2,
+        dist: Dist::StudentT { dof: 3.0 },
+        jumps: Vec::new(),
+        antithetic: false,
+        alphas: vec![0.99],
+        breakers: true,
+        max_rounds: 50,
+    };
+    let c = cascade_risk::bisect::calibrate_reserve(&s, &spec, 0, 0, 0.99, 0.002, 4.0)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("ETH is collateral"));
+    // ES rises with the threshold (the sensitivity row is ordered).
+    assert!(
+        c.sensitivity[0].1 <= c.sensitivity[1].1 && c.sensitivity[1].1 <= c.sensitivity[2].1,
+        "{:?}",
+        c.sensitivity
+    );
+    assert!(c.max_lt.is_some_and(|lt| lt > 0.01 && lt < 0.95), "{c:?}");
+    if let Some(lt) = c.max_lt {
+        let es = |lt: f64| {
+            let t = cascade_risk::bisect::with_lt(&s, 0, 0, lt);
+            let sim = simulate(&t, &spec, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+            sim.protocol(0).es[0].1.value
+        };
+        assert!(
+            es(lt) <= c.budget_usd,
+            "ES at the found LT exceeds the budget"
+        );
+        if lt < 0.95 {
+            assert!(
+                es(lt + 0.01) > c.budget_usd * 0.999 || lt + 0.01 > 1.0 / 1.05,
+                "the bisection stopped early at {lt}"
+            );
+        }
+    }
+}
