@@ -293,13 +293,31 @@ fn reports_are_self_contained_html() {
     let sim = dir.path().join("sim.html");
     let o = cascade(&["stress", "--report", stress.to_str().unwrap_or("")]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = cascade(&["simulate", "--paths", "200", "--horizon-days", "7", "--report", sim.to_str().unwrap_or("")]);
+    let o = cascade(&[
+        "simulate",
+        "--paths",
+        "200",
+        "--horizon-days",
+        "7",
+        "--report",
+        sim.to_str().unwrap_or(""),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for f in [&stress, &sim] {
         let html = std::fs::read_to_string(f).unwrap_or_default();
-        assert!(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"), "{}", &html[..html.len().min(80)]);
+        assert!(
+            html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"),
+            "{}",
+            &html[..html.len().min(80)]
+        );
         assert!(html.contains("<svg"));
-        assert!(!html.contains("<script") && !html.contains("http"), "external resource or script in {}", f.display());
+        assert!(
+            !html.contains("<script") && !html.contains("http"),
+            "external resource or script in {}",
+            f.display()
+        );
     }
-    assert!(std::fs::read_to_string(&sim).unwrap_or_default().contains("VaR 99%"));
+    assert!(std::fs::read_to_string(&sim)
+        .unwrap_or_default()
+        .contains("VaR 99%"));
 }

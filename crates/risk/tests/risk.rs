@@ -313,3 +313,35 @@ fn the_bisection_finds_the_largest_threshold_within_the_budget() {
         }
     }
 }
+
+#[test]
+fn es_contributions_are_larger_for_the_asset_the_book_is_exposed_to() {
+    // Borrowers hold ETH only: raising ETH's volatility raises ES; BTC's does not move it (common
+    // random numbers: the same paths, BTC's returns touch no account).
+    let mut accounts = String::new();
+    for k in 0..50 {
+        let hf = 1.05 + (k % 10) as f64 * 0.05;
+        accounts.push_str(&format!(
+            "[[account]]\nid = \"a{k}\"\nprotocol = \"lend\"\ncollateral = {{ ETH = 100.0 }}\ndebt = {{ USDC = {:?} }}\n",
+            100.0 * 2000.0 * 0.825 / hf
+        ));
+    }
+    let s = two_assets(0.0, &accounts);
+    let spec = SimulationSpec {
+        paths: 400,
+        horizon_days: 7.0,
+        seed: 4,
+        dist: Dist::StudentT { dof: 3.0 },
+        jumps: Vec::new(),
+        antithetic: false,
+        alphas: vec![0.99],
+        breakers: true,
+        max_rounds: 50,
+    };
+    let base = simulate(&s, &spec, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    let c = cascade_risk::simulate::es_contributions(&s, &spec, 0.99, 0.10, &base)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let get = |id: &str| c.iter().find(|(a, _)| a == id).map_or(f64::NAN, |x| x.1);
+    assert!(get("ETH") > 0.0, "{c:?}");
+    assert_eq!(get("BTC"), 0.0, "{c:?}");
+}
