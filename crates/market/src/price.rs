@@ -11,7 +11,7 @@
 //! base, `par` being the asset's redemption value in quote units (an lst's `p_U·rate`, a stable's peg),
 //! so the pool's marginal price is the asset's discount to par (0.93 = 7% depegged).
 
-use cascade_model::{AssetIdx, AssetKind, CurveSpec, Scenario, Snapshot};
+use cascade_model::{AssetIdx, AssetKind, Scenario, Snapshot};
 
 use crate::curve::{Curve, Quoter};
 
@@ -377,14 +377,5 @@ fn add_pending(list: &mut Vec<(Option<AssetIdx>, f64)>, wanted: Option<AssetIdx>
     match list.iter_mut().find(|(w, _)| *w == wanted) {
         Some((_, x)) => *x += q,
         None => list.push((wanted, q)),
-    }
-}
-
-/// The curve parameters of a spec, for reports.
-pub fn curve_name(spec: &CurveSpec) -> &'static str {
-    match spec {
-        CurveSpec::ConstantProduct { .. } => "constant_product",
-        CurveSpec::StableSwap { .. } => "stableswap",
-        CurveSpec::PowerLaw { .. } => "power_law",
     }
 }
