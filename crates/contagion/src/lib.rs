@@ -1,0 +1,7 @@
+//! cascade's contagion layer (DESIGN §13): clearing and DebtRank on any network, and the exposure
+//! graph, contagion coefficients, recursive-leverage loops and concentration of a snapshot.
+#![forbid(unsafe_code)]
+
+pub mod clearing;
+pub mod debtrank;
+pub mod network;
