@@ -5,3 +5,4 @@
 pub mod clearing;
 pub mod debtrank;
 pub mod network;
+pub mod snapshot;

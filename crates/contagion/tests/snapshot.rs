@@ -1,0 +1,185 @@
+//! Contagion analytics of snapshots, worked by hand (DESIGN §13).
+
+use cascade_contagion::snapshot::{
+    concentration, contagion_coefficients, exposure_graph, loops, to_dot,
+};
+use cascade_model::load::snapshot_from_str;
+use cascade_model::{Format, Scenario, Snapshot};
+
+fn snap(text: &str) -> Snapshot {
+    snapshot_from_str(text, Format::Toml, "t.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+}
+
+const BASE: &str = r#"
+name = "c"
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "stETH"
+kind = "lst"
+underlying = "ETH"
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "aUSDC"
+kind = "receipt"
+underlying = "USDC"
+issuer = "lend"
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[protocol]]
+id = "lend"
+kind = "lending"
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "stETH"
+ltv = 0.78
+liquidation_threshold = 0.81
+liquidation_bonus = 0.06
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[protocol]]
+id = "other"
+kind = "lending"
+[[protocol.reserve]]
+asset = "aUSDC"
+ltv = 0.75
+liquidation_threshold = 0.80
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[account]]
+id = "a"
+protocol = "lend"
+collateral = { ETH = 10.0 }
+debt = { USDC = 15000.0 }
+[[account]]
+id = "b"
+protocol = "other"
+collateral = { ETH = 30.0, aUSDC = 10000.0 }
+debt = { USDC = 8000.0 }
+[[account]]
+id = "looper"
+protocol = "lend"
+collateral = { stETH = 100.0 }
+debt = { ETH = 70.0 }
+"#;
+
+#[test]
+fn exposure_graph_by_hand() {
+    // "other" accepts aUSDC, a claim on "lend": 10,000 × 1 = $10,000. Shared ETH collateral: lend holds
+    // 10 ETH ($20k), other 30 ETH ($60k): overlap min = $20k.
+    let s = snap(BASE);
+    let g = exposure_graph(&s);
+    let receipt = g
+        .iter()
+        .find(|e| e.kind == "receipt")
+        .unwrap_or_else(|| panic!("{g:#?}"));
+    assert_eq!(
+        (
+            receipt.from.as_str(),
+            receipt.to.as_str(),
+            receipt.asset.as_str()
+        ),
+        ("other", "lend", "aUSDC")
+    );
+    assert!((receipt.usd - 10_000.0).abs() < 1e-9);
+    let shared = g
+        .iter()
+        .find(|e| e.kind == "shared_collateral" && e.asset == "ETH")
+        .unwrap_or_else(|| panic!("{g:#?}"));
+    assert!((shared.usd - 20_000.0).abs() < 1e-9);
+    let dot = to_dot(&s, &g);
+    assert!(
+        dot.starts_with("digraph") && dot.contains("\"other\" -> \"lend\""),
+        "{dot}"
+    );
+}
+
+#[test]
+fn contagion_coefficient_by_hand() {
+    // Account a (10 ETH, 15,000 USDC; LT 0.825, bonus 5%) on a curve without impact: bad debt appears
+    // when seizing all 10 ETH no longer repays the debt, 10·p/1.05 < 15,000 ⇔ p < 1,575: a drop of
+    // 1 − 1575/2000 = 21.25%. Beyond it the bad debt is 15,000 − 10·2000·(1 − d)/1.05, rising by
+    // 20,000/1.05/100 = $190.476 per percentage point; realised in round 1.
+    let s = snap(BASE);
+    let c = contagion_coefficients(&s);
+    let eth_lend = c
+        .iter()
+        .find(|x| x.asset == "ETH" && x.protocol == "lend")
+        .unwrap_or_else(|| panic!("{c:#?}"));
+    let d = eth_lend.threshold_drop.unwrap_or(f64::NAN);
+    assert!((d - 0.2125).abs() < 1e-4, "{d}");
+    let slope = eth_lend.slope_usd_per_pct.unwrap_or(f64::NAN);
+    assert!((slope - 20_000.0 / 1.05 / 100.0).abs() < 0.5, "{slope}");
+    assert_eq!(eth_lend.rounds_to_insolvency, Some(1));
+    // USDC's own drop never makes "lend" insolvent (USDC is only owed there): no threshold.
+    let usdc_lend = c
+        .iter()
+        .find(|x| x.asset == "USDC" && x.protocol == "lend")
+        .unwrap_or_else(|| panic!("{c:#?}"));
+    assert_eq!(usdc_lend.threshold_drop, None);
+}
+
+#[test]
+fn concentration_by_hand() {
+    // ETH collateral: a holds 10 ($20k), b 30 ($60k): shares 0.25/0.75, HHI = 0.0625 + 0.5625 = 0.625,
+    // top-10 share 1. The curve has no impact, so all of it is sellable within 2%: coefficient > 1.
+    let s = snap(BASE);
+    let c = concentration(&s);
+    let eth = c
+        .iter()
+        .find(|x| x.asset == "ETH")
+        .unwrap_or_else(|| panic!("{c:#?}"));
+    assert_eq!(eth.holders, 2);
+    assert!((eth.hhi - 0.625).abs() < 1e-12);
+    assert!((eth.top10_share - 1.0).abs() < 1e-12);
+    assert!(eth.liquidity_coefficient > 1.0);
+}
+
+#[test]
+fn loops_by_hand() {
+    // looper: 100 stETH ($200k) against 70 ETH ($140k): same family (stETH's underlying is ETH);
+    // leverage = 200,000 / 60,000 = 3.333. b posts aUSDC (issued by "lend") in "other" and borrows USDC:
+    // a loop across protocols.
+    let s = snap(BASE);
+    let l = loops(&s, &Scenario::baseline());
+    let st = l
+        .pairs
+        .iter()
+        .find(|p| p.collateral == "stETH" && p.debt == "ETH")
+        .unwrap_or_else(|| panic!("{l:#?}"));
+    assert!((st.max_leverage - 200_000.0 / 60_000.0).abs() < 1e-9);
+    assert!(!st.cross_protocol);
+    let cross = l
+        .pairs
+        .iter()
+        .find(|p| p.collateral == "aUSDC")
+        .unwrap_or_else(|| panic!("{l:#?}"));
+    assert!(cross.cross_protocol && cross.debt == "USDC");
+    assert_eq!(l.looped_accounts, 2);
+    assert_eq!(l.looped_bad_debt_share, None);
+}
