@@ -55,6 +55,8 @@ enum Command {
     Simulate(SimulateArgs),
     /// Haircuts and liquidation thresholds: closed forms, and the Monte Carlo bisection (DESIGN §12).
     Calibrate(CalibrateArgs),
+    /// Exposure graph, contagion coefficients, recursive-leverage loops and concentration (DESIGN §13).
+    Contagion(ContagionArgs),
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
     Gen {
         /// Number of accounts.
@@ -179,6 +181,23 @@ struct CalibrateArgs {
     json: bool,
 }
 
+#[derive(Args, Debug)]
+struct ContagionArgs {
+    #[command(flatten)]
+    snapshot: SnapshotArg,
+    /// The stress whose bad debt is attributed to looped positions (file or built-in name).
+    #[arg(long, value_name = "FILE|NAME", default_value = "eth-crash")]
+    scenario: String,
+    /// Also write the exposure graph as Graphviz DOT.
+    #[arg(long, value_name = "FILE.dot")]
+    dot: Option<PathBuf>,
+    /// Also write the exposure graph as a CSV edge list (from,to,kind,asset,usd).
+    #[arg(long, value_name = "FILE.csv")]
+    edges: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
 /// A failure, with the exit code it maps to.
 enum Failure {
     /// Bad input: diagnostics already formatted.
@@ -237,6 +256,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Stress(args) => stress(&args),
         Command::Simulate(args) => simulate(&args),
         Command::Calibrate(args) => calibrate(&args),
+        Command::Contagion(args) => contagion(&args),
         Command::Gen {
             accounts,
             seed,
@@ -721,6 +741,76 @@ fn extract_body(html: &str) -> String {
     let start = html.find("<body>").map_or(0, |i| i + "<body>".len());
     let end = html.rfind("</body>").unwrap_or(html.len());
     html[start..end].to_string()
+}
+
+fn contagion(a: &ContagionArgs) -> Result<(), Failure> {
+    use cascade_contagion::snapshot as cs;
+    let (snap, d1) = load_snapshot(&a.snapshot).map_err(input)?;
+    let (sc, d2) = load_scenario(&a.scenario, &snap).map_err(input)?;
+    print_warnings(&d1);
+    print_warnings(&d2);
+    let edges = cs::exposure_graph(&snap);
+    let coefficients = cs::contagion_coefficients(&snap);
+    let loops = cs::loops(&snap, &sc);
+    let concentration = cs::concentration(&snap);
+    if let Some(path) = &a.dot {
+        cascade_io::write::write_atomic(path, cs::to_dot(&snap, &edges).as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &a.edges {
+        let mut csv = String::from("from,to,kind,asset,usd\n");
+        for e in &edges {
+            let q = |x: &str| {
+                if x.contains([',', '"', '\n']) {
+                    format!("\"{}\"", x.replace('"', "\"\""))
+                } else {
+                    x.to_string()
+                }
+            };
+            csv.push_str(&format!(
+                "{},{},{},{},{:?}\n",
+                q(&e.from),
+                q(&e.to),
+                q(&e.kind),
+                q(&e.asset),
+                e.usd
+            ));
+        }
+        cascade_io::write::write_atomic(path, csv.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if a.json {
+        let v = serde_json::json!({
+            "snapshot": snap.name,
+            "exposure_graph": edges,
+            "contagion_coefficients": coefficients,
+            "loops": loops,
+            "loops_scenario": sc.name,
+            "concentration": concentration,
+        });
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&v).context("JSON")?
+        )
+        .context("writing to stdout")?;
+    } else {
+        write!(
+            stdout,
+            "{}",
+            table::contagion_table(
+                &snap,
+                &edges,
+                &coefficients,
+                &loops,
+                &sc.name,
+                &concentration
+            )
+        )
+        .context("writing to stdout")?;
+    }
+    Ok(())
 }
 
 fn calibrate(a: &CalibrateArgs) -> Result<(), Failure> {

@@ -353,3 +353,145 @@ pub fn calibration_table(
     }
     o
 }
+
+/// The human output of `cascade contagion`.
+pub fn contagion_table(
+    s: &Snapshot,
+    edges: &[cascade_contagion::snapshot::Edge],
+    coefficients: &[cascade_contagion::snapshot::Coefficient],
+    loops: &cascade_contagion::snapshot::Loops,
+    scenario: &str,
+    concentration: &[cascade_contagion::snapshot::Concentration],
+) -> String {
+    let mut o = String::new();
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    let _ = writeln!(o, "cascade contagion — snapshot \"{}\"\n", s.name);
+    let _ = writeln!(o, "exposure graph (claims: `from` holds or accepts what `to` owes or backs; shared collateral: the smaller holding)");
+    for e in edges.iter().filter(|e| e.kind != "shared_collateral") {
+        let _ = writeln!(
+            o,
+            "  {:<12} → {:<12} {:<10} {:<7} {:>10}",
+            e.from,
+            e.to,
+            e.kind,
+            e.asset,
+            fmt_usd(e.usd)
+        );
+    }
+    let mut shared: Vec<&cascade_contagion::snapshot::Edge> = edges
+        .iter()
+        .filter(|e| e.kind == "shared_collateral")
+        .collect();
+    shared.sort_by(|a, b| b.usd.total_cmp(&a.usd));
+    for e in shared.iter().take(8) {
+        let _ = writeln!(
+            o,
+            "  {:<12} ↔ {:<12} {:<10} {:<7} {:>10}",
+            e.from,
+            e.to,
+            "shared",
+            e.asset,
+            fmt_usd(e.usd)
+        );
+    }
+    if shared.len() > 8 {
+        let _ = writeln!(
+            o,
+            "  … {} more shared-collateral pairs (--json, --edges)",
+            shared.len() - 8
+        );
+    }
+    let _ = writeln!(o, "\ncontagion coefficients: the smallest drop of the asset alone at which the protocol realises bad debt");
+    let _ = writeln!(
+        o,
+        "(slope: USD of bad debt per further point of drop; rounds: round of the first bad debt)"
+    );
+    let protocols: Vec<&str> = {
+        let mut v: Vec<&str> = Vec::new();
+        for c in coefficients {
+            if !v.contains(&c.protocol.as_str()) {
+                v.push(&c.protocol);
+            }
+        }
+        v
+    };
+    let mut header = format!("  {:<8}", "asset");
+    for p in &protocols {
+        header.push_str(&format!(" {:>22}", p));
+    }
+    let _ = writeln!(o, "{header}");
+    let mut assets: Vec<&str> = Vec::new();
+    for c in coefficients {
+        if !assets.contains(&c.asset.as_str()) {
+            assets.push(&c.asset);
+        }
+    }
+    for a in assets {
+        let mut line = format!("  {a:<8}");
+        for p in &protocols {
+            let cell = coefficients
+                .iter()
+                .find(|c| c.asset == a && c.protocol == *p)
+                .map_or("".to_string(), |c| match c.threshold_drop {
+                    Some(d) => format!(
+                        "−{} {}/pt r{}",
+                        pct(d),
+                        fmt_usd(c.slope_usd_per_pct.unwrap_or(0.0)),
+                        c.rounds_to_insolvency.unwrap_or(0)
+                    ),
+                    None => "—".to_string(),
+                });
+            line.push_str(&format!(" {cell:>22}"));
+        }
+        let _ = writeln!(o, "{line}");
+    }
+    let _ = writeln!(
+        o,
+        "\nrecursive collateralization ({} looped accounts)",
+        loops.looped_accounts
+    );
+    for l in &loops.pairs {
+        let _ = writeln!(
+            o,
+            "  {:<7} → {:<5} {:<14} {:>4} accounts, collateral {:>10}, debt {:>10}, max leverage {:.2}×",
+            l.collateral,
+            l.debt,
+            if l.cross_protocol { "across pools" } else { "" },
+            l.accounts,
+            fmt_usd(l.collateral_usd),
+            fmt_usd(l.debt_usd),
+            l.max_leverage
+        );
+    }
+    match loops.looped_bad_debt_share {
+        Some(x) => {
+            let _ = writeln!(
+                o,
+                "  share of \"{scenario}\"'s system bad debt due to looped accounts: {}",
+                pct(x)
+            );
+        }
+        None => {
+            let _ = writeln!(o, "  \"{scenario}\" realises no bad debt");
+        }
+    }
+    let _ = writeln!(o, "\nconcentration of collateral (liquidity coefficient: value sellable within 2% slippage / collateral value)");
+    let _ = writeln!(
+        o,
+        "  {:<7} {:>11} {:>8} {:>7} {:>8} {:>10}",
+        "asset", "collateral", "holders", "HHI", "top-10", "liquidity"
+    );
+    for c in concentration {
+        let _ = writeln!(
+            o,
+            "  {:<7} {:>11} {:>8} {:>7.3} {:>8} {:>10.2}",
+            c.asset,
+            fmt_usd(c.collateral_usd),
+            c.holders,
+            c.hhi,
+            pct(c.top10_share),
+            c.liquidity_coefficient
+        );
+    }
+    o
+}
