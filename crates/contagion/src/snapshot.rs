@@ -74,8 +74,8 @@ pub fn exposure_graph(s: &Snapshot) -> Vec<Edge> {
     }
     for p in 0..held.len() {
         for q in (p + 1)..held.len() {
-            for a in 0..s.assets.len() {
-                let overlap = held[p][a].min(held[q][a]);
+            for (a, (x, y)) in held[p].iter().zip(&held[q]).enumerate() {
+                let overlap = x.min(*y);
                 if overlap > 0.0 {
                     edges.push(Edge {
                         from: s.protocols[p].id.clone(),
@@ -171,8 +171,8 @@ pub fn contagion_coefficients(s: &Snapshot) -> Vec<Coefficient> {
         })
         .collect();
     let mut out = Vec::new();
-    for a in 0..s.assets.len() {
-        if !used[a] || !s.assets[a].kind.is_exogenous() {
+    for (a, &is_used) in used.iter().enumerate() {
+        if !is_used || !s.assets[a].kind.is_exogenous() {
             continue;
         }
         let at_max = run(a, MAX_DROP);
