@@ -1,1 +1,354 @@
-//! (in progress)
+//! Eisenberg–Noe clearing with Rogers–Veraart default costs, by the fictitious default algorithm
+//! (DESIGN §13).
+//!
+//! Notation: `L_ij` is what node `i` owes node `j`, `e_i` its external assets (after an optional
+//! shock), `x_i` its external liabilities. The total obligation is `p̄_i = Σ_j L_ij + x_i` and the
+//! relative liabilities `Π_ij = L_ij / p̄_i`. Given payments `p`, node `i` is solvent when
+//! `e_i + Σ_j Π_ji p_j ≥ p̄_i` and then pays `p̄_i`; otherwise it defaults and pays
+//!
+//! ```text
+//! p_i = α·e_i + β·Σ_j Π_ji p_j        (0 < α, β ≤ 1; α = β = 1: Eisenberg–Noe, no default costs)
+//! ```
+//!
+//! The clearing vector returned is the greatest one, found by the fictitious default algorithm
+//! (Eisenberg & Noe 2001; Rogers & Veraart 2013, Algorithm 3.6): start with everybody paying in
+//! full; in round `k` every node not yet in default whose value falls short of its obligation joins
+//! the default set, and the defaulters' payments are solved from the linear system above with the
+//! others paying in full. Each round adds at least one defaulter, so there are at most `n` rounds.
+//! Each round's linear system is solved by Gauss–Seidel sweeps over the default set, starting from
+//! the previous payments (an upper bound, so the sweeps decrease monotonically to the greatest
+//! solution), until no payment moves by more than `tolerance × p̄_i`. Intermediate rounds stop at a
+//! looser 10⁻⁸: their payments are still upper bounds, so every default they reveal is genuine;
+//! when no new default appears the system is re-solved to `tolerance` and checked again, so the
+//! result is the same as solving every round exactly. Cost per sweep:
+//! O(entries in the defaulters' incoming columns), so sparse networks stay cheap.
+//!
+//! A node is declared in default when its value is below `p̄_i·(1 − 10⁻¹²)`, so rounding noise does
+//! not create defaults at exact equality.
+//!
+//! # Examples
+//! Two nodes with default costs α = β = 0.5 where nobody defaults:
+//! ```
+//! use cascade_contagion::{clearing::{clear, ClearingOptions}, network::Network};
+//! let net = Network::from_dense_liabilities(
+//!     &[vec![0.0, 2.0], vec![2.2, 0.0]], &[1.0, 1.0], &[0.0, 0.0]).unwrap();
+//! let c = clear(&net, &ClearingOptions::with_costs(0.5, 0.5).unwrap()).unwrap();
+//! assert_eq!(c.payments, [2.0, 2.2]);
+//! assert_eq!(c.rounds, 0);
+//! ```
+
+use crate::network::{Csr, Network};
+
+/// Default convergence tolerance of the Gauss–Seidel sweeps, relative to each `p̄_i`.
+pub const DEFAULT_TOLERANCE: f64 = 1e-14;
+/// Default cap on the Gauss–Seidel sweeps of one round.
+pub const DEFAULT_MAX_SWEEPS: usize = 1_000_000;
+/// A node defaults when its value is below `p̄_i·(1 − DEFAULT_THRESHOLD)`.
+pub const DEFAULT_THRESHOLD: f64 = 1e-12;
+/// Tolerance of the intermediate rounds; the last round is always solved to `tolerance`.
+const LOOSE_TOLERANCE: f64 = 1e-8;
+
+/// Parameters of a clearing run; build with [`ClearingOptions::with_costs`] or `default()`
+/// (no default costs, no shock) and check with [`ClearingOptions::validate`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClearingOptions {
+    /// Fraction of external assets a defaulting node realises, in (0, 1].
+    pub alpha: f64,
+    /// Fraction of interbank receipts a defaulting node realises, in (0, 1].
+    pub beta: f64,
+    /// Fractional drop of every node's external assets before clearing, in [0, 1]
+    /// (0.1 = external assets shocked −10%).
+    pub asset_shock: f64,
+    /// Gauss–Seidel stopping tolerance, relative to `p̄_i`; > 0.
+    pub tolerance: f64,
+    /// Cap on Gauss–Seidel sweeps per round; ≥ 1.
+    pub max_sweeps: usize,
+}
+
+impl Default for ClearingOptions {
+    fn default() -> Self {
+        ClearingOptions {
+            alpha: 1.0,
+            beta: 1.0,
+            asset_shock: 0.0,
+            tolerance: DEFAULT_TOLERANCE,
+            max_sweeps: DEFAULT_MAX_SWEEPS,
+        }
+    }
+}
+
+impl ClearingOptions {
+    /// Rogers–Veraart default costs `α`, `β` ∈ (0, 1].
+    pub fn with_costs(alpha: f64, beta: f64) -> Result<Self, ClearingError> {
+        let o = ClearingOptions {
+            alpha,
+            beta,
+            ..Self::default()
+        };
+        o.validate()?;
+        Ok(o)
+    }
+
+    /// The same options with external assets shocked by `drop` ∈ [0, 1] (0.2 = −20%).
+    pub fn with_asset_shock(self, drop: f64) -> Result<Self, ClearingError> {
+        let o = ClearingOptions {
+            asset_shock: drop,
+            ..self
+        };
+        o.validate()?;
+        Ok(o)
+    }
+
+    /// Checks every parameter's range.
+    pub fn validate(&self) -> Result<(), ClearingError> {
+        let in_unit = |v: f64| v > 0.0 && v <= 1.0;
+        if !in_unit(self.alpha) {
+            return Err(ClearingError::parameter("alpha", self.alpha, "in (0, 1]"));
+        }
+        if !in_unit(self.beta) {
+            return Err(ClearingError::parameter("beta", self.beta, "in (0, 1]"));
+        }
+        if !(0.0..=1.0).contains(&self.asset_shock) {
+            return Err(ClearingError::parameter(
+                "asset_shock",
+                self.asset_shock,
+                "in [0, 1]",
+            ));
+        }
+        if !(self.tolerance > 0.0 && self.tolerance.is_finite()) {
+            return Err(ClearingError::parameter(
+                "tolerance",
+                self.tolerance,
+                "a finite number > 0",
+            ));
+        }
+        if self.max_sweeps == 0 {
+            return Err(ClearingError::parameter("max_sweeps", 0.0, "≥ 1"));
+        }
+        Ok(())
+    }
+}
+
+/// An error of [`clear`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClearingError {
+    /// A parameter is out of range.
+    #[error("{name} = {found}, expected {expected}")]
+    Parameter {
+        name: &'static str,
+        found: f64,
+        expected: &'static str,
+    },
+    /// Inputs of inconsistent size.
+    #[error("{what}: found {found}, expected {expected}")]
+    Dimension {
+        what: &'static str,
+        found: usize,
+        expected: usize,
+    },
+    /// An input value is negative or not finite.
+    #[error("{what} of node {node}: found {found}, expected a finite number ≥ 0")]
+    Value {
+        what: &'static str,
+        node: usize,
+        found: f64,
+    },
+    /// The Gauss–Seidel sweeps of a round hit `max_sweeps`.
+    #[error("round {round}: payments still moved by {change:e} (relative) after {sweeps} sweeps, expected ≤ the tolerance")]
+    NotConverged {
+        round: usize,
+        sweeps: usize,
+        change: f64,
+    },
+}
+
+impl ClearingError {
+    fn parameter(name: &'static str, found: f64, expected: &'static str) -> Self {
+        ClearingError::Parameter {
+            name,
+            found,
+            expected,
+        }
+    }
+}
+
+/// The result of [`clear`]; one entry per node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clearing {
+    /// The clearing vector `p*` (total paid by each node, to network and outside creditors).
+    pub payments: Vec<f64>,
+    /// The total obligation `p̄_i = Σ_j L_ij + x_i`.
+    pub obligations: Vec<f64>,
+    /// `p*_i / p̄_i`; 1 for a node with no obligation.
+    pub recovery: Vec<f64>,
+    /// The round (1-based) in which a node defaulted; `None` if it pays in full.
+    pub default_round: Vec<Option<usize>>,
+    /// Number of default rounds (0 if nobody defaults; ≤ n).
+    pub rounds: usize,
+    /// Total Gauss–Seidel sweeps over all rounds (a cost diagnostic).
+    pub sweeps: usize,
+}
+
+/// Clears `network` (its liabilities, external assets and external liabilities).
+pub fn clear(network: &Network, options: &ClearingOptions) -> Result<Clearing, ClearingError> {
+    let n = network.len();
+    if network.liabilities.n_rows() != n || network.liabilities.n_cols() != n {
+        return Err(ClearingError::Dimension {
+            what: "liabilities matrix size",
+            found: network
+                .liabilities
+                .n_rows()
+                .max(network.liabilities.n_cols()),
+            expected: n,
+        });
+    }
+    clear_matrix(
+        &network.liabilities,
+        &network.external_assets,
+        &network.external_liabilities,
+        options,
+    )
+}
+
+/// Clears the network given by its liabilities matrix `L` (`n × n`), external assets and
+/// external liabilities (length `n` each).
+pub fn clear_matrix(
+    liabilities: &Csr,
+    external_assets: &[f64],
+    external_liabilities: &[f64],
+    options: &ClearingOptions,
+) -> Result<Clearing, ClearingError> {
+    options.validate()?;
+    let n = liabilities.n_rows();
+    for (what, found) in [
+        ("liabilities columns", liabilities.n_cols()),
+        ("external_assets length", external_assets.len()),
+        ("external_liabilities length", external_liabilities.len()),
+    ] {
+        if found != n {
+            return Err(ClearingError::Dimension {
+                what,
+                found,
+                expected: n,
+            });
+        }
+    }
+    for (what, v) in [
+        ("external assets", external_assets),
+        ("external liabilities", external_liabilities),
+    ] {
+        if let Some((node, &found)) = v
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+        {
+            return Err(ClearingError::Value { what, node, found });
+        }
+    }
+
+    let obligations: Vec<f64> = liabilities
+        .row_sums()
+        .iter()
+        .zip(external_liabilities)
+        .map(|(l, x)| l + x)
+        .collect();
+    // Row i of `pi_t` lists the debtors j of i with Π_ji.
+    let pi_t = liabilities.transpose_map(|j, _, l| l / obligations[j]);
+    let factor = 1.0 - options.asset_shock;
+    let assets: Vec<f64> = external_assets.iter().map(|a| a * factor).collect();
+    let inflow = |p: &[f64], i: usize| -> f64 {
+        let (cols, vals) = pi_t.row(i);
+        cols.iter().zip(vals).map(|(&j, &w)| w * p[j]).sum()
+    };
+
+    let (alpha, beta) = (options.alpha, options.beta);
+    let mut payments = obligations.clone();
+    let mut default_round: Vec<Option<usize>> = vec![None; n];
+    let mut defaulters: Vec<usize> = Vec::new();
+    let mut candidates: Vec<usize> = (0..n).collect();
+    let mut is_candidate = vec![false; n];
+    let mut rounds = 0;
+    let mut total_sweeps = 0;
+    // Whether `payments` solve the current round's system to `options.tolerance` (everybody
+    // paying in full is exact).
+    let mut precise = true;
+    let loose = options.tolerance.max(LOOSE_TOLERANCE);
+    loop {
+        let new: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                default_round[i].is_none()
+                    && assets[i] + inflow(&payments, i) < obligations[i] * (1.0 - DEFAULT_THRESHOLD)
+            })
+            .collect();
+        let tolerance = if new.is_empty() {
+            if precise {
+                break;
+            }
+            precise = true;
+            options.tolerance
+        } else {
+            rounds += 1;
+            for &i in &new {
+                default_round[i] = Some(rounds);
+            }
+            defaulters.extend_from_slice(&new);
+            precise = loose <= options.tolerance;
+            loose
+        };
+
+        let mut sweeps = 0;
+        loop {
+            let mut change = 0.0f64;
+            for &i in &defaulters {
+                let v = (alpha * assets[i] + beta * inflow(&payments, i))
+                    .min(obligations[i])
+                    .max(0.0);
+                change = change.max((payments[i] - v).abs() / obligations[i]);
+                payments[i] = v;
+            }
+            sweeps += 1;
+            if change <= tolerance {
+                break;
+            }
+            if sweeps >= options.max_sweeps {
+                return Err(ClearingError::NotConverged {
+                    round: rounds,
+                    sweeps,
+                    change,
+                });
+            }
+        }
+        total_sweeps += sweeps;
+
+        // Only creditors of defaulters can have lost value.
+        candidates.clear();
+        for &d in &defaulters {
+            for &j in liabilities.row(d).0 {
+                if default_round[j].is_none() && !is_candidate[j] {
+                    is_candidate[j] = true;
+                    candidates.push(j);
+                }
+            }
+        }
+        for &j in &candidates {
+            is_candidate[j] = false;
+        }
+    }
+
+    let recovery = payments
+        .iter()
+        .zip(&obligations)
+        .map(|(&p, &o)| if o > 0.0 { p / o } else { 1.0 })
+        .collect();
+    Ok(Clearing {
+        payments,
+        obligations,
+        recovery,
+        default_round,
+        rounds,
+        sweeps: total_sweeps,
+    })
+}

@@ -1,0 +1,6 @@
+//! The contagion crate's one integration-test binary (STYLE: one per crate).
+
+#[path = "contagion/network.rs"]
+mod network;
+#[path = "contagion/snapshot.rs"]
+mod snapshot;
