@@ -57,6 +57,10 @@ enum Command {
     Calibrate(CalibrateArgs),
     /// Exposure graph, contagion coefficients, recursive-leverage loops and concentration (DESIGN §13).
     Contagion(ContagionArgs),
+    /// Eisenberg–Noe clearing (with Rogers–Veraart default costs) on any network of liabilities.
+    Clearing(ClearingArgs),
+    /// DebtRank on any network of exposures.
+    Debtrank(DebtrankArgs),
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
     Gen {
         /// Number of accounts.
@@ -198,6 +202,46 @@ struct ContagionArgs {
     json: bool,
 }
 
+#[derive(Args, Debug)]
+struct ClearingArgs {
+    /// Liabilities: `debtor,creditor,amount` (or a dense matrix whose header starts with an empty cell).
+    #[arg(long, value_name = "L.csv")]
+    liabilities: PathBuf,
+    /// External assets: `node,external_assets[,external_liabilities]`.
+    #[arg(long, value_name = "E.csv")]
+    external_assets: PathBuf,
+    /// Rogers–Veraart: share of external assets a defaulting node realises (1 = no cost).
+    #[arg(long, default_value_t = 1.0)]
+    alpha: f64,
+    /// Rogers–Veraart: share of interbank receipts a defaulting node realises (1 = no cost).
+    #[arg(long, default_value_t = 1.0)]
+    beta: f64,
+    /// Shock every node's external assets by this share (0.1 = −10%) before clearing.
+    #[arg(long, default_value_t = 0.0)]
+    shock: f64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct DebtrankArgs {
+    /// Exposures: `creditor,debtor,amount` (the creditor loses if the debtor is distressed).
+    #[arg(long, value_name = "X.csv")]
+    exposures: PathBuf,
+    /// Equity: `node,equity[,weight]` (weight = economic value, default equity).
+    #[arg(long, value_name = "Q.csv")]
+    equity: PathBuf,
+    /// Initial distress, NODE=FRACTION; repeatable. Without any, every node's DebtRank when it alone
+    /// is fully distressed.
+    #[arg(long = "shock", value_name = "NODE=FRACTION")]
+    shocks: Vec<String>,
+    /// `original` (Battiston et al. 2012) or `differential` (Bardoscia et al. 2015).
+    #[arg(long, value_parser = ["original", "differential"], default_value = "differential")]
+    variant: String,
+    #[arg(long)]
+    json: bool,
+}
+
 /// A failure, with the exit code it maps to.
 enum Failure {
     /// Bad input: diagnostics already formatted.
@@ -257,6 +301,8 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Simulate(args) => simulate(&args),
         Command::Calibrate(args) => calibrate(&args),
         Command::Contagion(args) => contagion(&args),
+        Command::Clearing(args) => clearing(&args),
+        Command::Debtrank(args) => debtrank(&args),
         Command::Gen {
             accounts,
             seed,
@@ -753,6 +799,7 @@ fn contagion(a: &ContagionArgs) -> Result<(), Failure> {
     let coefficients = cs::contagion_coefficients(&snap);
     let loops = cs::loops(&snap, &sc);
     let concentration = cs::concentration(&snap);
+    let debtrank = cs::snapshot_debtrank(&snap, cascade_contagion::debtrank::Variant::Differential);
     if let Some(path) = &a.dot {
         cascade_io::write::write_atomic(path, cs::to_dot(&snap, &edges).as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
@@ -788,6 +835,8 @@ fn contagion(a: &ContagionArgs) -> Result<(), Failure> {
             "loops": loops,
             "loops_scenario": sc.name,
             "concentration": concentration,
+            "debtrank": debtrank.iter().map(|(p, d)| serde_json::json!({"protocol": p, "debtrank": d})).collect::<Vec<_>>(),
+            "debtrank_note": "differential DebtRank of each protocol alone fully distressed; exposures = the graph's claims, equity = first-loss buffer, weight = TVL",
         });
         writeln!(
             stdout,
@@ -809,6 +858,176 @@ fn contagion(a: &ContagionArgs) -> Result<(), Failure> {
             )
         )
         .context("writing to stdout")?;
+        writeln!(stdout, "\nDebtRank (differential) of each protocol alone fully distressed — claims as exposures, first-loss buffers as equity, TVL as weight:")
+            .context("writing to stdout")?;
+        for (p, d) in &debtrank {
+            writeln!(stdout, "  {p:<14} {d:>8.4}").context("writing to stdout")?;
+        }
+    }
+    Ok(())
+}
+
+fn clearing(a: &ClearingArgs) -> Result<(), Failure> {
+    use cascade_contagion::clearing::{clear, ClearingOptions};
+    use cascade_contagion::network::NetworkBuilder;
+    let bad = |m: String| Failure::Input(format!("error: {m}"));
+    let mut b = NetworkBuilder::new();
+    b.read_liabilities(&a.liabilities)
+        .map_err(|e| bad(e.to_string()))?;
+    b.read_external_assets(&a.external_assets)
+        .map_err(|e| bad(e.to_string()))?;
+    let net = b.build();
+    let options = ClearingOptions::with_costs(a.alpha, a.beta)
+        .and_then(|o| o.with_asset_shock(a.shock))
+        .map_err(|e| bad(e.to_string()))?;
+    let c = clear(&net, &options).map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    let mut stdout = std::io::stdout().lock();
+    if a.json {
+        let map =
+            |v: &dyn Fn(usize) -> serde_json::Value| -> serde_json::Map<String, serde_json::Value> {
+                net.names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), v(i)))
+                    .collect()
+            };
+        let out = serde_json::json!({
+            "payments": map(&|i| serde_json::json!(c.payments[i])),
+            "obligations": map(&|i| serde_json::json!(c.obligations[i])),
+            "recovery": map(&|i| serde_json::json!(c.recovery[i])),
+            "default_round": map(&|i| serde_json::json!(c.default_round[i])),
+            "rounds": c.rounds,
+            "alpha": a.alpha, "beta": a.beta, "shock": a.shock,
+        });
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&out).context("JSON")?
+        )
+        .context("writing to stdout")?;
+    } else {
+        writeln!(stdout, "Eisenberg–Noe clearing: {} nodes, {} default round(s), α = {}, β = {}, external assets −{}%\n", net.len(), c.rounds, a.alpha, a.beta, a.shock * 100.0)
+            .context("writing to stdout")?;
+        writeln!(
+            stdout,
+            "{:<16} {:>16} {:>16} {:>9} {:>8}",
+            "node", "obligation", "payment", "recovery", "default"
+        )
+        .context("writing to stdout")?;
+        for (i, n) in net.names.iter().enumerate() {
+            writeln!(
+                stdout,
+                "{:<16} {:>16.6} {:>16.6} {:>8.4}% {:>8}",
+                n,
+                c.obligations[i],
+                c.payments[i],
+                100.0 * c.recovery[i],
+                c.default_round[i].map_or("—".to_string(), |r| format!("round {r}"))
+            )
+            .context("writing to stdout")?;
+        }
+    }
+    Ok(())
+}
+
+fn debtrank(a: &DebtrankArgs) -> Result<(), Failure> {
+    use cascade_contagion::debtrank::{
+        debtrank as run_debtrank, shock_vector, DebtRankOptions, Variant,
+    };
+    use cascade_contagion::network::NetworkBuilder;
+    let bad = |m: String| Failure::Input(format!("error: {m}"));
+    let mut b = NetworkBuilder::new();
+    b.read_exposures(&a.exposures)
+        .map_err(|e| bad(e.to_string()))?;
+    b.read_equity(&a.equity).map_err(|e| bad(e.to_string()))?;
+    let net = b.build();
+    let variant = if a.variant == "original" {
+        Variant::Original
+    } else {
+        Variant::Differential
+    };
+    let options = DebtRankOptions::new(variant);
+    let mut stdout = std::io::stdout().lock();
+    if a.shocks.is_empty() {
+        // Every node's DebtRank when it alone is fully distressed.
+        let mut rows = Vec::new();
+        for (i, n) in net.names.iter().enumerate() {
+            let mut h0 = vec![0.0; net.len()];
+            h0[i] = 1.0;
+            let r = run_debtrank(&net, &h0, &options).map_err(|e| bad(e.to_string()))?;
+            rows.push((n.clone(), r.debtrank, r.rounds));
+        }
+        rows.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        if a.json {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(n, d, r)| serde_json::json!({"node": n, "debtrank": d, "rounds": r}))
+                .collect();
+            writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"variant": a.variant, "by_node": v})
+                )
+                .context("JSON")?
+            )
+            .context("writing to stdout")?;
+        } else {
+            writeln!(
+                stdout,
+                "DebtRank ({}) of each node alone fully distressed:",
+                a.variant
+            )
+            .context("writing to stdout")?;
+            for (n, d, r) in rows {
+                writeln!(stdout, "  {n:<16} {d:>8.4}  ({r} rounds)")
+                    .context("writing to stdout")?;
+            }
+        }
+        return Ok(());
+    }
+    let mut pairs: Vec<(String, f64)> = Vec::new();
+    for sh in &a.shocks {
+        let Some((node, f)) = sh
+            .split_once('=')
+            .and_then(|(n, f)| f.trim().parse::<f64>().ok().map(|f| (n.to_string(), f)))
+        else {
+            return Err(bad(format!(
+                "--shock {sh}: expected NODE=FRACTION, e.g. bankA=0.5"
+            )));
+        };
+        pairs.push((node, f));
+    }
+    let refs: Vec<(&str, f64)> = pairs.iter().map(|(n, f)| (n.as_str(), *f)).collect();
+    let h0 = shock_vector(&net, &refs).map_err(|e| bad(e.to_string()))?;
+    let r = run_debtrank(&net, &h0, &options).map_err(|e| bad(e.to_string()))?;
+    if a.json {
+        let stress: serde_json::Map<String, serde_json::Value> = net
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), serde_json::json!(r.stress[i])))
+            .collect();
+        let out = serde_json::json!({
+            "variant": a.variant, "stress": stress, "debtrank": r.debtrank,
+            "additional_stress": r.additional_stress, "rounds": r.rounds, "converged": r.converged,
+        });
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&out).context("JSON")?
+        )
+        .context("writing to stdout")?;
+    } else {
+        writeln!(
+            stdout,
+            "DebtRank ({}): {:.6}; additional stress {:.6}; {} rounds\n",
+            a.variant, r.debtrank, r.additional_stress, r.rounds
+        )
+        .context("writing to stdout")?;
+        for (i, n) in net.names.iter().enumerate() {
+            writeln!(stdout, "  {n:<16} stress {:.6}", r.stress[i]).context("writing to stdout")?;
+        }
     }
     Ok(())
 }

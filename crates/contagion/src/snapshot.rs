@@ -407,3 +407,61 @@ pub fn loops(s: &Snapshot, scenario: &Scenario) -> Loops {
         looped_bad_debt_share,
     }
 }
+
+/// DebtRank of a snapshot's protocols (DESIGN §13): the network of the exposure graph's claims
+/// (`from` is the creditor, `to` the debtor), each protocol's **equity** its first-loss buffer
+/// (insurance fund or surplus buffer) at snapshot prices, its **weight** its TVL. A claim larger than
+/// the buffer in front of a protocol's users transmits full distress — a conservative reading: in
+/// DeFi the capital that stands before suppliers is that buffer, not the supplied value. Each
+/// protocol's DebtRank is that of its full distress alone (`variant` as in
+/// [`crate::debtrank::Variant`]).
+pub fn snapshot_debtrank(s: &Snapshot, variant: crate::debtrank::Variant) -> Vec<(String, f64)> {
+    use crate::debtrank::{debtrank, DebtRankOptions};
+    use crate::network::NetworkBuilder;
+    let prepared = Prepared::new(s);
+    let prices = prepared.initial_prices.clone();
+    let result = run_prepared(
+        &prepared,
+        s,
+        &Scenario::baseline(),
+        &Options {
+            breakers: true,
+            detail: false,
+        },
+    );
+    let mut b = NetworkBuilder::new();
+    let ids: Vec<usize> = s.protocols.iter().map(|p| b.node(&p.id)).collect();
+    for e in exposure_graph(s)
+        .iter()
+        .filter(|e| e.kind != "shared_collateral")
+    {
+        let (Some(c), Some(d)) = (s.protocol_idx(&e.from), s.protocol_idx(&e.to)) else {
+            continue;
+        };
+        if b.add_exposure(ids[c], ids[d], e.usd).is_err() {
+            return Vec::new();
+        }
+    }
+    for (k, p) in s.protocols.iter().enumerate() {
+        let buffer: f64 = match &p.params {
+            ProtocolParams::Cdp(c) => c.surplus_buffer_usd,
+            _ => p.insurance_fund.iter().map(|&(a, q)| q * prices[a]).sum(),
+        };
+        let weight = result.protocols[k].tvl_usd;
+        if b.set_equity(ids[k], buffer.max(0.0), Some(weight.max(0.0)))
+            .is_err()
+        {
+            return Vec::new();
+        }
+    }
+    let net = b.build();
+    let options = DebtRankOptions::new(variant);
+    (0..net.len())
+        .map(|i| {
+            let mut h0 = vec![0.0; net.len()];
+            h0[i] = 1.0;
+            let d = debtrank(&net, &h0, &options).map_or(f64::NAN, |r| r.debtrank);
+            (net.names[i].clone(), d)
+        })
+        .collect()
+}

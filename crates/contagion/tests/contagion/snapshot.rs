@@ -183,3 +183,19 @@ fn loops_by_hand() {
     assert_eq!(l.looped_accounts, 2);
     assert_eq!(l.looped_bad_debt_share, None);
 }
+
+#[test]
+fn snapshot_debtrank_by_hand() {
+    // Only claim: "other" holds $10,000 of aUSDC on "lend"; neither has a buffer (equity 0), so the
+    // impact of lend on other is min(1, 10,000/0) = 1. Weights are TVLs: lend 10 ETH + 100 stETH =
+    // $220,000, other 30 ETH + 10,000 aUSDC = $70,000. Lend fully distressed: other's stress 1, so
+    // DebtRank(lend) = 70,000 / 290,000 = 0.241379; other distressed alone hurts nobody: 0.
+    let s = snap(BASE);
+    let d = cascade_contagion::snapshot::snapshot_debtrank(
+        &s,
+        cascade_contagion::debtrank::Variant::Original,
+    );
+    let get = |id: &str| d.iter().find(|(n, _)| n == id).map_or(f64::NAN, |x| x.1);
+    assert!((get("lend") - 70_000.0 / 290_000.0).abs() < 1e-9, "{d:?}");
+    assert_eq!(get("other"), 0.0);
+}
