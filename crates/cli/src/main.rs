@@ -1011,6 +1011,7 @@ fn debtrank(a: &DebtrankArgs) -> Result<(), Failure> {
         let out = serde_json::json!({
             "variant": a.variant, "stress": stress, "debtrank": r.debtrank,
             "additional_stress": r.additional_stress, "rounds": r.rounds, "converged": r.converged,
+            "stress_by_round": r.history.iter().map(|h| net.names.iter().cloned().zip(h.iter().map(|x| serde_json::json!(x))).collect::<serde_json::Map<String, serde_json::Value>>()).collect::<Vec<_>>(),
         });
         writeln!(
             stdout,

@@ -309,10 +309,28 @@ pub struct LoopPair {
     pub max_leverage: f64,
 }
 
+/// One looped account: its largest looped pair and its leverage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoopedAccount {
+    pub account: String,
+    pub protocol: String,
+    pub collateral: String,
+    pub debt: String,
+    pub collateral_usd: f64,
+    pub debt_usd: f64,
+    /// Collateral value / equity (all of the account's collateral and debt).
+    pub leverage: f64,
+}
+
+/// Looped accounts listed, the largest by collateral value first.
+pub const MAX_LISTED_ACCOUNTS: usize = 100;
+
 /// Recursive collateralization of a snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Loops {
     pub pairs: Vec<LoopPair>,
+    /// The largest looped accounts (at most [`MAX_LISTED_ACCOUNTS`]).
+    pub accounts: Vec<LoopedAccount>,
     /// Accounts with at least one loop.
     pub looped_accounts: usize,
     /// Share of the scenario's system bad debt that the looped accounts account for: bad debt minus bad
@@ -337,6 +355,7 @@ pub fn loops(s: &Snapshot, scenario: &Scenario) -> Loops {
         }
     }
     let mut pairs: Vec<LoopPair> = Vec::new();
+    let mut listed: Vec<LoopedAccount> = Vec::new();
     let mut looped = vec![false; n];
     for acc in 0..n {
         let (c_total, d_total): (f64, f64) = (
@@ -349,8 +368,35 @@ pub fn loops(s: &Snapshot, scenario: &Scenario) -> Loops {
                 if fam[c] != fam[d] || cv <= 0.0 || dv <= 0.0 {
                     continue;
                 }
-                looped[acc] = true;
                 let p = s.accounts.protocol[acc] as usize;
+                let lev = if equity > 0.0 {
+                    c_total / equity
+                } else {
+                    f64::INFINITY
+                };
+                match listed.iter_mut().find(|x| {
+                    looped[acc]
+                        && x.account == s.accounts.id[acc]
+                        && x.protocol == s.protocols[p].id
+                }) {
+                    Some(x) if cv > x.collateral_usd => {
+                        x.collateral = s.assets[c].id.clone();
+                        x.debt = s.assets[d].id.clone();
+                        x.collateral_usd = cv;
+                        x.debt_usd = dv;
+                    }
+                    Some(_) => {}
+                    None => listed.push(LoopedAccount {
+                        account: s.accounts.id[acc].clone(),
+                        protocol: s.protocols[p].id.clone(),
+                        collateral: s.assets[c].id.clone(),
+                        debt: s.assets[d].id.clone(),
+                        collateral_usd: cv,
+                        debt_usd: dv,
+                        leverage: lev,
+                    }),
+                }
+                looped[acc] = true;
                 let cross = s.assets[c].kind == AssetKind::Receipt
                     && s.assets[c].issuer.is_some_and(|q| q != p);
                 let leverage = if equity > 0.0 {
@@ -401,8 +447,15 @@ pub fn loops(s: &Snapshot, scenario: &Scenario) -> Loops {
             .bad_debt_usd;
         ((with - without) / with).clamp(0.0, 1.0)
     });
+    listed.sort_by(|a, b| {
+        b.collateral_usd
+            .total_cmp(&a.collateral_usd)
+            .then(a.account.cmp(&b.account))
+    });
+    listed.truncate(MAX_LISTED_ACCOUNTS);
     Loops {
         pairs,
+        accounts: listed,
         looped_accounts: looped.iter().filter(|x| **x).count(),
         looped_bad_debt_share,
     }

@@ -181,6 +181,8 @@ fn loops_by_hand() {
         .unwrap_or_else(|| panic!("{l:#?}"));
     assert!(cross.cross_protocol && cross.debt == "USDC");
     assert_eq!(l.looped_accounts, 2);
+    assert_eq!(l.accounts[0].account, "looper");
+    assert!((l.accounts[0].leverage - 200_000.0 / 60_000.0).abs() < 1e-9);
     assert_eq!(l.looped_bad_debt_share, None);
 }
 
