@@ -76,6 +76,11 @@ impl Prepared {
             fund0,
         }
     }
+
+    /// The market before any shock, issuers' prices included (curves as the snapshot has them).
+    pub fn market(&self) -> &Market {
+        &self.market
+    }
 }
 
 /// Runs one stress scenario on a snapshot, circuit breakers on.

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use cascade_engine::Prepared;
 use cascade_model::{AssetIdx, ProtocolIdx, ProtocolParams, Side, Snapshot};
 
 use crate::paths::PathError;
@@ -43,6 +44,12 @@ pub struct McCalibration {
 /// used the old one (otherwise lowering a threshold would simply liquidate today's book). Accounts whose
 /// e-mode category covers `a` keep the category's threshold and are left as they are.
 pub fn with_lt(s: &Snapshot, p: ProtocolIdx, a: AssetIdx, lt: f64) -> Snapshot {
+    with_lt_at(s, p, a, lt, &Prepared::new(s).initial_prices)
+}
+
+/// [`with_lt`] at given USD prices (the snapshot's, issuers' prices included: [`Prepared`]), so that a
+/// bisection computes them once.
+pub fn with_lt_at(s: &Snapshot, p: ProtocolIdx, a: AssetIdx, lt: f64, prices: &[f64]) -> Snapshot {
     let mut t = s.clone();
     let Some(old) = s.protocols[p].lending() else {
         return t;
@@ -62,7 +69,6 @@ pub fn with_lt(s: &Snapshot, p: ProtocolIdx, a: AssetIdx, lt: f64) -> Snapshot {
             .filter(|r| r.collateral_enabled)
             .map_or(0.0, |r| r.liquidation_threshold)
     };
-    let prices: Vec<f64> = (0..s.assets.len()).map(|i| s.reference_price(i)).collect();
     let n = s.accounts.len();
     let (mut w_old, mut w_new) = (vec![0.0; n], vec![0.0; n]);
     let pos = &s.positions;
@@ -177,7 +183,8 @@ pub fn calibrate_reserve(
     if !spec.alphas.iter().any(|x| (x - alpha).abs() < 1e-12) {
         spec.alphas.push(alpha);
     }
-    let prices: Vec<f64> = (0..s.assets.len()).map(|i| s.reference_price(i)).collect();
+    // Issuer-aware prices (LP tokens and CDP stables have their real price), computed once.
+    let prices = Prepared::new(s).initial_prices;
     let totals = s.totals();
     let supplied_usd: f64 = lending
         .reserves
@@ -185,7 +192,7 @@ pub fn calibrate_reserve(
         .map(|x| x.supplied.unwrap_or(0.0).max(totals[p][x.asset][0]) * prices[x.asset])
         .sum();
     let budget = budget_share * supplied_usd;
-    let es_at_lt = |lt: f64| protocol_es(&with_lt(s, p, a, lt), &spec, p, alpha);
+    let es_at_lt = |lt: f64| protocol_es(&with_lt_at(s, p, a, lt, &prices), &spec, p, alpha);
     let es_current = protocol_es(s, &spec, p, alpha)?;
     let hi = (1.0 / (1.0 + r.liquidation_bonus)).min(0.99);
     let max_lt = bisect_max(0.01, hi, |lt| Ok(es_at_lt(lt)? <= budget))?;

@@ -303,16 +303,18 @@ pub struct ReserveCalibration {
 /// snapshot order, at confidence `alpha` over a horizon of `days` days.
 ///
 /// The position is all of the protocol's collateral in the asset (`snapshot.totals()[p][a][0]`), `σ`
-/// the asset's `volatility`, the impact that of selling the position at once on a fresh
-/// [`Market::new`] at its [`Market::prices`]. E-mode parameters are not calibrated here.
+/// the asset's `volatility`, the impact that of selling the position at once on the snapshot's market
+/// at its prices — those of [`cascade_engine::Prepared`], so that assets priced by their issuer (LP
+/// tokens, CDP stables) have their real price. E-mode parameters are not calibrated here.
 ///
 /// `smart_ltv` takes `d` = the reserve's debt ceiling (USD), else its supply cap valued at the price,
 /// else it is `None`; `ℓ` = [`liquidity_within_slippage_usd`] at the reserve's bonus; and — our
 /// choice for the comparison, not part of the published formula — `c = z_α` and `σ` the volatility
 /// over one liquidity period of `days` days, `σ_annual·√(T/365)`.
 pub fn closed_form(snapshot: &Snapshot, alpha: f64, days: f64) -> Vec<ReserveCalibration> {
-    let market = Market::new(snapshot);
-    let prices = market.prices();
+    let prepared = cascade_engine::Prepared::new(snapshot);
+    let market = prepared.market();
+    let prices = prepared.initial_prices.clone();
     let totals = snapshot.totals();
     let z = z_alpha(alpha);
     let sigma_scale = (days / DAYS_PER_YEAR).sqrt();
@@ -328,13 +330,13 @@ pub fn closed_form(snapshot: &Snapshot, alpha: f64, days: f64) -> Vec<ReserveCal
             let a = r.asset;
             let asset = &snapshot.assets[a];
             let tokens = totals[p][a][0];
-            let impact = impact_of_position(&market, a, tokens, &prices);
+            let impact = impact_of_position(market, a, tokens, &prices);
             let haircut = liquidity_adjusted_haircut(asset.volatility, days, alpha, impact);
             let ceiling = r
                 .debt_ceiling_usd
                 .or_else(|| r.supply_cap.map(|cap| cap * prices[a]));
             let smart = ceiling.map(|d| {
-                let l = liquidity_within_slippage_usd(&market, a, &prices, r.liquidation_bonus);
+                let l = liquidity_within_slippage_usd(market, a, &prices, r.liquidation_bonus);
                 smart_ltv(asset.volatility * sigma_scale, l, d, r.liquidation_bonus, z)
             });
             out.push(ReserveCalibration {
