@@ -795,11 +795,17 @@ fn contagion(a: &ContagionArgs) -> Result<(), Failure> {
     let (sc, d2) = load_scenario(&a.scenario, &snap).map_err(input)?;
     print_warnings(&d1);
     print_warnings(&d2);
-    let edges = cs::exposure_graph(&snap);
-    let coefficients = cs::contagion_coefficients(&snap);
-    let loops = cs::loops(&snap, &sc);
-    let concentration = cs::concentration(&snap);
-    let debtrank = cs::snapshot_debtrank(&snap, cascade_contagion::debtrank::Variant::Differential);
+    // Built once: every analysis below starts from the same prepared snapshot.
+    let prepared = cascade_engine::Prepared::new(&snap);
+    let edges = cs::exposure_graph(&snap, &prepared);
+    let coefficients = cs::contagion_coefficients(&snap, &prepared);
+    let loops = cs::loops(&snap, &prepared, &sc);
+    let concentration = cs::concentration(&snap, &prepared);
+    let debtrank = cs::snapshot_debtrank(
+        &snap,
+        &prepared,
+        cascade_contagion::debtrank::Variant::Differential,
+    );
     if let Some(path) = &a.dot {
         cascade_io::write::write_atomic(path, cs::to_dot(&snap, &edges).as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;

@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use cascade_engine::{run_prepared, Options, Prepared};
-use cascade_market::price::Market;
 use cascade_model::{AssetIdx, AssetKind, ProtocolParams, Scenario, Shock, Side, Snapshot};
 
 /// One edge of the exposure graph: `from` holds or accepts as collateral `usd` of what `to` owes or
@@ -50,9 +49,11 @@ fn issuer(s: &Snapshot, a: AssetIdx) -> Option<(usize, &'static str)> {
 }
 
 /// The exposure graph of a snapshot, at snapshot prices.
-pub fn exposure_graph(s: &Snapshot) -> Vec<Edge> {
-    let prices: Vec<f64> = Prepared::new(s).initial_prices;
-    let held = collateral_usd(s, &prices);
+/// `prepared` is `s` made ready to run ([`Prepared::new`]), built once by the caller: its prices
+/// include the issuers' (LP tokens, CDP stables).
+pub fn exposure_graph(s: &Snapshot, prepared: &Prepared) -> Vec<Edge> {
+    let prices = &prepared.initial_prices;
+    let held = collateral_usd(s, prices);
     let mut edges = Vec::new();
     for (p, row) in held.iter().enumerate() {
         for (a, &usd) in row.iter().enumerate() {
@@ -141,8 +142,7 @@ const MAX_DROP: f64 = 0.99;
 /// The contagion coefficient matrix: for each priced (non-derived) asset that some account holds or
 /// owes, and each protocol, by bisection over the cascade (a drop of that asset alone, everything else
 /// as in the snapshot).
-pub fn contagion_coefficients(s: &Snapshot) -> Vec<Coefficient> {
-    let prepared = Prepared::new(s);
+pub fn contagion_coefficients(s: &Snapshot, prepared: &Prepared) -> Vec<Coefficient> {
     let options = Options {
         breakers: true,
         detail: true,
@@ -157,7 +157,7 @@ pub fn contagion_coefficients(s: &Snapshot) -> Vec<Coefficient> {
             }],
             ..Scenario::baseline()
         };
-        run_prepared(&prepared, s, &sc, &options)
+        run_prepared(prepared, s, &sc, &options)
     };
     let used: Vec<bool> = (0..s.assets.len())
         .map(|a| s.positions.asset.iter().any(|&x| x as usize == a))
@@ -232,9 +232,8 @@ pub struct Concentration {
 }
 
 /// Concentration of every asset held as collateral.
-pub fn concentration(s: &Snapshot) -> Vec<Concentration> {
-    let market = Market::new(s);
-    let prices = Prepared::new(s).initial_prices;
+pub fn concentration(s: &Snapshot, prepared: &Prepared) -> Vec<Concentration> {
+    let (market, prices) = (prepared.market(), &prepared.initial_prices);
     let n_assets = s.assets.len();
     let mut by_asset: Vec<Vec<f64>> = vec![Vec::new(); n_assets];
     let mut holding: Vec<std::collections::HashMap<u32, f64>> = vec![Default::default(); n_assets];
@@ -267,7 +266,7 @@ pub fn concentration(s: &Snapshot) -> Vec<Concentration> {
                 0.0
             };
             let sellable =
-                cascade_risk::calibrate::liquidity_within_slippage_usd(&market, a, &prices, 0.02);
+                cascade_risk::calibrate::liquidity_within_slippage_usd(market, a, prices, 0.02);
             Concentration {
                 asset: s.assets[a].id.clone(),
                 collateral_usd: total,
@@ -339,8 +338,8 @@ pub struct Loops {
 }
 
 /// Loops per account: a collateral and a debt of the same family. Leverage = collateral value / equity.
-pub fn loops(s: &Snapshot, scenario: &Scenario) -> Loops {
-    let prices = Prepared::new(s).initial_prices;
+pub fn loops(s: &Snapshot, prepared: &Prepared, scenario: &Scenario) -> Loops {
+    let prices = &prepared.initial_prices;
     let fam: Vec<String> = (0..s.assets.len()).map(|a| family(s, a)).collect();
     let n = s.accounts.len();
     let mut coll: Vec<Vec<(AssetIdx, f64)>> = vec![Vec::new(); n];
@@ -432,7 +431,7 @@ pub fn loops(s: &Snapshot, scenario: &Scenario) -> Loops {
         breakers: true,
         detail: false,
     };
-    let with = cascade_engine::run_with(s, scenario, &options)
+    let with = run_prepared(prepared, s, scenario, &options)
         .system
         .bad_debt_usd;
     let looped_bad_debt_share = (with > 0.0).then(|| {
@@ -468,23 +467,17 @@ pub fn loops(s: &Snapshot, scenario: &Scenario) -> Loops {
 /// DeFi the capital that stands before suppliers is that buffer, not the supplied value. Each
 /// protocol's DebtRank is that of its full distress alone (`variant` as in
 /// [`crate::debtrank::Variant`]).
-pub fn snapshot_debtrank(s: &Snapshot, variant: crate::debtrank::Variant) -> Vec<(String, f64)> {
+pub fn snapshot_debtrank(
+    s: &Snapshot,
+    prepared: &Prepared,
+    variant: crate::debtrank::Variant,
+) -> Vec<(String, f64)> {
     use crate::debtrank::{debtrank, DebtRankOptions};
     use crate::network::NetworkBuilder;
-    let prepared = Prepared::new(s);
-    let prices = prepared.initial_prices.clone();
-    let result = run_prepared(
-        &prepared,
-        s,
-        &Scenario::baseline(),
-        &Options {
-            breakers: true,
-            detail: false,
-        },
-    );
+    let prices = &prepared.initial_prices;
     let mut b = NetworkBuilder::new();
     let ids: Vec<usize> = s.protocols.iter().map(|p| b.node(&p.id)).collect();
-    for e in exposure_graph(s)
+    for e in exposure_graph(s, prepared)
         .iter()
         .filter(|e| e.kind != "shared_collateral")
     {
@@ -500,7 +493,7 @@ pub fn snapshot_debtrank(s: &Snapshot, variant: crate::debtrank::Variant) -> Vec
             ProtocolParams::Cdp(c) => c.surplus_buffer_usd,
             _ => p.insurance_fund.iter().map(|&(a, q)| q * prices[a]).sum(),
         };
-        let weight = result.protocols[k].tvl_usd;
+        let weight = prepared.tvl_usd()[k];
         if b.set_equity(ids[k], buffer.max(0.0), Some(weight.max(0.0)))
             .is_err()
         {

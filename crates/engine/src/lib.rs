@@ -81,6 +81,11 @@ impl Prepared {
     pub fn market(&self) -> &Market {
         &self.market
     }
+
+    /// Each protocol's TVL before any shock, USD, in snapshot order.
+    pub fn tvl_usd(&self) -> &[f64] {
+        &self.tvl
+    }
 }
 
 /// Runs one stress scenario on a snapshot, circuit breakers on.

@@ -3,6 +3,7 @@
 use cascade_contagion::snapshot::{
     concentration, contagion_coefficients, exposure_graph, loops, to_dot,
 };
+use cascade_engine::Prepared;
 use cascade_model::load::snapshot_from_str;
 use cascade_model::{Format, Scenario, Snapshot};
 
@@ -93,7 +94,7 @@ fn exposure_graph_by_hand() {
     // "other" accepts aUSDC, a claim on "lend": 10,000 × 1 = $10,000. Shared ETH collateral: lend holds
     // 10 ETH ($20k), other 30 ETH ($60k): overlap min = $20k.
     let s = snap(BASE);
-    let g = exposure_graph(&s);
+    let g = exposure_graph(&s, &Prepared::new(&s));
     let receipt = g
         .iter()
         .find(|e| e.kind == "receipt")
@@ -126,7 +127,7 @@ fn contagion_coefficient_by_hand() {
     // 1 − 1575/2000 = 21.25%. Beyond it the bad debt is 15,000 − 10·2000·(1 − d)/1.05, rising by
     // 20,000/1.05/100 = $190.476 per percentage point; realised in round 1.
     let s = snap(BASE);
-    let c = contagion_coefficients(&s);
+    let c = contagion_coefficients(&s, &Prepared::new(&s));
     let eth_lend = c
         .iter()
         .find(|x| x.asset == "ETH" && x.protocol == "lend")
@@ -149,7 +150,7 @@ fn concentration_by_hand() {
     // ETH collateral: a holds 10 ($20k), b 30 ($60k): shares 0.25/0.75, HHI = 0.0625 + 0.5625 = 0.625,
     // top-10 share 1. The curve has no impact, so all of it is sellable within 2%: coefficient > 1.
     let s = snap(BASE);
-    let c = concentration(&s);
+    let c = concentration(&s, &Prepared::new(&s));
     let eth = c
         .iter()
         .find(|x| x.asset == "ETH")
@@ -166,7 +167,7 @@ fn loops_by_hand() {
     // leverage = 200,000 / 60,000 = 3.333. b posts aUSDC (issued by "lend") in "other" and borrows USDC:
     // a loop across protocols.
     let s = snap(BASE);
-    let l = loops(&s, &Scenario::baseline());
+    let l = loops(&s, &Prepared::new(&s), &Scenario::baseline());
     let st = l
         .pairs
         .iter()
@@ -195,6 +196,7 @@ fn snapshot_debtrank_by_hand() {
     let s = snap(BASE);
     let d = cascade_contagion::snapshot::snapshot_debtrank(
         &s,
+        &Prepared::new(&s),
         cascade_contagion::debtrank::Variant::Original,
     );
     let get = |id: &str| d.iter().find(|(n, _)| n == id).map_or(f64::NAN, |x| x.1);
