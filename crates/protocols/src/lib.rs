@@ -6,6 +6,7 @@
 pub mod amm;
 pub mod bridge;
 pub mod cdp;
+pub mod health;
 pub mod lending;
 
 use cascade_market::price::{Market, SaleOrder};

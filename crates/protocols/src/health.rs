@@ -1,0 +1,311 @@
+//! A columnar health-factor scan (DESIGN §4) over every account of one or more lending pools: the
+//! read-only kernel behind monitoring and the benchmark's "health scan of 1M accounts".
+//!
+//! Layout (struct of arrays, one allocation per column):
+//! - `starts[k]..starts[k+1]`: account `k`'s entries (u32);
+//! - per entry, `asset` (u32) and `weighted_tokens` (f64): `c_i·LT_i` for a collateral entry
+//!   (0 when the entry is not collateral) and `−d_j` for a debt entry.
+//!
+//! The effective thresholds (e-mode, isolation mode) are the lending pool's own, resolved once when
+//! the pool was built ([`crate::lending::LendingPool`]), so the scan computes exactly DESIGN §4's
+//! `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (∞ without debt). Folding `LT_i` into the amount reorders one
+//! multiplication, `(c_i·LT_i)·p_i` instead of `(c_i·p_i)·LT_i`: results agree with
+//! [`crate::lending::health_factor`] to a few units in the last place, not bit for bit.
+//!
+//! A scan reads `4·(n + 1) + 12·entries` bytes and writes `8·n` ([`HealthColumns::bytes_touched`]);
+//! prices are a few cache lines. It runs in parallel over fixed chunks of [`SCAN_CHUNK`] accounts, and
+//! every account's result depends on its own entries only, so the output is the same whatever the
+//! thread count.
+
+use rayon::prelude::*;
+
+use cascade_model::{Side, Snapshot};
+
+use crate::lending::LendingPool;
+
+/// Accounts per parallel work unit of a scan.
+pub const SCAN_CHUNK: usize = 16_384;
+
+/// An error of [`HealthColumns::scan_into`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HealthError {
+    /// The price vector is shorter than the largest asset index + 1.
+    #[error("prices: found {found} assets, expected at least {expected}")]
+    Prices { found: usize, expected: usize },
+    /// The output slice does not have one slot per account.
+    #[error("output: found {found} slots, expected one per account ({expected})")]
+    Output { found: usize, expected: usize },
+    /// More entries than a u32 offset can address.
+    #[error("{found} entries, expected at most {expected}")]
+    TooLarge { found: usize, expected: usize },
+}
+
+/// Flat columns of the accounts of lending pools, ready for repeated health-factor scans.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HealthColumns {
+    /// Snapshot index of each account (not read by the scan).
+    pub account: Vec<u32>,
+    starts: Vec<u32>,
+    asset: Vec<u32>,
+    weighted_tokens: Vec<f64>,
+    /// Largest asset index + 1 (the scan's minimum price-vector length).
+    assets_needed: usize,
+}
+
+impl HealthColumns {
+    /// Columns of the accounts of `pools`, in pool order then each pool's account order.
+    ///
+    /// Each entry becomes `c·LT` (collateral, with the pool's effective LT: e-mode and isolation
+    /// resolved) or `−d` (debt).
+    pub fn from_pools<'a>(
+        pools: impl IntoIterator<Item = &'a LendingPool>,
+    ) -> Result<Self, HealthError> {
+        let mut out = HealthColumns {
+            starts: vec![0],
+            ..Default::default()
+        };
+        for pool in pools {
+            out.account.extend_from_slice(&pool.account);
+            for k in 0..pool.accounts() {
+                for e in pool.entries_of(k) {
+                    out.asset.push(e.asset);
+                    out.weighted_tokens.push(match e.side {
+                        Side::Collateral => e.amount * e.lt,
+                        Side::Debt => -e.amount,
+                    });
+                    out.assets_needed = out.assets_needed.max(e.asset as usize + 1);
+                }
+                let end = u32::try_from(out.asset.len()).map_err(|_| HealthError::TooLarge {
+                    found: out.asset.len(),
+                    expected: u32::MAX as usize,
+                })?;
+                out.starts.push(end);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Columns of every lending pool of `s` (each built as the engine builds it).
+    pub fn from_snapshot(s: &Snapshot) -> Result<Self, HealthError> {
+        let pools: Vec<LendingPool> = s
+            .protocols
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.lending().is_some())
+            .map(|(i, _)| LendingPool::new(s, i))
+            .collect();
+        Self::from_pools(&pools)
+    }
+
+    /// Number of accounts.
+    pub fn accounts(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// Number of entries (positions).
+    pub fn entries(&self) -> usize {
+        self.asset.len()
+    }
+
+    /// Bytes one scan reads and writes: `4·(n + 1)` offsets, `(4 + 8)·entries` asset indices and
+    /// weighted amounts, `8·n` health factors written (prices not counted).
+    pub fn bytes_touched(&self) -> usize {
+        4 * self.starts.len() + 12 * self.asset.len() + 8 * self.accounts()
+    }
+
+    /// Health factor of account `k` at `prices` (no bounds promise beyond `k < accounts()` and
+    /// prices long enough; used by tests and single look-ups).
+    pub fn health_factor(&self, k: usize, prices: &[f64]) -> f64 {
+        let (a, b) = (self.starts[k] as usize, self.starts[k + 1] as usize);
+        hf_of(&self.asset[a..b], &self.weighted_tokens[a..b], prices)
+    }
+
+    /// Writes every account's `HF = Σ c_i·LT_i·p_i / Σ d_j·p_j` (∞ without debt) into `out` and
+    /// returns how many are below 1 (liquidatable, DESIGN §4).
+    pub fn scan_into(&self, prices: &[f64], out: &mut [f64]) -> Result<usize, HealthError> {
+        if prices.len() < self.assets_needed {
+            return Err(HealthError::Prices {
+                found: prices.len(),
+                expected: self.assets_needed,
+            });
+        }
+        let n = self.accounts();
+        if out.len() != n {
+            return Err(HealthError::Output {
+                found: out.len(),
+                expected: n,
+            });
+        }
+        let below = out
+            .par_chunks_mut(SCAN_CHUNK)
+            .enumerate()
+            .map(|(c, slots)| {
+                let first = c * SCAN_CHUNK;
+                let starts = &self.starts[first..=first + slots.len()];
+                let base = starts[0] as usize;
+                let end = starts[slots.len()] as usize;
+                let assets = &self.asset[base..end];
+                let weights = &self.weighted_tokens[base..end];
+                let mut below = 0usize;
+                for (k, slot) in slots.iter_mut().enumerate() {
+                    let (a, b) = (starts[k] as usize - base, starts[k + 1] as usize - base);
+                    let hf = hf_of(&assets[a..b], &weights[a..b], prices);
+                    below += usize::from(hf < 1.0);
+                    *slot = hf;
+                }
+                below
+            })
+            .sum();
+        Ok(below)
+    }
+}
+
+/// `Σ max(w·p, 0) / Σ max(−w·p, 0)`, ∞ when the denominator is 0.
+#[inline]
+fn hf_of(assets: &[u32], weights: &[f64], prices: &[f64]) -> f64 {
+    let mut coll = 0.0;
+    let mut debt = 0.0;
+    for (&a, &w) in assets.iter().zip(weights) {
+        let v = w * prices[a as usize];
+        if v >= 0.0 {
+            coll += v;
+        } else {
+            debt -= v;
+        }
+    }
+    if debt > 0.0 {
+        coll / debt
+    } else {
+        f64::INFINITY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cascade_model::{load::snapshot_from_str, Format};
+
+    /// Two reserves, an e-mode category for stETH/ETH, three accounts.
+    const TEXT: &str = r#"
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+liquidity = { curve = "power_law", adv_usd = 1e9, k = 1.0, alpha = 0.5 }
+[[asset]]
+id = "stETH"
+kind = "lst"
+underlying = "ETH"
+liquidity = { curve = "power_law", adv_usd = 1e9, k = 1.0, alpha = 0.5 }
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = { curve = "power_law", adv_usd = 1e9, k = 1.0, alpha = 0.5 }
+[[protocol]]
+id = "lend"
+kind = "lending"
+[[protocol.reserve]]
+asset = "ETH"
+ltv = 0.80
+liquidation_threshold = 0.825
+liquidation_bonus = 0.05
+[[protocol.reserve]]
+asset = "stETH"
+ltv = 0.70
+liquidation_threshold = 0.75
+liquidation_bonus = 0.07
+[[protocol.reserve]]
+asset = "USDC"
+ltv = 0.80
+liquidation_threshold = 0.85
+liquidation_bonus = 0.05
+[[protocol.emode]]
+id = "eth"
+ltv = 0.90
+liquidation_threshold = 0.93
+liquidation_bonus = 0.01
+assets = ["ETH", "stETH"]
+[[account]]
+id = "alice"
+protocol = "lend"
+collateral = { ETH = 10.0 }
+debt = { USDC = 12000.0 }
+[[account]]
+id = "bob"
+protocol = "lend"
+emode = "eth"
+collateral = { stETH = 10.0 }
+debt = { ETH = 9.0 }
+[[account]]
+id = "carol"
+protocol = "lend"
+collateral = { USDC = 500.0 }
+"#;
+
+    fn columns() -> (Snapshot, HealthColumns) {
+        let (s, _) = snapshot_from_str(TEXT, Format::Toml, "t.toml").unwrap();
+        let c = HealthColumns::from_snapshot(&s).unwrap();
+        (s, c)
+    }
+
+    #[test]
+    fn hand_worked_health_factors() {
+        let (_, c) = columns();
+        assert_eq!(c.accounts(), 3);
+        assert_eq!(c.entries(), 5);
+        // ETH 2000, stETH 1900, USDC 1.
+        let prices = [2000.0, 1900.0, 1.0];
+        let mut out = vec![0.0; 3];
+        let below = c.scan_into(&prices, &mut out).unwrap();
+        // alice: 10·2000·0.825 / 12000 = 1.375; bob (e-mode LT 0.93): 10·1900·0.93 / (9·2000)
+        // = 17670 / 18000 = 0.981666…; carol: no debt.
+        assert!((out[0] - 1.375).abs() < 1e-15);
+        assert!((out[1] - 17670.0 / 18000.0).abs() < 1e-15);
+        assert!(out[2].is_infinite());
+        assert_eq!(below, 1);
+        // 4·4 offsets + 12·5 entries + 8·3 outputs.
+        assert_eq!(c.bytes_touched(), 16 + 60 + 24);
+    }
+
+    #[test]
+    fn agrees_with_the_lending_pool() {
+        let (s, c) = columns();
+        let pool = LendingPool::new(&s, 0);
+        for prices in [[2000.0, 1900.0, 1.0], [1234.5, 1100.25, 0.97]] {
+            let mut out = vec![0.0; 3];
+            c.scan_into(&prices, &mut out).unwrap();
+            for (k, hf) in out.iter().enumerate() {
+                let engine = crate::lending::health_factor(pool.entries_of(k), &prices);
+                assert!(
+                    (hf - engine).abs() <= 1e-14 * engine.abs()
+                        || (hf.is_infinite() && engine.is_infinite()),
+                    "account {k}: {hf} vs {engine}"
+                );
+                assert_eq!(*hf, c.health_factor(k, &prices));
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_short_prices_and_wrong_output() {
+        let (_, c) = columns();
+        let mut out = vec![0.0; 3];
+        assert_eq!(
+            c.scan_into(&[1.0, 1.0], &mut out),
+            Err(HealthError::Prices {
+                found: 2,
+                expected: 3
+            })
+        );
+        let mut short = vec![0.0; 2];
+        assert_eq!(
+            c.scan_into(&[1.0; 3], &mut short),
+            Err(HealthError::Output {
+                found: 2,
+                expected: 3
+            })
+        );
+    }
+}
