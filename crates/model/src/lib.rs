@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod asset;
+pub mod derivatives;
 pub mod diag;
 pub mod doc;
 pub mod load;
@@ -13,9 +14,13 @@ pub mod snapshot;
 
 pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
 pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
+pub use derivatives::{
+    ClearinghouseParams, CollateralWeight, LiabilityWeight, LossMode, MarginMode, OptionPositions,
+    OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,
+};
 pub use doc::Format;
 pub use protocol::{
-    AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory, LendingParams,
+    AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory, LendingParams,
     Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve, VaultType,
 };
 pub use scenario::{Scenario, Shock};

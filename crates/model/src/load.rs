@@ -17,6 +17,10 @@ use crate::scenario::{Scenario, Shock};
 use crate::snapshot::{Correlation, Side, Snapshot};
 
 const UNIT: &str = "a number in [0, 1]";
+
+mod algostable;
+mod clearinghouse;
+
 const POSITIVE: &str = "a number > 0";
 const NON_NEGATIVE: &str = "a number ≥ 0";
 
@@ -210,13 +214,6 @@ fn parse_asset(
         t.what = format!("asset \"{id}\"");
     }
     let kind = t.req_choice("kind", &AssetKind::ALL, ctx);
-    if let Some(k @ AssetKind::Algostable) = kind {
-        ctx.error(
-            t.line_of("kind"),
-            t.field("kind"),
-            format!("kind \"{}\" is not supported by this version of cascade (it arrives with algorithmic-stablecoin support)", k.name()),
-        );
-    }
     let price = t.num_in("price", false, |x| x > 0.0, POSITIVE, ctx);
     let volatility = t
         .num_in("volatility", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
@@ -561,13 +558,13 @@ fn parse_protocol(
         Some(ProtocolKind::Amm) => {
             parse_amm(&mut t, refs, asset_kinds, ctx).map(ProtocolParams::Amm)
         }
-        Some(k) => {
-            ctx.error(
-                t.line_of("kind"),
-                t.field("kind"),
-                format!("kind \"{}\" is not supported by this version of cascade (not yet: \"clearinghouse\", \"algostable\")", k.name()),
-            );
-            None
+        Some(ProtocolKind::Clearinghouse) => {
+            clearinghouse::parse_clearinghouse(&mut t, refs, asset_kinds, ctx)
+                .map(ProtocolParams::Clearinghouse)
+        }
+        Some(ProtocolKind::Algostable) => {
+            algostable::parse_algostable(&mut t, refs, asset_kinds, ctx)
+                .map(ProtocolParams::Algostable)
         }
         None => None,
     };
@@ -888,6 +885,7 @@ fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingPar
             ctx,
         )
         .unwrap_or(0.0);
+    let liquidators_buy_debt = t.opt_bool("liquidators_buy_debt", ctx).unwrap_or(false);
     let mut reserves: Vec<Reserve> = Vec::new();
     let mut ok = true;
     for (i, rn) in t.arr("reserve", ctx).iter().enumerate() {
@@ -980,6 +978,7 @@ fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingPar
         close_factor_full_below_hf,
         full_close_factor,
         liquidator_cost_usd,
+        liquidators_buy_debt,
         reserves,
         emode,
     })
@@ -1685,11 +1684,75 @@ fn parse_scenario_inner(
                 "a bridge shock needs both `bridge` and `loss`",
             );
         }
-        if t.has("protocol") != t.has("default") {
+        let redemptions_usd = t.num_in(
+            "redemptions_usd",
+            false,
+            |x| x >= 0.0,
+            NON_NEGATIVE,
+            &mut ctx,
+        );
+        let whole = |x: f64| x >= 0.0 && x.fract() == 0.0 && x <= 1e6;
+        let oracle_delay_rounds = t
+            .num_in(
+                "oracle_delay_rounds",
+                false,
+                whole,
+                "a whole number of rounds ≥ 0",
+                &mut ctx,
+            )
+            .map(|x| x as u32);
+        let vol_change = t.num_in(
+            "vol_change",
+            false,
+            |x| x > -1.0,
+            "a number > −1 (0.5 = volatility ×1.5)",
+            &mut ctx,
+        );
+        let market = t.opt_str("market", &mut ctx);
+        let pump_usd = t.num_in("pump_usd", false, |x| x >= 0.0, NON_NEGATIVE, &mut ctx);
+        let pump_rounds = t
+            .num_in(
+                "pump_rounds",
+                false,
+                whole,
+                "a whole number of rounds ≥ 0",
+                &mut ctx,
+            )
+            .map(|x| x as u32);
+        let account = t.opt_str("account", &mut ctx);
+        let borrow = match t.opt_str("borrow", &mut ctx) {
+            None => None,
+            Some(b) => {
+                let r = snapshot.asset_idx(&b);
+                if r.is_none() {
+                    ctx.error(
+                        t.line_of("borrow"),
+                        t.field("borrow"),
+                        format!(
+                            "unknown asset \"{b}\"; the snapshot \"{}\" has no such asset",
+                            snapshot.name
+                        ),
+                    );
+                }
+                r
+            }
+        };
+        check_protocol_shock(
+            &t,
+            snapshot,
+            protocol,
+            &ProtocolShockKeys {
+                market: market.as_deref(),
+                account: account.as_deref(),
+                borrow,
+            },
+            &mut ctx,
+        );
+        if t.has("vol_change") && asset.is_none() {
             ctx.error(
-                t.line,
-                t.what.clone(),
-                "a protocol default needs both `protocol` and `default`",
+                t.line_of("vol_change"),
+                t.field("vol_change"),
+                "a vol_change shock needs an asset",
             );
         }
         let line = t.line;
@@ -1718,6 +1781,11 @@ fn parse_scenario_inner(
             "liquidity_multiplier",
             "loss",
             "default",
+            "redemptions_usd",
+            "oracle_delay_rounds",
+            "vol_change",
+            "pump_usd",
+            "borrow",
         ]
         .iter()
         .any(|k| t.has(k))
@@ -1725,7 +1793,7 @@ fn parse_scenario_inner(
             ctx.error(
                 line,
                 t.what.clone(),
-                "a shock needs price_change, discount, liquidity_multiplier, bridge + loss or protocol + default",
+                "a shock needs price_change, discount, liquidity_multiplier, vol_change, bridge + loss, or protocol + one of default, redemptions_usd, oracle_delay_rounds, pump_usd, borrow",
             );
         }
         t.finish(&mut ctx);
@@ -1738,6 +1806,14 @@ fn parse_scenario_inner(
             loss,
             protocol,
             default,
+            redemptions_usd,
+            oracle_delay_rounds,
+            vol_change,
+            market,
+            pump_usd,
+            pump_rounds,
+            account,
+            borrow,
             line,
         });
     }
@@ -1749,4 +1825,151 @@ fn parse_scenario_inner(
         peg_follows_backing,
         shocks,
     })
+}
+
+/// The names a protocol-targeted shock refers to.
+struct ProtocolShockKeys<'a> {
+    market: Option<&'a str>,
+    account: Option<&'a str>,
+    borrow: Option<usize>,
+}
+
+/// Checks the keys of a shock that targets a protocol: `default` (any kind), `redemptions_usd` (an
+/// algorithmic stablecoin), `oracle_delay_rounds`, `pump_usd` + `market`, `account` + `borrow` (a
+/// clearinghouse).
+fn check_protocol_shock(
+    t: &Table,
+    snapshot: &Snapshot,
+    protocol: Option<usize>,
+    keys: &ProtocolShockKeys,
+    ctx: &mut Ctx,
+) {
+    const KEYED: [&str; 7] = [
+        "default",
+        "redemptions_usd",
+        "oracle_delay_rounds",
+        "pump_usd",
+        "pump_rounds",
+        "account",
+        "borrow",
+    ];
+    let used: Vec<&str> = KEYED.iter().copied().filter(|k| t.has(k)).collect();
+    if t.has("protocol") && used.is_empty() {
+        ctx.error(
+            t.line,
+            t.what.clone(),
+            "a protocol shock needs one of default, redemptions_usd, oracle_delay_rounds, pump_usd, borrow",
+        );
+    }
+    if !t.has("protocol") {
+        for k in &used {
+            ctx.error(
+                t.line_of(k),
+                t.field(k),
+                "needs `protocol` (the protocol it acts on)",
+            );
+        }
+        if t.has("market") {
+            ctx.error(
+                t.line_of("market"),
+                t.field("market"),
+                "needs `protocol` (the market's clearinghouse)",
+            );
+        }
+        return;
+    }
+    let Some(pi) = protocol else { return };
+    let p = &snapshot.protocols[pi];
+    if t.has("redemptions_usd") && p.kind != ProtocolKind::Algostable {
+        ctx.error(
+            t.line_of("redemptions_usd"),
+            t.field("redemptions_usd"),
+            format!(
+                "protocol \"{}\" is of kind \"{}\"; redemptions act on an algostable",
+                p.id,
+                p.kind.name()
+            ),
+        );
+    }
+    for k in [
+        "oracle_delay_rounds",
+        "pump_usd",
+        "pump_rounds",
+        "account",
+        "borrow",
+        "market",
+    ] {
+        if t.has(k) && p.kind != ProtocolKind::Clearinghouse {
+            ctx.error(
+                t.line_of(k),
+                t.field(k),
+                format!(
+                    "protocol \"{}\" is of kind \"{}\"; `{k}` acts on a clearinghouse",
+                    p.id,
+                    p.kind.name()
+                ),
+            );
+        }
+    }
+    let Some(ch) = p.clearinghouse() else { return };
+    let market = match keys.market {
+        None => None,
+        Some(m) => match ch.market_idx(m) {
+            Some(i) => Some(i),
+            None => {
+                ctx.error(
+                    t.line_of("market"),
+                    t.field("market"),
+                    format!("unknown market \"{m}\" in protocol \"{}\"", p.id),
+                );
+                return;
+            }
+        },
+    };
+    if t.has("pump_usd") || t.has("pump_rounds") {
+        match market {
+            None => ctx.error(t.line, t.what.clone(), "a pump needs `market` (a market whose oracle is a thin venue)"),
+            Some(m) if !matches!(ch.markets[m].oracle, crate::derivatives::OracleSpec::ThinVenue { .. }) => ctx.error(
+                t.line_of("market"),
+                t.field("market"),
+                format!("market \"{}\" has no thin-venue oracle to pump; give it oracle = {{ kind = \"thin_venue\", curve = … }}", ch.markets[m].id),
+            ),
+            Some(_) => {}
+        }
+        if !t.has("pump_usd") {
+            ctx.error(
+                t.line_of("pump_rounds"),
+                t.field("pump_rounds"),
+                "needs `pump_usd`",
+            );
+        }
+    }
+    if t.has("account") != t.has("borrow") {
+        ctx.error(
+            t.line,
+            t.what.clone(),
+            "a borrow shock needs both `account` and `borrow`",
+        );
+    }
+    if let Some(a) = keys.account {
+        if snapshot.accounts.find(pi, a).is_none() {
+            ctx.error(
+                t.line_of("account"),
+                t.field("account"),
+                format!("unknown account \"{a}\" in protocol \"{}\"", p.id),
+            );
+        }
+    }
+    if let Some(b) = keys.borrow {
+        if ch.liability_of(b).is_none() {
+            ctx.error(
+                t.line_of("borrow"),
+                t.field("borrow"),
+                format!(
+                    "\"{}\" is not borrowable in \"{}\" (no liability weight)",
+                    snapshot.assets[b].id, p.id
+                ),
+            );
+        }
+    }
 }

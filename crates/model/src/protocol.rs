@@ -1,6 +1,7 @@
 //! Protocols and their risk parameters (DESIGN §4; other kinds arrive with their issues).
 
 use crate::asset::AssetIdx;
+pub use crate::derivatives::ClearinghouseParams;
 
 /// Index of a protocol in [`crate::Snapshot::protocols`].
 pub type ProtocolIdx = usize;
@@ -84,6 +85,9 @@ pub struct LendingParams {
     pub full_close_factor: f64,
     /// A liquidator's fixed cost per liquidation, USD (gas etc.).
     pub liquidator_cost_usd: f64,
+    /// Liquidators buy the debt tokens they repay on the debt asset's curve (moving its price), and
+    /// count that buy's slippage in their profitability check (DESIGN §4 is silent; default false).
+    pub liquidators_buy_debt: bool,
     pub reserves: Vec<Reserve>,
     pub emode: Vec<EModeCategory>,
 }
@@ -101,6 +105,29 @@ pub enum ProtocolParams {
     Bridge(BridgeParams),
     Cdp(CdpParams),
     Amm(AmmParams),
+    Clearinghouse(ClearinghouseParams),
+    Algostable(AlgostableParams),
+}
+
+/// An algorithmic stablecoin (DESIGN §7, Terra/UST semantics): holders redeem 1 `stable` for 1 USD of
+/// newly minted `absorber`, up to a per-round cap; the minted absorber is sold on its curve;
+/// `backing = absorber market cap / stable supply`; below `panic_backing` the stable trades at
+/// `max(floor, backing)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlgostableParams {
+    /// The `algostable` asset issued.
+    pub stable: AssetIdx,
+    /// The absorber (governance) token minted on redemption.
+    pub absorber: AssetIdx,
+    /// Most stable tokens (valued at 1 USD) redeemed per round.
+    pub redemption_cap_usd_per_round: f64,
+    pub panic_backing: f64,
+    /// Lowest price of the stable in a panic, USD.
+    pub floor: f64,
+    /// Stable tokens outstanding.
+    pub stable_supply: f64,
+    /// Absorber tokens outstanding.
+    pub absorber_supply: f64,
 }
 
 /// A CDP stablecoin issuer (DESIGN §5, MakerDAO semantics).
@@ -200,6 +227,20 @@ impl Protocol {
     pub fn amm(&self) -> Option<&AmmParams> {
         match &self.params {
             ProtocolParams::Amm(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn clearinghouse(&self) -> Option<&ClearinghouseParams> {
+        match &self.params {
+            ProtocolParams::Clearinghouse(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn algostable(&self) -> Option<&AlgostableParams> {
+        match &self.params {
+            ProtocolParams::Algostable(a) => Some(a),
             _ => None,
         }
     }

@@ -21,6 +21,25 @@ pub struct Shock {
     /// tokens recover `1 − default`; a bridge loses `default` of its locked underlying).
     pub protocol: Option<usize>,
     pub default: Option<f64>,
+    /// With `protocol` (an algorithmic stablecoin): USD of the stable whose holders want to redeem
+    /// (the outflow of DESIGN §7).
+    pub redemptions_usd: Option<f64>,
+    /// With `protocol` (a clearinghouse): every market's oracle reports the price of this many rounds
+    /// ago (with `market`: that market's only).
+    pub oracle_delay_rounds: Option<u32>,
+    /// With `asset`: relative change of the asset's implied volatility (0.5 = ×1.5).
+    pub vol_change: Option<f64>,
+    /// A market of `protocol`, by id (oracle shocks).
+    pub market: Option<String>,
+    /// With `protocol` + `market` (a thin-venue oracle): USD spent buying the underlying on the oracle's
+    /// venue at round 0 (a manipulation).
+    pub pump_usd: Option<f64>,
+    /// Rounds the pumped venue price holds before arbitrage restores it (0: it is seen at round 0 only).
+    pub pump_rounds: Option<u32>,
+    /// With `protocol` + `account` (a clearinghouse): the account borrows this asset up to its initial
+    /// margin at the round-0 oracle prices and withdraws it (the attack that follows a pump).
+    pub account: Option<String>,
+    pub borrow: Option<AssetIdx>,
     pub line: u32,
 }
 
@@ -36,6 +55,14 @@ impl Shock {
             loss: None,
             protocol: None,
             default: None,
+            redemptions_usd: None,
+            oracle_delay_rounds: None,
+            vol_change: None,
+            market: None,
+            pump_usd: None,
+            pump_rounds: None,
+            account: None,
+            borrow: None,
             line: 0,
         }
     }

@@ -3,6 +3,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::asset::{Asset, AssetIdx};
+use crate::derivatives::{MarginMode, OptionPositions, PerpPositions};
 use crate::protocol::{Protocol, ProtocolIdx, ProtocolParams};
 
 /// Which side of an account's balance sheet a position is on.
@@ -38,6 +39,8 @@ pub struct Accounts {
     pub emode: Vec<Option<u16>>,
     /// CDP vault type (index into the protocol's `vault_types`), if any.
     pub vault_type: Vec<Option<u16>>,
+    /// Clearinghouse margin mode (cross for every other kind).
+    pub margin_mode: Vec<MarginMode>,
     /// Per protocol: account id → row. Fx hashing: ids are not adversarial input to a risk run, and
     /// SipHash was most of the time of building a million accounts.
     index: Vec<FxHashMap<String, u32>>,
@@ -63,6 +66,7 @@ impl Accounts {
         self.protocol.push(protocol as u32);
         self.emode.push(None);
         self.vault_type.push(None);
+        self.margin_mode.push(MarginMode::Cross);
         self.index[protocol].insert(id.to_string(), i);
         i
     }
@@ -74,6 +78,7 @@ impl Accounts {
         self.protocol.reserve(n);
         self.emode.reserve(n);
         self.vault_type.reserve(n);
+        self.margin_mode.reserve(n);
     }
     /// Reserves room for `n` more accounts of `protocol` in the id index.
     pub fn reserve_for(&mut self, protocol: ProtocolIdx, n: usize) {
@@ -134,6 +139,10 @@ pub struct Snapshot {
     pub protocols: Vec<Protocol>,
     pub accounts: Accounts,
     pub positions: Positions,
+    /// Perp positions of clearinghouse accounts.
+    pub perps: PerpPositions,
+    /// Option positions of clearinghouse accounts.
+    pub options: OptionPositions,
 }
 
 impl Snapshot {
@@ -168,6 +177,13 @@ impl Snapshot {
             },
             ProtocolParams::Bridge(_) => Err(format!("protocol \"{}\" is a bridge: it has no accounts", p.id)),
             ProtocolParams::Amm(_) => Err(format!("protocol \"{}\" is an AMM pool: it has no accounts (its LP token is held in other protocols)", p.id)),
+            ProtocolParams::Algostable(_) => Err(format!("protocol \"{}\" is an algorithmic stablecoin: it has no accounts (its stable is held in other protocols)", p.id)),
+            ProtocolParams::Clearinghouse(c) => match side {
+                Side::Collateral if c.collateral_of(asset).is_some() => Ok(None),
+                Side::Collateral => Err(format!("\"{}\" is not accepted as collateral by \"{}\" (no collateral weight)", a.id, p.id)),
+                Side::Debt if c.liability_of(asset).is_some() => Ok(None),
+                Side::Debt => Err(format!("\"{}\" is not borrowable in \"{}\" (no liability weight)", a.id, p.id)),
+            },
             ProtocolParams::Cdp(c) => match side {
                 Side::Debt if asset == c.stable => Ok(None),
                 Side::Debt => Err(format!("a vault of \"{}\" owes only its stable \"{}\"", p.id, self.assets[c.stable].id)),
