@@ -7,6 +7,11 @@
 //! - stableswap (Curve's two-coin invariant, n = 2),
 //! - power law (`p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` in the cumulative value sold `V`).
 //!
+//! Every curve also buys ([`Curve::buy`], [`Curve::spend`]): the inverse of its sale, the fee charged
+//! on the input; a power law's state goes below 0 on the buy side, where `p(V) =
+//! p_ref·(1 + k·(|V|/adv)^alpha)` (the mirror of the sale side; DESIGN §3 defines sales only).
+//! Buying then selling the same quantity never returns more than the buy cost.
+//!
 //! Every function is total: for quantities that are zero, negative or not finite a sale yields 0 and
 //! changes nothing; finite positive inputs never give NaN, however large the sale (a constant product
 //! pays at most `quote`, a stableswap at most its quote balance, a power law `0.01·p_ref` per token
@@ -147,7 +152,8 @@ impl Curve {
     /// - constant product: `quote/base`;
     /// - stableswap: with `Ann = 4A` and `D` the invariant of the balances,
     ///   `(Ann + D³/(4x²y)) / (Ann + D³/(4xy²))` (the implicit derivative `−dy/dx`; 1 at `x = y`);
-    /// - power law: `p_ref·max(0.01, 1 − k·(sold/adv)^alpha)`.
+    /// - power law: `p_ref·max(0.01, 1 − k·(sold/adv)^alpha)`, and `p_ref·(1 + k·(|sold|/adv)^alpha)`
+    ///   when buys have taken `sold` below 0.
     ///
     /// # Examples
     ///
@@ -237,9 +243,10 @@ impl Curve {
 
     /// Moves the marginal price to `price` without re-anchoring (the between-round recovery of
     /// DESIGN §3): constant product and stableswap as [`Curve::anchor`]; a power law keeps `p_ref` and
-    /// sets `sold` to the `V` with `p(V) = price`, i.e. `V = adv·((1 − price/p_ref)/k)^(1/alpha)`,
-    /// the price clamped to `[0.01·p_ref, p_ref]` (at the floor, `sold` becomes the floor's start
-    /// `adv·(0.99/k)^(1/alpha)` unless it is already past it). A NaN `price` changes nothing.
+    /// sets `sold` to the `V` with `p(V) = price`, i.e. `V = adv·((1 − price/p_ref)/k)^(1/alpha)`
+    /// below `p_ref` and `V = −adv·((price/p_ref − 1)/k)^(1/alpha)` above it (the buy side of
+    /// [`Curve::buy`]), the price clamped to `≥ 0.01·p_ref` (at the floor, `sold` becomes the floor's
+    /// start `adv·(0.99/k)^(1/alpha)` unless it is already past it). A NaN `price` changes nothing.
     pub fn move_to_price(&mut self, price: f64) {
         match self {
             Curve::ConstantProduct { .. } | Curve::StableSwap { .. } => self.anchor(price),
@@ -354,6 +361,223 @@ impl Curve {
             0.0
         }
     }
+
+    /// Quote paid to buy `q` base tokens now, without changing the state: [`Curve::buy`] on a copy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cascade_market::curve::Curve;
+    ///
+    /// // x·y = k, no fee: buying 100 of 1000 base tokens costs 1000·100/(1000 − 100).
+    /// let c = Curve::ConstantProduct { base: 1000.0, quote: 1000.0, fee: 0.0 };
+    /// assert!((c.buy_cost(100.0) - 1000.0 * 100.0 / 900.0).abs() < 1e-9);
+    /// assert_eq!(c.buy_cost(1000.0), f64::INFINITY); // the pool cannot be emptied
+    /// ```
+    pub fn buy_cost(&self, q: f64) -> f64 {
+        self.clone().buy(q)
+    }
+
+    /// Buys `q` base tokens with quote: returns the quote paid and moves the state (the mirror of
+    /// [`Curve::sell`]; DESIGN §3 defines sales only, buys are this crate's decision):
+    /// - constant product, fee on the input: the pool must end at `(base − q)·(quote + in·(1−fee)) =
+    ///   base·quote`, so `cost = quote·q / ((base − q)·(1−fee))`; then `base −= q`, `quote += cost`
+    ///   (the fee stays in the pool). Infinite for `q ≥ base`.
+    /// - stableswap, fee on the input: `cost = (y' − y)/(1−fee)`, `y'` the quote balance on the
+    ///   invariant at `x − q`; then `x −= q`, `y += cost` (the fee stays, `D` grows). Infinite for
+    ///   `q ≥ x`.
+    /// - power law: the state `V` moves down from `a = sold` to `b = a − q·p_ref`, below 0 if need
+    ///   be, where the price is the mirror of the sale side, `p(V) = p_ref·(1 + k·(|V|/adv)^alpha)`
+    ///   for `V < 0` (no cap). The cost is `∫_b^a p(v)/p_ref dv`; from `a ≤ 0` that is
+    ///   `(a − b) + k·adv/(1+alpha)·((|b|/adv)^(1+alpha) − (|a|/adv)^(1+alpha))`, and a buy from
+    ///   `a > 0` first retraces the sale curve (floor included), so a sale and a buy of the same size
+    ///   cancel exactly. A curve with no depth (invalid parameters) sells nothing: infinite.
+    ///
+    /// An infinite (or non-finite) cost leaves the state unchanged. `q` ≤ 0 or not finite buys
+    /// nothing and costs 0.
+    pub fn buy(&mut self, q: f64) -> f64 {
+        if !(q > 0.0 && q.is_finite()) {
+            return 0.0;
+        }
+        match self {
+            Curve::ConstantProduct { base, quote, fee } => {
+                let keep = retained(*fee);
+                if !(q < *base && keep > 0.0 && *quote > 0.0 && quote.is_finite()) {
+                    return f64::INFINITY;
+                }
+                let cost = *quote * (q / (*base - q)) / keep;
+                if !cost.is_finite() {
+                    return f64::INFINITY;
+                }
+                *base -= q;
+                *quote += cost;
+                cost
+            }
+            Curve::StableSwap {
+                amplification,
+                base,
+                quote,
+                fee,
+            } => {
+                let keep = retained(*fee);
+                let Some(pool) = Pool::new(*amplification, *base, *quote) else {
+                    return f64::INFINITY;
+                };
+                let Some(net) = pool.buy(q / pool.scale) else {
+                    return f64::INFINITY;
+                };
+                let cost = pool.scale * net / keep;
+                if !(cost.is_finite() && keep > 0.0) {
+                    return f64::INFINITY;
+                }
+                *base -= q;
+                *quote += cost;
+                cost
+            }
+            Curve::PowerLaw {
+                adv,
+                k,
+                alpha,
+                p_ref,
+                sold,
+            } => {
+                if !is_positive(*p_ref) {
+                    return f64::INFINITY;
+                }
+                let b = *sold - q * *p_ref;
+                let cost = PowerLaw::new(*adv, *k, *alpha).buy_cost(*sold, b, q, *p_ref);
+                if !cost.is_finite() {
+                    return f64::INFINITY;
+                }
+                *sold = b;
+                cost
+            }
+        }
+    }
+
+    /// Base tokens that can be bought at all (a buy of this many or more costs infinitely much):
+    /// `base` for constant product and stableswap, unbounded for a power law, 0 for a curve with
+    /// no depth.
+    pub fn max_buy_tokens(&self) -> f64 {
+        match *self {
+            Curve::ConstantProduct { base, .. } | Curve::StableSwap { base, .. } => base.max(0.0),
+            Curve::PowerLaw {
+                adv,
+                k,
+                alpha,
+                p_ref,
+                ..
+            } => match PowerLaw::new(adv, k, alpha) {
+                PowerLaw::Floor => 0.0,
+                _ if is_positive(p_ref) => f64::INFINITY,
+                _ => 0.0,
+            },
+        }
+    }
+
+    /// Base tokens a budget of `usd` quote units buys now, without changing the state: the `q` with
+    /// [`Curve::buy_cost`]`(q) = usd`:
+    /// - constant product: `q = base·u/(quote + u)`, `u = usd·(1−fee)`;
+    /// - stableswap: `u = usd·(1−fee)` sold into the quote side, `q = x − x'`, `x'` the base balance
+    ///   on the invariant at `y + u` (the invariant is symmetric in `x` and `y`);
+    /// - power law: bisection on `q` in `[0, usd/spot]` (the cost is increasing and at least
+    ///   `q·spot`), the largest `q` whose cost does not exceed `usd`.
+    ///
+    /// `usd` ≤ 0 or not finite buys nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use cascade_market::curve::Curve;
+    ///
+    /// let c = Curve::ConstantProduct { base: 1000.0, quote: 1000.0, fee: 0.0 };
+    /// // 1000·100/(1000 + 100) tokens for 100 of quote.
+    /// assert!((c.tokens_for_budget(100.0) - 1000.0 * 100.0 / 1100.0).abs() < 1e-9);
+    /// ```
+    pub fn tokens_for_budget(&self, usd: f64) -> f64 {
+        if !(usd > 0.0 && usd.is_finite()) {
+            return 0.0;
+        }
+        match *self {
+            Curve::ConstantProduct { base, quote, fee } => {
+                let u = usd * retained(fee);
+                if !(u > 0.0 && base > 0.0 && quote >= 0.0 && base.is_finite()) {
+                    return 0.0;
+                }
+                base / (1.0 + quote / u)
+            }
+            Curve::StableSwap {
+                amplification,
+                base,
+                quote,
+                fee,
+            } => {
+                let Some(pool) = Pool::new(amplification, base, quote) else {
+                    return 0.0;
+                };
+                let u = usd * retained(fee) / pool.scale;
+                if !(u > 0.0) {
+                    return 0.0;
+                }
+                let swapped = Pool {
+                    x: pool.y,
+                    y: pool.x,
+                    ..pool
+                };
+                let (dx, _) = swapped.sell(u);
+                (pool.scale * dx).min(base)
+            }
+            Curve::PowerLaw { .. } => {
+                let spot = self.spot_price();
+                if !(spot > 0.0 && spot.is_finite()) || self.max_buy_tokens() <= 0.0 {
+                    return 0.0;
+                }
+                let (mut lo, mut hi) = (0.0_f64, usd / spot);
+                if self.buy_cost(hi) <= usd {
+                    return hi;
+                }
+                for _ in 0..MAX_BISECTION_STEPS {
+                    let mid = 0.5 * (lo + hi);
+                    if mid <= lo || mid >= hi {
+                        break;
+                    }
+                    if self.buy_cost(mid) <= usd {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                lo
+            }
+        }
+    }
+
+    /// Spends a budget of `usd` quote units: buys [`Curve::tokens_for_budget`]`(usd)` tokens with
+    /// [`Curve::buy`] (moving the state) and returns the tokens bought. The quote actually paid is at
+    /// most `usd` (equal up to rounding).
+    pub fn spend(&mut self, usd: f64) -> f64 {
+        let q = self.tokens_for_budget(usd);
+        if q > 0.0 && self.buy(q).is_finite() {
+            q
+        } else {
+            0.0
+        }
+    }
+
+    /// Slippage of buying `q` now: its cost minus its value at the marginal price,
+    /// `buy_cost(q) − q·spot_price()`, never negative (infinite when the curve cannot deliver `q`);
+    /// 0 for `q` ≤ 0 or not finite.
+    pub fn buy_slippage(&self, q: f64) -> f64 {
+        if !(q > 0.0 && q.is_finite()) {
+            return 0.0;
+        }
+        let s = self.buy_cost(q) - q * self.spot_price();
+        if s > 0.0 {
+            s
+        } else {
+            0.0
+        }
+    }
 }
 
 /// A curve prepared for many quotes at one state: the marginal price, and for a stableswap its
@@ -410,6 +634,39 @@ impl Quoter {
             return 0.0;
         }
         let s = q * self.spot - self.proceeds(q);
+        if s > 0.0 {
+            s
+        } else {
+            0.0
+        }
+    }
+
+    /// [`Curve::buy_cost`].
+    pub fn buy_cost(&self, q: f64) -> f64 {
+        if !(q > 0.0 && q.is_finite()) {
+            return 0.0;
+        }
+        match (&self.curve, &self.pool) {
+            (Curve::StableSwap { fee, .. }, Some(pool)) => {
+                let keep = retained(*fee);
+                match pool.buy(q / pool.scale) {
+                    Some(net) if keep > 0.0 && (pool.scale * net / keep).is_finite() => {
+                        pool.scale * net / keep
+                    }
+                    _ => f64::INFINITY,
+                }
+            }
+            (Curve::StableSwap { .. }, None) => f64::INFINITY,
+            (c, _) => c.buy_cost(q),
+        }
+    }
+
+    /// [`Curve::buy_slippage`].
+    pub fn buy_slippage(&self, q: f64) -> f64 {
+        if !(q > 0.0 && q.is_finite()) {
+            return 0.0;
+        }
+        let s = self.buy_cost(q) - q * self.spot;
         if s > 0.0 {
             s
         } else {
@@ -500,6 +757,25 @@ impl Pool {
         let dy = (self.ann * y1 * dx + e0 * t) / (self.ann * y1 + e0 / y0);
         let dy = if dy > 0.0 { dy.min(self.y) } else { 0.0 };
         (dy, y1)
+    }
+
+    /// Buying `dx` (normalised) of base: the fee-free quote in, `y' − y0`, `y'` the balance on the
+    /// invariant at `x − dx`. The same identity as [`Pool::sell`] with `dx` negated:
+    /// `y' − y0 = (Ann·dx·y' + e(x)·dx/(x−dx)) / (Ann·y' + e(x)/y0)`, no cancellation. `None` unless
+    /// `0 < dx < x` and the result is finite.
+    fn buy(&self, dx: f64) -> Option<f64> {
+        if !(dx > 0.0 && dx < self.x) {
+            return None;
+        }
+        let y0 = balance(self.ann, self.x, self.d);
+        if !is_positive(y0) {
+            return None;
+        }
+        let y1 = balance(self.ann, self.x - dx, self.d);
+        let e0 = self.d * (self.d / STABLESWAP_COINS) * (self.d / (STABLESWAP_COINS * self.x));
+        let t = dx / (self.x - dx);
+        let dy = (self.ann * y1 * dx + e0 * t) / (self.ann * y1 + e0 / y0);
+        (dy.is_finite() && dy >= 0.0).then_some(dy)
     }
 
     /// Balances (normalised) on this pool's invariant whose marginal price is `target`: bisection on
@@ -630,6 +906,23 @@ fn price(ann: f64, x: f64, y: f64, d: f64) -> f64 {
     }
 }
 
+/// `∫_u^{u+len} k·(w/adv)^alpha dw = k·adv/(1+alpha)·(((u+len)/adv)^(1+alpha) − (u/adv)^(1+alpha))`
+/// for `u ≥ 0`, written without cancellation for short moves.
+fn impact_integral(adv: f64, k: f64, alpha: f64, u: f64, len: f64) -> f64 {
+    if !(len > 0.0) {
+        return 0.0;
+    }
+    let u = u.max(0.0);
+    let s = |v: f64| k * (v / adv).powf(alpha);
+    let m = u + len;
+    let v_s_diff = if u > 0.0 && len < u {
+        u * s(u) * ((1.0 + alpha) * (len / u).ln_1p()).exp_m1()
+    } else {
+        m * s(m) - u * s(u)
+    };
+    (v_s_diff / (1.0 + alpha)).max(0.0)
+}
+
 /// The shape of a power law, in value units (quote value at `p_ref`).
 #[derive(Debug, Clone, Copy)]
 enum PowerLaw {
@@ -663,7 +956,8 @@ impl PowerLaw {
         }
     }
 
-    /// `p(V)/p_ref = max(0.01, 1 − k·(V/adv)^alpha)`.
+    /// `p(V)/p_ref = max(0.01, 1 − k·(V/adv)^alpha)` for `V ≥ 0`, `1 + k·(|V|/adv)^alpha` for `V < 0`
+    /// (the buy side, see [`Curve::buy`]).
     fn relative_price(&self, v: f64) -> f64 {
         match *self {
             PowerLaw::NoImpact => 1.0,
@@ -678,6 +972,8 @@ impl PowerLaw {
                     POWER_LAW_FLOOR
                 } else if v > 0.0 {
                     (1.0 - k * (v / adv).powf(alpha)).max(POWER_LAW_FLOOR)
+                } else if v < 0.0 {
+                    1.0 + k * (-v / adv).powf(alpha)
                 } else {
                     1.0
                 }
@@ -685,8 +981,9 @@ impl PowerLaw {
         }
     }
 
-    /// The `V` at which `p(V)/p_ref = r`, with `r` clamped to `[0.01, 1]`:
-    /// `V = adv·((1 − r)/k)^(1/alpha)`; at the floor `v*`, or `current` if it is already past `v*`.
+    /// The `V` at which `p(V)/p_ref = r`, with `r` clamped to `≥ 0.01`:
+    /// `V = adv·((1 − r)/k)^(1/alpha)` for `r ≤ 1`, `V = −adv·((r − 1)/k)^(1/alpha)` above (the buy
+    /// side); at the floor `v*`, or `current` if it is already past `v*`.
     /// `None` when no finite `V` exists (no impact, or a floor beyond f64 range).
     fn value_at_relative_price(&self, r: f64, current: f64) -> Option<f64> {
         match *self {
@@ -697,7 +994,9 @@ impl PowerLaw {
                 alpha,
                 floor_start,
             } => {
-                let v = if r >= 1.0 {
+                let v = if r > 1.0 {
+                    -adv * ((r - 1.0) / k).powf(1.0 / alpha)
+                } else if r == 1.0 {
                     0.0
                 } else if r <= POWER_LAW_FLOOR {
                     if current >= floor_start {
@@ -713,6 +1012,31 @@ impl PowerLaw {
         }
     }
 
+    /// Cost of buying `q` tokens at reference price `p_ref`, the state moving from `a` down to `b`
+    /// (`b = a − q·p_ref`): the part above 0 is the sale of that part from `max(b, 0)` (so the two
+    /// cancel), the part below 0 is `len + ∫_{|min(a,0)|}^{|b|} k·(w/adv)^alpha dw`. No depth
+    /// (invalid parameters): infinite.
+    fn buy_cost(&self, a: f64, b: f64, q: f64, p_ref: f64) -> f64 {
+        match *self {
+            PowerLaw::Floor => f64::INFINITY,
+            PowerLaw::NoImpact => q * p_ref,
+            PowerLaw::Impact { adv, k, alpha, .. } => {
+                let mut cost = 0.0;
+                if a > 0.0 {
+                    let lo = b.max(0.0);
+                    let q_pos = if b >= 0.0 { q } else { a / p_ref };
+                    cost += self.proceeds(lo, q_pos, p_ref);
+                }
+                if b < 0.0 {
+                    let from = (-a).max(0.0);
+                    let len = -b - from;
+                    cost += len + impact_integral(adv, k, alpha, from, len);
+                }
+                cost
+            }
+        }
+    }
+
     /// Proceeds of selling `q` tokens at reference price `p_ref` from state `V = a`:
     /// `∫_a^b max(0.01, 1 − k·(v/adv)^alpha) dv`, `b = a + q·p_ref` (DESIGN §3). The part at the
     /// floor is computed per token (`0.01·p_ref` each), so a sale whose value `q·p_ref` overflows f64
@@ -720,6 +1044,18 @@ impl PowerLaw {
     fn proceeds(&self, a: f64, q: f64, p_ref: f64) -> f64 {
         if !(q > 0.0 && p_ref > 0.0) {
             return 0.0;
+        }
+        if a < 0.0 {
+            if let PowerLaw::Impact { adv, k, alpha, .. } = *self {
+                // Back up the buy side first: ∫ (1 + k·(|v|/adv)^alpha) dv from a to min(b, 0).
+                let len = q * p_ref;
+                let neg = len.min(-a);
+                let value = neg + impact_integral(adv, k, alpha, -a - neg, neg);
+                if len <= -a {
+                    return value;
+                }
+                return value + self.proceeds(0.0, (q - neg / p_ref).max(0.0), p_ref);
+            }
         }
         let len = q * p_ref;
         let floor_price = POWER_LAW_FLOOR * p_ref;
@@ -951,9 +1287,11 @@ mod tests {
         c.move_to_price(90.0);
         assert!(rel_err(c.spot_price(), 90.0) < 1e-12);
         assert!(matches!(c, Curve::PowerLaw { sold, .. } if (sold - 1e4).abs() < 1e-6));
-        // Above p_ref clamps to p_ref (V = 0); below the floor to v* = 980_100.
+        // Above p_ref the state goes onto the buy side: 1 + (|V|/1e6)^0.5 = 1.5 ⇔ V = −2.5e5;
+        // below the floor it clamps to v* = 980_100.
         c.move_to_price(150.0);
-        assert_eq!(c.spot_price(), 100.0);
+        assert!(rel_err(c.spot_price(), 150.0) < 1e-12);
+        assert!(matches!(c, Curve::PowerLaw { sold, .. } if (sold + 2.5e5).abs() < 1e-6));
         c.move_to_price(0.1);
         assert_eq!(c.spot_price(), 1.0);
         assert!(matches!(c, Curve::PowerLaw { sold, .. } if (sold - 980_100.0).abs() < 1e-6));
@@ -1165,6 +1503,249 @@ mod tests {
             c.anchor(p);
             prop_assert!(rel_err(c.spot_price(), p) < 1e-9, "{} vs {p}", c.spot_price());
             prop_assert!(rel_err(ss_d(&c), d0) < 1e-10);
+        }
+    }
+}
+
+#[cfg(test)]
+mod buy_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rel_err(a: f64, b: f64) -> f64 {
+        (a - b).abs() / a.abs().max(b.abs()).max(1e-300)
+    }
+
+    #[test]
+    fn constant_product_buy_by_hand() {
+        // base 1000, quote 2000 (price 2), fee 0.3%: buying 100 needs net 2000·100/900 = 222.2…,
+        // gross 222.2…/0.997; the pool keeps the fee.
+        let mut c = Curve::ConstantProduct {
+            base: 1000.0,
+            quote: 2000.0,
+            fee: 0.003,
+        };
+        let cost = c.buy(100.0);
+        let want = 2000.0 * 100.0 / 900.0 / 0.997;
+        assert!((cost - want).abs() < 1e-9, "{cost} vs {want}");
+        assert_eq!(
+            c,
+            Curve::ConstantProduct {
+                base: 900.0,
+                quote: 2000.0 + want,
+                fee: 0.003
+            }
+        );
+        // A budget buys the inverse: 222.84… of quote buys 100 tokens back on the old state.
+        let c0 = Curve::ConstantProduct {
+            base: 1000.0,
+            quote: 2000.0,
+            fee: 0.003,
+        };
+        assert!((c0.tokens_for_budget(want) - 100.0).abs() < 1e-9);
+        assert_eq!(c0.buy_cost(1000.0), f64::INFINITY);
+        assert_eq!(c0.max_buy_tokens(), 1000.0);
+        // Slippage: cost − 100·2.
+        assert!((c0.buy_slippage(100.0) - (want - 200.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn stableswap_buy_matches_the_invariant() {
+        // Balanced pool A = 100, x = y = 1e6, no fee: buying 1e5 base moves y to y' on the same D;
+        // cost = y' − y, computed here from the invariant's quadratic directly.
+        let c = Curve::StableSwap {
+            amplification: 100.0,
+            base: 1e6,
+            quote: 1e6,
+            fee: 0.0,
+        };
+        // D = 2e6 at balance. y' solves Ann·y² + β·y − e = 0 at x' = 9e5 (normalised by 1e6).
+        let (ann, d, x1) = (400.0_f64, 2.0_f64, 0.9_f64);
+        let e = d * d * d / (4.0 * x1);
+        let beta = ann * (x1 - d) + d;
+        let y1 = (-beta + (beta * beta + 4.0 * ann * e).sqrt()) / (2.0 * ann);
+        let want = (y1 - 1.0) * 1e6;
+        let cost = c.buy_cost(1e5);
+        assert!(rel_err(cost, want) < 1e-9, "{cost} vs {want}");
+        assert!(cost > 1e5 && cost < 1.01e5, "{cost}");
+        // With a 0.04% fee on the input the cost is want/(1 − 0.0004).
+        let f = Curve::StableSwap {
+            amplification: 100.0,
+            base: 1e6,
+            quote: 1e6,
+            fee: 0.0004,
+        };
+        assert!(rel_err(f.buy_cost(1e5), want / 0.9996) < 1e-9);
+        assert!(rel_err(f.tokens_for_budget(want / 0.9996), 1e5) < 1e-9);
+    }
+
+    #[test]
+    fn power_law_buy_mirrors_the_sale_by_hand() {
+        // Square-root law, adv 1e6, k 1, p_ref 100, from V = 0: buying 1000 tokens moves V to −1e5;
+        // cost = 1e5 + (1e6/1.5)·0.1^1.5, price after = 100·(1 + 0.1^0.5).
+        let mut c = Curve::PowerLaw {
+            adv: 1e6,
+            k: 1.0,
+            alpha: 0.5,
+            p_ref: 100.0,
+            sold: 0.0,
+        };
+        let cost = c.buy(1000.0);
+        let want = 1e5 + 1e6 / 1.5 * 0.1f64.powf(1.5);
+        assert!((cost - want).abs() < 1e-6, "{cost} vs {want}");
+        assert!((c.spot_price() - 100.0 * (1.0 + 0.1f64.sqrt())).abs() < 1e-9);
+        // Selling the same 1000 back from V = −1e5 returns exactly the cost, and V is 0 again.
+        let back = c.sell(1000.0);
+        assert!(rel_err(back, cost) < 1e-12, "{back} vs {cost}");
+        assert!(c.spot_price() == 100.0, "{}", c.spot_price());
+        // From V = 1e4 (after a sale, price 90) a buy of 200 tokens first retraces the sale side
+        // (1e4 of value: 1e4 − (1e6/1.5)·0.01^1.5) and then 1e4 on the buy side.
+        let c = Curve::PowerLaw {
+            adv: 1e6,
+            k: 1.0,
+            alpha: 0.5,
+            p_ref: 100.0,
+            sold: 1e4,
+        };
+        let want = (1e4 - 1e6 / 1.5 * 0.01f64.powf(1.5)) + (1e4 + 1e6 / 1.5 * 0.01f64.powf(1.5));
+        assert!((c.buy_cost(200.0) - want).abs() < 1e-6);
+        // The recovery of a squeezed price moves back down the buy side.
+        let mut c = Curve::PowerLaw {
+            adv: 1e6,
+            k: 1.0,
+            alpha: 0.5,
+            p_ref: 100.0,
+            sold: -1e5,
+        };
+        c.move_to_price(105.0);
+        assert!((c.spot_price() - 105.0).abs() < 1e-9);
+        // A curve with no depth cannot be bought on.
+        let none = Curve::PowerLaw {
+            adv: 0.0,
+            k: 1.0,
+            alpha: 0.5,
+            p_ref: 100.0,
+            sold: 0.0,
+        };
+        assert_eq!(none.buy_cost(1.0), f64::INFINITY);
+        assert_eq!(none.tokens_for_budget(100.0), 0.0);
+    }
+
+    #[test]
+    fn degenerate_buys_cost_nothing_and_change_nothing() {
+        let c0 = Curve::ConstantProduct {
+            base: 10.0,
+            quote: 10.0,
+            fee: 0.0,
+        };
+        let mut c = c0.clone();
+        for q in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(c.buy(q), 0.0);
+            assert_eq!(c.spend(q), 0.0);
+        }
+        assert_eq!(c.buy(10.0), f64::INFINITY);
+        assert_eq!(c, c0);
+    }
+
+    #[test]
+    fn quoter_buys_match_the_curve() {
+        let curves = [
+            Curve::StableSwap {
+                amplification: 200.0,
+                base: 1.7e5,
+                quote: 3.0e4,
+                fee: 0.0004,
+            },
+            Curve::ConstantProduct {
+                base: 1000.0,
+                quote: 2.0e6,
+                fee: 0.003,
+            },
+            Curve::PowerLaw {
+                adv: 1e7,
+                k: 0.5,
+                alpha: 0.5,
+                p_ref: 1900.0,
+                sold: -12345.0,
+            },
+        ];
+        for c in curves {
+            let q = Quoter::new(&c);
+            for x in [0.0, 1e-6, 1.0, 1e2, 999.0] {
+                assert_eq!(q.buy_cost(x), c.buy_cost(x), "{c:?} q = {x}");
+                assert_eq!(q.buy_slippage(x), c.buy_slippage(x), "{c:?} q = {x}");
+            }
+        }
+    }
+
+    fn any_curve() -> impl Strategy<Value = Curve> {
+        prop_oneof![
+            (1e-3..1e9f64, 1e-3..1e12f64, 0.0..0.05f64)
+                .prop_map(|(base, quote, fee)| { Curve::ConstantProduct { base, quote, fee } }),
+            (0.01..5000.0f64, 1.0..1e10f64, 0.05..20.0f64, 0.0..0.05f64).prop_map(
+                |(amplification, base, r, fee)| Curve::StableSwap {
+                    amplification,
+                    base,
+                    quote: base * r,
+                    fee
+                }
+            ),
+            (
+                1.0..1e10f64,
+                0.0..3.0f64,
+                0.1..2.0f64,
+                1e-3..1e5f64,
+                -3.0..3.0f64
+            )
+                .prop_map(|(adv, k, alpha, p_ref, used)| Curve::PowerLaw {
+                    adv,
+                    k,
+                    alpha,
+                    p_ref,
+                    sold: adv * used
+                }),
+        ]
+    }
+
+    /// A buy of `10^u` of the curve's depth in tokens (below 1 for pools, which cannot be emptied).
+    fn size(c: &Curve, u: f64) -> f64 {
+        match *c {
+            Curve::ConstantProduct { base, .. } | Curve::StableSwap { base, .. } => {
+                base * 10f64.powf(u).min(0.9)
+            }
+            Curve::PowerLaw { adv, p_ref, .. } => adv / p_ref * 10f64.powf(u),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn buy_then_sell_never_creates_value(c in any_curve(), u in -6.0..0.0f64) {
+            let q = size(&c, u);
+            let mut moved = c.clone();
+            let cost = moved.buy(q);
+            prop_assert!(cost.is_finite() && cost > 0.0, "{cost}");
+            prop_assert!(cost >= q * c.spot_price() * (1.0 - 1e-12), "{cost} < {q}·spot");
+            let back = moved.sell(q);
+            prop_assert!(back <= cost * (1.0 + 1e-9), "{back} > {cost}");
+        }
+
+        #[test]
+        fn budget_buys_what_it_costs(c in any_curve(), u in -6.0..0.0f64) {
+            let q = size(&c, u);
+            let cost = c.buy_cost(q);
+            let got = c.tokens_for_budget(cost);
+            prop_assert!(rel_err(got, q) < 1e-7, "{got} vs {q}");
+            let mut spent = c.clone();
+            let tokens = spent.spend(cost);
+            prop_assert!(rel_err(tokens, q) < 1e-7);
+            prop_assert!(spent.spot_price() >= c.spot_price() * (1.0 - 1e-12));
+        }
+
+        #[test]
+        fn buy_cost_increases(c in any_curve(), u in -6.0..-0.1f64, f in 1e-6..0.2f64) {
+            let q1 = size(&c, u);
+            let q2 = q1 * (1.0 + f);
+            prop_assert!(c.buy_cost(q2) >= c.buy_cost(q1) * (1.0 - 1e-12));
         }
     }
 }
