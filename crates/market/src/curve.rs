@@ -516,7 +516,7 @@ impl Curve {
                     return 0.0;
                 };
                 let u = usd * retained(fee) / pool.scale;
-                if !(u > 0.0) {
+                if !is_positive(u) {
                     return 0.0;
                 }
                 let swapped = Pool {
@@ -909,7 +909,7 @@ fn price(ann: f64, x: f64, y: f64, d: f64) -> f64 {
 /// `∫_u^{u+len} k·(w/adv)^alpha dw = k·adv/(1+alpha)·(((u+len)/adv)^(1+alpha) − (u/adv)^(1+alpha))`
 /// for `u ≥ 0`, written without cancellation for short moves.
 fn impact_integral(adv: f64, k: f64, alpha: f64, u: f64, len: f64) -> f64 {
-    if !(len > 0.0) {
+    if !is_positive(len) {
         return 0.0;
     }
     let u = u.max(0.0);
