@@ -66,6 +66,35 @@ pub struct SaleOrder {
     pub wanted: Option<AssetIdx>,
 }
 
+/// A buy order: `quantity` tokens of `asset`, bought with USD on the asset's curve (a liquidator
+/// buying the debt it repays, a clearinghouse closing a short). On a venue quoted in another asset
+/// the buyer pays in that asset, valued at its round-start price (the quote asset is not bought first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BuyOrder {
+    pub asset: AssetIdx,
+    pub quantity: f64,
+}
+
+/// What the buys of one asset in one round did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuyFill {
+    pub asset: AssetIdx,
+    /// Tokens bought (less than ordered only when the pool could not deliver, see
+    /// [`Market::execute_orders`]).
+    pub quantity: f64,
+    /// Paid, USD at the round's start price of the quote asset.
+    pub cost_usd: f64,
+    /// `cost_usd − quantity·price_before`, never negative.
+    pub slippage_usd: f64,
+    /// The asset's price before and after the round's trades on its curve (USD), all else held.
+    pub price_before: f64,
+    pub price_after: f64,
+}
+
+/// A pool may be bought down to this share of its base balance at most in one round (a constant
+/// product or stableswap cannot be emptied: the cost would be infinite).
+pub const MAX_BUY_SHARE: f64 = 0.99;
+
 /// Every asset's price state and venue.
 #[derive(Debug, Clone)]
 pub struct Market {
@@ -305,67 +334,143 @@ impl Market {
         self.quoters[a].slippage(quantity * self.venues[a].par) * self.quote_price(a, prices)
     }
 
+    /// USD slippage of buying `quantity` of `a` alone at the current curve state: cost minus value at
+    /// the marginal price, the cost in a quote asset valued at `prices` (infinite if the curve
+    /// cannot deliver it).
+    pub fn buy_slippage_usd(&self, a: AssetIdx, quantity: f64, prices: &[f64]) -> f64 {
+        self.quoters[a].buy_slippage(quantity * self.venues[a].par) * self.quote_price(a, prices)
+    }
+
     /// Proceeds, in the venue's quote units, of selling `quantity` of `a` now (no state change).
     pub fn quote_proceeds(&self, a: AssetIdx, quantity: f64) -> f64 {
         self.quoters[a].proceeds(quantity * self.venues[a].par)
     }
 
-    /// Step (3) of a round: all sales of an asset go through its curve together, in `sale_order`;
-    /// proceeds paid in a quote asset the seller does not want are sold on the quote asset's curve in the
-    /// same round. `prices` are the round's start prices (used to value proceeds and slippage).
+    /// Step (3) of a round with sales only: [`Market::execute_orders`] without buys.
     pub fn execute_sales(&mut self, orders: &[SaleOrder], prices: &[f64]) -> Vec<SaleFill> {
+        self.execute_orders(orders, &[], prices).0
+    }
+
+    /// Step (3) of a round (DESIGN §3, §10): all trades of an asset go through its curve together, per
+    /// asset in `sale_order` (an asset before the asset its curve pays in). `prices` are the round's
+    /// start prices (used to value proceeds, costs and slippage).
+    ///
+    /// Per asset, with `S` tokens to sell and `B` to buy this round:
+    /// - the two sides first cross each other at the pre-trade price: `m = min(S, B)` tokens change
+    ///   hands at `p_a` (in the venue's quote units, `p_a / p_quote`), with no slippage;
+    /// - only the net, `S − B` sold or `B − S` bought, goes through the curve ([`Curve::sell`] or
+    ///   [`Curve::buy`]); a net buy is capped at [`MAX_BUY_SHARE`] of what the curve can deliver;
+    /// - each seller receives, and each buyer pays, in proportion to its quantity: sellers share
+    ///   `m·p_a + curve proceeds`, buyers share `m·p_a + curve cost`, so the side that went through the
+    ///   curve bears the slippage and the other side trades at `p_a`.
+    ///
+    /// Sale proceeds paid in a quote asset the seller does not want are sold on that asset's curve in
+    /// the same round (the quote asset comes later in `sale_order`). Returns one [`SaleFill`] per asset
+    /// sold and one [`BuyFill`] per asset bought, in `sale_order`.
+    ///
+    /// [`Curve::sell`]: crate::curve::Curve::sell
+    /// [`Curve::buy`]: crate::curve::Curve::buy
+    pub fn execute_orders(
+        &mut self,
+        sales: &[SaleOrder],
+        buys: &[BuyOrder],
+        prices: &[f64],
+    ) -> (Vec<SaleFill>, Vec<BuyFill>) {
         let n = self.kinds.len();
         // pending[a] = list of (wanted, qty), aggregated by wanted.
         let mut pending: Vec<Vec<(Option<AssetIdx>, f64)>> = vec![Vec::new(); n];
-        for o in orders {
+        for o in sales {
             if o.quantity > 0.0 && o.quantity.is_finite() {
                 add_pending(&mut pending[o.asset], o.wanted, o.quantity);
             }
         }
+        let mut to_buy = vec![0.0; n];
+        for b in buys {
+            if b.quantity > 0.0 && b.quantity.is_finite() {
+                to_buy[b.asset] += b.quantity;
+            }
+        }
         let mut fills = Vec::new();
+        let mut buy_fills = Vec::new();
         for idx in 0..self.sale_order.len() {
             let a = self.sale_order[idx];
-            if pending[a].is_empty() {
+            let bought = to_buy[a];
+            if pending[a].is_empty() && bought <= 0.0 {
                 continue;
             }
             let groups = std::mem::take(&mut pending[a]);
-            let total: f64 = groups.iter().map(|(_, q)| q).sum();
+            let sold: f64 = groups.iter().map(|(_, q)| q).sum();
             let price_before = prices[a];
             let qp = self.quote_price(a, prices);
+            // The crossing price in quote units.
+            let cross = if qp > 0.0 { price_before / qp } else { 0.0 };
+            let matched = sold.min(bought);
             let v = &mut self.venues[a];
             let spot_before = v.curve.spot_price();
-            let proceeds_quote = v.curve.sell(total * v.par);
+            let (mut proceeds_quote, mut cost_quote, mut bought_filled) =
+                (matched * cross, matched * cross, bought);
+            if sold > bought {
+                proceeds_quote += v.curve.sell((sold - bought) * v.par);
+            } else if bought > sold {
+                let want = (bought - sold) * v.par;
+                let net = want.min(MAX_BUY_SHARE * v.curve.max_buy_tokens());
+                let cost = v.curve.buy(net);
+                if cost.is_finite() && net > 0.0 {
+                    cost_quote += cost;
+                    bought_filled = sold + net / v.par;
+                } else {
+                    bought_filled = matched;
+                }
+            }
             let quote = v.quote;
-            let price_after = price_before * v.curve.spot_price() / spot_before;
-            fills.push(SaleFill {
-                asset: a,
-                quantity: total,
-                proceeds_usd: proceeds_quote * qp,
-                slippage_usd: (total * prices[a] - proceeds_quote * qp).max(0.0),
-                price_before,
-                price_after,
-            });
+            let ratio = v.curve.spot_price() / spot_before;
+            let price_after = if ratio.is_finite() {
+                price_before * ratio
+            } else {
+                price_before
+            };
+            if sold > 0.0 {
+                fills.push(SaleFill {
+                    asset: a,
+                    quantity: sold,
+                    proceeds_usd: proceeds_quote * qp,
+                    slippage_usd: (sold * prices[a] - proceeds_quote * qp).max(0.0),
+                    price_before,
+                    price_after,
+                });
+            }
+            if bought > 0.0 {
+                buy_fills.push(BuyFill {
+                    asset: a,
+                    quantity: bought_filled,
+                    cost_usd: cost_quote * qp,
+                    slippage_usd: (cost_quote * qp - bought_filled * prices[a]).max(0.0),
+                    price_before,
+                    price_after,
+                });
+            }
             if let Some(q) = quote {
                 for (wanted, qty) in groups {
                     if wanted != Some(q) {
-                        add_pending(&mut pending[q], wanted, proceeds_quote * qty / total);
+                        add_pending(&mut pending[q], wanted, proceeds_quote * qty / sold);
                     }
                 }
             }
         }
         self.refresh_quoters();
-        fills
+        (fills, buy_fills)
     }
 
     /// Between rounds each curve's price recovers `rate` of the gap to its anchor (DESIGN §3's
-    /// `recovery_rate`; 0 = depth consumed stays consumed).
+    /// `recovery_rate`; 0 = depth consumed stays consumed), from either side: a price that buys
+    /// pushed above its anchor falls back by the same share.
     pub fn recover(&mut self, rate: f64) {
         if rate <= 0.0 {
             return;
         }
         for v in &mut self.venues {
             let spot = v.curve.spot_price();
-            if spot < v.anchor_spot {
+            if spot != v.anchor_spot && spot.is_finite() {
                 v.curve.move_to_price(spot + rate * (v.anchor_spot - spot));
             }
         }
@@ -377,5 +482,98 @@ fn add_pending(list: &mut Vec<(Option<AssetIdx>, f64)>, wanted: Option<AssetIdx>
     match list.iter_mut().find(|(w, _)| *w == wanted) {
         Some((_, x)) => *x += q,
         None => list.push((wanted, q)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cascade_model::load::snapshot_from_str;
+    use cascade_model::Format;
+
+    /// CRV at 0.5 on x·y = k with 1e6 CRV and 5e5 USD, no fee.
+    fn market() -> Market {
+        let text = r#"
+name = "t"
+[[asset]]
+id = "CRV"
+kind = "governance"
+price = 0.5
+liquidity = { curve = "constant_product", base = 1.0e6, quote = 5.0e5, fee = 0.0 }
+"#;
+        match snapshot_from_str(text, Format::Toml, "t.toml") {
+            Ok((s, _)) => Market::new(&s),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn buys_and_sales_cross_then_the_net_buys_through_the_curve() {
+        let mut m = market();
+        let p = m.prices();
+        assert_eq!(p, vec![0.5]);
+        // Sell 4e4, buy 1e5: 4e4 cross at 0.5 (2e4 USD each way); the net 6e4 is bought on the curve:
+        // cost 5e5·6e4/(1e6 − 6e4) = 31_914.893…, price after (5e5 + cost)/9.4e5.
+        let sales = [SaleOrder {
+            asset: 0,
+            quantity: 4e4,
+            wanted: None,
+        }];
+        let buys = [BuyOrder {
+            asset: 0,
+            quantity: 1e5,
+        }];
+        let (s, b) = m.execute_orders(&sales, &buys, &p);
+        let curve_cost = 5e5 * 6e4 / 9.4e5;
+        assert_eq!(s.len(), 1);
+        assert!((s[0].proceeds_usd - 2e4).abs() < 1e-9);
+        assert_eq!(s[0].slippage_usd, 0.0);
+        assert!((b[0].quantity - 1e5).abs() < 1e-9);
+        assert!((b[0].cost_usd - (2e4 + curve_cost)).abs() < 1e-6);
+        assert!((b[0].slippage_usd - (2e4 + curve_cost - 5e4)).abs() < 1e-6);
+        let after = (5e5 + curve_cost) / 9.4e5;
+        assert!((b[0].price_after - after).abs() < 1e-12);
+        assert!((m.prices()[0] - after).abs() < 1e-12);
+        // Buy slippage quoted at the new state: cost of 1e4 minus 1e4 at the marginal price.
+        let (base, quote) = (9.4e5, 5e5 + curve_cost);
+        let want = quote * 1e4 / (base - 1e4) - 1e4 * quote / base;
+        assert!((m.buy_slippage_usd(0, 1e4, &m.prices()) - want).abs() < 1e-6);
+    }
+
+    #[test]
+    fn net_sale_pays_buyers_the_pre_trade_price_and_recovery_works_from_above() {
+        let mut m = market();
+        let p = m.prices();
+        // Sell 1e5, buy 2.5e4: buyers pay 2.5e4·0.5; 7.5e4 sold on the curve for 5e5·7.5e4/1.075e6.
+        let (s, b) = m.execute_orders(
+            &[SaleOrder {
+                asset: 0,
+                quantity: 1e5,
+                wanted: None,
+            }],
+            &[BuyOrder {
+                asset: 0,
+                quantity: 2.5e4,
+            }],
+            &p,
+        );
+        assert!((b[0].cost_usd - 12_500.0).abs() < 1e-9);
+        assert_eq!(b[0].slippage_usd, 0.0);
+        let out = 5e5 * 7.5e4 / 1.075e6;
+        assert!((s[0].proceeds_usd - (12_500.0 + out)).abs() < 1e-6);
+        // A pure buy lifts the price; recovering half the gap moves it half-way back to 0.5.
+        let mut m = market();
+        m.execute_orders(
+            &[],
+            &[BuyOrder {
+                asset: 0,
+                quantity: 1e5,
+            }],
+            &p,
+        );
+        let up = m.prices()[0];
+        assert!((up - 5e5 / 9e5 / 0.9).abs() < 1e-12, "{up}"); // quote 5e5/0.9, base 9e5
+        m.recover(0.5);
+        assert!((m.prices()[0] - (up + 0.5 * (0.5 - up))).abs() < 1e-12);
     }
 }
