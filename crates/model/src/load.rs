@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::asset::{Asset, AssetKind, CurveSpec, Liquidity};
+use crate::derivatives::{MarginMode, OptionType};
 use crate::diag::{Diagnostics, LoadError, Location};
 use crate::doc::{self, Format, Node, Value};
 use crate::protocol::{
@@ -1143,19 +1144,23 @@ fn t_line(n: &Node) -> u32 {
     n.line
 }
 
-/// Every `lp` asset is some AMM pool's `lp_asset`, every `cdp_stable` some CDP's `stable` (their prices
-/// come from the issuer's state), each issued once.
+/// Every `lp` asset is some AMM pool's `lp_asset`, every `cdp_stable` some CDP's `stable`, every
+/// `algostable` some algostable protocol's `stable` (their prices come from the issuer's state), each
+/// issued once.
 fn check_issuers(assets: &[Asset], protocols: &[Protocol], ctx: &mut Ctx) {
     for (i, a) in assets.iter().enumerate() {
         let issuers = protocols
             .iter()
             .filter(|p| {
-                p.amm().is_some_and(|m| m.lp_asset == i) || p.cdp().is_some_and(|c| c.stable == i)
+                p.amm().is_some_and(|m| m.lp_asset == i)
+                    || p.cdp().is_some_and(|c| c.stable == i)
+                    || p.algostable().is_some_and(|g| g.stable == i)
             })
             .count();
         let what = match a.kind {
             AssetKind::Lp => "an AMM pool's lp_asset",
             AssetKind::CdpStable => "a CDP's stable",
+            AssetKind::Algostable => "an algostable protocol's stable",
             _ => continue,
         };
         if issuers == 0 {
@@ -1255,6 +1260,10 @@ fn lint_account(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) {
         }
     }
     let _ = t.opt_str("emode", ctx);
+    let _ = t.opt_str("vault_type", ctx);
+    let _ = t.opt_str("margin_mode", ctx);
+    let _ = t.arr("perps", ctx);
+    let _ = t.arr("options", ctx);
     for key in ["collateral", "debt"] {
         for (a, amount, l) in t.amounts(key, ctx) {
             let f = format!("{}.{a}", t.field(key));
@@ -1292,6 +1301,7 @@ fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
     let field_v = t.field("vault_type");
     let collateral = t.amounts("collateral", ctx);
     let debt = t.amounts("debt", ctx);
+    let derivatives = parse_account_derivatives(&mut t, protocol, s, ctx);
     let line = t.line;
     let field_c = t.field("collateral");
     let field_d = t.field("debt");
@@ -1329,9 +1339,19 @@ fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
         );
         return;
     }
+    let Some(derivatives) = derivatives else {
+        return;
+    };
     let acc = s.accounts.get_or_insert(protocol, &id);
     s.accounts.emode[acc as usize] = emode;
     s.accounts.vault_type[acc as usize] = vault_type;
+    s.accounts.margin_mode[acc as usize] = derivatives.margin_mode;
+    for (m, size, entry) in derivatives.perps {
+        s.perps.push(acc, m, size, entry);
+    }
+    for (u, kind, strike, expiry, size) in derivatives.options {
+        s.options.push(acc, u, kind, strike, expiry, size);
+    }
     for (side, entries, field) in [
         (Side::Collateral, collateral, &field_c),
         (Side::Debt, debt, &field_d),
@@ -1361,6 +1381,111 @@ fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
             }
         }
     }
+}
+
+/// An account's margin mode and derivatives, as read.
+struct AccountDerivatives {
+    margin_mode: MarginMode,
+    perps: Vec<(u16, f64, f64)>,
+    options: Vec<(usize, OptionType, f64, f64, f64)>,
+}
+
+/// Reads `margin_mode`, `perps` and `options` of an account: only a clearinghouse's accounts have them,
+/// and an isolated account holds one derivative position (its own collateral backs only it). `None`
+/// after an error.
+fn parse_account_derivatives(
+    t: &mut Table,
+    protocol: Option<usize>,
+    s: &Snapshot,
+    ctx: &mut Ctx,
+) -> Option<AccountDerivatives> {
+    let mode_s = t.opt_str("margin_mode", ctx);
+    let perp_nodes = t.arr("perps", ctx);
+    let option_nodes = t.arr("options", ctx);
+    let protocol = protocol?;
+    let p = &s.protocols[protocol];
+    let Some(ch) = p.clearinghouse() else {
+        for key in ["margin_mode", "perps", "options"] {
+            if t.has(key) {
+                ctx.error(
+                    t.line_of(key),
+                    t.field(key),
+                    format!(
+                        "protocol \"{}\" is of kind \"{}\"; only a clearinghouse's accounts have {key}",
+                        p.id,
+                        p.kind.name()
+                    ),
+                );
+            }
+        }
+        return (!["margin_mode", "perps", "options"].iter().any(|k| t.has(k))).then_some(
+            AccountDerivatives {
+                margin_mode: MarginMode::Cross,
+                perps: Vec::new(),
+                options: Vec::new(),
+            },
+        );
+    };
+    let mut ok = true;
+    let margin_mode = match &mode_s {
+        None => MarginMode::Cross,
+        Some(m) => match MarginMode::parse(m) {
+            Some(x) => x,
+            None => {
+                ctx.error(
+                    t.line_of("margin_mode"),
+                    t.field("margin_mode"),
+                    format!("= \"{m}\", expected one of: cross, isolated, portfolio"),
+                );
+                ok = false;
+                MarginMode::Cross
+            }
+        },
+    };
+    let mut perps = Vec::new();
+    for (i, n) in perp_nodes.iter().enumerate() {
+        match clearinghouse::parse_perp(
+            n,
+            &format!("{}[{}]", t.field("perps"), i + 1),
+            ch,
+            &p.id,
+            ctx,
+        ) {
+            Some(x) => perps.push(x),
+            None => ok = false,
+        }
+    }
+    let mut options = Vec::new();
+    let asset_of = |a: &str| s.asset_idx(a);
+    for (i, n) in option_nodes.iter().enumerate() {
+        match clearinghouse::parse_option(
+            n,
+            &format!("{}[{}]", t.field("options"), i + 1),
+            ch,
+            &p.id,
+            &asset_of,
+            ctx,
+        ) {
+            Some(x) => options.push(x),
+            None => ok = false,
+        }
+    }
+    if margin_mode == MarginMode::Isolated && perps.len() + options.len() > 1 {
+        ctx.error(
+            t.line,
+            t.what.clone(),
+            format!(
+                "an isolated account holds one position, found {}; put each isolated position in its own account",
+                perps.len() + options.len()
+            ),
+        );
+        ok = false;
+    }
+    ok.then_some(AccountDerivatives {
+        margin_mode,
+        perps,
+        options,
+    })
 }
 
 /// The vault type of an account of `protocol`: required for a CDP's accounts, refused for others.
