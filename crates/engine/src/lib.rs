@@ -5,8 +5,10 @@
 //! from their state, and every curve is anchored at the shocked prices. Each round then:
 //! (1) the prices derived at the end of the previous round are the round's oracle prices;
 //! (2) every protocol, in snapshot order, liquidates at those prices (circuit breakers may defer);
-//! (3) all sales of an asset go through its curve together, in a fixed asset order, and each seller
-//! settles against its share of the proceeds (a CDP auction's shortfall is bad debt);
+//! (3) all sales and buys of an asset go through its curve together, in a fixed asset order (sales
+//! and buys of the same asset cross first at the round's price, only the net moves the curve), and
+//! each seller or buyer settles against its share of the proceeds or cost (a CDP auction's shortfall
+//! is bad debt);
 //! (4) bad debt goes to the protocol's insurance fund or surplus buffer, the rest to its suppliers
 //! (receipt tokens lose recovery) or the stable's backing; issuers re-price their assets;
 //! (5) the run stops at a fixed point — a round with no liquidation, no deferred liquidation, and no
@@ -19,10 +21,11 @@ pub mod trace;
 
 use std::collections::BTreeMap;
 
-use cascade_market::price::{Market, SaleFill};
+use cascade_market::price::{BuyFill, Market, SaleFill};
 use cascade_model::{Scenario, Snapshot};
 use cascade_protocols::{
-    build_models, LossOutcome, PriceInput, ProtocolFill, ProtocolModel, ProtocolRound, RoundCtx,
+    build_models, LossOutcome, PriceInput, ProtocolBuyFill, ProtocolFill, ProtocolModel,
+    ProtocolRound, RoundCtx,
 };
 
 pub use report::*;
@@ -143,6 +146,43 @@ fn protocol_fills(outcomes: &[ProtocolRound], fills: &[SaleFill]) -> Vec<Vec<Pro
         .collect()
 }
 
+/// Each protocol's part of the round's buys: per asset, the same share of the filled tokens and of
+/// the cost as its share of the quantity ordered.
+fn protocol_buy_fills(outcomes: &[ProtocolRound], fills: &[BuyFill]) -> Vec<Vec<ProtocolBuyFill>> {
+    let ordered = |a: usize| -> f64 {
+        outcomes
+            .iter()
+            .flat_map(|o| o.buys.iter())
+            .filter(|b| b.asset == a && b.quantity > 0.0 && b.quantity.is_finite())
+            .map(|b| b.quantity)
+            .sum()
+    };
+    outcomes
+        .iter()
+        .map(|o| {
+            fills
+                .iter()
+                .filter_map(|f| {
+                    let q: f64 = o
+                        .buys
+                        .iter()
+                        .filter(|x| {
+                            x.asset == f.asset && x.quantity > 0.0 && x.quantity.is_finite()
+                        })
+                        .map(|x| x.quantity)
+                        .sum();
+                    let total = ordered(f.asset);
+                    (q > 0.0 && total > 0.0).then(|| ProtocolBuyFill {
+                        asset: f.asset,
+                        quantity: f.quantity * q / total,
+                        cost_usd: f.cost_usd * q / total,
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Runs one stress scenario on a snapshot.
 pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> StressResult {
     run_prepared(&Prepared::new(snapshot), snapshot, scenario, options)
@@ -188,6 +228,7 @@ pub fn run_prepared(
         round: 0,
         prices: price_map(&names, &shocked_prices),
         sales: Vec::new(),
+        buys: Vec::new(),
         liquidations: Vec::new(),
         bad_debt: Vec::new(),
         bad_debt_usd: 0.0,
@@ -212,16 +253,28 @@ pub fn run_prepared(
         };
         let mut outcomes: Vec<ProtocolRound> =
             models.iter_mut().map(|m| m.liquidate(&ctx)).collect();
-        // (3) sales, aggregated per asset across protocols.
+        // (3) sales and buys, aggregated per asset across protocols.
         let orders: Vec<_> = outcomes
             .iter()
             .flat_map(|o| o.sales.iter().copied())
             .collect();
-        let fills: Vec<SaleFill> = market.execute_sales(&orders, &prices);
-        // (3b) sellers settle against their proceeds (a CDP auction's shortfall is bad debt).
+        let buy_orders: Vec<_> = outcomes
+            .iter()
+            .flat_map(|o| o.buys.iter().copied())
+            .collect();
+        let (fills, buy_fills): (Vec<SaleFill>, Vec<BuyFill>) =
+            market.execute_orders(&orders, &buy_orders, &prices);
+        // (3b) sellers and buyers settle against their proceeds and costs (a CDP auction's shortfall
+        // is bad debt).
         let settled = protocol_fills(&outcomes, &fills);
-        for ((m, o), f) in models.iter_mut().zip(outcomes.iter_mut()).zip(&settled) {
-            let st = m.settle(f, &prices);
+        let settled_buys = protocol_buy_fills(&outcomes, &buy_fills);
+        for (((m, o), f), b) in models
+            .iter_mut()
+            .zip(outcomes.iter_mut())
+            .zip(&settled)
+            .zip(&settled_buys)
+        {
+            let st = m.settle(f, b, &prices);
             o.bad_debt.extend(st.bad_debt);
             o.accounts_bad_debt += st.accounts_bad_debt;
         }
@@ -239,7 +292,7 @@ pub fn run_prepared(
         let next = market.prices();
         let report = options.detail.then(|| {
             let report = round_report(
-                round, &names, &prices, &models, &outcomes, &losses, &fills, snapshot,
+                round, &names, &prices, &models, &outcomes, &losses, &fills, &buy_fills, snapshot,
             );
             trace.extend(trace::round_lines(
                 snapshot,
@@ -309,6 +362,7 @@ fn round_report(
     outcomes: &[ProtocolRound],
     losses: &[LossOutcome],
     fills: &[SaleFill],
+    buy_fills: &[BuyFill],
     s: &Snapshot,
 ) -> RoundReport {
     let asset = |a: usize| s.assets[a].id.clone();
@@ -348,6 +402,17 @@ fn round_report(
             price_after: f.price_after,
         })
         .collect();
+    let buys = buy_fills
+        .iter()
+        .map(|f| BuyReport {
+            asset: asset(f.asset),
+            quantity: f.quantity,
+            cost_usd: f.cost_usd,
+            slippage_usd: f.slippage_usd,
+            price_before: f.price_before,
+            price_after: f.price_after,
+        })
+        .collect();
     let bad_debt_usd = bad_debt.iter().map(|b: &BadDebtReport| b.usd).sum();
     let losses = models
         .iter()
@@ -378,6 +443,7 @@ fn round_report(
         round,
         prices: price_map(names, prices),
         sales,
+        buys,
         liquidations,
         bad_debt,
         bad_debt_usd,

@@ -179,6 +179,8 @@ pub struct RoundReport {
     /// The round's oracle prices (USD), at which its liquidations happened.
     pub prices: BTreeMap<String, f64>,
     pub sales: Vec<SaleReport>,
+    /// Buys through the curves (liquidators buying the debt they repay, …), one per asset.
+    pub buys: Vec<BuyReport>,
     pub liquidations: Vec<LiquidationReport>,
     pub bad_debt: Vec<BadDebtReport>,
     pub bad_debt_usd: f64,
@@ -213,6 +215,21 @@ pub struct SaleReport {
     pub asset: String,
     pub quantity: f64,
     pub proceeds_usd: f64,
+    pub slippage_usd: f64,
+    pub price_before: f64,
+    pub price_after: f64,
+}
+
+/// All buys of one asset in one round (after crossing with the round's sales of it, see
+/// `Market::execute_orders`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BuyReport {
+    pub asset: String,
+    /// Tokens bought.
+    pub quantity: f64,
+    /// Paid, USD.
+    pub cost_usd: f64,
+    /// `cost_usd − quantity·price_before`, USD.
     pub slippage_usd: f64,
     pub price_before: f64,
     pub price_after: f64,

@@ -237,6 +237,21 @@ pub(crate) fn round_lines(
             next[a],
         ));
     }
+    for buy in &r.buys {
+        let a = s.assets.iter().position(|x| x.id == buy.asset).unwrap_or(0);
+        lines.push(format!(
+            "round {}: buying {} {} costs {} (slippage {}) → {} {} (${:.4} → ${:.4})",
+            r.round,
+            fmt_qty(buy.quantity),
+            buy.asset,
+            fmt_usd(buy.cost_usd),
+            fmt_usd(buy.slippage_usd),
+            buy.asset,
+            fmt_change(start[a], next[a]),
+            start[a],
+            next[a],
+        ));
+    }
     if lines.is_empty() {
         lines.push(format!("round {}: {cause}no liquidation", r.round));
     }

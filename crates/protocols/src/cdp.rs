@@ -53,8 +53,8 @@ use cascade_market::price::SaleOrder;
 use cascade_model::{AssetIdx, CdpParams, ProtocolKind, Scenario, Side, Snapshot};
 
 use crate::{
-    BadDebt, EndState, LiquidationRecord, LossOutcome, PriceInput, ProtocolFill, ProtocolModel,
-    ProtocolRound, RoundCtx, Settlement,
+    BadDebt, EndState, LiquidationRecord, LossOutcome, PriceInput, ProtocolBuyFill, ProtocolFill,
+    ProtocolModel, ProtocolRound, RoundCtx, Settlement,
 };
 
 /// Zero bids (with `zero_bid_when_illiquid`): keepers bid on a lot only if reselling it on the
@@ -376,7 +376,12 @@ impl ProtocolModel for Cdp {
         out
     }
 
-    fn settle(&mut self, fills: &[ProtocolFill], _prices: &[f64]) -> Settlement {
+    fn settle(
+        &mut self,
+        fills: &[ProtocolFill],
+        _buys: &[ProtocolBuyFill],
+        _prices: &[f64],
+    ) -> Settlement {
         let stable = self.params.stable;
         let mut shortfall = 0.0;
         let mut vaults_short = 0;

@@ -13,10 +13,17 @@
 //!   that asset (Aave v3: isolated collateral is the account's only collateral).
 //! - Bad debt is debt left on an account with no seizable collateral; it is written off the account
 //!   (valued at that round's prices) so it is counted once, and the account is closed.
+//! - `liquidators_buy_debt` (default false): the liquidator buys the debt tokens it repays on the
+//!   debt asset's curve in step (3) (a [`BuyOrder`]), moving that price for the next round, and its
+//!   profitability check adds that buy's slippage, alone at the round's start curve, to the sale
+//!   slippage. A call that would not profit at the full close-factor amount then repays the largest
+//!   amount that still profits (the bonus and the slippages are proportional and convex in it), and
+//!   the account waits for the next round: one such partial call per account per round, as the
+//!   many small liquidations of the CRV position on Aave v2 (22 Nov 2022).
 
 use rayon::prelude::*;
 
-use cascade_market::price::SaleOrder;
+use cascade_market::price::{BuyOrder, SaleOrder};
 use cascade_model::{AssetIdx, AssetKind, Breakers, LendingParams, ProtocolKind, Side, Snapshot};
 
 use crate::{
@@ -57,6 +64,8 @@ pub struct LiquidationRules {
     pub full_close_factor: f64,
     /// Liquidator's fixed cost per call, USD.
     pub liquidator_cost_usd: f64,
+    /// Liquidators buy the debt they repay on its curve (see the module doc).
+    pub buy_debt: bool,
 }
 
 impl LiquidationRules {
@@ -66,6 +75,7 @@ impl LiquidationRules {
             full_below_hf: p.close_factor_full_below_hf,
             full_close_factor: p.full_close_factor,
             liquidator_cost_usd: p.liquidator_cost_usd,
+            buy_debt: p.liquidators_buy_debt,
         }
     }
 }
@@ -181,6 +191,7 @@ pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) ->
 #[derive(Debug, Default)]
 struct ChunkOut {
     sales: Vec<SaleOrder>,
+    buys: Vec<BuyOrder>,
     records: Vec<LiquidationRecord>,
     bad_debt: Vec<BadDebt>,
     accounts_liquidated: u64,
@@ -231,6 +242,12 @@ impl ChunkOut {
             }),
         }
     }
+    fn buy(&mut self, asset: AssetIdx, quantity: f64) {
+        match self.buys.iter_mut().find(|b| b.asset == asset) {
+            Some(b) => b.quantity += quantity,
+            None => self.buys.push(BuyOrder { asset, quantity }),
+        }
+    }
     fn bad(&mut self, asset: AssetIdx, tokens: f64, usd: f64) {
         match self.bad_debt.iter_mut().find(|b| b.asset == asset) {
             Some(b) => {
@@ -267,6 +284,9 @@ impl ChunkOut {
                 Some(x) => x.quantity += s.quantity,
                 None => self.sales.push(s),
             }
+        }
+        for b in other.buys {
+            self.buy(b.asset, b.quantity);
         }
         for b in other.bad_debt {
             self.bad(b.asset, b.tokens, b.usd);
@@ -316,19 +336,48 @@ fn liquidate_account(
                 );
                 let (p_i, p_j) = (prices[ci], prices[dj]);
                 // DESIGN §4: a liquidator acts only if the bonus beats the slippage of selling the seized
-                // collateral alone at the round's start, plus its fixed cost.
-                let bonus_usd = seize * p_i - repay * p_j;
-                let slippage = ctx.market.slippage_usd(ci, seize, prices);
-                if bonus_usd <= slippage + rules.liquidator_cost_usd {
-                    if !liquidated {
-                        out.accounts_unprofitable += 1;
+                // collateral alone at the round's start, plus its fixed cost (plus, when it must buy the
+                // debt it repays, that buy's slippage).
+                let profit = |share: f64| {
+                    let (r, c) = (repay * share, seize * share);
+                    let mut slippage = ctx.market.slippage_usd(ci, c, prices);
+                    if rules.buy_debt {
+                        slippage += ctx.market.buy_slippage_usd(dj, r, prices);
                     }
-                    break;
+                    (c * p_i - r * p_j) - slippage - rules.liquidator_cost_usd
+                };
+                let mut share = 1.0;
+                if profit(1.0) <= 0.0 {
+                    match rules
+                        .buy_debt
+                        .then(|| largest_profitable_share(&profit))
+                        .flatten()
+                    {
+                        Some(x) => share = x,
+                        None => {
+                            if !liquidated {
+                                out.accounts_unprofitable += 1;
+                            }
+                            break;
+                        }
+                    }
                 }
+                let (repay, seize) = if share < 1.0 {
+                    (repay * share, seize * share)
+                } else {
+                    (repay, seize)
+                };
                 entries[debt].amount = (entries[debt].amount - repay).max(0.0);
                 entries[collateral].amount = (entries[collateral].amount - seize).max(0.0);
                 out.record(ci, dj, repay, seize, p_i, p_j);
+                if rules.buy_debt {
+                    out.buy(dj, repay);
+                }
                 liquidated = true;
+                if share < 1.0 {
+                    // A partial call: the account waits for the next round.
+                    break;
+                }
             }
         }
     }
@@ -336,6 +385,46 @@ fn liquidate_account(
         out.accounts_liquidated += 1;
         *status |= STATUS_LIQUIDATED;
     }
+}
+
+/// Steps of the searches for the largest profitable share of a liquidation call.
+const SHARE_SEARCH_STEPS: usize = 100;
+
+/// The largest share `x ∈ (0, 1)` of a liquidation call whose profit `f(x)` (bonus − slippages −
+/// cost) is positive, when the whole call does not profit; `None` if no share does. The bonus is
+/// linear in `x` and the slippages convex, so `f` is concave: a golden-section search finds its
+/// maximum, then bisection between the maximum and 1 finds the largest `x` with `f(x) > 0`.
+fn largest_profitable_share(f: &dyn Fn(f64) -> f64) -> Option<f64> {
+    let g = 0.5 * (5f64.sqrt() - 1.0);
+    let (mut a, mut b) = (0.0_f64, 1.0_f64);
+    for _ in 0..SHARE_SEARCH_STEPS {
+        let (x1, x2) = (b - g * (b - a), a + g * (b - a));
+        if f(x1) < f(x2) {
+            a = x1;
+        } else {
+            b = x2;
+        }
+        if b - a <= f64::EPSILON {
+            break;
+        }
+    }
+    let top = 0.5 * (a + b);
+    if !(f(top) > 0.0) {
+        return None;
+    }
+    let (mut lo, mut hi) = (top, 1.0_f64);
+    for _ in 0..SHARE_SEARCH_STEPS {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if f(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(lo)
 }
 
 /// A lending pool and its accounts.
@@ -605,6 +694,7 @@ impl ProtocolModel for LendingPool {
         }
         ProtocolRound {
             sales: total.sales,
+            buys: total.buys,
             liquidations: total.records,
             accounts_liquidated: total.accounts_liquidated,
             accounts_bad_debt: total.accounts_bad_debt,

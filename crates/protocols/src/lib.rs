@@ -9,7 +9,7 @@ pub mod cdp;
 pub mod health;
 pub mod lending;
 
-use cascade_market::price::{Market, SaleOrder};
+use cascade_market::price::{BuyOrder, Market, SaleOrder};
 use cascade_model::{AssetIdx, ProtocolKind, ProtocolParams, Scenario, Snapshot};
 
 /// What a protocol sees in step (2) of a round.
@@ -58,6 +58,18 @@ pub struct ProtocolFill {
     pub proceeds_usd: f64,
 }
 
+/// A protocol's part of the round's buys of one asset (step 3): all trades of an asset go through
+/// its curve together ([`Market::execute_orders`]), and each buyer gets the filled tokens and pays the
+/// cost in proportion to the quantity it ordered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProtocolBuyFill {
+    pub asset: AssetIdx,
+    /// Tokens this protocol's buyers received.
+    pub quantity: f64,
+    /// Their share of the cost, USD at the round's start prices.
+    pub cost_usd: f64,
+}
+
 /// How a round's bad debt was paid (DESIGN §9).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct LossOutcome {
@@ -96,6 +108,9 @@ pub struct BadDebt {
 pub struct ProtocolRound {
     /// Collateral its liquidators sell this round.
     pub sales: Vec<SaleOrder>,
+    /// Tokens its liquidators (or its own closing of positions) buy this round, e.g. the debt a
+    /// lending liquidator repays when `liquidators_buy_debt` is set.
+    pub buys: Vec<BuyOrder>,
     pub liquidations: Vec<LiquidationRecord>,
     /// Accounts liquidated at least once this round.
     pub accounts_liquidated: u64,
@@ -172,9 +187,15 @@ pub trait ProtocolModel: Send + Sync {
     /// Called whenever prices are re-derived (round 0 and the end of every round): an AMM pool is
     /// arbitraged to them here.
     fn on_prices(&mut self, _prices: &[f64]) {}
-    /// After step (3): the proceeds of what the protocol sold this round. Returns bad debt realised
-    /// from them (a CDP auction's shortfall), which joins the round's bad debt before step (4).
-    fn settle(&mut self, _fills: &[ProtocolFill], _prices: &[f64]) -> Settlement {
+    /// After step (3): the proceeds of what the protocol sold and the cost of what it bought this
+    /// round. Returns bad debt realised from them (a CDP auction's shortfall), which joins the
+    /// round's bad debt before step (4).
+    fn settle(
+        &mut self,
+        _fills: &[ProtocolFill],
+        _buys: &[ProtocolBuyFill],
+        _prices: &[f64],
+    ) -> Settlement {
         Settlement::default()
     }
     /// State at the end of the run.

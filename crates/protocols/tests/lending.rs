@@ -9,6 +9,7 @@ const RULES: LiquidationRules = LiquidationRules {
     full_below_hf: 0.95,
     full_close_factor: 1.0,
     liquidator_cost_usd: 0.0,
+    buy_debt: false,
 };
 
 fn entry(asset: u32, side: Side, lt: f64, lb: f64, amount: f64) -> Entry {
