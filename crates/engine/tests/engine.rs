@@ -603,3 +603,6 @@ mod amm;
 
 #[path = "engine/cdp.rs"]
 mod cdp;
+
+#[path = "engine/replays.rs"]
+mod replays;
