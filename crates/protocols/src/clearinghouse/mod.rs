@@ -19,6 +19,8 @@
 //! profit of the closed part) until the loss is met. What the winners cannot cover is `uncovered`.
 
 pub mod margin;
+#[cfg(test)]
+mod tests;
 
 use cascade_market::curve::Curve;
 use cascade_market::price::{BuyOrder, SaleOrder};
