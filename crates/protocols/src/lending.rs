@@ -409,7 +409,7 @@ fn largest_profitable_share(f: &dyn Fn(f64) -> f64) -> Option<f64> {
         }
     }
     let top = 0.5 * (a + b);
-    if !(f(top) > 0.0) {
+    if f(top).is_nan() || f(top) <= 0.0 {
         return None;
     }
     let (mut lo, mut hi) = (top, 1.0_f64);
