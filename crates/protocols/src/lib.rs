@@ -8,6 +8,7 @@ pub mod bridge;
 pub mod cdp;
 pub mod health;
 pub mod lending;
+pub mod options;
 
 use cascade_market::price::{BuyOrder, Market, SaleOrder};
 use cascade_model::{AssetIdx, ProtocolKind, ProtocolParams, Scenario, Snapshot};
