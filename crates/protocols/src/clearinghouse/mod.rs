@@ -18,6 +18,7 @@
 //! the highest profit per unit of maintenance equity are closed at their entry price (giving up the
 //! profit of the closed part) until the loss is met. What the winners cannot cover is `uncovered`.
 
+pub mod explain;
 pub mod margin;
 #[cfg(test)]
 mod tests;
