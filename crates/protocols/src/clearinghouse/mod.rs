@@ -12,7 +12,8 @@
 //!    largest USD value first — for what is missing.
 //!
 //! After the round's trades settle, a still-negative cash balance takes the account's remaining
-//! collateral at its value, and what is left is bad debt: paid by the insurance fund first (valued at
+//! collateral at its value; a bankrupt account's unpaid liquidation fee is waived (bad debt never
+//! includes fees), and what is left is bad debt: paid by the insurance fund first (valued at
 //! stressed prices), then by the winners — socialised pro rata over the unrealised profit of every
 //! profitable perp position, or auto-deleveraged (`loss_mode = "adl"`): the profitable positions with
 //! the highest profit per unit of maintenance equity are closed at their entry price (giving up the
@@ -115,7 +116,8 @@ pub struct Clearinghouse {
     /// The last round's marks (for loss allocation).
     last_marks: Vec<f64>,
     pending: Vec<PendingTrade>,
-    pending_accounts: Vec<usize>,
+    /// Accounts liquidated this round, with the liquidation fees charged to them (USD).
+    pending_accounts: Vec<(usize, f64)>,
     /// USD the winners gave up (socialised or deleveraged), over the run.
     pub winners_paid_usd: f64,
 }
@@ -445,6 +447,7 @@ impl Clearinghouse {
         let (p0, p1) = (self.perp_start[k] as usize, self.perp_start[k + 1] as usize);
         let share = self.params.insurance_fee_share;
         let mut est_pnl = 0.0;
+        let mut fees = 0.0;
         for i in p0..p1 {
             let pp = self.perps[i];
             if pp.size == 0.0 {
@@ -454,6 +457,7 @@ impl Clearinghouse {
             let mark = v.marks[pp.market];
             let u = mk.underlying;
             let fee = mk.liquidation_fee * pp.size.abs() * mark;
+            fees += fee;
             self.cash[k] -= fee;
             self.fund_usd += fee * share;
             est_pnl += pp.size * (mark - pp.entry_price);
@@ -488,6 +492,7 @@ impl Clearinghouse {
             }
             let value = op.size * v.values[op.series];
             let fee = self.params.options.liquidation_fee * value.abs();
+            fees += fee;
             self.cash[k] += value - fee;
             self.fund_usd += fee * share;
             self.options[i].size = 0.0;
@@ -529,7 +534,7 @@ impl Clearinghouse {
             }
         }
         self.liquidated[k] = true;
-        self.pending_accounts.push(k);
+        self.pending_accounts.push((k, fees));
     }
 
     /// Allocates an uncovered loss to the winners at the last marks: socialised pro rata, or
@@ -746,7 +751,16 @@ impl ProtocolModel for Clearinghouse {
         }
         let mut bad_usd = 0.0;
         let mut accounts_bad_debt = 0;
-        for k in std::mem::take(&mut self.pending_accounts) {
+        let share = self.params.insurance_fee_share;
+        for (k, fees) in std::mem::take(&mut self.pending_accounts) {
+            if self.cash[k] >= 0.0 {
+                continue;
+            }
+            // A bankrupt account cannot pay its liquidation fee: the unpaid part is refunded (taken
+            // back from the insurance fund's share), so bad debt never includes fees.
+            let unpaid = fees.min(-self.cash[k]);
+            self.cash[k] += unpaid;
+            self.fund_usd = (self.fund_usd - unpaid * share).max(0.0);
             if self.cash[k] >= 0.0 {
                 continue;
             }

@@ -259,52 +259,53 @@ fn crashed(s: &Snapshot) -> Vec<f64> {
 fn liquidation_to_bad_debt_by_hand() {
     // Loser at 1600: equity 1000 + 10·(1600 − 2000) = −3000 < 0. Fee 0.01·10·1600 = 160 (half, 80, to
     // the fund); the perp sells at 1600 (−4000); the missing 4160 sells all 1000 USDC →
-    // cash = −160 − 4000 + 1000 = −3160: bad debt 3160. The fund (80 of fees) pays 80.
+    // cash = −160 − 4000 + 1000 = −3160. The account is bankrupt: its fee is waived (and the fund's
+    // 80 taken back), leaving bad debt 3000, which the empty fund cannot pay.
     let s = loser_and_winners("socialise");
     let mut ch = model(&s);
     let (out, bad, loss) = one_round(&mut ch, &s, &crashed(&s));
     assert_eq!(out.accounts_liquidated, 1);
     assert_eq!(out.sales.len(), 2, "the perp (ETH) and the USDC collateral");
-    assert!((bad - 3160.0).abs() < 1e-9, "{bad}");
-    assert!((loss.insurance_used_usd - 80.0).abs() < 1e-9);
+    assert!((bad - 3000.0).abs() < 1e-9, "{bad}");
+    assert_eq!(loss.insurance_used_usd, 0.0);
     // Socialised: the winners' profits are a = 5·800 = 4000 and b = 20·100 = 2000, pool 6000; the
-    // 3080 left is x = 3080/6000 of each profit.
+    // 3000 is x = 3000/6000 = one half of each profit.
     assert!(loss.uncovered_usd.abs() < 1e-9);
-    let x = 3080.0 / 6000.0;
+    let x = 0.5;
     let a = ch.book(1).perps[0];
     let b = ch.book(2).perps[0];
     assert!((a.entry_price - (2400.0 - x * 800.0)).abs() < 1e-9);
     assert!((b.entry_price - (1700.0 - x * 100.0)).abs() < 1e-9);
     assert_eq!((a.size, b.size), (-5.0, -20.0));
-    assert!((ch.winners_paid_usd - 3080.0).abs() < 1e-9);
+    assert!((ch.winners_paid_usd - 3000.0).abs() < 1e-9);
 }
 
 #[test]
 fn auto_deleveraging_by_hand() {
-    // The same 3080 after the fund, ADL: rank by profit / maintenance equity:
+    // The same 3000, ADL: rank by profit / maintenance equity:
     // a: 4000 / (1000 + 4000) = 0.8; b: 2000 / (100 + 2000) = 0.952 → b first.
-    // b gives up all of its 2000 (closed in full); a gives the remaining 1080 = 0.27 of its profit:
-    // 27% of its 5 short is closed, −3.65 stays open at its entry.
+    // b gives up all of its 2000 (closed in full); a gives the remaining 1000 = 0.25 of its profit:
+    // 25% of its 5 short is closed, −3.75 stays open at its entry.
     let s = loser_and_winners("adl");
     let mut ch = model(&s);
     let (_, bad, loss) = one_round(&mut ch, &s, &crashed(&s));
-    assert!((bad - 3160.0).abs() < 1e-9);
+    assert!((bad - 3000.0).abs() < 1e-9);
     assert!(loss.uncovered_usd.abs() < 1e-9);
     let a = ch.book(1).perps[0];
     let b = ch.book(2).perps[0];
     assert_eq!(b.size, 0.0);
-    assert!((a.size + 3.65).abs() < 1e-12, "{a:?}");
+    assert!((a.size + 3.75).abs() < 1e-12, "{a:?}");
     assert_eq!(a.entry_price, 2400.0);
 }
 
 #[test]
 fn winners_cannot_cover_more_than_their_profit() {
-    // Only b wins (2000); a loss of 3080 leaves 1080 uncovered.
+    // Only b wins (2000); a loss of 3000 leaves 1000 uncovered.
     let s = loser_and_winners("socialise");
     let mut ch = model(&s);
     ch.perps[1].size = 0.0; // a has closed its short
     let (_, _, loss) = one_round(&mut ch, &s, &crashed(&s));
-    assert!((loss.uncovered_usd - 1080.0).abs() < 1e-9, "{loss:?}");
+    assert!((loss.uncovered_usd - 1000.0).abs() < 1e-9, "{loss:?}");
 }
 
 #[test]
@@ -312,7 +313,7 @@ fn isolated_failure_touches_nothing_else_cross_nets() {
     // One trader: long 10 ETH-PERP from 2000 and short 1 BTC-PERP from 30000; both fall 20%.
     // Cross, one account with 5000 USDC: equity 5000 − 4000 + 6000 = 7000 ≥ MM 800 + 1200: safe.
     // Isolated, 2500 USDC each: the ETH account is at 2500 − 4000 < 0 and is liquidated
-    // (bad debt 160 + 4000 − 2500 = 1660, paid by the fund); the BTC account is untouched.
+    // (bad debt 4000 − 2500 = 1500, its fee waived, paid by the fund); the BTC account is untouched.
     let both = format!(
         "{ASSETS}{}\n[[account]]\nid = \"x\"\nprotocol = \"perps\"\ncollateral = {{ USDC = 5000.0 }}\nperps = [ {{ market = \"ETH-PERP\", size = 10.0, entry_price = 2000.0 }}, {{ market = \"BTC-PERP\", size = -1.0, entry_price = 30000.0 }} ]\n",
         protocol("socialise", 1.0, 10000.0)
@@ -336,8 +337,8 @@ fn isolated_failure_touches_nothing_else_cross_nets() {
     let mut ch = model(&s);
     let (out, bad, loss) = one_round(&mut ch, &s, &px);
     assert_eq!(out.accounts_liquidated, 1);
-    assert!((bad - 1660.0).abs() < 1e-9, "{bad}");
-    assert!((loss.insurance_used_usd - 1660.0).abs() < 1e-9);
+    assert!((bad - 1500.0).abs() < 1e-9, "{bad}");
+    assert!((loss.insurance_used_usd - 1500.0).abs() < 1e-9);
     let btc = ch.book(1);
     assert_eq!(
         (btc.perps[0].size, btc.perps[0].entry_price),
