@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
 
+mod bench;
 mod builtin;
 mod table;
 
@@ -76,6 +77,8 @@ enum Command {
         #[arg(long, value_parser = ["parquet", "csv"], default_value = "parquet")]
         format: String,
     },
+    /// The benchmark suite: every engine timed against this machine's measured limits (issue 7).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -309,6 +312,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
             out,
             format,
         } => gen(accounts, seed, &out, &format),
+        Command::Bench(args) => bench::bench(&args),
     }
 }
 

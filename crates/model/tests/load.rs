@@ -508,3 +508,228 @@ fn pool_venue_errors() {
     let e = errors(&venue(&venue(&base, usdc_curve), eth_curve));
     assert!(e.iter().any(|d| d.message.contains("cycle")), "{e:#?}");
 }
+
+/// An algorithmic stablecoin "terra" issuing UST against LUNA (DESIGN §7, §14).
+const ALGO: &str = r#"name = "algo"
+[[asset]]
+id = "LUNA"
+kind = "governance"
+price = 80.0
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 1.0, alpha = 0.5 }
+[[asset]]
+id = "UST"
+kind = "algostable"
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
+[[asset]]
+id = "stLUNA"
+kind = "lst"
+underlying = "LUNA"
+liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 1.0, alpha = 0.5 }
+[[protocol]]
+id = "terra"
+kind = "algostable"
+stable = "UST"
+absorber = "LUNA"
+redemption_cap_usd_per_round = 2.93e8
+panic_backing = 1.0
+floor = 0.0
+stable_supply = 1.8e10
+absorber_supply = 3.5e8
+"#;
+
+#[test]
+fn an_algostable_loads() {
+    let (s, _) = snapshot_from_str(ALGO, Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}"));
+    let a = s.protocols[0]
+        .algostable()
+        .unwrap_or_else(|| panic!("not an algostable"));
+    assert_eq!(
+        (a.stable, a.absorber),
+        (
+            s.asset_idx("UST").unwrap_or(9),
+            s.asset_idx("LUNA").unwrap_or(9)
+        )
+    );
+    assert_eq!(a.redemption_cap_usd_per_round, 2.93e8);
+    assert_eq!((a.panic_backing, a.floor), (1.0, 0.0));
+    assert_eq!((a.stable_supply, a.absorber_supply), (1.8e10, 3.5e8));
+    // panic_backing and floor default to 1 and 0.
+    let text = ALGO
+        .replace("panic_backing = 1.0\n", "")
+        .replace("floor = 0.0\n", "");
+    let (s, _) = snapshot_from_str(&text, Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}"));
+    let a = s.protocols[0]
+        .algostable()
+        .unwrap_or_else(|| panic!("not an algostable"));
+    assert_eq!((a.panic_backing, a.floor), (1.0, 0.0));
+}
+
+#[test]
+fn algostable_bad_fields() {
+    // The protocol's table starts on line 16 of ALGO, its fields on lines 17–25.
+    let bad = |from: &str, to: &str| {
+        let t = ALGO.replace(from, to);
+        assert_ne!(t, ALGO, "{from}");
+        errors(&t)
+    };
+    let e = bad(
+        "redemption_cap_usd_per_round = 2.93e8",
+        "redemption_cap_usd_per_round = -1.0",
+    );
+    assert!(
+        has(
+            &e,
+            21,
+            "protocol \"terra\".redemption_cap_usd_per_round",
+            "= -1, expected a number ≥ 0"
+        ),
+        "{e:#?}"
+    );
+    let e = bad("floor = 0.0", "floor = 1.5");
+    assert!(
+        has(
+            &e,
+            23,
+            "protocol \"terra\".floor",
+            "= 1.5, expected a number in [0, 1]"
+        ),
+        "{e:#?}"
+    );
+    let e = bad("floor = 0.0", "floor = -0.1");
+    assert!(
+        has(
+            &e,
+            23,
+            "protocol \"terra\".floor",
+            "expected a number in [0, 1]"
+        ),
+        "{e:#?}"
+    );
+    let e = bad("panic_backing = 1.0", "panic_backing = 0.0");
+    assert!(
+        has(
+            &e,
+            22,
+            "protocol \"terra\".panic_backing",
+            "expected a number > 0"
+        ),
+        "{e:#?}"
+    );
+    let e = bad("stable_supply = 1.8e10", "stable_supply = -5.0");
+    assert!(
+        has(
+            &e,
+            24,
+            "protocol \"terra\".stable_supply",
+            "expected a number ≥ 0"
+        ),
+        "{e:#?}"
+    );
+    let e = bad("absorber_supply = 3.5e8", "absorber_supply = 0.0");
+    assert!(
+        has(
+            &e,
+            25,
+            "protocol \"terra\".absorber_supply",
+            "expected a number > 0"
+        ),
+        "{e:#?}"
+    );
+    let e = bad("absorber_supply = 3.5e8\n", "");
+    assert!(
+        has(&e, 16, "protocol \"terra\".absorber_supply", "missing"),
+        "{e:#?}"
+    );
+    // Unknown and wrong-kind assets.
+    let e = bad("stable = \"UST\"", "stable = \"USTC\"");
+    assert!(
+        has(
+            &e,
+            19,
+            "protocol \"terra\".stable",
+            "unknown asset \"USTC\""
+        ),
+        "{e:#?}"
+    );
+    let e = bad("absorber = \"LUNA\"", "absorber = \"LUNC\"");
+    assert!(
+        has(
+            &e,
+            20,
+            "protocol \"terra\".absorber",
+            "unknown asset \"LUNC\""
+        ),
+        "{e:#?}"
+    );
+    let e = bad("stable = \"UST\"", "stable = \"LUNA\"");
+    assert!(
+        has(
+            &e,
+            19,
+            "protocol \"terra\".stable",
+            "asset \"LUNA\" is of kind \"governance\"; expected a \"algostable\" asset"
+        ),
+        "{e:#?}"
+    );
+    let e = bad("absorber = \"LUNA\"", "absorber = \"stLUNA\"");
+    assert!(
+        has(
+            &e,
+            20,
+            "protocol \"terra\".absorber",
+            "asset \"stLUNA\" is of kind \"lst\"; the absorber must be an exogenous asset"
+        ),
+        "{e:#?}"
+    );
+    let e = bad("absorber = \"LUNA\"", "absorber = \"UST\"");
+    assert!(
+        has(&e, 20, "protocol \"terra\".absorber", "kind \"algostable\""),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn an_algostable_asset_needs_exactly_one_issuer() {
+    // No issuer: the protocol is gone (UST's table on line 7).
+    let alone = &ALGO[..ALGO.find("[[protocol]]").unwrap_or(ALGO.len())];
+    let e = errors(alone);
+    assert!(
+        has(
+            &e,
+            7,
+            "asset \"UST\".kind",
+            "no protocol issues it; a \"algostable\" asset must be an algostable protocol's stable"
+        ),
+        "{e:#?}"
+    );
+    // Two issuers.
+    let proto = &ALGO[ALGO.find("[[protocol]]").unwrap_or(0)..];
+    let twice = format!(
+        "{ALGO}{}",
+        proto.replace("id = \"terra\"", "id = \"terra2\"")
+    );
+    let e = errors(&twice);
+    assert!(
+        has(
+            &e,
+            7,
+            "asset \"UST\".kind",
+            "2 protocols issue it; expected one"
+        ),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn redemptions_need_an_algostable() {
+    let (s, _) = snapshot_from_str(ALGO, Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}"));
+    let sc = parse_scenario(
+        "[[shock]]\nprotocol = \"terra\"\nredemptions_usd = 2.0e9\n",
+        Format::Toml,
+        "sc.toml",
+        &s,
+    );
+    let sc = sc.unwrap_or_else(|e| panic!("{e}")).0;
+    assert_eq!(sc.shocks[0].redemptions_usd, Some(2.0e9));
+    assert_eq!(sc.shocks[0].protocol, Some(0));
+}
