@@ -1,10 +1,13 @@
 //! A columnar health-factor scan (DESIGN §4) over every account of one or more lending pools: the
 //! read-only kernel behind monitoring and the benchmark's "health scan of 1M accounts".
 //!
-//! Layout (struct of arrays, one allocation per column):
-//! - `starts[k]..starts[k+1]`: account `k`'s entries (u32);
-//! - per entry, `asset` (u32) and `weighted_tokens` (f64): `c_i·LT_i` for a collateral entry
-//!   (0 when the entry is not collateral) and `−d_j` for a debt entry.
+//! Layout (struct of arrays): per entry, `asset` (u32) and `weighted_tokens` (f64): `c_i·LT_i` for a
+//! collateral entry (0 when the entry is not collateral) and `−d_j` for a debt entry. Accounts (rows)
+//! are grouped by their number of entries — all accounts with one entry, then two, … — each group
+//! stored contiguously, so a row's entries sit at `first_entry + (row − first_row)·c` and need no
+//! offset column, and the scan of a group runs a loop of known length with no data-dependent branch
+//! (a loop whose length changed from account to account mispredicted once per account and cost
+//! more than the memory traffic). `account[row]` is the row's snapshot account index.
 //!
 //! The effective thresholds (e-mode, isolation mode) are the lending pool's own, resolved once when
 //! the pool was built ([`crate::lending::LendingPool`]), so the scan computes exactly DESIGN §4's
@@ -12,9 +15,9 @@
 //! multiplication, `(c_i·LT_i)·p_i` instead of `(c_i·p_i)·LT_i`: results agree with
 //! [`crate::lending::health_factor`] to a few units in the last place, not bit for bit.
 //!
-//! A scan reads `4·(n + 1) + 12·entries` bytes and writes `8·n` ([`HealthColumns::bytes_touched`]);
-//! prices are a few cache lines. It runs in parallel over fixed chunks of [`SCAN_CHUNK`] accounts, and
-//! every account's result depends on its own entries only, so the output is the same whatever the
+//! A scan reads `12·entries` bytes and writes `8·n` ([`HealthColumns::bytes_touched`]); prices are a
+//! few cache lines. It runs in parallel over fixed chunks of [`SCAN_CHUNK`] rows of a group, and
+//! every row's result depends on its own entries only, so the output is the same whatever the
 //! thread count.
 
 use rayon::prelude::*;
@@ -23,7 +26,7 @@ use cascade_model::{Side, Snapshot};
 
 use crate::lending::LendingPool;
 
-/// Accounts per parallel work unit of a scan.
+/// Rows per parallel work unit of a scan.
 pub const SCAN_CHUNK: usize = 16_384;
 
 /// An error of [`HealthColumns::scan_into`].
@@ -36,17 +39,24 @@ pub enum HealthError {
     /// The output slice does not have one slot per account.
     #[error("output: found {found} slots, expected one per account ({expected})")]
     Output { found: usize, expected: usize },
-    /// More entries than a u32 offset can address.
-    #[error("{found} entries, expected at most {expected}")]
-    TooLarge { found: usize, expected: usize },
+}
+
+/// The rows with `entries_per_row` entries each: rows `first_row..first_row + rows`, their entries
+/// from `first_entry` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Group {
+    entries_per_row: usize,
+    first_row: usize,
+    rows: usize,
+    first_entry: usize,
 }
 
 /// Flat columns of the accounts of lending pools, ready for repeated health-factor scans.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HealthColumns {
-    /// Snapshot index of each account (not read by the scan).
+    /// Snapshot index of each row's account (not read by the scan).
     pub account: Vec<u32>,
-    starts: Vec<u32>,
+    groups: Vec<Group>,
     asset: Vec<u32>,
     weighted_tokens: Vec<f64>,
     /// Largest asset index + 1 (the scan's minimum price-vector length).
@@ -54,40 +64,53 @@ pub struct HealthColumns {
 }
 
 impl HealthColumns {
-    /// Columns of the accounts of `pools`, in pool order then each pool's account order.
+    /// Columns of the accounts of `pools`: rows grouped by entry count, and within a group in pool
+    /// order then each pool's account order.
     ///
     /// Each entry becomes `c·LT` (collateral, with the pool's effective LT: e-mode and isolation
     /// resolved) or `−d` (debt).
-    pub fn from_pools<'a>(
-        pools: impl IntoIterator<Item = &'a LendingPool>,
-    ) -> Result<Self, HealthError> {
-        let mut out = HealthColumns {
-            starts: vec![0],
-            ..Default::default()
-        };
-        for pool in pools {
-            out.account.extend_from_slice(&pool.account);
-            for k in 0..pool.accounts() {
-                for e in pool.entries_of(k) {
-                    out.asset.push(e.asset);
-                    out.weighted_tokens.push(match e.side {
-                        Side::Collateral => e.amount * e.lt,
-                        Side::Debt => -e.amount,
-                    });
-                    out.assets_needed = out.assets_needed.max(e.asset as usize + 1);
+    pub fn from_pools<'a>(pools: impl IntoIterator<Item = &'a LendingPool>) -> Self {
+        let pools: Vec<&LendingPool> = pools.into_iter().collect();
+        let max_len = pools
+            .iter()
+            .flat_map(|p| (0..p.accounts()).map(|k| p.entries_of(k).len()))
+            .max()
+            .unwrap_or(0);
+        let mut out = HealthColumns::default();
+        for c in 0..=max_len {
+            let mut g = Group {
+                entries_per_row: c,
+                first_row: out.account.len(),
+                rows: 0,
+                first_entry: out.asset.len(),
+            };
+            for pool in &pools {
+                for k in 0..pool.accounts() {
+                    let es = pool.entries_of(k);
+                    if es.len() != c {
+                        continue;
+                    }
+                    out.account.push(pool.account[k]);
+                    for e in es {
+                        out.asset.push(e.asset);
+                        out.weighted_tokens.push(match e.side {
+                            Side::Collateral => e.amount * e.lt,
+                            Side::Debt => -e.amount,
+                        });
+                        out.assets_needed = out.assets_needed.max(e.asset as usize + 1);
+                    }
+                    g.rows += 1;
                 }
-                let end = u32::try_from(out.asset.len()).map_err(|_| HealthError::TooLarge {
-                    found: out.asset.len(),
-                    expected: u32::MAX as usize,
-                })?;
-                out.starts.push(end);
+            }
+            if g.rows > 0 {
+                out.groups.push(g);
             }
         }
-        Ok(out)
+        out
     }
 
     /// Columns of every lending pool of `s` (each built as the engine builds it).
-    pub fn from_snapshot(s: &Snapshot) -> Result<Self, HealthError> {
+    pub fn from_snapshot(s: &Snapshot) -> Self {
         let pools: Vec<LendingPool> = s
             .protocols
             .iter()
@@ -98,9 +121,9 @@ impl HealthColumns {
         Self::from_pools(&pools)
     }
 
-    /// Number of accounts.
+    /// Number of accounts (rows).
     pub fn accounts(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.account.len()
     }
 
     /// Number of entries (positions).
@@ -108,21 +131,29 @@ impl HealthColumns {
         self.asset.len()
     }
 
-    /// Bytes one scan reads and writes: `4·(n + 1)` offsets, `(4 + 8)·entries` asset indices and
-    /// weighted amounts, `8·n` health factors written (prices not counted).
+    /// Bytes one scan reads and writes: `(4 + 8)·entries` asset indices and weighted amounts read,
+    /// `8·n` health factors written (prices, a few cache lines, not counted).
     pub fn bytes_touched(&self) -> usize {
-        4 * self.starts.len() + 12 * self.asset.len() + 8 * self.accounts()
+        12 * self.asset.len() + 8 * self.accounts()
     }
 
-    /// Health factor of account `k` at `prices` (no bounds promise beyond `k < accounts()` and
-    /// prices long enough; used by tests and single look-ups).
-    pub fn health_factor(&self, k: usize, prices: &[f64]) -> f64 {
-        let (a, b) = (self.starts[k] as usize, self.starts[k + 1] as usize);
+    /// Health factor of row `row` at `prices` (`row < accounts()`, prices long enough; for tests
+    /// and single look-ups).
+    pub fn health_factor(&self, row: usize, prices: &[f64]) -> f64 {
+        let Some(g) = self
+            .groups
+            .iter()
+            .find(|g| (g.first_row..g.first_row + g.rows).contains(&row))
+        else {
+            return f64::NAN;
+        };
+        let a = g.first_entry + (row - g.first_row) * g.entries_per_row;
+        let b = a + g.entries_per_row;
         hf_of(&self.asset[a..b], &self.weighted_tokens[a..b], prices)
     }
 
-    /// Writes every account's `HF = Σ c_i·LT_i·p_i / Σ d_j·p_j` (∞ without debt) into `out` and
-    /// returns how many are below 1 (liquidatable, DESIGN §4).
+    /// Writes every row's `HF = Σ c_i·LT_i·p_i / Σ d_j·p_j` (∞ without debt) into `out` (one slot
+    /// per row, in row order) and returns how many are below 1 (liquidatable, DESIGN §4).
     pub fn scan_into(&self, prices: &[f64], out: &mut [f64]) -> Result<usize, HealthError> {
         if prices.len() < self.assets_needed {
             return Err(HealthError::Prices {
@@ -137,28 +168,80 @@ impl HealthColumns {
                 expected: n,
             });
         }
-        let below = out
-            .par_chunks_mut(SCAN_CHUNK)
-            .enumerate()
-            .map(|(c, slots)| {
-                let first = c * SCAN_CHUNK;
-                let starts = &self.starts[first..=first + slots.len()];
-                let base = starts[0] as usize;
-                let end = starts[slots.len()] as usize;
-                let assets = &self.asset[base..end];
-                let weights = &self.weighted_tokens[base..end];
-                let mut below = 0usize;
-                for (k, slot) in slots.iter_mut().enumerate() {
-                    let (a, b) = (starts[k] as usize - base, starts[k + 1] as usize - base);
-                    let hf = hf_of(&assets[a..b], &weights[a..b], prices);
-                    below += usize::from(hf < 1.0);
-                    *slot = hf;
-                }
-                below
-            })
-            .sum();
+        let mut below = 0;
+        for g in &self.groups {
+            let c = g.entries_per_row;
+            let slots = &mut out[g.first_row..g.first_row + g.rows];
+            let assets = &self.asset[g.first_entry..g.first_entry + g.rows * c];
+            let weights = &self.weighted_tokens[g.first_entry..g.first_entry + g.rows * c];
+            below += slots
+                .par_chunks_mut(SCAN_CHUNK)
+                .zip(assets.par_chunks(SCAN_CHUNK * c.max(1)))
+                .zip(weights.par_chunks(SCAN_CHUNK * c.max(1)))
+                .map(|((o, a), w)| match c {
+                    1 => scan_fixed::<1>(a, w, prices, o),
+                    2 => scan_fixed::<2>(a, w, prices, o),
+                    3 => scan_fixed::<3>(a, w, prices, o),
+                    4 => scan_fixed::<4>(a, w, prices, o),
+                    5 => scan_fixed::<5>(a, w, prices, o),
+                    _ => scan_any(c, a, w, prices, o),
+                })
+                .sum::<usize>();
+            if c == 0 {
+                // No entries, no debt: HF = ∞ (par_chunks of an empty entry slice yields nothing).
+                slots.fill(f64::INFINITY);
+            }
+        }
         Ok(below)
     }
+}
+
+/// The scan of rows of exactly `C` entries: a loop of known length, unrolled, no branch on the
+/// data; returns the rows below 1.
+#[inline]
+fn scan_fixed<const C: usize>(
+    assets: &[u32],
+    weights: &[f64],
+    prices: &[f64],
+    out: &mut [f64],
+) -> usize {
+    let mut below = 0;
+    for ((a, w), slot) in assets
+        .chunks_exact(C)
+        .zip(weights.chunks_exact(C))
+        .zip(out.iter_mut())
+    {
+        let mut coll = 0.0;
+        let mut debt = 0.0;
+        for i in 0..C {
+            let v = w[i] * prices[a[i] as usize];
+            coll += v.max(0.0);
+            debt -= v.min(0.0);
+        }
+        let hf = if debt > 0.0 {
+            coll / debt
+        } else {
+            f64::INFINITY
+        };
+        below += usize::from(hf < 1.0);
+        *slot = hf;
+    }
+    below
+}
+
+/// [`scan_fixed`] for any row length.
+fn scan_any(c: usize, assets: &[u32], weights: &[f64], prices: &[f64], out: &mut [f64]) -> usize {
+    let mut below = 0;
+    for ((a, w), slot) in assets
+        .chunks_exact(c)
+        .zip(weights.chunks_exact(c))
+        .zip(out.iter_mut())
+    {
+        let hf = hf_of(a, w, prices);
+        below += usize::from(hf < 1.0);
+        *slot = hf;
+    }
+    below
 }
 
 /// `Σ max(w·p, 0) / Σ max(−w·p, 0)`, ∞ when the denominator is 0.
@@ -168,11 +251,8 @@ fn hf_of(assets: &[u32], weights: &[f64], prices: &[f64]) -> f64 {
     let mut debt = 0.0;
     for (&a, &w) in assets.iter().zip(weights) {
         let v = w * prices[a as usize];
-        if v >= 0.0 {
-            coll += v;
-        } else {
-            debt -= v;
-        }
+        coll += v.max(0.0);
+        debt -= v.min(0.0);
     }
     if debt > 0.0 {
         coll / debt
@@ -246,7 +326,7 @@ collateral = { USDC = 500.0 }
 
     fn columns() -> (Snapshot, HealthColumns) {
         let (s, _) = snapshot_from_str(TEXT, Format::Toml, "t.toml").unwrap();
-        let c = HealthColumns::from_snapshot(&s).unwrap();
+        let c = HealthColumns::from_snapshot(&s);
         (s, c)
     }
 
@@ -259,14 +339,16 @@ collateral = { USDC = 500.0 }
         let prices = [2000.0, 1900.0, 1.0];
         let mut out = vec![0.0; 3];
         let below = c.scan_into(&prices, &mut out).unwrap();
-        // alice: 10·2000·0.825 / 12000 = 1.375; bob (e-mode LT 0.93): 10·1900·0.93 / (9·2000)
-        // = 17670 / 18000 = 0.981666…; carol: no debt.
-        assert!((out[0] - 1.375).abs() < 1e-15);
-        assert!((out[1] - 17670.0 / 18000.0).abs() < 1e-15);
-        assert!(out[2].is_infinite());
+        // Rows by entry count: carol (1 entry), then alice and bob (2 each, snapshot order).
+        assert_eq!(c.account, [2, 0, 1]);
+        // carol: no debt; alice: 10·2000·0.825 / 12000 = 1.375; bob (e-mode LT 0.93):
+        // 10·1900·0.93 / (9·2000) = 17670 / 18000 = 0.981666…
+        assert!(out[0].is_infinite());
+        assert!((out[1] - 1.375).abs() < 1e-15);
+        assert!((out[2] - 17670.0 / 18000.0).abs() < 1e-15);
         assert_eq!(below, 1);
-        // 4·4 offsets + 12·5 entries + 8·3 outputs.
-        assert_eq!(c.bytes_touched(), 16 + 60 + 24);
+        // 12·5 entries + 8·3 outputs.
+        assert_eq!(c.bytes_touched(), 60 + 24);
     }
 
     #[test]
@@ -276,14 +358,19 @@ collateral = { USDC = 500.0 }
         for prices in [[2000.0, 1900.0, 1.0], [1234.5, 1100.25, 0.97]] {
             let mut out = vec![0.0; 3];
             c.scan_into(&prices, &mut out).unwrap();
-            for (k, hf) in out.iter().enumerate() {
+            for (row, hf) in out.iter().enumerate() {
+                let k = pool
+                    .account
+                    .iter()
+                    .position(|&a| a == c.account[row])
+                    .unwrap();
                 let engine = crate::lending::health_factor(pool.entries_of(k), &prices);
                 assert!(
                     (hf - engine).abs() <= 1e-14 * engine.abs()
                         || (hf.is_infinite() && engine.is_infinite()),
                     "account {k}: {hf} vs {engine}"
                 );
-                assert_eq!(*hf, c.health_factor(k, &prices));
+                assert_eq!(*hf, c.health_factor(row, &prices));
             }
         }
     }
