@@ -3,9 +3,11 @@
 //! engine drives round by round.
 #![forbid(unsafe_code)]
 
+pub mod algostable;
 pub mod amm;
 pub mod bridge;
 pub mod cdp;
+pub mod clearinghouse;
 pub mod health;
 pub mod lending;
 pub mod options;
@@ -217,6 +219,12 @@ pub fn build_models(s: &Snapshot) -> Vec<Box<dyn ProtocolModel>> {
             }
             ProtocolParams::Cdp(c) => Box::new(cdp::Cdp::new(s, i, c)) as Box<dyn ProtocolModel>,
             ProtocolParams::Amm(a) => Box::new(amm::Amm::new(s, i, a)) as Box<dyn ProtocolModel>,
+            ProtocolParams::Clearinghouse(c) => {
+                Box::new(clearinghouse::Clearinghouse::new(s, i, c)) as Box<dyn ProtocolModel>
+            }
+            ProtocolParams::Algostable(a) => {
+                Box::new(algostable::Algostable::new(s, i, a)) as Box<dyn ProtocolModel>
+            }
         })
         .collect()
 }
