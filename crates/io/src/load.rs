@@ -8,6 +8,28 @@
 //! (a lending e-mode category id; empty or null = none) and `vault_type` (a CDP vault type id; every
 //! CDP account needs one, in at least one of its rows or its `[[account]]` table). Other columns are
 //! reported once each as ignored by this version.
+//!
+//! # Derivative rows (DESIGN §6, §14)
+//!
+//! The optional columns `instrument, size, entry_price, strike, expiry_days, option_kind,
+//! margin_mode` carry a clearinghouse account's derivatives; files without them load as before. A
+//! row is one of three kinds, told apart by `instrument`:
+//!
+//! | `instrument`  | filled                                                            | empty                                                  |
+//! |---------------|-------------------------------------------------------------------|--------------------------------------------------------|
+//! | empty         | spot: `asset`, `side`, `amount`                                   | `size, entry_price, strike, expiry_days, option_kind` |
+//! | a market id   | perp: `size` (signed tokens, > 0 long), `entry_price` (> 0 USD)   | `asset, side, amount, strike, expiry_days, option_kind` |
+//! | `option`      | option: `asset` (underlying), `option_kind` (`call`/`put`), `strike` (> 0 USD), `expiry_days` (> 0), `size` (signed, < 0 written) | `side, amount, entry_price` |
+//!
+//! `option` is reserved: it always means an option row, never a market of that name. Derivative rows
+//! are checked as the snapshot's `perps`/`options` entries are: the protocol must be a
+//! clearinghouse, the market one of its `[[protocol.market]]` ids, the underlying one with a smile
+//! in its `[protocol.options]`, numbers finite. `margin_mode` (`cross`, `isolated`, `portfolio`;
+//! empty = unchanged) may sit on any row of a clearinghouse account, spot or derivative; two rows of
+//! one file giving one account different modes is an error, and so is a mode other than the one the
+//! snapshot or an earlier file set, unless that was the default `cross`. An isolated account holds
+//! one derivative position in all (snapshot and files together); the row of the second one is an
+//! error.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -26,7 +48,9 @@ use parquet::arrow::ProjectionMask;
 use rustc_hash::FxHashMap;
 
 use cascade_model::load::{check_loaded, parse_snapshot, resolve_emode, resolve_vault_type};
-use cascade_model::{Diagnostics, Format, LoadError, Location, Side, Snapshot};
+use cascade_model::{
+    Diagnostics, Format, LoadError, Location, MarginMode, OptionType, Side, Snapshot,
+};
 
 /// The columns every position file has, in the order DESIGN §14 lists them.
 pub const REQUIRED_COLUMNS: [&str; 5] = ["protocol", "account", "asset", "side", "amount"];
@@ -34,6 +58,19 @@ pub const REQUIRED_COLUMNS: [&str; 5] = ["protocol", "account", "asset", "side",
 pub const EMODE_COLUMN: &str = "emode";
 /// The optional CDP vault-type column.
 pub const VAULT_TYPE_COLUMN: &str = "vault_type";
+/// The optional derivative columns (DESIGN §14), in the order the writer writes them. See the
+/// module documentation for the row grammar.
+pub const DERIVATIVE_COLUMNS: [&str; 7] = [
+    "instrument",
+    "size",
+    "entry_price",
+    "strike",
+    "expiry_days",
+    "option_kind",
+    "margin_mode",
+];
+/// The `instrument` of an option row; any other non-empty `instrument` is a perp market id.
+pub const OPTION_INSTRUMENT: &str = "option";
 /// At most this many row errors are listed per position file; the rest are counted in one summary.
 pub const MAX_ROW_ERRORS: usize = 50;
 
@@ -44,8 +81,15 @@ const COL_SIDE: usize = 3;
 const COL_AMOUNT: usize = 4;
 const COL_EMODE: usize = 5;
 const COL_VAULT_TYPE: usize = 6;
+const COL_INSTRUMENT: usize = 7;
+const COL_SIZE: usize = 8;
+const COL_ENTRY_PRICE: usize = 9;
+const COL_STRIKE: usize = 10;
+const COL_EXPIRY_DAYS: usize = 11;
+const COL_OPTION_KIND: usize = 12;
+const COL_MARGIN_MODE: usize = 13;
 /// Columns read, required and optional.
-const N_COLUMNS: usize = 7;
+const N_COLUMNS: usize = 14;
 const COLUMN_NAMES: [&str; N_COLUMNS] = [
     "protocol",
     "account",
@@ -54,7 +98,24 @@ const COLUMN_NAMES: [&str; N_COLUMNS] = [
     "amount",
     EMODE_COLUMN,
     VAULT_TYPE_COLUMN,
+    DERIVATIVE_COLUMNS[0],
+    DERIVATIVE_COLUMNS[1],
+    DERIVATIVE_COLUMNS[2],
+    DERIVATIVE_COLUMNS[3],
+    DERIVATIVE_COLUMNS[4],
+    DERIVATIVE_COLUMNS[5],
+    DERIVATIVE_COLUMNS[6],
 ];
+/// The columns holding numbers (the rest hold strings).
+const NUMBER_COLUMNS: [usize; 5] = [
+    COL_AMOUNT,
+    COL_SIZE,
+    COL_ENTRY_PRICE,
+    COL_STRIKE,
+    COL_EXPIRY_DAYS,
+];
+/// What the header error messages list.
+const COLUMNS_EXPECTED: &str = "protocol, account, asset, side, amount (and optionally emode, vault_type, instrument, size, entry_price, strike, expiry_days, option_kind, margin_mode)";
 
 /// Rows per Arrow batch when reading Parquet.
 const PARQUET_BATCH_ROWS: usize = 64 * 1024;
@@ -234,7 +295,7 @@ impl ColumnMap {
                         file,
                         Location::File,
                         name,
-                        "column ignored by this version of cascade (it reads protocol, account, asset, side, amount, emode, vault_type)",
+                        format!("column ignored by this version of cascade (it reads {COLUMNS_EXPECTED})"),
                     );
                 }
             }
@@ -245,7 +306,7 @@ impl ColumnMap {
                     file,
                     Location::File,
                     *name,
-                    "missing column; expected the columns protocol, account, asset, side, amount (and optionally emode, vault_type)",
+                    format!("missing column; expected the columns {COLUMNS_EXPECTED}"),
                 );
                 ok = false;
             }
@@ -254,7 +315,7 @@ impl ColumnMap {
     }
 }
 
-/// The amount cell of a row, as found.
+/// A number cell of a row, as found.
 #[derive(Clone, Copy)]
 enum Amount<'r> {
     Num(f64),
@@ -263,7 +324,21 @@ enum Amount<'r> {
     Missing,
 }
 
-/// The cells of one row; empty cells are `None`.
+impl Amount<'_> {
+    fn is_missing(&self) -> bool {
+        matches!(self, Amount::Missing)
+    }
+    /// The cell as found, for messages: `= 1.5` or `= "abc"`.
+    fn found(&self) -> String {
+        match self {
+            Amount::Num(x) => format!("= {x}"),
+            Amount::Text(t) => format!("= \"{t}\""),
+            Amount::Missing => "empty".to_string(),
+        }
+    }
+}
+
+/// The cells of one row; empty cells are `None` / [`Amount::Missing`].
 struct Row<'r> {
     protocol: Option<&'r str>,
     account: Option<&'r str>,
@@ -272,6 +347,22 @@ struct Row<'r> {
     amount: Amount<'r>,
     emode: Option<&'r str>,
     vault_type: Option<&'r str>,
+    instrument: Option<&'r str>,
+    size: Amount<'r>,
+    entry_price: Amount<'r>,
+    strike: Amount<'r>,
+    expiry_days: Amount<'r>,
+    option_kind: Option<&'r str>,
+    margin_mode: Option<&'r str>,
+}
+
+/// What a valid row adds to its account.
+enum Item {
+    Spot(usize, Side, f64),
+    /// Market index, signed size (tokens), entry price (USD).
+    Perp(u16, f64, f64),
+    /// Underlying, kind, strike (USD), expiry (days), signed size (options).
+    Option(usize, OptionType, f64, f64, f64),
 }
 
 /// The most recent lookup of a string column, reused while consecutive rows repeat the value.
@@ -321,6 +412,12 @@ struct RowLoader<'a> {
     last_vault: Option<(usize, String, Result<Option<u16>, String>)>,
     /// CDP accounts seen in a row without a vault type while they had none: (account, first row).
     missing_vault: Vec<(u32, u64)>,
+    /// Accounts given a margin mode by this file: account → (mode, first row).
+    modes: FxHashMap<u32, (MarginMode, u64)>,
+    /// The derivative rows added by this file, in row order: (account, row).
+    derivative_rows: Vec<(u32, u64)>,
+    /// Perp and option rows of the snapshot before this file.
+    derivatives_before: (usize, usize),
     /// `check_position` per (protocol, asset, side), computed once; `bool` = warning reported.
     checks: Vec<Option<(PositionCheck, bool)>>,
     warned: HashSet<String>,
@@ -352,6 +449,7 @@ impl<'a> RowLoader<'a> {
             .collect();
         let checks = vec![None; s.protocols.len() * s.assets.len() * 2];
         let index_reserved = vec![false; s.protocols.len()];
+        let derivatives_before = (s.perps.len(), s.options.len());
         RowLoader {
             file,
             s,
@@ -364,6 +462,9 @@ impl<'a> RowLoader<'a> {
             last_emode: None,
             last_vault: None,
             missing_vault: Vec::new(),
+            modes: FxHashMap::default(),
+            derivative_rows: Vec::new(),
+            derivatives_before,
             checks,
             warned: HashSet::new(),
             errors: 0,
@@ -581,16 +682,57 @@ impl<'a> RowLoader<'a> {
         }
     }
 
-    /// Validates one row (`row` is its 1-based data row) and adds it if it is valid.
-    fn row(&mut self, row: u64, r: Row<'_>) {
-        self.begin_row();
-        let protocol = self.protocol(row, r.protocol);
-        let account = r.account;
-        if account.is_none() {
-            self.row_error(row, COL_ACCOUNT, || {
-                "empty; expected an account id".to_string()
-            });
+    /// A number cell that must be finite and satisfy `ok`; reports `expected` otherwise.
+    fn number(
+        &mut self,
+        row: u64,
+        column: usize,
+        cell: Amount<'_>,
+        ok: fn(f64) -> bool,
+        expected: &str,
+    ) -> Option<f64> {
+        match cell {
+            Amount::Num(x) if x.is_finite() && ok(x) => Some(x),
+            Amount::Missing => {
+                self.row_error(row, column, || format!("empty; expected {expected}"));
+                None
+            }
+            _ => {
+                self.row_error(row, column, || {
+                    format!("{}, expected {expected}", cell.found())
+                });
+                None
+            }
         }
+    }
+
+    /// Reports each of `columns` that is not empty on a row of kind `kind` (which has no such cell).
+    fn must_be_empty(&mut self, row: u64, r: &Row<'_>, columns: &[usize], kind: &str) {
+        for &k in columns {
+            let found = match k {
+                COL_ASSET => r.asset.map(|v| format!("= \"{v}\"")),
+                COL_SIDE => r.side.map(|v| format!("= \"{v}\"")),
+                COL_OPTION_KIND => r.option_kind.map(|v| format!("= \"{v}\"")),
+                COL_AMOUNT => (!r.amount.is_missing()).then(|| r.amount.found()),
+                COL_SIZE => (!r.size.is_missing()).then(|| r.size.found()),
+                COL_ENTRY_PRICE => (!r.entry_price.is_missing()).then(|| r.entry_price.found()),
+                COL_STRIKE => (!r.strike.is_missing()).then(|| r.strike.found()),
+                COL_EXPIRY_DAYS => (!r.expiry_days.is_missing()).then(|| r.expiry_days.found()),
+                _ => None,
+            };
+            if let Some(found) = found {
+                self.row_error(row, k, || {
+                    format!(
+                        "{found}, expected an empty cell: {kind} has no {}",
+                        COLUMN_NAMES[k]
+                    )
+                });
+            }
+        }
+    }
+
+    /// The asset, side and amount of a spot row (empty `instrument`).
+    fn spot_item(&mut self, row: u64, protocol: Option<usize>, r: &Row<'_>) -> Option<Item> {
         let asset = self.asset(row, r.asset);
         let side = match r.side {
             Some(v) => {
@@ -609,26 +751,206 @@ impl<'a> RowLoader<'a> {
                 None
             }
         };
-        let amount = match r.amount {
-            Amount::Num(x) if x.is_finite() && x >= 0.0 => Some(x),
-            Amount::Num(x) => {
-                self.row_error(row, COL_AMOUNT, || {
-                    format!("= {x}, expected a finite number ≥ 0 (tokens)")
+        let amount = self.number(
+            row,
+            COL_AMOUNT,
+            r.amount,
+            |x| x >= 0.0,
+            "a finite number ≥ 0 (tokens)",
+        );
+        self.must_be_empty(
+            row,
+            r,
+            &[
+                COL_SIZE,
+                COL_ENTRY_PRICE,
+                COL_STRIKE,
+                COL_EXPIRY_DAYS,
+                COL_OPTION_KIND,
+            ],
+            "a spot row (empty instrument)",
+        );
+        let ok = match (protocol, asset, side) {
+            (Some(p), Some(a), Some(sd)) => self.check(row, p, a, sd),
+            _ => false,
+        };
+        match (ok, asset, side, amount) {
+            (true, Some(a), Some(sd), Some(x)) => Some(Item::Spot(a, sd, x)),
+            _ => None,
+        }
+    }
+
+    /// The perp or option of a derivative row (`instrument` = a market id or `option`), validated as
+    /// the snapshot's `perps` / `options` entries are.
+    fn derivative_item(
+        &mut self,
+        row: u64,
+        protocol: Option<usize>,
+        instrument: &str,
+        r: &Row<'_>,
+    ) -> Option<Item> {
+        let kind = if instrument == OPTION_INSTRUMENT {
+            "an option row (instrument = \"option\")"
+        } else {
+            "a perp row (instrument = a market id)"
+        };
+        self.must_be_empty(row, r, &[COL_SIDE, COL_AMOUNT], kind);
+        let p = protocol?;
+        // The market (for a perp row) or why not, worked out before any error is reported.
+        let market: Result<Option<u16>, String> = {
+            let pr = &self.s.protocols[p];
+            match pr.clearinghouse() {
+                None => Err(format!("= \"{instrument}\", but protocol \"{}\" is of kind \"{}\": only a clearinghouse's accounts hold derivatives; expected an empty cell (a spot row)", pr.id, pr.kind.name())),
+                Some(_) if instrument == OPTION_INSTRUMENT => Ok(None),
+                Some(ch) => match ch.market_idx(instrument) {
+                    Some(m) => Ok(u16::try_from(m).ok()),
+                    None => Err(format!(
+                        "unknown market \"{instrument}\" in protocol \"{}\"; expected \"{OPTION_INSTRUMENT}\" or one of its markets: {}",
+                        pr.id,
+                        Self::id_list(ch.markets.iter().map(|m| m.id.as_str()))
+                    )),
+                },
+            }
+        };
+        if let Err(msg) = &market {
+            if self.s.protocols[p].clearinghouse().is_none() {
+                self.row_error(row, COL_INSTRUMENT, || msg.clone());
+                return None;
+            }
+        }
+        let size = self.number(row, COL_SIZE, r.size, |_| true, "a finite signed size");
+        if instrument != OPTION_INSTRUMENT {
+            let market = match market {
+                Ok(m) => m,
+                Err(msg) => {
+                    self.row_error(row, COL_INSTRUMENT, || msg);
+                    None
+                }
+            };
+            let entry = self.number(
+                row,
+                COL_ENTRY_PRICE,
+                r.entry_price,
+                |x| x > 0.0,
+                "an entry price > 0 USD",
+            );
+            self.must_be_empty(
+                row,
+                r,
+                &[COL_ASSET, COL_STRIKE, COL_EXPIRY_DAYS, COL_OPTION_KIND],
+                kind,
+            );
+            return Some(Item::Perp(market?, size?, entry?));
+        }
+        let underlying = match self.asset(row, r.asset) {
+            Some(a) => {
+                let ch = self.s.protocols[p].clearinghouse()?;
+                if ch.options.smile_of(a).is_some() {
+                    Some(a)
+                } else {
+                    let list = Self::id_list(
+                        ch.options
+                            .smile
+                            .iter()
+                            .map(|m| self.s.assets[m.underlying].id.as_str()),
+                    );
+                    let (id, u) = (self.s.protocols[p].id.clone(), self.s.assets[a].id.clone());
+                    self.row_error(row, COL_ASSET, || {
+                        format!("= \"{u}\", which has no volatility smile in protocol \"{id}\"; expected an underlying with a smile: {list}")
+                    });
+                    None
+                }
+            }
+            None => None,
+        };
+        let option_kind = match r.option_kind {
+            Some(v) => {
+                let k = OptionType::parse(v);
+                if k.is_none() {
+                    self.row_error(row, COL_OPTION_KIND, || {
+                        format!("= \"{v}\", expected \"call\" or \"put\"")
+                    });
+                }
+                k
+            }
+            None => {
+                self.row_error(row, COL_OPTION_KIND, || {
+                    "empty; expected \"call\" or \"put\"".to_string()
                 });
                 None
             }
-            Amount::Text(t) => {
-                self.row_error(row, COL_AMOUNT, || {
-                    format!("= \"{t}\", expected a finite number ≥ 0 (tokens)")
-                });
-                None
+        };
+        let strike = self.number(row, COL_STRIKE, r.strike, |x| x > 0.0, "a strike > 0 USD");
+        let expiry = self.number(
+            row,
+            COL_EXPIRY_DAYS,
+            r.expiry_days,
+            |x| x > 0.0,
+            "an expiry > 0 days",
+        );
+        self.must_be_empty(row, r, &[COL_ENTRY_PRICE], kind);
+        Some(Item::Option(
+            underlying?,
+            option_kind?,
+            strike?,
+            expiry?,
+            size?,
+        ))
+    }
+
+    /// The margin mode cell of a row of `protocol`.
+    fn margin_mode(&mut self, row: u64, protocol: usize, v: &str) -> Option<MarginMode> {
+        let p = &self.s.protocols[protocol];
+        if p.clearinghouse().is_none() {
+            let (id, k) = (p.id.clone(), p.kind.name());
+            self.row_error(row, COL_MARGIN_MODE, || {
+                format!("= \"{v}\", but protocol \"{id}\" is of kind \"{k}\": only a clearinghouse's accounts have a margin mode; expected an empty cell")
+            });
+            return None;
+        }
+        let m = MarginMode::parse(v);
+        if m.is_none() {
+            self.row_error(row, COL_MARGIN_MODE, || {
+                format!("= \"{v}\", expected one of: cross, isolated, portfolio")
+            });
+        }
+        m
+    }
+
+    /// The account index of (`p`, `acc`), created if new.
+    fn account(&mut self, p: usize, acc: &str) -> u32 {
+        match &self.last_account {
+            Some((lp, la, i)) if *lp == p && la == acc => *i,
+            _ => {
+                self.reserve_index(p);
+                let i = self.s.accounts.get_or_insert(p, acc);
+                match &mut self.last_account {
+                    Some((lp, la, li)) => {
+                        *lp = p;
+                        la.clear();
+                        la.push_str(acc);
+                        *li = i;
+                    }
+                    None => self.last_account = Some((p, acc.to_string(), i)),
+                }
+                i
             }
-            Amount::Missing => {
-                self.row_error(row, COL_AMOUNT, || {
-                    "empty; expected a finite number ≥ 0 (tokens)".to_string()
-                });
-                None
-            }
+        }
+    }
+
+    /// Validates one row (`row` is its 1-based data row) and adds it if it is valid.
+    fn row(&mut self, row: u64, r: Row<'_>) {
+        self.begin_row();
+        let protocol = self.protocol(row, r.protocol);
+        let account = r.account;
+        if account.is_none() {
+            self.row_error(row, COL_ACCOUNT, || {
+                "empty; expected an account id".to_string()
+            });
+        }
+        let item = match r.instrument {
+            None => self.spot_item(row, protocol, &r),
+            Some(i) => self.derivative_item(row, protocol, i, &r),
         };
         let emode = match (protocol, r.emode) {
             (Some(p), Some(e)) => self.emode(row, p, e),
@@ -638,30 +960,12 @@ impl<'a> RowLoader<'a> {
             (Some(p), Some(v)) => self.vault_type(row, p, v),
             _ => None,
         };
-        let ok = match (protocol, asset, side) {
-            (Some(p), Some(a), Some(sd)) => self.check(row, p, a, sd),
-            _ => false,
+        let margin_mode = match (protocol, r.margin_mode) {
+            (Some(p), Some(m)) => self.margin_mode(row, p, m),
+            _ => None,
         };
-        if let (true, false, Some(p), Some(acc), Some(a), Some(sd), Some(x)) =
-            (ok, self.row_bad, protocol, account, asset, side, amount)
-        {
-            let ai = match &self.last_account {
-                Some((lp, la, i)) if *lp == p && la == acc => *i,
-                _ => {
-                    self.reserve_index(p);
-                    let i = self.s.accounts.get_or_insert(p, acc);
-                    match &mut self.last_account {
-                        Some((lp, la, li)) => {
-                            *lp = p;
-                            la.clear();
-                            la.push_str(acc);
-                            *li = i;
-                        }
-                        None => self.last_account = Some((p, acc.to_string(), i)),
-                    }
-                    i
-                }
-            };
+        if let (false, Some(p), Some(acc), Some(item)) = (self.row_bad, protocol, account, item) {
+            let ai = self.account(p, acc);
             if let Some(e) = emode {
                 let slot = &mut self.s.accounts.emode[ai as usize];
                 match *slot {
@@ -699,9 +1003,104 @@ impl<'a> RowLoader<'a> {
                 }
                 _ => {}
             }
-            self.s.positions.push(ai, a, sd, x);
+            if let Some(m) = margin_mode {
+                if !self.set_margin_mode(row, ai, acc, m) {
+                    self.end_row();
+                    return;
+                }
+            }
+            match item {
+                Item::Spot(a, sd, x) => self.s.positions.push(ai, a, sd, x),
+                Item::Perp(m, size, entry) => {
+                    self.s.perps.push(ai, m, size, entry);
+                    self.derivative_rows.push((ai, row));
+                }
+                Item::Option(u, k, strike, expiry, size) => {
+                    self.s.options.push(ai, u, k, strike, expiry, size);
+                    self.derivative_rows.push((ai, row));
+                }
+            }
         }
         self.end_row();
+    }
+
+    /// Gives account `ai` margin mode `m` from `row`; `false` (with the error) if an earlier row of
+    /// this file gave it another, or the snapshot or an earlier file made it other than cross (the
+    /// default, which a cell may override).
+    fn set_margin_mode(&mut self, row: u64, ai: u32, acc: &str, m: MarginMode) -> bool {
+        let conflict = match self.modes.get(&ai) {
+            Some(&(prev, prev_row)) => (prev != m).then(|| {
+                format!(
+                    "= \"{}\", but row {prev_row} gives account \"{acc}\" margin_mode \"{}\"; expected one margin mode per account",
+                    m.name(),
+                    prev.name()
+                )
+            }),
+            None => {
+                let slot = self.s.accounts.margin_mode[ai as usize];
+                (slot != MarginMode::Cross && slot != m).then(|| {
+                    format!(
+                        "= \"{}\", but account \"{acc}\" is already in margin mode \"{}\" (the snapshot or an earlier file); expected one margin mode per account",
+                        m.name(),
+                        slot.name()
+                    )
+                })
+            }
+        };
+        if let Some(msg) = conflict {
+            self.row_error(row, COL_MARGIN_MODE, || msg);
+            return false;
+        }
+        self.modes.entry(ai).or_insert((m, row));
+        self.s.accounts.margin_mode[ai as usize] = m;
+        true
+    }
+
+    /// Reports every isolated account that now holds more than one derivative position, at the row
+    /// of this file that added its second one (or, if its positions came before this file, at the row
+    /// that made it isolated).
+    fn check_isolated(&mut self) {
+        let isolated_here = self.modes.values().any(|(m, _)| *m == MarginMode::Isolated);
+        if self.derivative_rows.is_empty() && !isolated_here {
+            return;
+        }
+        let (perps, options) = self.derivatives_before;
+        let mut count = vec![0u32; self.s.accounts.len()];
+        for &a in self.s.perps.account[..perps]
+            .iter()
+            .chain(&self.s.options.account[..options])
+        {
+            count[a as usize] += 1;
+        }
+        let mut reported: HashSet<u32> = HashSet::new();
+        let mut found: Vec<(u64, usize, u32)> = Vec::new();
+        for &(ai, row) in &self.derivative_rows {
+            count[ai as usize] += 1;
+            if count[ai as usize] == 2
+                && self.s.accounts.margin_mode[ai as usize] == MarginMode::Isolated
+                && reported.insert(ai)
+            {
+                found.push((row, COL_INSTRUMENT, ai));
+            }
+        }
+        for (&ai, &(m, row)) in &self.modes {
+            if m == MarginMode::Isolated && count[ai as usize] > 1 && reported.insert(ai) {
+                found.push((row, COL_MARGIN_MODE, ai));
+            }
+        }
+        found.sort_unstable();
+        for (row, column, ai) in found {
+            let acc = self.s.accounts.id[ai as usize].clone();
+            let n = count[ai as usize];
+            self.row_bad = false;
+            self.row_error(row, column, || {
+                format!("account \"{acc}\" is isolated and holds {n} derivative positions (this file, earlier files and the snapshot); expected one: put each isolated position in its own account")
+            });
+            if self.row_dropped {
+                self.more_rows += 1;
+                self.row_dropped = false;
+            }
+        }
     }
 
     fn begin_row(&mut self) {
@@ -718,6 +1117,7 @@ impl<'a> RowLoader<'a> {
 
     /// Reports an empty table, CDP accounts left without a vault type, and the error summary.
     fn finish(mut self) {
+        self.check_isolated();
         let mut reported = HashSet::new();
         for (ai, row) in std::mem::take(&mut self.missing_vault) {
             if self.s.accounts.vault_type[ai as usize].is_none() && reported.insert(ai) {
@@ -832,7 +1232,7 @@ fn load_csv(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Diagnostics) 
             file,
             Location::Row(0),
             "",
-            "empty header; expected the columns protocol, account, asset, side, amount (and optionally emode, vault_type)",
+            format!("empty header; expected the columns {COLUMNS_EXPECTED}"),
         );
         return;
     }
@@ -925,7 +1325,7 @@ fn csv_row(
         loader.end_row();
         return;
     }
-    let amount = match cells[COL_AMOUNT] {
+    let num = |k: usize| match cells[k] {
         None => Amount::Missing,
         Some(t) => match t.parse::<f64>() {
             Ok(x) => Amount::Num(x),
@@ -939,9 +1339,16 @@ fn csv_row(
             account: cells[COL_ACCOUNT],
             asset: cells[COL_ASSET],
             side: cells[COL_SIDE],
-            amount,
+            amount: num(COL_AMOUNT),
             emode: cells[COL_EMODE],
             vault_type: cells[COL_VAULT_TYPE],
+            instrument: cells[COL_INSTRUMENT],
+            size: num(COL_SIZE),
+            entry_price: num(COL_ENTRY_PRICE),
+            strike: num(COL_STRIKE),
+            expiry_days: num(COL_EXPIRY_DAYS),
+            option_kind: cells[COL_OPTION_KIND],
+            margin_mode: cells[COL_MARGIN_MODE],
         },
     );
 }
@@ -1096,7 +1503,7 @@ fn load_parquet(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Diagnosti
     for (k, idx) in cols.index.iter().enumerate() {
         let Some(i) = *idx else { continue };
         let t = schema.field(i).data_type();
-        let (ok, expected) = if k == COL_AMOUNT {
+        let (ok, expected) = if NUMBER_COLUMNS.contains(&k) {
             (
                 is_amount_type(t),
                 "a number column (Float64, Float32, Int64 or Int32)",
@@ -1214,19 +1621,25 @@ fn load_batches(
         };
         let col = |k: usize| batch_index[k].map(|i| batch.column(i).as_ref());
         let strs: [Option<StrCol>; N_COLUMNS] = std::array::from_fn(|k| {
-            if k == COL_AMOUNT {
+            if NUMBER_COLUMNS.contains(&k) {
                 None
             } else {
                 col(k).and_then(StrCol::new)
             }
         });
-        let amount = col(COL_AMOUNT).and_then(NumCol::new);
+        let nums: [Option<NumCol>; N_COLUMNS] = std::array::from_fn(|k| {
+            if NUMBER_COLUMNS.contains(&k) {
+                col(k).and_then(NumCol::new)
+            } else {
+                None
+            }
+        });
         let (Some(protocol), Some(account), Some(asset), Some(side), Some(amount)) = (
             &strs[COL_PROTOCOL],
             &strs[COL_ACCOUNT],
             &strs[COL_ASSET],
             &strs[COL_SIDE],
-            &amount,
+            &nums[COL_AMOUNT],
         ) else {
             loader.diags.error(
                 file,
@@ -1236,8 +1649,13 @@ fn load_batches(
             );
             break;
         };
-        let emode = &strs[COL_EMODE];
-        let vault_type = &strs[COL_VAULT_TYPE];
+        let opt_str = |k: usize, i: usize| strs[k].as_ref().and_then(|c| c.get(i));
+        let opt_num = |k: usize, i: usize| {
+            nums[k]
+                .as_ref()
+                .and_then(|c| c.get(i))
+                .map_or(Amount::Missing, Amount::Num)
+        };
         for i in 0..batch.num_rows() {
             row += 1;
             loader.row(
@@ -1248,8 +1666,15 @@ fn load_batches(
                     asset: asset.get(i),
                     side: side.get(i),
                     amount: amount.get(i).map_or(Amount::Missing, Amount::Num),
-                    emode: emode.as_ref().and_then(|c| c.get(i)),
-                    vault_type: vault_type.as_ref().and_then(|c| c.get(i)),
+                    emode: opt_str(COL_EMODE, i),
+                    vault_type: opt_str(COL_VAULT_TYPE, i),
+                    instrument: opt_str(COL_INSTRUMENT, i),
+                    size: opt_num(COL_SIZE, i),
+                    entry_price: opt_num(COL_ENTRY_PRICE, i),
+                    strike: opt_num(COL_STRIKE, i),
+                    expiry_days: opt_num(COL_EXPIRY_DAYS, i),
+                    option_kind: opt_str(COL_OPTION_KIND, i),
+                    margin_mode: opt_str(COL_MARGIN_MODE, i),
                 },
             );
         }

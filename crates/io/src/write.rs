@@ -9,15 +9,21 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
+use arrow_array::builder::{Float64Builder, StringBuilder, StringDictionaryBuilder};
+use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
+
+use crate::load::{DERIVATIVE_COLUMNS, OPTION_INSTRUMENT, VAULT_TYPE_COLUMN};
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
-use cascade_model::{AmmInvariant, CurveSpec, ProtocolParams, Side, Snapshot};
+use cascade_model::{
+    AmmInvariant, CurveSpec, LossMode, MarginMode, OptionsParams, OracleSpec, ProtocolParams, Side,
+    Snapshot,
+};
 
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -200,6 +206,36 @@ impl Kv {
     }
 }
 
+/// A curve's `curve = "…"` and its parameters (DESIGN §3), defaults omitted.
+fn curve_fields(c: &CurveSpec, l: &mut Kv) {
+    match *c {
+        CurveSpec::ConstantProduct { base, quote, fee } => {
+            l.str("curve", "constant_product")
+                .num("base", base)
+                .num("quote", quote)
+                .num_unless("fee", fee, 0.0);
+        }
+        CurveSpec::StableSwap {
+            amplification,
+            base,
+            quote,
+            fee,
+        } => {
+            l.str("curve", "stableswap")
+                .num("amplification", amplification)
+                .num("base", base)
+                .num("quote", quote)
+                .num_unless("fee", fee, 0.0);
+        }
+        CurveSpec::PowerLaw { adv_usd, k, alpha } => {
+            l.str("curve", "power_law")
+                .num("adv_usd", adv_usd)
+                .num("k", k)
+                .num("alpha", alpha);
+        }
+    }
+}
+
 fn str_array<'x>(items: impl Iterator<Item = &'x str>) -> String {
     let v: Vec<String> = items.map(string).collect();
     format!("[{}]", v.join(", "))
@@ -207,12 +243,15 @@ fn str_array<'x>(items: impl Iterator<Item = &'x str>) -> String {
 
 /// The snapshot as TOML that the model's loader reads back to an equal snapshot (apart from
 /// `source` and line numbers): top-level keys (`name`, `positions = [...]` naming `position_files`),
-/// then every `[[asset]]`, `[[correlation]]`, `[[protocol]]` (with `[[protocol.reserve]]` and
-/// `[[protocol.emode]]`) and, if `include_accounts`, every `[[account]]` with its `collateral`,
-/// `debt` and `emode`. Optional fields are written only when set or different from their default.
+/// then every `[[asset]]`, `[[correlation]]`, `[[protocol]]` (with `[[protocol.reserve]]`,
+/// `[[protocol.emode]]`, `[[protocol.vault_type]]`, or a clearinghouse's `[[protocol.market]]` and
+/// `[protocol.options]`) and, if `include_accounts`, every `[[account]]` with its `collateral`,
+/// `debt`, `emode`, `vault_type`, `margin_mode` (unless cross), `perps` and `options`. Optional
+/// fields are written only when set or different from their default.
 ///
 /// An account's positions are grouped by side in their order; several positions of one account in
-/// the same asset and side (possible from position files) are summed into one entry.
+/// the same asset and side (possible from position files) are summed into one entry. Its perps and
+/// options keep their order.
 pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts: bool) -> String {
     let mut out = String::new();
     let asset_id = |i: usize| s.assets[i].id.as_str();
@@ -245,32 +284,7 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
             t.lines(&mut out);
             continue;
         }
-        match a.liquidity.curve {
-            CurveSpec::ConstantProduct { base, quote, fee } => {
-                l.str("curve", "constant_product")
-                    .num("base", base)
-                    .num("quote", quote)
-                    .num_unless("fee", fee, 0.0);
-            }
-            CurveSpec::StableSwap {
-                amplification,
-                base,
-                quote,
-                fee,
-            } => {
-                l.str("curve", "stableswap")
-                    .num("amplification", amplification)
-                    .num("base", base)
-                    .num("quote", quote)
-                    .num_unless("fee", fee, 0.0);
-            }
-            CurveSpec::PowerLaw { adv_usd, k, alpha } => {
-                l.str("curve", "power_law")
-                    .num("adv_usd", adv_usd)
-                    .num("k", k)
-                    .num("alpha", alpha);
-            }
-        }
+        curve_fields(&a.liquidity.curve, &mut l);
         if let Some(q) = a.liquidity.quote_asset {
             l.str("quote_asset", asset_id(q));
         }
@@ -308,6 +322,9 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                     )
                     .num_unless("full_close_factor", l.full_close_factor, 1.0)
                     .num_unless("liquidator_cost_usd", l.liquidator_cost_usd, 0.0);
+                if l.liquidators_buy_debt {
+                    t.raw("liquidators_buy_debt", "true".into());
+                }
             }
             ProtocolParams::Bridge(b) => {
                 t.str("bridged", asset_id(b.bridged))
@@ -438,20 +455,9 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
 /// `[[account]]` tables, one per account in index order.
 fn write_accounts(s: &Snapshot, out: &mut String) {
     let n = s.accounts.len();
-    // Positions grouped by account, in position order (a counting sort).
-    let mut start = vec![0usize; n + 1];
-    for &a in &s.positions.account {
-        start[a as usize + 1] += 1;
-    }
-    for i in 0..n {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let mut order = vec![0usize; s.positions.len()];
-    for (i, &a) in s.positions.account.iter().enumerate() {
-        order[fill[a as usize]] = i;
-        fill[a as usize] += 1;
-    }
+    let (start, order) = group_by_account(&s.positions.account, n);
+    let (perp_start, perp_order) = group_by_account(&s.perps.account, n);
+    let (option_start, option_order) = group_by_account(&s.options.account, n);
     let mut entries: Vec<(u32, f64)> = Vec::new();
     for acc in 0..n {
         let p = s.accounts.protocol[acc] as usize;
@@ -494,8 +500,62 @@ fn write_accounts(s: &Snapshot, out: &mut String) {
                 t.raw(side.name(), kv.inline());
             }
         }
+        if s.accounts.margin_mode[acc] != MarginMode::Cross {
+            t.str("margin_mode", s.accounts.margin_mode[acc].name());
+        }
+        if let Some(ch) = protocol.clearinghouse() {
+            let perps: Vec<String> = perp_order[perp_start[acc]..perp_start[acc + 1]]
+                .iter()
+                .filter_map(|&i| {
+                    let m = ch.markets.get(usize::from(s.perps.market[i]))?;
+                    let mut kv = Kv::default();
+                    kv.str("market", &m.id)
+                        .num("size", s.perps.size[i])
+                        .num("entry_price", s.perps.entry_price[i]);
+                    Some(kv.inline())
+                })
+                .collect();
+            if !perps.is_empty() {
+                t.raw("perps", format!("[{}]", perps.join(", ")));
+            }
+            let o = &s.options;
+            let options: Vec<String> = option_order[option_start[acc]..option_start[acc + 1]]
+                .iter()
+                .map(|&i| {
+                    let mut kv = Kv::default();
+                    kv.str("underlying", &s.assets[o.underlying[i] as usize].id)
+                        .str("kind", o.kind[i].name())
+                        .num("strike", o.strike[i])
+                        .num("expiry_days", o.expiry_days[i])
+                        .num("size", o.size[i]);
+                    kv.inline()
+                })
+                .collect();
+            if !options.is_empty() {
+                t.raw("options", format!("[{}]", options.join(", ")));
+            }
+        }
         t.lines(out);
     }
+}
+
+/// Rows grouped by account in row order (a counting sort): the rows of account `a` are
+/// `order[start[a]..start[a + 1]]`.
+fn group_by_account(account: &[u32], n: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut start = vec![0usize; n + 1];
+    for &a in account {
+        start[a as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut order = vec![0usize; account.len()];
+    for (i, &a) in account.iter().enumerate() {
+        order[fill[a as usize]] = i;
+        fill[a as usize] += 1;
+    }
+    (start, order)
 }
 
 fn dict_type() -> DataType {
@@ -598,8 +658,222 @@ fn positions_batch(
     )
 }
 
-/// Writes the snapshot's positions as a Parquet file of [`positions_schema`] (snappy, row groups of
-/// [`ROW_GROUP_ROWS`] rows), one row per position in their order, atomically.
+/// Which optional columns a position file of a snapshot needs.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// Some account has a CDP vault type: the `vault_type` column.
+    vault_type: bool,
+    /// Some account has a perp, an option or a margin mode other than cross: the derivative columns
+    /// `instrument, size, entry_price, strike, expiry_days, option_kind, margin_mode`.
+    derivatives: bool,
+}
+
+impl Layout {
+    fn of(s: &Snapshot) -> Layout {
+        Layout {
+            vault_type: s.accounts.vault_type.iter().any(Option::is_some),
+            derivatives: !s.perps.is_empty()
+                || !s.options.is_empty()
+                || s.accounts
+                    .margin_mode
+                    .iter()
+                    .any(|m| *m != MarginMode::Cross),
+        }
+    }
+    fn plain(self) -> bool {
+        !self.vault_type && !self.derivatives
+    }
+    /// The header, in column order.
+    fn columns(self) -> Vec<&'static str> {
+        let mut c = vec!["protocol", "account", "asset", "side", "amount", "emode"];
+        if self.vault_type {
+            c.push(VAULT_TYPE_COLUMN);
+        }
+        if self.derivatives {
+            c.extend(DERIVATIVE_COLUMNS);
+        }
+        c
+    }
+}
+
+/// One row of a position file as written: spot positions first, then perps, then options
+/// (row `r` < positions is a spot row, then `r − positions` < perps a perp row, else an option row).
+struct OutRow<'s> {
+    account: usize,
+    asset: Option<&'s str>,
+    side: Option<&'static str>,
+    amount: Option<f64>,
+    instrument: Option<&'s str>,
+    size: Option<f64>,
+    entry_price: Option<f64>,
+    strike: Option<f64>,
+    expiry_days: Option<f64>,
+    option_kind: Option<&'static str>,
+}
+
+fn out_rows(s: &Snapshot) -> usize {
+    s.positions.len() + s.perps.len() + s.options.len()
+}
+
+fn out_row(s: &Snapshot, r: usize) -> OutRow<'_> {
+    let empty = |account: usize| OutRow {
+        account,
+        asset: None,
+        side: None,
+        amount: None,
+        instrument: None,
+        size: None,
+        entry_price: None,
+        strike: None,
+        expiry_days: None,
+        option_kind: None,
+    };
+    let (np, nf) = (s.positions.len(), s.perps.len());
+    if r < np {
+        let p = &s.positions;
+        OutRow {
+            asset: Some(s.assets[p.asset[r] as usize].id.as_str()),
+            side: Some(p.side[r].name()),
+            amount: Some(p.amount[r]),
+            ..empty(p.account[r] as usize)
+        }
+    } else if r < np + nf {
+        let j = r - np;
+        let f = &s.perps;
+        let a = f.account[j] as usize;
+        let market = s.protocols[s.accounts.protocol[a] as usize]
+            .clearinghouse()
+            .and_then(|c| c.markets.get(usize::from(f.market[j])))
+            .map(|m| m.id.as_str());
+        OutRow {
+            instrument: market,
+            size: Some(f.size[j]),
+            entry_price: Some(f.entry_price[j]),
+            ..empty(a)
+        }
+    } else {
+        let k = r - np - nf;
+        let o = &s.options;
+        OutRow {
+            asset: Some(s.assets[o.underlying[k] as usize].id.as_str()),
+            instrument: Some(OPTION_INSTRUMENT),
+            size: Some(o.size[k]),
+            strike: Some(o.strike[k]),
+            expiry_days: Some(o.expiry_days[k]),
+            option_kind: Some(o.kind[k].name()),
+            ..empty(o.account[k] as usize)
+        }
+    }
+}
+
+/// The account-level cells of account `a`: protocol, account, e-mode, vault type and margin mode
+/// (`None` for none or cross).
+fn account_cells(s: &Snapshot, a: usize) -> [Option<&str>; 5] {
+    let p = &s.protocols[s.accounts.protocol[a] as usize];
+    let emode = s.accounts.emode[a]
+        .and_then(|e| p.lending().and_then(|l| l.emode.get(usize::from(e))))
+        .map(|c| c.id.as_str());
+    let vault = s.accounts.vault_type[a]
+        .and_then(|v| p.cdp().and_then(|c| c.vault_types.get(usize::from(v))))
+        .map(|v| v.id.as_str());
+    let mode = s.accounts.margin_mode[a];
+    [
+        Some(p.id.as_str()),
+        Some(s.accounts.id[a].as_str()),
+        emode,
+        vault,
+        (mode != MarginMode::Cross).then(|| mode.name()),
+    ]
+}
+
+/// The Arrow schema of a position file of `s` as written: [`positions_schema`] if no account has a
+/// vault type or derivatives; otherwise also `vault_type` (if any) and the derivative columns
+/// (strings dictionary-encoded, numbers Float64), every column but `protocol` and `account` nullable.
+pub fn positions_schema_for(s: &Snapshot) -> Arc<Schema> {
+    let layout = Layout::of(s);
+    if layout.plain() {
+        return positions_schema();
+    }
+    let fields: Vec<Field> = layout
+        .columns()
+        .into_iter()
+        .map(|c| {
+            let number = matches!(
+                c,
+                "amount" | "size" | "entry_price" | "strike" | "expiry_days"
+            );
+            let t = match (c, number) {
+                ("account", _) => DataType::Utf8,
+                (_, true) => DataType::Float64,
+                _ => dict_type(),
+            };
+            Field::new(c, t, !matches!(c, "protocol" | "account"))
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Rows `range` (see [`out_row`]) as an Arrow batch of `schema` ([`positions_schema_for`]).
+fn extended_batch(
+    s: &Snapshot,
+    range: std::ops::Range<usize>,
+    layout: Layout,
+    schema: &Arc<Schema>,
+) -> Result<RecordBatch, ArrowError> {
+    let n = range.len();
+    let dict = || StringDictionaryBuilder::<Int32Type>::with_capacity(n, 64, 1024);
+    let (mut protocol, mut asset, mut side, mut emode, mut vault) =
+        (dict(), dict(), dict(), dict(), dict());
+    let (mut instrument, mut kind, mut mode) = (dict(), dict(), dict());
+    let mut account = StringBuilder::with_capacity(n, n * 12);
+    let num = || Float64Builder::with_capacity(n);
+    let (mut amount, mut size, mut entry, mut strike, mut expiry) =
+        (num(), num(), num(), num(), num());
+    for r in range {
+        let o = out_row(s, r);
+        let [p, acc, em, vt, mm] = account_cells(s, o.account);
+        protocol.append_option(p);
+        account.append_option(acc);
+        asset.append_option(o.asset);
+        side.append_option(o.side);
+        amount.append_option(o.amount);
+        emode.append_option(em);
+        vault.append_option(vt);
+        instrument.append_option(o.instrument);
+        size.append_option(o.size);
+        entry.append_option(o.entry_price);
+        strike.append_option(o.strike);
+        expiry.append_option(o.expiry_days);
+        kind.append_option(o.option_kind);
+        mode.append_option(mm);
+    }
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(protocol.finish()),
+        Arc::new(account.finish()),
+        Arc::new(asset.finish()),
+        Arc::new(side.finish()),
+        Arc::new(amount.finish()),
+        Arc::new(emode.finish()),
+    ];
+    if layout.vault_type {
+        cols.push(Arc::new(vault.finish()));
+    }
+    if layout.derivatives {
+        cols.push(Arc::new(instrument.finish()));
+        cols.push(Arc::new(size.finish()));
+        cols.push(Arc::new(entry.finish()));
+        cols.push(Arc::new(strike.finish()));
+        cols.push(Arc::new(expiry.finish()));
+        cols.push(Arc::new(kind.finish()));
+        cols.push(Arc::new(mode.finish()));
+    }
+    RecordBatch::try_new(schema.clone(), cols)
+}
+
+/// Writes the snapshot's positions as a Parquet file of [`positions_schema_for`] (snappy, row groups
+/// of [`ROW_GROUP_ROWS`] rows), atomically: one row per position in their order, then (if any) one
+/// per perp and one per option in the derivative-row grammar of [`crate::load`], every row of an
+/// account carrying its margin mode unless cross, and its vault type if the file has that column.
 pub fn write_positions_parquet(path: &Path, s: &Snapshot) -> Result<(), WriteError> {
     let pq = |source| WriteError::Parquet {
         path: path.to_path_buf(),
@@ -613,14 +887,25 @@ pub fn write_positions_parquet(path: &Path, s: &Snapshot) -> Result<(), WriteErr
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
+    let layout = Layout::of(s);
+    let schema = positions_schema_for(s);
     let emode = EModeDict::new(s);
-    let n = s.positions.len();
+    let n = if layout.plain() {
+        s.positions.len()
+    } else {
+        out_rows(s)
+    };
     write_atomic_with(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, positions_schema(), Some(props)).map_err(pq)?;
+        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props)).map_err(pq)?;
         let mut lo = 0;
         while lo < n {
             let hi = (lo + ROW_GROUP_ROWS).min(n);
-            let batch = positions_batch(s, lo..hi, &emode).map_err(arrow)?;
+            let batch = if layout.plain() {
+                positions_batch(s, lo..hi, &emode)
+            } else {
+                extended_batch(s, lo..hi, layout, &schema)
+            }
+            .map_err(arrow)?;
             writer.write(&batch).map_err(pq)?;
             lo = hi;
         }
@@ -629,36 +914,63 @@ pub fn write_positions_parquet(path: &Path, s: &Snapshot) -> Result<(), WriteErr
     })
 }
 
-/// Writes the snapshot's positions as CSV with the header `protocol,account,asset,side,amount,emode`
-/// (amounts in shortest round-trip form, empty emode = none), atomically.
+/// Writes the snapshot's positions as CSV, atomically: the header `protocol,account,asset,side,
+/// amount,emode`, then `vault_type` if some account has one and the derivative columns if some
+/// account has derivatives or a margin mode other than cross; rows as in
+/// [`write_positions_parquet`], numbers in shortest round-trip form, empty cells for none.
 pub fn write_positions_csv(path: &Path, s: &Snapshot) -> Result<(), WriteError> {
     let csv_err = |source| WriteError::Csv {
         path: path.to_path_buf(),
         source,
     };
+    let layout = Layout::of(s);
     write_atomic_with(path, |w| {
         let mut wtr = csv::WriterBuilder::new().from_writer(w);
-        wtr.write_record(["protocol", "account", "asset", "side", "amount", "emode"])
-            .map_err(csv_err)?;
-        let pos = &s.positions;
-        let mut amount = String::new();
-        for i in 0..pos.len() {
-            let a = pos.account[i] as usize;
-            let p = &s.protocols[s.accounts.protocol[a] as usize];
-            let emode = s.accounts.emode[a]
-                .and_then(|e| p.lending().and_then(|l| l.emode.get(usize::from(e))))
-                .map_or("", |c| c.id.as_str());
-            amount.clear();
-            let _ = write!(amount, "{:?}", pos.amount[i]);
-            wtr.write_record([
-                p.id.as_str(),
-                s.accounts.id[a].as_str(),
-                s.assets[pos.asset[i] as usize].id.as_str(),
-                pos.side[i].name(),
+        wtr.write_record(layout.columns()).map_err(csv_err)?;
+        let mut nums = [
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ];
+        for r in 0..out_rows(s) {
+            let o = out_row(s, r);
+            let [p, acc, em, vt, mm] = account_cells(s, o.account);
+            for (buf, x) in
+                nums.iter_mut()
+                    .zip([o.amount, o.size, o.entry_price, o.strike, o.expiry_days])
+            {
+                buf.clear();
+                if let Some(x) = x {
+                    let _ = write!(buf, "{x:?}");
+                }
+            }
+            let [amount, size, entry, strike, expiry] = &nums;
+            let mut record: Vec<&str> = Vec::with_capacity(14);
+            record.extend([
+                p.unwrap_or(""),
+                acc.unwrap_or(""),
+                o.asset.unwrap_or(""),
+                o.side.unwrap_or(""),
                 amount.as_str(),
-                emode,
-            ])
-            .map_err(csv_err)?;
+                em.unwrap_or(""),
+            ]);
+            if layout.vault_type {
+                record.push(vt.unwrap_or(""));
+            }
+            if layout.derivatives {
+                record.extend([
+                    o.instrument.unwrap_or(""),
+                    size.as_str(),
+                    entry.as_str(),
+                    strike.as_str(),
+                    expiry.as_str(),
+                    o.option_kind.unwrap_or(""),
+                    mm.unwrap_or(""),
+                ]);
+            }
+            wtr.write_record(&record).map_err(csv_err)?;
         }
         wtr.flush().map_err(io_err(path))?;
         Ok(())
@@ -701,17 +1013,109 @@ pub fn write_f64_table_parquet(
     })
 }
 
-/// The clearinghouse's top-level fields (DESIGN §14): collateral and liability weights, loss mode,
-/// PnL weights, insurance fee share.
+/// The clearinghouse's top-level fields (DESIGN §6, §14): `collateral` and `liabilities` as arrays of
+/// `{ asset, initial_weight, maintenance_weight }`, then `loss_mode`, `pnl_initial_weight`,
+/// `pnl_maintenance_weight` and `insurance_fee_share` unless at the loader's defaults (`socialise`,
+/// 1, 1, 0.5).
 fn write_clearinghouse_fields(c: &cascade_model::ClearinghouseParams, s: &Snapshot, t: &mut Kv) {
-    let _ = (c, s, t);
+    let weights = |rows: &mut dyn Iterator<Item = (usize, f64, f64)>| -> String {
+        let items: Vec<String> = rows
+            .map(|(a, i, m)| {
+                let mut w = Kv::default();
+                w.str("asset", &s.assets[a].id)
+                    .num("initial_weight", i)
+                    .num("maintenance_weight", m);
+                w.inline()
+            })
+            .collect();
+        format!("[{}]", items.join(", "))
+    };
+    if !c.collateral.is_empty() {
+        let mut rows = c
+            .collateral
+            .iter()
+            .map(|w| (w.asset, w.initial_weight, w.maintenance_weight));
+        t.raw("collateral", weights(&mut rows));
+    }
+    if !c.liabilities.is_empty() {
+        let mut rows = c
+            .liabilities
+            .iter()
+            .map(|w| (w.asset, w.initial_weight, w.maintenance_weight));
+        t.raw("liabilities", weights(&mut rows));
+    }
+    if c.loss_mode == LossMode::Adl {
+        t.str("loss_mode", "adl");
+    }
+    t.num_unless("pnl_initial_weight", c.pnl_initial_weight, 1.0)
+        .num_unless("pnl_maintenance_weight", c.pnl_maintenance_weight, 1.0)
+        .num_unless("insurance_fee_share", c.insurance_fee_share, 0.5);
 }
 
-/// The clearinghouse's tables: `[[protocol.market]]` and `[protocol.options]`.
+/// The clearinghouse's tables: every `[[protocol.market]]` (`oracle` only if not spot:
+/// `{ kind = "thin_venue", curve = { … } }` or `{ kind = "lagged", delay_rounds = N }`), then
+/// `[protocol.options]` unless every field is at its default and there is no smile.
 fn write_clearinghouse_tables(
     c: &cascade_model::ClearinghouseParams,
     s: &Snapshot,
     out: &mut String,
 ) {
-    let _ = (c, s, out);
+    for m in &c.markets {
+        out.push_str("[[protocol.market]]\n");
+        let mut t = Kv::default();
+        t.str("id", &m.id)
+            .str("underlying", &s.assets[m.underlying].id)
+            .num("imr", m.imr)
+            .num("mmr", m.mmr)
+            .num_unless("liquidation_fee", m.liquidation_fee, 0.0)
+            .num_unless("imf_factor", m.imf_factor, 0.0);
+        match &m.oracle {
+            OracleSpec::Spot => {}
+            OracleSpec::ThinVenue { curve } => {
+                let mut cv = Kv::default();
+                curve_fields(curve, &mut cv);
+                let mut o = Kv::default();
+                o.str("kind", "thin_venue").raw("curve", cv.inline());
+                t.raw("oracle", o.inline());
+            }
+            OracleSpec::Lagged { delay_rounds } => {
+                let mut o = Kv::default();
+                o.str("kind", "lagged")
+                    .raw("delay_rounds", delay_rounds.to_string());
+                t.raw("oracle", o.inline());
+            }
+        }
+        t.lines(out);
+    }
+    let o = &c.options;
+    let d = OptionsParams::default();
+    let mut t = Kv::default();
+    t.num_unless("underlying_moves", o.underlying_moves, d.underlying_moves);
+    if o.price_steps != d.price_steps {
+        t.raw("price_steps", o.price_steps.to_string());
+    }
+    t.num_unless("vol_shock", o.vol_shock, d.vol_shock)
+        .num_unless("floor", o.floor, d.floor)
+        .num_unless(
+            "initial_multiplier",
+            o.initial_multiplier,
+            d.initial_multiplier,
+        )
+        .num_unless("rate", o.rate, d.rate)
+        .num_unless("liquidation_fee", o.liquidation_fee, d.liquidation_fee);
+    if !o.smile.is_empty() {
+        let mut sm = Kv::default();
+        for x in &o.smile {
+            let mut v = Kv::default();
+            v.num("atm", x.atm)
+                .num_unless("skew", x.skew, 0.0)
+                .num_unless("curvature", x.curvature, 0.0);
+            sm.raw(&s.assets[x.underlying].id, v.inline());
+        }
+        t.raw("smile", sm.inline());
+    }
+    if !t.items.is_empty() {
+        out.push_str("[protocol.options]\n");
+        t.lines(out);
+    }
 }

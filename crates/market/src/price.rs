@@ -407,8 +407,10 @@ impl Market {
             let matched = sold.min(bought);
             let v = &mut self.venues[a];
             let spot_before = v.curve.spot_price();
+            // Sales alone (no buys) compute exactly as before buys existed.
+            let crossed = if matched > 0.0 { matched * cross } else { 0.0 };
             let (mut proceeds_quote, mut cost_quote, mut bought_filled) =
-                (matched * cross, matched * cross, bought);
+                (crossed, crossed, bought);
             if sold > bought {
                 proceeds_quote += v.curve.sell((sold - bought) * v.par);
             } else if bought > sold {
@@ -423,12 +425,7 @@ impl Market {
                 }
             }
             let quote = v.quote;
-            let ratio = v.curve.spot_price() / spot_before;
-            let price_after = if ratio.is_finite() {
-                price_before * ratio
-            } else {
-                price_before
-            };
+            let price_after = price_before * v.curve.spot_price() / spot_before;
             if sold > 0.0 {
                 fills.push(SaleFill {
                     asset: a,

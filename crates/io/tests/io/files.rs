@@ -262,7 +262,13 @@ fn normalized(mut s: Snapshot) -> Snapshot {
                     v.line = 0;
                 }
             }
-            ProtocolParams::Bridge(_) | ProtocolParams::Amm(_) => {}
+            ProtocolParams::Clearinghouse(c) => {
+                c.collateral.iter_mut().for_each(|w| w.line = 0);
+                c.liabilities.iter_mut().for_each(|w| w.line = 0);
+                c.markets.iter_mut().for_each(|m| m.line = 0);
+                c.options.line = 0;
+            }
+            ProtocolParams::Bridge(_) | ProtocolParams::Amm(_) | ProtocolParams::Algostable(_) => {}
         }
     }
     s
@@ -671,11 +677,11 @@ fn duplicate_column_is_an_error() {
 
 #[test]
 fn other_columns_are_ignored_with_one_warning_each() {
-    let csv = "protocol,account,note,asset,side,amount,size,note\nlend,a,n,ETH,collateral,1,5,x\nlend,a,n,USDC,debt,1,5,x\n";
+    let csv = "protocol,account,note,asset,side,amount,weight,note\nlend,a,n,ETH,collateral,1,5,x\nlend,a,n,USDC,debt,1,5,x\n";
     let (_dir, r) = load_with_csv(SMALL, csv);
     let (s, diags) = r.unwrap_or_else(|d| panic!("{d}"));
     let w: Vec<&str> = diags.warnings().map(|d| d.field.as_str()).collect();
-    assert_eq!(w, ["note", "size"], "{diags}");
+    assert_eq!(w, ["note", "weight"], "{diags}");
     assert!(diags.items[0].message.contains("ignored by this version"));
     assert_eq!(s.positions.len(), 6);
 }
@@ -866,7 +872,7 @@ fn parquet_accepts_other_string_and_number_types() {
         emode.append_option(e);
     }
     let (s, d) = load_parquet_file(vec![
-        ("size", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
+        ("weight", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
         ("protocol", Arc::new(protocol.finish())),
         (
             "account",
