@@ -294,6 +294,11 @@ pub fn run_prepared(
             let report = round_report(
                 round, &names, &prices, &models, &outcomes, &losses, &fills, &buy_fills, snapshot,
             );
+            for (m, o) in models.iter().zip(&outcomes) {
+                for n in &o.notes {
+                    trace.push(format!("round {round}: {}: {n}", m.id()));
+                }
+            }
             trace.extend(trace::round_lines(
                 snapshot,
                 &report,

@@ -87,6 +87,53 @@ pub(crate) fn shock_line(s: &Snapshot, sc: &Scenario, before: &[f64], after: &[f
                 None => parts.push(format!("liquidity ×{m} on every curve")),
             }
         }
+        if let (Some(a), Some(v)) = (sh.asset, sh.vol_change) {
+            parts.push(format!(
+                "{} implied volatility ×{}",
+                s.assets[a].id,
+                1.0 + v
+            ));
+        }
+        let protocol = sh
+            .protocol
+            .map(|p| s.protocols[p].id.as_str())
+            .unwrap_or("");
+        if let Some(d) = sh.default {
+            parts.push(format!(
+                "{protocol} defaults on {:.1}% of what it owes",
+                d * 100.0
+            ));
+        }
+        if let Some(usd) = sh.redemptions_usd {
+            parts.push(format!(
+                "{} of {protocol}'s stable queued for redemption",
+                fmt_usd(usd)
+            ));
+        }
+        if let Some(d) = sh.oracle_delay_rounds {
+            let target = sh.market.as_deref().unwrap_or("every market");
+            parts.push(format!("{protocol} oracles ({target}) {d} round(s) late"));
+        }
+        if let Some(usd) = sh.pump_usd {
+            parts.push(format!(
+                "{} spent pumping the oracle venue of {protocol} {}",
+                fmt_usd(usd),
+                sh.market.as_deref().unwrap_or("")
+            ));
+        }
+        if let (Some(acc), Some(b)) = (&sh.account, sh.borrow) {
+            parts.push(format!(
+                "{protocol} account \"{acc}\" borrows {} up to its initial health",
+                s.assets[b].id
+            ));
+        }
+        if let (Some(b), Some(l)) = (sh.bridge, sh.loss) {
+            parts.push(format!(
+                "{} loses {:.1}% of its locked underlying",
+                s.protocols[b].id,
+                l * 100.0
+            ));
+        }
     }
     if parts.is_empty() {
         format!("round 0: scenario \"{}\": no shock", sc.name)

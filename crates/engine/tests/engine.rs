@@ -606,3 +606,9 @@ mod cdp;
 
 #[path = "engine/replays.rs"]
 mod replays;
+
+#[path = "engine/algostable.rs"]
+mod algostable;
+
+#[path = "engine/clearinghouse.rs"]
+mod clearinghouse;

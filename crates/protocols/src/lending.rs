@@ -703,6 +703,7 @@ impl ProtocolModel for LendingPool {
             paused: false,
             deferred: 0,
             borrowing_frozen,
+            notes: Vec::new(),
         }
     }
 

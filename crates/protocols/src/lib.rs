@@ -128,6 +128,9 @@ pub struct ProtocolRound {
     pub bad_debt: Vec<BadDebt>,
     /// Liquidatable accounts no liquidator would touch (bonus ≤ slippage + cost).
     pub accounts_unprofitable: u64,
+    /// Events the figures do not show (an oracle pumped, an account borrowing against it, a
+    /// redemption run), for the contagion trace.
+    pub notes: Vec<String>,
 }
 
 impl ProtocolRound {

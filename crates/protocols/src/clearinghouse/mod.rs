@@ -33,8 +33,8 @@ use cascade_model::{
 use rayon::prelude::*;
 
 use crate::{
-    BadDebt, EndState, LossOutcome, ProtocolBuyFill, ProtocolFill, ProtocolModel, ProtocolRound,
-    RoundCtx, Settlement,
+    BadDebt, EndState, LiquidationRecord, LossOutcome, ProtocolBuyFill, ProtocolFill,
+    ProtocolModel, ProtocolRound, RoundCtx, Settlement,
 };
 use margin::{health, Book, Health, OptPos, PerpPos, Series, Valuation};
 
@@ -81,6 +81,8 @@ pub struct BorrowOutcome {
 #[derive(Clone)]
 pub struct Clearinghouse {
     id: String,
+    /// Asset ids, for the trace's notes.
+    asset_ids: Vec<String>,
     /// Index in the snapshot's protocols.
     index: usize,
     params: ClearinghouseParams,
@@ -209,6 +211,7 @@ impl Clearinghouse {
         Clearinghouse {
             id: prot.id.clone(),
             index: protocol,
+            asset_ids: s.assets.iter().map(|a| a.id.clone()).collect(),
             params: p.clone(),
             breakers: prot.breakers,
             root,
@@ -382,14 +385,29 @@ impl Clearinghouse {
 
     /// Round 1: the pumps spend their budgets on their venues (anchored at the pre-shock price), and
     /// the borrow shock borrows up to initial health at the round-0 oracle (pumped) prices.
-    fn round_zero_actions(&mut self, prices: &[f64]) {
+    fn round_zero_actions(&mut self, prices: &[f64]) -> Vec<String> {
+        let mut notes = Vec::new();
         for pump in self.pumps.clone() {
             let mk = &self.params.markets[pump.market];
             if let OracleSpec::ThinVenue { curve } = &mk.oracle {
                 let mut venue = Curve::from_spec(curve);
                 venue.anchor(prices[mk.underlying]);
                 venue.spend(pump.usd);
-                self.pumped[pump.market] = Some(venue.spot_price());
+                let p = venue.spot_price();
+                self.pumped[pump.market] = Some(p);
+                notes.push(format!(
+                    "{} of buys on {}'s oracle venue move its oracle from {:.4} to {:.4} (×{:.2}){}",
+                    usd_text(pump.usd),
+                    mk.id,
+                    prices[mk.underlying],
+                    p,
+                    p / prices[mk.underlying],
+                    if pump.rounds == 0 {
+                        ", seen at round 0 only".to_string()
+                    } else {
+                        format!(", held {} round(s)", pump.rounds)
+                    }
+                ));
             }
         }
         if let Some((k, asset)) = self.borrow {
@@ -430,7 +448,19 @@ impl Clearinghouse {
                     tokens,
                     usd,
                 });
+                notes.push(format!(
+                    "account \"{}\" borrows and withdraws {} of {} against initial health {} at the round-0 oracle",
+                    self.names[k],
+                    usd_text(usd),
+                    self.asset_ids[asset],
+                    usd_text(h.initial())
+                ));
             } else {
+                notes.push(format!(
+                    "account \"{}\" can borrow nothing: initial health {}",
+                    self.names[k],
+                    usd_text(h.initial())
+                ));
                 self.borrowed = Some(BorrowOutcome {
                     account: k,
                     asset,
@@ -439,6 +469,7 @@ impl Clearinghouse {
                 });
             }
         }
+        notes
     }
 
     /// Liquidates account `k` (steps 1–4 of the module's documentation) at valuation `v`, appending its
@@ -497,8 +528,10 @@ impl Clearinghouse {
             self.fund_usd += fee * share;
             self.options[i].size = 0.0;
         }
+        let settle_asset = self.settlement_asset;
         for (a, q) in std::mem::take(&mut self.liabilities[k]) {
             self.cash[k] -= q * v.prices[a];
+            record(out, settle_asset, a, 0.0, q, 0.0, q * v.prices[a]);
         }
         let mut deficit = -(self.cash[k] + est_pnl);
         if deficit > 0.0 {
@@ -526,6 +559,7 @@ impl Clearinghouse {
                     quantity: sell,
                     wanted: None,
                 });
+                record(out, a, settle_asset, sell, 0.0, sell * p, 0.0);
                 self.pending.push(PendingTrade::Collateral {
                     account: k,
                     asset: a,
@@ -617,6 +651,59 @@ impl Clearinghouse {
     }
 }
 
+/// Adds a spot leg of a liquidation to the round's records: collateral seized (and sold) or a
+/// borrow repaid, summed per (collateral, debt) pair.
+fn record(
+    out: &mut ProtocolRound,
+    collateral: AssetIdx,
+    debt: AssetIdx,
+    seized_tokens: f64,
+    repaid_tokens: f64,
+    seized_usd: f64,
+    repaid_usd: f64,
+) {
+    let r = match out
+        .liquidations
+        .iter()
+        .position(|l| l.collateral == collateral && l.debt == debt)
+    {
+        Some(i) => &mut out.liquidations[i],
+        None => {
+            out.liquidations.push(LiquidationRecord {
+                collateral,
+                debt,
+                ..LiquidationRecord::default()
+            });
+            let n = out.liquidations.len();
+            &mut out.liquidations[n - 1]
+        }
+    };
+    r.seized_tokens += seized_tokens;
+    r.repaid_tokens += repaid_tokens;
+    r.seized_usd += seized_usd;
+    r.repaid_usd += repaid_usd;
+    r.calls += 1;
+}
+
+/// `$1.23M`-style USD text for the trace's notes.
+fn usd_text(x: f64) -> String {
+    let a = x.abs();
+    let (v, unit) = if a >= 1e9 {
+        (x / 1e9, "B")
+    } else if a >= 1e6 {
+        (x / 1e6, "M")
+    } else if a >= 1e3 {
+        (x / 1e3, "k")
+    } else {
+        (x, "")
+    };
+    if v < 0.0 {
+        format!("−${:.2}{unit}", -v)
+    } else {
+        format!("${v:.2}{unit}")
+    }
+}
+
 fn flatten<T>(rows: Vec<Vec<T>>) -> (Vec<u32>, Vec<T>) {
     let mut start = Vec::with_capacity(rows.len() + 1);
     let mut flat = Vec::new();
@@ -678,9 +765,10 @@ impl ProtocolModel for Clearinghouse {
     }
 
     fn liquidate(&mut self, ctx: &RoundCtx) -> ProtocolRound {
+        let mut notes = Vec::new();
         if ctx.round == 1 || self.history.is_empty() {
             self.history = vec![ctx.prev_prices.to_vec()];
-            self.round_zero_actions(ctx.prices);
+            notes = self.round_zero_actions(ctx.prices);
         }
         self.history.push(ctx.prices.to_vec());
         let marks = self.marks(ctx.round, ctx.prices);
@@ -690,7 +778,10 @@ impl ProtocolModel for Clearinghouse {
         let underwater: Vec<usize> = (0..hs.len())
             .filter(|&k| hs[k].maintenance() < 0.0 && self.has_exposure(k))
             .collect();
-        let mut out = ProtocolRound::default();
+        let mut out = ProtocolRound {
+            notes,
+            ..ProtocolRound::default()
+        };
         if underwater.is_empty() {
             return out;
         }
@@ -699,10 +790,22 @@ impl ProtocolModel for Clearinghouse {
             out.deferred = underwater.len() as u64;
             return out;
         }
+        let (mut perps_closed, mut notional, mut options_closed) = (0u64, 0.0, 0u64);
         for &k in &underwater {
+            let b = self.book(k);
+            for p in b.perps.iter().filter(|p| p.size != 0.0) {
+                perps_closed += 1;
+                notional += p.size.abs() * v.marks[p.market];
+            }
+            options_closed += b.options.iter().filter(|o| o.size != 0.0).count() as u64;
             self.liquidate_account(k, &v, &mut out);
         }
         out.accounts_liquidated = underwater.len() as u64;
+        out.notes.push(format!(
+            "{} account(s) below maintenance margin closed: {perps_closed} perp position(s), {} notional at the marks, and {options_closed} option position(s)",
+            underwater.len(),
+            usd_text(notional)
+        ));
         out
     }
 
