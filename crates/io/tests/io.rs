@@ -1,5 +1,7 @@
 //! The io crate's one integration-test binary (STYLE: one per crate keeps build time down).
 
+#[path = "io/derivatives.rs"]
+mod derivatives;
 #[path = "io/files.rs"]
 mod files;
 #[path = "io/gen.rs"]

@@ -230,7 +230,7 @@ id = "d.e \"f\""
 protocol = "lend-2"
 "#;
 
-fn parse(text: &str) -> Snapshot {
+pub(crate) fn parse(text: &str) -> Snapshot {
     match snapshot_from_str(text, Format::Toml, "test.toml") {
         Ok((s, _)) => s,
         Err(e) => panic!("{e}\n--- text ---\n{text}"),
@@ -238,7 +238,7 @@ fn parse(text: &str) -> Snapshot {
 }
 
 /// The snapshot without what depends on where it was read from (file name, line numbers).
-fn normalized(mut s: Snapshot) -> Snapshot {
+pub(crate) fn normalized(mut s: Snapshot) -> Snapshot {
     s.source.clear();
     for a in &mut s.assets {
         a.line = 0;
@@ -811,7 +811,7 @@ fn json_snapshot_loads() {
 // ---------------------------------------------------------------------------------------------
 // Parquet specifics
 
-fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
+pub(crate) fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
     let batch = RecordBatch::try_from_iter(columns).unwrap();
     let f = fs::File::create(path).unwrap();
     let mut w = ArrowWriter::try_new(f, batch.schema(), None).unwrap();
@@ -829,7 +829,7 @@ fn load_parquet_file(columns: Vec<(&str, ArrayRef)>) -> (Snapshot, Diagnostics) 
     (s, d)
 }
 
-fn strs(v: &[&str]) -> ArrayRef {
+pub(crate) fn strs(v: &[&str]) -> ArrayRef {
     Arc::new(StringArray::from(v.to_vec()))
 }
 
