@@ -5,6 +5,7 @@
 
 mod bench;
 mod builtin;
+mod greeks;
 mod table;
 
 use std::io::Write;
@@ -62,6 +63,8 @@ enum Command {
     Clearing(ClearingArgs),
     /// DebtRank on any network of exposures.
     Debtrank(DebtrankArgs),
+    /// Black-76 value and Greeks of one option (flags) or many (--file F.csv) (DESIGN §6).
+    Greeks(greeks::GreeksArgs),
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
     Gen {
         /// Number of accounts.
@@ -306,6 +309,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Contagion(args) => contagion(&args),
         Command::Clearing(args) => clearing(&args),
         Command::Debtrank(args) => debtrank(&args),
+        Command::Greeks(args) => greeks::run(&args),
         Command::Gen {
             accounts,
             seed,
