@@ -60,8 +60,8 @@ fn liquidation_threshold(s: &Snapshot, account: usize, asset: usize) -> f64 {
     }
 }
 
-/// Every lending account's health factor at snapshot prices (∞ without debt; CDP vaults are left
-/// out, at ∞: see [`vault_ratios`]).
+/// Every lending account's health factor at snapshot prices (∞ without debt; CDP vaults and
+/// clearinghouse accounts are left out, at ∞: see [`vault_ratios`]).
 fn health_factors(s: &Snapshot) -> Vec<f64> {
     let prices: Vec<f64> = (0..s.assets.len()).map(|i| price(s, i)).collect();
     let mut weighted = vec![0.0; s.accounts.len()];
@@ -70,8 +70,8 @@ fn health_factors(s: &Snapshot) -> Vec<f64> {
     for r in 0..pos.len() {
         let (acc, asset) = (pos.account[r] as usize, pos.asset[r] as usize);
         if s.protocols[s.accounts.protocol[acc] as usize]
-            .cdp()
-            .is_some()
+            .lending()
+            .is_none()
         {
             continue;
         }
@@ -121,7 +121,12 @@ fn vault_ratios(s: &Snapshot) -> Vec<(String, f64, f64)> {
 fn builtin_system_loads_without_findings() {
     let s = builtin();
     assert_eq!(s.name, "builtin");
-    assert_eq!(s.protocols.len(), 6);
+    // The six below, and the clearinghouse when the built-in has one.
+    assert!(
+        (6..=7).contains(&s.protocols.len()),
+        "{} protocols",
+        s.protocols.len()
+    );
     for id in [
         "wormhole",
         "curve-3pool",
@@ -450,5 +455,146 @@ fn market_depth_scales_with_each_assets_collateral() {
             assert_eq!(a0, a1);
         }
         other => panic!("stETH curves changed kind: {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derivatives: the clearinghouse book
+
+mod derivatives {
+    use cascade_io::gen::{
+        clearinghouse_book, generate_detailed, generate_with, listed_strikes, GenOptions,
+    };
+    use cascade_io::write::snapshot_to_toml;
+    use cascade_model::{MarginMode, OptionType, Side};
+
+    use super::builtin;
+    use crate::files::{normalized, parse};
+
+    #[test]
+    fn listed_strikes_round_to_the_tick() {
+        // Spot 2000: 0.60·2000 = 1200 … 1.55·2000 = 3100 in steps of 0.05·2000 = 100 (tick 50).
+        let want: Vec<f64> = (0..20).map(|i| 1200.0 + 100.0 * f64::from(i)).collect();
+        assert_eq!(listed_strikes(2000.0), want);
+        // Spot 0.8: tick 5·10^(−1−2) = 0.005; 0.6·0.8 = 0.48, 0.65·0.8 = 0.52, 1.55·0.8 = 1.24.
+        let small = listed_strikes(0.8);
+        assert!((small[0] - 0.48).abs() < 1e-12);
+        assert!((small[1] - 0.52).abs() < 1e-12);
+        assert!((small[19] - 1.24).abs() < 1e-12);
+    }
+
+    #[test]
+    fn clearinghouse_book_has_the_drawn_shape() {
+        let s = clearinghouse_book(2000, 10, 3);
+        assert_eq!(s.name, "clearinghouse-book-2000");
+        assert_eq!(s.accounts.len(), 2000);
+        assert!(s
+            .accounts
+            .margin_mode
+            .iter()
+            .all(|m| *m == MarginMode::Portfolio));
+        assert_eq!(s.options.len(), 20_000);
+        let c = s.protocols[0].clearinghouse().unwrap();
+        assert_eq!(c.markets[0].id, "ETH-PERP");
+        assert_eq!(c.options.smile[0].atm, 0.8);
+        // Collateral per account, USD (USDC at 1, stETH at 2000·1·1).
+        let mut coll = vec![0.0f64; 2000];
+        for i in 0..s.positions.len() {
+            assert_eq!(s.positions.side[i], Side::Collateral);
+            let usd = if s.positions.asset[i] == 0 {
+                1.0
+            } else {
+                2000.0
+            };
+            coll[s.positions.account[i] as usize] += s.positions.amount[i] * usd;
+        }
+        assert!(coll.iter().all(|&c| c >= 500.0 - 1e-9));
+        let mut sorted = coll.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[1000];
+        assert!((22_000.0..28_000.0).contains(&median), "median {median}");
+        // Perps: 60% of accounts, leverage ≤ 0.8/imr = 8, entry within ±10% of 2000.
+        let share = s.perps.len() as f64 / 2000.0;
+        assert!((0.56..0.64).contains(&share), "perp share {share}");
+        for i in 0..s.perps.len() {
+            let lev = s.perps.size[i].abs() * 2000.0 / coll[s.perps.account[i] as usize];
+            assert!(lev <= 8.0 + 1e-9, "leverage {lev}");
+            assert!((1800.0..=2200.0).contains(&s.perps.entry_price[i]));
+        }
+        // Options: on the 5 × 20 × 2 listed series, every one drawn, notional 5–30% of collateral,
+        // 40% written.
+        let strikes = listed_strikes(2000.0);
+        let mut seen = std::collections::HashSet::new();
+        let mut short = 0;
+        for i in 0..s.options.len() {
+            let k = strikes
+                .iter()
+                .position(|&x| x == s.options.strike[i])
+                .unwrap();
+            let e = [7.0, 14.0, 30.0, 60.0, 90.0]
+                .iter()
+                .position(|&x| x == s.options.expiry_days[i])
+                .unwrap();
+            seen.insert((k, e, s.options.kind[i] == OptionType::Call));
+            let share = s.options.size[i].abs() * 2000.0 / coll[s.options.account[i] as usize];
+            assert!(
+                (0.05 - 1e-12..=0.3 + 1e-12).contains(&share),
+                "share {share}"
+            );
+            short += usize::from(s.options.size[i] < 0.0);
+        }
+        assert_eq!(seen.len(), 200);
+        let short = short as f64 / 20_000.0;
+        assert!((0.38..0.42).contains(&short), "short share {short}");
+        // Insurance fund: 1% of the collateral, in USDC.
+        let total: f64 = coll.iter().sum();
+        let fund = s.protocols[0].insurance_fund[0];
+        assert_eq!(fund.0, 0);
+        assert!((fund.1 - 0.01 * total).abs() < 1e-6 * total);
+        assert_eq!(s, clearinghouse_book(2000, 10, 3));
+        assert_ne!(s, clearinghouse_book(2000, 10, 4));
+    }
+
+    #[test]
+    fn clearinghouse_book_round_trips_through_toml() {
+        let s = clearinghouse_book(40, 3, 9);
+        let text = snapshot_to_toml(&s, &[], true);
+        assert_eq!(normalized(parse(&text)), normalized(s));
+    }
+
+    #[test]
+    fn generate_with_adds_a_clearinghouse_and_keeps_the_lending_book() {
+        let base = builtin();
+        let plain = generate_detailed(&base, 500, 5);
+        let opts = GenOptions {
+            derivative_accounts: 300,
+            options_per_account: 4,
+        };
+        let g = generate_with(&base, 500, 5, &opts);
+        let (a, b) = (&plain.snapshot, &g.snapshot);
+        assert_eq!(g.target_health_factor, plain.target_health_factor);
+        assert_eq!(b.protocols.len(), a.protocols.len() + 1);
+        assert_eq!(&b.protocols[..a.protocols.len()], &a.protocols[..]);
+        assert_eq!(&b.accounts.id[..500], &a.accounts.id[..]);
+        assert_eq!(b.accounts.len(), 800);
+        assert_eq!(
+            &b.positions.amount[..a.positions.len()],
+            &a.positions.amount[..]
+        );
+        let p = b.protocols.last().unwrap();
+        assert_eq!(p.id, "perpdex");
+        let c = p.clearinghouse().unwrap();
+        // The builtin's first priced stable is USDC, its first native ETH, whose lst is stETH.
+        let ids: Vec<&str> = c
+            .collateral
+            .iter()
+            .map(|w| b.assets[w.asset].id.as_str())
+            .collect();
+        assert_eq!(ids, ["USDC", "stETH"]);
+        assert_eq!(c.markets[0].id, "ETH-PERP");
+        assert_eq!(b.options.len(), 1200);
+        // It loads back: the TOML of the whole system reads to the same snapshot.
+        let text = snapshot_to_toml(b, &[], true);
+        assert_eq!(normalized(parse(&text)), normalized(b.clone()));
     }
 }
