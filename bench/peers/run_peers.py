@@ -95,8 +95,8 @@ def quantlib_black76(d, runs):
         for i in range(m):
             s, T = spot[i], t[i]
             disc = math.exp(-rate[i] * T)
-            c = ql.BlackCalculator(call if kind[i] > 0 else put, strike[i], s / disc,
-                                   vol[i] * math.sqrt(T), disc)
+            payoff = ql.PlainVanillaPayoff(call if kind[i] > 0 else put, strike[i])
+            c = ql.BlackCalculator(payoff, s / disc, vol[i] * math.sqrt(T), disc)
             out[i] = (c.value(), c.delta(s), c.gamma(s), c.vega(T), c.theta(s, T))
         return out
 
@@ -172,7 +172,9 @@ def prepare_lending(d, table):
     """Per-row arrays for the scan (untimed: cascade builds its columns untimed too)."""
     lend = json.loads((d / "lending.json").read_text())
     assets = list(lend["prices"].keys())
-    prices = np.array([lend["prices"][a] for a in assets])
+    # An asset without a price (none of the scan's accounts holds it) comes as null.
+    prices = np.array([np.nan if lend["prices"][a] is None else lend["prices"][a] for a in assets],
+                      dtype=float)
     a_idx = {a: i for i, a in enumerate(assets)}
     p_code, p_dict = codes(table, "protocol")
     acc_code, acc_dict = codes(table, "account")

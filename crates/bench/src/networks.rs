@@ -77,10 +77,10 @@ mod tests {
         let net = dense(5, 1).unwrap();
         assert_eq!(net.liabilities.nnz(), 20);
         let debt = net.liabilities.row_sums();
-        for i in 0..5 {
+        for (i, d) in debt.iter().enumerate() {
             assert_eq!(net.liabilities.get(i, i), 0.0);
-            assert!((net.external_liabilities[i] - 0.2 * debt[i]).abs() < 1e-15);
-            assert!(net.external_assets[i] >= 0.0 && net.external_assets[i] <= 0.4 * debt[i]);
+            assert!((net.external_liabilities[i] - 0.2 * d).abs() < 1e-15);
+            assert!(net.external_assets[i] >= 0.0 && net.external_assets[i] <= 0.4 * d);
         }
         assert_eq!(net, dense(5, 1).unwrap());
     }

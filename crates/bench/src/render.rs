@@ -69,7 +69,7 @@ pub fn fmt_count(x: f64) -> String {
         format!("{:.2}M", x / 1e6)
     } else if x >= 1e4 {
         format!("{:.0}k", x / 1e3)
-    } else if x >= 10.0 {
+    } else if x >= 10.0 || x.fract() == 0.0 {
         format!("{x:.0}")
     } else {
         format!("{x:.2}")
@@ -95,6 +95,11 @@ fn met_text(m: &Measurement) -> &'static str {
         (true, Some(false)) => "MISSED",
         (true, None) => "not judged",
     }
+}
+
+/// A Markdown table cell: `|` escaped so text such as `|diff|` stays in its cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
 }
 
 /// The terminal table.
@@ -272,7 +277,7 @@ pub fn markdown(r: &Report, peers: Option<&Peers>, command: &str) -> String {
         for peer in &p.peers {
             o.push_str(&format!(
                 "| {} | `{}` | {} {} | {} | {} {}/s | {} ({}: max {:.1e} ≤ {:.0e}) | {} |\n",
-                peer.name,
+                cell(&peer.name),
                 peer.workload,
                 fmt_count(peer.items),
                 peer.unit,
@@ -280,7 +285,7 @@ pub fn markdown(r: &Report, peers: Option<&Peers>, command: &str) -> String {
                 fmt_count(peer.throughput_per_s()),
                 peer.unit,
                 if peer.agrees { "yes" } else { "NO" },
-                peer.check,
+                cell(&peer.check),
                 peer.max_diff,
                 peer.tolerance,
                 match (peer.agrees, ratio(r, peer)) {
@@ -314,5 +319,7 @@ mod tests {
         assert_eq!(fmt_count(25_300_000.0), "25.30M");
         assert_eq!(fmt_count(45_600.0), "46k");
         assert_eq!(fmt_count(2.5), "2.50");
+        assert_eq!(fmt_count(1.0), "1");
+        assert_eq!(cell("|diff| / p"), "\\|diff\\| / p");
     }
 }
