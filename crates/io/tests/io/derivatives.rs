@@ -51,6 +51,7 @@ liquidity = { curve = "power_law", adv_usd = 2.0e9, k = 1.0, alpha = 0.5 }
 [[protocol]]
 id = "lend"
 kind = "lending"
+liquidators_buy_debt = true
 [[protocol.reserve]]
 asset = "ETH"
 ltv = 0.8
@@ -294,6 +295,7 @@ fn toml_round_trip_with_every_clearinghouse_feature() {
     assert!(text.contains("stETH = { atm = 0.75 }"), "{text}");
     assert_eq!(text.matches("imf_factor = ").count(), 1, "{text}");
     assert_eq!(text.matches("margin_mode = ").count(), 2, "{text}");
+    assert!(text.contains("liquidators_buy_debt = true"), "{text}");
 }
 
 #[test]
@@ -547,4 +549,3 @@ fn parquet_derivative_number_column_stored_as_string_is_an_error() {
     assert_eq!(e.field, "strike");
     assert!(e.message.contains("expected a number column"), "{d}");
 }
-

@@ -619,6 +619,36 @@ fn vault_type_column() {
 }
 
 #[test]
+fn written_position_files_carry_vault_types() {
+    let text = format!(
+        "{}\n[[account]]\nid = \"v1\"\nprotocol = \"maker\"\nvault_type = \"ETH-A\"\ncollateral = {{ ETH = 10.0 }}\ndebt = {{ DAI = 5000.0 }}\n",
+        small_with_cdp()
+    );
+    let s = parse(&text);
+    let dir = tempfile::tempdir().unwrap();
+    let base = snapshot_to_toml(&s, &[], false);
+    for (file, write) in [
+        ("pos.csv", write_positions_csv as fn(&Path, &Snapshot) -> _),
+        ("pos.parquet", write_positions_parquet),
+    ] {
+        fs::write(dir.path().join("snap.toml"), small_with(&[file], &base)).unwrap();
+        write(&dir.path().join(file), &s).unwrap();
+        let (back, _) =
+            load_snapshot(&dir.path().join("snap.toml")).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(normalized(back), normalized(s.clone()), "{file}");
+    }
+    let csv = fs::read_to_string(dir.path().join("pos.csv")).unwrap();
+    assert!(
+        csv.starts_with("protocol,account,asset,side,amount,emode,vault_type\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("maker,v1,ETH,collateral,10.0,,ETH-A\n"),
+        "{csv}"
+    );
+}
+
+#[test]
 fn not_borrowable_is_an_error() {
     let small = SMALL.replacen(
         "liquidation_threshold = 0.825\n",
