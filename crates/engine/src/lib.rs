@@ -422,11 +422,14 @@ fn round_report(
     let losses = models
         .iter()
         .zip(losses)
-        .filter(|(_, l)| l.insurance_used_usd > 0.0 || l.uncovered_usd > 0.0)
+        .filter(|(_, l)| {
+            l.insurance_used_usd > 0.0 || l.uncovered_usd > 0.0 || l.winners_paid_usd > 0.0
+        })
         .map(|(m, l)| LossReport {
             protocol: m.id().to_string(),
             insurance_used_usd: l.insurance_used_usd,
             uncovered_usd: l.uncovered_usd,
+            winners_paid_usd: l.winners_paid_usd,
         })
         .collect();
     let paused = models

@@ -30,9 +30,11 @@ pub struct StressResult {
 pub struct SystemSummary {
     /// Gross: what accounts left unpaid, before any insurance fund paid.
     pub bad_debt_usd: f64,
-    /// Bad debt no insurance fund covered.
+    /// Bad debt no insurance fund (nor a clearinghouse's winners) covered.
     pub uncovered_usd: f64,
     pub insurance_used_usd: f64,
+    /// Taken from clearinghouses' profitable positions (socialised loss or auto-deleveraging).
+    pub winners_paid_usd: f64,
     /// Open accounts with HF < 1 at the end: debt value above collateral value (not yet realised).
     pub shortfall_usd: f64,
     pub liquidated_debt_usd: f64,
@@ -58,6 +60,7 @@ impl SystemSummary {
             bad_debt_usd: bad,
             uncovered_usd: sum(|x| x.uncovered_usd),
             insurance_used_usd: sum(|x| x.insurance_used_usd),
+            winners_paid_usd: sum(|x| x.winners_paid_usd),
             shortfall_usd: sum(|x| x.shortfall_usd),
             liquidated_debt_usd: sum(|x| x.liquidated_debt_usd),
             seized_collateral_usd: sum(|x| x.seized_collateral_usd),
@@ -79,6 +82,8 @@ pub struct ProtocolSummary {
     pub bad_debt_usd: f64,
     pub uncovered_usd: f64,
     pub insurance_used_usd: f64,
+    /// Taken from a clearinghouse's profitable positions (socialised loss or auto-deleveraging).
+    pub winners_paid_usd: f64,
     /// `insurance_used_usd / bad_debt_usd` (1 when there is no bad debt).
     pub insurance_coverage: f64,
     pub shortfall_usd: f64,
@@ -113,6 +118,7 @@ pub(crate) struct ProtocolTotals {
     accounts_bad_debt: u64,
     unprofitable: u64,
     uncovered_usd: f64,
+    winners_paid_usd: f64,
     paused_rounds: u64,
     deferred: u64,
     frozen_rounds: u64,
@@ -123,6 +129,7 @@ impl ProtocolTotals {
         self.bad_debt_usd += o.bad_debt_usd();
         self.insurance_used_usd += loss.insurance_used_usd;
         self.uncovered_usd += loss.uncovered_usd;
+        self.winners_paid_usd += loss.winners_paid_usd;
         self.paused_rounds += u64::from(o.paused);
         self.deferred += o.deferred;
         self.frozen_rounds += u64::from(o.borrowing_frozen);
@@ -145,6 +152,7 @@ impl ProtocolTotals {
             bad_debt_usd: self.bad_debt_usd,
             uncovered_usd: self.uncovered_usd,
             insurance_used_usd: self.insurance_used_usd,
+            winners_paid_usd: self.winners_paid_usd,
             insurance_coverage: if self.bad_debt_usd > 0.0 {
                 self.insurance_used_usd / self.bad_debt_usd
             } else {
@@ -199,6 +207,8 @@ pub struct LossReport {
     pub insurance_used_usd: f64,
     /// Socialised to the suppliers of the reserves that took the bad debt.
     pub uncovered_usd: f64,
+    /// Taken from a clearinghouse's profitable positions.
+    pub winners_paid_usd: f64,
 }
 
 /// A protocol whose liquidations a circuit breaker paused in a round.

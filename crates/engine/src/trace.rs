@@ -256,6 +256,22 @@ pub(crate) fn round_lines(
         } else {
             ("insurance fund", "socialised to suppliers")
         };
+        let is_clearinghouse = s
+            .protocols
+            .iter()
+            .any(|p| p.id == l.protocol && p.kind == ProtocolKind::Clearinghouse);
+        if is_clearinghouse {
+            lines.push(format!(
+                "round {}: {} bad debt {}: insurance fund pays {}, profitable positions give up {}, {} uncovered (falls on depositors)",
+                r.round,
+                l.protocol,
+                fmt_usd(l.insurance_used_usd + l.winners_paid_usd + l.uncovered_usd),
+                fmt_usd(l.insurance_used_usd),
+                fmt_usd(l.winners_paid_usd),
+                fmt_usd(l.uncovered_usd)
+            ));
+            continue;
+        }
         lines.push(format!(
             "round {}: {} bad debt {}: {fund} pays {}, {} {rest}",
             r.round,

@@ -431,6 +431,7 @@ impl ProtocolModel for Cdp {
         LossOutcome {
             insurance_used_usd: paid,
             uncovered_usd: bad - paid,
+            winners_paid_usd: 0.0,
         }
     }
 

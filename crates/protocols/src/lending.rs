@@ -739,6 +739,7 @@ impl ProtocolModel for LendingPool {
         LossOutcome {
             insurance_used_usd: paid,
             uncovered_usd: bad - paid,
+            winners_paid_usd: 0.0,
         }
     }
 

@@ -80,6 +80,9 @@ pub struct LossOutcome {
     pub insurance_used_usd: f64,
     /// Left to the suppliers (socialised), USD.
     pub uncovered_usd: f64,
+    /// A clearinghouse's winners' part: taken from profitable positions (socialised loss or
+    /// auto-deleveraging), USD. `bad debt = insurance_used + winners_paid + uncovered`.
+    pub winners_paid_usd: f64,
 }
 
 /// Liquidations of one (collateral, debt) pair in one round, summed over accounts.
@@ -176,6 +179,7 @@ pub trait ProtocolModel: Send + Sync {
         LossOutcome {
             insurance_used_usd: 0.0,
             uncovered_usd: round.bad_debt_usd(),
+            winners_paid_usd: 0.0,
         }
     }
     /// The insurance fund's value at `prices`, USD.

@@ -912,6 +912,7 @@ impl ProtocolModel for Clearinghouse {
         LossOutcome {
             insurance_used_usd: paid,
             uncovered_usd: (bad - paid - winners).max(0.0),
+            winners_paid_usd: winners,
         }
     }
 
