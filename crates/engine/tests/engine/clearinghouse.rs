@@ -111,3 +111,128 @@ fn mango_pnl_weight_zero_removes_the_loss() {
     let mitigated = run(&s, &sc).system.bad_debt_usd;
     assert!(mitigated < 0.2 * base, "{mitigated} vs {base}");
 }
+
+/// One long of 10 ETH-PERP from 2000 on 2000 USDC, ETH on a deep curve; `oracle` is the market's
+/// oracle table.
+fn lagged_long(oracle: &str) -> Snapshot {
+    let text = format!(
+        r#"
+name = "lag"
+[[asset]]
+id = "USDC"
+kind = "stable"
+price = 1.0
+liquidity = {{ curve = "power_law", adv_usd = 1.0e15, k = 0.0, alpha = 0.5 }}
+[[asset]]
+id = "ETH"
+kind = "native"
+price = 2000.0
+liquidity = {{ curve = "power_law", adv_usd = 1.0e15, k = 0.0, alpha = 0.5 }}
+[[protocol]]
+id = "perps"
+kind = "clearinghouse"
+collateral = [ {{ asset = "USDC", initial_weight = 1.0, maintenance_weight = 1.0 }} ]
+[[protocol.market]]
+id = "ETH-PERP"
+underlying = "ETH"
+imr = 0.1
+mmr = 0.05
+oracle = {oracle}
+[[account]]
+id = "long"
+protocol = "perps"
+collateral = {{ USDC = 2000.0 }}
+perps = [ {{ market = "ETH-PERP", size = 10.0, entry_price = 2000.0 }} ]
+"#
+    );
+    match snapshot_from_str(&text, Format::Toml, "lag.toml") {
+        Ok((s, _)) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_lagged_oracle_delays_the_liquidation() {
+    // ETH −50% at round 0. Spot oracle: round 1 sees 1000, equity 2000 − 10000 < 0, closed at 1000:
+    // bad debt 8000 (fee waived). Oracle 2 rounds late: rounds 1 and 2 still read 2000 (the account
+    // is deferred, so the run goes on), round 3 reads 1000 and closes it — the same 8000 here, since
+    // the price did not move in between, but two rounds later.
+    let crash = "[[shock]]\nasset = \"ETH\"\nprice_change = -0.5\n";
+    let s = lagged_long("{ kind = \"spot\" }");
+    let r = run(&s, &scenario(&s, crash));
+    assert!((r.system.bad_debt_usd - 8000.0).abs() < 1e-6);
+    assert_eq!(r.rounds[1].bad_debt_usd, r.system.bad_debt_usd);
+    let s = lagged_long("{ kind = \"lagged\", delay_rounds = 2 }");
+    let r = run(&s, &scenario(&s, crash));
+    assert!((r.system.bad_debt_usd - 8000.0).abs() < 1e-6);
+    assert_eq!(r.rounds[1].bad_debt_usd, 0.0);
+    assert_eq!(r.rounds[2].bad_debt_usd, 0.0);
+    assert!((r.rounds[3].bad_debt_usd - 8000.0).abs() < 1e-6);
+    // The scenario's oracle_delay_rounds does the same to a spot oracle.
+    let s = lagged_long("{ kind = \"spot\" }");
+    let delayed = format!("{crash}[[shock]]\nprotocol = \"perps\"\noracle_delay_rounds = 2\n");
+    let r = run(&s, &scenario(&s, &delayed));
+    assert_eq!(r.rounds[2].bad_debt_usd, 0.0);
+    assert!((r.rounds[3].bad_debt_usd - 8000.0).abs() < 1e-6);
+}
+
+const BUILTIN: &str = include_str!("../../../../examples/builtin/system.toml");
+
+fn builtin(with_derivatives: bool) -> Snapshot {
+    let text = if with_derivatives {
+        BUILTIN.to_string()
+    } else {
+        // Every perp-dex account is in the block that starts with this comment, at the end.
+        let cut = BUILTIN.find("# --- perp-dex").unwrap_or(BUILTIN.len());
+        BUILTIN[..cut].to_string()
+    };
+    match snapshot_from_str(&text, Format::Toml, "system.toml") {
+        Ok((s, _)) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn protocol<'a>(r: &'a StressResult, id: &str) -> &'a cascade_engine::ProtocolSummary {
+    match r.protocols.iter().find(|p| p.id == id) {
+        Some(p) => p,
+        None => panic!("no protocol {id}"),
+    }
+}
+
+/// Derivatives → lending: in the built-in eth-crash, perp-dex's liquidations sell ETH and stETH on the
+/// curves Aave's liquidators use, so stETH ends lower and Aave's shortfall is larger than in the same
+/// system without perp-dex's accounts.
+#[test]
+fn builtin_derivative_liquidations_reach_the_lending_pools() {
+    let crash = include_str!("../../../../examples/builtin/eth-crash.toml");
+    let with = builtin(true);
+    let without = builtin(false);
+    let a = run(&with, &scenario(&with, crash));
+    let b = run(&without, &scenario(&without, crash));
+    assert!(protocol(&a, "perp-dex").accounts_liquidated > 0);
+    assert!(a.final_prices["stETH"] < b.final_prices["stETH"] - 1.0);
+    let aave = |r: &StressResult| {
+        protocol(r, "aave-v3").shortfall_usd + protocol(r, "aave-v3").bad_debt_usd
+    };
+    assert!(aave(&a) > aave(&b) + 1e5, "{} vs {}", aave(&a), aave(&b));
+}
+
+/// Lending → derivatives: a loss in Aave's USDC reserve lowers aUSDC's recovery, and perp-dex's
+/// trader backing a 5,000 ETH long with $2M of aUSDC is liquidated — which ETH −12% alone does not
+/// do: equity 2M·0.98 − 5000·240 = 760k ≥ MM 5000·1760·0.03 = 264k; with aUSDC at 0.6 the equity is
+/// 1.2M·0.98 − 1.2M < 0.
+#[test]
+fn builtin_lending_losses_reach_the_clearinghouse() {
+    let s = builtin(true);
+    let eth = "[[shock]]\nasset = \"ETH\"\nprice_change = -0.12\n";
+    let alone = run(&s, &scenario(&s, eth));
+    let with_default = format!("{eth}[[shock]]\nprotocol = \"aave-v3\"\ndefault = 0.4\n");
+    let both = run(&s, &scenario(&s, &with_default));
+    assert_eq!(protocol(&alone, "perp-dex").accounts_liquidated, 0);
+    assert!(
+        both.final_prices["aUSDC"] < 0.61,
+        "{}",
+        both.final_prices["aUSDC"]
+    );
+    assert!(protocol(&both, "perp-dex").accounts_liquidated >= 1);
+}

@@ -782,12 +782,30 @@ impl ProtocolModel for Clearinghouse {
             notes,
             ..ProtocolRound::default()
         };
+        // An oracle that lags or is pumped hides what the system prices show: accounts underwater at
+        // the system prices but not at the oracle are deferred (the run is not at rest while there
+        // are any), and their liquidation waits for the oracle to catch up.
+        if v.marks
+            .iter()
+            .zip(&self.params.markets)
+            .any(|(m, mk)| *m != ctx.prices[mk.underlying])
+        {
+            let true_v = self.valuation_at(ctx.prices);
+            let true_h = self.health_all(&true_v);
+            out.deferred = (0..hs.len())
+                .filter(|&k| {
+                    hs[k].maintenance() >= 0.0
+                        && true_h[k].maintenance() < 0.0
+                        && self.has_exposure(k)
+                })
+                .count() as u64;
+        }
         if underwater.is_empty() {
             return out;
         }
         if ctx.breakers && self.breaker_trips(ctx) {
             out.paused = true;
-            out.deferred = underwater.len() as u64;
+            out.deferred += underwater.len() as u64;
             return out;
         }
         let (mut perps_closed, mut notional, mut options_closed) = (0u64, 0.0, 0u64);
