@@ -6,6 +6,7 @@
 mod bench;
 mod builtin;
 mod greeks;
+mod margin;
 mod table;
 
 use std::io::Write;
@@ -63,6 +64,8 @@ enum Command {
     Clearing(ClearingArgs),
     /// DebtRank on any network of exposures.
     Debtrank(DebtrankArgs),
+    /// An account's margin explained: equity, requirements, each leg, each Greek, the binding scenario.
+    Margin(margin::MarginArgs),
     /// Black-76 value and Greeks of one option (flags) or many (--file F.csv) (DESIGN §6).
     Greeks(greeks::GreeksArgs),
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
@@ -310,6 +313,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Clearing(args) => clearing(&args),
         Command::Debtrank(args) => debtrank(&args),
         Command::Greeks(args) => greeks::run(&args),
+        Command::Margin(args) => margin::run(&args),
         Command::Gen {
             accounts,
             seed,
