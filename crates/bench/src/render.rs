@@ -79,7 +79,7 @@ pub fn fmt_count(x: f64) -> String {
 fn limit_text(m: &Measurement) -> String {
     match (m.bandwidth_share, m.bytes_per_run) {
         (Some(s), Some(b)) => format!(
-            "{:.1} GB/s = {:.0}% of triad",
+            "{:.1} GB/s = {:.0}% of peak triad",
             b / m.timing.median_s / 1e9,
             100.0 * s
         ),

@@ -33,6 +33,14 @@ pub struct Bandwidth {
     pub triad_all: Timing,
 }
 
+impl Bandwidth {
+    /// The machine's triad bandwidth: the better of the one-thread and all-threads medians (on a
+    /// shared machine the all-threads run can come out lower, when others load the cores).
+    pub fn triad_peak_gb_s(&self) -> f64 {
+        self.triad_1t_gb_s.max(self.triad_all_gb_s)
+    }
+}
+
 /// A sanity failure of the kernels.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("STREAM check: element {index}: found {found}, expected {expected}")]

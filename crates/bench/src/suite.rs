@@ -22,7 +22,7 @@ use crate::machine::Machine;
 use crate::networks::{self, ClearingInput};
 use crate::npy::write_npy;
 use crate::stream::{measure_bandwidth, Bandwidth};
-use crate::timing::{measure, Timing};
+use crate::timing::{measure, measure_after, Timing};
 use crate::BenchError;
 
 /// Every workload, in the order the suite runs them. `portfolio_margin` is the slot of the
@@ -153,7 +153,8 @@ pub struct Measurement {
     pub throughput_per_s: f64,
     /// Bytes a run reads and writes, where counted.
     pub bytes_per_run: Option<f64>,
-    /// `bytes_per_run / median_s` as a share of the all-cores triad bandwidth.
+    /// `bytes_per_run / median_s` as a share of the triad bandwidth (the better of one thread and
+    /// all threads, [`Bandwidth::triad_peak_gb_s`]).
     pub bandwidth_share: Option<f64>,
     /// The target, in words (issue 7 / DESIGN), if any.
     pub target: Option<String>,
@@ -226,6 +227,10 @@ pub fn thousands(n: usize) -> String {
     }
     out
 }
+
+/// Bytes rewritten before each timed health scan to evict its data from the caches (four times
+/// the 32 MiB last-level cache of the project's machine).
+pub const EVICT_BYTES: usize = 128 << 20;
 
 /// Timed runs of the health scan at least, in a full run (a scan takes milliseconds).
 pub const HEALTH_MIN_RUNS: usize = 21;
@@ -535,7 +540,7 @@ impl Runner<'_> {
     fn health_scan(&mut self) -> Result<Measurement, BenchError> {
         let runs = self.runs();
         let judged = self.judged();
-        let triad = self.bandwidth.as_ref().map(|b| b.triad_all_gb_s);
+        let triad = self.bandwidth.as_ref().map(Bandwidth::triad_peak_gb_s);
         let emit = self.config.emit.clone();
         let big = self.big(false)?;
         let s = &big.snapshot;
@@ -565,7 +570,19 @@ impl Runner<'_> {
         } else {
             runs
         };
-        let (timing, below) = measure(runs, || cols.scan_into(&prices, &mut out));
+        // Every run starts from memory, not from the last-level cache: a buffer of
+        // EVICT_BYTES is rewritten (untimed) before each.
+        let mut evict = vec![0u8; EVICT_BYTES];
+        let mut pass = 0u8;
+        let (timing, below) = measure_after(
+            runs,
+            || {
+                pass = pass.wrapping_add(1);
+                evict.par_chunks_mut(1 << 20).for_each(|c| c.fill(pass));
+            },
+            || cols.scan_into(&prices, &mut out),
+        );
+        drop(evict);
         let below = below?;
         // Check 2: the engine's own HF on a sample of accounts (rows are grouped by entry count:
         // find each account's row).
@@ -607,7 +624,7 @@ impl Runner<'_> {
         let share = triad.map(|t| gb_s / t);
         Ok(Measurement {
             name: "health_scan".into(),
-            title: "health-factor scan (columnar)".into(),
+            title: "health-factor scan (columnar, from memory)".into(),
             size: format!(
                 "{} accounts, {} entries",
                 thousands(n),
@@ -618,7 +635,7 @@ impl Runner<'_> {
             throughput_per_s: n as f64 / timing.median_s,
             bytes_per_run: Some(bytes),
             bandwidth_share: share,
-            target: Some("≥ 50% of the all-cores triad bandwidth".into()),
+            target: Some("≥ 50% of the measured triad bandwidth".into()),
             target_met: if judged {
                 share.map(|x| x >= 0.5)
             } else {
@@ -629,7 +646,8 @@ impl Runner<'_> {
                     .into(),
                 "equals the lending engine's HF on a sample of accounts (1e-12)".into(),
             ],
-            details: json!({"gb_per_s": gb_s, "accounts_below_1": below, "price_shock": SCAN_SHOCK}),
+            details: json!({"gb_per_s": gb_s, "accounts_below_1": below, "price_shock": SCAN_SHOCK,
+                "evicted_bytes_before_each_run": EVICT_BYTES}),
             timing,
         })
     }

@@ -58,3 +58,25 @@ pub fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Timing, T) {
     }
     (Timing::of(&times), out)
 }
+
+/// [`measure`] with `before` run untimed before every timed run (e.g. evicting the caches, so a
+/// kernel whose data would otherwise stay in the last-level cache is measured from memory).
+pub fn measure_after<T>(
+    runs: usize,
+    mut before: impl FnMut(),
+    mut f: impl FnMut() -> T,
+) -> (Timing, T) {
+    let mut times = Vec::with_capacity(runs.max(1));
+    before();
+    let t0 = Instant::now();
+    let mut out = std::hint::black_box(f());
+    times.push(t0.elapsed().as_secs_f64());
+    for _ in 1..runs {
+        before();
+        let t0 = Instant::now();
+        let next = std::hint::black_box(f());
+        times.push(t0.elapsed().as_secs_f64());
+        out = next;
+    }
+    (Timing::of(&times), out)
+}
