@@ -226,13 +226,15 @@ mod monotone {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        #![proptest_config(ProptestConfig::with_cases(200))]
         /// A larger outflow never leaves UST higher (the replay's book, no market recovery between
         /// rounds; see the replay README for why recovery can break this near the threshold).
+        /// Outflows are drawn around the run's threshold (≈ $0.8B), where paths differ: above
+        /// ≈ $0.9B (three days at the cap) every outflow starts the same run on the same day.
         #[test]
         fn a_larger_outflow_never_leaves_ust_higher(
-            small in 0.0f64..6.0e9,
-            extra in 0.0f64..6.0e9,
+            small in 0.0f64..1.5e9,
+            extra in prop::sample::select(vec![1.0e6, 1.0e7, 1.0e8, 5.0e8, 1.0e10]),
             rounds in prop::sample::select(vec![6u32, 14, 30]),
         ) {
             let s = ust(UST);
