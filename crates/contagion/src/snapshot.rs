@@ -166,7 +166,9 @@ pub fn contagion_coefficients(s: &Snapshot, prepared: &Prepared) -> Vec<Coeffici
         .filter(|&p| {
             matches!(
                 s.protocols[p].params,
-                ProtocolParams::Lending(_) | ProtocolParams::Cdp(_)
+                ProtocolParams::Lending(_)
+                    | ProtocolParams::Cdp(_)
+                    | ProtocolParams::Clearinghouse(_)
             )
         })
         .collect();
