@@ -13,15 +13,15 @@ pub mod scenario;
 pub mod snapshot;
 
 pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
-pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
 pub use derivatives::{
     ClearinghouseParams, CollateralWeight, LiabilityWeight, LossMode, MarginMode, OptionPositions,
     OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,
 };
+pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
 pub use doc::Format;
 pub use protocol::{
-    AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory, LendingParams,
-    Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve, VaultType,
+    AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory,
+    LendingParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve, VaultType,
 };
 pub use scenario::{Scenario, Shock};
 pub use snapshot::{Accounts, Correlation, Positions, Side, Snapshot};
