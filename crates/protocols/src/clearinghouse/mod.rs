@@ -605,25 +605,24 @@ impl Clearinghouse {
             }
             LossMode::Adl => {
                 let v = self.valuation(prices, marks.clone());
-                let mut ranked: Vec<(usize, usize, f64, f64)> = winners
+                let mut ranked: Vec<(usize, f64, f64)> = winners
                     .iter()
                     .map(|&(i, k, pnl)| {
                         let e = health(&self.book(k), &self.params, &self.series, &v)
                             .equity_maintenance;
                         let score = if e > 0.0 { pnl / e } else { f64::INFINITY };
-                        (i, k, pnl, score)
+                        (i, pnl, score)
                     })
                     .collect();
-                ranked.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(&b.0)));
+                ranked.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
                 let mut left = loss;
-                for (i, k, pnl, _) in ranked {
+                for (i, pnl, _) in ranked {
                     if left <= 0.0 {
                         break;
                     }
                     let f = (left / pnl).min(1.0);
                     // The closed share f gives up its profit (closed at entry); the rest stays open.
                     self.perps[i].size *= 1.0 - f;
-                    let _ = k;
                     left -= f * pnl;
                 }
                 loss - left.max(0.0)
