@@ -59,6 +59,8 @@ pub struct Sizes {
     /// Nodes and edges of the sparse Eisenberg–Noe network.
     pub en_sparse_nodes: usize,
     pub en_sparse_edges: usize,
+    /// Accounts of the portfolio-margin book (10 options each, 21 × 3 grid).
+    pub pm_accounts: usize,
 }
 
 impl Sizes {
@@ -73,6 +75,7 @@ impl Sizes {
         en_dense_nodes: 2_000,
         en_sparse_nodes: 100_000,
         en_sparse_edges: 1_000_000,
+        pm_accounts: 100_000,
     };
     /// Small enough for an unoptimised build in CI; targets are not judged at these sizes.
     pub const QUICK: Sizes = Sizes {
@@ -84,6 +87,7 @@ impl Sizes {
         en_dense_nodes: 150,
         en_sparse_nodes: 3_000,
         en_sparse_edges: 30_000,
+        pm_accounts: 2_000,
     };
 }
 
