@@ -168,30 +168,43 @@ impl HealthColumns {
                 expected: n,
             });
         }
-        let mut below = 0;
+        // One parallel pass over every group's chunks (a join per group cost a barrier each).
+        let mut tasks: Vec<(usize, &mut [f64], &[u32], &[f64])> = Vec::new();
+        let mut rest: &mut [f64] = out;
+        let mut taken = 0;
         for g in &self.groups {
             let c = g.entries_per_row;
-            let slots = &mut out[g.first_row..g.first_row + g.rows];
+            let skip = g.first_row - taken;
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(skip);
+            let (slots, tail) = tail.split_at_mut(g.rows);
+            rest = tail;
+            taken = g.first_row + g.rows;
+            if c == 0 {
+                // No entries, no debt: HF = ∞.
+                slots.fill(f64::INFINITY);
+                continue;
+            }
             let assets = &self.asset[g.first_entry..g.first_entry + g.rows * c];
             let weights = &self.weighted_tokens[g.first_entry..g.first_entry + g.rows * c];
-            below += slots
-                .par_chunks_mut(SCAN_CHUNK)
-                .zip(assets.par_chunks(SCAN_CHUNK * c.max(1)))
-                .zip(weights.par_chunks(SCAN_CHUNK * c.max(1)))
-                .map(|((o, a), w)| match c {
-                    1 => scan_fixed::<1>(a, w, prices, o),
-                    2 => scan_fixed::<2>(a, w, prices, o),
-                    3 => scan_fixed::<3>(a, w, prices, o),
-                    4 => scan_fixed::<4>(a, w, prices, o),
-                    5 => scan_fixed::<5>(a, w, prices, o),
-                    _ => scan_any(c, a, w, prices, o),
-                })
-                .sum::<usize>();
-            if c == 0 {
-                // No entries, no debt: HF = ∞ (par_chunks of an empty entry slice yields nothing).
-                slots.fill(f64::INFINITY);
+            for ((o, a), w) in slots
+                .chunks_mut(SCAN_CHUNK)
+                .zip(assets.chunks(SCAN_CHUNK * c))
+                .zip(weights.chunks(SCAN_CHUNK * c))
+            {
+                tasks.push((c, o, a, w));
             }
         }
+        let below = tasks
+            .into_par_iter()
+            .map(|(c, o, a, w)| match c {
+                1 => scan_fixed::<1>(a, w, prices, o),
+                2 => scan_fixed::<2>(a, w, prices, o),
+                3 => scan_fixed::<3>(a, w, prices, o),
+                4 => scan_fixed::<4>(a, w, prices, o),
+                5 => scan_fixed::<5>(a, w, prices, o),
+                _ => scan_any(c, a, w, prices, o),
+            })
+            .sum::<usize>();
         Ok(below)
     }
 }
