@@ -383,8 +383,9 @@ impl Clearinghouse {
             })
     }
 
-    /// Round 1: the pumps spend their budgets on their venues (anchored at the pre-shock price), and
-    /// the borrow shock borrows up to initial health at the round-0 oracle (pumped) prices.
+    /// Round 1: the pumps spend their budgets on their venues (anchored at the round's starting, i.e.
+    /// post-shock, price), and the borrow shock borrows up to initial health at the round-0 oracle
+    /// (pumped) prices.
     fn round_zero_actions(&mut self, prices: &[f64]) -> Vec<String> {
         let mut notes = Vec::new();
         for pump in self.pumps.clone() {
