@@ -169,7 +169,7 @@ impl HealthColumns {
             });
         }
         // One parallel pass over every group's chunks (a join per group cost a barrier each).
-        let mut tasks: Vec<(usize, &mut [f64], &[u32], &[f64])> = Vec::new();
+        let mut tasks: Vec<ScanTask> = Vec::new();
         let mut rest: &mut [f64] = out;
         let mut taken = 0;
         for g in &self.groups {
@@ -208,6 +208,9 @@ impl HealthColumns {
         Ok(below)
     }
 }
+
+/// A chunk of one group's scan: entries per row, the chunk's output slots, assets and weights.
+type ScanTask<'a> = (usize, &'a mut [f64], &'a [u32], &'a [f64]);
 
 /// The scan of rows of exactly `C` entries: a loop of known length, unrolled, no branch on the
 /// data; returns the rows below 1.
