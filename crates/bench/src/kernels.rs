@@ -193,7 +193,7 @@ pub(crate) fn portfolio_margin(r: &mut Runner) -> Result<Option<Measurement>, Be
     let v = ch.valuation_at(&prices);
     let grid = &v.grid;
     let mut worst_err = 0.0f64;
-    for k in 0..ch.accounts().min(50) {
+    for (k, hk) in hs.iter().enumerate().take(50) {
         let b = ch.book(k);
         let mut per_root: Vec<(usize, f64)> = Vec::new();
         for g in 0..grid.len() {
@@ -267,12 +267,12 @@ pub(crate) fn portfolio_margin(r: &mut Runner) -> Result<Option<Measurement>, Be
             .chain(b.perps.iter().map(|pp| pp.size.abs() * v.marks[pp.market]))
             .sum();
         let expected = direct.max(p.options.floor * gross);
-        let err = (hs[k].mm - expected).abs() / expected.max(1.0);
+        let err = (hk.mm - expected).abs() / expected.max(1.0);
         worst_err = worst_err.max(err);
         if err > 1e-9 {
             return Err(check(format!(
                 "account {k}: requirement {} but the direct recomputation gives {expected}",
-                hs[k].mm
+                hk.mm
             )));
         }
     }
