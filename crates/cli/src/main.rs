@@ -82,6 +82,13 @@ enum Command {
         /// Position file format.
         #[arg(long, value_parser = ["parquet", "csv"], default_value = "parquet")]
         format: String,
+        /// Also add a derivatives clearinghouse with this many portfolio-margined accounts (a perp
+        /// and options on listed series each; their draws do not change the lending book).
+        #[arg(long, default_value_t = 0)]
+        derivative_accounts: usize,
+        /// Options per derivatives account.
+        #[arg(long, default_value_t = 10)]
+        options_per_account: usize,
     },
     /// The benchmark suite: every engine timed against this machine's measured limits (issue 7).
     Bench(bench::BenchArgs),
@@ -319,7 +326,18 @@ fn run(cmd: Command) -> Result<(), Failure> {
             seed,
             out,
             format,
-        } => gen(accounts, seed, &out, &format),
+            derivative_accounts,
+            options_per_account,
+        } => gen(
+            accounts,
+            seed,
+            &out,
+            &format,
+            &cascade_io::gen::GenOptions {
+                derivative_accounts,
+                options_per_account,
+            },
+        ),
         Command::Bench(args) => bench::bench(&args),
     }
 }
@@ -385,8 +403,17 @@ fn validate(snapshot: &SnapshotArg, scenario: Option<&str>, json: bool) -> Resul
                     Ok((_, d)) | Err(d) => diags.extend(d),
                 }
             }
+            let derivatives = if snap.perps.is_empty() && snap.options.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} perps, {} options",
+                    snap.perps.len(),
+                    snap.options.len()
+                )
+            };
             summary = Some(format!(
-                "{} — {} assets, {} protocols, {} accounts, {} positions",
+                "{} — {} assets, {} protocols, {} accounts, {} positions{derivatives}",
                 snap.source,
                 snap.assets.len(),
                 snap.protocols.len(),
@@ -1135,7 +1162,13 @@ fn calibrate(a: &CalibrateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn gen(accounts: usize, seed: u64, out: &Path, format: &str) -> Result<(), Failure> {
+fn gen(
+    accounts: usize,
+    seed: u64,
+    out: &Path,
+    format: &str,
+    options: &cascade_io::gen::GenOptions,
+) -> Result<(), Failure> {
     if accounts == 0 {
         return Err(Failure::Input(
             "error: --accounts must be at least 1".into(),
@@ -1143,7 +1176,7 @@ fn gen(accounts: usize, seed: u64, out: &Path, format: &str) -> Result<(), Failu
     }
     let (base, _) = load_snapshot(&SnapshotArg { snapshot: None }).map_err(input)?;
     let t0 = std::time::Instant::now();
-    let snap = cascade_io::gen::generate(&base, accounts, seed);
+    let snap = cascade_io::gen::generate_with(&base, accounts, seed, options).snapshot;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let pos_name = if format == "csv" {
         "positions.csv"
@@ -1163,10 +1196,12 @@ fn gen(accounts: usize, seed: u64, out: &Path, format: &str) -> Result<(), Failu
     cascade_io::write::write_atomic(&snap_path, toml.as_bytes())
         .with_context(|| format!("writing {}", snap_path.display()))?;
     eprintln!(
-        "wrote {} ({} accounts, {} positions, seed {seed}) in {:.2} s",
+        "wrote {} ({} accounts, {} positions, {} perps, {} options, seed {seed}) in {:.2} s",
         snap_path.display(),
         snap.accounts.len(),
         snap.positions.len(),
+        snap.perps.len(),
+        snap.options.len(),
         t0.elapsed().as_secs_f64()
     );
     Ok(())

@@ -1002,3 +1002,33 @@ options = [ { underlying = "ETH", kind = "put", strike = 1800.0, expiry_days = 3
     let o = cascade(&["validate", "--snapshot", &path.to_string_lossy()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn gen_adds_a_derivatives_book_that_loads_back() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("g");
+    let out_s = out.to_string_lossy().into_owned();
+    let o = cascade(&[
+        "gen",
+        "--accounts",
+        "300",
+        "--derivative-accounts",
+        "40",
+        "--options-per-account",
+        "3",
+        "--format",
+        "csv",
+        "--out",
+        &out_s,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("120 options"), "{}", stderr(&o));
+    let snap = out.join("snapshot.toml");
+    let o = cascade(&["validate", "--snapshot", &snap.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        said.contains("340 accounts") && said.contains("120 options"),
+        "{said}"
+    );
+}
