@@ -84,21 +84,44 @@ pub fn stress_table(s: &Snapshot, r: &StressResult) -> String {
         .filter(|p| p.insurance_fund_initial_usd > 0.0 || p.insurance_used_usd > 0.0)
         .collect();
     if !funded.is_empty() {
+        // A clearinghouse's winners pay what its fund cannot (socialised loss or ADL).
+        let winners = r.protocols.iter().any(|p| p.winners_paid_usd > 0.0);
         let _ = writeln!(
             o,
-            "\n{:<14} {:>11} {:>11} {:>9} {:>11} {:>11}",
-            "insurance", "bad debt", "paid", "coverage", "fund before", "fund after"
+            "\n{:<14} {:>11} {:>11} {:>9} {:>11} {:>11}{}",
+            "insurance",
+            "bad debt",
+            "paid",
+            "coverage",
+            "fund before",
+            "fund after",
+            if winners {
+                format!(" {:>11}", "winners")
+            } else {
+                String::new()
+            }
         );
         for p in funded {
             let _ = writeln!(
                 o,
-                "{:<14} {:>11} {:>11} {:>8.1}% {:>11} {:>11}",
+                "{:<14} {:>11} {:>11} {:>8.1}% {:>11} {:>11}{}",
                 p.id,
                 fmt_usd(p.bad_debt_usd),
                 fmt_usd(p.insurance_used_usd),
                 100.0 * p.insurance_coverage,
                 fmt_usd(p.insurance_fund_initial_usd),
-                fmt_usd(p.insurance_fund_final_usd)
+                fmt_usd(p.insurance_fund_final_usd),
+                if winners {
+                    format!(" {:>11}", fmt_usd(p.winners_paid_usd))
+                } else {
+                    String::new()
+                }
+            );
+        }
+        if winners {
+            let _ = writeln!(
+                o,
+                "winners = what a clearinghouse's profitable positions gave up (socialised loss or auto-deleveraging)"
             );
         }
     }
