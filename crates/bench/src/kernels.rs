@@ -1,5 +1,5 @@
 //! Workloads of the derivatives kernels (DESIGN §6), each landing with its issue: Black-76 price and
-//! Greeks, and the portfolio-margin grid (its slot is [`portfolio_margin`]).
+//! Greeks, and the portfolio-margin grid ([`portfolio_margin`]).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -25,8 +25,8 @@ use crate::stream::{measure_bandwidth, Bandwidth};
 use crate::timing::{measure, measure_after, Timing};
 use crate::BenchError;
 
-/// Every workload, in the order the suite runs them. `portfolio_margin` is the slot of the
-/// portfolio-margin kernel (DESIGN §6), reported as skipped until that kernel exists.
+/// Every workload, in the order the suite runs them. A workload whose kernel is not in the build is
+/// reported as skipped.
 pub const WORKLOADS: [&str; 11] = [
     "stream",
     "snapshot_load",
