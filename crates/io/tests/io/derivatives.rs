@@ -549,3 +549,18 @@ fn parquet_derivative_number_column_stored_as_string_is_an_error() {
     assert_eq!(e.field, "strike");
     assert!(e.message.contains("expected a number column"), "{d}");
 }
+
+#[test]
+fn toml_round_trip_of_an_algorithmic_stablecoin() {
+    let ust = include_str!("../../../../examples/replays/ust-luna/snapshot.toml");
+    let s = parse(ust);
+    let text = snapshot_to_toml(&s, &[], true);
+    let back = parse(&text);
+    assert_eq!(normalized(back.clone()), normalized(s.clone()), "{text}");
+    let (a, b) = (
+        s.protocols.iter().find_map(|p| p.algostable()),
+        back.protocols.iter().find_map(|p| p.algostable()),
+    );
+    assert!(a.is_some());
+    assert_eq!(a, b);
+}
