@@ -283,13 +283,8 @@ pub fn concentration(s: &Snapshot, prepared: &Prepared) -> Vec<Concentration> {
 
 /// The family of an asset for recursive collateralization: the root of its `underlying` chain (stETH,
 /// whETH → ETH; aUSDC → USDC), with every USD stable (stable, cdp_stable) in one family "USD".
-fn family(s: &Snapshot, mut a: AssetIdx) -> String {
-    for _ in 0..=s.assets.len() {
-        match s.assets[a].underlying {
-            Some(u) => a = u,
-            None => break,
-        }
-    }
+fn family(s: &Snapshot, a: AssetIdx) -> String {
+    let a = s.root_asset(a);
     match s.assets[a].kind {
         AssetKind::Stable | AssetKind::CdpStable => "USD".into(),
         _ => s.assets[a].id.clone(),

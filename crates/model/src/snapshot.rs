@@ -223,6 +223,20 @@ impl Snapshot {
             .sum()
     }
 
+    /// The root of `asset`'s `underlying` chain (stETH, whETH → ETH; aUSDC → USDC): the asset its price
+    /// derives from, itself when it has no underlying. Bounded by the asset count, so a cycle (which the
+    /// loader rejects) cannot loop.
+    pub fn root_asset(&self, asset: AssetIdx) -> AssetIdx {
+        let mut a = asset;
+        for _ in 0..=self.assets.len() {
+            match self.assets[a].underlying {
+                Some(u) => a = u,
+                None => break,
+            }
+        }
+        a
+    }
+
     /// An asset's USD price at the snapshot, before any shock or market impact: exogenous kinds their
     /// `price`, derived kinds DESIGN §2's formula with receipt recovery 1 (0 if it cannot be derived).
     pub fn reference_price(&self, asset: AssetIdx) -> f64 {

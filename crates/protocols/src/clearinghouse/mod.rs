@@ -127,18 +127,7 @@ pub struct Clearinghouse {
 impl Clearinghouse {
     pub fn new(s: &Snapshot, protocol: usize, p: &ClearinghouseParams) -> Clearinghouse {
         let n_assets = s.assets.len();
-        let root: Vec<AssetIdx> = (0..n_assets)
-            .map(|a| {
-                let mut x = a;
-                for _ in 0..=n_assets {
-                    match s.assets[x].underlying {
-                        Some(u) => x = u,
-                        None => break,
-                    }
-                }
-                x
-            })
-            .collect();
+        let root: Vec<AssetIdx> = (0..n_assets).map(|a| s.root_asset(a)).collect();
         let mut local = vec![usize::MAX; s.accounts.len()];
         let mut names = Vec::new();
         let mut mode = Vec::new();
