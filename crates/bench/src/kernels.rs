@@ -151,7 +151,7 @@ const PM_VOL_SHOCK: f64 = 0.3;
 /// least the floor, IM = multiplier × MM; and the first accounts' requirement recomputed directly —
 /// each option revalued by `black76_price` in each scenario, without the series table — to 1e-9.
 pub(crate) fn portfolio_margin(r: &mut Runner) -> Result<Option<Measurement>, BenchError> {
-    use cascade_protocols::clearinghouse::margin::{smile_of, DAYS_PER_YEAR};
+    use cascade_protocols::clearinghouse::margin::series_terms;
     use cascade_protocols::clearinghouse::Clearinghouse;
     use cascade_protocols::options::black76_price;
 
@@ -207,15 +207,9 @@ pub(crate) fn portfolio_margin(r: &mut Runner) -> Result<Option<Measurement>, Be
             for o in b.options {
                 let se = &ch.series()[o.series];
                 let spot = v.option_spot[se.underlying];
-                let t = se.expiry_days / DAYS_PER_YEAR;
-                let kind = match se.kind {
-                    cascade_model::OptionType::Call => OptionKind::Call,
-                    cascade_model::OptionType::Put => OptionKind::Put,
-                };
                 let value = |s0: f64, f: f64| {
-                    let fwd = s0 * (p.options.rate * t).exp();
-                    let vol = smile_of(p, se.underlying, 1.0).vol(se.strike, fwd) * f;
-                    black76_price(kind, s0, se.strike, p.options.rate, vol, t)
+                    let (kind, t, vol) = series_terms(se, p, 1.0, s0);
+                    black76_price(kind, s0, se.strike, p.options.rate, vol * f, t)
                 };
                 add(
                     v.root[se.underlying],

@@ -35,6 +35,16 @@ pub enum OptionKind {
     Put,
 }
 
+impl From<cascade_model::OptionType> for OptionKind {
+    /// A snapshot's option type (`cascade_model::OptionType`) as the pricer's kind.
+    fn from(t: cascade_model::OptionType) -> OptionKind {
+        match t {
+            cascade_model::OptionType::Call => OptionKind::Call,
+            cascade_model::OptionType::Put => OptionKind::Put,
+        }
+    }
+}
+
 impl OptionKind {
     /// `call` or `put`, in any case, surrounding blanks ignored; anything else is `None`.
     pub fn parse(s: &str) -> Option<OptionKind> {

@@ -5,8 +5,8 @@
 use cascade_model::{AssetIdx, MarginMode, OptionType};
 
 use super::margin::{
-    option_requirement, scenario_loss, series_greeks, size_adjusted_ratio, smile_of, Book, Health,
-    Valuation, DAYS_PER_YEAR,
+    option_requirement, scenario_loss, series_greeks, series_terms, size_adjusted_ratio, Book,
+    Health, Valuation,
 };
 use super::Clearinghouse;
 
@@ -165,8 +165,7 @@ impl Clearinghouse {
                 let s = &self.series[o.series];
                 let spot = v.option_spot[s.underlying];
                 let vm = self.vol_mult[s.underlying];
-                let t = s.expiry_days / DAYS_PER_YEAR;
-                let fwd = spot * (params.options.rate * t).exp();
+                let (_, _, vol) = series_terms(s, params, vm, spot);
                 let g = series_greeks(s, params, vm, spot);
                 OptionLine {
                     underlying: s.underlying,
@@ -175,7 +174,7 @@ impl Clearinghouse {
                     expiry_days: s.expiry_days,
                     size: o.size,
                     spot,
-                    vol: smile_of(params, s.underlying, vm).vol(s.strike, fwd),
+                    vol,
                     value_usd: o.size * v.values[o.series],
                     delta: o.size * g.delta,
                     gamma: o.size * g.gamma,

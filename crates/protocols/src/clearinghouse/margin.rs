@@ -144,11 +144,18 @@ pub fn smile_of(params: &ClearinghouseParams, underlying: AssetIdx, vol_mult: f6
     }
 }
 
-fn kind_of(t: OptionType) -> OptionKind {
-    match t {
-        OptionType::Call => OptionKind::Call,
-        OptionType::Put => OptionKind::Put,
-    }
+/// Series `s`'s Black-76 terms at spot `spot`: its kind, years to expiry `T`, and the smile's
+/// volatility at its strike, `σ(ln(K/F))` with `F = S·e^{rT}` (the scenario's multiplier applied).
+pub fn series_terms(
+    s: &Series,
+    params: &ClearinghouseParams,
+    vol_mult: f64,
+    spot: f64,
+) -> (OptionKind, f64, f64) {
+    let t = s.expiry_days / DAYS_PER_YEAR;
+    let fwd = spot * (params.options.rate * t).exp();
+    let vol = smile_of(params, s.underlying, vol_mult).vol(s.strike, fwd);
+    (s.kind.into(), t, vol)
 }
 
 /// Series j's value per option at spot `spot` and volatility factor `vf`: Black-76 on the forward
@@ -160,11 +167,8 @@ pub fn series_value(
     spot: f64,
     vf: f64,
 ) -> f64 {
-    let t = s.expiry_days / DAYS_PER_YEAR;
-    let r = params.options.rate;
-    let fwd = spot * (r * t).exp();
-    let vol = smile_of(params, s.underlying, vol_mult).vol(s.strike, fwd) * vf;
-    black76_price(kind_of(s.kind), spot, s.strike, r, vol, t)
+    let (kind, t, vol) = series_terms(s, params, vol_mult, spot);
+    black76_price(kind, spot, s.strike, params.options.rate, vol * vf, t)
 }
 
 /// Series j's Greeks per option at the base point (for explanations).
@@ -174,11 +178,8 @@ pub fn series_greeks(
     vol_mult: f64,
     spot: f64,
 ) -> crate::options::Greeks {
-    let t = s.expiry_days / DAYS_PER_YEAR;
-    let r = params.options.rate;
-    let fwd = spot * (r * t).exp();
-    let vol = smile_of(params, s.underlying, vol_mult).vol(s.strike, fwd);
-    match OptionSpec::new(kind_of(s.kind), spot, s.strike, r, vol, t) {
+    let (kind, t, vol) = series_terms(s, params, vol_mult, spot);
+    match OptionSpec::new(kind, spot, s.strike, params.options.rate, vol, t) {
         Ok(spec) => black76(&spec),
         Err(_) => crate::options::Greeks::default(),
     }
