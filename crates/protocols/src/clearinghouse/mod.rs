@@ -409,20 +409,8 @@ impl Clearinghouse {
                 .map_or(1.0, |w| w.initial_weight);
             let p = prices[asset];
             // The lendable pool: every account's deposits of the asset, less what is already borrowed.
-            let deposits: f64 = self
-                .collateral
-                .iter()
-                .flat_map(|c| c.iter())
-                .filter(|(a, _)| *a == asset)
-                .map(|(_, q)| q)
-                .sum();
-            let borrowed: f64 = self
-                .liabilities
-                .iter()
-                .flat_map(|c| c.iter())
-                .filter(|(a, _)| *a == asset)
-                .map(|(_, q)| q)
-                .sum();
+            let deposits = total_tokens(&self.collateral, asset);
+            let borrowed = total_tokens(&self.liabilities, asset);
             let usd = (h.initial() / lw)
                 .max(0.0)
                 .min((deposits - borrowed).max(0.0) * p);
@@ -638,6 +626,16 @@ impl Clearinghouse {
         }
         paid
     }
+}
+
+/// Tokens of `asset` summed over every account's balances.
+fn total_tokens(balances: &[Vec<(AssetIdx, f64)>], asset: AssetIdx) -> f64 {
+    balances
+        .iter()
+        .flat_map(|c| c.iter())
+        .filter(|(a, _)| *a == asset)
+        .map(|(_, q)| q)
+        .sum()
 }
 
 /// Adds a spot leg of a liquidation to the round's records: collateral seized (and sold) or a
