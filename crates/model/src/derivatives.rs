@@ -45,25 +45,22 @@ pub enum LossMode {
     Adl,
 }
 
-/// A spot asset accepted as collateral, with its weights (weight = 1 − haircut).
+/// A spot asset's weights in a clearinghouse's health: as collateral, weight = 1 − haircut in [0, 1]
+/// with initial ≤ maintenance; as a liability, weight ≥ 1 with initial ≥ maintenance.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CollateralWeight {
+pub struct AssetWeight {
     pub asset: AssetIdx,
-    /// Weight in initial health (what may be opened or borrowed), in [0, 1].
+    /// Weight in initial health (what may be opened or borrowed).
     pub initial_weight: f64,
-    /// Weight in maintenance health (what triggers liquidation), in [0, 1].
+    /// Weight in maintenance health (what triggers liquidation).
     pub maintenance_weight: f64,
     pub line: u32,
 }
 
+/// A spot asset accepted as collateral, with its weights in [0, 1].
+pub type CollateralWeight = AssetWeight;
 /// A spot asset that may be borrowed, with its liability weights (≥ 1).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiabilityWeight {
-    pub asset: AssetIdx,
-    pub initial_weight: f64,
-    pub maintenance_weight: f64,
-    pub line: u32,
-}
+pub type LiabilityWeight = AssetWeight;
 
 /// Where a market's oracle price comes from (DESIGN §1 "oracles", issue 6).
 #[derive(Debug, Clone, PartialEq, Default)]

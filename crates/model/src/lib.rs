@@ -14,8 +14,8 @@ pub mod snapshot;
 
 pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
 pub use derivatives::{
-    ClearinghouseParams, CollateralWeight, LiabilityWeight, LossMode, MarginMode, OptionPositions,
-    OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,
+    AssetWeight, ClearinghouseParams, CollateralWeight, LiabilityWeight, LossMode, MarginMode,
+    OptionPositions, OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,
 };
 pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
 pub use doc::Format;

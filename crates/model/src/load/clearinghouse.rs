@@ -2,8 +2,8 @@
 
 use super::{parse_liquidity, AssetKinds, Ctx, Refs, Table, NON_NEGATIVE, POSITIVE};
 use crate::derivatives::{
-    ClearinghouseParams, CollateralWeight, LiabilityWeight, LossMode, OptionType, OptionsParams,
-    OracleSpec, PerpMarket, SmileSpec,
+    AssetWeight, ClearinghouseParams, LossMode, OptionType, OptionsParams, OracleSpec, PerpMarket,
+    SmileSpec,
 };
 use crate::doc::{Node, Value};
 
@@ -18,24 +18,8 @@ pub(super) fn parse_clearinghouse(
     ctx: &mut Ctx,
 ) -> Option<ClearinghouseParams> {
     let mut ok = true;
-    let collateral = weights(t, "collateral", refs, ctx, &mut ok)
-        .into_iter()
-        .map(|(asset, i, m, line)| CollateralWeight {
-            asset,
-            initial_weight: i,
-            maintenance_weight: m,
-            line,
-        })
-        .collect();
-    let liabilities = weights(t, "liabilities", refs, ctx, &mut ok)
-        .into_iter()
-        .map(|(asset, i, m, line)| LiabilityWeight {
-            asset,
-            initial_weight: i,
-            maintenance_weight: m,
-            line,
-        })
-        .collect();
+    let collateral = weights(t, "collateral", refs, ctx, &mut ok);
+    let liabilities = weights(t, "liabilities", refs, ctx, &mut ok);
     let loss_mode = match t.get("loss_mode") {
         None => Some(LossMode::Socialise),
         Some(_) => t.req_choice(
@@ -108,7 +92,7 @@ fn weights(
     refs: &Refs,
     ctx: &mut Ctx,
     ok: &mut bool,
-) -> Vec<(usize, f64, f64, u32)> {
+) -> Vec<AssetWeight> {
     let liability = key == "liabilities";
     let (range, expected): (fn(f64) -> bool, &str) = if liability {
         (|x| x >= 1.0 && x.is_finite(), LIABILITY_WEIGHT)
@@ -116,7 +100,7 @@ fn weights(
         (|x| (0.0..=1.0).contains(&x), WEIGHT)
     };
     let what = t.field(key);
-    let mut out: Vec<(usize, f64, f64, u32)> = Vec::new();
+    let mut out: Vec<AssetWeight> = Vec::new();
     for (i, n) in t.arr(key, ctx).iter().enumerate() {
         let Some(mut w) = Table::new(n, format!("{what}[{}]", i + 1), ctx) else {
             *ok = false;
@@ -145,11 +129,16 @@ fn weights(
         w.finish(ctx);
         match (asset, initial, maintenance) {
             (Some(a), Some(i), Some(m)) => {
-                if out.iter().any(|x| x.0 == a) {
+                if out.iter().any(|x| x.asset == a) {
                     ctx.error(line, what.clone(), "the same asset is listed twice");
                     *ok = false;
                 } else {
-                    out.push((a, i, m, line));
+                    out.push(AssetWeight {
+                        asset: a,
+                        initial_weight: i,
+                        maintenance_weight: m,
+                        line,
+                    });
                 }
             }
             _ => *ok = false,
