@@ -110,7 +110,8 @@ pub struct Clearinghouse {
     delay_all: u32,
     delay_market: Vec<u32>,
     pumps: Vec<Pump>,
-    pumped: Vec<Option<f64>>,
+    /// Per market: the pumped oracle price and the rounds it holds for.
+    pumped: Vec<Option<(f64, u32)>>,
     borrow: Option<(usize, AssetIdx)>,
     borrowed: Option<BorrowOutcome>,
     /// Round-start system prices: `[0]` before the shocks, `[r]` at round r.
@@ -291,12 +292,7 @@ impl Clearinghouse {
             .enumerate()
             .map(|(m, mk)| {
                 let u = mk.underlying;
-                if let Some(p) = self.pumped[m] {
-                    let rounds = self
-                        .pumps
-                        .iter()
-                        .find(|x| x.market == m)
-                        .map_or(0, |x| x.rounds);
+                if let Some((p, rounds)) = self.pumped[m] {
                     if round <= rounds {
                         return p;
                     }
@@ -377,14 +373,14 @@ impl Clearinghouse {
     /// (pumped) prices.
     fn round_zero_actions(&mut self, prices: &[f64]) -> Vec<String> {
         let mut notes = Vec::new();
-        for pump in self.pumps.clone() {
+        for pump in std::mem::take(&mut self.pumps) {
             let mk = &self.params.markets[pump.market];
             if let OracleSpec::ThinVenue { curve } = &mk.oracle {
                 let mut venue = Curve::from_spec(curve);
                 venue.anchor(prices[mk.underlying]);
                 venue.spend(pump.usd);
                 let p = venue.spot_price();
-                self.pumped[pump.market] = Some(p);
+                self.pumped[pump.market] = Some((p, pump.rounds));
                 notes.push(format!(
                     "{} of buys on {}'s oracle venue move its oracle from {:.4} to {:.4} (×{:.2}){}",
                     usd_text(pump.usd),
