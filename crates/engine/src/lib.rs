@@ -149,20 +149,25 @@ fn protocol_fills(outcomes: &[ProtocolRound], fills: &[SaleFill]) -> Vec<Vec<Pro
 /// Each protocol's part of the round's buys: per asset, the same share of the filled tokens and of
 /// the cost as its share of the quantity ordered.
 fn protocol_buy_fills(outcomes: &[ProtocolRound], fills: &[BuyFill]) -> Vec<Vec<ProtocolBuyFill>> {
-    let ordered = |a: usize| -> f64 {
-        outcomes
-            .iter()
-            .flat_map(|o| o.buys.iter())
-            .filter(|b| b.asset == a && b.quantity > 0.0 && b.quantity.is_finite())
-            .map(|b| b.quantity)
-            .sum()
-    };
+    // Everything ordered of each filled asset, across protocols (once per fill, not per protocol).
+    let ordered: Vec<f64> = fills
+        .iter()
+        .map(|f| {
+            outcomes
+                .iter()
+                .flat_map(|o| o.buys.iter())
+                .filter(|b| b.asset == f.asset && b.quantity > 0.0 && b.quantity.is_finite())
+                .map(|b| b.quantity)
+                .sum()
+        })
+        .collect();
     outcomes
         .iter()
         .map(|o| {
             fills
                 .iter()
-                .filter_map(|f| {
+                .zip(&ordered)
+                .filter_map(|(f, &total)| {
                     let q: f64 = o
                         .buys
                         .iter()
@@ -171,7 +176,6 @@ fn protocol_buy_fills(outcomes: &[ProtocolRound], fills: &[BuyFill]) -> Vec<Vec<
                         })
                         .map(|x| x.quantity)
                         .sum();
-                    let total = ordered(f.asset);
                     (q > 0.0 && total > 0.0).then(|| ProtocolBuyFill {
                         asset: f.asset,
                         quantity: f.quantity * q / total,
