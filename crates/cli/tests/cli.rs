@@ -1032,3 +1032,6 @@ fn gen_adds_a_derivatives_book_that_loads_back() {
         "{said}"
     );
 }
+
+#[path = "cli/golden.rs"]
+mod golden;
