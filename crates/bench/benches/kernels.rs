@@ -3,7 +3,7 @@
 //! STREAM triad. `cargo bench -p cascade-bench`.
 
 use cascade_bench::suite::first_calls;
-use cascade_model::{load::snapshot_from_str, Format};
+use cascade_io::{snapshot_from_str, Format};
 use cascade_protocols::health::HealthColumns;
 use cascade_protocols::lending::{LendingPool, LiquidationRules};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -13,8 +13,8 @@ const SYSTEM: &str = include_str!("../../../examples/builtin/system.toml");
 fn kernels(c: &mut Criterion) {
     let (base, _) =
         snapshot_from_str(SYSTEM, Format::Toml, "system.toml").expect("built-in system");
-    let s = cascade_io::gen::generate(&base, 100_000, 1);
-    let prices: Vec<f64> = cascade_io::gen::snapshot_prices(&s)
+    let s = cascade_gen::generate(&base, 100_000, 1);
+    let prices: Vec<f64> = cascade_gen::snapshot_prices(&s)
         .iter()
         .map(|p| p * 0.7)
         .collect();

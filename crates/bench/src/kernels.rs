@@ -146,7 +146,7 @@ const PM_PRICE_STEPS: u32 = 21;
 const PM_VOL_SHOCK: f64 = 0.3;
 
 /// Portfolio margin (DESIGN §6): every account's requirement over the 21 × 3 grid of a generated
-/// book of portfolio-margined accounts with 10 listed options each (`cascade_io::gen::clearinghouse_book`),
+/// book of portfolio-margined accounts with 10 listed options each (`cascade_gen::clearinghouse_book`),
 /// collateral revalued in each scenario, at snapshot prices. Checks: every requirement finite, at
 /// least the floor, IM = multiplier × MM; and the first accounts' requirement recomputed directly —
 /// each option revalued by `black76_price` in each scenario, without the series table — to 1e-9.
@@ -161,7 +161,7 @@ pub(crate) fn portfolio_margin(r: &mut Runner) -> Result<Option<Measurement>, Be
         message,
     };
     let mut s =
-        cascade_io::gen::clearinghouse_book(sizes.pm_accounts, PM_OPTIONS_PER_ACCOUNT, seed + 30);
+        cascade_gen::clearinghouse_book(sizes.pm_accounts, PM_OPTIONS_PER_ACCOUNT, seed + 30);
     let Some(pi) = s.protocols.iter().position(|p| p.clearinghouse().is_some()) else {
         return Err(check("the generated book has no clearinghouse".into()));
     };

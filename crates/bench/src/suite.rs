@@ -400,7 +400,7 @@ impl Runner<'_> {
             thousands(n),
             self.config.seed
         ));
-        let g = cascade_io::gen::generate_detailed(self.inputs.base, n, self.config.seed);
+        let g = cascade_gen::generate_detailed(self.inputs.base, n, self.config.seed);
         let big = if wants_files {
             let dir = match &self.config.emit {
                 Some(d) => d.clone(),
@@ -551,7 +551,7 @@ impl Runner<'_> {
         let cols = HealthColumns::from_snapshot(s);
         let n = cols.accounts();
         // Check 1: at snapshot prices every account has the health factor the generator drew for it.
-        let p0 = cascade_io::gen::snapshot_prices(s);
+        let p0 = cascade_gen::snapshot_prices(s);
         let mut out = vec![0.0; n];
         cols.scan_into(&p0, &mut out)?;
         check(
@@ -663,7 +663,7 @@ impl Runner<'_> {
         let emit = self.config.emit.clone();
         let big = self.big(false)?;
         let s = &big.snapshot;
-        let p0 = cascade_io::gen::snapshot_prices(s);
+        let p0 = cascade_gen::snapshot_prices(s);
         let prices = shocked_prices(s, &p0);
         let pools = lending_pools(s);
         let rules: Vec<LiquidationRules> = s
@@ -737,7 +737,7 @@ impl Runner<'_> {
             "bench: generating {} accounts for the Monte Carlo",
             thousands(n)
         ));
-        let s = cascade_io::gen::generate(self.inputs.base, n, self.config.seed + 1);
+        let s = cascade_gen::generate(self.inputs.base, n, self.config.seed + 1);
         let spec = cascade_risk::simulate::SimulationSpec {
             paths: self.sizes.mc_paths,
             horizon_days: 1.0,
@@ -938,7 +938,7 @@ fn unreachable_big() -> BenchError {
     BenchError::Config("internal: generated system missing".into())
 }
 
-fn load(path: &Path) -> Result<(Snapshot, cascade_model::Diagnostics), BenchError> {
+fn load(path: &Path) -> Result<(Snapshot, cascade_io::Diagnostics), BenchError> {
     cascade_io::load::load_snapshot(path).map_err(|e| BenchError::Input(e.diagnostics.to_string()))
 }
 

@@ -2,7 +2,7 @@
 //! prices every account's HF is the one the generator drew for it (DESIGN §4's formula solved for
 //! the debt), and at shocked prices it equals the lending pool's own `health_factor`.
 
-use cascade_model::{load::snapshot_from_str, Format};
+use cascade_io::{snapshot_from_str, Format};
 use cascade_protocols::health::HealthColumns;
 use cascade_protocols::lending::{health_factor, LendingPool};
 
@@ -11,11 +11,11 @@ const SYSTEM: &str = include_str!("../../../examples/builtin/system.toml");
 #[test]
 fn scan_agrees_with_the_generator_and_the_lending_engine() {
     let (base, _) = snapshot_from_str(SYSTEM, Format::Toml, "system.toml").unwrap();
-    let g = cascade_io::gen::generate_detailed(&base, 3000, 5);
+    let g = cascade_gen::generate_detailed(&base, 3000, 5);
     let s = &g.snapshot;
     let cols = HealthColumns::from_snapshot(s);
     assert_eq!(cols.accounts(), s.accounts.len());
-    let p0 = cascade_io::gen::snapshot_prices(s);
+    let p0 = cascade_gen::snapshot_prices(s);
     let mut out = vec![0.0; cols.accounts()];
     let below = cols.scan_into(&p0, &mut out).unwrap();
     // The generator draws HF ≥ 1.01 for every account.

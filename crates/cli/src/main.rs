@@ -16,7 +16,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use cascade_model::{Diagnostics, Format, LoadError, Location, Scenario, Severity, Snapshot};
+use cascade_io::{Diagnostics, Format, LoadError, Location, Severity};
+use cascade_model::{Scenario, Snapshot};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -333,7 +334,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
             seed,
             &out,
             &format,
-            &cascade_io::gen::GenOptions {
+            &cascade_gen::GenOptions {
                 derivative_accounts,
                 options_per_account,
             },
@@ -346,11 +347,9 @@ fn run(cmd: Command) -> Result<(), Failure> {
 fn load_snapshot(arg: &SnapshotArg) -> Result<(Snapshot, Diagnostics), Diagnostics> {
     let r = match &arg.snapshot {
         Some(path) => cascade_io::load::load_snapshot(path),
-        None => cascade_model::load::snapshot_from_str(
-            builtin::SYSTEM_TOML,
-            Format::Toml,
-            builtin::SYSTEM_NAME,
-        ),
+        None => {
+            cascade_io::snapshot_from_str(builtin::SYSTEM_TOML, Format::Toml, builtin::SYSTEM_NAME)
+        }
     };
     r.map_err(|e: LoadError| e.diagnostics)
 }
@@ -367,7 +366,7 @@ fn load_scenario(arg: &str, snapshot: &Snapshot) -> Result<(Scenario, Diagnostic
         return match builtin::scenario(arg) {
             Some(text) => {
                 let name = format!("<builtin>/{arg}.toml");
-                cascade_model::load::parse_scenario(text, Format::Toml, &name, snapshot)
+                cascade_io::parse_scenario(text, Format::Toml, &name, snapshot)
                     .map_err(|e| e.diagnostics)
             }
             None => Err(file_error(format!(
@@ -381,7 +380,7 @@ fn load_scenario(arg: &str, snapshot: &Snapshot) -> Result<(Scenario, Diagnostic
     if text.trim().is_empty() {
         return Err(file_error("the file is empty; expected a scenario".into()));
     }
-    cascade_model::load::parse_scenario(&text, Format::from_path(arg), arg, snapshot)
+    cascade_io::parse_scenario(&text, Format::from_path(arg), arg, snapshot)
         .map_err(|e| e.diagnostics)
 }
 
@@ -1167,7 +1166,7 @@ fn gen(
     seed: u64,
     out: &Path,
     format: &str,
-    options: &cascade_io::gen::GenOptions,
+    options: &cascade_gen::GenOptions,
 ) -> Result<(), Failure> {
     if accounts == 0 {
         return Err(Failure::Input(
@@ -1176,7 +1175,7 @@ fn gen(
     }
     let (base, _) = load_snapshot(&SnapshotArg { snapshot: None }).map_err(input)?;
     let t0 = std::time::Instant::now();
-    let snap = cascade_io::gen::generate_with(&base, accounts, seed, options).snapshot;
+    let snap = cascade_gen::generate_with(&base, accounts, seed, options).snapshot;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let pos_name = if format == "csv" {
         "positions.csv"

@@ -2,8 +2,9 @@
 //! formulas (§3 curves, §4 lending); the arithmetic is written beside each assertion.
 
 use cascade_engine::{run, StressResult};
-use cascade_model::load::{parse_scenario, snapshot_from_str};
-use cascade_model::{Format, Scenario, Snapshot};
+use cascade_io::Format;
+use cascade_io::{parse_scenario, snapshot_from_str};
+use cascade_model::{Scenario, Snapshot};
 
 /// A pool with ETH (LT 0.825, LB 0.05) and USDC reserves; `eth_curve` is ETH's liquidity.
 fn system(eth_curve: &str, liquidator_cost: f64, accounts: &str) -> Snapshot {

@@ -1,6 +1,6 @@
 //! Loading a snapshot from its file and the CSV/Parquet position files it names (DESIGN §14).
 //!
-//! Every problem is reported as a [`Diagnostic`](cascade_model::Diagnostic) naming the file, the
+//! Every problem is reported as a [`Diagnostic`](cascade_io::Diagnostic) naming the file, the
 //! line (snapshot) or 1-based data row (position file), and the field or column; loading goes on after
 //! a problem so that one run reports them all (up to [`MAX_ROW_ERRORS`] per position file).
 //!
@@ -47,10 +47,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use rustc_hash::FxHashMap;
 
-use cascade_model::load::{check_loaded, parse_snapshot, resolve_emode, resolve_vault_type};
-use cascade_model::{
-    Diagnostics, Format, LoadError, Location, MarginMode, OptionType, Side, Snapshot,
-};
+use crate::snapshot::{check_loaded, parse_snapshot, resolve_emode, resolve_vault_type};
+use crate::{Diagnostics, Format, LoadError, Location};
+use cascade_model::{MarginMode, OptionType, Side, Snapshot};
 
 /// The columns every position file has, in the order DESIGN §14 lists them.
 pub const REQUIRED_COLUMNS: [&str; 5] = ["protocol", "account", "asset", "side", "amount"];

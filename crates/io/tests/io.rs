@@ -4,5 +4,5 @@
 mod derivatives;
 #[path = "io/files.rs"]
 mod files;
-#[path = "io/gen.rs"]
-mod gen;
+#[path = "io/text.rs"]
+mod text;

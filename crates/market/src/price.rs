@@ -485,8 +485,8 @@ fn add_pending(list: &mut Vec<(Option<AssetIdx>, f64)>, wanted: Option<AssetIdx>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cascade_model::load::snapshot_from_str;
-    use cascade_model::Format;
+    use cascade_io::snapshot_from_str;
+    use cascade_io::Format;
 
     /// CRV at 0.5 on x·y = k with 1e6 CRV and 5e5 USD, no fee.
     fn market() -> Market {

@@ -1,14 +1,10 @@
-//! cascade's model layer (DESIGN §1): assets, protocols, accounts and positions, scenarios; reading
-//! them from TOML/JSON with diagnostics that name file, line and field.
+//! cascade's model layer (DESIGN §1): assets, protocols, accounts and positions, scenarios — plain
+//! types. Reading and writing them is `cascade-io`'s.
 #![forbid(unsafe_code)]
 
 pub mod asset;
 pub mod derivatives;
-pub mod diag;
-pub mod doc;
-pub mod load;
 pub mod protocol;
-pub mod reader;
 pub mod scenario;
 pub mod snapshot;
 
@@ -17,8 +13,6 @@ pub use derivatives::{
     AssetWeight, ClearinghouseParams, CollateralWeight, LiabilityWeight, LossMode, MarginMode,
     OptionPositions, OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,
 };
-pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
-pub use doc::Format;
 pub use protocol::{
     AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory,
     LendingParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve, VaultType,

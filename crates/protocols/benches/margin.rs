@@ -1,5 +1,5 @@
 //! Portfolio margin throughput (issue 6): 100k accounts × 10 options each on listed series
-//! (`cascade_io::gen::clearinghouse_book`), a 21 × 3 grid (21 price moves × 3 volatility shocks),
+//! (`cascade_gen::clearinghouse_book`), a 21 × 3 grid (21 price moves × 3 volatility shocks),
 //! every account's health at one set of prices. The target is ≤ 1 s on 2 cores. Series are valued once
 //! per grid point ([`Valuation::new`]) and accounts in parallel ([`Clearinghouse::health_all`]).
 
@@ -8,7 +8,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use cascade_protocols::clearinghouse::Clearinghouse;
 
 fn book(accounts: usize) -> (Clearinghouse, Vec<f64>) {
-    let mut s = cascade_io::gen::clearinghouse_book(accounts, 10, 7);
+    let mut s = cascade_gen::clearinghouse_book(accounts, 10, 7);
     let pi = s
         .protocols
         .iter()

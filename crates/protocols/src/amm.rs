@@ -46,7 +46,7 @@ use crate::{EndState, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
 /// # Examples
 ///
 /// ```
-/// use cascade_model::{load::snapshot_from_str, Format};
+/// use cascade_io::{snapshot_from_str, Format};
 /// use cascade_protocols::{amm::Amm, PriceInput, ProtocolModel};
 ///
 /// let toml = r#"

@@ -280,7 +280,7 @@ fn hf_of(assets: &[u32], weights: &[f64], prices: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cascade_model::{load::snapshot_from_str, Format};
+    use cascade_io::{snapshot_from_str, Format};
 
     /// Two reserves, an e-mode category for stETH/ETH, three accounts.
     const TEXT: &str = r#"

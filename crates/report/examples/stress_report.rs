@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use cascade_model::load::{parse_scenario, snapshot_from_str};
-use cascade_model::Format;
+use cascade_io::Format;
+use cascade_io::{parse_scenario, snapshot_from_str};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,8 +1,9 @@
 //! The reports of a small stress run and of loss samples: content, escaping, self-containment.
 
 use cascade_engine::{run, StressResult};
-use cascade_model::load::{parse_scenario, snapshot_from_str};
-use cascade_model::{Format, Snapshot};
+use cascade_io::Format;
+use cascade_io::{parse_scenario, snapshot_from_str};
+use cascade_model::Snapshot;
 use cascade_report::{escape_html, loss_distribution_svg, simulation_html, stress_html, Section};
 
 /// A pool with ETH (LT 0.825, LB 0.05, square-root price impact) and USDC reserves, one account that

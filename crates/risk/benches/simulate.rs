@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use cascade_model::{load::snapshot_from_str, Format};
+use cascade_io::{snapshot_from_str, Format};
 use cascade_risk::paths::{Dist, PathModel};
 use cascade_risk::simulate::{simulate, SimulationSpec};
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -359,8 +359,8 @@ pub fn closed_form(snapshot: &Snapshot, alpha: f64, days: f64) -> Vec<ReserveCal
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cascade_model::load::snapshot_from_str;
-    use cascade_model::Format;
+    use cascade_io::snapshot_from_str;
+    use cascade_io::Format;
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol

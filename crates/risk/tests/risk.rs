@@ -1,7 +1,8 @@
 //! Monte Carlo checks against closed forms (DESIGN §11).
 
-use cascade_model::load::snapshot_from_str;
-use cascade_model::{Format, Snapshot};
+use cascade_io::snapshot_from_str;
+use cascade_io::Format;
+use cascade_model::Snapshot;
 use cascade_risk::metrics::{es, var_estimate};
 use cascade_risk::paths::{Dist, Jump, PathModel};
 use cascade_risk::simulate::{simulate, SimulationSpec};

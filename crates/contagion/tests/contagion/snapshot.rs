@@ -4,8 +4,9 @@ use cascade_contagion::snapshot::{
     concentration, contagion_coefficients, exposure_graph, loops, to_dot,
 };
 use cascade_engine::Prepared;
-use cascade_model::load::snapshot_from_str;
-use cascade_model::{Format, Scenario, Snapshot};
+use cascade_io::snapshot_from_str;
+use cascade_io::Format;
+use cascade_model::{Scenario, Snapshot};
 
 fn snap(text: &str) -> Snapshot {
     snapshot_from_str(text, Format::Toml, "t.toml")

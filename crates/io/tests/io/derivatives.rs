@@ -9,12 +9,11 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, StringArray};
 use cascade_io::load::{load_positions, load_snapshot};
 use cascade_io::write::{snapshot_to_toml, write_positions_csv, write_positions_parquet};
-use cascade_model::{
-    Diagnostic, Diagnostics, Location, LossMode, MarginMode, OptionType, OracleSpec, Severity,
-    Snapshot,
-};
+use cascade_io::{Diagnostic, Diagnostics, Location, Severity};
+use cascade_model::{LossMode, MarginMode, OptionType, OracleSpec, Snapshot};
 
-use crate::files::{normalized, parse, write_parquet};
+use crate::files::write_parquet;
+use cascade_testkit::{normalized, parse};
 
 /// Every clearinghouse feature the reader knows: collateral and liability weights, ADL, PnL weights,
 /// the insurance fee share, a thin-venue oracle with `imf_factor`, a lagged oracle, a spot one, and a

@@ -15,10 +15,9 @@ use cascade_io::write::{
     snapshot_to_toml, write_atomic, write_atomic_with, write_positions_csv,
     write_positions_parquet, write_snapshot_toml, WriteError,
 };
-use cascade_model::load::snapshot_from_str;
-use cascade_model::{
-    Diagnostic, Diagnostics, Format, Location, ProtocolParams, Severity, Side, Snapshot,
-};
+use cascade_io::{Diagnostic, Diagnostics, Location, Severity};
+use cascade_model::{Side, Snapshot};
+use cascade_testkit::{normalized, parse};
 use parquet::arrow::ArrowWriter;
 use proptest::prelude::*;
 
@@ -229,50 +228,6 @@ debt = { USDC = 0.1 }
 id = "d.e \"f\""
 protocol = "lend-2"
 "#;
-
-pub(crate) fn parse(text: &str) -> Snapshot {
-    match snapshot_from_str(text, Format::Toml, "test.toml") {
-        Ok((s, _)) => s,
-        Err(e) => panic!("{e}\n--- text ---\n{text}"),
-    }
-}
-
-/// The snapshot without what depends on where it was read from (file name, line numbers).
-pub(crate) fn normalized(mut s: Snapshot) -> Snapshot {
-    s.source.clear();
-    for a in &mut s.assets {
-        a.line = 0;
-    }
-    for c in &mut s.correlations {
-        c.line = 0;
-    }
-    for p in &mut s.protocols {
-        p.line = 0;
-        match &mut p.params {
-            ProtocolParams::Lending(l) => {
-                for r in &mut l.reserves {
-                    r.line = 0;
-                }
-                for e in &mut l.emode {
-                    e.line = 0;
-                }
-            }
-            ProtocolParams::Cdp(c) => {
-                for v in &mut c.vault_types {
-                    v.line = 0;
-                }
-            }
-            ProtocolParams::Clearinghouse(c) => {
-                c.collateral.iter_mut().for_each(|w| w.line = 0);
-                c.liabilities.iter_mut().for_each(|w| w.line = 0);
-                c.markets.iter_mut().for_each(|m| m.line = 0);
-                c.options.line = 0;
-            }
-            ProtocolParams::Bridge(_) | ProtocolParams::Amm(_) | ProtocolParams::Algostable(_) => {}
-        }
-    }
-    s
-}
 
 /// SMALL naming `files` as its position files.
 fn small_with(files: &[&str], small: &str) -> String {

@@ -1,9 +1,10 @@
 //! Hand-worked margin, liquidation and loss-allocation cases (DESIGN §6). Every figure in a comment is
 //! worked out from the formulas in `margin.rs`'s documentation, not read from the code.
 
+use cascade_io::snapshot_from_str;
+use cascade_io::Format;
 use cascade_market::price::Market;
-use cascade_model::load::snapshot_from_str;
-use cascade_model::{Format, MarginMode, Snapshot};
+use cascade_model::{MarginMode, Snapshot};
 
 use super::margin::{size_adjusted_ratio, Grid};
 use super::*;

@@ -1,7 +1,8 @@
 //! Bad input: every problem is reported, each with file, line and field (issue: "Bad input").
 
-use cascade_model::load::{parse_scenario, snapshot_from_str};
-use cascade_model::{Diagnostic, Format, Location, Severity, Snapshot};
+use cascade_io::{parse_scenario, snapshot_from_str};
+use cascade_io::{Diagnostic, Format, Location, Severity};
+use cascade_model::Snapshot;
 
 const GOOD: &str = r#"name = "ok"
 [[asset]]

@@ -1,11 +1,11 @@
 //! Reading a clearinghouse's `[[protocol]]` (DESIGN §6, §14) and the derivatives of its accounts.
 
 use super::{parse_liquidity, AssetKinds, Ctx, Refs, Table, NON_NEGATIVE, POSITIVE};
-use crate::derivatives::{
+use crate::doc::{Node, Value};
+use cascade_model::derivatives::{
     AssetWeight, ClearinghouseParams, LossMode, OptionType, OptionsParams, OracleSpec, PerpMarket,
     SmileSpec,
 };
-use crate::doc::{Node, Value};
 
 const WEIGHT: &str = "a weight in [0, 1] (1 − haircut)";
 const LIABILITY_WEIGHT: &str = "a liability weight ≥ 1";

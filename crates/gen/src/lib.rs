@@ -80,7 +80,7 @@ pub struct Generated {
 ///
 /// # Examples
 /// ```
-/// use cascade_model::{load::snapshot_from_str, Format};
+/// use cascade_io::{snapshot_from_str, Format};
 /// let text = r#"
 /// [[asset]]
 /// id = "ETH"
@@ -107,11 +107,11 @@ pub struct Generated {
 /// liquidation_bonus = 0.05
 /// "#;
 /// let (base, _) = snapshot_from_str(text, Format::Toml, "base.toml").unwrap();
-/// let s = cascade_io::gen::generate(&base, 1000, 7);
+/// let s = cascade_gen::generate(&base, 1000, 7);
 /// assert_eq!(s.name, "synthetic-1000");
 /// assert_eq!(s.accounts.len(), 1000);
 /// assert_eq!(s.accounts.id[0], "acc-0000001");
-/// assert_eq!(s, cascade_io::gen::generate(&base, 1000, 7));
+/// assert_eq!(s, cascade_gen::generate(&base, 1000, 7));
 /// ```
 pub fn generate(base: &Snapshot, accounts: usize, seed: u64) -> Snapshot {
     generate_detailed(base, accounts, seed).snapshot
@@ -740,10 +740,10 @@ pub fn add_clearinghouse(
 ///
 /// # Examples
 /// ```
-/// let s = cascade_io::gen::clearinghouse_book(100, 10, 7);
+/// let s = cascade_gen::clearinghouse_book(100, 10, 7);
 /// assert_eq!(s.accounts.len(), 100);
 /// assert_eq!(s.options.len(), 1000);
-/// assert_eq!(s, cascade_io::gen::clearinghouse_book(100, 10, 7));
+/// assert_eq!(s, cascade_gen::clearinghouse_book(100, 10, 7));
 /// ```
 pub fn clearinghouse_book(accounts: usize, options_per_account: usize, seed: u64) -> Snapshot {
     let depth = (accounts as f64 / 1e4).max(1.0);

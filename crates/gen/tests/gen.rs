@@ -4,14 +4,15 @@
 //! `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` at snapshot prices, an lst at `p_U·rate·discount`, a
 //! receipt at `p_U·rate`, and in e-mode the category's LT for the assets in the category.
 
-use cascade_io::gen::{generate, generate_detailed, MIN_HEALTH_FACTOR};
-use cascade_model::load::{parse_scenario, snapshot_from_str};
-use cascade_model::{AssetKind, Format, Side, Snapshot};
+use cascade_gen::{generate, generate_detailed, MIN_HEALTH_FACTOR};
+use cascade_io::Format;
+use cascade_io::{parse_scenario, snapshot_from_str};
+use cascade_model::{AssetKind, Side, Snapshot};
 
-const SYSTEM: &str = include_str!("../../../../examples/builtin/system.toml");
-const ETH_CRASH: &str = include_str!("../../../../examples/builtin/eth-crash.toml");
-const STETH_DEPEG: &str = include_str!("../../../../examples/builtin/steth-depeg.toml");
-const USDC_DEPEG: &str = include_str!("../../../../examples/builtin/usdc-depeg.toml");
+const SYSTEM: &str = include_str!("../../../examples/builtin/system.toml");
+const ETH_CRASH: &str = include_str!("../../../examples/builtin/eth-crash.toml");
+const STETH_DEPEG: &str = include_str!("../../../examples/builtin/steth-depeg.toml");
+const USDC_DEPEG: &str = include_str!("../../../examples/builtin/usdc-depeg.toml");
 
 fn builtin() -> Snapshot {
     match snapshot_from_str(SYSTEM, Format::Toml, "system.toml") {
@@ -401,7 +402,7 @@ fn market_depth_scales_with_each_assets_collateral() {
     use cascade_model::CurveSpec;
     let base = builtin();
     let g = generate(&base, 20_000, 3);
-    let prices = cascade_io::gen::snapshot_prices(&base);
+    let prices = cascade_gen::snapshot_prices(&base);
     let coll = |s: &cascade_model::Snapshot, a: usize| -> f64 {
         (0..s.positions.len())
             .filter(|&i| {
@@ -462,14 +463,14 @@ fn market_depth_scales_with_each_assets_collateral() {
 // Derivatives: the clearinghouse book
 
 mod derivatives {
-    use cascade_io::gen::{
+    use cascade_gen::{
         clearinghouse_book, generate_detailed, generate_with, listed_strikes, GenOptions,
     };
     use cascade_io::write::snapshot_to_toml;
     use cascade_model::{MarginMode, OptionType, Side};
 
     use super::builtin;
-    use crate::files::{normalized, parse};
+    use cascade_testkit::{normalized, parse};
 
     #[test]
     fn listed_strikes_round_to_the_tick() {

@@ -5,17 +5,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::asset::{Asset, AssetKind, CurveSpec, Liquidity};
-use crate::derivatives::{MarginMode, OptionType};
 use crate::diag::{Diagnostics, LoadError, Location};
 use crate::doc::{self, Format, Node, Value};
-use crate::protocol::{
+use crate::reader::{str_of, Ctx, Table};
+use cascade_model::asset::{Asset, AssetKind, CurveSpec, Liquidity};
+use cascade_model::derivatives::{MarginMode, OptionType};
+use cascade_model::protocol::{
     AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory, LendingParams,
     Protocol, ProtocolKind, ProtocolParams, Reserve, VaultType,
 };
-use crate::reader::{str_of, Ctx, Table};
-use crate::scenario::{Scenario, Shock};
-use crate::snapshot::{Correlation, Side, Snapshot};
+use cascade_model::scenario::{Scenario, Shock};
+use cascade_model::snapshot::{Correlation, Side, Snapshot};
 
 const UNIT: &str = "a number in [0, 1]";
 
@@ -2054,7 +2054,7 @@ fn check_protocol_shock(
     if t.has("pump_usd") || t.has("pump_rounds") {
         match market {
             None => ctx.error(t.line, t.what.clone(), "a pump needs `market` (a market whose oracle is a thin venue)"),
-            Some(m) if !matches!(ch.markets[m].oracle, crate::derivatives::OracleSpec::ThinVenue { .. }) => ctx.error(
+            Some(m) if !matches!(ch.markets[m].oracle, cascade_model::derivatives::OracleSpec::ThinVenue { .. }) => ctx.error(
                 t.line_of("market"),
                 t.field("market"),
                 format!("market \"{}\" has no thin-venue oracle to pump; give it oracle = {{ kind = \"thin_venue\", curve = … }}", ch.markets[m].id),

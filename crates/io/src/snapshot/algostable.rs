@@ -14,8 +14,8 @@
 //! ```
 
 use super::{own_asset, AssetKinds, Ctx, Refs, Table, NON_NEGATIVE, POSITIVE, UNIT};
-use crate::asset::AssetKind;
-use crate::protocol::AlgostableParams;
+use cascade_model::asset::AssetKind;
+use cascade_model::protocol::AlgostableParams;
 
 /// Parses the fields of a `kind = "algostable"` protocol. The stable must be an `algostable` asset
 /// and the absorber an exogenous one (its price is the market's, which the model reads to mint); a
