@@ -1,6 +1,7 @@
 //! Charts drawn with plotters' SVG backend into a `String`: stacked horizontal bars, stacked vertical
 //! bars and lines. Drawing into memory cannot fail in practice; if it does, the chart is replaced by a
-//! small SVG that says so, never by a panic.
+//! small SVG that says so, never by a panic. Axis ranges and ticks come from [`Axis`], total on any
+//! input, never from plotters' own tick search.
 
 use std::error::Error;
 
@@ -8,24 +9,39 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::axis::Axis;
 use crate::html::escape_html;
 
-/// Tableau 10: distinct, print- and colour-blind-friendly enough for a handful of series.
-pub(crate) const PALETTE: [RGBColor; 10] = [
-    RGBColor(78, 121, 167),
-    RGBColor(242, 142, 43),
-    RGBColor(225, 87, 89),
-    RGBColor(118, 183, 178),
-    RGBColor(89, 161, 79),
-    RGBColor(237, 201, 72),
-    RGBColor(176, 122, 161),
-    RGBColor(255, 157, 167),
-    RGBColor(156, 117, 95),
-    RGBColor(186, 176, 172),
+/// Twenty colours, each clearly apart from every other (CIELAB ΔE76 ≥ 25 between any two, checked
+/// by a test) and from the white background: D3's category10, then ten darker, brighter or paler
+/// ones. Series past the twentieth reuse them with dashed lines.
+pub(crate) const PALETTE: [RGBColor; 20] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x17, 0xbe, 0xcf),
+    RGBColor(0x0b, 0x1f, 0x6b),
+    RGBColor(0xf5, 0xc4, 0x00),
+    RGBColor(0x6a, 0x00, 0x32),
+    RGBColor(0x00, 0xe0, 0xa0),
+    RGBColor(0xff, 0x66, 0xff),
+    RGBColor(0x5a, 0x3a, 0x00),
+    RGBColor(0x7a, 0xa7, 0xff),
+    RGBColor(0x3a, 0x5a, 0x00),
+    RGBColor(0x11, 0x11, 0x11),
+    RGBColor(0xff, 0x9e, 0x9e),
 ];
 
 pub(crate) const FONT: &str = "sans-serif";
+/// The width of a full-page chart, pixels; a chart in one column of two is [`HALF_WIDTH`] wide.
 pub(crate) const WIDTH: u32 = 1000;
+pub(crate) const HALF_WIDTH: u32 = 620;
 
 pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 pub(crate) type DrawResult = Result<(), Box<dyn Error>>;
@@ -57,12 +73,24 @@ fn error_svg(w: u32, msg: &str) -> String {
     )
 }
 
-/// A compact USD axis label: `$0`, `$950`, `$12k`, `$1.5M`, `$2.25B`.
+/// A compact USD axis label: `$0`, `$950`, `$12k`, `$1.5M`, `$2.25B`, `$3.1T`, `$1.8e308`; `n/a` for
+/// NaN, `∞` for infinities.
 pub(crate) fn axis_usd(x: f64) -> String {
+    if x.is_nan() {
+        return "n/a".into();
+    }
+    let sign = if x < 0.0 { "−" } else { "" };
+    if x.is_infinite() {
+        return format!("{sign}∞");
+    }
     // A hair up, so a tick at 10^6 computed as 999,999.9999 reads `$1M`, not `$1000k`.
     let a = x.abs() * (1.0 + 1e-9);
-    let sign = if x < 0.0 { "−" } else { "" };
-    let (v, unit) = if a >= 1e9 {
+    if a >= 1e15 {
+        return format!("{sign}${:.1e}", x.abs());
+    }
+    let (v, unit) = if a >= 1e12 {
+        (a / 1e12, "T")
+    } else if a >= 1e9 {
         (a / 1e9, "B")
     } else if a >= 1e6 {
         (a / 1e6, "M")
@@ -74,10 +102,26 @@ pub(crate) fn axis_usd(x: f64) -> String {
     format!("{sign}${}{unit}", trim_decimals(v))
 }
 
-/// `1.50` → `1.5`, `2.00` → `2`, at most two decimals.
+/// `1.50` → `1.5`, `2.00` → `2`, at most two decimals; from `1e15` in scientific notation
+/// (`1.5e20`), so a huge value never prints hundreds of digits.
 pub(crate) fn trim_decimals(v: f64) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "n/a".into()
+        } else {
+            "∞".into()
+        };
+    }
+    if v.abs() >= 1e15 {
+        return format!("{v:.1e}");
+    }
     let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 /// Replaces a non-finite or negative figure by 0 (bars only show what happened).
@@ -89,11 +133,40 @@ fn bar_value(v: f64) -> f64 {
     }
 }
 
-/// One series of a stacked chart: its name and one value per category.
+/// `a + b` for bar stacking, at most `f64::MAX`: stacked huge values must not reach infinity.
+fn stack(a: f64, b: f64) -> f64 {
+    (a + b).min(f64::MAX)
+}
+
+/// One series of a chart: its name, one value per category (or x), its colour and whether its line is
+/// dashed (for series past the palette's end).
 pub(crate) struct Series {
     pub name: String,
     pub values: Vec<f64>,
     pub color: RGBColor,
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A series drawn in the `k`-th colour of the palette (dashed after the palette's end).
+    pub(crate) fn nth(k: usize, name: impl Into<String>, values: Vec<f64>) -> Series {
+        Series {
+            name: name.into(),
+            values,
+            color: color(k),
+            dashed: k >= PALETTE.len(),
+        }
+    }
+
+    /// A series in a colour of its own (a fixed meaning, such as "uncovered").
+    pub(crate) fn colored(name: impl Into<String>, values: Vec<f64>, color: RGBColor) -> Series {
+        Series {
+            name: name.into(),
+            values,
+            color,
+            dashed: false,
+        }
+    }
 }
 
 /// The palette's `k`-th colour (cycling).
@@ -110,8 +183,13 @@ pub(crate) enum Mark {
 
 const LEGEND_ROW_H: u32 = 22;
 const TITLE_H: u32 = 34;
+const LABEL_FONT: u32 = 16;
+/// Room right of a plot for half its last x label.
+const MARGIN_RIGHT: u32 = 32;
+/// Ticks asked of a value axis.
+const VALUE_TICKS: usize = 8;
 
-/// Approximate width of a legend entry, pixels (swatch, gap, text at ~7.5 px per character).
+/// Approximate width of a legend entry, pixels (swatch, gap, text at ~7.3 px per character).
 fn legend_item_w(name: &str) -> u32 {
     22 + (name.chars().count() as f64 * 7.3) as u32 + 22
 }
@@ -123,7 +201,7 @@ fn legend_rows(names: &[&str], width: u32) -> Vec<Vec<usize>> {
     for (k, n) in names.iter().enumerate() {
         let w = legend_item_w(n);
         match rows.last_mut() {
-            Some(row) if used + w <= width - 40 => {
+            Some(row) if used + w <= width.saturating_sub(40) => {
                 row.push(k);
                 used += w;
             }
@@ -136,10 +214,10 @@ fn legend_rows(names: &[&str], width: u32) -> Vec<Vec<usize>> {
     rows
 }
 
-/// Height of the title and legend strip above a chart.
-pub(crate) fn header_h(series: &[Series]) -> u32 {
+/// Height of the title and legend strip above a chart `width` pixels wide.
+pub(crate) fn header_h(series: &[Series], width: u32) -> u32 {
     let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-    TITLE_H + LEGEND_ROW_H * legend_rows(&names, WIDTH).len() as u32 + 6
+    TITLE_H + LEGEND_ROW_H * legend_rows(&names, width).len() as u32 + 6
 }
 
 /// Draws the title and, under it, the legend (outside the plot, so it never hides data); returns the
@@ -151,7 +229,7 @@ pub(crate) fn header<'a>(
     mark: Mark,
 ) -> Result<Area<'a>, Box<dyn Error>> {
     let (w, _) = root.dim_in_pixel();
-    let (head, body) = root.split_vertically(header_h(series));
+    let (head, body) = root.split_vertically(header_h(series, w));
     head.draw(&Text::new(
         title.to_string(),
         (w as i32 / 2, 10),
@@ -161,7 +239,7 @@ pub(crate) fn header<'a>(
             .pos(Pos::new(HPos::Center, VPos::Top)),
     ))?;
     let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-    let text = (FONT, 16)
+    let text = (FONT, LABEL_FONT)
         .into_font()
         .color(&RGBColor(40, 46, 54))
         .pos(Pos::new(HPos::Left, VPos::Center));
@@ -170,15 +248,24 @@ pub(crate) fn header<'a>(
         let mut x = (w.saturating_sub(row_w) / 2) as i32;
         let y = (TITLE_H + LEGEND_ROW_H * r as u32 + LEGEND_ROW_H / 2) as i32;
         for k in row {
-            let c = series[*k].color;
-            match mark {
-                Mark::Box => {
-                    head.draw(&Rectangle::new([(x, y - 6), (x + 12, y + 6)], c.filled()))?
-                }
-                Mark::Line => head.draw(&PathElement::new(
-                    vec![(x - 2, y), (x + 16, y)],
-                    c.stroke_width(3),
+            let s = &series[*k];
+            match (mark, s.dashed) {
+                (Mark::Box, _) => head.draw(&Rectangle::new(
+                    [(x, y - 6), (x + 12, y + 6)],
+                    s.color.filled(),
                 ))?,
+                (Mark::Line, false) => head.draw(&PathElement::new(
+                    vec![(x - 2, y), (x + 16, y)],
+                    s.color.stroke_width(3),
+                ))?,
+                (Mark::Line, true) => {
+                    for x0 in [x - 2, x + 6, x + 14] {
+                        head.draw(&PathElement::new(
+                            vec![(x0, y), (x0 + 4, y)],
+                            s.color.stroke_width(3),
+                        ))?;
+                    }
+                }
             }
             head.draw(&Text::new(names[*k].to_string(), (x + 22, y), text.clone()))?;
             x += legend_item_w(names[*k]) as i32;
@@ -187,21 +274,42 @@ pub(crate) fn header<'a>(
     Ok(body)
 }
 
+/// Per category, the sum of the series' shown values (at most `f64::MAX`).
+fn totals(n: usize, series: &[Series]) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| bar_value(s.values.get(i).copied().unwrap_or(0.0)))
+                .fold(0.0, stack)
+        })
+        .collect()
+}
+
+/// A value axis from 0 to `max` plus `headroom` (a share of it, for labels), at most `f64::MAX`.
+fn value_axis(max: f64, headroom: f64) -> Axis {
+    let top = if max > 0.0 {
+        (max * (1.0 + headroom)).min(f64::MAX)
+    } else {
+        1.0
+    };
+    Axis::nice(0.0, top, VALUE_TICKS)
+}
+
 /// Horizontal bars, one per category, each stacked from `series` left to right, with the total written
-/// at the end of the bar by `fmt_total`.
+/// at the end of the bar by `fmt_total`; `width` pixels wide.
 pub(crate) fn hbar_stacked(
     title: &str,
     categories: &[String],
     series: &[Series],
     fmt_total: fn(f64) -> String,
+    width: u32,
 ) -> String {
     let n = categories.len().max(1);
-    let totals: Vec<f64> = (0..categories.len())
-        .map(|i| series.iter().map(|s| bar_value(s.values[i])).sum())
-        .collect();
+    let totals = totals(categories.len(), series);
     let max = totals.iter().copied().fold(0.0, f64::max);
     // Room on the right of the longest bar for its label.
-    let x_max = if max > 0.0 { max * 1.18 } else { 1.0 };
+    let axis = value_axis(max, 0.18);
     let label_w = categories
         .iter()
         .map(|c| c.chars().count())
@@ -209,14 +317,15 @@ pub(crate) fn hbar_stacked(
         .unwrap_or(4) as u32
         * 8
         + 16;
-    let h = 70 + header_h(series) + 36 * n as u32;
-    render(WIDTH, h, |root| {
+    let h = 70 + header_h(series, width) + 36 * n as u32;
+    render(width, h, |root| {
         let body = header(root, title, series, Mark::Box)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(12)
+            .margin_right(MARGIN_RIGHT)
             .x_label_area_size(38)
-            .y_label_area_size(label_w.min(260))
-            .build_cartesian_2d(0.0..x_max, (0..n - 1).into_segmented())?;
+            .y_label_area_size(label_w.min(width / 4))
+            .build_cartesian_2d(axis, (0..n - 1).into_segmented())?;
         // The first category at the top.
         let row = |i: usize| n - 1 - i;
         chart
@@ -230,8 +339,7 @@ pub(crate) fn hbar_stacked(
                 _ => String::new(),
             })
             .x_label_formatter(&|x| axis_usd(*x))
-            .x_labels(8)
-            .label_style((FONT, 16))
+            .label_style((FONT, LABEL_FONT))
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
@@ -242,10 +350,11 @@ pub(crate) fn hbar_stacked(
                 .values
                 .iter()
                 .enumerate()
+                .take(categories.len())
                 .filter(|(_, v)| bar_value(**v) > 0.0)
                 .map(|(i, v)| {
                     let x0 = left[i];
-                    let x1 = x0 + bar_value(*v);
+                    let x1 = stack(x0, bar_value(*v));
                     left[i] = x1;
                     let mut r = Rectangle::new(
                         [
@@ -264,7 +373,7 @@ pub(crate) fn hbar_stacked(
             Text::new(
                 format!("  {}", fmt_total(*t)),
                 (*t, SegmentValue::CenterOf(row(i))),
-                (FONT, 16)
+                (FONT, LABEL_FONT)
                     .into_font()
                     .color(&BLACK)
                     .pos(Pos::new(HPos::Left, VPos::Center)),
@@ -274,38 +383,42 @@ pub(crate) fn hbar_stacked(
     })
 }
 
-/// Vertical bars, one per x category, stacked from `series` bottom to top, with a legend.
+/// Vertical bars, one per x category, stacked from `series` bottom to top, with a legend; `width`
+/// pixels wide.
 pub(crate) fn vbar_stacked(
     title: &str,
     x_labels: &[String],
     series: &[Series],
     y_desc: &str,
+    width: u32,
 ) -> String {
     let n = x_labels.len().max(1);
-    let totals: Vec<f64> = (0..x_labels.len())
-        .map(|i| series.iter().map(|s| bar_value(s.values[i])).sum())
-        .collect();
+    let totals = totals(x_labels.len(), series);
     let max = totals.iter().copied().fold(0.0, f64::max);
-    let y_max = if max > 0.0 { max * 1.12 } else { 1.0 };
-    render(WIDTH, 360 + header_h(series), |root| {
+    let axis = value_axis(max, 0.12);
+    // One label per bar while they fit (~28 px each), else every k-th.
+    let every = (n * 28 / width.max(1) as usize) + 1;
+    render(width, 360 + header_h(series, width), |root| {
         let body = header(root, title, series, Mark::Box)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(86)
-            .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..y_max)?;
+            .build_cartesian_2d((0..n - 1).into_segmented(), axis)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(n.min(40))
+            .x_labels(n.min(200))
             .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => x_labels.get(*i).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(i) if i % every == 0 => {
+                    x_labels.get(*i).cloned().unwrap_or_default()
+                }
                 _ => String::new(),
             })
             .y_label_formatter(&|y| axis_usd(*y))
             .y_desc(y_desc)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 16))
+            .label_style((FONT, LABEL_FONT))
+            .axis_desc_style((FONT, LABEL_FONT))
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
@@ -316,10 +429,11 @@ pub(crate) fn vbar_stacked(
                 .values
                 .iter()
                 .enumerate()
+                .take(x_labels.len())
                 .filter(|(_, v)| bar_value(**v) > 0.0)
                 .map(|(i, v)| {
                     let y0 = bottom[i];
-                    let y1 = y0 + bar_value(*v);
+                    let y1 = stack(y0, bar_value(*v));
                     bottom[i] = y1;
                     let mut r = Rectangle::new(
                         [
@@ -338,13 +452,14 @@ pub(crate) fn vbar_stacked(
     })
 }
 
-/// Lines over integer x values (`xs`), one per series, with dots at the points and a legend.
+/// Lines over integer x values (`xs`), one per series, with dots at the points and a legend; `width`
+/// pixels wide.
 pub(crate) fn lines(
     title: &str,
     xs: &[u32],
     series: &[Series],
-    x_desc: &str,
-    y_desc: &str,
+    (x_desc, y_desc): (&str, &str),
+    width: u32,
 ) -> String {
     let finite = series
         .iter()
@@ -353,26 +468,29 @@ pub(crate) fn lines(
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(v), b.max(v))
     });
-    let (lo, hi) = if lo.is_finite() && hi.is_finite() && hi - lo > 1e-9 {
-        let pad = (hi - lo) * 0.08;
-        (lo - pad, hi + pad)
-    } else if lo.is_finite() {
-        (lo - 5.0, lo + 5.0)
+    // 8% of the span on each side (computed on halves, which cannot overflow).
+    let pad = (hi / 2.0 - lo / 2.0) * 0.16;
+    let y = if pad.is_finite() && pad > 0.0 {
+        Axis::nice(lo - pad, hi + pad, VALUE_TICKS)
     } else {
-        (95.0, 105.0)
+        Axis::nice(lo, hi, VALUE_TICKS)
     };
     let x0 = xs.first().copied().unwrap_or(0);
-    let x1 = xs.last().copied().unwrap_or(1).max(x0 + 1);
-    render(WIDTH, 380 + header_h(series), |root| {
+    let x1 = xs.last().copied().unwrap_or(1).max(x0.saturating_add(1));
+    // Integer rounds, each labelled while there are at most 30, the range a little wider than them.
+    let x = Axis::nice_with_min_step(f64::from(x0), f64::from(x1), 30, 1.0)
+        .within(f64::from(x0), f64::from(x1))
+        .padded(0.2);
+    render(width, 380 + header_h(series, width), |root| {
         let body = header(root, title, series, Mark::Line)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(12)
+            .margin_right(MARGIN_RIGHT)
             .x_label_area_size(50)
             .y_label_area_size(72)
-            .build_cartesian_2d(x0 as f64 - 0.2..x1 as f64 + 0.2, lo..hi)?;
+            .build_cartesian_2d(x, y)?;
         chart
             .configure_mesh()
-            .x_labels((x1 - x0 + 1).min(30) as usize)
             .x_label_formatter(&|x| {
                 if (x - x.round()).abs() < 1e-6 {
                     format!("{}", x.round() as i64)
@@ -383,8 +501,8 @@ pub(crate) fn lines(
             .y_label_formatter(&|y| trim_decimals(*y))
             .x_desc(x_desc)
             .y_desc(y_desc)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 16))
+            .label_style((FONT, LABEL_FONT))
+            .axis_desc_style((FONT, LABEL_FONT))
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
@@ -394,9 +512,18 @@ pub(crate) fn lines(
                 .iter()
                 .zip(&s.values)
                 .filter(|(_, v)| v.is_finite())
-                .map(|(x, v)| (*x as f64, *v))
+                .map(|(x, v)| (f64::from(*x), *v))
                 .collect();
-            chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
+            if s.dashed {
+                chart.draw_series(DashedLineSeries::new(
+                    pts.clone(),
+                    8,
+                    5,
+                    color.stroke_width(2),
+                ))?;
+            } else {
+                chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
+            }
             chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
         }
         Ok(())
@@ -404,43 +531,4 @@ pub(crate) fn lines(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn axis_labels() {
-        assert_eq!(axis_usd(0.0), "$0");
-        assert_eq!(axis_usd(950.0), "$950");
-        assert_eq!(axis_usd(12_000.0), "$12k");
-        assert_eq!(axis_usd(1_500_000.0), "$1.5M");
-        assert_eq!(axis_usd(-2.25e9), "−$2.25B");
-        assert_eq!(axis_usd(999_999.999_9), "$1M");
-    }
-
-    #[test]
-    fn charts_are_svg() {
-        let s = vec![Series {
-            name: "a".into(),
-            values: vec![1.0, f64::NAN, 0.0],
-            color: color(0),
-        }];
-        let one = vec![Series {
-            name: "a".into(),
-            values: vec![1.0],
-            color: color(1),
-        }];
-        let cats: Vec<String> = vec!["x".into(), "y".into(), "z".into()];
-        let cat: Vec<String> = vec!["x".into()];
-        for svg in [
-            hbar_stacked("t", &cats, &s, axis_usd),
-            vbar_stacked("t", &cats, &s, "USD"),
-            lines("t", &[0, 1, 2], &s, "round", "index"),
-            hbar_stacked("t", &cat, &one, axis_usd),
-            vbar_stacked("t", &cat, &one, "USD"),
-            lines("t", &[0], &one, "round", "index"),
-        ] {
-            assert!(svg.starts_with("<svg"), "{svg}");
-            assert!(!svg.contains("could not be drawn"), "{svg}");
-        }
-    }
-}
+mod tests;

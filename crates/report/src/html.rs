@@ -100,11 +100,18 @@ h2{font-size:19px;margin:30px 0 8px;padding-bottom:4px;border-bottom:1px solid #
 p{margin:6px 0}\
 .meta{color:#4a5561;margin:0 0 2px}\
 table{border-collapse:collapse;margin:10px 0;font-size:13.5px;font-variant-numeric:tabular-nums}\
-th,td{padding:4px 9px;border-bottom:1px solid #e3e7eb;text-align:left;white-space:nowrap}\
-th{background:#f2f4f6;font-weight:600;white-space:normal;vertical-align:bottom}\
+th,td{padding:4px 9px;border-bottom:1px solid #e3e7eb;text-align:left;white-space:nowrap;vertical-align:top}\
+th{background:#f2f4f6;font-weight:600;white-space:normal;vertical-align:bottom;min-width:4.5em}\
+td .sub{display:block;font-size:11.5px;color:#5b6672}\
 td.num,th.num{text-align:right}\
 tr.total td{font-weight:600;border-top:2px solid #9aa5b1}\
-.scroll{overflow-x:auto}\
+.scroll{overflow-x:auto;max-width:100%}\
+body.wide{max-width:1560px}\
+.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:10px 28px;align-items:start}\
+.pair>h2{grid-column:1/-1}\
+.pair h3{font-size:16px;margin:8px 0 4px;color:#4a5561}\
+@media (max-width:900px){.pair{grid-template-columns:minmax(0,1fr)}}\
+h3{font-size:17px;margin:22px 0 6px}\
 figure{margin:10px 0}\
 svg{max-width:100%;height:auto;display:block}\
 ol.trace{font:12.5px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;padding-left:3.2em;margin:8px 0}\
@@ -112,14 +119,35 @@ ol.trace li{margin:1px 0;overflow-wrap:anywhere}\
 .note{color:#4a5561;font-size:13px}\
 ";
 
+/// How wide a page may grow: one column of content, or two runs side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Narrow,
+    Wide,
+}
+
 /// The whole page: `meta` lines under the title (already HTML), then `body` parts (already HTML).
 pub(crate) fn page(title: &str, meta: &[String], body: &[String]) -> String {
+    page_with_layout(title, meta, body, Layout::Narrow)
+}
+
+/// [`page`], `layout` wide.
+pub(crate) fn page_with_layout(
+    title: &str,
+    meta: &[String],
+    body: &[String],
+    layout: Layout,
+) -> String {
     let mut o = String::new();
     let t = escape_html(title);
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     let _ = writeln!(o, "<title>{t}</title>");
-    let _ = writeln!(o, "<style>{CSS}</style>\n</head>\n<body>");
+    let _ = writeln!(o, "<style>{CSS}</style>\n</head>");
+    match layout {
+        Layout::Narrow => o.push_str("<body>\n"),
+        Layout::Wide => o.push_str("<body class=\"wide\">\n"),
+    }
     let _ = writeln!(o, "<h1>{t}</h1>");
     for m in meta {
         let _ = writeln!(o, "<p class=\"meta\">{m}</p>");
@@ -131,19 +159,33 @@ pub(crate) fn page(title: &str, meta: &[String], body: &[String]) -> String {
     o
 }
 
+/// The heading level of a section: `h2` on its own page, `h3` inside another section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    H2,
+    H3,
+}
+
+impl Level {
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Level::H2 => "h2",
+            Level::H3 => "h3",
+        }
+    }
+}
+
 /// One section as HTML.
 pub(crate) fn section_html(s: &Section) -> String {
-    section_html_impl(s, false)
+    section_html_at(s, false, Level::H2)
 }
 
-/// One section as HTML, the last row of its table set apart as a total.
-pub(crate) fn section_html_with_total(s: &Section) -> String {
-    section_html_impl(s, true)
-}
-
-fn section_html_impl(s: &Section, last_is_total: bool) -> String {
+/// One section as HTML with its heading at `level`; with `last_is_total` the last row of its table is
+/// set apart as a total.
+pub(crate) fn section_html_at(s: &Section, last_is_total: bool, level: Level) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "<section>\n<h2>{}</h2>", escape_html(&s.heading));
+    let h = level.tag();
+    let _ = writeln!(o, "<section>\n<{h}>{}</{h}>", escape_html(&s.heading));
     for p in &s.text {
         let _ = writeln!(o, "<p>{}</p>", escape_html(p));
     }
@@ -157,7 +199,9 @@ fn section_html_impl(s: &Section, last_is_total: bool) -> String {
     o
 }
 
-/// A table; the first row is the header. With `last_is_total`, the last row is set apart as a total.
+/// A table in a container that scrolls sideways when the table is wider than the page; the first row
+/// is the header. With `last_is_total`, the last row is set apart as a total. A body cell's first line
+/// is its value; any further lines (after `\n`) are shown under it in small print.
 pub(crate) fn table_html(rows: &[Vec<String>], last_is_total: bool) -> String {
     let mut o = String::from("<div class=\"scroll\"><table>\n");
     let Some((head, rest)) = rows.split_first() else {
@@ -191,11 +235,21 @@ pub(crate) fn table_html(rows: &[Vec<String>], last_is_total: bool) -> String {
             o.push_str("<tr>");
         }
         for (c, cell) in r.iter().enumerate() {
-            let _ = write!(o, "<td{}>{}</td>", class(c), escape_html(cell));
+            let _ = write!(o, "<td{}>{}</td>", class(c), cell_html(cell));
         }
         o.push_str("</tr>\n");
     }
     o.push_str("</tbody></table></div>\n");
+    o
+}
+
+/// A cell's text: the first line as it is, the others in small print under it.
+fn cell_html(cell: &str) -> String {
+    let mut lines = cell.split('\n');
+    let mut o = escape_html(lines.next().unwrap_or(""));
+    for l in lines {
+        let _ = write!(o, "<span class=\"sub\">{}</span>", escape_html(l));
+    }
     o
 }
 

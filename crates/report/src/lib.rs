@@ -1,21 +1,31 @@
-//! Self-contained HTML reports with inline SVG charts (DESIGN §15: `stress --report FILE.html`, and
-//! the Monte Carlo command of §11).
+//! Self-contained HTML reports with inline SVG charts (docs/commands.md: `stress --report FILE.html`
+//! and `simulate --report FILE.html`).
 //!
 //! Every page is one file: inline CSS, charts as inline SVG drawn with plotters' SVG backend, no
 //! JavaScript and no external resource, so it renders offline and can be archived with the run. All
-//! text taken from input (ids, names, trace lines, table cells) is escaped for HTML.
+//! text taken from input (ids, names, trace lines, table cells) is escaped for HTML. Chart axes are
+//! total: any figure, even `1.7e308` or NaN, gives a finite axis with a bounded number of ticks.
 //!
 //! - [`stress_html`]: the report of one stress run (summary, prices, bad debt, liquidations by
 //!   round, contagion trace);
+//! - [`stress_comparison_html`]: one page with a run with circuit breakers and the same run without,
+//!   side by side;
+//! - [`simulation_report_html`]: the report of a Monte Carlo run (loss distribution with VaR / ES,
+//!   figures per protocol, the worst path re-run in full by [`worst_path`]);
 //! - [`loss_distribution_svg`]: a loss histogram with VaR / ES markers, for a Monte Carlo sample;
 //! - [`simulation_html`] and [`Section`]: a generic page of sections (text, chart, table).
 #![forbid(unsafe_code)]
 
+mod axis;
 mod charts;
+mod compare;
 mod html;
 mod loss;
+mod simulate;
 mod stress;
 
+pub use compare::stress_comparison_html;
 pub use html::{escape_html, simulation_html, Section};
 pub use loss::loss_distribution_svg;
+pub use simulate::{simulation_report_html, worst_path, WorstPath};
 pub use stress::stress_html;

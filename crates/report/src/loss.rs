@@ -5,6 +5,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use cascade_engine::trace::fmt_usd;
 
+use crate::axis::Axis;
 use crate::charts::{axis_usd, render, trim_decimals, FONT, WIDTH};
 
 /// Positive losses spanning more than this ratio (max / min) are binned on a log scale, so a few
@@ -15,6 +16,22 @@ const MAX_BINS: usize = 60;
 const HEIGHT: u32 = 500;
 /// Room under the plot for the caption lines.
 const CAPTION_H: u32 = 64;
+/// The chart's margin, the room of the y labels and of the x labels, and the title's height, pixels:
+/// what is left of the top `HEIGHT − CAPTION_H` pixels is the plot.
+const MARGIN: u32 = 12;
+/// On the right, room for half the last x label past the plot's end.
+const MARGIN_RIGHT: u32 = 32;
+const Y_LABEL_AREA: u32 = 72;
+const X_LABEL_AREA: u32 = 50;
+const TITLE_FONT: u32 = 22;
+/// Marker labels: font size, one row's height, the least gap between two labels on a row, and the
+/// approximate width of a character (the SVG renders the 16 px font at ~13 px: 7–8 px a character).
+const LABEL_FONT: u32 = 16;
+const LABEL_ROW_H: f64 = 22.0;
+pub(crate) const LABEL_GAP: f64 = 10.0;
+const LABEL_CHAR_W: f64 = 7.5;
+/// A label starts this far from its marker's line.
+const LABEL_PAD: f64 = 4.0;
 
 const BAR: RGBColor = RGBColor(78, 121, 167);
 const VAR_COLOR: RGBColor = RGBColor(214, 110, 0);
@@ -198,37 +215,74 @@ pub fn loss_distribution_svg(
             ))?;
         }
         let scale = bins.as_ref().map_or(Scale::Linear, |b| b.scale);
-        let (x0, x1) = match &bins {
+        // The x range: the bins (a hair of room on the left of a log axis), or up to the markers when
+        // nothing was binned; widened to round ticks by `Axis`, which is total on any input.
+        let (lo, hi) = match &bins {
             Some(b) => {
                 let end = b.start + b.width * b.counts.len() as f64;
-                let pad = 0.02 * (end - b.start);
-                let left = if scale == Scale::Linear {
-                    b.start
-                } else {
-                    b.start - pad
+                let left = match scale {
+                    Scale::Linear => b.start,
+                    Scale::Log10 => b.start - 0.02 * (end - b.start),
                 };
-                (left, end + pad)
+                (left, end)
             }
-            None => (0.0, marker_values.iter().copied().fold(1.0, f64::max) * 1.1),
+            None => (0.0, marker_values.iter().copied().fold(1.0, f64::max)),
         };
+        let x_axis = Axis::nice(lo, hi, 10);
+        let (x0, x1) = (x_axis.lo, x_axis.hi);
         let max_count = bins
             .as_ref()
             .map_or(0, |b| b.counts.iter().copied().max().unwrap_or(0));
-        // Head room above the highest bar for the marker labels.
-        let y_top = (max_count as f64 * (1.2 + 0.08 * markers.len() as f64)).max(1.0);
+        // The plot's pixel box inside `plot` (see the constants), for laying out the marker labels.
+        let plot_left = f64::from(MARGIN + Y_LABEL_AREA);
+        let plot_right = f64::from(WIDTH - MARGIN_RIGHT);
+        let plot_h = f64::from(HEIGHT - CAPTION_H - 2 * MARGIN - X_LABEL_AREA - TITLE_FONT - 8);
+        let to_px = |x: f64| {
+            let f = if x1 > x0 { (x - x0) / (x1 - x0) } else { 0.0 };
+            plot_left + f.clamp(0.0, 1.0) * (plot_right - plot_left)
+        };
+        let shown: Vec<(&Marker, f64)> = markers
+            .iter()
+            .filter(|m| m.usd.is_finite())
+            .map(|m| {
+                let x = if m.usd > 0.0 {
+                    scale.to_plot(m.usd).clamp(x0, x1)
+                } else {
+                    x0
+                };
+                (m, x)
+            })
+            .collect();
+        let placed = layout_labels(
+            &shown
+                .iter()
+                .map(|(m, x)| (to_px(*x), label_width(&m.label)))
+                .collect::<Vec<_>>(),
+            (plot_left, plot_right),
+        );
+        let rows = placed.iter().map(|p| p.row + 1).max().unwrap_or(0);
+        // Head room above the highest bar for the rows of marker labels.
+        let band = (LABEL_ROW_H * rows as f64 + 8.0) / plot_h;
+        let y = Axis::nice_with_min_step(
+            0.0,
+            (max_count as f64 * 1.08 / (1.0 - band.min(0.7))).max(1.0),
+            8,
+            1.0,
+        );
+        let y_top = y.hi;
         let mut chart = ChartBuilder::on(&plot)
-            .caption(title, (FONT, 22))
-            .margin(12)
-            .x_label_area_size(50)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x0..x1, 0.0..y_top)?;
+            .caption(title, (FONT, TITLE_FONT))
+            .margin(MARGIN)
+            .margin_right(MARGIN_RIGHT)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
+            .build_cartesian_2d(x_axis, y)?;
         let x_desc = match scale {
             Scale::Linear => "loss (USD)",
             Scale::Log10 => "loss (USD, log scale)",
         };
         chart
             .configure_mesh()
-            .x_labels(10)
             .x_label_formatter(&|x| axis_usd(round_sig(scale.to_usd(*x), 2)))
             .y_label_formatter(&|y| {
                 if (y - y.round()).abs() < 1e-9 {
@@ -278,39 +332,84 @@ pub fn loss_distribution_svg(
                 )))?;
             }
         }
-        for (k, m) in markers.iter().enumerate() {
-            if !m.usd.is_finite() {
-                continue;
-            }
-            let x = if m.usd > 0.0 {
-                scale.to_plot(m.usd).clamp(x0, x1)
-            } else {
-                x0
-            };
+        let top = chart.backend_coord(&(x0, y_top)).1;
+        // Every line first, then every label on its white backing, so no line strikes a label out.
+        for (m, x) in &shown {
             chart.draw_series(DashedLineSeries::new(
-                vec![(x, 0.0), (x, y_top)],
+                vec![(*x, 0.0), (*x, y_top)],
                 6,
                 4,
                 m.color.stroke_width(2),
             ))?;
-            let right_half = x > x0 + 0.7 * (x1 - x0);
-            let (text, h) = if right_half {
-                (format!("{}\u{a0}", m.label), HPos::Right)
-            } else {
-                (format!("\u{a0}{}", m.label), HPos::Left)
-            };
-            let y = y_top * (0.97 - 0.075 * k as f64);
-            chart.draw_series(std::iter::once(Text::new(
-                text,
-                (x, y),
-                (FONT, 16)
+        }
+        for ((m, _), p) in shown.iter().zip(&placed) {
+            // Drawn in pixels, where `layout_labels` put them.
+            let ty = top + 4 + (LABEL_ROW_H * p.row as f64) as i32;
+            let (l, r) = (p.left as i32, p.right as i32);
+            plot.draw(&Rectangle::new(
+                [(l - 2, ty - 1), (r + 2, ty + LABEL_FONT as i32 + 3)],
+                WHITE.filled(),
+            ))?;
+            plot.draw(&Text::new(
+                m.label.clone(),
+                (l, ty),
+                (FONT, LABEL_FONT)
                     .into_font()
                     .color(&m.color)
-                    .pos(Pos::new(h, VPos::Top)),
-            )))?;
+                    .pos(Pos::new(HPos::Left, VPos::Top)),
+            ))?;
         }
         Ok(())
     })
+}
+
+/// A marker label's estimated width in pixels.
+fn label_width(label: &str) -> f64 {
+    label.chars().count() as f64 * LABEL_CHAR_W
+}
+
+/// Where a marker label goes: its left and right edges (pixels) and its row (0 = top).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Placed {
+    pub left: f64,
+    pub right: f64,
+    pub row: usize,
+}
+
+/// Lays out marker labels, given each marker's pixel x and its label's width, inside the plot's
+/// `(left, right)` edges: a label sits right of its marker's line, or left of it when it would pass
+/// the right edge; then it takes the first row (from the top) where it is at least [`LABEL_GAP`] from
+/// every label already there. Close markers so get labels on different rows; far ones share a row.
+pub(crate) fn layout_labels(markers: &[(f64, f64)], (left, right): (f64, f64)) -> Vec<Placed> {
+    let mut rows: Vec<Vec<(f64, f64)>> = Vec::new();
+    markers
+        .iter()
+        .map(|&(x, w)| {
+            let (a, b) = if x + LABEL_PAD + w <= right {
+                (x + LABEL_PAD, x + LABEL_PAD + w)
+            } else {
+                let b = (x - LABEL_PAD).max(left + w);
+                (b - w, b)
+            };
+            let free = |row: &Vec<(f64, f64)>| {
+                row.iter()
+                    .all(|&(c, d)| b + LABEL_GAP <= c || d + LABEL_GAP <= a)
+            };
+            let row = match rows.iter().position(free) {
+                Some(r) => r,
+                None => {
+                    rows.push(Vec::new());
+                    rows.len() - 1
+                }
+            };
+            rows[row].push((a, b));
+            Placed {
+                left: a,
+                right: b,
+                row,
+            }
+        })
+        .collect()
 }
 
 /// `x` rounded to `digits` significant digits.
@@ -372,48 +471,4 @@ fn caption_lines(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels() {
-        assert_eq!(level_label("VaR", "99%"), "VaR 99%");
-        assert_eq!(level_label("VaR", "0.99"), "VaR 99%");
-        assert_eq!(level_label("ES", "0.975"), "ES 97.5%");
-        assert_eq!(level_label("ES", "97.5"), "ES 97.5%");
-        assert_eq!(level_label("VaR", "VaR 95%"), "VaR 95%");
-    }
-
-    #[test]
-    fn heavy_tail_goes_log_and_counts_every_path() {
-        let mut pos: Vec<f64> = (1..=1000).map(|i| 1000.0 + i as f64).collect();
-        pos.push(1.0e9);
-        let b = bin(&pos, &[]);
-        assert_eq!(b.scale, Scale::Log10);
-        assert_eq!(b.counts.iter().sum::<u64>(), 1001);
-        assert!((MIN_BINS..=MAX_BINS).contains(&b.counts.len()));
-        assert_eq!(*b.counts.last().unwrap_or(&0), 1);
-    }
-
-    #[test]
-    fn narrow_sample_is_linear_from_zero() {
-        let pos: Vec<f64> = (1..=100).map(|i| 1.0e6 + 1.0e4 * i as f64).collect();
-        let b = bin(&pos, &[]);
-        assert_eq!(b.scale, Scale::Linear);
-        assert_eq!(b.start, 0.0);
-        assert_eq!(b.counts.iter().sum::<u64>(), 100);
-    }
-
-    #[test]
-    fn single_value_has_a_range() {
-        let b = bin(&[5.0], &[5.0]);
-        assert!(b.width > 0.0);
-        assert_eq!(b.counts.iter().sum::<u64>(), 1);
-    }
-
-    #[test]
-    fn rounding() {
-        assert_eq!(round_sig(3162.2776, 2), 3200.0);
-        assert_eq!(round_sig(0.0, 2), 0.0);
-    }
-}
+mod tests;

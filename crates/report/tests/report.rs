@@ -4,7 +4,10 @@ use cascade_engine::{run, StressResult};
 use cascade_io::Format;
 use cascade_io::{parse_scenario, snapshot_from_str};
 use cascade_model::Snapshot;
-use cascade_report::{escape_html, loss_distribution_svg, simulation_html, stress_html, Section};
+use cascade_report::{
+    escape_html, loss_distribution_svg, simulation_html, simulation_report_html,
+    stress_comparison_html, stress_html, worst_path, Section,
+};
 
 /// A pool with ETH (LT 0.825, LB 0.05, square-root price impact) and USDC reserves, one account that
 /// ends with bad debt and one that is only partly liquidated (engine tests' `system`).
@@ -221,5 +224,322 @@ fn simulation_page_builds_sections() {
     assert!(html.contains("<td class=\"num\">$1.20M</td>"));
     assert!(html.contains("1,000 paths &amp; 10 days."));
     assert!(html.contains("<svg"));
+    assert_self_contained(&html);
+}
+
+const BUILTIN: &str = include_str!("../../../examples/builtin/system.toml");
+const ETH_CRASH: &str = include_str!("../../../examples/builtin/eth-crash.toml");
+
+/// The built-in system under eth-crash, with circuit breakers on or off.
+fn builtin_eth_crash(breakers: bool) -> (Snapshot, StressResult) {
+    let s = match snapshot_from_str(BUILTIN, Format::Toml, "system.toml") {
+        Ok((s, _)) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let sc = match parse_scenario(ETH_CRASH, Format::Toml, "eth-crash.toml", &s) {
+        Ok((sc, _)) => sc,
+        Err(e) => panic!("{e}"),
+    };
+    let options = cascade_engine::Options {
+        breakers,
+        ..Default::default()
+    };
+    let r = cascade_engine::run_with(&s, &sc, &options);
+    (s, r)
+}
+
+/// The value of `name="…"` in the attributes of an SVG or HTML tag, as a number.
+fn attr(tag: &str, name: &str) -> Option<f64> {
+    let tag = format!(" {tag}");
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    let end = start + tag[start..].find('"')?;
+    tag[start..end].parse().ok()
+}
+
+/// Every `<rect …>` tag of an SVG with its fill colour, as `(x, y, width, fill)`.
+fn rects(svg: &str) -> Vec<(f64, f64, f64, String)> {
+    svg.split("<rect ")
+        .skip(1)
+        .filter_map(|t| {
+            let tag = &t[..t.find('>')?];
+            let fill = tag.split(" fill=\"").nth(1)?.split('"').next()?.to_string();
+            Some((attr(tag, "x")?, attr(tag, "y")?, attr(tag, "width")?, fill))
+        })
+        .collect()
+}
+
+/// The bad-debt chart of a stress page: the SVG in the section after its heading.
+fn bad_debt_svg(html: &str) -> &str {
+    let from = html.find("Bad debt by protocol").unwrap_or(0);
+    let rest = &html[from..];
+    let start = rest.find("<svg").unwrap_or(0);
+    let end = rest.find("</svg>").unwrap_or(rest.len());
+    &rest[start..end]
+}
+
+#[test]
+fn winners_are_a_category_of_their_own() {
+    let (s, r) = builtin_eth_crash(true);
+    let perp = r.protocols.iter().find(|p| p.id == "perp-dex");
+    let Some(perp) = perp else {
+        panic!("perp-dex in the built-in system")
+    };
+    // The built-in eth-crash: the clearinghouse's fund pays $2.00M and its winners $1.45M of its
+    // $3.45M bad debt; nothing of it is uncovered.
+    assert!((perp.winners_paid_usd - 1.45e6).abs() < 0.01e6, "{perp:?}");
+    assert!(perp.uncovered_usd.abs() < 1e-6);
+    let html = stress_html(&s, &r);
+    let svg = bad_debt_svg(&html);
+    assert!(svg.contains("paid by winners (socialised / ADL)"));
+    assert!(svg.contains("uncovered (suppliers / backing)"));
+    // The bars: perp-dex's row holds an insurance-blue and a winners-teal bar, no red one, and the
+    // teal bar's length over the blue one's is winners / insurance (pixels rounded).
+    let all = rects(svg);
+    let bar = |fill: &str| {
+        all.iter()
+            .filter(|r| r.3 == fill && r.2 > 20.0)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let teal = bar("#2A9D8F");
+    assert_eq!(teal.len(), 1, "one winners bar: {teal:?}");
+    let y = teal[0].1;
+    let blue = all
+        .iter()
+        .find(|r| r.3 == "#7696BE" && r.1 == y)
+        .cloned()
+        .unwrap_or_else(|| panic!("insurance bar of perp-dex"));
+    let want = perp.winners_paid_usd / perp.insurance_used_usd;
+    assert!(
+        (teal[0].2 / blue.2 - want).abs() < 0.02,
+        "{} / {} vs {want}",
+        teal[0].2,
+        blue.2
+    );
+    assert!(
+        !all.iter().any(|r| r.3 == "#CD3C3C" && r.1 == y),
+        "perp-dex drawn as uncovered"
+    );
+    // The summary says it too, in the text and in its own column.
+    assert!(html.contains(&format!(
+        "clearinghouses&#39; winners paid {}",
+        cascade_engine::trace::fmt_usd(r.system.winners_paid_usd)
+    )));
+    assert!(html.contains("<th class=\"num\">paid by winners</th>"));
+}
+
+#[test]
+fn winners_column_only_with_a_clearinghouse() {
+    let (s, r) = stress(SYSTEM, ETH_MINUS_10);
+    let html = stress_html(&s, &r);
+    assert!(!html.contains("winners"));
+}
+
+#[test]
+fn breakers_comparison_is_one_document() {
+    let (s, on) = builtin_eth_crash(true);
+    let (_, off) = builtin_eth_crash(false);
+    let html = stress_comparison_html(&s, &on, &off);
+    assert_eq!(html.matches("<!DOCTYPE html>").count(), 1);
+    assert_eq!(html.matches("<html").count(), 1);
+    assert_eq!(html.matches("</html>").count(), 1);
+    assert_eq!(html.matches("<body").count(), 1);
+    assert!(html.trim_end().ends_with("</html>"));
+    // Both runs, side by side, section by section.
+    assert!(html.contains("<div class=\"pair\">"));
+    for part in [
+        "Summary",
+        "Bad debt by protocol",
+        "Prices",
+        "Contagion trace",
+    ] {
+        for side in ["on", "off"] {
+            assert!(
+                html.contains(&format!("<h3>{part} — breakers {side}</h3>")),
+                "{part} {side}"
+            );
+        }
+    }
+    // The comparison table: both bad debts and their difference.
+    let fmt = cascade_engine::trace::fmt_usd;
+    assert!(html.contains("<th class=\"num\">bad debt, on</th>"));
+    assert!(html.contains(&format!(
+        "<td class=\"num\">{}</td>",
+        fmt(on.system.bad_debt_usd)
+    )));
+    assert!(html.contains(&format!(
+        "<td class=\"num\">{}</td>",
+        fmt(off.system.bad_debt_usd)
+    )));
+    // Each run's trace appears once.
+    for line in on.trace.iter().chain(&off.trace) {
+        assert!(
+            html.contains(&format!("<li>{}</li>", escape_html(line))),
+            "{line}"
+        );
+    }
+    assert_self_contained(&html);
+}
+
+#[test]
+fn close_var_and_es_labels_do_not_collide() {
+    let losses: Vec<f64> = (0..1000).map(|i| 1.0e4 * (1.0 + f64::from(i))).collect();
+    // VaR 99% and ES 95% 1% apart, VaR 99.9% and ES 99.9% equal: four labels at two places.
+    let var = vec![
+        ("95%".to_string(), 9.5e6),
+        ("99%".to_string(), 9.9e6),
+        ("99.9%".to_string(), 9.99e6),
+    ];
+    let es = vec![
+        ("95%".to_string(), 9.8e6),
+        ("99%".to_string(), 9.95e6),
+        ("99.9%".to_string(), 9.99e6),
+    ];
+    let svg = loss_distribution_svg(&losses, &var, &es, "close");
+    // Each marker label is a white box then its text: collect the boxes.
+    let mut boxes: Vec<(String, [f64; 4])> = Vec::new();
+    let parts: Vec<&str> = svg.split("<rect ").collect();
+    for p in &parts[1..] {
+        let Some(end) = p.find('>') else { continue };
+        let tag = &p[..end];
+        if !tag.contains("fill=\"#FFFFFF\"") {
+            continue;
+        }
+        let text = p[end..].split("</text>").next().unwrap_or("");
+        let label = text.rsplit('>').next().unwrap_or("").trim().to_string();
+        if !(label.starts_with("VaR ") || label.starts_with("ES ")) {
+            continue;
+        }
+        let (Some(x), Some(y), Some(w), Some(h)) = (
+            attr(tag, "x"),
+            attr(tag, "y"),
+            attr(tag, "width"),
+            attr(tag, "height"),
+        ) else {
+            continue;
+        };
+        boxes.push((label, [x, y, x + w, y + h]));
+    }
+    assert_eq!(boxes.len(), 6, "{boxes:?}");
+    // No two label boxes overlap: at least 2 px apart vertically or 8 px apart horizontally.
+    for (i, (a, p)) in boxes.iter().enumerate() {
+        for (b, q) in &boxes[i + 1..] {
+            let vertical = p[3] + 2.0 <= q[1] || q[3] + 2.0 <= p[1];
+            let horizontal = p[2] + 8.0 <= q[0] || q[2] + 8.0 <= p[0];
+            assert!(vertical || horizontal, "{a} {p:?} and {b} {q:?} collide");
+        }
+    }
+}
+
+/// Issue 18.2: a debt of 1.7e308 made the chart axis loop forever. Every figure at the edge of f64 (or
+/// beyond: infinite, NaN) must still give a page, quickly.
+#[test]
+fn huge_figures_finish() {
+    let (s, mut r) = builtin_eth_crash(true);
+    for p in &mut r.protocols {
+        p.bad_debt_usd = 1.7e308;
+        p.insurance_used_usd = f64::MAX;
+        p.winners_paid_usd = f64::NAN;
+        p.uncovered_usd = 1.7e308;
+    }
+    r.system.bad_debt_usd = f64::INFINITY;
+    for k in &mut r.rounds {
+        for l in &mut k.liquidations {
+            l.repaid_usd = 1.7e308;
+        }
+        for (i, p) in k.prices.values_mut().enumerate() {
+            *p = if i % 2 == 0 { 1.7e308 } else { 5e-324 };
+        }
+    }
+    let off = r.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let one = stress_html(&s, &r);
+        let both = stress_comparison_html(&s, &r, &off);
+        let _ = tx.send((one, both));
+    });
+    let (one, both) = match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(x) => x,
+        Err(e) => panic!("the report did not finish: {e}"),
+    };
+    for html in [one, both] {
+        assert!(html.trim_end().ends_with("</html>"));
+        assert!(!html.contains("could not be drawn"));
+        let svg: String = html
+            .split("<svg")
+            .skip(1)
+            .map(|p| p.split("</svg>").next().unwrap_or(""))
+            .collect();
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+    }
+}
+
+#[test]
+fn simulation_report_is_one_page_with_the_worst_path() {
+    use cascade_risk::paths::Dist;
+    use cascade_risk::simulate::{simulate, SimulationSpec};
+    let (s, _) = match snapshot_from_str(BUILTIN, Format::Toml, "system.toml") {
+        Ok(x) => x,
+        Err(e) => panic!("{e}"),
+    };
+    let spec = SimulationSpec {
+        paths: 64,
+        horizon_days: 30.0,
+        seed: 7,
+        dist: Dist::StudentT { dof: 3.0 },
+        jumps: Vec::new(),
+        antithetic: false,
+        alphas: SimulationSpec::DEFAULT_ALPHAS.to_vec(),
+        breakers: true,
+        max_rounds: 50,
+    };
+    let sim = match simulate(&s, &spec, &|| ()) {
+        Ok(x) => x,
+        Err(e) => panic!("{e}"),
+    };
+    let html = simulation_report_html(&s, &sim);
+    assert_eq!(html.matches("<html").count(), 1);
+    assert!(html.contains("<title>Monte Carlo: builtin</title>"));
+    // The loss histogram with its markers, and the figures of the system and every protocol.
+    for l in ["VaR 95%", "ES 99.9%", "LaR 95%", "P(loss &gt; 0)"] {
+        assert!(html.contains(l), "{l}");
+    }
+    for id in &sim.protocols {
+        assert!(
+            html.contains(&format!("<td>{}</td>", escape_html(id))),
+            "{id}"
+        );
+    }
+    // Every table scrolls sideways inside its container rather than widening the page, and intervals
+    // sit under their figure.
+    assert!(html.contains(".scroll{overflow-x:auto"));
+    assert_eq!(
+        html.matches("<table>").count(),
+        html.matches("<div class=\"scroll\"><table>").count()
+    );
+    assert!(html.contains("<span class=\"sub\">["));
+    // The worst path: the path with the largest loss, re-run — its loss matches the simulation's.
+    let worst = sim
+        .paths
+        .iter()
+        .map(|p| p.loss_usd)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let w = match worst_path(&s, &sim) {
+        Ok(Some(w)) => w,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(w.loss_usd, worst);
+    let rerun = w.result.system.bad_debt_usd + w.result.system.shortfall_usd;
+    assert!(
+        (rerun - worst).abs() <= 1e-6 * worst.max(1.0),
+        "{rerun} vs {worst}"
+    );
+    assert!(html.contains(&format!(
+        "Path {} lost {}",
+        w.path,
+        cascade_engine::trace::fmt_usd(worst)
+    )));
+    assert!(html.contains("<h3>Contagion trace</h3>"));
     assert_self_contained(&html);
 }
