@@ -6,11 +6,15 @@
 pub mod diag;
 pub mod doc;
 pub mod load;
+pub mod positions;
 pub mod reader;
+pub mod scenario;
 pub mod snapshot;
 pub mod write;
 
 pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
 pub use doc::Format;
-pub use load::{load_positions, load_snapshot};
-pub use snapshot::{parse_scenario, parse_snapshot, snapshot_from_str, SnapshotDoc};
+pub use load::load_snapshot;
+pub use positions::load_positions;
+pub use scenario::parse_scenario;
+pub use snapshot::{parse_snapshot, snapshot_from_str, SnapshotDoc};

@@ -1,14 +1,14 @@
 //! Derivatives in the file formats: clearinghouse protocols and accounts' margin modes, perps and
 //! options through the TOML writer, and derivative rows of CSV/Parquet position files (the grammar of
-//! `cascade_io::load`), with every bad cell's row and column.
+//! `cascade_io::positions`), with every bad cell's row and column.
 
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, StringArray};
-use cascade_io::load::{load_positions, load_snapshot};
 use cascade_io::write::{snapshot_to_toml, write_positions_csv, write_positions_parquet};
+use cascade_io::{load_positions, load_snapshot};
 use cascade_io::{Diagnostic, Diagnostics, Location, Severity};
 use cascade_model::{LossMode, MarginMode, OptionType, OracleSpec, Snapshot};
 

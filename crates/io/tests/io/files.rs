@@ -10,11 +10,12 @@ use arrow_array::types::UInt8Type;
 use arrow_array::{
     ArrayRef, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray,
 };
-use cascade_io::load::{load_positions, load_snapshot, MAX_ROW_ERRORS};
+use cascade_io::positions::MAX_ROW_ERRORS;
 use cascade_io::write::{
     snapshot_to_toml, write_atomic, write_atomic_with, write_positions_csv,
     write_positions_parquet, write_snapshot_toml, WriteError,
 };
+use cascade_io::{load_positions, load_snapshot};
 use cascade_io::{Diagnostic, Diagnostics, Location, Severity};
 use cascade_model::{Side, Snapshot};
 use cascade_testkit::{normalized, parse};

@@ -14,7 +14,7 @@ use cascade_protocols::options::{
     black76, black76_batch, Greeks, OptionError, OptionKind, OptionSpec,
 };
 
-use crate::Failure;
+use crate::failure::Failure;
 
 /// Flags of `cascade greeks`.
 #[derive(Args, Debug)]

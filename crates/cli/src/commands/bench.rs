@@ -11,7 +11,8 @@ use clap::Args;
 use cascade_bench::render::{self, Peers};
 use cascade_bench::suite::{self, Config, Report};
 
-use crate::{input, load_scenario, load_snapshot, Failure, SnapshotArg};
+use crate::failure::{input, Failure};
+use crate::load::{load_scenario, load_snapshot, print_warnings, SnapshotArg};
 
 /// The one command that regenerates BENCHMARKS.md (named in the page it writes).
 pub const REGENERATE: &str = "bench/run.sh";
@@ -61,15 +62,15 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T, Failur
     })
 }
 
-pub fn bench(a: &BenchArgs) -> Result<(), Failure> {
+pub fn run(a: &BenchArgs) -> Result<(), Failure> {
     let peers: Option<Peers> = a.peers.as_ref().map(read_json).transpose()?;
     let report: Report = match &a.render {
         Some(path) => read_json(path)?,
         None => {
             let (base, d1) = load_snapshot(&SnapshotArg { snapshot: None }).map_err(input)?;
             let (scenario, d2) = load_scenario("eth-crash", &base).map_err(input)?;
-            crate::print_warnings(&d1);
-            crate::print_warnings(&d2);
+            print_warnings(&d1);
+            print_warnings(&d2);
             let config = Config {
                 quick: a.quick,
                 runs: a.runs.unwrap_or(if a.quick { 3 } else { 5 }),

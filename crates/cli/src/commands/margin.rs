@@ -13,7 +13,8 @@ use cascade_model::{MarginMode, Snapshot};
 use cascade_protocols::clearinghouse::explain::{Explanation, Leg};
 use cascade_protocols::clearinghouse::Clearinghouse;
 
-use crate::{input, load_snapshot, print_warnings, Failure, SnapshotArg};
+use crate::failure::{input, Failure};
+use crate::load::{load_snapshot, print_warnings, SnapshotArg};
 
 /// Flags of `cascade margin`.
 #[derive(Args, Debug)]

@@ -1,0 +1,13 @@
+//! One module per command: its flags (clap `Args`) and its `run`.
+
+pub mod bench;
+pub mod calibrate;
+pub mod clearing;
+pub mod contagion;
+pub mod debtrank;
+pub mod gen;
+pub mod greeks;
+pub mod margin;
+pub mod simulate;
+pub mod stress;
+pub mod validate;

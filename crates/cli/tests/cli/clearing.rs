@@ -1,0 +1,63 @@
+//! `cascade clearing`: published Eisenberg–Noe and Rogers–Veraart values.
+
+use crate::common::{cascade, example, json, stderr};
+
+#[test]
+fn clearing_reproduces_the_published_values() {
+    // Three banks, external assets −10%: payments [20, 21, 10]; −20%: [18, 19.4285714286, 10].
+    let (l, e) = (
+        example("three-banks-liabilities.csv"),
+        example("three-banks-external.csv"),
+    );
+    for (shock, want) in [
+        ("0.1", [20.0, 21.0, 10.0]),
+        ("0.2", [18.0, 19.4285714286, 10.0]),
+    ] {
+        let o = cascade(&[
+            "clearing",
+            "--liabilities",
+            &l,
+            "--external-assets",
+            &e,
+            "--shock",
+            shock,
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        for (node, w) in ["A", "B", "C"].iter().zip(want) {
+            assert!(
+                (v["payments"][node].as_f64().unwrap_or(f64::NAN) - w).abs() < 1e-9,
+                "{shock} {node}: {}",
+                v["payments"]
+            );
+        }
+        assert!(v["recovery"].get("A").is_some() && v["default_round"].get("C").is_some());
+    }
+    // Rogers–Veraart, α = β = 0.5: [2, 2.2].
+    let o = cascade(&[
+        "clearing",
+        "--liabilities",
+        &example("rv-liabilities.csv"),
+        "--external-assets",
+        &example("rv-external.csv"),
+        "--alpha",
+        "0.5",
+        "--beta",
+        "0.5",
+        "--json",
+    ]);
+    let v = json(&o);
+    assert!(
+        (v["payments"]["X"].as_f64().unwrap_or(0.0) - 2.0).abs() < 1e-12
+            && (v["payments"]["Y"].as_f64().unwrap_or(0.0) - 2.2).abs() < 1e-12
+    );
+    // Bad input: exit 2 naming the file.
+    let o = cascade(&["clearing", "--liabilities", &e, "--external-assets", &e]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("three-banks-external.csv"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests of the `cascade` binary, one module per topic: exit codes, JSON keys, errors,
+//! output files, threads; `golden` compares every command's output byte for byte.
+
+mod bench;
+mod clearing;
+mod common;
+mod contagion;
+mod debtrank;
+mod gen;
+mod golden;
+mod greeks;
+mod margin;
+mod output;
+mod simulate;
+mod stress;

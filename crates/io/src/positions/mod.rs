@@ -1,0 +1,246 @@
+//! Reading CSV/Parquet position files into a snapshot (docs/formats.md#position-files).
+//!
+//! Every problem is reported as a [`Diagnostic`](crate::Diagnostic) naming the file, the 1-based data
+//! row and the column; loading goes on after a problem so that one run reports them all (up to
+//! [`MAX_ROW_ERRORS`] per position file).
+//!
+//! Position files have the columns `protocol, account, asset, side, amount` and optionally `emode`
+//! (a lending e-mode category id; empty or null = none) and `vault_type` (a CDP vault type id; every
+//! CDP account needs one, in at least one of its rows or its `[[account]]` table). Other columns are
+//! reported once each as ignored by this version.
+//!
+//! # Derivative rows (DESIGN §6, §14)
+//!
+//! The optional columns `instrument, size, entry_price, strike, expiry_days, option_kind,
+//! margin_mode` carry a clearinghouse account's derivatives; files without them load as before. A
+//! row is one of three kinds, told apart by `instrument`:
+//!
+//! | `instrument`  | filled                                                            | empty                                                  |
+//! |---------------|-------------------------------------------------------------------|--------------------------------------------------------|
+//! | empty         | spot: `asset`, `side`, `amount`                                   | `size, entry_price, strike, expiry_days, option_kind` |
+//! | a market id   | perp: `size` (signed tokens, > 0 long), `entry_price` (> 0 USD)   | `asset, side, amount, strike, expiry_days, option_kind` |
+//! | `option`      | option: `asset` (underlying), `option_kind` (`call`/`put`), `strike` (> 0 USD), `expiry_days` (> 0), `size` (signed, < 0 written) | `side, amount, entry_price` |
+//!
+//! `option` is reserved: it always means an option row, never a market of that name. Derivative rows
+//! are checked as the snapshot's `perps`/`options` entries are: the protocol must be a
+//! clearinghouse, the market one of its `[[protocol.market]]` ids, the underlying one with a smile
+//! in its `[protocol.options]`, numbers finite. `margin_mode` (`cross`, `isolated`, `portfolio`;
+//! empty = unchanged) may sit on any row of a clearinghouse account, spot or derivative; two rows of
+//! one file giving one account different modes is an error, and so is a mode other than the one the
+//! snapshot or an earlier file set, unless that was the default `cross`. An isolated account holds
+//! one derivative position in all (snapshot and files together); the row of the second one is an
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::{Diagnostics, Location};
+use cascade_model::{OptionType, Side, Snapshot};
+
+mod columns;
+mod csv;
+mod derivatives;
+mod parquet;
+mod rows;
+
+/// The columns every position file has, in the order DESIGN §14 lists them.
+pub const REQUIRED_COLUMNS: [&str; 5] = ["protocol", "account", "asset", "side", "amount"];
+/// The optional lending e-mode column.
+pub const EMODE_COLUMN: &str = "emode";
+/// The optional CDP vault-type column.
+pub const VAULT_TYPE_COLUMN: &str = "vault_type";
+/// The optional derivative columns (DESIGN §14), in the order the writer writes them. See the
+/// module documentation for the row grammar.
+pub const DERIVATIVE_COLUMNS: [&str; 7] = [
+    "instrument",
+    "size",
+    "entry_price",
+    "strike",
+    "expiry_days",
+    "option_kind",
+    "margin_mode",
+];
+/// The `instrument` of an option row; any other non-empty `instrument` is a perp market id.
+pub const OPTION_INSTRUMENT: &str = "option";
+/// At most this many row errors are listed per position file; the rest are counted in one summary.
+pub const MAX_ROW_ERRORS: usize = 50;
+
+const COL_PROTOCOL: usize = 0;
+const COL_ACCOUNT: usize = 1;
+const COL_ASSET: usize = 2;
+const COL_SIDE: usize = 3;
+const COL_AMOUNT: usize = 4;
+const COL_EMODE: usize = 5;
+const COL_VAULT_TYPE: usize = 6;
+const COL_INSTRUMENT: usize = 7;
+const COL_SIZE: usize = 8;
+const COL_ENTRY_PRICE: usize = 9;
+const COL_STRIKE: usize = 10;
+const COL_EXPIRY_DAYS: usize = 11;
+const COL_OPTION_KIND: usize = 12;
+const COL_MARGIN_MODE: usize = 13;
+/// Columns read, required and optional.
+const N_COLUMNS: usize = 14;
+const COLUMN_NAMES: [&str; N_COLUMNS] = [
+    "protocol",
+    "account",
+    "asset",
+    "side",
+    "amount",
+    EMODE_COLUMN,
+    VAULT_TYPE_COLUMN,
+    DERIVATIVE_COLUMNS[0],
+    DERIVATIVE_COLUMNS[1],
+    DERIVATIVE_COLUMNS[2],
+    DERIVATIVE_COLUMNS[3],
+    DERIVATIVE_COLUMNS[4],
+    DERIVATIVE_COLUMNS[5],
+    DERIVATIVE_COLUMNS[6],
+];
+/// The columns holding numbers (the rest hold strings).
+const NUMBER_COLUMNS: [usize; 5] = [
+    COL_AMOUNT,
+    COL_SIZE,
+    COL_ENTRY_PRICE,
+    COL_STRIKE,
+    COL_EXPIRY_DAYS,
+];
+/// What the header error messages list.
+const COLUMNS_EXPECTED: &str = "protocol, account, asset, side, amount (and optionally emode, vault_type, instrument, size, entry_price, strike, expiry_days, option_kind, margin_mode)";
+
+/// Rows per Arrow batch when reading Parquet.
+const PARQUET_BATCH_ROWS: usize = 64 * 1024;
+/// Decoded Parquet batches / parsed CSV chunks waiting for the row loader.
+const PIPELINE_BATCHES: usize = 2;
+/// CSV records per chunk handed from the parsing thread to the row loader.
+const CSV_CHUNK_ROWS: usize = 4096;
+/// A guess of the bytes per CSV row, to reserve capacity before the row count is known.
+const CSV_BYTES_PER_ROW_GUESS: u64 = 48;
+/// A guess of rows per account, to reserve account capacity from a row count.
+const ROWS_PER_ACCOUNT_GUESS: usize = 3;
+
+/// Adds the positions of the CSV (`.csv`) or Parquet (`.parquet`, `.pq`) file at `path` to `snapshot`.
+///
+/// Every row is checked (known protocol and asset, `side` = `collateral` or `debt`, `amount` finite
+/// and ≥ 0, the asset allowed on that side by the protocol); problems go to `diags`, naming the file,
+/// the 1-based data row and the column. Rows with an error are not added. Accounts are keyed by
+/// (protocol, account): the same pair in several rows or files is one account.
+pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnostics) {
+    let file = path.display().to_string();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("csv") => csv::load_csv(path, &file, snapshot, diags),
+        Some("parquet" | "pq") => parquet::load_parquet(path, &file, snapshot, diags),
+        _ => diags.error(
+            &file,
+            Location::File,
+            "",
+            "unknown position file type; expected a name ending in .csv, .parquet or .pq",
+        ),
+    }
+}
+
+fn file_len(path: &Path, file: &str, diags: &mut Diagnostics) -> Option<(File, u64)> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.error(file, Location::File, "", format!("cannot open: {e}"));
+            return None;
+        }
+    };
+    let len = match f.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => {
+            diags.error(file, Location::File, "", format!("cannot read: {e}"));
+            return None;
+        }
+    };
+    if len == 0 {
+        diags.error(
+            file,
+            Location::File,
+            "",
+            "empty file (0 bytes); expected a header and position rows",
+        );
+        return None;
+    }
+    Some((f, len))
+}
+
+/// A number cell of a row, as found.
+#[derive(Clone, Copy)]
+enum Amount<'r> {
+    Num(f64),
+    /// Text that is not a number.
+    Text(&'r str),
+    Missing,
+}
+
+impl Amount<'_> {
+    fn is_missing(&self) -> bool {
+        matches!(self, Amount::Missing)
+    }
+    /// The cell as found, for messages: `= 1.5` or `= "abc"`.
+    fn found(&self) -> String {
+        match self {
+            Amount::Num(x) => format!("= {x}"),
+            Amount::Text(t) => format!("= \"{t}\""),
+            Amount::Missing => "empty".to_string(),
+        }
+    }
+}
+
+/// The cells of one row; empty cells are `None` / [`Amount::Missing`].
+struct Row<'r> {
+    protocol: Option<&'r str>,
+    account: Option<&'r str>,
+    asset: Option<&'r str>,
+    side: Option<&'r str>,
+    amount: Amount<'r>,
+    emode: Option<&'r str>,
+    vault_type: Option<&'r str>,
+    instrument: Option<&'r str>,
+    size: Amount<'r>,
+    entry_price: Amount<'r>,
+    strike: Amount<'r>,
+    expiry_days: Amount<'r>,
+    option_kind: Option<&'r str>,
+    margin_mode: Option<&'r str>,
+}
+
+/// What a valid row adds to its account.
+enum Item {
+    Spot(usize, Side, f64),
+    /// Market index, signed size (tokens), entry price (USD).
+    Perp(u16, f64, f64),
+    /// Underlying, kind, strike (USD), expiry (days), signed size (options).
+    Option(usize, OptionType, f64, f64, f64),
+}
+
+/// The most recent lookup of a string column, reused while consecutive rows repeat the value.
+struct Last<T> {
+    key: String,
+    value: Option<T>,
+}
+
+impl<T: Clone> Last<T> {
+    fn new() -> Self {
+        Last {
+            key: String::new(),
+            value: None,
+        }
+    }
+    fn get(&self, key: &str) -> Option<T> {
+        match &self.value {
+            Some(v) if self.key == key => Some(v.clone()),
+            _ => None,
+        }
+    }
+    fn set(&mut self, key: &str, value: T) {
+        self.key.clear();
+        self.key.push_str(key);
+        self.value = Some(value);
+    }
+}

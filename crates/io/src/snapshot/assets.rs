@@ -1,0 +1,375 @@
+//! Reading `[[asset]]` tables, their liquidity curves and `[[correlation]]` blocks (docs/assets.md,
+//! docs/liquidity.md).
+
+use std::collections::HashMap;
+
+use super::{Refs, NON_NEGATIVE, POSITIVE, UNIT};
+use crate::doc::{Node, Value};
+use crate::reader::{str_of, Ctx, Table};
+use cascade_model::asset::{Asset, AssetKind, CurveSpec, Liquidity};
+use cascade_model::protocol::ProtocolKind;
+use cascade_model::snapshot::Correlation;
+
+pub(super) fn parse_asset(
+    n: &Node,
+    index: usize,
+    refs: &Refs,
+    protocol_kinds: &HashMap<String, Option<ProtocolKind>>,
+    ctx: &mut Ctx,
+) -> Option<Asset> {
+    let mut t = Table::new(n, format!("asset {}", index + 1), ctx)?;
+    let id = t.req_str("id", ctx);
+    if let Some(id) = &id {
+        t.what = format!("asset \"{id}\"");
+    }
+    let kind = t.req_choice("kind", &AssetKind::ALL, ctx);
+    let price = t.num_in("price", false, |x| x > 0.0, POSITIVE, ctx);
+    let volatility = t
+        .num_in("volatility", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
+        .unwrap_or(0.0);
+    let underlying_s = t.opt_str("underlying", ctx);
+    let rate = t
+        .num_in("rate", false, |x| x > 0.0, POSITIVE, ctx)
+        .unwrap_or(1.0);
+    let discount = t
+        .num_in("discount", false, |x| x > 0.0, POSITIVE, ctx)
+        .unwrap_or(1.0);
+    let issuer_s = t.opt_str("issuer", ctx);
+    let bridge_loss = t
+        .num_in(
+            "bridge_loss",
+            false,
+            |x| (0.0..=1.0).contains(&x),
+            UNIT,
+            ctx,
+        )
+        .unwrap_or(0.0);
+    let liquidity = match t.get("liquidity") {
+        Some(ln) => parse_liquidity(ln, &t.field("liquidity"), refs, ctx),
+        None => {
+            ctx.error(t.line, t.field("liquidity"), "missing; expected a liquidity curve, e.g. { curve = \"power_law\", adv_usd = 1e8, k = 1.0, alpha = 0.5 }");
+            None
+        }
+    };
+    let mut ok = id.is_some() && kind.is_some() && liquidity.is_some();
+    let mut underlying = None;
+    let mut issuer = None;
+    if let Some(kind) = kind {
+        if kind.is_exogenous() {
+            if price.is_none() && t.get("price").is_none() {
+                ctx.error(
+                    t.line,
+                    t.field("price"),
+                    format!(
+                        "missing; kind \"{}\" takes its USD price from the snapshot",
+                        kind.name()
+                    ),
+                );
+                ok = false;
+            }
+            if underlying_s.is_some() {
+                ctx.error(
+                    t.line_of("underlying"),
+                    t.field("underlying"),
+                    format!("kind \"{}\" has no underlying", kind.name()),
+                );
+            }
+        } else if t.get("price").is_some() {
+            ctx.error(
+                t.line_of("price"),
+                t.field("price"),
+                format!(
+                    "kind \"{}\" is priced from other state; remove the price",
+                    kind.name()
+                ),
+            );
+        }
+        if kind.needs_underlying() {
+            match &underlying_s {
+                Some(u) => {
+                    underlying =
+                        refs.asset(u, t.line_of("underlying"), &t.field("underlying"), ctx);
+                    ok &= underlying.is_some();
+                }
+                None => {
+                    ctx.error(
+                        t.line,
+                        t.field("underlying"),
+                        format!(
+                            "missing; kind \"{}\" is priced from an underlying asset",
+                            kind.name()
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if t.get("discount").is_some() && kind != AssetKind::Lst {
+            ctx.error(
+                t.line_of("discount"),
+                t.field("discount"),
+                "only an lst has a market discount",
+            );
+        }
+        if t.get("bridge_loss").is_some() && kind != AssetKind::Bridged {
+            ctx.error(
+                t.line_of("bridge_loss"),
+                t.field("bridge_loss"),
+                "only a bridged asset has a bridge_loss",
+            );
+        }
+        if let Some(is) = &issuer_s {
+            if kind != AssetKind::Receipt {
+                ctx.error(
+                    t.line_of("issuer"),
+                    t.field("issuer"),
+                    "only a receipt token has an issuer",
+                );
+            } else {
+                match protocol_kinds.get(is) {
+                    None => ctx.error(t.line_of("issuer"), t.field("issuer"), format!("unknown protocol \"{is}\"; expected one of the [[protocol]] ids")),
+                    Some(Some(ProtocolKind::Lending)) | Some(None) => issuer = refs.protocols.get(is).copied(),
+                    Some(Some(k)) => ctx.error(
+                        t.line_of("issuer"),
+                        t.field("issuer"),
+                        format!("protocol \"{is}\" is of kind \"{}\"; a receipt token is issued by a lending protocol", k.name()),
+                    ),
+                }
+            }
+        }
+    }
+    let line = t.line;
+    t.finish(ctx);
+    if !ok {
+        return None;
+    }
+    Some(Asset {
+        id: id?,
+        kind: kind?,
+        price,
+        volatility,
+        underlying,
+        rate,
+        discount,
+        issuer,
+        bridge_loss,
+        liquidity: liquidity?,
+        line,
+    })
+}
+
+pub(super) fn parse_liquidity(
+    n: &Node,
+    what: &str,
+    refs: &Refs,
+    ctx: &mut Ctx,
+) -> Option<Liquidity> {
+    let mut t = Table::new(n, what, ctx)?;
+    let curve = t.req_str("curve", ctx);
+    let quote_asset = t.opt_str("quote_asset", ctx);
+    let quote_idx = match &quote_asset {
+        Some(q) if q == "USD" => None,
+        Some(q) => Some(refs.asset(q, t.line_of("quote_asset"), &t.field("quote_asset"), ctx)?),
+        None => None,
+    };
+    let fee_ok = |x: f64| (0.0..1.0).contains(&x);
+    if curve.as_deref() == Some("amm") {
+        // The pool's invariant and depth are filled in once protocols are read (`resolve_pool_venues`).
+        let pool = t.req_str("pool", ctx).and_then(|p| {
+            let r = refs.protocols.get(&p).copied();
+            if r.is_none() {
+                ctx.error(
+                    t.line_of("pool"),
+                    t.field("pool"),
+                    format!("unknown protocol \"{p}\"; expected the id of an amm [[protocol]]"),
+                );
+            }
+            r
+        });
+        if quote_asset.is_some() {
+            ctx.error(
+                t.line_of("quote_asset"),
+                t.field("quote_asset"),
+                "a pool venue pays in the pool's other coin; remove quote_asset",
+            );
+        }
+        t.finish(ctx);
+        return Some(Liquidity {
+            curve: CurveSpec::PowerLaw {
+                adv_usd: 1.0,
+                k: 0.0,
+                alpha: 1.0,
+            },
+            quote_asset: None,
+            pool: Some(pool?),
+        });
+    }
+    let spec = match curve.as_deref() {
+        Some("constant_product") => {
+            let base = t.num_in("base", true, |x| x > 0.0, POSITIVE, ctx);
+            let quote = t.num_in("quote", true, |x| x > 0.0, POSITIVE, ctx);
+            let fee = t
+                .num_in("fee", false, fee_ok, "a number in [0, 1)", ctx)
+                .unwrap_or(0.0);
+            Some(CurveSpec::ConstantProduct {
+                base: base?,
+                quote: quote?,
+                fee,
+            })
+        }
+        Some("stableswap") => {
+            let amplification = t.num_in("amplification", true, |x| x > 0.0, POSITIVE, ctx);
+            let base = t.num_in("base", true, |x| x > 0.0, POSITIVE, ctx);
+            let quote = t.num_in("quote", true, |x| x > 0.0, POSITIVE, ctx);
+            let fee = t
+                .num_in("fee", false, fee_ok, "a number in [0, 1)", ctx)
+                .unwrap_or(0.0);
+            Some(CurveSpec::StableSwap {
+                amplification: amplification?,
+                base: base?,
+                quote: quote?,
+                fee,
+            })
+        }
+        Some("power_law") => {
+            let adv_usd = t.num_in("adv_usd", true, |x| x > 0.0, POSITIVE, ctx);
+            let k = t.num_in("k", true, |x| x >= 0.0, NON_NEGATIVE, ctx);
+            let alpha = t.num_in("alpha", true, |x| x > 0.0, POSITIVE, ctx);
+            Some(CurveSpec::PowerLaw {
+                adv_usd: adv_usd?,
+                k: k?,
+                alpha: alpha?,
+            })
+        }
+        Some(other) => {
+            ctx.error(
+                t.line_of("curve"),
+                t.field("curve"),
+                format!(
+                    "= \"{other}\", expected one of: constant_product, stableswap, power_law, amm"
+                ),
+            );
+            None
+        }
+        None => None,
+    };
+    t.finish(ctx);
+    Some(Liquidity {
+        curve: spec?,
+        quote_asset: quote_idx,
+        pool: None,
+    })
+}
+
+/// Asset id → (kind, underlying id), read in pass 1 so protocols can check the assets they name.
+pub(super) type AssetKinds = HashMap<String, (Option<AssetKind>, Option<String>)>;
+
+pub(super) fn asset_kinds(nodes: &[Node]) -> AssetKinds {
+    let field = |e: &[(String, Node)], key: &str| -> Option<String> {
+        e.iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| match &v.value {
+                Value::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+    };
+    nodes
+        .iter()
+        .filter_map(|n| match &n.value {
+            Value::Obj(e) => {
+                let id = field(e, "id")?;
+                Some((
+                    id,
+                    (
+                        field(e, "kind").and_then(|k| AssetKind::parse(&k)),
+                        field(e, "underlying"),
+                    ),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+pub(super) fn parse_correlation(
+    n: &Node,
+    index: usize,
+    refs: &Refs,
+    ctx: &mut Ctx,
+) -> Option<Correlation> {
+    let mut t = Table::new(n, format!("correlation {}", index + 1), ctx)?;
+    let mut assets = Vec::new();
+    let mut ok = true;
+    for an in t.arr("assets", ctx) {
+        match str_of(an, &t.field("assets"), ctx)
+            .and_then(|s| refs.asset(&s, an.line, &t.field("assets"), ctx))
+        {
+            Some(a) => assets.push(a),
+            None => ok = false,
+        }
+    }
+    let mut matrix = Vec::new();
+    for rn in t.arr("matrix", ctx) {
+        let Value::Arr(cells) = &rn.value else {
+            ctx.error(
+                rn.line,
+                t.field("matrix"),
+                format!("found {}, expected an array of rows", rn.value.type_name()),
+            );
+            ok = false;
+            continue;
+        };
+        let row: Vec<f64> = cells
+            .iter()
+            .filter_map(|c| crate::reader::num_of(c, &t.field("matrix"), ctx))
+            .collect();
+        ok &= row.len() == cells.len();
+        matrix.push(row);
+    }
+    let k = assets.len();
+    let line = t.line_of("matrix");
+    if ok {
+        if matrix.len() != k || matrix.iter().any(|r| r.len() != k) {
+            ctx.error(
+                line,
+                t.field("matrix"),
+                format!("expected a {k}×{k} matrix for {k} assets"),
+            );
+            ok = false;
+        } else {
+            for (i, row) in matrix.iter().enumerate() {
+                if (row[i] - 1.0).abs() > 1e-9 {
+                    ctx.error(
+                        line,
+                        t.field("matrix"),
+                        format!("diagonal entry [{i}][{i}] = {}, expected 1", row[i]),
+                    );
+                    ok = false;
+                }
+                for (j, &v) in row.iter().enumerate() {
+                    if !(-1.0..=1.0).contains(&v) {
+                        ctx.error(
+                            line,
+                            t.field("matrix"),
+                            format!("entry [{i}][{j}] = {v}, expected a number in [-1, 1]"),
+                        );
+                        ok = false;
+                    } else if (v - matrix[j][i]).abs() > 1e-9 {
+                        ctx.error(line, t.field("matrix"), format!("entry [{i}][{j}] = {v} differs from [{j}][{i}] = {}; expected a symmetric matrix", matrix[j][i]));
+                        ok = false;
+                    }
+                }
+            }
+        }
+    }
+    t.finish(ctx);
+    ok.then_some(Correlation {
+        assets,
+        matrix,
+        line: t_line(n),
+    })
+}
+
+pub(super) fn t_line(n: &Node) -> u32 {
+    n.line
+}

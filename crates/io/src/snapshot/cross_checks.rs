@@ -1,0 +1,232 @@
+//! Checks across the whole snapshot: issuers of derived assets, cycles among derived assets, and
+//! (once every position is loaded) caps, isolation debt ceilings and CDP vault collateral.
+
+use std::collections::HashSet;
+
+use crate::diag::{Diagnostics, Location};
+use crate::reader::Ctx;
+use cascade_model::asset::{Asset, AssetKind};
+use cascade_model::protocol::{LendingParams, Protocol};
+use cascade_model::snapshot::{Side, Snapshot};
+
+/// Every `lp` asset is some AMM pool's `lp_asset`, every `cdp_stable` some CDP's `stable`, every
+/// `algostable` some algostable protocol's `stable` (their prices come from the issuer's state), each
+/// issued once.
+pub(super) fn check_issuers(assets: &[Asset], protocols: &[Protocol], ctx: &mut Ctx) {
+    for (i, a) in assets.iter().enumerate() {
+        let issuers = protocols
+            .iter()
+            .filter(|p| {
+                p.amm().is_some_and(|m| m.lp_asset == i)
+                    || p.cdp().is_some_and(|c| c.stable == i)
+                    || p.algostable().is_some_and(|g| g.stable == i)
+            })
+            .count();
+        let what = match a.kind {
+            AssetKind::Lp => "an AMM pool's lp_asset",
+            AssetKind::CdpStable => "a CDP's stable",
+            AssetKind::Algostable => "an algostable protocol's stable",
+            _ => continue,
+        };
+        if issuers == 0 {
+            ctx.error(
+                a.line,
+                format!("asset \"{}\".kind", a.id),
+                format!(
+                    "no protocol issues it; a \"{}\" asset must be {what}",
+                    a.kind.name()
+                ),
+            );
+        } else if issuers > 1 {
+            ctx.error(
+                a.line,
+                format!("asset \"{}\".kind", a.id),
+                format!("{issuers} protocols issue it; expected one"),
+            );
+        }
+    }
+}
+
+/// Rejects cycles among derived assets (through `underlying` and through a curve's `quote_asset`).
+pub(super) fn check_cycles(assets: &[Asset], ctx: &mut Ctx) {
+    let deps = |a: &Asset| -> Vec<usize> {
+        a.underlying
+            .into_iter()
+            .chain(a.liquidity.quote_asset)
+            .collect()
+    };
+    // 0 = unvisited, 1 = on stack, 2 = done
+    let mut state = vec![0u8; assets.len()];
+    let mut reported = HashSet::new();
+    for start in 0..assets.len() {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let d = deps(&assets[node]);
+            if *next < d.len() {
+                let child = d[*next];
+                *next += 1;
+                match state[child] {
+                    0 => {
+                        state[child] = 1;
+                        stack.push((child, 0));
+                    }
+                    1 => {
+                        let pos = stack.iter().position(|(n, _)| *n == child).unwrap_or(0);
+                        let cycle: Vec<&str> = stack[pos..]
+                            .iter()
+                            .map(|(n, _)| assets[*n].id.as_str())
+                            .collect();
+                        let key: Vec<usize> = {
+                            let mut k: Vec<usize> = stack[pos..].iter().map(|(n, _)| *n).collect();
+                            k.sort_unstable();
+                            k
+                        };
+                        if reported.insert(key) {
+                            ctx.error(
+                                assets[child].line,
+                                format!("asset \"{}\"", assets[child].id),
+                                format!(
+                                    "derived assets form a cycle: {} → {}",
+                                    cycle.join(" → "),
+                                    assets[child].id
+                                ),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+}
+
+/// Checks that need every position loaded: isolation debt ceilings, caps, e-mode debt membership.
+pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
+    let file = s.source.as_str();
+    let totals = s.totals();
+    for (pi, p) in s.protocols.iter().enumerate() {
+        let Some(l) = p.lending() else { continue };
+        for r in &l.reserves {
+            let a = &s.assets[r.asset];
+            let [supplied, borrowed] = totals[pi][r.asset];
+            if let Some(cap) = r.supply_cap {
+                if supplied > cap {
+                    diags.warning(
+                        file,
+                        Location::Line(r.line),
+                        format!("protocol \"{}\" reserve \"{}\".supply_cap", p.id, a.id),
+                        format!("accounts supply {supplied} tokens, above the cap of {cap}"),
+                    );
+                }
+            }
+            if let Some(cap) = r.borrow_cap {
+                if borrowed > cap {
+                    diags.warning(
+                        file,
+                        Location::Line(r.line),
+                        format!("protocol \"{}\" reserve \"{}\".borrow_cap", p.id, a.id),
+                        format!("accounts borrow {borrowed} tokens, above the cap of {cap}"),
+                    );
+                }
+            }
+        }
+        check_isolation_ceilings(s, pi, l, diags);
+    }
+    check_vault_collateral(s, diags);
+}
+
+/// A CDP vault's collateral in an asset other than its vault type's counts for nothing: a warning per
+/// (protocol, vault type, asset).
+pub(super) fn check_vault_collateral(s: &Snapshot, diags: &mut Diagnostics) {
+    let pos = &s.positions;
+    let mut seen: Vec<(usize, u16, usize)> = Vec::new();
+    for i in 0..pos.len() {
+        let acc = pos.account[i] as usize;
+        let p = s.accounts.protocol[acc] as usize;
+        let (Some(c), Some(v), Side::Collateral) = (
+            s.protocols[p].cdp(),
+            s.accounts.vault_type[acc],
+            pos.side[i],
+        ) else {
+            continue;
+        };
+        let a = pos.asset[i] as usize;
+        let Some(vt) = c.vault_types.get(usize::from(v)) else {
+            continue;
+        };
+        if vt.collateral != a && !seen.contains(&(p, v, a)) {
+            seen.push((p, v, a));
+            diags.warning(
+                &s.source,
+                Location::Line(vt.line),
+                format!("protocol \"{}\" vault_type \"{}\"", s.protocols[p].id, vt.id),
+                format!(
+                    "vaults of this type hold \"{}\", which counts for nothing: the type's collateral is \"{}\" (e.g. account \"{}\")",
+                    s.assets[a].id, s.assets[vt.collateral].id, s.accounts.id[acc]
+                ),
+            );
+        }
+    }
+}
+
+/// Isolation mode: the USD debt of accounts whose collateral is an isolated asset, at snapshot prices,
+/// against that asset's `debt_ceiling` (a warning: governance may have lowered a ceiling below what is
+/// already borrowed).
+pub(super) fn check_isolation_ceilings(
+    s: &Snapshot,
+    pi: usize,
+    l: &LendingParams,
+    diags: &mut Diagnostics,
+) {
+    let ceiling: Vec<Option<f64>> = (0..s.assets.len())
+        .map(|a| l.reserve_of(a).and_then(|r| r.debt_ceiling_usd))
+        .collect();
+    if ceiling.iter().all(Option::is_none) {
+        return;
+    }
+    let pos = &s.positions;
+    let mut iso_of: Vec<Option<usize>> = vec![None; s.accounts.len()];
+    for i in 0..pos.len() {
+        let (acc, a) = (pos.account[i] as usize, pos.asset[i] as usize);
+        if s.accounts.protocol[acc] as usize == pi
+            && pos.side[i] == Side::Collateral
+            && pos.amount[i] > 0.0
+            && ceiling[a].is_some()
+            && iso_of[acc].is_none()
+        {
+            iso_of[acc] = Some(a);
+        }
+    }
+    let mut debt_usd = vec![0.0; s.assets.len()];
+    for i in 0..pos.len() {
+        if let (Some(iso), Side::Debt) = (iso_of[pos.account[i] as usize], pos.side[i]) {
+            debt_usd[iso] += pos.amount[i] * s.reference_price(pos.asset[i] as usize);
+        }
+    }
+    for (a, c) in ceiling.iter().enumerate() {
+        if let Some(c) = c {
+            if debt_usd[a] > *c {
+                let line = l.reserve_of(a).map_or(0, |r| r.line);
+                diags.warning(
+                    &s.source,
+                    Location::Line(line),
+                    format!(
+                        "protocol \"{}\" reserve \"{}\".debt_ceiling",
+                        s.protocols[pi].id, s.assets[a].id
+                    ),
+                    format!(
+                        "isolated accounts owe ${:.0}, above the debt ceiling of ${c:.0}",
+                        debt_usd[a]
+                    ),
+                );
+            }
+        }
+    }
+}

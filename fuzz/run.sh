@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every loader fuzz target for SECONDS (default 600) each, one after another, from seeds made of the
+# repository's examples; prints one summary line per target. Needs the nightly toolchain and cargo-fuzz
+# (`cargo install cargo-fuzz`). Usage: fuzz/run.sh [SECONDS] [TARGET…]   — see docs/fuzzing.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-600}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=($(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v cascade-fuzz))
+fi
+
+seed() { # target → seed folder filled from the examples
+  local t=$1 dir=fuzz/corpus/$1
+  mkdir -p "$dir"
+  case $t in
+    snapshot)
+      for f in examples/builtin/system.toml examples/worked/snapshot.toml examples/replays/*/snapshot*.toml; do
+        { printf '\0'; cat "$f"; } > "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+      done ;;
+    scenario)
+      for f in examples/builtin/*-*.toml examples/*/scenario*.toml examples/replays/*/scenario*.toml; do
+        [ -f "$f" ] && { printf '\0'; cat "$f"; } > "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+      done ;;
+    positions_csv|positions_parquet)
+      local fmt=${t#positions_} tmp
+      tmp=$(mktemp -d)
+      cargo run -q --release -p cascade-cli -- gen --accounts 40 --seed 1 --derivative-accounts 5 \
+        --format "$fmt" --out-dir "$tmp" >/dev/null 2>&1 \
+        || cargo run -q --release -p cascade-cli -- gen --accounts 40 --seed 1 --derivative-accounts 5 \
+          --format "$fmt" --out "$tmp" >/dev/null
+      cp "$tmp"/positions.* "$dir/seed-gen.$fmt"
+      rm -rf "$tmp" ;;
+    network_csv)
+      for f in examples/networks/*.csv; do cp "$f" "$dir/seed-$(basename "$f")"; done ;;
+    options_csv)
+      cp crates/cli/tests/golden/options.csv "$dir/seed-options.csv" ;;
+  esac
+}
+
+for t in "${targets[@]}"; do
+  seed "$t"
+  log=fuzz/artifacts/$t.log
+  mkdir -p fuzz/artifacts/$t
+  start=$(date +%s)
+  cargo +nightly fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
+    -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 > "$log" 2>&1 && rc=0 || rc=$?
+  took=$(( $(date +%s) - start ))
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  files=$(ls "fuzz/corpus/$t" | wc -l)
+  crashes=$(ls "fuzz/artifacts/$t" | wc -l)
+  panics=$(grep -c "panicked at" "$log" || true)
+  echo "$t: exit $rc, ${took}s, ${execs:-?} runs, ${rate:-?} exec/s, corpus $files files, $crashes crash files, $panics panic lines"
+done
