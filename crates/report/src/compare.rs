@@ -1,5 +1,5 @@
 //! One page comparing a stress run with circuit breakers on and the same run with them off
-//! (`cascade stress --breakers both --report`, docs/breakers.md).
+//! (`cascade stress --breakers both --report`, docs/breakers.md#breakers-on-and-off).
 
 use cascade_engine::trace::fmt_usd;
 use cascade_engine::{ProtocolSummary, StressResult};

@@ -1,5 +1,5 @@
-//! Self-contained HTML reports with inline SVG charts (docs/commands.md: `stress --report FILE.html`
-//! and `simulate --report FILE.html`).
+//! Self-contained HTML reports with inline SVG charts: `stress --report FILE.html` and
+//! `simulate --report FILE.html` (docs/commands.md#stress, docs/commands.md#simulate).
 //!
 //! Every page is one file: inline CSS, charts as inline SVG drawn with plotters' SVG backend, no
 //! JavaScript and no external resource, so it renders offline and can be archived with the run. All

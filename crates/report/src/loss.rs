@@ -1,4 +1,5 @@
-//! The loss distribution of a Monte Carlo run (DESIGN §11) as a histogram with VaR and ES markers.
+//! The loss distribution of a Monte Carlo run (docs/monte-carlo.md#loss-of-a-path) as a histogram
+//! with VaR and ES markers.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

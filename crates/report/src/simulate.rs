@@ -1,4 +1,4 @@
-//! The report of a Monte Carlo run (`cascade simulate --report`, docs/monte-carlo.md): the system
+//! The report of a Monte Carlo run (`cascade simulate --report`, docs/monte-carlo.md#outputs): the system
 //! loss distribution with VaR and ES marked, figures per protocol with their intervals, and the worst
 //! path re-run in full.
 

@@ -1,5 +1,5 @@
-//! The report of one stress run (DESIGN §10): summary, prices, bad debt, liquidations by round and the
-//! contagion trace.
+//! The report of one stress run (docs/cascade.md, docs/losses.md#reported-figures): summary, prices,
+//! bad debt, liquidations by round and the contagion trace.
 
 use std::fmt::Write as _;
 

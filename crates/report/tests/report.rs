@@ -432,7 +432,7 @@ fn close_var_and_es_labels_do_not_collide() {
     }
 }
 
-/// Issue 18.2: a debt of 1.7e308 made the chart axis loop forever. Every figure at the edge of f64 (or
+/// A debt of 1.7e308 made the chart axis loop forever. Every figure at the edge of f64 (or
 /// beyond: infinite, NaN) must still give a page, quickly.
 #[test]
 fn huge_figures_finish() {

@@ -55,7 +55,7 @@ fn charts_are_svg() {
     }
 }
 
-/// Values at and beyond the edge of `f64` (issue 18.2: a debt of 1.7e308 hung the report): every chart
+/// Values at and beyond the edge of `f64` (a debt of 1.7e308 once hung the report): every chart
 /// finishes, with finite coordinates and readable labels.
 #[test]
 fn extreme_values_finish_with_finite_output() {

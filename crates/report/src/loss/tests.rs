@@ -87,3 +87,25 @@ fn six_markers_at_one_place_stack_without_overlap() {
     }
     assert_eq!(p.iter().map(|x| x.row).max(), Some(5));
 }
+
+/// Losses and markers at the edge of `f64` (or beyond) still give a histogram, quickly,
+/// with finite coordinates.
+#[test]
+fn extreme_losses_finish() {
+    for losses in [
+        vec![1.7e308, 1.0e308, f64::MAX, 5e-324, 0.0],
+        vec![f64::MAX; 3],
+        vec![5e-324; 4],
+        vec![1.0, f64::INFINITY, f64::NAN],
+    ] {
+        let svg = loss_distribution_svg(
+            &losses,
+            &[("99%".into(), f64::MAX), ("95%".into(), 5e-324)],
+            &[("99%".into(), f64::INFINITY), ("95%".into(), f64::NAN)],
+            "t",
+        );
+        assert!(svg.starts_with("<svg"), "{losses:?}");
+        assert!(!svg.contains("could not be drawn"), "{losses:?}");
+        assert!(!svg.contains("NaN"), "{losses:?}");
+    }
+}
