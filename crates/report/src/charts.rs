@@ -88,7 +88,13 @@ pub(crate) fn axis_usd(x: f64) -> String {
     if a >= 1e15 {
         return format!("{sign}${:.1e}", x.abs());
     }
-    let (v, unit) = if a >= 1e12 {
+    let (v, unit) = with_unit(a);
+    format!("{sign}${}{unit}", trim_decimals(v))
+}
+
+/// A non-negative amount in thousands, millions, billions or trillions: `(1.5, "M")` for 1.5e6.
+pub(crate) fn with_unit(a: f64) -> (f64, &'static str) {
+    if a >= 1e12 {
         (a / 1e12, "T")
     } else if a >= 1e9 {
         (a / 1e9, "B")
@@ -98,8 +104,7 @@ pub(crate) fn axis_usd(x: f64) -> String {
         (a / 1e3, "k")
     } else {
         (a, "")
-    };
-    format!("{sign}${}{unit}", trim_decimals(v))
+    }
 }
 
 /// `1.50` → `1.5`, `2.00` → `2`, at most two decimals; from `1e15` in scientific notation

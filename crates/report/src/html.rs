@@ -110,6 +110,8 @@ body.wide{max-width:1560px}\
 .pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:10px 28px;align-items:start}\
 .pair>h2{grid-column:1/-1}\
 .pair h3{font-size:16px;margin:8px 0 4px;color:#4a5561}\
+.pair table{font-size:12.5px}\
+.pair th,.pair td{padding:3px 6px}\
 @media (max-width:900px){.pair{grid-template-columns:minmax(0,1fr)}}\
 h3{font-size:17px;margin:22px 0 6px}\
 figure{margin:10px 0}\

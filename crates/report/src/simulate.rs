@@ -9,7 +9,7 @@ use cascade_risk::metrics::Estimate;
 use cascade_risk::paths::{Dist, PathError, PathModel};
 use cascade_risk::simulate::{Figures, Simulation};
 
-use crate::charts::{trim_decimals, WIDTH};
+use crate::charts::{trim_decimals, with_unit, WIDTH};
 use crate::html::{escape_html, page, section_html, Level, Section};
 use crate::loss::loss_distribution_svg;
 use crate::stress::{parts, run_line, PartStyle};
@@ -200,17 +200,7 @@ pub(crate) fn compact_usd(x: f64) -> String {
         let m = 10f64.powi(2 - digits);
         (a * m).round() / m
     };
-    let (v, unit) = if r >= 1e12 {
-        (r / 1e12, "T")
-    } else if r >= 1e9 {
-        (r / 1e9, "B")
-    } else if r >= 1e6 {
-        (r / 1e6, "M")
-    } else if r >= 1e3 {
-        (r / 1e3, "k")
-    } else {
-        (r, "")
-    };
+    let (v, unit) = with_unit(r);
     let decimals = if v >= 100.0 {
         0
     } else if v >= 10.0 {
