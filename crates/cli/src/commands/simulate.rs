@@ -205,7 +205,7 @@ pub fn run(a: &SimulateArgs) -> Result<(), Failure> {
         Vec::new()
     };
     if let Some(path) = &a.report {
-        let html = simulation_report(&snap, &sim, &spec);
+        let html = cascade_report::simulation_report_html(&snap, &sim);
         cascade_io::write::write_atomic(path, html.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
@@ -239,115 +239,4 @@ pub fn run(a: &SimulateArgs) -> Result<(), Failure> {
     }
     std::mem::forget(snap);
     Ok(())
-}
-
-/// The `simulate --report` page: the system loss distribution with VaR/ES marked, figures per
-/// protocol, and the worst path re-run in full (its price paths, liquidations by round and trace).
-fn simulation_report(
-    snap: &Snapshot,
-    sim: &cascade_risk::simulate::Simulation,
-    spec: &cascade_risk::simulate::SimulationSpec,
-) -> String {
-    use cascade_engine::trace::fmt_usd;
-    use cascade_report::{loss_distribution_svg, simulation_html, Section};
-    let system = sim.system();
-    let label = |a: f64| format!("{}%", a * 100.0);
-    let var: Vec<(String, f64)> = system
-        .var
-        .iter()
-        .map(|(a, e)| (label(*a), e.value))
-        .collect();
-    let es: Vec<(String, f64)> = system
-        .es
-        .iter()
-        .map(|(a, e)| (label(*a), e.value))
-        .collect();
-    let losses: Vec<f64> = sim.paths.iter().map(|p| p.loss_usd).collect();
-    let mut header = vec![String::new(), "P(loss > 0)".into(), "mean".into()];
-    for (a, _) in &system.var {
-        header.push(format!("VaR {}", label(*a)));
-        header.push(format!("ES {}", label(*a)));
-    }
-    header.push("LaR 95%".into());
-    let mut rows = vec![header];
-    let figures = std::iter::once(("system".to_string(), system.clone())).chain(
-        sim.protocols
-            .iter()
-            .enumerate()
-            .map(|(k, id)| (id.clone(), sim.protocol(k))),
-    );
-    for (id, f) in figures {
-        let mut row = vec![
-            id,
-            format!("{:.2}%", 100.0 * f.p_bad_debt.value),
-            fmt_usd(f.mean_loss_usd),
-        ];
-        for ((_, v), (_, e)) in f.var.iter().zip(&f.es) {
-            row.push(format!(
-                "{} [{}, {}]",
-                fmt_usd(v.value),
-                fmt_usd(v.ci[0]),
-                fmt_usd(v.ci[1])
-            ));
-            row.push(format!(
-                "{} [{}, {}]",
-                fmt_usd(e.value),
-                fmt_usd(e.ci[0]),
-                fmt_usd(e.ci[1])
-            ));
-        }
-        row.push(fmt_usd(f.lar_95.value));
-        rows.push(row);
-    }
-    let mut sections = vec![Section::new("Loss distribution")
-        .with_text(format!(
-            "{} paths over {} day(s), seed {}. Loss = insolvent debt (bad debt + final shortfall), USD; intervals are 95%.",
-            sim.paths.len(),
-            spec.horizon_days,
-            spec.seed
-        ))
-        .with_svg(loss_distribution_svg(&losses, &var, &es, "System loss per path"))
-        .with_table(rows)];
-    // The worst path, re-run with its details.
-    if let Some(worst) = sim
-        .paths
-        .iter()
-        .max_by(|a, b| a.loss_usd.total_cmp(&b.loss_usd))
-    {
-        if let Ok(model) = cascade_risk::paths::PathModel::new(
-            snap,
-            spec.horizon_days,
-            spec.dist,
-            spec.jumps.clone(),
-        ) {
-            let draw = model.draw(spec.seed, worst.path, spec.antithetic);
-            let sc = model.scenario(
-                &draw,
-                format!("worst path ({})", worst.path),
-                spec.max_rounds,
-            );
-            let options = cascade_engine::Options {
-                breakers: spec.breakers,
-                detail: true,
-            };
-            let r = cascade_engine::run_with(snap, &sc, &options);
-            sections.push(
-                Section::new("The worst path")
-                    .with_text(format!(
-                        "Path {} lost {}; its cascade in full follows.",
-                        worst.path,
-                        fmt_usd(worst.loss_usd)
-                    ))
-                    .with_svg(extract_body(&cascade_report::stress_html(snap, &r))),
-            );
-        }
-    }
-    simulation_html(&format!("Monte Carlo: {}", snap.name), &sections)
-}
-
-/// The `<body>` of a report page, to embed it in another.
-fn extract_body(html: &str) -> String {
-    let start = html.find("<body>").map_or(0, |i| i + "<body>".len());
-    let end = html.rfind("</body>").unwrap_or(html.len());
-    html[start..end].to_string()
 }

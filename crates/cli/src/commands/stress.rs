@@ -83,11 +83,10 @@ pub fn run(args: &StressArgs) -> Result<(), Failure> {
             .with_context(|| format!("writing {}", out.display()))?;
     }
     if let Some(path) = &args.report {
-        let html = results
-            .iter()
-            .map(|r| cascade_report::stress_html(&snap, r))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let html = match results.as_slice() {
+            [on, off] => cascade_report::stress_comparison_html(&snap, on, off),
+            _ => cascade_report::stress_html(&snap, &results[0]),
+        };
         cascade_io::write::write_atomic(path, html.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }

@@ -69,3 +69,23 @@ fn reports_are_self_contained_html() {
         .unwrap_or_default()
         .contains("VaR 99%"));
 }
+
+#[test]
+fn breakers_both_report_is_one_document() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("both.html");
+    let o = cascade(&[
+        "stress",
+        "--breakers",
+        "both",
+        "--report",
+        path.to_str().unwrap_or(""),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(html.matches("<html").count(), 1, "one document");
+    assert_eq!(html.matches("</html>").count(), 1);
+    assert!(html.contains("— breakers on</h3>") && html.contains("— breakers off</h3>"));
+    // The built-in eth-crash: perp-dex's winners are drawn as winners, not as uncovered.
+    assert!(html.contains("paid by winners (socialised / ADL)"));
+}
