@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::problem::Problem;
+
 /// How bad a finding is. Errors stop a run; warnings are reported and the run goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -29,7 +31,14 @@ pub struct Diagnostic {
     /// The field, with enough context to find it (`asset "stETH".underlying`).
     pub field: String,
     /// What was found and what was expected.
-    pub message: String,
+    pub problem: Problem,
+}
+
+impl Diagnostic {
+    /// The problem in words, e.g. `= 1.7, expected a number in (0, 1]`.
+    pub fn message(&self) -> String {
+        self.problem.to_string()
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -44,9 +53,9 @@ impl fmt::Display for Diagnostic {
             Location::Row(r) => write!(f, "{sev}: {}: row {r}", self.file)?,
         }
         if self.field.is_empty() {
-            write!(f, ": {}", self.message)
+            write!(f, ": {}", self.problem)
         } else {
-            write!(f, ": {}: {}", self.field, self.message)
+            write!(f, ": {}: {}", self.field, self.problem)
         }
     }
 }
@@ -70,14 +79,14 @@ impl Diagnostics {
         file: &str,
         location: Location,
         field: impl Into<String>,
-        message: impl Into<String>,
+        problem: impl Into<Problem>,
     ) {
         self.add(
             Severity::Error,
             file,
             location,
             field.into(),
-            message.into(),
+            problem.into(),
         );
     }
     /// Records a warning at `file`/`location` about `field`.
@@ -86,14 +95,14 @@ impl Diagnostics {
         file: &str,
         location: Location,
         field: impl Into<String>,
-        message: impl Into<String>,
+        problem: impl Into<Problem>,
     ) {
         self.add(
             Severity::Warning,
             file,
             location,
             field.into(),
-            message.into(),
+            problem.into(),
         );
     }
     fn add(
@@ -102,14 +111,14 @@ impl Diagnostics {
         file: &str,
         location: Location,
         field: String,
-        message: String,
+        problem: Problem,
     ) {
         self.items.push(Diagnostic {
             severity,
             file: file.to_string(),
             location,
             field,
-            message,
+            problem,
         });
     }
     pub fn extend(&mut self, other: Diagnostics) {

@@ -7,14 +7,17 @@ pub mod diag;
 pub mod doc;
 pub mod load;
 pub mod positions;
+pub mod problem;
 pub mod reader;
+mod record;
 pub mod scenario;
 pub mod snapshot;
 pub mod write;
 
 pub use diag::{Diagnostic, Diagnostics, LoadError, Location, Severity};
 pub use doc::Format;
-pub use load::load_snapshot;
+pub use load::{load_scenario, load_snapshot};
 pub use positions::load_positions;
+pub use problem::{NameKind, Problem};
 pub use scenario::parse_scenario;
 pub use snapshot::{parse_snapshot, snapshot_from_str, SnapshotDoc};

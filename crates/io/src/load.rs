@@ -9,9 +9,75 @@ use std::fs;
 use std::path::Path;
 
 use crate::positions::load_positions;
+use crate::problem::Problem;
+use crate::scenario::parse_scenario;
 use crate::snapshot::{check_loaded, parse_snapshot};
 use crate::{Diagnostics, Format, LoadError, Location};
-use cascade_model::Snapshot;
+use cascade_model::{Scenario, Snapshot};
+
+/// The text of the file at `path` (`file` as it is named in messages): an error if it cannot be
+/// read, is empty, or is not UTF-8. `expected` says what the file should be.
+pub(crate) fn read_text(path: &Path, file: &str, expected: &str) -> Result<String, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.error(
+                file,
+                Location::File,
+                "",
+                Problem::Unreadable {
+                    detail: e.to_string(),
+                },
+            );
+            return Err(diags);
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        diags.error(
+            file,
+            Location::File,
+            "",
+            Problem::EmptyFile {
+                expected: expected.to_string(),
+            },
+        );
+        return Err(diags);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        diags.error(
+            file,
+            Location::Line(u32::try_from(line).unwrap_or(u32::MAX)),
+            "",
+            Problem::WrongType {
+                found: format!("bytes that are not UTF-8 (at byte {valid})"),
+                expected: format!("UTF-8 text: {expected}"),
+            },
+        );
+        diags
+    })
+}
+
+/// Loads the scenario at `path` (TOML, or JSON if it ends in `.json`) against the snapshot it will
+/// run on. Fails with every problem found.
+pub fn load_scenario(
+    path: &Path,
+    snapshot: &Snapshot,
+) -> Result<(Scenario, Diagnostics), LoadError> {
+    let file = path.display().to_string();
+    let text = read_text(
+        path,
+        &file,
+        "a scenario in TOML (or JSON if the name ends in .json)",
+    )
+    .map_err(|diagnostics| LoadError { diagnostics })?;
+    parse_scenario(&text, Format::from_path(&file), &file, snapshot)
+}
 
 /// Loads the snapshot at `path` (TOML, or JSON if it ends in `.json`) and every position file it names
 /// (paths relative to the snapshot's folder), then runs the checks that need all positions.
@@ -20,48 +86,16 @@ use cascade_model::Snapshot;
 /// [`Snapshot::source`] is `path` as given.
 pub fn load_snapshot(path: &Path) -> Result<(Snapshot, Diagnostics), LoadError> {
     let file = path.display().to_string();
-    let mut diags = Diagnostics::new();
     let fail = |diags: Diagnostics| Err(LoadError { diagnostics: diags });
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            diags.error(
-                &file,
-                Location::File,
-                "",
-                format!("cannot read the snapshot: {e}"),
-            );
-            return fail(diags);
-        }
-    };
-    if bytes.is_empty() {
-        diags.error(
-            &file,
-            Location::File,
-            "",
-            "empty file; expected a snapshot in TOML (or JSON if the name ends in .json)",
-        );
-        return fail(diags);
-    }
-    let text = match String::from_utf8(bytes) {
+    let text = match read_text(
+        path,
+        &file,
+        "a snapshot in TOML (or JSON if the name ends in .json)",
+    ) {
         Ok(t) => t,
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let line = 1 + e.as_bytes()[..valid]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            diags.error(
-                &file,
-                Location::Line(u32::try_from(line).unwrap_or(u32::MAX)),
-                "",
-                format!(
-                    "not valid UTF-8 text (at byte {valid}); expected a TOML or JSON text file"
-                ),
-            );
-            return fail(diags);
-        }
+        Err(d) => return fail(d),
     };
+    let mut diags = Diagnostics::new();
     let Some(doc) = parse_snapshot(&text, Format::from_path(&file), &file, &mut diags) else {
         if !diags.has_errors() {
             diags.error(&file, Location::File, "", "the snapshot could not be read");

@@ -2,6 +2,8 @@
 
 use crate::diag::{Diagnostics, Location};
 use crate::doc::{Node, Value};
+use crate::problem::Problem;
+use cascade_model::UnknownName;
 
 /// Where diagnostics go while one file is read.
 pub struct Ctx<'a> {
@@ -10,13 +12,13 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn error(&mut self, line: u32, field: impl Into<String>, message: impl Into<String>) {
+    pub fn error(&mut self, line: u32, field: impl Into<String>, problem: impl Into<Problem>) {
         self.diags
-            .error(self.file, Location::Line(line), field, message);
+            .error(self.file, Location::Line(line), field, problem);
     }
-    pub fn warning(&mut self, line: u32, field: impl Into<String>, message: impl Into<String>) {
+    pub fn warning(&mut self, line: u32, field: impl Into<String>, problem: impl Into<Problem>) {
         self.diags
-            .warning(self.file, Location::Line(line), field, message);
+            .warning(self.file, Location::Line(line), field, problem);
     }
 }
 
@@ -41,11 +43,7 @@ impl<'n> Table<'n> {
                 asked: Vec::new(),
             }),
             other => {
-                ctx.error(
-                    node.line,
-                    what,
-                    format!("found {}, expected a table", other.type_name()),
-                );
+                ctx.error(node.line, what, wrong_type(other, "a table"));
                 None
             }
         }
@@ -84,11 +82,7 @@ impl<'n> Table<'n> {
         match &n.value {
             Value::Str(s) => Some(s.clone()),
             other => {
-                ctx.error(
-                    n.line,
-                    self.field(key),
-                    format!("found {}, expected a string", other.type_name()),
-                );
+                ctx.error(n.line, self.field(key), wrong_type(other, "a string"));
                 None
             }
         }
@@ -97,30 +91,30 @@ impl<'n> Table<'n> {
     pub fn req_str(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<String> {
         if self.entries.iter().all(|(k, _)| k != key) {
             self.asked.push(key);
-            ctx.error(self.line, self.field(key), "missing; expected a string");
+            ctx.error(self.line, self.field(key), missing("expected a string"));
             return None;
         }
         self.opt_str(key, ctx)
     }
 
-    /// A required string that must be one of `choices` (name, value); an error lists them otherwise.
-    pub fn req_choice<T: Copy>(
-        &mut self,
-        key: &'static str,
-        choices: &[(&str, T)],
-        ctx: &mut Ctx,
-    ) -> Option<T> {
+    /// A required name of a [`cascade_model::named_enum!`] enumeration; an error lists the names
+    /// otherwise.
+    pub fn req_choice<T>(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<T>
+    where
+        T: std::str::FromStr<Err = UnknownName>,
+    {
         let s = self.req_str(key, ctx)?;
-        let found = choices.iter().find(|(n, _)| *n == s).map(|(_, v)| *v);
-        if found.is_none() {
-            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-            ctx.error(
-                self.line_of(key),
-                self.field(key),
-                format!("= \"{s}\", expected one of: {}", names.join(", ")),
-            );
+        match s.parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                ctx.error(
+                    self.line_of(key),
+                    self.field(key),
+                    Problem::UnknownChoice(e),
+                );
+                None
+            }
         }
-        found
     }
 
     /// An optional finite number.
@@ -132,7 +126,7 @@ impl<'n> Table<'n> {
     pub fn req_num(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<f64> {
         if self.entries.iter().all(|(k, _)| k != key) {
             self.asked.push(key);
-            ctx.error(self.line, self.field(key), "missing; expected a number");
+            ctx.error(self.line, self.field(key), missing("expected a number"));
             return None;
         }
         self.opt_num(key, ctx)
@@ -158,7 +152,7 @@ impl<'n> Table<'n> {
             ctx.error(
                 self.line_of(key),
                 self.field(key),
-                format!("= {v}, expected {expected}"),
+                Problem::out_of_range(v, expected),
             );
             None
         }
@@ -169,11 +163,7 @@ impl<'n> Table<'n> {
         match &n.value {
             Value::Bool(b) => Some(*b),
             other => {
-                ctx.error(
-                    n.line,
-                    self.field(key),
-                    format!("found {}, expected true or false", other.type_name()),
-                );
+                ctx.error(n.line, self.field(key), wrong_type(other, "true or false"));
                 None
             }
         }
@@ -186,11 +176,7 @@ impl<'n> Table<'n> {
             Some(n) => match &n.value {
                 Value::Arr(items) => items,
                 other => {
-                    ctx.error(
-                        n.line,
-                        self.field(key),
-                        format!("found {}, expected an array", other.type_name()),
-                    );
+                    ctx.error(n.line, self.field(key), wrong_type(other, "an array"));
                     &[]
                 }
             },
@@ -214,10 +200,7 @@ impl<'n> Table<'n> {
                 ctx.error(
                     n.line,
                     field,
-                    format!(
-                        "found {}, expected a table of asset = amount",
-                        other.type_name()
-                    ),
+                    wrong_type(other, "a table of asset = amount"),
                 );
                 Vec::new()
             }
@@ -228,13 +211,13 @@ impl<'n> Table<'n> {
     pub fn finish(self, ctx: &mut Ctx) {
         for (k, n) in self.entries {
             if !self.asked.contains(&k.as_str()) {
-                let mut known: Vec<&str> = self.asked.clone();
+                let mut known: Vec<String> = self.asked.iter().map(|k| k.to_string()).collect();
                 known.sort_unstable();
                 known.dedup();
                 ctx.error(
                     n.line,
                     self.field(k),
-                    format!("unknown field; expected one of: {}", known.join(", ")),
+                    Problem::UnknownField { expected: known },
                 );
             }
         }
@@ -246,15 +229,11 @@ pub fn num_of(n: &Node, field: &str, ctx: &mut Ctx) -> Option<f64> {
     match &n.value {
         Value::Num(x) if x.is_finite() => Some(*x),
         Value::Num(x) => {
-            ctx.error(n.line, field, format!("= {x}, expected a finite number"));
+            ctx.error(n.line, field, Problem::out_of_range(*x, "a finite number"));
             None
         }
         other => {
-            ctx.error(
-                n.line,
-                field,
-                format!("found {}, expected a number", other.type_name()),
-            );
+            ctx.error(n.line, field, wrong_type(other, "a number"));
             None
         }
     }
@@ -265,12 +244,21 @@ pub fn str_of(n: &Node, field: &str, ctx: &mut Ctx) -> Option<String> {
     match &n.value {
         Value::Str(s) => Some(s.clone()),
         other => {
-            ctx.error(
-                n.line,
-                field,
-                format!("found {}, expected a string", other.type_name()),
-            );
+            ctx.error(n.line, field, wrong_type(other, "a string"));
             None
         }
     }
+}
+
+/// A [`Problem::WrongType`]: `found a number, expected a string`.
+pub fn wrong_type(found: &Value, expected: &str) -> Problem {
+    Problem::WrongType {
+        found: found.type_name().to_string(),
+        expected: expected.to_string(),
+    }
+}
+
+/// A [`Problem::MissingField`]: `missing; {hint}`.
+pub fn missing(hint: impl Into<String>) -> Problem {
+    Problem::MissingField { hint: hint.into() }
 }

@@ -3,6 +3,7 @@
 
 use crate::diag::{Diagnostics, LoadError, Location};
 use crate::doc::{self, Format};
+use crate::problem::{NameKind, Problem};
 use crate::reader::{Ctx, Table};
 use crate::snapshot::{NON_NEGATIVE, POSITIVE, UNIT};
 use cascade_model::asset::AssetKind;
@@ -84,10 +85,7 @@ fn parse_scenario_inner(
                     ctx.error(
                         t.line_of("asset"),
                         t.field("asset"),
-                        format!(
-                            "unknown asset \"{a}\"; the snapshot \"{}\" has no such asset",
-                            snapshot.name
-                        ),
+                        not_in_snapshot(NameKind::Asset, a, snapshot),
                     );
                     t.finish(&mut ctx);
                     continue;
@@ -117,10 +115,7 @@ fn parse_scenario_inner(
                 ctx.error(
                     t.line_of(key),
                     t.field(key),
-                    format!(
-                        "unknown protocol \"{id}\"; the snapshot \"{}\" has no such protocol",
-                        snapshot.name
-                    ),
+                    not_in_snapshot(NameKind::Protocol, &id, snapshot),
                 );
             }
             p
@@ -189,10 +184,7 @@ fn parse_scenario_inner(
                     ctx.error(
                         t.line_of("borrow"),
                         t.field("borrow"),
-                        format!(
-                            "unknown asset \"{b}\"; the snapshot \"{}\" has no such asset",
-                            snapshot.name
-                        ),
+                        not_in_snapshot(NameKind::Asset, &b, snapshot),
                     );
                 }
                 r
@@ -381,7 +373,12 @@ fn check_protocol_shock(
                 ctx.error(
                     t.line_of("market"),
                     t.field("market"),
-                    format!("unknown market \"{m}\" in protocol \"{}\"", p.id),
+                    Problem::UnknownName {
+                        kind: NameKind::Market,
+                        name: m.to_string(),
+                        scope: Some(p.id.clone()),
+                        hint: None,
+                    },
                 );
                 return;
             }
@@ -417,7 +414,12 @@ fn check_protocol_shock(
             ctx.error(
                 t.line_of("account"),
                 t.field("account"),
-                format!("unknown account \"{a}\" in protocol \"{}\"", p.id),
+                Problem::UnknownName {
+                    kind: NameKind::Account,
+                    name: a.to_string(),
+                    scope: Some(p.id.clone()),
+                    hint: None,
+                },
             );
         }
     }
@@ -433,4 +435,13 @@ fn check_protocol_shock(
             );
         }
     }
+}
+
+/// The problem of a name the scenario's snapshot does not have.
+fn not_in_snapshot(kind: NameKind, name: &str, snapshot: &Snapshot) -> Problem {
+    Problem::unknown(
+        kind,
+        name,
+        format!("the snapshot \"{}\" has no such {kind}", snapshot.name),
+    )
 }

@@ -3,57 +3,34 @@
 /// Index of an asset in [`crate::Snapshot::assets`].
 pub type AssetIdx = usize;
 
-/// What an asset is, which decides how its price is found (DESIGN §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AssetKind {
-    /// Exogenous: the chain's native coin (ETH).
-    Native,
-    /// Exogenous: a governance token (AAVE).
-    Governance,
-    /// Exogenous: a fiat-backed stablecoin, peg 1 USD.
-    Stable,
-    /// Exogenous: a tokenized real-world asset (T-bills).
-    Rwa,
-    /// Derived: liquid staking token, `p = p_U · rate · discount`.
-    Lst,
-    /// Derived: share of a lending reserve, `p = p_U · rate · recovery`.
-    Receipt,
-    /// Derived: AMM pool share (next issue).
-    Lp,
-    /// Derived: bridged underlying, `p = p_U · (1 − bridge_loss)`.
-    Bridged,
-    /// Derived: stablecoin issued by a CDP protocol (next issue).
-    CdpStable,
-    /// Derived: algorithmic stablecoin (a later issue).
-    Algostable,
+crate::named_enum! {
+    /// What an asset is, which decides how its price is found (docs/assets.md).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum AssetKind ("asset kind") {
+        /// Exogenous: the chain's native coin (ETH).
+        Native = "native",
+        /// Exogenous: a governance token (AAVE).
+        Governance = "governance",
+        /// Exogenous: a fiat-backed stablecoin, peg 1 USD.
+        Stable = "stable",
+        /// Exogenous: a tokenized real-world asset (T-bills).
+        Rwa = "rwa",
+        /// Derived: liquid staking token, `p = p_U · rate · discount`.
+        Lst = "lst",
+        /// Derived: share of a lending reserve, `p = p_U · rate · recovery`.
+        Receipt = "receipt",
+        /// Derived: AMM pool share.
+        Lp = "lp",
+        /// Derived: bridged underlying, `p = p_U · (1 − bridge_loss)`.
+        Bridged = "bridged",
+        /// Derived: stablecoin issued by a CDP protocol.
+        CdpStable = "cdp_stable",
+        /// Derived: algorithmic stablecoin.
+        Algostable = "algostable",
+    }
 }
 
 impl AssetKind {
-    pub const ALL: [(&'static str, AssetKind); 10] = [
-        ("native", AssetKind::Native),
-        ("governance", AssetKind::Governance),
-        ("stable", AssetKind::Stable),
-        ("rwa", AssetKind::Rwa),
-        ("lst", AssetKind::Lst),
-        ("receipt", AssetKind::Receipt),
-        ("lp", AssetKind::Lp),
-        ("bridged", AssetKind::Bridged),
-        ("cdp_stable", AssetKind::CdpStable),
-        ("algostable", AssetKind::Algostable),
-    ];
-
-    pub fn parse(s: &str) -> Option<AssetKind> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, k)| *k)
-    }
-
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
-    }
-
     /// Exogenous kinds take their price from the snapshot or scenario.
     pub fn is_exogenous(self) -> bool {
         matches!(

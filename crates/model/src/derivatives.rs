@@ -3,46 +3,33 @@
 
 use crate::asset::{AssetIdx, CurveSpec};
 
-/// How an account's requirements are combined (DESIGN §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum MarginMode {
-    /// One equity against the sum of every position's requirement.
-    #[default]
-    Cross,
-    /// The account is one isolated position with its own collateral; its failure touches nothing else.
-    Isolated,
-    /// The requirement is the worst loss of the whole portfolio over the protocol's scenario grid,
-    /// collateral revalued in each scenario.
-    Portfolio,
-}
-
-impl MarginMode {
-    pub const ALL: [(&'static str, MarginMode); 3] = [
-        ("cross", MarginMode::Cross),
-        ("isolated", MarginMode::Isolated),
-        ("portfolio", MarginMode::Portfolio),
-    ];
-    pub fn parse(s: &str) -> Option<MarginMode> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, m)| *m)
-    }
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, m)| *m == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
+crate::named_enum! {
+    /// How an account's requirements are combined (docs/clearinghouse.md).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum MarginMode ("margin mode") {
+        /// One equity against the sum of every position's requirement.
+        #[default]
+        Cross = "cross",
+        /// The account is one isolated position with its own collateral; its failure touches
+        /// nothing else.
+        Isolated = "isolated",
+        /// The requirement is the worst loss of the whole portfolio over the protocol's scenario
+        /// grid, collateral revalued in each scenario.
+        Portfolio = "portfolio",
     }
 }
 
-/// What happens to a loss the insurance fund cannot pay (DESIGN §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LossMode {
-    /// Charged pro rata to the unrealised profit of every profitable perp position.
-    #[default]
-    Socialise,
-    /// Auto-deleveraging: profitable positions on the other side of the bankrupt one, ranked by profit
-    /// per unit of equity, are closed at the bankruptcy price until the loss is met.
-    Adl,
+crate::named_enum! {
+    /// What happens to a loss the insurance fund cannot pay (docs/clearinghouse.md).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum LossMode ("loss mode") {
+        /// Charged pro rata to the unrealised profit of every profitable perp position.
+        #[default]
+        Socialise = "socialise",
+        /// Auto-deleveraging: profitable positions on the other side of the bankrupt one, ranked by
+        /// profit per unit of equity, are closed at the bankruptcy price until the loss is met.
+        Adl = "adl",
+    }
 }
 
 /// A spot asset's weights in a clearinghouse's health: as collateral, weight = 1 − haircut in [0, 1]
@@ -175,26 +162,12 @@ impl ClearinghouseParams {
     }
 }
 
-/// Call or put.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OptionType {
-    Call,
-    Put,
-}
-
-impl OptionType {
-    pub fn parse(s: &str) -> Option<OptionType> {
-        match s {
-            "call" => Some(OptionType::Call),
-            "put" => Some(OptionType::Put),
-            _ => None,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            OptionType::Call => "call",
-            OptionType::Put => "put",
-        }
+crate::named_enum! {
+    /// Call or put.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum OptionType ("option kind") {
+        Call = "call",
+        Put = "put",
     }
 }
 

@@ -2,8 +2,11 @@
 //! types. Reading and writing them is `cascade-io`'s.
 #![forbid(unsafe_code)]
 
+mod names;
+
 pub mod asset;
 pub mod derivatives;
+pub mod position;
 pub mod protocol;
 pub mod scenario;
 pub mod snapshot;
@@ -13,6 +16,8 @@ pub use derivatives::{
     AssetWeight, ClearinghouseParams, CollateralWeight, LiabilityWeight, LossMode, MarginMode,
     OptionPositions, OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,
 };
+pub use names::UnknownName;
+pub use position::{NameList, PositionError, PositionWarning};
 pub use protocol::{
     AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory,
     LendingParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve, VaultType,

@@ -6,34 +6,16 @@ pub use crate::derivatives::ClearinghouseParams;
 /// Index of a protocol in [`crate::Snapshot::protocols`].
 pub type ProtocolIdx = usize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProtocolKind {
-    Lending,
-    Cdp,
-    Clearinghouse,
-    Amm,
-    Algostable,
-    Bridge,
-}
-
-impl ProtocolKind {
-    pub const ALL: [(&'static str, ProtocolKind); 6] = [
-        ("lending", ProtocolKind::Lending),
-        ("cdp", ProtocolKind::Cdp),
-        ("clearinghouse", ProtocolKind::Clearinghouse),
-        ("amm", ProtocolKind::Amm),
-        ("algostable", ProtocolKind::Algostable),
-        ("bridge", ProtocolKind::Bridge),
-    ];
-    pub fn parse(s: &str) -> Option<ProtocolKind> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, k)| *k)
-    }
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
+crate::named_enum! {
+    /// The kind of a protocol, which decides its parameters and its accounts' rules.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ProtocolKind ("protocol kind") {
+        Lending = "lending",
+        Cdp = "cdp",
+        Clearinghouse = "clearinghouse",
+        Amm = "amm",
+        Algostable = "algostable",
+        Bridge = "bridge",
     }
 }
 
@@ -162,11 +144,13 @@ pub struct VaultType {
     pub line: u32,
 }
 
-/// The invariant of an AMM pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AmmInvariant {
-    ConstantProduct,
-    StableSwap,
+crate::named_enum! {
+    /// The invariant of an AMM pool.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum AmmInvariant ("pool invariant") {
+        ConstantProduct = "constant_product",
+        StableSwap = "stableswap",
+    }
 }
 
 /// An AMM pool (DESIGN §7): a liquidity venue whose share, the `lp_asset`, may be collateral.

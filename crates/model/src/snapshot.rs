@@ -4,28 +4,14 @@ use rustc_hash::FxHashMap;
 
 use crate::asset::{Asset, AssetIdx};
 use crate::derivatives::{MarginMode, OptionPositions, PerpPositions};
-use crate::protocol::{Protocol, ProtocolIdx, ProtocolParams};
+use crate::protocol::{Protocol, ProtocolIdx};
 
-/// Which side of an account's balance sheet a position is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    Collateral,
-    Debt,
-}
-
-impl Side {
-    pub fn parse(s: &str) -> Option<Side> {
-        match s {
-            "collateral" => Some(Side::Collateral),
-            "debt" => Some(Side::Debt),
-            _ => None,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Collateral => "collateral",
-            Side::Debt => "debt",
-        }
+crate::named_enum! {
+    /// Which side of an account's balance sheet a position is on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Side ("side") {
+        Collateral = "collateral",
+        Debt = "debt",
     }
 }
 
@@ -151,46 +137,6 @@ impl Snapshot {
     }
     pub fn protocol_idx(&self, id: &str) -> Option<ProtocolIdx> {
         self.protocols.iter().position(|p| p.id == id)
-    }
-
-    /// Whether `asset` may sit on `side` of an account of `protocol`: `Err` explains why not, `Ok(Some)`
-    /// carries a warning (the position is kept but has no effect on health).
-    pub fn check_position(
-        &self,
-        protocol: ProtocolIdx,
-        asset: AssetIdx,
-        side: Side,
-    ) -> Result<Option<String>, String> {
-        let p = &self.protocols[protocol];
-        let a = &self.assets[asset];
-        match &p.params {
-            ProtocolParams::Lending(l) => match l.reserve_of(asset) {
-                None => Err(format!("protocol \"{}\" has no reserve for asset \"{}\"", p.id, a.id)),
-                Some(r) => match side {
-                    Side::Collateral if !r.collateral_enabled || r.liquidation_threshold == 0.0 => Ok(Some(format!(
-                        "\"{}\" is not enabled as collateral in \"{}\": the supply counts for nothing in the health factor",
-                        a.id, p.id
-                    ))),
-                    Side::Debt if !r.borrowable => Err(format!("\"{}\" is not borrowable in \"{}\"", a.id, p.id)),
-                    _ => Ok(None),
-                },
-            },
-            ProtocolParams::Bridge(_) => Err(format!("protocol \"{}\" is a bridge: it has no accounts", p.id)),
-            ProtocolParams::Amm(_) => Err(format!("protocol \"{}\" is an AMM pool: it has no accounts (its LP token is held in other protocols)", p.id)),
-            ProtocolParams::Algostable(_) => Err(format!("protocol \"{}\" is an algorithmic stablecoin: it has no accounts (its stable is held in other protocols)", p.id)),
-            ProtocolParams::Clearinghouse(c) => match side {
-                Side::Collateral if c.collateral_of(asset).is_some() => Ok(None),
-                Side::Collateral => Err(format!("\"{}\" is not accepted as collateral by \"{}\" (no collateral weight)", a.id, p.id)),
-                Side::Debt if c.liability_of(asset).is_some() => Ok(None),
-                Side::Debt => Err(format!("\"{}\" is not borrowable in \"{}\" (no liability weight)", a.id, p.id)),
-            },
-            ProtocolParams::Cdp(c) => match side {
-                Side::Debt if asset == c.stable => Ok(None),
-                Side::Debt => Err(format!("a vault of \"{}\" owes only its stable \"{}\"", p.id, self.assets[c.stable].id)),
-                Side::Collateral if c.vault_types.iter().any(|v| v.collateral == asset) => Ok(None),
-                Side::Collateral => Err(format!("protocol \"{}\" has no vault type for collateral \"{}\"", p.id, a.id)),
-            },
-        }
     }
 
     /// Total tokens per protocol, asset and side, in one pass: `totals[protocol][asset]` is

@@ -88,7 +88,7 @@ fn findings_json(d: &Diagnostics) -> String {
             };
             serde_json::json!({
                 "severity": if x.severity == Severity::Error { "error" } else { "warning" },
-                "file": x.file, "line": line, "row": row, "field": x.field, "message": x.message,
+                "file": x.file, "line": line, "row": row, "field": x.field, "message": x.message(),
             })
         })
         .collect();

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::columns::ColumnMap;
 use super::rows::RowLoader;
 use super::*;
+use crate::problem::Problem;
 use crate::{Diagnostics, Location};
 use cascade_model::Snapshot;
 
@@ -26,7 +27,10 @@ pub(super) fn load_csv(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Di
                 file,
                 Location::Row(0),
                 "",
-                format!("cannot read the header: {e}"),
+                Problem::Syntax {
+                    format: "CSV",
+                    detail: format!("cannot read the header: {e}"),
+                },
             );
             return;
         }
@@ -56,7 +60,9 @@ pub(super) fn load_csv(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Di
             file,
             Location::Row(0),
             "",
-            format!("empty header; expected the columns {COLUMNS_EXPECTED}"),
+            Problem::Empty {
+                hint: format!("expected a header naming the columns {COLUMNS_EXPECTED}"),
+            },
         );
         return;
     }
@@ -98,7 +104,13 @@ pub(super) fn load_csv(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Di
                 csv_row(&mut loader, &cols, width, row, rec);
             }
             if let Some(e) = chunk.error {
-                loader.whole_row_error(row + 1, format!("cannot read the row: {e}"));
+                loader.whole_row_error(
+                    row + 1,
+                    Problem::Syntax {
+                        format: "CSV",
+                        detail: format!("cannot read the row: {e}"),
+                    },
+                );
                 break;
             }
             let _ = back_tx.send(chunk.records);
@@ -124,10 +136,10 @@ fn csv_row(
     if rec.len() != width {
         loader.whole_row_error(
             row,
-            format!(
-                "found {} fields, expected {width} as in the header",
-                rec.len()
-            ),
+            Problem::FieldCount {
+                found: rec.len(),
+                expected: format!("{width} as in the header"),
+            },
         );
         return;
     }
@@ -144,7 +156,10 @@ fn csv_row(
     if bad_utf8.contains(&true) {
         loader.begin_row();
         for k in (0..N_COLUMNS).filter(|&k| bad_utf8[k]) {
-            loader.row_error(row, k, || "not valid UTF-8 text".to_string());
+            loader.row_error(row, k, || Problem::WrongType {
+                found: "bytes that are not UTF-8".into(),
+                expected: "UTF-8 text".into(),
+            });
         }
         loader.end_row();
         return;

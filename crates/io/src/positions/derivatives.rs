@@ -3,146 +3,76 @@
 
 use std::collections::HashSet;
 
-use super::rows::RowLoader;
+use super::rows::{empty, RowLoader};
 use super::*;
+use crate::problem::Problem;
+use crate::record::{self, Holding};
 use cascade_model::{MarginMode, OptionType};
 
 impl RowLoader<'_> {
-    /// The perp or option of a derivative row (`instrument` = a market id or `option`), validated as
-    /// the snapshot's `perps` / `options` entries are.
-    pub(super) fn derivative_item(
+    /// The position of a derivative row (`instrument` = a market id or `option`): its cells read,
+    /// to be judged as the snapshot's `perps` / `options` entries are.
+    pub(super) fn derivative<'r>(
         &mut self,
         row: u64,
-        protocol: Option<usize>,
-        instrument: &str,
-        r: &Row<'_>,
-    ) -> Option<Item> {
+        instrument: &'r str,
+        r: &Row<'r>,
+    ) -> Holding<'r> {
         let kind = if instrument == OPTION_INSTRUMENT {
             "an option row (instrument = \"option\")"
         } else {
             "a perp row (instrument = a market id)"
         };
         self.must_be_empty(row, r, &[COL_SIDE, COL_AMOUNT], kind);
-        let p = protocol?;
-        // The market (for a perp row) or why not, worked out before any error is reported.
-        let market: Result<Option<u16>, String> = {
-            let pr = &self.s.protocols[p];
-            match pr.clearinghouse() {
-                None => Err(format!("= \"{instrument}\", but protocol \"{}\" is of kind \"{}\": only a clearinghouse's accounts hold derivatives; expected an empty cell (a spot row)", pr.id, pr.kind.name())),
-                Some(_) if instrument == OPTION_INSTRUMENT => Ok(None),
-                Some(ch) => match ch.market_idx(instrument) {
-                    Some(m) => Ok(u16::try_from(m).ok()),
-                    None => Err(format!(
-                        "unknown market \"{instrument}\" in protocol \"{}\"; expected \"{OPTION_INSTRUMENT}\" or one of its markets: {}",
-                        pr.id,
-                        Self::id_list(ch.markets.iter().map(|m| m.id.as_str()))
-                    )),
-                },
-            }
-        };
-        if let Err(msg) = &market {
-            if self.s.protocols[p].clearinghouse().is_none() {
-                self.row_error(row, COL_INSTRUMENT, || msg.clone());
-                return None;
-            }
-        }
-        let size = self.number(row, COL_SIZE, r.size, |_| true, "a finite signed size");
+        let size = self.number(row, COL_SIZE, r.size);
         if instrument != OPTION_INSTRUMENT {
-            let market = match market {
-                Ok(m) => m,
-                Err(msg) => {
-                    self.row_error(row, COL_INSTRUMENT, || msg);
-                    None
-                }
-            };
-            let entry = self.number(
-                row,
-                COL_ENTRY_PRICE,
-                r.entry_price,
-                |x| x > 0.0,
-                "an entry price > 0 USD",
-            );
+            let entry_price = self.number(row, COL_ENTRY_PRICE, r.entry_price);
             self.must_be_empty(
                 row,
                 r,
                 &[COL_ASSET, COL_STRIKE, COL_EXPIRY_DAYS, COL_OPTION_KIND],
                 kind,
             );
-            return Some(Item::Perp(market?, size?, entry?));
+            return Holding::Perp {
+                market: instrument,
+                size,
+                entry_price,
+            };
         }
-        let underlying = match self.asset(row, r.asset) {
-            Some(a) => {
-                let ch = self.s.protocols[p].clearinghouse()?;
-                if ch.options.smile_of(a).is_some() {
-                    Some(a)
-                } else {
-                    let list = Self::id_list(
-                        ch.options
-                            .smile
-                            .iter()
-                            .map(|m| self.s.assets[m.underlying].id.as_str()),
-                    );
-                    let (id, u) = (self.s.protocols[p].id.clone(), self.s.assets[a].id.clone());
-                    self.row_error(row, COL_ASSET, || {
-                        format!("= \"{u}\", which has no volatility smile in protocol \"{id}\"; expected an underlying with a smile: {list}")
-                    });
-                    None
-                }
-            }
-            None => None,
-        };
+        if r.asset.is_none() {
+            self.row_error(row, COL_ASSET, || empty("an asset id"));
+        }
         let option_kind = match r.option_kind {
-            Some(v) => {
-                let k = OptionType::parse(v);
-                if k.is_none() {
-                    self.row_error(row, COL_OPTION_KIND, || {
-                        format!("= \"{v}\", expected \"call\" or \"put\"")
-                    });
-                }
-                k
-            }
+            Some(v) => v.parse::<OptionType>().map_err(|e| {
+                self.row_error(row, COL_OPTION_KIND, || Problem::UnknownChoice(e));
+            }),
             None => {
-                self.row_error(row, COL_OPTION_KIND, || {
-                    "empty; expected \"call\" or \"put\"".to_string()
-                });
-                None
+                self.row_error(row, COL_OPTION_KIND, || empty("\"call\" or \"put\""));
+                Err(())
             }
         };
-        let strike = self.number(row, COL_STRIKE, r.strike, |x| x > 0.0, "a strike > 0 USD");
-        let expiry = self.number(
-            row,
-            COL_EXPIRY_DAYS,
-            r.expiry_days,
-            |x| x > 0.0,
-            "an expiry > 0 days",
-        );
+        let strike = self.number(row, COL_STRIKE, r.strike);
+        let expiry_days = self.number(row, COL_EXPIRY_DAYS, r.expiry_days);
         self.must_be_empty(row, r, &[COL_ENTRY_PRICE], kind);
-        Some(Item::Option(
-            underlying?,
-            option_kind?,
-            strike?,
-            expiry?,
-            size?,
-        ))
+        Holding::Option {
+            underlying: r.asset,
+            // A bad kind is reported; the stand-in lets the rest of the row be checked.
+            kind: option_kind.unwrap_or(OptionType::Call),
+            strike,
+            expiry_days,
+            size,
+        }
     }
 
     /// The margin mode cell of a row of `protocol`.
     pub(super) fn margin_mode(&mut self, row: u64, protocol: usize, v: &str) -> Option<MarginMode> {
-        let p = &self.s.protocols[protocol];
-        if p.clearinghouse().is_none() {
-            let (id, k) = (p.id.clone(), p.kind.name());
-            self.row_error(row, COL_MARGIN_MODE, || {
-                format!("= \"{v}\", but protocol \"{id}\" is of kind \"{k}\": only a clearinghouse's accounts have a margin mode; expected an empty cell")
-            });
-            return None;
+        match record::resolve_margin_mode(self.s, protocol, v) {
+            Ok(m) => Some(m),
+            Err(p) => {
+                self.row_error(row, COL_MARGIN_MODE, || p);
+                None
+            }
         }
-        let m = MarginMode::parse(v);
-        if m.is_none() {
-            self.row_error(row, COL_MARGIN_MODE, || {
-                format!("= \"{v}\", expected one of: cross, isolated, portfolio")
-            });
-        }
-        m
     }
 
     /// Gives account `ai` margin mode `m` from `row`; `false` (with the error) if an earlier row of
@@ -152,24 +82,20 @@ impl RowLoader<'_> {
         let conflict = match self.modes.get(&ai) {
             Some(&(prev, prev_row)) => (prev != m).then(|| {
                 format!(
-                    "= \"{}\", but row {prev_row} gives account \"{acc}\" margin_mode \"{}\"; expected one margin mode per account",
-                    m.name(),
-                    prev.name()
+                    "= \"{m}\", but row {prev_row} gives account \"{acc}\" margin_mode \"{prev}\"; expected one margin mode per account"
                 )
             }),
             None => {
                 let slot = self.s.accounts.margin_mode[ai as usize];
                 (slot != MarginMode::Cross && slot != m).then(|| {
                     format!(
-                        "= \"{}\", but account \"{acc}\" is already in margin mode \"{}\" (the snapshot or an earlier file); expected one margin mode per account",
-                        m.name(),
-                        slot.name()
+                        "= \"{m}\", but account \"{acc}\" is already in margin mode \"{slot}\" (the snapshot or an earlier file); expected one margin mode per account"
                     )
                 })
             }
         };
         if let Some(msg) = conflict {
-            self.row_error(row, COL_MARGIN_MODE, || msg);
+            self.row_error(row, COL_MARGIN_MODE, || Problem::Rule(msg));
             return false;
         }
         self.modes.entry(ai).or_insert((m, row));
@@ -186,7 +112,7 @@ impl RowLoader<'_> {
             return;
         }
         let (perps, options) = self.derivatives_before;
-        let mut count = vec![0u32; self.s.accounts.len()];
+        let mut count = vec![0usize; self.s.accounts.len()];
         for &a in self.s.perps.account[..perps]
             .iter()
             .chain(&self.s.options.account[..options])
@@ -211,12 +137,10 @@ impl RowLoader<'_> {
         }
         found.sort_unstable();
         for (row, column, ai) in found {
-            let acc = self.s.accounts.id[ai as usize].clone();
-            let n = count[ai as usize];
+            let problem =
+                record::isolated_holds_more(&self.s.accounts.id[ai as usize], count[ai as usize]);
             self.row_bad = false;
-            self.row_error(row, column, || {
-                format!("account \"{acc}\" is isolated and holds {n} derivative positions (this file, earlier files and the snapshot); expected one: put each isolated position in its own account")
-            });
+            self.row_error(row, column, || problem);
             if self.row_dropped {
                 self.more_rows += 1;
                 self.row_dropped = false;

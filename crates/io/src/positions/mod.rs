@@ -33,8 +33,9 @@
 use std::fs::File;
 use std::path::Path;
 
+use crate::problem::Problem;
 use crate::{Diagnostics, Location};
-use cascade_model::{OptionType, Side, Snapshot};
+use cascade_model::Snapshot;
 
 mod columns;
 mod csv;
@@ -146,14 +147,28 @@ fn file_len(path: &Path, file: &str, diags: &mut Diagnostics) -> Option<(File, u
     let f = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            diags.error(file, Location::File, "", format!("cannot open: {e}"));
+            diags.error(
+                file,
+                Location::File,
+                "",
+                Problem::Unreadable {
+                    detail: e.to_string(),
+                },
+            );
             return None;
         }
     };
     let len = match f.metadata() {
         Ok(m) => m.len(),
         Err(e) => {
-            diags.error(file, Location::File, "", format!("cannot read: {e}"));
+            diags.error(
+                file,
+                Location::File,
+                "",
+                Problem::Unreadable {
+                    detail: e.to_string(),
+                },
+            );
             return None;
         }
     };
@@ -162,7 +177,9 @@ fn file_len(path: &Path, file: &str, diags: &mut Diagnostics) -> Option<(File, u
             file,
             Location::File,
             "",
-            "empty file (0 bytes); expected a header and position rows",
+            Problem::EmptyFile {
+                expected: "a header and position rows".into(),
+            },
         );
         return None;
     }
@@ -179,15 +196,12 @@ enum Amount<'r> {
 }
 
 impl Amount<'_> {
-    fn is_missing(&self) -> bool {
-        matches!(self, Amount::Missing)
-    }
-    /// The cell as found, for messages: `= 1.5` or `= "abc"`.
-    fn found(&self) -> String {
+    /// The cell as found, for messages (`1.5` or `"abc"`); `None` if empty.
+    fn found(&self) -> Option<String> {
         match self {
-            Amount::Num(x) => format!("= {x}"),
-            Amount::Text(t) => format!("= \"{t}\""),
-            Amount::Missing => "empty".to_string(),
+            Amount::Num(x) => Some(crate::problem::fmt_number(*x)),
+            Amount::Text(t) => Some(format!("\"{t}\"")),
+            Amount::Missing => None,
         }
     }
 }
@@ -208,15 +222,6 @@ struct Row<'r> {
     expiry_days: Amount<'r>,
     option_kind: Option<&'r str>,
     margin_mode: Option<&'r str>,
-}
-
-/// What a valid row adds to its account.
-enum Item {
-    Spot(usize, Side, f64),
-    /// Market index, signed size (tokens), entry price (USD).
-    Perp(u16, f64, f64),
-    /// Underlying, kind, strike (USD), expiry (days), signed size (options).
-    Option(usize, OptionType, f64, f64, f64),
 }
 
 /// The most recent lookup of a string column, reused while consecutive rows repeat the value.

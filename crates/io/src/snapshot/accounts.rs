@@ -1,13 +1,16 @@
-//! Reading `[[account]]` tables: positions, e-mode, vault type and a clearinghouse account's
-//! derivatives (docs/formats.md).
+//! Reading `[[account]]` tables (docs/formats.md#accounts): this module only reads an account's
+//! keys and says where each sits; [`crate::record`] judges them, as it judges position-file rows.
 
-use super::{clearinghouse, Refs};
+use super::Refs;
 use crate::doc::Node;
+use crate::problem::Problem;
 use crate::reader::{Ctx, Table};
+use crate::record::{self, Holding, Item, Judge, Part, AMOUNT};
 use cascade_model::derivatives::{MarginMode, OptionType};
 use cascade_model::snapshot::{Side, Snapshot};
 
-/// The checks of an account that need no protocol parameters (used when some protocol could not be read).
+/// The checks of an account that need no protocol parameters (used when some protocol could not be
+/// read).
 pub(super) fn lint_account(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) {
     let Some(mut t) = Table::new(n, format!("account {}", index + 1), ctx) else {
         return;
@@ -20,7 +23,7 @@ pub(super) fn lint_account(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) {
             ctx.error(
                 t.line_of("protocol"),
                 t.field("protocol"),
-                format!("unknown protocol \"{p}\"; expected one of the [[protocol]] ids"),
+                record::unknown_protocol(refs.protocol_ids(), &p),
             );
         }
     }
@@ -32,15 +35,79 @@ pub(super) fn lint_account(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) {
     for key in ["collateral", "debt"] {
         for (a, amount, l) in t.amounts(key, ctx) {
             let f = format!("{}.{a}", t.field(key));
-            if refs.asset(&a, l, &f, ctx).is_some() && amount < 0.0 {
-                ctx.error(l, f, format!("= {amount}, expected an amount ≥ 0 tokens"));
+            if refs.asset(&a, l, &f, ctx).is_some() {
+                if let Err(p) = AMOUNT.check(amount) {
+                    ctx.error(l, f, p);
+                }
             }
         }
     }
     t.finish(ctx);
 }
 
-pub(super) fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut Ctx) {
+/// Where the parts of one position entry sit: each part's line and field.
+struct Places {
+    /// The entry's own line and field, for parts it has no key of its own for.
+    line: u32,
+    field: String,
+    keys: Vec<(Part, u32, String)>,
+}
+
+impl Places {
+    fn of(&self, part: Part) -> (u32, String) {
+        self.keys
+            .iter()
+            .find(|(p, _, _)| *p == part)
+            .map_or((self.line, self.field.clone()), |(_, l, f)| (*l, f.clone()))
+    }
+}
+
+/// One position entry as read, with owned names (the record borrows them).
+enum Entry {
+    Spot(String, Side, f64),
+    Perp(String, f64, f64),
+    Option(String, OptionType, f64, f64, f64),
+}
+
+impl Entry {
+    fn holding(&self) -> Holding<'_> {
+        match self {
+            Entry::Spot(asset, side, amount) => Holding::Spot {
+                asset: Some(asset),
+                side: Some(*side),
+                amount: *amount,
+            },
+            Entry::Perp(market, size, entry_price) => Holding::Perp {
+                market,
+                size: *size,
+                entry_price: *entry_price,
+            },
+            Entry::Option(underlying, kind, strike, expiry_days, size) => Holding::Option {
+                underlying: Some(underlying),
+                kind: *kind,
+                strike: *strike,
+                expiry_days: *expiry_days,
+                size: *size,
+            },
+        }
+    }
+}
+
+/// An optional string key with its line and field.
+fn keyed(t: &mut Table, key: &'static str, ctx: &mut Ctx) -> Option<(String, u32, String)> {
+    let v = t.opt_str(key, ctx)?;
+    Some((v, t.line_of(key), t.field(key)))
+}
+
+/// Reads account table `n` (the `index`-th) and adds the account to `s` if it is valid; `prices` are
+/// the snapshot's reference prices ([`record::reference_prices`]).
+pub(super) fn parse_account(
+    n: &Node,
+    index: usize,
+    s: &mut Snapshot,
+    prices: &[f64],
+    ctx: &mut Ctx,
+) {
     let Some(mut t) = Table::new(n, format!("account {}", index + 1), ctx) else {
         return;
     };
@@ -48,247 +115,225 @@ pub(super) fn parse_account(n: &Node, index: usize, s: &mut Snapshot, ctx: &mut 
     if let Some(id) = &id {
         t.what = format!("account \"{id}\"");
     }
-    let proto_s = t.req_str("protocol", ctx);
-    let protocol = proto_s.as_deref().and_then(|p| {
-        let r = s.protocol_idx(p);
+    let protocol = t.req_str("protocol", ctx).and_then(|p| {
+        let r = s.protocol_idx(&p);
         if r.is_none() {
+            let ids = s.protocols.iter().map(|x| x.id.as_str());
             ctx.error(
                 t.line_of("protocol"),
                 t.field("protocol"),
-                format!("unknown protocol \"{p}\"; expected one of the [[protocol]] ids"),
+                record::unknown_protocol(ids, &p),
             );
         }
         r
     });
-    let emode_s = t.opt_str("emode", ctx);
-    let vault_s = t.opt_str("vault_type", ctx);
-    let vault_line = t.line_of("vault_type");
-    let field_v = t.field("vault_type");
-    let collateral = t.amounts("collateral", ctx);
-    let debt = t.amounts("debt", ctx);
-    let derivatives = parse_account_derivatives(&mut t, protocol, s, ctx);
-    let line = t.line;
-    let field_c = t.field("collateral");
-    let field_d = t.field("debt");
-    let field_e = t.field("emode");
-    let emode_line = t.line_of("emode");
+    let emode = keyed(&mut t, "emode", ctx);
+    let vault = keyed(&mut t, "vault_type", ctx);
+    let mode = keyed(&mut t, "margin_mode", ctx);
+    let mut entries: Vec<(Entry, Places)> = Vec::new();
+    for (key, side) in [("collateral", Side::Collateral), ("debt", Side::Debt)] {
+        for (a, amount, line) in t.amounts(key, ctx) {
+            let field = format!("{}.{a}", t.field(key));
+            let places = Places {
+                line,
+                field,
+                keys: Vec::new(),
+            };
+            entries.push((Entry::Spot(a, side, amount), places));
+        }
+    }
+    let mut complete = true;
+    for (i, n) in t.arr("perps", ctx).iter().enumerate() {
+        match read_perp(n, &format!("{}[{}]", t.field("perps"), i + 1), ctx) {
+            Some(e) => entries.push(e),
+            None => complete = false,
+        }
+    }
+    for (i, n) in t.arr("options", ctx).iter().enumerate() {
+        match read_option(n, &format!("{}[{}]", t.field("options"), i + 1), ctx) {
+            Some(e) => entries.push(e),
+            None => complete = false,
+        }
+    }
+    let (line, what) = (t.line, t.what.clone());
     t.finish(ctx);
     let (Some(id), Some(protocol)) = (id, protocol) else {
         return;
     };
-    let emode = match &emode_s {
-        None => None,
-        Some(e) => match resolve_emode(s, protocol, e) {
-            Ok(i) => Some(i),
-            Err(msg) => {
-                ctx.error(emode_line, field_e, msg);
-                return;
-            }
-        },
-    };
-    let vault_type = match resolve_vault_type(s, protocol, vault_s.as_deref()) {
-        Ok(v) => v,
-        Err(msg) => {
-            ctx.error(vault_line, field_v, msg);
-            return;
-        }
-    };
+    let cells = account_cells(s, protocol, &id, line, &what, [emode, vault, mode], ctx);
     if s.accounts.find(protocol, &id).is_some() {
         ctx.error(
             line,
             format!("account \"{id}\""),
-            format!(
-                "duplicate account id in protocol \"{}\"",
-                s.protocols[protocol].id
-            ),
-        );
-        return;
-    }
-    let Some(derivatives) = derivatives else {
-        return;
-    };
-    let acc = s.accounts.get_or_insert(protocol, &id);
-    s.accounts.emode[acc as usize] = emode;
-    s.accounts.vault_type[acc as usize] = vault_type;
-    s.accounts.margin_mode[acc as usize] = derivatives.margin_mode;
-    for (m, size, entry) in derivatives.perps {
-        s.perps.push(acc, m, size, entry);
-    }
-    for (u, kind, strike, expiry, size) in derivatives.options {
-        s.options.push(acc, u, kind, strike, expiry, size);
-    }
-    for (side, entries, field) in [
-        (Side::Collateral, collateral, &field_c),
-        (Side::Debt, debt, &field_d),
-    ] {
-        for (a, amount, l) in entries {
-            let f = format!("{field}.{a}");
-            let Some(ai) = s.asset_idx(&a) else {
-                ctx.error(
-                    l,
-                    f,
-                    format!("unknown asset \"{a}\"; expected one of the [[asset]] ids"),
-                );
-                continue;
-            };
-            if amount < 0.0 {
-                ctx.error(l, f, format!("= {amount}, expected an amount ≥ 0 tokens"));
-                continue;
-            }
-            match s.check_position(protocol, ai, side) {
-                Err(msg) => ctx.error(l, f, msg),
-                Ok(w) => {
-                    if let Some(w) = w {
-                        ctx.warning(l, f, w);
-                    }
-                    s.positions.push(acc, ai, side, amount);
-                }
-            }
-        }
-    }
-}
-
-/// An account's margin mode and derivatives, as read.
-struct AccountDerivatives {
-    margin_mode: MarginMode,
-    perps: Vec<(u16, f64, f64)>,
-    options: Vec<(usize, OptionType, f64, f64, f64)>,
-}
-
-/// Reads `margin_mode`, `perps` and `options` of an account: only a clearinghouse's accounts have them,
-/// and an isolated account holds one derivative position (its own collateral backs only it). `None`
-/// after an error.
-fn parse_account_derivatives(
-    t: &mut Table,
-    protocol: Option<usize>,
-    s: &Snapshot,
-    ctx: &mut Ctx,
-) -> Option<AccountDerivatives> {
-    let mode_s = t.opt_str("margin_mode", ctx);
-    let perp_nodes = t.arr("perps", ctx);
-    let option_nodes = t.arr("options", ctx);
-    let protocol = protocol?;
-    let p = &s.protocols[protocol];
-    let Some(ch) = p.clearinghouse() else {
-        for key in ["margin_mode", "perps", "options"] {
-            if t.has(key) {
-                ctx.error(
-                    t.line_of(key),
-                    t.field(key),
-                    format!(
-                        "protocol \"{}\" is of kind \"{}\"; only a clearinghouse's accounts have {key}",
-                        p.id,
-                        p.kind.name()
-                    ),
-                );
-            }
-        }
-        return (!["margin_mode", "perps", "options"].iter().any(|k| t.has(k))).then_some(
-            AccountDerivatives {
-                margin_mode: MarginMode::Cross,
-                perps: Vec::new(),
-                options: Vec::new(),
+            Problem::Duplicate {
+                what: format!("account id in protocol \"{}\"", s.protocols[protocol].id),
+                first: None,
             },
         );
-    };
-    let mut ok = true;
-    let margin_mode = match &mode_s {
-        None => MarginMode::Cross,
-        Some(m) => match MarginMode::parse(m) {
-            Some(x) => x,
-            None => {
-                ctx.error(
-                    t.line_of("margin_mode"),
-                    t.field("margin_mode"),
-                    format!("= \"{m}\", expected one of: cross, isolated, portfolio"),
-                );
-                ok = false;
-                MarginMode::Cross
-            }
-        },
-    };
-    let mut perps = Vec::new();
-    for (i, n) in perp_nodes.iter().enumerate() {
-        match clearinghouse::parse_perp(
-            n,
-            &format!("{}[{}]", t.field("perps"), i + 1),
-            ch,
-            &p.id,
-            ctx,
-        ) {
-            Some(x) => perps.push(x),
-            None => ok = false,
-        }
+        return;
     }
-    let mut options = Vec::new();
+    let mut items = Vec::new();
     let asset_of = |a: &str| s.asset_idx(a);
-    for (i, n) in option_nodes.iter().enumerate() {
-        match clearinghouse::parse_option(
-            n,
-            &format!("{}[{}]", t.field("options"), i + 1),
-            ch,
-            &p.id,
-            &asset_of,
-            ctx,
-        ) {
-            Some(x) => options.push(x),
-            None => ok = false,
+    let judge = Judge {
+        s,
+        asset_of: &asset_of,
+        prices,
+    };
+    let mut spot_check = |p, a, sd| s.check_position(p, a, sd);
+    for (entry, places) in &entries {
+        let mut report = |part: Part, problem: Problem| {
+            let (l, f) = places.of(part);
+            ctx.error(l, f, problem);
+        };
+        match judge.check_holding(protocol, &entry.holding(), &mut spot_check, &mut report) {
+            Some((item, warning)) => {
+                if let Some(w) = warning {
+                    let (l, f) = places.of(Part::Asset);
+                    ctx.warning(l, f, Problem::PositionWarning(w));
+                }
+                items.push(item);
+            }
+            None => complete = false,
         }
     }
-    if margin_mode == MarginMode::Isolated && perps.len() + options.len() > 1 {
-        ctx.error(
-            t.line,
-            t.what.clone(),
-            format!(
-                "an isolated account holds one position, found {}; put each isolated position in its own account",
-                perps.len() + options.len()
-            ),
-        );
-        ok = false;
+    let held = entries
+        .iter()
+        .filter(|(e, _)| !matches!(e, Entry::Spot(..)))
+        .count();
+    if cells.margin_mode == Some(MarginMode::Isolated) && held > 1 {
+        ctx.error(line, what, record::isolated_holds_more(&id, held));
+        return;
     }
-    ok.then_some(AccountDerivatives {
-        margin_mode,
-        perps,
-        options,
-    })
+    let Some(cells) = cells.valid.then_some(cells) else {
+        return;
+    };
+    if !complete {
+        return;
+    }
+    let acc = s.accounts.get_or_insert(protocol, &id);
+    s.accounts.emode[acc as usize] = cells.emode;
+    s.accounts.vault_type[acc as usize] = cells.vault_type;
+    s.accounts.margin_mode[acc as usize] = cells.margin_mode.unwrap_or_default();
+    for item in items {
+        match item {
+            Item::Spot(a, side, x) => s.positions.push(acc, a, side, x),
+            Item::Perp(m, size, entry) => s.perps.push(acc, m, size, entry),
+            Item::Option(u, kind, strike, expiry, size) => {
+                s.options.push(acc, u, kind, strike, expiry, size)
+            }
+        }
+    }
 }
 
-/// The vault type of an account of `protocol`: required for a CDP's accounts, refused for others.
-pub fn resolve_vault_type(
+/// The account-level cells of an account, resolved.
+struct AccountCells {
+    emode: Option<u16>,
+    vault_type: Option<u16>,
+    margin_mode: Option<MarginMode>,
+    /// No cell had a problem.
+    valid: bool,
+}
+
+/// Resolves `emode`, `vault_type` and `margin_mode` (each with its line and field) of account `id`
+/// of `protocol`: a CDP's account needs a vault type, others may not have one.
+fn account_cells(
     s: &Snapshot,
     protocol: usize,
-    id: Option<&str>,
-) -> Result<Option<u16>, String> {
-    let p = &s.protocols[protocol];
-    match (p.cdp(), id) {
-        (Some(c), Some(id)) => c
-            .vault_types
-            .iter()
-            .position(|v| v.id == id)
-            .map(|i| Some(i as u16))
-            .ok_or_else(|| format!("unknown vault type \"{id}\" in protocol \"{}\"", p.id)),
-        (Some(_), None) => Err(format!(
-            "missing; an account of CDP \"{}\" needs a vault_type",
-            p.id
-        )),
-        (None, Some(_)) => Err(format!(
-            "protocol \"{}\" is not a CDP: it has no vault types",
-            p.id
-        )),
-        (None, None) => Ok(None),
+    id: &str,
+    line: u32,
+    what: &str,
+    [emode, vault, mode]: [Option<(String, u32, String)>; 3],
+    ctx: &mut Ctx,
+) -> AccountCells {
+    let mut valid = true;
+    let mut resolve = |cell: Option<(String, u32, String)>,
+                       f: &dyn Fn(&str) -> Result<u16, Problem>,
+                       ctx: &mut Ctx| {
+        let (v, l, field) = cell?;
+        f(&v)
+            .map_err(|p| {
+                ctx.error(l, field, p);
+                valid = false;
+            })
+            .ok()
+    };
+    let emode = resolve(emode, &|v| record::resolve_emode(s, protocol, v), ctx);
+    let vault_given = vault.is_some();
+    let vault_type = resolve(vault, &|v| record::resolve_vault_type(s, protocol, v), ctx);
+    if !vault_given && s.protocols[protocol].cdp().is_some() {
+        ctx.error(
+            line,
+            format!("{what}.vault_type"),
+            record::missing_vault_type(s, protocol, id),
+        );
+        valid = false;
+    }
+    let margin_mode = mode.and_then(|(v, l, field)| {
+        record::resolve_margin_mode(s, protocol, &v)
+            .map_err(|p| {
+                ctx.error(l, field, p);
+                valid = false;
+            })
+            .ok()
+    });
+    AccountCells {
+        emode,
+        vault_type,
+        margin_mode,
+        valid,
     }
 }
 
-/// The index of e-mode category `id` in lending protocol `protocol`.
-pub fn resolve_emode(s: &Snapshot, protocol: usize, id: &str) -> Result<u16, String> {
-    let p = &s.protocols[protocol];
-    match p.lending() {
-        Some(l) => l
-            .emode
+/// The keys of a perp or option entry, with their lines and fields.
+fn places(t: &Table, keys: &[(Part, &str)]) -> Places {
+    Places {
+        line: t.line,
+        field: t.what.clone(),
+        keys: keys
             .iter()
-            .position(|c| c.id == id)
-            .map(|i| i as u16)
-            .ok_or_else(|| format!("unknown e-mode category \"{id}\" in protocol \"{}\"", p.id)),
-        None => Err(format!("protocol \"{}\" has no e-mode", p.id)),
+            .map(|&(part, k)| (part, t.line_of(k), t.field(k)))
+            .collect(),
     }
+}
+
+/// One `perps = [{ market, size, entry_price }]` entry, read (judged by [`record::check_holding`]).
+fn read_perp(n: &Node, what: &str, ctx: &mut Ctx) -> Option<(Entry, Places)> {
+    let mut p = Table::new(n, what, ctx)?;
+    let market = p.req_str("market", ctx);
+    let size = p.req_num("size", ctx);
+    let entry_price = p.req_num("entry_price", ctx);
+    let places = places(
+        &p,
+        &[
+            (Part::Market, "market"),
+            (Part::Size, "size"),
+            (Part::EntryPrice, "entry_price"),
+        ],
+    );
+    p.finish(ctx);
+    Some((Entry::Perp(market?, size?, entry_price?), places))
+}
+
+/// One `options = [{ underlying, kind, strike, expiry_days, size }]` entry, read.
+fn read_option(n: &Node, what: &str, ctx: &mut Ctx) -> Option<(Entry, Places)> {
+    let mut o = Table::new(n, what, ctx)?;
+    let underlying = o.req_str("underlying", ctx);
+    let kind = o.req_choice::<OptionType>("kind", ctx);
+    let strike = o.req_num("strike", ctx);
+    let expiry_days = o.req_num("expiry_days", ctx);
+    let size = o.req_num("size", ctx);
+    let places = places(
+        &o,
+        &[
+            (Part::Asset, "underlying"),
+            (Part::Strike, "strike"),
+            (Part::ExpiryDays, "expiry_days"),
+            (Part::Size, "size"),
+        ],
+    );
+    o.finish(ctx);
+    Some((
+        Entry::Option(underlying?, kind?, strike?, expiry_days?, size?),
+        places,
+    ))
 }

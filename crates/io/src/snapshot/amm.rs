@@ -2,6 +2,7 @@
 //! sell into it (docs/amm.md).
 
 use super::{own_asset, AssetKinds, Ctx, Refs, Table, POSITIVE};
+use crate::problem::Problem;
 use cascade_model::asset::{Asset, AssetKind, CurveSpec};
 use cascade_model::protocol::{AmmInvariant, AmmParams, Protocol};
 
@@ -54,14 +55,7 @@ pub(super) fn parse_amm(
     kinds: &AssetKinds,
     ctx: &mut Ctx,
 ) -> Option<AmmParams> {
-    let invariant = t.req_choice(
-        "invariant",
-        &[
-            ("constant_product", AmmInvariant::ConstantProduct),
-            ("stableswap", AmmInvariant::StableSwap),
-        ],
-        ctx,
-    );
+    let invariant = t.req_choice::<AmmInvariant>("invariant", ctx);
     let amplification = match invariant {
         Some(AmmInvariant::StableSwap) => {
             t.num_in("amplification", true, |x| x > 0.0, POSITIVE, ctx)
@@ -91,7 +85,7 @@ pub(super) fn parse_amm(
                 ctx.error(
                     line,
                     field,
-                    format!("= {amount}, expected a reserve > 0 tokens"),
+                    Problem::out_of_range(amount, "a reserve > 0 tokens"),
                 );
                 ok = false;
             }

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use super::{Refs, NON_NEGATIVE, POSITIVE, UNIT};
 use crate::doc::{Node, Value};
-use crate::reader::{str_of, Ctx, Table};
+use crate::problem::{NameKind, Problem};
+use crate::reader::{missing, str_of, wrong_type, Ctx, Table};
 use cascade_model::asset::{Asset, AssetKind, CurveSpec, Liquidity};
 use cascade_model::protocol::ProtocolKind;
 use cascade_model::snapshot::Correlation;
@@ -22,7 +23,7 @@ pub(super) fn parse_asset(
     if let Some(id) = &id {
         t.what = format!("asset \"{id}\"");
     }
-    let kind = t.req_choice("kind", &AssetKind::ALL, ctx);
+    let kind = t.req_choice::<AssetKind>("kind", ctx);
     let price = t.num_in("price", false, |x| x > 0.0, POSITIVE, ctx);
     let volatility = t
         .num_in("volatility", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
@@ -47,7 +48,7 @@ pub(super) fn parse_asset(
     let liquidity = match t.get("liquidity") {
         Some(ln) => parse_liquidity(ln, &t.field("liquidity"), refs, ctx),
         None => {
-            ctx.error(t.line, t.field("liquidity"), "missing; expected a liquidity curve, e.g. { curve = \"power_law\", adv_usd = 1e8, k = 1.0, alpha = 0.5 }");
+            ctx.error(t.line, t.field("liquidity"), missing("expected a liquidity curve, e.g. { curve = \"power_law\", adv_usd = 1e8, k = 1.0, alpha = 0.5 }"));
             None
         }
     };
@@ -60,10 +61,9 @@ pub(super) fn parse_asset(
                 ctx.error(
                     t.line,
                     t.field("price"),
-                    format!(
-                        "missing; kind \"{}\" takes its USD price from the snapshot",
-                        kind.name()
-                    ),
+                    missing(format!(
+                        "kind \"{kind}\" takes its USD price from the snapshot"
+                    )),
                 );
                 ok = false;
             }
@@ -95,10 +95,9 @@ pub(super) fn parse_asset(
                     ctx.error(
                         t.line,
                         t.field("underlying"),
-                        format!(
-                            "missing; kind \"{}\" is priced from an underlying asset",
-                            kind.name()
-                        ),
+                        missing(format!(
+                            "kind \"{kind}\" is priced from an underlying asset"
+                        )),
                     );
                     ok = false;
                 }
@@ -127,12 +126,17 @@ pub(super) fn parse_asset(
                 );
             } else {
                 match protocol_kinds.get(is) {
-                    None => ctx.error(t.line_of("issuer"), t.field("issuer"), format!("unknown protocol \"{is}\"; expected one of the [[protocol]] ids")),
+                    None => ctx.error(t.line_of("issuer"), t.field("issuer"), Problem::unknown(NameKind::Protocol, is, "expected one of the [[protocol]] ids")),
                     Some(Some(ProtocolKind::Lending)) | Some(None) => issuer = refs.protocols.get(is).copied(),
                     Some(Some(k)) => ctx.error(
                         t.line_of("issuer"),
                         t.field("issuer"),
-                        format!("protocol \"{is}\" is of kind \"{}\"; a receipt token is issued by a lending protocol", k.name()),
+                        Problem::WrongKind {
+                            what: NameKind::Protocol,
+                            name: is.clone(),
+                            found: k.to_string(),
+                            expected: "a lending protocol: a receipt token is issued by a lending protocol".into(),
+                        },
                     ),
                 }
             }
@@ -181,7 +185,11 @@ pub(super) fn parse_liquidity(
                 ctx.error(
                     t.line_of("pool"),
                     t.field("pool"),
-                    format!("unknown protocol \"{p}\"; expected the id of an amm [[protocol]]"),
+                    Problem::unknown(
+                        NameKind::Protocol,
+                        &p,
+                        "expected the id of an amm [[protocol]]",
+                    ),
                 );
             }
             r
@@ -245,8 +253,9 @@ pub(super) fn parse_liquidity(
             ctx.error(
                 t.line_of("curve"),
                 t.field("curve"),
-                format!(
-                    "= \"{other}\", expected one of: constant_product, stableswap, power_law, amm"
+                Problem::bad_text(
+                    other,
+                    "one of: constant_product, stableswap, power_law, amm",
                 ),
             );
             None
@@ -281,7 +290,7 @@ pub(super) fn asset_kinds(nodes: &[Node]) -> AssetKinds {
                 Some((
                     id,
                     (
-                        field(e, "kind").and_then(|k| AssetKind::parse(&k)),
+                        field(e, "kind").and_then(|k| k.parse::<AssetKind>().ok()),
                         field(e, "underlying"),
                     ),
                 ))
@@ -314,7 +323,7 @@ pub(super) fn parse_correlation(
             ctx.error(
                 rn.line,
                 t.field("matrix"),
-                format!("found {}, expected an array of rows", rn.value.type_name()),
+                wrong_type(&rn.value, "an array of rows"),
             );
             ok = false;
             continue;

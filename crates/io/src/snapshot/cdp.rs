@@ -1,6 +1,7 @@
 //! Reading a CDP's `[[protocol]]` and its `[[protocol.vault_type]]` tables (docs/cdp.md).
 
 use super::{own_asset, AssetKinds, Ctx, Refs, Table, NON_NEGATIVE};
+use crate::problem::Problem;
 use cascade_model::asset::AssetKind;
 use cascade_model::protocol::{CdpParams, VaultType};
 
@@ -73,7 +74,10 @@ pub(super) fn parse_cdp(
                 ctx.error(
                     v.line_of("id"),
                     v.field("id"),
-                    format!("duplicate vault type \"{id}\""),
+                    Problem::Duplicate {
+                        what: format!("vault type \"{id}\""),
+                        first: None,
+                    },
                 );
                 ok = false;
             }

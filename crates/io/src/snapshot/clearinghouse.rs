@@ -1,11 +1,23 @@
-//! Reading a clearinghouse's `[[protocol]]` (DESIGN §6, §14) and the derivatives of its accounts.
+//! Reading a clearinghouse's `[[protocol]]` (docs/clearinghouse.md): weights, perp markets and the
+//! options block.
 
-use super::{parse_liquidity, AssetKinds, Ctx, Refs, Table, NON_NEGATIVE, POSITIVE};
+use super::{parse_liquidity, AssetKinds, Ctx, Refs, Table, NON_NEGATIVE};
 use crate::doc::{Node, Value};
+use crate::problem::Problem;
+use crate::reader::missing;
 use cascade_model::derivatives::{
-    AssetWeight, ClearinghouseParams, LossMode, OptionType, OptionsParams, OracleSpec, PerpMarket,
-    SmileSpec,
+    AssetWeight, ClearinghouseParams, LossMode, OptionsParams, OracleSpec, PerpMarket, SmileSpec,
 };
+
+cascade_model::named_enum! {
+    /// Where a market's oracle price comes from, as named in `oracle = { kind = … }`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum OracleKind ("oracle kind") {
+        Spot = "spot",
+        ThinVenue = "thin_venue",
+        Lagged = "lagged",
+    }
+}
 
 const WEIGHT: &str = "a weight in [0, 1] (1 − haircut)";
 const LIABILITY_WEIGHT: &str = "a liability weight ≥ 1";
@@ -22,11 +34,7 @@ pub(super) fn parse_clearinghouse(
     let liabilities = weights(t, "liabilities", refs, ctx, &mut ok);
     let loss_mode = match t.get("loss_mode") {
         None => Some(LossMode::Socialise),
-        Some(_) => t.req_choice(
-            "loss_mode",
-            &[("socialise", LossMode::Socialise), ("adl", LossMode::Adl)],
-            ctx,
-        ),
+        Some(_) => t.req_choice::<LossMode>("loss_mode", ctx),
     };
     let unit = |x: f64| (0.0..=1.0).contains(&x);
     let pnl_initial_weight = t
@@ -106,9 +114,10 @@ fn weights(
             *ok = false;
             continue;
         };
-        let asset = w
-            .req_str("asset", ctx)
-            .and_then(|a| refs.asset(&a, w.line_of("asset"), &w.field("asset"), ctx));
+        let name = w.req_str("asset", ctx);
+        let asset = name
+            .as_deref()
+            .and_then(|a| refs.asset(a, w.line_of("asset"), &w.field("asset"), ctx));
         let initial = w.num_in("initial_weight", true, range, expected, ctx);
         let maintenance = w.num_in("maintenance_weight", true, range, expected, ctx);
         let line = w.line;
@@ -130,7 +139,14 @@ fn weights(
         match (asset, initial, maintenance) {
             (Some(a), Some(i), Some(m)) => {
                 if out.iter().any(|x| x.asset == a) {
-                    ctx.error(line, what.clone(), "the same asset is listed twice");
+                    ctx.error(
+                        line,
+                        what.clone(),
+                        Problem::Duplicate {
+                            what: format!("asset \"{}\"", name.as_deref().unwrap_or("")),
+                            first: None,
+                        },
+                    );
                     *ok = false;
                 } else {
                     out.push(AssetWeight {
@@ -210,19 +226,15 @@ fn parse_market(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Perp
 /// `{ kind = "lagged", delay_rounds = N }`.
 fn parse_oracle(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<OracleSpec> {
     let mut o = Table::new(n, what, ctx)?;
-    let kind = o.req_choice(
-        "kind",
-        &[("spot", 0u8), ("thin_venue", 1u8), ("lagged", 2u8)],
-        ctx,
-    );
+    let kind = o.req_choice::<OracleKind>("kind", ctx);
     let out = match kind {
-        Some(0) => Some(OracleSpec::Spot),
-        Some(1) => match o.get("curve") {
+        Some(OracleKind::Spot) => Some(OracleSpec::Spot),
+        Some(OracleKind::ThinVenue) => match o.get("curve") {
             None => {
                 ctx.error(
                     o.line,
                     o.field("curve"),
-                    "missing; a thin-venue oracle needs its venue's curve, e.g. { curve = \"constant_product\", base = 1.2e8, quote = 4.6e6, fee = 0.003 }",
+                    missing("a thin-venue oracle needs its venue's curve, e.g. { curve = \"constant_product\", base = 1.2e8, quote = 4.6e6, fee = 0.003 }"),
                 );
                 None
             }
@@ -241,7 +253,7 @@ fn parse_oracle(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Orac
             }
         },
         None => None,
-        Some(_) => o
+        Some(OracleKind::Lagged) => o
             .num_in(
                 "delay_rounds",
                 true,
@@ -389,75 +401,4 @@ fn parse_smile(n: &Node, what: &str, underlying: usize, ctx: &mut Ctx) -> Option
         skew,
         curvature,
     })
-}
-
-/// One `perps = [{ market, size, entry_price }]` entry of an account of clearinghouse `ch`.
-pub(super) fn parse_perp(
-    n: &Node,
-    what: &str,
-    ch: &ClearinghouseParams,
-    protocol_id: &str,
-    ctx: &mut Ctx,
-) -> Option<(u16, f64, f64)> {
-    let mut p = Table::new(n, what, ctx)?;
-    let market = p.req_str("market", ctx).and_then(|m| {
-        let r = ch.market_idx(&m);
-        if r.is_none() {
-            let known: Vec<&str> = ch.markets.iter().map(|x| x.id.as_str()).collect();
-            ctx.error(
-                p.line_of("market"),
-                p.field("market"),
-                format!(
-                    "unknown market \"{m}\" in protocol \"{protocol_id}\"; expected one of: {}",
-                    known.join(", ")
-                ),
-            );
-        }
-        r
-    });
-    let size = p.req_num("size", ctx);
-    let entry_price = p.num_in("entry_price", true, |x| x > 0.0, POSITIVE, ctx);
-    p.finish(ctx);
-    Some((market? as u16, size?, entry_price?))
-}
-
-/// One `options = [{ underlying, kind, strike, expiry_days, size }]` entry.
-pub(super) fn parse_option(
-    n: &Node,
-    what: &str,
-    ch: &ClearinghouseParams,
-    protocol_id: &str,
-    refs_asset: &dyn Fn(&str) -> Option<usize>,
-    ctx: &mut Ctx,
-) -> Option<(usize, OptionType, f64, f64, f64)> {
-    let mut o = Table::new(n, what, ctx)?;
-    let underlying = o.req_str("underlying", ctx).and_then(|u| {
-        let line = o.line_of("underlying");
-        let field = o.field("underlying");
-        match refs_asset(&u) {
-            None => {
-                ctx.error(line, field, format!("unknown underlying \"{u}\"; expected one of the [[asset]] ids"));
-                None
-            }
-            Some(a) if ch.options.smile_of(a).is_none() => {
-                ctx.error(
-                    line,
-                    field,
-                    format!("\"{u}\" has no volatility smile in protocol \"{protocol_id}\"; add it to [protocol.options] smile"),
-                );
-                None
-            }
-            Some(a) => Some(a),
-        }
-    });
-    let kind = o.req_choice(
-        "kind",
-        &[("call", OptionType::Call), ("put", OptionType::Put)],
-        ctx,
-    );
-    let strike = o.num_in("strike", true, |x| x > 0.0, "a strike > 0 USD", ctx);
-    let expiry_days = o.num_in("expiry_days", true, |x| x > 0.0, "an expiry > 0 days", ctx);
-    let size = o.req_num("size", ctx);
-    o.finish(ctx);
-    Some((underlying?, kind?, strike?, expiry_days?, size?))
 }

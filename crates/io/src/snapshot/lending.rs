@@ -1,7 +1,9 @@
 //! Reading a lending pool's `[[protocol]]`: its reserves and e-mode categories (docs/lending.md).
 
 use super::{Refs, NON_NEGATIVE, UNIT};
+use crate::diag::Location;
 use crate::doc::Node;
+use crate::problem::Problem;
 use crate::reader::{str_of, Ctx, Table};
 use cascade_model::protocol::{EModeCategory, LendingParams, Reserve};
 
@@ -47,10 +49,10 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
                     ctx.error(
                         r.line,
                         format!("{} reserve {}", t.what, i + 1),
-                        format!(
-                            "duplicate reserve for this asset; first on line {}",
-                            prev.line
-                        ),
+                        Problem::Duplicate {
+                            what: "reserve for this asset".into(),
+                            first: Some(Location::Line(prev.line)),
+                        },
                     );
                     ok = false;
                 } else {
@@ -68,6 +70,20 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
             continue;
         };
         let id = e.req_str("id", ctx);
+        if let Some(prev) = id
+            .as_ref()
+            .and_then(|id| emode.iter().find(|c: &&EModeCategory| &c.id == id))
+        {
+            ctx.error(
+                e.line_of("id"),
+                e.field("id"),
+                Problem::Duplicate {
+                    what: format!("e-mode category \"{}\"", prev.id),
+                    first: Some(Location::Line(prev.line)),
+                },
+            );
+            ok = false;
+        }
         let ltv = e.num_in("ltv", true, |x| (0.0..=1.0).contains(&x), UNIT, ctx);
         let lt = e.num_in(
             "liquidation_threshold",

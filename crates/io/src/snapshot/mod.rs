@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use crate::diag::{Diagnostics, LoadError, Location};
 use crate::doc::{self, Format, Node, Value};
-use crate::reader::{str_of, Ctx, Table};
+use crate::problem::{NameKind, Problem};
+use crate::reader::{str_of, wrong_type, Ctx, Table};
 use cascade_model::asset::AssetKind;
 use cascade_model::protocol::{Breakers, Protocol, ProtocolKind, ProtocolParams};
 use cascade_model::snapshot::Snapshot;
@@ -24,7 +25,6 @@ mod cross_checks;
 mod lending;
 
 use accounts::{lint_account, parse_account};
-pub use accounts::{resolve_emode, resolve_vault_type};
 use assets::{asset_kinds, parse_asset, parse_correlation, parse_liquidity, AssetKinds};
 pub use cross_checks::check_loaded;
 use cross_checks::{check_cycles, check_issuers};
@@ -69,10 +69,7 @@ pub fn parse_snapshot(
             other => ctx.error(
                 n.line,
                 "positions",
-                format!(
-                    "found {}, expected an array of file paths",
-                    other.type_name()
-                ),
+                wrong_type(other, "an array of file paths"),
             ),
         }
     }
@@ -85,7 +82,9 @@ pub fn parse_snapshot(
         ctx.error(
             root.line,
             "asset",
-            "no assets defined; expected at least one [[asset]]",
+            Problem::MissingField {
+                hint: "no assets defined; expected at least one [[asset]]".into(),
+            },
         );
     }
 
@@ -107,7 +106,7 @@ pub fn parse_snapshot(
                     .iter()
                     .find(|(k, _)| k == "kind")
                     .and_then(|(_, v)| match &v.value {
-                        Value::Str(s) => ProtocolKind::parse(s),
+                        Value::Str(s) => s.parse::<ProtocolKind>().ok(),
                         _ => None,
                     });
                 Some((id, kind))
@@ -159,8 +158,9 @@ pub fn parse_snapshot(
         protocols,
         ..Default::default()
     };
+    let prices = crate::record::reference_prices(&snapshot);
     for (i, n) in account_nodes.iter().enumerate() {
-        parse_account(n, i, &mut snapshot, &mut ctx);
+        parse_account(n, i, &mut snapshot, &prices, &mut ctx);
     }
     Some(SnapshotDoc {
         snapshot,
@@ -174,13 +174,24 @@ pub(crate) struct Refs<'a> {
 }
 
 impl Refs<'_> {
+    /// The protocol ids in file order.
+    pub(super) fn protocol_ids(&self) -> impl Iterator<Item = &str> {
+        let mut ids: Vec<(&str, usize)> = self
+            .protocols
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        ids.sort_unstable_by_key(|x| x.1);
+        ids.into_iter().map(|x| x.0)
+    }
+
     pub(super) fn asset(&self, id: &str, line: u32, field: &str, ctx: &mut Ctx) -> Option<usize> {
         let r = self.assets.get(id).copied();
         if r.is_none() {
             ctx.error(
                 line,
                 field,
-                format!("unknown asset \"{id}\"; expected one of the [[asset]] ids"),
+                Problem::unknown(NameKind::Asset, id, "expected one of the [[asset]] ids"),
             );
         }
         r
@@ -200,7 +211,10 @@ fn collect_ids(nodes: &[Node], what: &str, ctx: &mut Ctx) -> HashMap<String, usi
             ctx.error(
                 idn.line,
                 format!("{what} \"{id}\".id"),
-                format!("duplicate id; first defined on line {l}"),
+                Problem::Duplicate {
+                    what: "id".into(),
+                    first: Some(Location::Line(*l)),
+                },
             );
         } else {
             first_line.insert(id.clone(), idn.line);
@@ -222,13 +236,13 @@ fn parse_protocol(
     if let Some(id) = &id {
         t.what = format!("protocol \"{id}\"");
     }
-    let kind = t.req_choice("kind", &ProtocolKind::ALL, ctx);
+    let kind = t.req_choice::<ProtocolKind>("kind", ctx);
     let mut insurance_fund = Vec::new();
     for (a, amount, line) in t.amounts("insurance_fund", ctx) {
         let field = format!("{}.{a}", t.field("insurance_fund"));
         if let Some(ai) = refs.asset(&a, line, &field, ctx) {
             if amount < 0.0 {
-                ctx.error(line, field, format!("= {amount}, expected {NON_NEGATIVE}"));
+                ctx.error(line, field, Problem::out_of_range(amount, NON_NEGATIVE));
             } else {
                 insurance_fund.push((ai, amount));
             }
@@ -314,11 +328,7 @@ pub(super) fn own_asset(
             ctx.error(
                 t.line_of(key),
                 t.field(key),
-                format!(
-                    "asset \"{id}\" is of kind \"{}\"; expected a \"{}\" asset",
-                    k.name(),
-                    kind.name()
-                ),
+                wrong_kind(&id, *k, kind.name()),
             );
             None
         }
@@ -350,5 +360,15 @@ pub fn snapshot_from_str(
             }
             Err(LoadError { diagnostics: diags })
         }
+    }
+}
+
+/// The problem of asset `id` being of kind `found` where a `expected` asset is needed.
+pub(super) fn wrong_kind(id: &str, found: AssetKind, expected: &str) -> Problem {
+    Problem::WrongKind {
+        what: NameKind::Asset,
+        name: id.to_string(),
+        found: found.to_string(),
+        expected: format!("a \"{expected}\" asset"),
     }
 }

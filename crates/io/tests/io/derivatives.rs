@@ -224,7 +224,7 @@ fn error_at(items: &[Diagnostic], row: u64, column: &str) -> String {
         })
         .collect();
     assert_eq!(found.len(), 1, "row {row} column {column}: {items:#?}");
-    found[0].message.clone()
+    found[0].message().clone()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +409,7 @@ perpdex,trader-3,,,,BTC-PERP,1,60000,,,,isolated
     let items = &d.items;
     assert_eq!(
         error_at(items, 1, "instrument"),
-        "unknown market \"SOL-PERP\" in protocol \"perpdex\"; expected \"option\" or one of its markets: \"ETH-PERP\", \"BTC-PERP\", \"ETH-SPOT\""
+        "unknown market \"SOL-PERP\" in protocol \"perpdex\"; expected one of its markets: \"ETH-PERP\", \"BTC-PERP\", \"ETH-SPOT\""
     );
     assert_eq!(
         error_at(items, 2, "strike"),
@@ -421,11 +421,11 @@ perpdex,trader-3,,,,BTC-PERP,1,60000,,,,isolated
     );
     assert_eq!(
         error_at(items, 4, "asset"),
-        "= \"BTC\", which has no volatility smile in protocol \"perpdex\"; expected an underlying with a smile: \"ETH\", \"stETH\""
+        "\"BTC\" has no volatility smile in protocol \"perpdex\"; expected an underlying with a smile: \"ETH\", \"stETH\""
     );
     assert_eq!(
         error_at(items, 5, "instrument"),
-        "= \"ETH-PERP\", but protocol \"lend\" is of kind \"lending\": only a clearinghouse's accounts hold derivatives; expected an empty cell (a spot row)"
+        "protocol \"lend\" is of kind \"lending\": only a clearinghouse's accounts hold derivatives"
     );
     assert!(error_at(items, 6, "margin_mode")
         .contains("only a clearinghouse's accounts have a margin mode"));
@@ -546,7 +546,7 @@ fn parquet_derivative_number_column_stored_as_string_is_an_error() {
         .find(|x| x.severity == Severity::Error)
         .unwrap_or_else(|| panic!("{d}"));
     assert_eq!(e.field, "strike");
-    assert!(e.message.contains("expected a number column"), "{d}");
+    assert!(e.message().contains("expected a number column"), "{d}");
 }
 
 #[test]
@@ -562,4 +562,58 @@ fn toml_round_trip_of_an_algorithmic_stablecoin() {
     );
     assert!(a.is_some());
     assert_eq!(a, b);
+}
+
+/// One validator judges `[[account]]` entries and position-file rows: the same bad position gives
+/// the same message from both (the file only names a column where the TOML names a field).
+#[test]
+fn toml_and_position_files_judge_a_position_alike() {
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "perps = [ { market = \"SOL-PERP\", size = 1.0, entry_price = 2000.0 } ]",
+            ",,,SOL-PERP,1,2000,,,,",
+            "unknown market \"SOL-PERP\" in protocol \"perpdex\"; expected one of its markets: \"ETH-PERP\", \"BTC-PERP\", \"ETH-SPOT\"",
+        ),
+        (
+            "perps = [ { market = \"ETH-PERP\", size = 1.0, entry_price = -3.0 } ]",
+            ",,,ETH-PERP,1,-3,,,,",
+            "= -3, expected an entry price > 0 USD",
+        ),
+        (
+            "options = [ { underlying = \"BTC\", kind = \"put\", strike = 50000.0, expiry_days = 30.0, size = 1.0 } ]",
+            "BTC,,,option,1,,50000,30,put,",
+            "\"BTC\" has no volatility smile in protocol \"perpdex\"; expected an underlying with a smile: \"ETH\", \"stETH\"",
+        ),
+        (
+            "options = [ { underlying = \"ETH\", kind = \"put\", strike = 0.0, expiry_days = 30.0, size = 1.0 } ]",
+            "ETH,,,option,1,,0,30,put,",
+            "= 0, expected a strike > 0 USD",
+        ),
+        (
+            "collateral = { BTC = 1.0 }",
+            "BTC,collateral,1,,,,,,,",
+            "\"BTC\" is not accepted as collateral by \"perpdex\" (no collateral weight)",
+        ),
+        (
+            "collateral = { stETH = 1.7e308 }",
+            "stETH,collateral,1.7e308,,,,,,,",
+            "= 1.7e308 tokens at 1980 USD each is not a finite USD value; expected an amount whose value in USD is finite",
+        ),
+    ];
+    for (toml, row, expected) in cases {
+        let text = format!("{BASE}\n[[account]]\nid = \"t\"\nprotocol = \"perpdex\"\n{toml}\n");
+        let from_toml =
+            match cascade_io::snapshot_from_str(&text, cascade_io::Format::Toml, "s.toml") {
+                Ok(_) => panic!("{toml}: loaded"),
+                Err(e) => e.diagnostics.items,
+            };
+        assert_eq!(from_toml.len(), 1, "{toml}: {from_toml:#?}");
+        assert_eq!(from_toml[0].message(), expected, "{toml}");
+        let items = load_csv(BASE, &format!("{HEADER}perpdex,t,{row}\n"))
+            .map(|_| ())
+            .unwrap_err()
+            .items;
+        assert_eq!(items.len(), 1, "{row}: {items:#?}");
+        assert_eq!(items[0].message(), expected, "{row}");
+    }
 }

@@ -51,7 +51,7 @@ fn has(errs: &[Diagnostic], line: u32, field: &str, msg: &str) -> bool {
     errs.iter().any(|d| {
         d.location == Location::Line(line)
             && d.field.contains(field)
-            && d.message.contains(msg)
+            && d.message().contains(msg)
             && d.file == "s.toml"
     })
 }
@@ -124,7 +124,7 @@ fn every_problem_is_reported_with_its_line() {
             &e,
             29,
             "account \"alice\".collateral.ETH",
-            "expected an amount ≥ 0"
+            "= -10, expected a finite number ≥ 0 (tokens)"
         ),
         "{e:#?}"
     );
@@ -137,12 +137,7 @@ fn unknown_and_duplicate_ids() {
     let dup = GOOD.replace("id = \"USDC\"", "id = \"ETH\"");
     let e = errors(&dup);
     assert!(
-        has(
-            &e,
-            8,
-            "asset \"ETH\".id",
-            "duplicate id; first defined on line 3"
-        ),
+        has(&e, 8, "asset \"ETH\".id", "duplicate id; first on line 3"),
         "{e:#?}"
     );
     let unknown = GOOD.replace("debt = { USDC = 12000.0 }", "debt = { USDT = 12000.0 }");
@@ -164,7 +159,8 @@ fn unknown_and_duplicate_ids() {
     );
     let e = errors(&dup_acc);
     assert!(
-        e.iter().any(|d| d.message.contains("duplicate account id")),
+        e.iter()
+            .any(|d| d.message().contains("duplicate account id")),
         "{e:#?}"
     );
 }
@@ -186,7 +182,7 @@ fn non_finite_and_wrong_types() {
     ));
     assert!(
         e.iter()
-            .any(|d| d.message.contains("the bonus could not be paid")),
+            .any(|d| d.message().contains("the bonus could not be paid")),
         "{e:#?}"
     );
     let e = errors(&GOOD.replace("kind = \"native\"", "kind = \"nativ\""));
@@ -207,23 +203,23 @@ fn derived_assets_need_an_underlying_and_no_cycles() {
     let e = errors(&GOOD.replacen("[[protocol]]", &format!("{lst}[[protocol]]"), 1));
     assert!(
         e.iter()
-            .any(|d| d.field == "asset \"stETH\".underlying" && d.message.contains("missing")),
+            .any(|d| d.field == "asset \"stETH\".underlying" && d.message().contains("missing")),
         "{e:#?}"
     );
     let missing = lst.replace("kind = \"lst\"", "kind = \"lst\"\nunderlying = \"WETH\"");
     let e = errors(&GOOD.replacen("[[protocol]]", &format!("{missing}[[protocol]]"), 1));
     assert!(
         e.iter()
-            .any(|d| d.message.contains("unknown asset \"WETH\"")),
+            .any(|d| d.message().contains("unknown asset \"WETH\"")),
         "{e:#?}"
     );
     // A → B → A through underlyings.
     let cyc = "[[asset]]\nid = \"A\"\nkind = \"lst\"\nunderlying = \"B\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0, k = 1.0, alpha = 0.5 }\n\
                [[asset]]\nid = \"B\"\nkind = \"bridged\"\nunderlying = \"A\"\nliquidity = { curve = \"power_law\", adv_usd = 1.0, k = 1.0, alpha = 0.5 }\n";
     let e = errors(&GOOD.replacen("[[protocol]]", &format!("{cyc}[[protocol]]"), 1));
-    let cycles: Vec<_> = e.iter().filter(|d| d.message.contains("cycle")).collect();
+    let cycles: Vec<_> = e.iter().filter(|d| d.message().contains("cycle")).collect();
     assert_eq!(cycles.len(), 1, "{e:#?}");
-    assert!(cycles[0].message.contains("A → B → A"), "{e:#?}");
+    assert!(cycles[0].message().contains("A → B → A"), "{e:#?}");
     // A derived asset with a price is refused (it is priced from its underlying).
     let priced = lst.replace(
         "kind = \"lst\"",
@@ -232,7 +228,7 @@ fn derived_assets_need_an_underlying_and_no_cycles() {
     let e = errors(&GOOD.replacen("[[protocol]]", &format!("{priced}[[protocol]]"), 1));
     assert!(
         e.iter()
-            .any(|d| d.field.ends_with(".price") && d.message.contains("priced from other state")),
+            .any(|d| d.field.ends_with(".price") && d.message().contains("priced from other state")),
         "{e:#?}"
     );
 }
@@ -241,17 +237,17 @@ fn derived_assets_need_an_underlying_and_no_cycles() {
 fn empty_and_syntactically_broken_files() {
     let e = errors("");
     assert!(
-        e.iter().any(|d| d.message.contains("no assets defined")),
+        e.iter().any(|d| d.message().contains("no assets defined")),
         "{e:#?}"
     );
     let e = errors("name = \"x\"\n[[asset]\n");
     assert_eq!(e[0].location, Location::Line(2));
-    assert!(e[0].message.starts_with("invalid TOML"));
+    assert!(e[0].message().starts_with("invalid TOML"));
     let e = match snapshot_from_str("{\"asset\": [}", Format::Json, "s.json") {
         Err(e) => e.diagnostics.items,
         Ok(_) => panic!("broken JSON loaded"),
     };
-    assert!(e[0].message.starts_with("invalid JSON"), "{e:#?}");
+    assert!(e[0].message().starts_with("invalid JSON"), "{e:#?}");
 }
 
 #[test]
@@ -288,7 +284,12 @@ fn scenario_errors_name_the_line() {
         Err(e) => e.diagnostics.items,
         Ok(_) => panic!("bad scenario accepted"),
     };
-    assert!(e.iter().any(|d| d.location == Location::Line(3) && d.message.contains("unknown asset \"BTC\"")), "{e:#?}");
+    assert!(
+        e.iter()
+            .any(|d| d.location == Location::Line(3)
+                && d.message().contains("unknown asset \"BTC\"")),
+        "{e:#?}"
+    );
     assert!(
         e.iter()
             .any(|d| d.location == Location::Line(7) && d.field == "shock 2.price_change"),
@@ -303,7 +304,7 @@ fn scenario_errors_name_the_line() {
         Err(e) => e.diagnostics.items,
         Ok(_) => panic!("discount on a native asset accepted"),
     };
-    assert!(e[0].message.contains("not an lst"), "{e:#?}");
+    assert!(e[0].message().contains("not an lst"), "{e:#?}");
 }
 
 #[test]
@@ -319,7 +320,7 @@ fn isolation_debt_ceiling_and_caps_are_warnings() {
     assert_eq!(w.len(), 2, "{w:#?}");
     assert!(
         w.iter().any(|x| x.field.ends_with(".debt_ceiling")
-            && x.message
+            && x.message()
                 .contains("owe $12000, above the debt ceiling of $10000")),
         "{w:#?}"
     );
@@ -345,14 +346,14 @@ fn systemic_channel_bad_input() {
     let e = with("", "[[protocol]]\nid = \"maker\"\nkind = \"cdp\"\n[[protocol.vault_type]]\nid = \"ETH-A\"\ncollateral = \"ETH\"\nliquidation_ratio = 1.45\n");
     assert!(
         e.iter()
-            .any(|d| d.field == "protocol \"maker\".stable" && d.message.starts_with("missing")),
+            .any(|d| d.field == "protocol \"maker\".stable" && d.message().starts_with("missing")),
         "{e:#?}"
     );
     // A CDP whose stable is not a cdp_stable.
     let e = with("", "[[protocol]]\nid = \"maker\"\nkind = \"cdp\"\nstable = \"USDC\"\n[[protocol.vault_type]]\nid = \"ETH-A\"\ncollateral = \"ETH\"\nliquidation_ratio = 1.45\n");
     assert!(
         e.iter().any(|d| d
-            .message
+            .message()
             .contains("is of kind \"stable\"; expected a \"cdp_stable\" asset")),
         "{e:#?}"
     );
@@ -361,14 +362,14 @@ fn systemic_channel_bad_input() {
     let e = with(lp, "[[protocol]]\nid = \"pool\"\nkind = \"amm\"\ninvariant = \"constant_product\"\nlp_asset = \"LP\"\nreserves = { ETH = 0.0, USDC = 1.0e6 }\n");
     assert!(
         e.iter().any(|d| d.field == "protocol \"pool\".reserves.ETH"
-            && d.message.contains("expected a reserve > 0")),
+            && d.message().contains("expected a reserve > 0")),
         "{e:#?}"
     );
     // An lp asset no pool issues.
     let e = with(lp, "");
     assert!(
         e.iter()
-            .any(|d| d.message.contains("no protocol issues it")),
+            .any(|d| d.message().contains("no protocol issues it")),
         "{e:#?}"
     );
     // A bridged asset's loss outside [0, 1].
@@ -376,7 +377,7 @@ fn systemic_channel_bad_input() {
     let e = with(wh, "");
     assert!(
         e.iter().any(|d| d.field == "asset \"whETH\".bridge_loss"
-            && d.message.contains("expected a number in [0, 1]")),
+            && d.message().contains("expected a number in [0, 1]")),
         "{e:#?}"
     );
     // A receipt token whose issuer is not a lending pool.
@@ -388,7 +389,7 @@ fn systemic_channel_bad_input() {
     );
     assert!(
         e.iter().any(|d| d.field == "asset \"rX\".issuer"
-            && d.message
+            && d.message()
                 .contains("a receipt token is issued by a lending protocol")),
         "{e:#?}"
     );
@@ -414,7 +415,7 @@ fn scenario_bridge_loss_outside_unit_interval() {
     assert!(
         e.iter().any(|d| d.location == Location::Line(3)
             && d.field == "shock 1.loss"
-            && d.message.contains("expected a number in [0, 1]")),
+            && d.message().contains("expected a number in [0, 1]")),
         "{e:#?}"
     );
     let e = match parse_scenario(
@@ -427,7 +428,7 @@ fn scenario_bridge_loss_outside_unit_interval() {
         Ok(_) => panic!("a lending pool accepted as a bridge"),
     };
     assert!(
-        e.iter().any(|d| d.message.contains("is not a bridge")),
+        e.iter().any(|d| d.message().contains("is not a bridge")),
         "{e:#?}"
     );
 }
@@ -446,7 +447,7 @@ fn a_vaults_collateral_outside_its_type_is_a_warning() {
     let w: Vec<_> = d.warnings().collect();
     assert_eq!(w.len(), 1, "{w:#?}");
     assert!(
-        w[0].message
+        w[0].message()
             .contains("hold \"USDC\", which counts for nothing: the type's collateral is \"ETH\""),
         "{w:#?}"
     );
@@ -455,7 +456,7 @@ fn a_vaults_collateral_outside_its_type_is_a_warning() {
     assert!(
         e.iter()
             .any(|x| x.field == "account \"v\".vault_type"
-                && x.message.contains("needs a vault_type")),
+                && x.message().contains("needs a vault_type")),
         "{e:#?}"
     );
 }
@@ -496,18 +497,18 @@ fn pool_venue_errors() {
     ));
     assert!(
         e.iter()
-            .any(|d| d.message.contains("pool \"pool\" does not hold \"USDC\"")),
+            .any(|d| d.message().contains("pool \"pool\" does not hold \"USDC\"")),
         "{e:#?}"
     );
     let e = errors(&venue(&base, usdc_curve).replace("pool = \"pool\" }", "pool = \"lend\" }"));
     assert!(
         e.iter()
-            .any(|d| d.message.contains("protocol \"lend\" is not an amm pool")),
+            .any(|d| d.message().contains("protocol \"lend\" is not an amm pool")),
         "{e:#?}"
     );
     let eth_curve = "liquidity = { curve = \"power_law\", adv_usd = 1.0e8, k = 1.0, alpha = 0.5 }";
     let e = errors(&venue(&venue(&base, usdc_curve), eth_curve));
-    assert!(e.iter().any(|d| d.message.contains("cycle")), "{e:#?}");
+    assert!(e.iter().any(|d| d.message().contains("cycle")), "{e:#?}");
 }
 
 /// An algorithmic stablecoin "terra" issuing UST against LUNA (DESIGN §7, §14).
@@ -733,4 +734,24 @@ fn redemptions_need_an_algostable() {
     let sc = sc.unwrap_or_else(|e| panic!("{e}")).0;
     assert_eq!(sc.shocks[0].redemptions_usd, Some(2.0e9));
     assert_eq!(sc.shocks[0].protocol, Some(0));
+}
+
+/// Issue 18.2: a debt of 1.7e308 ETH at 2000 USD is worth more than any f64; it is refused at load,
+/// naming the line and field, while 1.5e308 USDC at 1 USD is a (huge) finite amount and loads.
+#[test]
+fn amounts_not_finite_in_usd_are_refused() {
+    let bad = GOOD.replace("debt = { USDC = 12000.0 }", "debt = { ETH = 1.7e308 }");
+    let e = errors(&bad);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(
+        has(
+            &e,
+            29,
+            "account \"alice\".debt.ETH",
+            "= 1.7e308 tokens at 2000 USD each is not a finite USD value"
+        ),
+        "{e:#?}"
+    );
+    let fine = GOOD.replace("debt = { USDC = 12000.0 }", "debt = { USDC = 1.5e308 }");
+    assert!(errors(&fine).is_empty());
 }
