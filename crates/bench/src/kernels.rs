@@ -8,7 +8,7 @@ use serde_json::json;
 use cascade_protocols::options::{black76_batch, Greeks, OptionKind};
 
 use crate::npy::write_npy;
-use crate::suite::{thousands, Measurement, Runner};
+use crate::suite::{thousands, Measurement, Settings};
 use crate::timing::measure;
 use crate::BenchError;
 
@@ -65,8 +65,14 @@ impl OptionBatch {
 }
 
 /// Black-76 price + Greeks over a batch of options (DESIGN §6).
-pub(crate) fn black76(r: &mut Runner) -> Result<Option<Measurement>, BenchError> {
-    let (runs, judged, emit, sizes, seed) = r.settings();
+pub(crate) fn black76(settings: &Settings) -> Result<Option<Measurement>, BenchError> {
+    let Settings {
+        runs,
+        judged,
+        ref emit,
+        sizes,
+        seed,
+    } = *settings;
     let b = OptionBatch::generate(sizes.options, seed + 20);
     let n = b.len();
     let mut out = vec![Greeks::default(); n];
@@ -150,12 +156,18 @@ const PM_VOL_SHOCK: f64 = 0.3;
 /// collateral revalued in each scenario, at snapshot prices. Checks: every requirement finite, at
 /// least the floor, IM = multiplier × MM; and the first accounts' requirement recomputed directly —
 /// each option revalued by `black76_price` in each scenario, without the series table — to 1e-9.
-pub(crate) fn portfolio_margin(r: &mut Runner) -> Result<Option<Measurement>, BenchError> {
+pub(crate) fn portfolio_margin(settings: &Settings) -> Result<Option<Measurement>, BenchError> {
     use cascade_protocols::clearinghouse::margin::series_terms;
     use cascade_protocols::clearinghouse::Clearinghouse;
     use cascade_protocols::options::black76_price;
 
-    let (runs, judged, _emit, sizes, seed) = r.settings();
+    let Settings {
+        runs,
+        judged,
+        sizes,
+        seed,
+        ..
+    } = *settings;
     let check = |message: String| BenchError::Check {
         workload: "portfolio_margin".into(),
         message,

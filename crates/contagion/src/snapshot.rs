@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use cascade_engine::{run_prepared, Options, Prepared};
+use cascade_market::liquidity::liquidity_within_slippage_usd;
 use cascade_model::{AssetIdx, AssetKind, ProtocolParams, Scenario, Shock, Side, Snapshot};
 
 /// One edge of the exposure graph: `from` holds or accepts as collateral `usd` of what `to` owes or
@@ -267,8 +268,7 @@ pub fn concentration(s: &Snapshot, prepared: &Prepared) -> Vec<Concentration> {
             } else {
                 0.0
             };
-            let sellable =
-                cascade_risk::calibrate::liquidity_within_slippage_usd(market, a, prices, 0.02);
+            let sellable = liquidity_within_slippage_usd(market, a, prices, 0.02);
             Concentration {
                 asset: s.assets[a].id.clone(),
                 collateral_usd: total,

@@ -14,22 +14,22 @@
 //! - Bad debt is debt left on an account with no seizable collateral; it is written off the account
 //!   (valued at that round's prices) so it is counted once, and the account is closed.
 //! - `liquidators_buy_debt` (default false): the liquidator buys the debt tokens it repays on the
-//!   debt asset's curve in step (3) (a [`BuyOrder`]), moving that price for the next round, and its
-//!   profitability check adds that buy's slippage, alone at the round's start curve, to the sale
-//!   slippage. A call that would not profit at the full close-factor amount then repays the largest
+//!   debt asset's curve in step (3) (a [`BuyOrder`](cascade_market::price::BuyOrder)), moving
+//!   that price for the next round, and its profitability check adds that buy's slippage, alone at
+//!   the round's start curve, to the sale slippage. A call that would not profit at the full close-factor amount then repays the largest
 //!   amount that still profits (the bonus and the slippages are proportional and convex in it), and
 //!   the account waits for the next round: one such partial call per account per round, as the
 //!   many small liquidations of the CRV position on Aave v2 (22 Nov 2022).
 
 use rayon::prelude::*;
 
-use cascade_market::price::{BuyOrder, SaleOrder};
 use cascade_model::{AssetIdx, AssetKind, Breakers, LendingParams, ProtocolKind, Side, Snapshot};
 
-use crate::{
-    BadDebt, EndState, LiquidationRecord, LossOutcome, PriceInput, ProtocolModel, ProtocolRound,
-    RoundCtx,
-};
+mod liquidation;
+
+use liquidation::{liquidate_account, ChunkOut};
+
+use crate::{EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
 
 /// Accounts per parallel work unit. Fixed, so that sums are added in the same order whatever the
 /// thread count (results are bit-identical with 1 or N threads).
@@ -185,246 +185,6 @@ pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) ->
         capped,
         health_factor: hf,
     }
-}
-
-/// What one chunk of accounts did in a round.
-#[derive(Debug, Default)]
-struct ChunkOut {
-    sales: Vec<SaleOrder>,
-    buys: Vec<BuyOrder>,
-    records: Vec<LiquidationRecord>,
-    bad_debt: Vec<BadDebt>,
-    accounts_liquidated: u64,
-    accounts_bad_debt: u64,
-    accounts_unprofitable: u64,
-}
-
-impl ChunkOut {
-    fn record(
-        &mut self,
-        coll: AssetIdx,
-        debt: AssetIdx,
-        repay: f64,
-        seize: f64,
-        p_i: f64,
-        p_j: f64,
-    ) {
-        let r = match self
-            .records
-            .iter_mut()
-            .position(|r| r.collateral == coll && r.debt == debt)
-        {
-            Some(k) => &mut self.records[k],
-            None => {
-                self.records.push(LiquidationRecord {
-                    collateral: coll,
-                    debt,
-                    ..Default::default()
-                });
-                self.records.last_mut().expect("just pushed")
-            }
-        };
-        r.repaid_tokens += repay;
-        r.seized_tokens += seize;
-        r.repaid_usd += repay * p_j;
-        r.seized_usd += seize * p_i;
-        r.calls += 1;
-        match self
-            .sales
-            .iter_mut()
-            .find(|s| s.asset == coll && s.wanted == Some(debt))
-        {
-            Some(s) => s.quantity += seize,
-            None => self.sales.push(SaleOrder {
-                asset: coll,
-                quantity: seize,
-                wanted: Some(debt),
-            }),
-        }
-    }
-    fn buy(&mut self, asset: AssetIdx, quantity: f64) {
-        match self.buys.iter_mut().find(|b| b.asset == asset) {
-            Some(b) => b.quantity += quantity,
-            None => self.buys.push(BuyOrder { asset, quantity }),
-        }
-    }
-    fn bad(&mut self, asset: AssetIdx, tokens: f64, usd: f64) {
-        match self.bad_debt.iter_mut().find(|b| b.asset == asset) {
-            Some(b) => {
-                b.tokens += tokens;
-                b.usd += usd;
-            }
-            None => self.bad_debt.push(BadDebt { asset, tokens, usd }),
-        }
-    }
-    /// Adds `other` after `self` (order matters for bit-identical sums).
-    fn merge(&mut self, other: ChunkOut) {
-        for r in other.records {
-            match self
-                .records
-                .iter_mut()
-                .find(|x| x.collateral == r.collateral && x.debt == r.debt)
-            {
-                Some(x) => {
-                    x.repaid_tokens += r.repaid_tokens;
-                    x.seized_tokens += r.seized_tokens;
-                    x.repaid_usd += r.repaid_usd;
-                    x.seized_usd += r.seized_usd;
-                    x.calls += r.calls;
-                }
-                None => self.records.push(r),
-            }
-        }
-        for s in other.sales {
-            match self
-                .sales
-                .iter_mut()
-                .find(|x| x.asset == s.asset && x.wanted == s.wanted)
-            {
-                Some(x) => x.quantity += s.quantity,
-                None => self.sales.push(s),
-            }
-        }
-        for b in other.buys {
-            self.buy(b.asset, b.quantity);
-        }
-        for b in other.bad_debt {
-            self.bad(b.asset, b.tokens, b.usd);
-        }
-        self.accounts_liquidated += other.accounts_liquidated;
-        self.accounts_bad_debt += other.accounts_bad_debt;
-        self.accounts_unprofitable += other.accounts_unprofitable;
-    }
-}
-
-/// Liquidates one account within a round (repeating while HF < 1), writing its entries in place.
-fn liquidate_account(
-    entries: &mut [Entry],
-    status: &mut u8,
-    rules: &LiquidationRules,
-    ctx: &RoundCtx,
-    out: &mut ChunkOut,
-) {
-    let prices = ctx.prices;
-    let mut liquidated = false;
-    for _ in 0..MAX_CALLS_PER_ROUND {
-        match next_step(entries, rules, prices) {
-            Step::Healthy => break,
-            Step::BadDebt => {
-                for e in entries
-                    .iter_mut()
-                    .filter(|e| e.side == Side::Debt && e.amount > 0.0)
-                {
-                    let a = e.asset as usize;
-                    out.bad(a, e.amount, e.amount * prices[a]);
-                    e.amount = 0.0;
-                }
-                *status |= STATUS_CLOSED;
-                out.accounts_bad_debt += 1;
-                break;
-            }
-            Step::Liquidate {
-                collateral,
-                debt,
-                repay,
-                seize,
-                ..
-            } => {
-                let (ci, dj) = (
-                    entries[collateral].asset as usize,
-                    entries[debt].asset as usize,
-                );
-                let (p_i, p_j) = (prices[ci], prices[dj]);
-                // DESIGN §4: a liquidator acts only if the bonus beats the slippage of selling the seized
-                // collateral alone at the round's start, plus its fixed cost (plus, when it must buy the
-                // debt it repays, that buy's slippage).
-                let profit = |share: f64| {
-                    let (r, c) = (repay * share, seize * share);
-                    let mut slippage = ctx.market.slippage_usd(ci, c, prices);
-                    if rules.buy_debt {
-                        slippage += ctx.market.buy_slippage_usd(dj, r, prices);
-                    }
-                    (c * p_i - r * p_j) - slippage - rules.liquidator_cost_usd
-                };
-                let mut share = 1.0;
-                if profit(1.0) <= 0.0 {
-                    match rules
-                        .buy_debt
-                        .then(|| largest_profitable_share(&profit))
-                        .flatten()
-                    {
-                        Some(x) => share = x,
-                        None => {
-                            if !liquidated {
-                                out.accounts_unprofitable += 1;
-                            }
-                            break;
-                        }
-                    }
-                }
-                let (repay, seize) = if share < 1.0 {
-                    (repay * share, seize * share)
-                } else {
-                    (repay, seize)
-                };
-                entries[debt].amount = (entries[debt].amount - repay).max(0.0);
-                entries[collateral].amount = (entries[collateral].amount - seize).max(0.0);
-                out.record(ci, dj, repay, seize, p_i, p_j);
-                if rules.buy_debt {
-                    out.buy(dj, repay);
-                }
-                liquidated = true;
-                if share < 1.0 {
-                    // A partial call: the account waits for the next round.
-                    break;
-                }
-            }
-        }
-    }
-    if liquidated {
-        out.accounts_liquidated += 1;
-        *status |= STATUS_LIQUIDATED;
-    }
-}
-
-/// Steps of the searches for the largest profitable share of a liquidation call.
-const SHARE_SEARCH_STEPS: usize = 100;
-
-/// The largest share `x ∈ (0, 1)` of a liquidation call whose profit `f(x)` (bonus − slippages −
-/// cost) is positive, when the whole call does not profit; `None` if no share does. The bonus is
-/// linear in `x` and the slippages convex, so `f` is concave: a golden-section search finds its
-/// maximum, then bisection between the maximum and 1 finds the largest `x` with `f(x) > 0`.
-fn largest_profitable_share(f: &dyn Fn(f64) -> f64) -> Option<f64> {
-    let g = 0.5 * (5f64.sqrt() - 1.0);
-    let (mut a, mut b) = (0.0_f64, 1.0_f64);
-    for _ in 0..SHARE_SEARCH_STEPS {
-        let (x1, x2) = (b - g * (b - a), a + g * (b - a));
-        if f(x1) < f(x2) {
-            a = x1;
-        } else {
-            b = x2;
-        }
-        if b - a <= f64::EPSILON {
-            break;
-        }
-    }
-    let top = 0.5 * (a + b);
-    if f(top).is_nan() || f(top) <= 0.0 {
-        return None;
-    }
-    let (mut lo, mut hi) = (top, 1.0_f64);
-    for _ in 0..SHARE_SEARCH_STEPS {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if f(mid) > 0.0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Some(lo)
 }
 
 /// A lending pool and its accounts.

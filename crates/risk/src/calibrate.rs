@@ -5,8 +5,8 @@
 //! Everything here is a pure function of plain data; [`closed_form`] applies them to every
 //! collateral reserve of every lending protocol of a snapshot.
 
-use cascade_market::price::Market;
-use cascade_model::{AssetIdx, Snapshot};
+use cascade_market::liquidity::{impact_of_position, liquidity_within_slippage_usd};
+use cascade_model::Snapshot;
 use serde::Serialize;
 
 /// Days in the year the snapshot's annualised volatilities are quoted over.
@@ -151,23 +151,6 @@ pub fn liquidity_adjusted_haircut(sigma_annual: f64, days: f64, alpha: f64, impa
     }
 }
 
-/// The price impact of selling `tokens` of `asset` at once on its curve as it stands, as a share of
-/// the position's value: `slippage_usd(asset, tokens) / (tokens·prices[asset])` (DESIGN §3's
-/// slippage: value at the pre-sale price minus proceeds). 0 for no position or no price; clamped to
-/// `[0, 1]`.
-pub fn impact_of_position(market: &Market, asset: AssetIdx, tokens: f64, prices: &[f64]) -> f64 {
-    let value = tokens * prices[asset];
-    if !(tokens > 0.0 && value > 0.0 && value.is_finite()) {
-        return 0.0;
-    }
-    let share = market.slippage_usd(asset, tokens, prices) / value;
-    if share.is_nan() {
-        0.0
-    } else {
-        share.clamp(0.0, 1.0)
-    }
-}
-
 /// DESIGN §12's bound on the liquidation threshold that keeps the liquidation bonus payable after
 /// a haircut `h`: `LT ≤ (1 − h)/(1 + LB)`, clamped to `[0, 1]`.
 ///
@@ -234,47 +217,6 @@ pub fn smart_ltv(
     } else {
         ltv.max(0.0)
     }
-}
-
-/// SmartLTV's liquidity `ℓ` on this market: the USD value (at `prices`) of the largest quantity of
-/// `asset` whose sale at once on its curve as it stands loses at most `max_slippage` of its value.
-/// ∞ if no sale up to 1e18 USD loses that much (a curve without impact); 0 without a price.
-///
-/// Found by bisection on the quantity: the slippage share of DESIGN §3's curves grows with the
-/// quantity sold (the average execution price falls along the curve).
-pub fn liquidity_within_slippage_usd(
-    market: &Market,
-    asset: AssetIdx,
-    prices: &[f64],
-    max_slippage: f64,
-) -> f64 {
-    const MAX_USD: f64 = 1.0e18;
-    const START_USD: f64 = 1.0e3;
-    let price = prices[asset];
-    if !(price > 0.0 && price.is_finite()) || max_slippage.is_nan() {
-        return 0.0;
-    }
-    let within = |q: f64| impact_of_position(market, asset, q, prices) <= max_slippage;
-    let (mut lo, mut hi) = (0.0, START_USD / price);
-    while within(hi) {
-        lo = hi;
-        hi *= 2.0;
-        if hi * price > MAX_USD {
-            return f64::INFINITY;
-        }
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if within(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo * price
 }
 
 /// The closed-form calibration of one collateral reserve of a lending protocol.
@@ -467,25 +409,6 @@ debt = { USDC = 30000.0 }
             Ok((s, _)) => s,
             Err(e) => panic!("{e}"),
         }
-    }
-
-    #[test]
-    fn liquidity_within_bonus_on_square_root_law() {
-        // Selling b USD (at p_ref) from a fresh power law loses k·adv/(1+α)·(b/adv)^(1+α), a share
-        // (k/1.5)·√(b/adv) of b. Share = 0.05 ⇔ √(b/1e7) = 0.075 ⇔ b = 1e7·0.005625 = 56 250 USD.
-        let s = system();
-        let m = Market::new(&s);
-        let p = m.prices();
-        assert_close!(
-            liquidity_within_slippage_usd(&m, 0, &p, 0.05),
-            56_250.0,
-            1e-6
-        );
-        // USDC's curve has no impact: unlimited.
-        assert_eq!(
-            liquidity_within_slippage_usd(&m, 1, &p, 0.05),
-            f64::INFINITY
-        );
     }
 
     #[test]

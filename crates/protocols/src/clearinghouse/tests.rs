@@ -8,7 +8,7 @@ use cascade_model::{MarginMode, Snapshot};
 
 use super::margin::{size_adjusted_ratio, Grid};
 use super::*;
-use crate::{ProtocolBuyFill, ProtocolFill, RoundCtx};
+use crate::{LossOutcome, ProtocolBuyFill, ProtocolFill, ProtocolModel, ProtocolRound, RoundCtx};
 
 const ASSETS: &str = r#"
 name = "ch"
