@@ -4,30 +4,43 @@
 pub const SYSTEM_TOML: &str = include_str!("../../../examples/builtin/system.toml");
 pub const SYSTEM_NAME: &str = "<builtin>/system.toml";
 
-/// Built-in scenarios: (name, TOML). The first is the default.
-pub const SCENARIOS: [(&str, &str); 4] = [
-    (
-        "eth-crash",
-        include_str!("../../../examples/builtin/eth-crash.toml"),
-    ),
-    (
-        "steth-depeg",
-        include_str!("../../../examples/builtin/steth-depeg.toml"),
-    ),
-    (
-        "bridge-hack",
-        include_str!("../../../examples/builtin/bridge-hack.toml"),
-    ),
-    (
-        "usdc-depeg",
-        include_str!("../../../examples/builtin/usdc-depeg.toml"),
-    ),
+/// A built-in scenario.
+pub struct BuiltinScenario {
+    pub name: &'static str,
+    /// One line for `cascade scenarios`.
+    pub description: &'static str,
+    pub toml: &'static str,
+}
+
+/// Built-in scenarios. The first is the default on the built-in system.
+pub const SCENARIOS: [BuiltinScenario; 4] = [
+    BuiltinScenario {
+        name: "eth-crash",
+        description: "ETH −40%, stETH at a 5% discount, every market half as deep",
+        toml: include_str!("../../../examples/builtin/eth-crash.toml"),
+    },
+    BuiltinScenario {
+        name: "steth-depeg",
+        description: "stETH at 0.93 ETH while ETH falls 10%, the Curve stETH/ETH pool half as deep (June 2022)",
+        toml: include_str!("../../../examples/builtin/steth-depeg.toml"),
+    },
+    BuiltinScenario {
+        name: "bridge-hack",
+        description: "the wormhole bridge loses half of its ETH, whETH's market a quarter as deep (February 2022)",
+        toml: include_str!("../../../examples/builtin/bridge-hack.toml"),
+    },
+    BuiltinScenario {
+        name: "usdc-depeg",
+        description: "USDC −13%, DAI following its USDC backing (March 2023)",
+        toml: include_str!("../../../examples/builtin/usdc-depeg.toml"),
+    },
 ];
 
-pub fn scenario(name: &str) -> Option<&'static str> {
-    SCENARIOS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+/// The built-in scenario named `name`.
+pub fn scenario(name: &str) -> Option<&'static BuiltinScenario> {
+    SCENARIOS.iter().find(|s| s.name == name)
 }
 
 pub fn scenario_names() -> Vec<&'static str> {
-    SCENARIOS.iter().map(|(n, _)| *n).collect()
+    SCENARIOS.iter().map(|s| s.name).collect()
 }

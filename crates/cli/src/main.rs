@@ -3,10 +3,12 @@
 //!
 //! Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
 
+mod args;
 mod builtin;
 mod commands;
 mod failure;
 mod load;
+mod output;
 mod table;
 
 use std::process::ExitCode;
@@ -14,20 +16,21 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    bench, calibrate, clearing, contagion, debtrank, gen, greeks, margin, simulate, stress,
-    validate,
+    bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks, margin, scenarios,
+    simulate, stress, validate,
 };
 use failure::Failure;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "cascade",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("CASCADE_GIT_REV"), ")"),
     about = "Systemic credit exposure in DeFi: how one failure spreads through shared collateral, liquidations and fire sales"
 )]
-struct Cli {
-    /// Worker threads (default: all cores; RAYON_NUM_THREADS is honoured). Never changes a result.
-    #[arg(long, global = true)]
+pub struct Cli {
+    /// Worker threads, 1 to 4 × the available cores (default: all cores; RAYON_NUM_THREADS is
+    /// honoured). Never changes a result.
+    #[arg(long, global = true, value_parser = args::parse_threads)]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -39,11 +42,14 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run one stress scenario through the round-by-round cascade.
     Stress(stress::StressArgs),
-    /// Monte Carlo: correlated (optionally fat-tailed) paths, each through the full cascade (DESIGN §11).
+    /// Monte Carlo: correlated (optionally fat-tailed) paths, each through the full cascade
+    /// (docs/monte-carlo.md).
     Simulate(simulate::SimulateArgs),
-    /// Haircuts and liquidation thresholds: closed forms, and the Monte Carlo bisection (DESIGN §12).
+    /// Haircuts and liquidation thresholds: closed forms, and the Monte Carlo bisection
+    /// (docs/calibration.md).
     Calibrate(calibrate::CalibrateArgs),
-    /// Exposure graph, contagion coefficients, recursive-leverage loops and concentration (DESIGN §13).
+    /// Exposure graph, contagion coefficients, recursive-leverage loops and concentration
+    /// (docs/contagion.md).
     Contagion(contagion::ContagionArgs),
     /// Eisenberg–Noe clearing (with Rogers–Veraart default costs) on any network of liabilities.
     Clearing(clearing::ClearingArgs),
@@ -51,21 +57,21 @@ enum Command {
     Debtrank(debtrank::DebtrankArgs),
     /// An account's margin explained: equity, requirements, each leg, each Greek, the binding scenario.
     Margin(margin::MarginArgs),
-    /// Black-76 value and Greeks of one option (flags) or many (--file F.csv) (DESIGN §6).
+    /// Black-76 value and Greeks of one option (flags) or many (--file F.csv).
     Greeks(greeks::GreeksArgs),
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
     Gen(gen::GenArgs),
-    /// The benchmark suite: every engine timed against this machine's measured limits (issue 7).
+    /// The benchmark suite: every engine timed against this machine's measured limits.
     Bench(bench::BenchArgs),
+    /// List the built-in scenarios, one line each.
+    Scenarios(scenarios::ScenariosArgs),
+    /// Print a shell completion script (e.g. `cascade completions bash > /etc/bash_completion.d/cascade`).
+    Completions(completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
-        if n == 0 {
-            eprintln!("error: --threads must be at least 1");
-            return ExitCode::from(2);
-        }
         if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
@@ -103,5 +109,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Margin(args) => margin::run(&args),
         Command::Gen(args) => gen::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Scenarios(args) => scenarios::run(&args),
+        Command::Completions(args) => completions::run::<Cli>(&args),
     }
 }

@@ -303,7 +303,7 @@ pub fn calibration_table(
     let pct = |x: f64| format!("{:.1}%", 100.0 * x);
     let _ = writeln!(
         o,
-        "closed forms (DESIGN §12), α = {}, selling over {days} day(s):",
+        "closed forms (docs/calibration.md), α = {}, selling over {days} day(s):",
         pct(alpha)
     );
     let _ = writeln!(o, "  h = 1 − exp(−z_α·σ·√(T/365)) + impact;  max LT = (1 − h)/(1 + bonus);  SmartLTV (B.Protocol / Risk DAO) for comparison\n");

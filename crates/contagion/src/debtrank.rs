@@ -66,6 +66,16 @@ pub enum Variant {
     Differential,
 }
 
+impl Variant {
+    /// `"original"` or `"differential"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Original => "original",
+            Variant::Differential => "differential",
+        }
+    }
+}
+
 /// Parameters of a DebtRank run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DebtRankOptions {
@@ -75,7 +85,8 @@ pub struct DebtRankOptions {
     pub tolerance: f64,
     /// Differential variant: cap on rounds; ≥ 1. (The original variant ends within `n` rounds.)
     pub max_rounds: usize,
-    /// Keep the stress of every round in [`DebtRank::history`].
+    /// Keep the stress of every round in [`DebtRank::history`] (default off: it holds nodes ×
+    /// rounds numbers).
     pub keep_history: bool,
 }
 
@@ -85,7 +96,7 @@ impl Default for DebtRankOptions {
             variant: Variant::default(),
             tolerance: DEFAULT_TOLERANCE,
             max_rounds: DEFAULT_MAX_ROUNDS,
-            keep_history: true,
+            keep_history: false,
         }
     }
 }
@@ -270,6 +281,26 @@ pub fn debtrank(
     debtrank_with_impact(&impact, &network.weight, initial, options)
 }
 
+/// Every node's DebtRank when it alone is fully distressed (`h(0)` = 1 at that node, 0 elsewhere),
+/// in node order. The impact matrix is built once and the runs share it (in parallel).
+pub fn each_node_alone(
+    network: &Network,
+    options: &DebtRankOptions,
+) -> Result<Vec<DebtRank>, DebtRankError> {
+    use rayon::prelude::*;
+    let impact = impact_matrix(network)?;
+    check_vector(network, "weight", &network.weight)?;
+    let n = network.len();
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut h0 = vec![0.0; n];
+            h0[i] = 1.0;
+            debtrank_with_impact(&impact, &network.weight, &h0, options)
+        })
+        .collect()
+}
+
 /// DebtRank from an impact matrix `W` (as from [`impact_matrix`]), weights and initial stress.
 pub fn debtrank_with_impact(
     impact: &Csr,
@@ -322,6 +353,10 @@ pub fn debtrank_with_impact(
         });
     }
 
+    let groups = match options.variant {
+        Variant::Differential => FullImpactGroups::of(impact),
+        Variant::Original => FullImpactGroups::default(),
+    };
     let mut h = initial.to_vec();
     let mut distressed_round: Vec<Option<usize>> =
         h.iter().map(|&x| (x > 0.0).then_some(0)).collect();
@@ -336,6 +371,12 @@ pub fn debtrank_with_impact(
     let mut touched: Vec<usize> = Vec::new();
     let mut is_touched = vec![false; n];
     let mut before = vec![0.0; n];
+    let mut group_saturated = vec![false; groups.members.len()];
+    // Groups with a node shocked at round 0 saturate in round 1.
+    let mut shocked_groups: Vec<usize> = (0..n)
+        .filter(|&i| h[i] > 0.0)
+        .filter_map(|i| groups.of_node(i))
+        .collect();
     while !sources.is_empty() {
         if options.variant == Variant::Differential && rounds >= options.max_rounds {
             converged = false;
@@ -345,6 +386,10 @@ pub fn debtrank_with_impact(
         for &(i, amount) in &sources {
             let (cols, vals) = impact.row(i);
             for (&j, &w) in cols.iter().zip(vals) {
+                // A fully distressed node takes nothing more.
+                if h[j] >= 1.0 {
+                    continue;
+                }
                 if !is_touched[j] {
                     is_touched[j] = true;
                     before[j] = h[j];
@@ -354,9 +399,34 @@ pub fn debtrank_with_impact(
             }
         }
         sources.clear();
+        // A full-impact group with a distressed node ends fully distressed (see FullImpactGroups):
+        // all its nodes are set to 1 at once, instead of after as many rounds as it takes the
+        // stress circling in it to reach 1.
+        let mut k = 0;
+        while k < touched.len() || !shocked_groups.is_empty() {
+            let g = if let Some(g) = shocked_groups.pop() {
+                Some(g)
+            } else {
+                let j = touched[k];
+                k += 1;
+                h[j] = h[j].min(1.0);
+                groups.of_node(j).filter(|_| h[j] > 0.0)
+            };
+            let Some(g) = g.filter(|&g| !group_saturated[g]) else {
+                continue;
+            };
+            group_saturated[g] = true;
+            for &m in &groups.members[g] {
+                if !is_touched[m] {
+                    is_touched[m] = true;
+                    before[m] = h[m];
+                    touched.push(m);
+                }
+                h[m] = 1.0;
+            }
+        }
         for &j in &touched {
             is_touched[j] = false;
-            h[j] = h[j].min(1.0);
             // A node without out-edges has nothing to propagate.
             let spreads = !impact.row(j).0.is_empty();
             match options.variant {
@@ -413,4 +483,97 @@ pub fn debtrank_with_impact(
         original_stress: relative(original),
         converged,
     })
+}
+
+/// Groups of two or more nodes that distress one another fully: the strongly connected components
+/// (Tarjan) of the impact edges with `W_ij = 1`. In the differential variant, once any node of such
+/// a group is distressed, every node of the group ends fully distressed (`h = 1`): the stress that
+/// circles a loop of full impacts is never damped, so it grows until the nodes saturate — by one
+/// increment per round, so slowly (about 1/increment rounds) that the iteration alone can take
+/// millions of rounds. The limit is exact: were no node of the loop at 1, each would hold at least
+/// its predecessor's stress plus a positive inflow, which no finite stress around the loop satisfies.
+#[derive(Debug, Clone, Default)]
+struct FullImpactGroups {
+    /// Each node's group, `usize::MAX` for none.
+    group: Vec<usize>,
+    members: Vec<Vec<usize>>,
+}
+
+impl FullImpactGroups {
+    fn of(impact: &Csr) -> Self {
+        const UNSEEN: usize = usize::MAX;
+        let n = impact.n_rows();
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0; n];
+        let mut on_stack = vec![false; n];
+        let mut stack: Vec<usize> = Vec::new();
+        let mut next = 0;
+        let mut groups = FullImpactGroups {
+            group: vec![UNSEEN; n],
+            members: Vec::new(),
+        };
+        // Depth-first search without recursion: (node, next edge to look at).
+        let mut call: Vec<(usize, usize)> = Vec::new();
+        for root in 0..n {
+            if index[root] != UNSEEN {
+                continue;
+            }
+            index[root] = next;
+            low[root] = next;
+            next += 1;
+            stack.push(root);
+            on_stack[root] = true;
+            call.push((root, 0));
+            while let Some(&(v, pos)) = call.last() {
+                let (cols, vals) = impact.row(v);
+                if pos < cols.len() {
+                    if let Some(top) = call.last_mut() {
+                        top.1 += 1;
+                    }
+                    let (u, w) = (cols[pos], vals[pos]);
+                    if w < 1.0 {
+                        continue;
+                    }
+                    if index[u] == UNSEEN {
+                        index[u] = next;
+                        low[u] = next;
+                        next += 1;
+                        stack.push(u);
+                        on_stack[u] = true;
+                        call.push((u, 0));
+                    } else if on_stack[u] {
+                        low[v] = low[v].min(index[u]);
+                    }
+                    continue;
+                }
+                call.pop();
+                if let Some(&(parent, _)) = call.last() {
+                    low[parent] = low[parent].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut component = Vec::new();
+                    while let Some(u) = stack.pop() {
+                        on_stack[u] = false;
+                        component.push(u);
+                        if u == v {
+                            break;
+                        }
+                    }
+                    if component.len() >= 2 {
+                        component.sort_unstable();
+                        for &u in &component {
+                            groups.group[u] = groups.members.len();
+                        }
+                        groups.members.push(component);
+                    }
+                }
+            }
+        }
+        groups
+    }
+
+    /// The group of node `i`, if any.
+    fn of_node(&self, i: usize) -> Option<usize> {
+        self.group.get(i).copied().filter(|&g| g != usize::MAX)
+    }
 }

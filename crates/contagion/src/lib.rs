@@ -5,4 +5,5 @@
 pub mod clearing;
 pub mod debtrank;
 pub mod network;
+pub mod output;
 pub mod snapshot;

@@ -93,6 +93,30 @@ pub fn exposure_graph(s: &Snapshot, prepared: &Prepared) -> Vec<Edge> {
     edges
 }
 
+/// The graph as a CSV edge list: a `from,to,kind,asset,usd` header, then one row per edge (fields
+/// with a comma, quote or newline quoted; `usd` written in full precision).
+pub fn to_edge_csv(edges: &[Edge]) -> String {
+    let q = |x: &str| {
+        if x.contains([',', '"', '\n']) {
+            format!("\"{}\"", x.replace('"', "\"\""))
+        } else {
+            x.to_string()
+        }
+    };
+    let mut csv = String::from("from,to,kind,asset,usd\n");
+    for e in edges {
+        csv.push_str(&format!(
+            "{},{},{},{},{:?}\n",
+            q(&e.from),
+            q(&e.to),
+            q(&e.kind),
+            q(&e.asset),
+            e.usd
+        ));
+    }
+    csv
+}
+
 /// The graph as Graphviz DOT (claims as solid edges, shared collateral as dashed undirected ones).
 pub fn to_dot(s: &Snapshot, edges: &[Edge]) -> String {
     let q = |x: &str| format!("\"{}\"", x.replace('\\', "\\\\").replace('"', "\\\""));
@@ -469,7 +493,7 @@ pub fn snapshot_debtrank(
     prepared: &Prepared,
     variant: crate::debtrank::Variant,
 ) -> Vec<(String, f64)> {
-    use crate::debtrank::{debtrank, DebtRankOptions};
+    use crate::debtrank::{each_node_alone, DebtRankOptions};
     use crate::network::NetworkBuilder;
     let prices = &prepared.initial_prices;
     let mut b = NetworkBuilder::new();
@@ -498,13 +522,13 @@ pub fn snapshot_debtrank(
         }
     }
     let net = b.build();
-    let options = DebtRankOptions::new(variant);
-    (0..net.len())
-        .map(|i| {
-            let mut h0 = vec![0.0; net.len()];
-            h0[i] = 1.0;
-            let d = debtrank(&net, &h0, &options).map_or(f64::NAN, |r| r.debtrank);
-            (net.names[i].clone(), d)
-        })
-        .collect()
+    match each_node_alone(&net, &DebtRankOptions::new(variant)) {
+        Ok(runs) => net
+            .names
+            .iter()
+            .cloned()
+            .zip(runs.iter().map(|r| r.debtrank))
+            .collect(),
+        Err(_) => net.names.iter().map(|n| (n.clone(), f64::NAN)).collect(),
+    }
 }

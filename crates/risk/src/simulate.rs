@@ -132,10 +132,12 @@ pub struct Figures {
     pub mean_loss_usd: f64,
 }
 
-/// `0.95` → `"95"`, `0.999` → `"999"`.
+/// The key of a confidence level in JSON: the digits after `0.`, padded to two — `0.9` → `"90"`,
+/// `0.95` → `"95"`, `0.975` → `"975"`, `0.999` → `"999"` (so `var_90_usd`, never `var_9_usd`).
 pub fn alpha_key(alpha: f64) -> String {
     let s = format!("{alpha}");
-    s.trim_start_matches("0.").to_string()
+    let digits = s.strip_prefix("0.").unwrap_or(&s);
+    format!("{digits:0<2}")
 }
 
 impl Figures {
@@ -163,7 +165,7 @@ impl Figures {
         }
     }
 
-    /// `var_95_usd`, `var_95_usd_ci`, … `es_99_usd`, `lar_95_usd`, `p_bad_debt` (DESIGN §15 / issue keys).
+    /// `var_95_usd`, `var_95_usd_ci`, … `es_99_usd`, `lar_95_usd`, `p_bad_debt` (keys: [`alpha_key`]).
     pub fn to_json(&self) -> Map<String, Value> {
         let mut m = Map::new();
         for (a, e) in &self.var {

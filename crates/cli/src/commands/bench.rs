@@ -1,4 +1,4 @@
-//! `cascade bench`: the benchmark suite (issue 7) — parse the arguments, run `cascade-bench`'s suite
+//! `cascade bench`: the benchmark suite — parse the arguments, run `cascade-bench`'s suite
 //! on the built-in system's generated books and the eth-crash scenario, print a table, JSON or the
 //! Markdown of BENCHMARKS.md; or render a saved JSON report with the Python peers' results.
 
@@ -13,6 +13,7 @@ use cascade_bench::suite::{self, Config, Report};
 
 use crate::failure::{input, Failure};
 use crate::load::{load_scenario, load_snapshot, print_warnings, SnapshotArg};
+use crate::output::check_output_dir;
 
 /// The one command that regenerates BENCHMARKS.md (named in the page it writes).
 pub const REGENERATE: &str = "bench/run.sh";
@@ -28,17 +29,21 @@ pub struct BenchArgs {
     /// Markdown (the BENCHMARKS.md page) on stdout instead of the table.
     #[arg(long, conflicts_with = "json")]
     markdown: bool,
-    /// Run only these workloads (comma-separated): stream, snapshot_load, cascade, health_scan,
-    /// liquidation_round, monte_carlo, black76, portfolio_margin, en_dense, en_sparse,
-    /// contagion_coefficients.
-    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    /// Run only these workloads (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAME,…",
+        value_parser = clap::builder::PossibleValuesParser::new(suite::WORKLOADS)
+    )]
     workloads: Vec<String>,
     /// Timed runs per workload (default 5; 3 with --quick); the median is reported.
     #[arg(long)]
     runs: Option<usize>,
-    /// Keep the generated system and write the peers' reference inputs/outputs into DIR.
+    /// Keep the generated system and write the peers' reference inputs/outputs into DIR (created if
+    /// missing).
     #[arg(long, value_name = "DIR")]
-    emit: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
     /// Seed of every generated input.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -63,6 +68,9 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T, Failur
 }
 
 pub fn run(a: &BenchArgs) -> Result<(), Failure> {
+    if let Some(dir) = &a.out_dir {
+        check_output_dir("--out-dir", dir)?;
+    }
     let peers: Option<Peers> = a.peers.as_ref().map(read_json).transpose()?;
     let report: Report = match &a.render {
         Some(path) => read_json(path)?,
@@ -75,7 +83,7 @@ pub fn run(a: &BenchArgs) -> Result<(), Failure> {
                 quick: a.quick,
                 runs: a.runs.unwrap_or(if a.quick { 3 } else { 5 }),
                 workloads: (!a.workloads.is_empty()).then(|| a.workloads.clone()),
-                emit: a.emit.clone(),
+                emit: a.out_dir.clone(),
                 seed: a.seed,
             };
             config
@@ -90,7 +98,7 @@ pub fn run(a: &BenchArgs) -> Result<(), Failure> {
         }
     };
     let text = if a.json {
-        serde_json::to_string_pretty(&report).context("serialising the report")?
+        crate::output::to_json(&report)?
     } else if a.markdown || a.render.is_some() {
         render::markdown(&report, peers.as_ref(), REGENERATE)
     } else {

@@ -1,70 +1,75 @@
 //! `cascade calibrate`: haircuts and liquidation thresholds, closed forms and the Monte Carlo bisection.
 
-use std::io::Write;
-
-use anyhow::Context;
 use clap::Args;
 
+use crate::args::{Dist, JsonArgs};
 use crate::failure::{input, Failure};
 use crate::load::{load_snapshot, print_warnings, SnapshotArg};
+use crate::output::{check_output_path, emit, to_json};
 use crate::table;
 
-/// Flags of `cascade calibrate`.
+/// Flags of `cascade calibrate` (docs/calibration.md).
 #[derive(Args, Debug)]
 pub struct CalibrateArgs {
     #[command(flatten)]
     snapshot: SnapshotArg,
-    /// Confidence level of the haircut and of the ES budget.
-    #[arg(long, default_value_t = 0.99)]
-    alpha: f64,
-    /// Days to sell a position (the haircut's horizon T).
-    #[arg(long, default_value_t = 1.0)]
-    days: f64,
-    /// ES budget: a share of each protocol's supplied value.
-    #[arg(long, default_value_t = 0.01)]
+    /// Confidence level of the haircut and of the ES budget, in (0.5, 1).
+    #[arg(long, default_value_t = 0.99, allow_negative_numbers = true)]
+    confidence: f64,
+    /// Days to sell a position: the closed-form haircut's liquidation horizon T (> 0).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    liquidation_days: f64,
+    /// ES budget: a share of each protocol's supplied value (≥ 0).
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     budget: f64,
     /// Monte Carlo paths per evaluation (0: closed forms only). Every reserve takes about 30 evaluations.
     #[arg(long, default_value_t = 200)]
     paths: usize,
-    /// Monte Carlo horizon in days.
-    #[arg(long, default_value_t = 1.0)]
+    /// Monte Carlo horizon in days (> 0).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     horizon_days: f64,
+    /// Random seed of the Monte Carlo paths.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Distribution of the Monte Carlo shocks.
-    #[arg(long, value_parser = ["normal", "t"], default_value = "t")]
-    dist: String,
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, value_enum, default_value_t = Dist::T)]
+    dist: Dist,
+    /// Degrees of freedom of the Student-t (> 2).
+    #[arg(long, default_value_t = 4.0, allow_negative_numbers = true)]
     dof: f64,
-    /// The supply search scales holders up to this many times today's supply.
-    #[arg(long, default_value_t = 4.0)]
+    /// The supply search scales holders up to this many times today's supply (≥ 1).
+    #[arg(long, default_value_t = 4.0, allow_negative_numbers = true)]
     max_supply_factor: f64,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: JsonArgs,
 }
 
 pub fn run(a: &CalibrateArgs) -> Result<(), Failure> {
-    use cascade_risk::paths::Dist;
     let bad = |m: String| Failure::Input(format!("error: {m}"));
-    if !(a.alpha > 0.5 && a.alpha < 1.0) {
+    if let Some(path) = &a.out.output {
+        check_output_path("--output", path)?;
+    }
+    if !(a.confidence > 0.5 && a.confidence < 1.0) {
         return Err(bad(format!(
-            "--alpha = {}, expected a confidence level in (0.5, 1)",
-            a.alpha
+            "--confidence = {}, expected a confidence level in (0.5, 1)",
+            a.confidence
         )));
     }
-    if !(a.days > 0.0 && a.horizon_days > 0.0 && a.budget >= 0.0 && a.max_supply_factor >= 1.0) {
+    let positive = |x: f64| x > 0.0 && x.is_finite();
+    if !(positive(a.liquidation_days)
+        && positive(a.horizon_days)
+        && a.budget >= 0.0
+        && a.max_supply_factor >= 1.0)
+    {
         return Err(bad(
-            "--days and --horizon-days must be > 0, --budget ≥ 0, --max-supply-factor ≥ 1".into(),
+            "--liquidation-days and --horizon-days must be > 0, --budget ≥ 0, --max-supply-factor ≥ 1"
+                .into(),
         ));
     }
-    let dist = match a.dist.as_str() {
-        "t" if a.dof > 2.0 => Dist::StudentT { dof: a.dof },
-        "t" => return Err(bad(format!("--dof = {}, expected more than 2", a.dof))),
-        _ => Dist::Normal,
-    };
+    let dist = a.dist.with_dof(a.dof).map_err(bad)?;
     let (snap, d) = load_snapshot(&a.snapshot).map_err(input)?;
     print_warnings(&d);
-    let closed = cascade_risk::calibrate::closed_form(&snap, a.alpha, a.days);
+    let closed = cascade_risk::calibrate::closed_form(&snap, a.confidence, a.liquidation_days);
     let spec = cascade_risk::simulate::SimulationSpec {
         paths: a.paths,
         horizon_days: a.horizon_days,
@@ -72,7 +77,7 @@ pub fn run(a: &CalibrateArgs) -> Result<(), Failure> {
         dist,
         jumps: Vec::new(),
         antithetic: false,
-        alphas: vec![a.alpha],
+        alphas: vec![a.confidence],
         breakers: true,
         max_rounds: 50,
     };
@@ -95,7 +100,7 @@ pub fn run(a: &CalibrateArgs) -> Result<(), Failure> {
                 &spec,
                 p,
                 asset,
-                a.alpha,
+                a.confidence,
                 a.budget,
                 a.max_supply_factor,
             )
@@ -103,26 +108,24 @@ pub fn run(a: &CalibrateArgs) -> Result<(), Failure> {
             mc.extend(r);
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    if a.json {
-        let v = serde_json::json!({
-            "alpha": a.alpha, "days": a.days, "budget_share": a.budget, "paths": a.paths,
-            "horizon_days": a.horizon_days, "seed": a.seed,
-            "closed_form": closed, "monte_carlo": mc,
-        });
-        writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&v).context("JSON")?
-        )
-        .context("writing to stdout")?;
-    } else {
-        write!(
-            stdout,
-            "{}",
-            table::calibration_table(a.alpha, a.days, a.budget, a.paths, &closed, &mc)
-        )
-        .context("writing to stdout")?;
-    }
-    Ok(())
+    emit(
+        &a.out,
+        || {
+            to_json(&serde_json::json!({
+                "alpha": a.confidence, "days": a.liquidation_days, "budget_share": a.budget,
+                "paths": a.paths, "horizon_days": a.horizon_days, "seed": a.seed,
+                "closed_form": closed, "monte_carlo": mc,
+            }))
+        },
+        || {
+            table::calibration_table(
+                a.confidence,
+                a.liquidation_days,
+                a.budget,
+                a.paths,
+                &closed,
+                &mc,
+            )
+        },
+    )
 }

@@ -1,14 +1,17 @@
 //! `cascade contagion`: the exposure graph of a snapshot, contagion coefficients, recursive-leverage
-//! loops, concentration and each protocol's DebtRank.
+//! loops, concentration and each protocol's DebtRank (docs/contagion.md).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 
+use cascade_contagion::output::{ContagionReport, ProtocolDebtRank, SNAPSHOT_DEBTRANK_NOTE};
+
+use crate::args::JsonArgs;
 use crate::failure::{input, Failure};
-use crate::load::{load_scenario, load_snapshot, print_warnings, SnapshotArg};
+use crate::load::{load_snapshot, print_warnings, resolve_scenario, SnapshotArg, SCENARIO_HELP};
+use crate::output::{check_output_path, emit, to_json, write_file};
 use crate::table;
 
 /// Flags of `cascade contagion`.
@@ -16,24 +19,33 @@ use crate::table;
 pub struct ContagionArgs {
     #[command(flatten)]
     snapshot: SnapshotArg,
-    /// The stress whose bad debt is attributed to looped positions (file or built-in name).
-    #[arg(long, value_name = "FILE|NAME", default_value = "eth-crash")]
-    scenario: String,
+    /// The stress whose bad debt is attributed to looped positions.
+    #[arg(long, value_name = "FILE|NAME", long_help = SCENARIO_HELP)]
+    scenario: Option<String>,
     /// Also write the exposure graph as Graphviz DOT.
     #[arg(long, value_name = "FILE.dot")]
     dot: Option<PathBuf>,
     /// Also write the exposure graph as a CSV edge list (from,to,kind,asset,usd).
     #[arg(long, value_name = "FILE.csv")]
     edges: Option<PathBuf>,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: JsonArgs,
 }
 
 pub fn run(a: &ContagionArgs) -> Result<(), Failure> {
     use cascade_contagion::snapshot as cs;
+    for (flag, path) in [
+        ("--output", &a.out.output),
+        ("--dot", &a.dot),
+        ("--edges", &a.edges),
+    ] {
+        if let Some(path) = path {
+            check_output_path(flag, path)?;
+        }
+    }
     let (snap, d1) = load_snapshot(&a.snapshot).map_err(input)?;
-    let (sc, d2) = load_scenario(&a.scenario, &snap).map_err(input)?;
     print_warnings(&d1);
+    let (sc, d2) = resolve_scenario(a.scenario.as_deref(), &a.snapshot, &snap)?;
     print_warnings(&d2);
     // Built once: every analysis below starts from the same prepared snapshot.
     let prepared = cascade_engine::Prepared::new(&snap);
@@ -47,68 +59,46 @@ pub fn run(a: &ContagionArgs) -> Result<(), Failure> {
         cascade_contagion::debtrank::Variant::Differential,
     );
     if let Some(path) = &a.dot {
-        cascade_io::write::write_atomic(path, cs::to_dot(&snap, &edges).as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_file(path, cs::to_dot(&snap, &edges).as_bytes())?;
     }
     if let Some(path) = &a.edges {
-        let mut csv = String::from("from,to,kind,asset,usd\n");
-        for e in &edges {
-            let q = |x: &str| {
-                if x.contains([',', '"', '\n']) {
-                    format!("\"{}\"", x.replace('"', "\"\""))
-                } else {
-                    x.to_string()
-                }
-            };
-            csv.push_str(&format!(
-                "{},{},{},{},{:?}\n",
-                q(&e.from),
-                q(&e.to),
-                q(&e.kind),
-                q(&e.asset),
-                e.usd
-            ));
-        }
-        cascade_io::write::write_atomic(path, csv.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_file(path, cs::to_edge_csv(&edges).as_bytes())?;
     }
-    let mut stdout = std::io::stdout().lock();
-    if a.json {
-        let v = serde_json::json!({
-            "snapshot": snap.name,
-            "exposure_graph": edges,
-            "contagion_coefficients": coefficients,
-            "loops": loops,
-            "loops_scenario": sc.name,
-            "concentration": concentration,
-            "debtrank": debtrank.iter().map(|(p, d)| serde_json::json!({"protocol": p, "debtrank": d})).collect::<Vec<_>>(),
-            "debtrank_note": "differential DebtRank of each protocol alone fully distressed; exposures = the graph's claims, equity = first-loss buffer, weight = TVL",
-        });
-        writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&v).context("JSON")?
-        )
-        .context("writing to stdout")?;
-    } else {
-        write!(
-            stdout,
-            "{}",
-            table::contagion_table(
+    emit(
+        &a.out,
+        || {
+            let report = ContagionReport {
+                snapshot: snap.name.clone(),
+                exposure_graph: edges.clone(),
+                contagion_coefficients: coefficients.clone(),
+                loops: loops.clone(),
+                loops_scenario: sc.name.clone(),
+                concentration: concentration.clone(),
+                debtrank: debtrank
+                    .iter()
+                    .map(|(p, d)| ProtocolDebtRank {
+                        protocol: p.clone(),
+                        debtrank: *d,
+                    })
+                    .collect(),
+                debtrank_note: SNAPSHOT_DEBTRANK_NOTE.into(),
+            };
+            to_json(&serde_json::to_value(&report).context("serialising the result")?)
+        },
+        || {
+            let mut text = table::contagion_table(
                 &snap,
                 &edges,
                 &coefficients,
                 &loops,
                 &sc.name,
-                &concentration
-            )
-        )
-        .context("writing to stdout")?;
-        writeln!(stdout, "\nDebtRank (differential) of each protocol alone fully distressed — claims as exposures, first-loss buffers as equity, TVL as weight:")
-            .context("writing to stdout")?;
-        for (p, d) in &debtrank {
-            writeln!(stdout, "  {p:<14} {d:>8.4}").context("writing to stdout")?;
-        }
-    }
-    Ok(())
+                &concentration,
+            );
+            text.push_str("\nDebtRank (differential) of each protocol alone fully distressed — claims as exposures, first-loss buffers as equity, TVL as weight:\n");
+            for (p, d) in &debtrank {
+                text.push_str(&format!("  {p:<14} {d:>8.4}\n"));
+            }
+            text
+        },
+    )
 }

@@ -1,12 +1,19 @@
-//! `cascade debtrank`: DebtRank on any network of exposures.
+//! `cascade debtrank`: DebtRank on any network of exposures (docs/contagion.md).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 
+use cascade_contagion::debtrank::{
+    debtrank, each_node_alone, shock_vector, DebtRankOptions, Variant,
+};
+use cascade_contagion::network::NetworkBuilder;
+use cascade_contagion::output::{DebtRankByNode, DebtRankReport, NodeDebtRank};
+
+use crate::args::{DebtRankVariant, JsonArgs};
 use crate::failure::Failure;
+use crate::output::{check_output_path, emit, to_json};
 
 /// Flags of `cascade debtrank`.
 #[derive(Args, Debug)]
@@ -21,68 +28,26 @@ pub struct DebtrankArgs {
     /// is fully distressed.
     #[arg(long = "shock", value_name = "NODE=FRACTION")]
     shocks: Vec<String>,
-    /// `original` (Battiston et al. 2012) or `differential` (Bardoscia et al. 2015).
-    #[arg(long, value_parser = ["original", "differential"], default_value = "differential")]
-    variant: String,
+    /// The variant.
+    #[arg(long, value_enum, default_value_t = DebtRankVariant::Differential)]
+    variant: DebtRankVariant,
+    /// With --shock: also write every node's stress after every round (`stress_by_round`, nodes ×
+    /// rounds numbers) in the JSON.
     #[arg(long)]
-    json: bool,
+    stress_by_round: bool,
+    #[command(flatten)]
+    out: JsonArgs,
 }
 
 pub fn run(a: &DebtrankArgs) -> Result<(), Failure> {
-    use cascade_contagion::debtrank::{
-        debtrank as run_debtrank, shock_vector, DebtRankOptions, Variant,
-    };
-    use cascade_contagion::network::NetworkBuilder;
     let bad = |m: String| Failure::Input(format!("error: {m}"));
-    let mut b = NetworkBuilder::new();
-    b.read_exposures(&a.exposures)
-        .map_err(|e| bad(e.to_string()))?;
-    b.read_equity(&a.equity).map_err(|e| bad(e.to_string()))?;
-    let net = b.build();
-    let variant = if a.variant == "original" {
-        Variant::Original
-    } else {
-        Variant::Differential
-    };
-    let options = DebtRankOptions::new(variant);
-    let mut stdout = std::io::stdout().lock();
-    if a.shocks.is_empty() {
-        // Every node's DebtRank when it alone is fully distressed.
-        let mut rows = Vec::new();
-        for (i, n) in net.names.iter().enumerate() {
-            let mut h0 = vec![0.0; net.len()];
-            h0[i] = 1.0;
-            let r = run_debtrank(&net, &h0, &options).map_err(|e| bad(e.to_string()))?;
-            rows.push((n.clone(), r.debtrank, r.rounds));
-        }
-        rows.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-        if a.json {
-            let v: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|(n, d, r)| serde_json::json!({"node": n, "debtrank": d, "rounds": r}))
-                .collect();
-            writeln!(
-                stdout,
-                "{}",
-                serde_json::to_string_pretty(
-                    &serde_json::json!({"variant": a.variant, "by_node": v})
-                )
-                .context("JSON")?
-            )
-            .context("writing to stdout")?;
-        } else {
-            writeln!(
-                stdout,
-                "DebtRank ({}) of each node alone fully distressed:",
-                a.variant
-            )
-            .context("writing to stdout")?;
-            for (n, d, r) in rows {
-                writeln!(stdout, "  {n:<16} {d:>8.4}  ({r} rounds)")
-                    .context("writing to stdout")?;
-            }
-        }
-        return Ok(());
+    if let Some(path) = &a.out.output {
+        check_output_path("--output", path)?;
+    }
+    if a.stress_by_round && a.shocks.is_empty() {
+        return Err(bad(
+            "--stress-by-round needs --shock: without one, each node is run alone".into(),
+        ));
     }
     let mut pairs: Vec<(String, f64)> = Vec::new();
     for sh in &a.shocks {
@@ -96,37 +61,88 @@ pub fn run(a: &DebtrankArgs) -> Result<(), Failure> {
         };
         pairs.push((node, f));
     }
-    let refs: Vec<(&str, f64)> = pairs.iter().map(|(n, f)| (n.as_str(), *f)).collect();
-    let h0 = shock_vector(&net, &refs).map_err(|e| bad(e.to_string()))?;
-    let r = run_debtrank(&net, &h0, &options).map_err(|e| bad(e.to_string()))?;
-    if a.json {
-        let stress: serde_json::Map<String, serde_json::Value> = net
+    let mut b = NetworkBuilder::new();
+    b.read_exposures(&a.exposures)
+        .map_err(|e| bad(e.to_string()))?;
+    b.read_equity(&a.equity).map_err(|e| bad(e.to_string()))?;
+    let net = b.build();
+    let variant = Variant::from(a.variant);
+    let options = DebtRankOptions {
+        keep_history: a.stress_by_round,
+        ..DebtRankOptions::new(variant)
+    };
+    if pairs.is_empty() {
+        // Every node's DebtRank when it alone is fully distressed.
+        let runs = each_node_alone(&net, &options).map_err(|e| bad(e.to_string()))?;
+        let mut rows: Vec<NodeDebtRank> = net
             .names
             .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), serde_json::json!(r.stress[i])))
+            .zip(&runs)
+            .map(|(n, r)| NodeDebtRank {
+                node: n.clone(),
+                debtrank: r.debtrank,
+                rounds: r.rounds,
+            })
             .collect();
-        let out = serde_json::json!({
-            "variant": a.variant, "stress": stress, "debtrank": r.debtrank,
-            "additional_stress": r.additional_stress, "rounds": r.rounds, "converged": r.converged,
-            "stress_by_round": r.history.iter().map(|h| net.names.iter().cloned().zip(h.iter().map(|x| serde_json::json!(x))).collect::<serde_json::Map<String, serde_json::Value>>()).collect::<Vec<_>>(),
-        });
-        writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&out).context("JSON")?
-        )
-        .context("writing to stdout")?;
-    } else {
-        writeln!(
-            stdout,
-            "DebtRank ({}): {:.6}; additional stress {:.6}; {} rounds\n",
-            a.variant, r.debtrank, r.additional_stress, r.rounds
-        )
-        .context("writing to stdout")?;
-        for (i, n) in net.names.iter().enumerate() {
-            writeln!(stdout, "  {n:<16} stress {:.6}", r.stress[i]).context("writing to stdout")?;
+        rows.sort_by(|x, y| y.debtrank.total_cmp(&x.debtrank).then(x.node.cmp(&y.node)));
+        let unconverged = runs.iter().filter(|r| !r.converged).count();
+        if unconverged > 0 {
+            eprintln!(
+                "warning: {unconverged} node(s) stopped after {} rounds with stress still moving",
+                options.max_rounds
+            );
         }
+        return emit(
+            &a.out,
+            || {
+                let report = DebtRankByNode {
+                    variant: variant.name(),
+                    by_node: rows.clone(),
+                };
+                to_json(&serde_json::to_value(&report).context("serialising the result")?)
+            },
+            || {
+                let mut text = format!(
+                    "DebtRank ({}) of each node alone fully distressed:\n",
+                    variant.name()
+                );
+                for r in &rows {
+                    text.push_str(&format!(
+                        "  {:<16} {:>8.4}  ({} rounds)\n",
+                        r.node, r.debtrank, r.rounds
+                    ));
+                }
+                text
+            },
+        );
     }
-    Ok(())
+    let refs: Vec<(&str, f64)> = pairs.iter().map(|(n, f)| (n.as_str(), *f)).collect();
+    let h0 = shock_vector(&net, &refs).map_err(|e| bad(e.to_string()))?;
+    let r = debtrank(&net, &h0, &options).map_err(|e| bad(e.to_string()))?;
+    if !r.converged {
+        eprintln!(
+            "warning: stopped after {} rounds with stress still moving",
+            r.rounds
+        );
+    }
+    emit(
+        &a.out,
+        || {
+            let report = DebtRankReport::new(&net, variant, &r, a.stress_by_round);
+            to_json(&serde_json::to_value(&report).context("serialising the result")?)
+        },
+        || {
+            let mut text = format!(
+                "DebtRank ({}): {:.6}; additional stress {:.6}; {} rounds\n\n",
+                variant.name(),
+                r.debtrank,
+                r.additional_stress,
+                r.rounds
+            );
+            for (i, n) in net.names.iter().enumerate() {
+                text.push_str(&format!("  {n:<16} stress {:.6}\n", r.stress[i]));
+            }
+            text
+        },
+    )
 }

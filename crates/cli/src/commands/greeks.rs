@@ -1,20 +1,22 @@
 //! `cascade greeks`: the Black-76 value and Greeks of one option given by flags, or of many given as
-//! the rows of a CSV file (DESIGN §6, §15). Three steps: clap parses the flags, [`validate`] turns
+//! the rows of a CSV file (docs/commands.md#greeks). Three steps: clap parses the flags, [`validate`] turns
 //! them (or the file) into checked [`OptionSpec`]s, naming the flag or `file:line: column` of any
 //! bad input (exit 2), and [`run`] values and prints them.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 
 use cascade_protocols::options::{
     black76, black76_batch, Greeks, OptionError, OptionKind, OptionSpec,
 };
 
+use serde::Serialize;
+
+use crate::args::{JsonArgs, OptionKindArg};
 use crate::failure::Failure;
+use crate::output::{check_output_path, emit, to_json};
 
 /// Flags of `cascade greeks`.
 #[derive(Args, Debug)]
@@ -40,16 +42,16 @@ pub struct GreeksArgs {
     )]
     expiry_years: Option<f64>,
     /// Option kind.
-    #[arg(long, value_name = "call|put", required_unless_present = "file")]
-    kind: Option<String>,
+    #[arg(long, value_enum, required_unless_present = "file")]
+    kind: Option<OptionKindArg>,
     /// Value many options: a CSV with a header naming the columns spot, strike, rate, vol,
     /// expiry_years, kind in any order (rate optional, 0 when missing or empty).
     #[arg(long, value_name = "F.csv", conflicts_with_all = ["spot", "strike", "rate", "vol", "expiry_years", "kind"])]
     file: Option<PathBuf>,
-    /// JSON on stdout instead of the table: `{"price","delta","gamma","vega","theta"}`, or an array
-    /// of such objects (with the inputs) for `--file`.
-    #[arg(long)]
-    json: bool,
+    /// JSON (`--json` on stdout, `--output FILE`): `{"price","delta","gamma","vega","theta"}`, or
+    /// an array of such objects (after the inputs) for `--file`.
+    #[command(flatten)]
+    out: JsonArgs,
 }
 
 /// What `cascade greeks` values: one option from flags, or the rows of a file.
@@ -60,30 +62,35 @@ enum Request {
 
 /// Values the options and prints the table or the JSON.
 pub fn run(a: &GreeksArgs) -> Result<(), Failure> {
+    if let Some(path) = &a.out.output {
+        check_output_path("--output", path)?;
+    }
     let request = validate(a).map_err(|m| Failure::Input(format!("error: {m}")))?;
-    let text = match request {
+    match request {
         Request::One(spec) => {
             let g = black76(&spec);
-            if a.json {
-                format!("{}\n", greeks_json(None, &g))
-            } else {
-                one_table(&spec, &g)
-            }
+            emit(
+                &a.out,
+                || to_json(&GreeksRow::new(None, &g)),
+                || one_table(&spec, &g),
+            )
         }
         Request::Many(specs) => {
             let g = value_all(&specs);
-            if a.json {
-                many_json(&specs, &g)
-            } else {
-                many_table(&specs, &g)
-            }
+            emit(
+                &a.out,
+                || {
+                    let rows: Vec<GreeksRow> = specs
+                        .iter()
+                        .zip(&g)
+                        .map(|(s, g)| GreeksRow::new(Some(s), g))
+                        .collect();
+                    to_json(&rows)
+                },
+                || many_table(&specs, &g),
+            )
         }
-    };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .context("writing to stdout")?;
-    Ok(())
+    }
 }
 
 /// The checked options, or a message naming the flag (`--vol = -0.2, expected ≥ 0`) or the
@@ -94,15 +101,13 @@ fn validate(a: &GreeksArgs) -> Result<Request, String> {
     }
     // clap makes every flag but --rate required without --file.
     let (Some(spot), Some(strike), Some(vol), Some(t), Some(kind)) =
-        (a.spot, a.strike, a.vol, a.expiry_years, a.kind.as_deref())
+        (a.spot, a.strike, a.vol, a.expiry_years, a.kind)
     else {
         return Err(
             "expected --spot, --strike, --vol, --expiry-years and --kind, or --file".into(),
         );
     };
-    let kind = OptionKind::parse(kind)
-        .ok_or_else(|| format!("--kind = \"{kind}\", expected call or put"))?;
-    OptionSpec::new(kind, spot, strike, a.rate.unwrap_or(0.0), vol, t)
+    OptionSpec::new(kind.into(), spot, strike, a.rate.unwrap_or(0.0), vol, t)
         .map(Request::One)
         .map_err(|e| {
             format!(
@@ -242,45 +247,47 @@ fn value_all(specs: &[OptionSpec]) -> Vec<Greeks> {
     out
 }
 
-/// A JSON number (`null` if not finite, which validated inputs never give).
-fn num(x: f64) -> String {
-    serde_json::to_string(&x).unwrap_or_else(|_| "null".into())
+/// An option's inputs, as written beside its value in `--file` JSON.
+#[derive(Serialize)]
+struct Inputs {
+    kind: &'static str,
+    spot: f64,
+    strike: f64,
+    rate: f64,
+    vol: f64,
+    expiry_years: f64,
 }
 
-/// `{"price":…,"delta":…,"gamma":…,"vega":…,"theta":…}`, after the inputs when `spec` is given.
-fn greeks_json(spec: Option<&OptionSpec>, g: &Greeks) -> String {
-    let mut o = String::from("{");
-    if let Some(s) = spec {
-        let _ = write!(
-            o,
-            "\"kind\":\"{}\",\"spot\":{},\"strike\":{},\"rate\":{},\"vol\":{},\"expiry_years\":{},",
-            s.kind.name(),
-            num(s.spot),
-            num(s.strike),
-            num(s.rate),
-            num(s.vol),
-            num(s.t_years)
-        );
+/// `{"price","delta","gamma","vega","theta"}`, after the inputs for `--file`.
+#[derive(Serialize)]
+struct GreeksRow {
+    #[serde(flatten)]
+    inputs: Option<Inputs>,
+    price: f64,
+    delta: f64,
+    gamma: f64,
+    vega: f64,
+    theta: f64,
+}
+
+impl GreeksRow {
+    fn new(spec: Option<&OptionSpec>, g: &Greeks) -> Self {
+        GreeksRow {
+            inputs: spec.map(|s| Inputs {
+                kind: s.kind.name(),
+                spot: s.spot,
+                strike: s.strike,
+                rate: s.rate,
+                vol: s.vol,
+                expiry_years: s.t_years,
+            }),
+            price: g.price,
+            delta: g.delta,
+            gamma: g.gamma,
+            vega: g.vega,
+            theta: g.theta,
+        }
     }
-    let _ = write!(
-        o,
-        "\"price\":{},\"delta\":{},\"gamma\":{},\"vega\":{},\"theta\":{}}}",
-        num(g.price),
-        num(g.delta),
-        num(g.gamma),
-        num(g.vega),
-        num(g.theta)
-    );
-    o
-}
-
-fn many_json(specs: &[OptionSpec], g: &[Greeks]) -> String {
-    let rows: Vec<String> = specs
-        .iter()
-        .zip(g)
-        .map(|(s, g)| format!("  {}", greeks_json(Some(s), g)))
-        .collect();
-    format!("[\n{}\n]\n", rows.join(",\n"))
 }
 
 fn one_table(s: &OptionSpec, g: &Greeks) -> String {

@@ -1,10 +1,9 @@
-//! `cascade margin --account ID`: an account's margin explained (DESIGN §6, §15) — equity and
+//! `cascade margin --account ID`: an account's margin explained (docs/commands.md#margin) — equity and
 //! requirements, each leg's value and requirement, each option's Greeks, the account's net Greeks, and
 //! the scenario grid with the scenario that binds and each leg's part of it. Prices are the snapshot's
 //! (issuers' prices included), every oracle at its system price.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use clap::Args;
 use serde_json::{json, Value};
@@ -13,8 +12,10 @@ use cascade_model::{MarginMode, Snapshot};
 use cascade_protocols::clearinghouse::explain::{Explanation, Leg};
 use cascade_protocols::clearinghouse::Clearinghouse;
 
+use crate::args::JsonArgs;
 use crate::failure::{input, Failure};
 use crate::load::{load_snapshot, print_warnings, SnapshotArg};
+use crate::output::{check_output_path, emit, to_json};
 
 /// Flags of `cascade margin`.
 #[derive(Args, Debug)]
@@ -27,12 +28,14 @@ pub struct MarginArgs {
     /// The clearinghouse's id (needed only when two clearinghouses have an account with that id).
     #[arg(long)]
     protocol: Option<String>,
-    /// JSON instead of the table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: JsonArgs,
 }
 
 pub fn run(a: &MarginArgs) -> Result<(), Failure> {
+    if let Some(path) = &a.out.output {
+        check_output_path("--output", path)?;
+    }
     let (snap, diags) = load_snapshot(&a.snapshot).map_err(input)?;
     print_warnings(&diags);
     let candidates: Vec<usize> = snap
@@ -92,19 +95,12 @@ pub fn run(a: &MarginArgs) -> Result<(), Failure> {
     };
     let v = ch.valuation_at(&prepared.initial_prices);
     let e = ch.explain(k, &v);
-    let text = if a.json {
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&to_json(&snap, &ch, &snap.protocols[pi].id, &e))
-                .unwrap_or_default()
-        )
-    } else {
-        table(&snap, &ch, &snap.protocols[pi].id, &e)
-    };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| Failure::Runtime(e.into()))?;
-    Ok(())
+    let id = &snap.protocols[pi].id;
+    emit(
+        &a.out,
+        || to_json(&margin_json(&snap, &ch, id, &e)),
+        || table(&snap, &ch, id, &e),
+    )
 }
 
 fn leg_name(s: &Snapshot, ch: &Clearinghouse, e: &Explanation, leg: Leg) -> String {
@@ -126,7 +122,7 @@ fn leg_name(s: &Snapshot, ch: &Clearinghouse, e: &Explanation, leg: Leg) -> Stri
     }
 }
 
-fn to_json(s: &Snapshot, ch: &Clearinghouse, protocol: &str, e: &Explanation) -> Value {
+fn margin_json(s: &Snapshot, ch: &Clearinghouse, protocol: &str, e: &Explanation) -> Value {
     let h = &e.health;
     let id = |a: usize| s.assets[a].id.clone();
     let spot = |l: &[cascade_protocols::clearinghouse::explain::SpotLine]| -> Vec<Value> {

@@ -3,11 +3,13 @@
 pub mod bench;
 pub mod calibrate;
 pub mod clearing;
+pub mod completions;
 pub mod contagion;
 pub mod debtrank;
 pub mod gen;
 pub mod greeks;
 pub mod margin;
+pub mod scenarios;
 pub mod simulate;
 pub mod stress;
 pub mod validate;

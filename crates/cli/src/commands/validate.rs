@@ -6,6 +6,7 @@ use cascade_io::{Diagnostics, Location, Severity};
 
 use crate::failure::Failure;
 use crate::load::{load_scenario, load_snapshot, SnapshotArg};
+use crate::output::{print, to_json};
 
 /// Flags of `cascade validate`.
 #[derive(Args, Debug)]
@@ -54,29 +55,31 @@ pub fn run(a: &ValidateArgs) -> Result<(), Failure> {
     }
     let failed = diags.has_errors();
     if json {
-        println!("{}", findings_json(&diags));
+        print(&format!("{}\n", findings_json(&diags)?))?;
     } else {
         eprint!("{diags}");
         if let (false, Some(s)) = (failed, summary) {
-            println!(
-                "ok: {s}{}",
+            print(&format!(
+                "ok: {s}{}\n",
                 match diags.warnings().count() {
                     0 => String::new(),
                     n => format!(", {n} warning(s)"),
                 }
-            );
-        } else {
-            eprintln!("{} error(s)", diags.error_count());
+            ))?;
         }
     }
-    if failed {
-        Err(Failure::Input(String::new()))
-    } else {
-        Ok(())
+    if !failed {
+        return Ok(());
     }
+    let n = diags.error_count();
+    Err(Failure::Input(if json {
+        format!("error: {n} error(s) found; the details are in the JSON on stdout")
+    } else {
+        format!("{n} error(s)")
+    }))
 }
 
-fn findings_json(d: &Diagnostics) -> String {
+fn findings_json(d: &Diagnostics) -> anyhow::Result<String> {
     let items: Vec<serde_json::Value> = d
         .items
         .iter()
@@ -93,5 +96,5 @@ fn findings_json(d: &Diagnostics) -> String {
         })
         .collect();
     let v = serde_json::json!({ "ok": !d.has_errors(), "findings": items });
-    serde_json::to_string_pretty(&v).unwrap_or_default()
+    to_json(&v)
 }

@@ -72,7 +72,8 @@ fn bench_refuses_an_unknown_workload() {
     let o = cascade(&["bench", "--quick", "--workloads", "health_scan,warp"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("unknown workload \"warp\", expected one of: stream,"),
+        stderr(&o).contains("invalid value 'warp' for '--workloads <NAME,…>'")
+            && stderr(&o).contains("[possible values: stream, snapshot_load,"),
         "{}",
         stderr(&o)
     );
@@ -90,7 +91,7 @@ fn bench_emit_writes_npy_references_and_render_puts_peer_ratios() {
         "1",
         "--workloads",
         "en_dense",
-        "--emit",
+        "--out-dir",
         &d,
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

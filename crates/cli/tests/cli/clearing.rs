@@ -41,9 +41,9 @@ fn clearing_reproduces_the_published_values() {
         &example("rv-liabilities.csv"),
         "--external-assets",
         &example("rv-external.csv"),
-        "--alpha",
+        "--external-recovery",
         "0.5",
-        "--beta",
+        "--interbank-recovery",
         "0.5",
         "--json",
     ]);

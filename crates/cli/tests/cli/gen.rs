@@ -8,7 +8,7 @@ use crate::common::{cascade, json, stderr, stdout};
 fn generated_system_gives_identical_json_with_1_and_2_threads() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let d = dir.path().to_str().unwrap_or("");
-    let o = cascade(&["gen", "--accounts", "20000", "--seed", "7", "--out", d]);
+    let o = cascade(&["gen", "--accounts", "20000", "--seed", "7", "--out-dir", d]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let snap = dir.path().join("snapshot.toml");
     let snap = snap.to_str().unwrap_or("");
@@ -32,7 +32,7 @@ fn generated_system_gives_identical_json_with_1_and_2_threads() {
         "20000",
         "--seed",
         "7",
-        "--out",
+        "--out-dir",
         dir2.path().to_str().unwrap_or(""),
     ]);
     assert_eq!(o.status.code(), Some(0));
@@ -62,7 +62,7 @@ fn gen_adds_a_derivatives_book_that_loads_back() {
         "3",
         "--format",
         "csv",
-        "--out",
+        "--out-dir",
         &out_s,
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

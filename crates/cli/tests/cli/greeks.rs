@@ -167,7 +167,7 @@ fn greeks_bad_input_exits_2_naming_the_field() {
         (
             "--kind",
             "straddle",
-            "--kind = \"straddle\", expected call or put",
+            "invalid value 'straddle' for '--kind <KIND>'\n  [possible values: call, put]",
         ),
         ("--vol", "nan", "--vol = NaN, expected a finite number"),
         ("--vol", "abc", "--vol"),

@@ -29,9 +29,9 @@ fn no_output_file_on_failure_and_whole_file_on_success() {
             .unwrap_or(0),
         1
     );
-    // Writing into a folder that does not exist is a runtime failure, exit 1.
+    // Writing into a folder that does not exist is a usage error, exit 2, found before the run.
     let o = cascade(&["stress", "--output", "/nonexistent-dir/x.json"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]

@@ -24,7 +24,7 @@ fn simulate_json_keys_threads_and_bad_arguments() {
         &[
             &["--threads", "1"],
             &args[..],
-            &["--out", out.to_str().unwrap_or("")],
+            &["--per-path", out.to_str().unwrap_or("")],
         ]
         .concat(),
     );
@@ -54,9 +54,9 @@ fn simulate_json_keys_threads_and_bad_arguments() {
         vec!["simulate", "--dist", "t", "--dof", "2"],
         vec!["simulate", "--jump", "NOPE=0.1:-0.2"],
         vec!["simulate", "--jump", "stETH=1.5:-0.2"],
-        vec!["simulate", "--alphas", "0.95,1.2"],
+        vec!["simulate", "--confidence", "0.95,1.2"],
     ] {
-        let o = cascade(&[&a[..], &["--out", bad.to_str().unwrap_or("")]].concat());
+        let o = cascade(&[&a[..], &["--per-path", bad.to_str().unwrap_or("")]].concat());
         assert_eq!(o.status.code(), Some(2), "{a:?}: {}", stderr(&o));
     }
     assert!(!bad.exists());

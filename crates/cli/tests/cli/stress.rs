@@ -126,7 +126,7 @@ fn bad_input_exits_2_naming_file_line_and_field() {
         Some(2)
     );
     assert_eq!(
-        cascade(&["gen", "--accounts", "0", "--out", "x"])
+        cascade(&["gen", "--accounts", "0", "--out-dir", "x"])
             .status
             .code(),
         Some(2)

@@ -433,6 +433,14 @@ fn impact_matrix_of_three_nodes() {
     );
 }
 
+/// Options of `variant` that keep every round's stress.
+fn with_history(variant: Variant) -> DebtRankOptions {
+    DebtRankOptions {
+        keep_history: true,
+        ..DebtRankOptions::new(variant)
+    }
+}
+
 #[test]
 fn debtrank_original_three_nodes() {
     // Shock A by 0.5: h(0) = [0.5, 0, 0], A distressed.
@@ -444,7 +452,7 @@ fn debtrank_original_three_nodes() {
     //         debtrank (B and C, the others) = (0.2 + 0.25)/4 = 0.1125.
     let net = three_nodes();
     let h0 = shock_vector(&net, &[("A", 0.5)]).unwrap();
-    let r = debtrank(&net, &h0, &DebtRankOptions::new(Variant::Original)).unwrap();
+    let r = debtrank(&net, &h0, &with_history(Variant::Original)).unwrap();
     assert!(close(&r.stress, &[0.65, 0.2, 0.25], 1e-15), "{r:?}");
     assert_eq!(r.rounds, 2);
     assert_eq!(r.history.len(), 3);
@@ -468,7 +476,7 @@ fn debtrank_differential_three_nodes() {
     // Values: additional = (2·0.5 + 0.4 + 0.5)/4 = 0.475; debtrank = (0.4 + 0.5)/4 = 0.225.
     let net = three_nodes();
     let h0 = shock_vector(&net, &[("A", 0.5)]).unwrap();
-    let r = debtrank(&net, &h0, &DebtRankOptions::new(Variant::Differential)).unwrap();
+    let r = debtrank(&net, &h0, &with_history(Variant::Differential)).unwrap();
     assert!(close(&r.history[1], &[0.5, 0.2, 0.15], 1e-15));
     assert!(close(&r.history[2], &[0.65, 0.2, 0.25], 1e-15));
     assert!(close(&r.history[3], &[0.75, 0.26, 0.295], 1e-15));
@@ -537,7 +545,7 @@ proptest! {
         let net = Network::from_dense_exposures(&x, &q, Some(&w)).unwrap();
         let wm = impact_matrix(&net).unwrap().to_dense();
         for variant in [Variant::Original, Variant::Differential] {
-            let r = debtrank(&net, &h0, &DebtRankOptions::new(variant)).unwrap();
+            let r = debtrank(&net, &h0, &with_history(variant)).unwrap();
             for v in [r.debtrank, r.additional_stress, r.original_stress] {
                 prop_assert!((0.0..=1.0).contains(&v));
             }

@@ -18,7 +18,7 @@ mod toml;
 
 pub use self::csv::write_positions_csv;
 pub use self::parquet::{
-    positions_schema, positions_schema_for, write_f64_table_parquet, write_positions_parquet,
+    positions_schema, positions_schema_for, write_positions_parquet, write_table_parquet, Column,
 };
 pub use self::toml::{snapshot_to_toml, write_snapshot_toml};
 

@@ -8,7 +8,10 @@ use ::parquet::basic::Compression;
 use ::parquet::file::properties::WriterProperties;
 use arrow_array::builder::{Float64Builder, StringBuilder, StringDictionaryBuilder};
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow_array::{
+    ArrayRef, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray, UInt32Array,
+    UInt64Array,
+};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 
 use super::rows::{account_cells, out_row, out_rows, Layout};
@@ -243,12 +246,35 @@ pub fn write_positions_parquet(path: &Path, s: &Snapshot) -> Result<(), WriteErr
     })
 }
 
-/// Writes a table of named `Float64` columns (all of one length) as Parquet, atomically — e.g. the
-/// per-path results of `cascade simulate --out`.
-pub fn write_f64_table_parquet(
-    path: &Path,
-    columns: &[(String, Vec<f64>)],
-) -> Result<(), WriteError> {
+/// One column of a table written by [`write_table_parquet`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    UInt64(Vec<u64>),
+    UInt32(Vec<u32>),
+    Float64(Vec<f64>),
+}
+
+impl Column {
+    fn data_type(&self) -> DataType {
+        match self {
+            Column::UInt64(_) => DataType::UInt64,
+            Column::UInt32(_) => DataType::UInt32,
+            Column::Float64(_) => DataType::Float64,
+        }
+    }
+
+    fn array(&self) -> ArrayRef {
+        match self {
+            Column::UInt64(v) => Arc::new(UInt64Array::from(v.clone())),
+            Column::UInt32(v) => Arc::new(UInt32Array::from(v.clone())),
+            Column::Float64(v) => Arc::new(Float64Array::from(v.clone())),
+        }
+    }
+}
+
+/// Writes a table of named, typed columns (all of one length) as Parquet, atomically — e.g. the
+/// per-path results of `cascade simulate --per-path`.
+pub fn write_table_parquet(path: &Path, columns: &[(String, Column)]) -> Result<(), WriteError> {
     let pq = |source| WriteError::Parquet {
         path: path.to_path_buf(),
         source,
@@ -260,13 +286,10 @@ pub fn write_f64_table_parquet(
     let schema = Arc::new(Schema::new(
         columns
             .iter()
-            .map(|(name, _)| Field::new(name, DataType::Float64, false))
+            .map(|(name, c)| Field::new(name, c.data_type(), false))
             .collect::<Vec<_>>(),
     ));
-    let arrays: Vec<ArrayRef> = columns
-        .iter()
-        .map(|(_, v)| Arc::new(Float64Array::from(v.clone())) as ArrayRef)
-        .collect();
+    let arrays: Vec<ArrayRef> = columns.iter().map(|(_, c)| c.array()).collect();
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
