@@ -11,5 +11,6 @@ mod golden;
 mod greeks;
 mod margin;
 mod output;
+mod readme;
 mod simulate;
 mod stress;
