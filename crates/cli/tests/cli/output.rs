@@ -1,6 +1,7 @@
-//! Output files: written whole or not at all; self-contained HTML reports.
+//! Output: JSON (pretty, no -0.0, `--output`), output paths checked before the run, files written
+//! whole or not at all, self-contained HTML reports.
 
-use crate::common::{cascade, stderr};
+use crate::common::{cascade, json, stderr, stdout};
 
 #[test]
 fn no_output_file_on_failure_and_whole_file_on_success() {
@@ -88,4 +89,206 @@ fn breakers_both_report_is_one_document() {
     assert!(html.contains("— breakers on</h3>") && html.contains("— breakers off</h3>"));
     // The built-in eth-crash: perp-dex's winners are drawn as winners, not as uncovered.
     assert!(html.contains("paid by winners (socialised / ADL)"));
+}
+
+/// No `-0.0` anywhere in a JSON value.
+fn assert_no_negative_zero(v: &serde_json::Value, at: &str) {
+    match v {
+        serde_json::Value::Number(n) => {
+            let x = n.as_f64().unwrap_or(1.0);
+            assert!(!(x == 0.0 && x.is_sign_negative()), "-0.0 at {at}");
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                assert_no_negative_zero(x, &format!("{at}[{i}]"));
+            }
+        }
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                assert_no_negative_zero(x, &format!("{at}.{k}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn json_is_pretty_and_has_no_negative_zero() {
+    // The built-in eth-crash and a margined account both had -0.0 before.
+    for args in [
+        vec!["stress", "--json"],
+        vec!["stress", "--breakers", "both", "--json"],
+        vec!["margin", "--account", "perp-long-01", "--json"],
+        vec![
+            "greeks",
+            "--spot",
+            "42",
+            "--strike",
+            "40",
+            "--vol",
+            "0.2",
+            "--expiry-years",
+            "0.5",
+            "--kind",
+            "call",
+            "--json",
+        ],
+    ] {
+        let o = cascade(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            !text.contains("-0.0,") && !text.contains("-0.0\n"),
+            "{args:?}"
+        );
+        assert_no_negative_zero(&json(&o), "$");
+        assert!(
+            text.starts_with("{\n  \""),
+            "{args:?}: not pretty: {}",
+            &text[..text.len().min(60)]
+        );
+    }
+    // greeks --json alone: pretty, the five keys in order.
+    let o = cascade(&[
+        "greeks",
+        "--spot",
+        "42",
+        "--strike",
+        "40",
+        "--rate",
+        "0.1",
+        "--vol",
+        "0.2",
+        "--expiry-years",
+        "0.5",
+        "--kind",
+        "call",
+        "--json",
+    ]);
+    let text = stdout(&o);
+    let keys: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('"')?.split('"').next())
+        .collect();
+    assert_eq!(keys, ["price", "delta", "gamma", "vega", "theta"], "{text}");
+}
+
+#[test]
+fn output_writes_the_json_of_every_command_that_has_one() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (name, args) in [
+        ("calibrate", vec!["calibrate", "--paths", "0"]),
+        ("contagion", vec!["contagion"]),
+        ("margin", vec!["margin", "--account", "opt-writer-01"]),
+        (
+            "greeks",
+            vec![
+                "greeks",
+                "--spot",
+                "1",
+                "--strike",
+                "1",
+                "--vol",
+                "0.5",
+                "--expiry-years",
+                "1",
+                "--kind",
+                "put",
+            ],
+        ),
+    ] {
+        let path = dir.path().join(format!("{name}.json"));
+        let p = path.to_string_lossy().into_owned();
+        let o = cascade(&[&args[..], &["--output", &p]].concat());
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let with_json = cascade(&[&args[..], &["--json"]].concat());
+        assert_eq!(
+            std::fs::read(&path).unwrap_or_default(),
+            with_json.stdout,
+            "{name}: --output and --json differ"
+        );
+        // Without --json, stdout has the table, not the JSON.
+        assert!(!stdout(&o).starts_with('{'), "{name}");
+    }
+}
+
+#[test]
+fn bad_output_paths_are_usage_errors_found_before_the_run() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let folder = dir.path().to_string_lossy().into_owned();
+    // The missing snapshot would fail the run: the path is checked first, so the message is about
+    // the path.
+    for (args, flag, path, why) in [
+        (
+            vec!["stress", "--snapshot", "/nonexistent/s.toml"],
+            "--output",
+            "/nonexistent-cascade/x.json",
+            "folder /nonexistent-cascade does not exist",
+        ),
+        (
+            vec!["stress", "--snapshot", "/nonexistent/s.toml"],
+            "--report",
+            "/nonexistent-cascade/x.html",
+            "folder /nonexistent-cascade does not exist",
+        ),
+        (
+            vec!["simulate", "--snapshot", "/nonexistent/s.toml"],
+            "--per-path",
+            "/nonexistent-cascade/p.parquet",
+            "folder /nonexistent-cascade does not exist",
+        ),
+        (
+            vec!["simulate", "--snapshot", "/nonexistent/s.toml"],
+            "--report",
+            &folder,
+            "is a folder, expected a file name",
+        ),
+        (
+            vec!["contagion", "--snapshot", "/nonexistent/s.toml"],
+            "--dot",
+            "/nonexistent-cascade/g.dot",
+            "folder /nonexistent-cascade does not exist",
+        ),
+        (
+            vec!["contagion", "--snapshot", "/nonexistent/s.toml"],
+            "--edges",
+            "/nonexistent-cascade/g.csv",
+            "folder /nonexistent-cascade does not exist",
+        ),
+        (
+            vec!["calibrate", "--snapshot", "/nonexistent/s.toml"],
+            "--output",
+            "/nonexistent-cascade/c.json",
+            "folder /nonexistent-cascade does not exist",
+        ),
+    ] {
+        let o = cascade(&[&args[..], &[flag, path]].concat());
+        assert_eq!(o.status.code(), Some(2), "{args:?} {flag}");
+        assert_eq!(
+            stderr(&o),
+            format!("error: {flag} {path}: {why}\n"),
+            "{args:?}"
+        );
+    }
+    // An output folder that cannot be created.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap_or_else(|e| panic!("{e}"));
+    let inside = file.join("sub");
+    let o = cascade(&[
+        "gen",
+        "--accounts",
+        "10",
+        "--out-dir",
+        &inside.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "error: --out-dir {}: cannot create the folder",
+            inside.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1);
 }

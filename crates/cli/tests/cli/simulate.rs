@@ -61,3 +61,91 @@ fn simulate_json_keys_threads_and_bad_arguments() {
     }
     assert!(!bad.exists());
 }
+
+#[test]
+fn confidence_keys_are_stable_for_any_level() {
+    let o = cascade(&[
+        "simulate",
+        "--paths",
+        "50",
+        "--confidence",
+        "0.9,0.975,0.99",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    for k in [
+        "var_90_usd",
+        "var_975_usd",
+        "var_99_usd",
+        "es_90_usd",
+        "es_975_usd",
+        "var_90_usd_ci",
+    ] {
+        assert!(v["system"].get(k).is_some(), "system.{k}: {}", v["system"]);
+    }
+    assert!(v["system"].get("var_9_usd").is_none());
+}
+
+#[test]
+fn per_path_parquet_has_typed_columns_with_plain_names() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{UInt32Type, UInt64Type};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("paths.parquet");
+    let o = cascade(&[
+        "simulate",
+        "--paths",
+        "40",
+        "--per-path",
+        &path.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap_or_else(|e| panic!("{e}"));
+    let schema = builder.schema().clone();
+    let field = |name: &str| {
+        schema
+            .field_with_name(name)
+            .map(|f| f.data_type().to_string())
+            .unwrap_or_else(|_| format!("no column {name} in {schema:?}"))
+    };
+    assert_eq!(field("path"), "UInt64");
+    assert_eq!(field("rounds"), "UInt32");
+    for name in [
+        "loss_usd",
+        "bad_debt_usd",
+        "liquidated_debt_usd",
+        "loss_usd_aave_v3",
+        "log_return_ETH",
+    ] {
+        assert_eq!(field(name), "Float64", "{name}");
+    }
+    for f in schema.fields() {
+        assert!(
+            f.name()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "column {}",
+            f.name()
+        );
+    }
+    let batches: Vec<_> = builder
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let paths: Vec<u64> = batches
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<UInt64Type>().values().to_vec())
+        .collect();
+    assert_eq!(paths, (0..40).collect::<Vec<u64>>());
+    let rounds_at = schema.index_of("rounds").unwrap_or(0);
+    assert!(batches.iter().all(|b| b
+        .column(rounds_at)
+        .as_primitive::<UInt32Type>()
+        .values()
+        .iter()
+        .all(|&r| r <= 50)));
+}
