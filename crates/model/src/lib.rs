@@ -7,6 +7,7 @@ pub mod derivatives;
 pub mod protocol;
 pub mod scenario;
 pub mod snapshot;
+pub mod units;
 
 pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
 pub use derivatives::{
