@@ -8,9 +8,10 @@ use serde_json::json;
 use cascade_protocols::options::{black76_batch, Greeks, OptionKind};
 
 use crate::npy::write_npy;
-use crate::suite::{thousands, Measurement, Settings};
+use crate::suite::{Measurement, Settings};
 use crate::timing::measure;
 use crate::BenchError;
+use cascade_model::units::fmt_count;
 
 /// Seeded option inputs: pairs (call, put) on the same terms, so put–call parity checks the output.
 /// Spot 2,000; strike `U(0.5, 1.5)·spot`; rate `U(0, 0.08)`; vol `U(0.2, 1.2)`; `t_years`
@@ -130,7 +131,7 @@ pub(crate) fn black76(settings: &Settings) -> Result<Option<Measurement>, BenchE
     Ok(Some(Measurement {
         name: "black76".into(),
         title: "Black-76 price + Greeks (delta, gamma, vega, theta)".into(),
-        size: format!("{} options", thousands(n)),
+        size: format!("{} options", fmt_count(n)),
         items: n as f64,
         unit: "options".into(),
         throughput_per_s: per_s,
@@ -290,8 +291,8 @@ pub(crate) fn portfolio_margin(settings: &Settings) -> Result<Option<Measurement
         title: "portfolio margin, 21 × 3 grid, collateral revalued".into(),
         size: format!(
             "{} accounts × {PM_OPTIONS_PER_ACCOUNT} options, {} series, 21 × 3 grid",
-            thousands(n),
-            thousands(ch.series().len())
+            fmt_count(n),
+            fmt_count(ch.series().len())
         ),
         items: n as f64,
         unit: "accounts".into(),

@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::suite::{thousands, Measurement, Report};
+use crate::suite::{Measurement, Report};
+use cascade_model::units::fmt_count;
 
 /// The Python peers' results (`bench/peers/run_peers.py` writes them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -62,7 +63,7 @@ pub fn fmt_seconds(s: f64) -> String {
 }
 
 /// `12.3M`, `456k`, `78.9`.
-pub fn fmt_count(x: f64) -> String {
+pub fn fmt_compact(x: f64) -> String {
     if x >= 1e9 {
         format!("{:.2}G", x / 1e9)
     } else if x >= 1e6 {
@@ -126,7 +127,7 @@ pub fn table(r: &Report) -> String {
             m.size,
             fmt_seconds(m.timing.median_s),
             m.timing.runs,
-            format!("{} {}/s", fmt_count(m.throughput_per_s), m.unit),
+            format!("{} {}/s", fmt_compact(m.throughput_per_s), m.unit),
             limit_text(m),
             match &m.target {
                 Some(t) => format!("{t}: {}", met_text(m)),
@@ -184,7 +185,7 @@ pub fn markdown(r: &Report, peers: Option<&Peers>, command: &str) -> String {
             "STREAM-style kernels in Rust on three arrays of {} f64 ({:.0} MiB each, far larger than \
              the caches); bytes counted as STREAM does (copy 16 per element, triad 24), median of \
              {} runs.\n\n",
-            thousands(b.elements),
+            fmt_count(b.elements),
             b.array_mib,
             b.triad_all.runs
         ));
@@ -211,7 +212,7 @@ pub fn markdown(r: &Report, peers: Option<&Peers>, command: &str) -> String {
             fmt_seconds(m.timing.min_s),
             fmt_seconds(m.timing.max_s),
             m.timing.runs,
-            fmt_count(m.throughput_per_s),
+            fmt_compact(m.throughput_per_s),
             m.unit,
             limit_text(m)
         ));
@@ -238,10 +239,10 @@ pub fn markdown(r: &Report, peers: Option<&Peers>, command: &str) -> String {
                             .as_f64()
                             .unwrap_or(f64::NAN)
                     ),
-                    fmt_count(m.throughput_per_s),
+                    fmt_compact(m.throughput_per_s),
                     m.unit
                 ),
-                "black76" => format!("{} {}/s", fmt_count(m.throughput_per_s), m.unit),
+                "black76" => format!("{} {}/s", fmt_compact(m.throughput_per_s), m.unit),
                 _ => fmt_seconds(m.timing.median_s),
             };
             o.push_str(&format!(
@@ -279,10 +280,10 @@ pub fn markdown(r: &Report, peers: Option<&Peers>, command: &str) -> String {
                 "| {} | `{}` | {} {} | {} | {} {}/s | {} ({}: max {:.1e} ≤ {:.0e}) | {} |\n",
                 cell(&peer.name),
                 peer.workload,
-                fmt_count(peer.items),
+                fmt_compact(peer.items),
                 peer.unit,
                 fmt_seconds(peer.median_s),
-                fmt_count(peer.throughput_per_s()),
+                fmt_compact(peer.throughput_per_s()),
                 peer.unit,
                 if peer.agrees { "yes" } else { "NO" },
                 cell(&peer.check),
@@ -316,10 +317,10 @@ mod tests {
         assert_eq!(fmt_seconds(1.5), "1.500 s");
         assert_eq!(fmt_seconds(0.0123), "12.3 ms");
         assert_eq!(fmt_seconds(0.000_25), "250 µs");
-        assert_eq!(fmt_count(25_300_000.0), "25.30M");
-        assert_eq!(fmt_count(45_600.0), "46k");
-        assert_eq!(fmt_count(2.5), "2.50");
-        assert_eq!(fmt_count(1.0), "1");
+        assert_eq!(fmt_compact(25_300_000.0), "25.30M");
+        assert_eq!(fmt_compact(45_600.0), "46k");
+        assert_eq!(fmt_compact(2.5), "2.50");
+        assert_eq!(fmt_compact(1.0), "1");
         assert_eq!(cell("|diff| / p"), "\\|diff\\| / p");
     }
 }

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use cascade_engine::trace::{fmt_change, fmt_usd};
 use cascade_engine::StressResult;
+use cascade_model::units::{fmt_change, fmt_tokens, fmt_usd};
 use cascade_model::Snapshot;
 
 pub fn stress_table(s: &Snapshot, r: &StressResult) -> String {
@@ -328,7 +328,7 @@ pub fn calibration_table(
             c.asset,
             pct(c.current_lt),
             pct(c.bonus),
-            cascade_engine::trace::fmt_qty(c.position_tokens),
+            fmt_tokens(c.position_tokens),
             pct(c.impact),
             pct(c.haircut),
             pct(c.max_lt),
@@ -366,7 +366,7 @@ pub fn calibration_table(
                 fmt_usd(c.budget_usd),
                 c.max_lt.map_or("none".to_string(), pct),
                 match c.max_supply_tokens {
-                    Some(x) => cascade_engine::trace::fmt_qty(x),
+                    Some(x) => fmt_tokens(x),
                     None if c.current_supply_tokens <= 0.0 => "—".to_string(),
                     None => "below today".to_string(),
                 },

@@ -1,71 +1,14 @@
 //! The contagion trace: what caused what, one line per step, e.g.
 //! `round 2: stETH −6.1% → aave-v3 liquidates 14 accounts: seizes 12,040 stETH ($13.7M) …`.
 
+use cascade_model::units::fmt_tokens;
 use cascade_model::{ProtocolKind, Scenario, Snapshot};
 
 use crate::report::{RoundReport, SystemSummary};
 
-/// `$1.48M`, `$12.3k`, `$950`.
-pub fn fmt_usd(x: f64) -> String {
-    let a = x.abs();
-    let sign = if x < 0.0 { "−" } else { "" };
-    if a >= 1e9 {
-        format!("{sign}${:.2}B", a / 1e9)
-    } else if a >= 1e6 {
-        format!("{sign}${:.2}M", a / 1e6)
-    } else if a >= 1e4 {
-        format!("{sign}${:.1}k", a / 1e3)
-    } else {
-        format!("{sign}${}", group_thousands(&format!("{a:.2}")))
-    }
-}
-
-/// `12345.50` → `12,345.50`.
-fn group_thousands(s: &str) -> String {
-    let (int, frac) = s.split_once('.').map_or((s, ""), |(i, f)| (i, f));
-    let mut out = String::new();
-    for (k, ch) in int.chars().enumerate() {
-        if k > 0 && (int.len() - k) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    out
-}
-
-/// A token amount with thousands separators: `12,040.5`.
-pub fn fmt_qty(x: f64) -> String {
-    let decimals = if x.abs() >= 100.0 {
-        0
-    } else if x.abs() >= 1.0 {
-        2
-    } else {
-        4
-    };
-    let out = group_thousands(&format!("{:.*}", decimals, x.abs()));
-    if x < 0.0 {
-        format!("−{out}")
-    } else {
-        out
-    }
-}
-
-/// A signed percentage change: `−6.1%`, `+0.3%`.
-pub fn fmt_change(from: f64, to: f64) -> String {
-    if from <= 0.0 {
-        return "n/a".into();
-    }
-    let c = (to / from - 1.0) * 100.0;
-    if c < 0.0 {
-        format!("−{:.1}%", -c)
-    } else {
-        format!("+{c:.1}%")
-    }
-}
+// The formatters live in `cascade_model::units`; `fmt_usd` and `fmt_change` are re-exported here
+// for the callers that import them from the trace.
+pub use cascade_model::units::{fmt_change, fmt_usd};
 
 pub(crate) fn shock_line(s: &Snapshot, sc: &Scenario, before: &[f64], after: &[f64]) -> String {
     let mut parts = Vec::new();
@@ -193,7 +136,7 @@ pub(crate) fn round_lines(
                 });
             what.push(format!(
                 "{} {c} ({}) for {} of debt",
-                fmt_qty(q),
+                fmt_tokens(q),
                 fmt_usd(usd),
                 fmt_usd(rep)
             ));
@@ -290,7 +233,7 @@ pub(crate) fn round_lines(
         lines.push(format!(
             "round {}: selling {} {} yields {} (slippage {}) → {} {} (${:.4} → ${:.4})",
             r.round,
-            fmt_qty(sale.quantity),
+            fmt_tokens(sale.quantity),
             sale.asset,
             fmt_usd(sale.proceeds_usd),
             fmt_usd(sale.slippage_usd),
@@ -305,7 +248,7 @@ pub(crate) fn round_lines(
         lines.push(format!(
             "round {}: buying {} {} costs {} (slippage {}) → {} {} (${:.4} → ${:.4})",
             r.round,
-            fmt_qty(buy.quantity),
+            fmt_tokens(buy.quantity),
             buy.asset,
             fmt_usd(buy.cost_usd),
             fmt_usd(buy.slippage_usd),
@@ -334,20 +277,4 @@ pub(crate) fn final_line(sys: &SystemSummary, fixed_point: bool, rounds: u32) ->
         fmt_usd(sys.bad_debt_usd),
         fmt_usd(sys.shortfall_usd)
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats() {
-        assert_eq!(fmt_usd(8137.5), "$8,137.50");
-        assert_eq!(fmt_usd(12_345.0), "$12.3k");
-        assert_eq!(fmt_usd(1_480_000.0), "$1.48M");
-        assert_eq!(fmt_usd(-2.5e9), "−$2.50B");
-        assert_eq!(fmt_qty(12040.4), "12,040");
-        assert_eq!(fmt_qty(9.394736), "9.39");
-        assert_eq!(fmt_change(1900.0, 1819.7264), "−4.2%");
-    }
 }

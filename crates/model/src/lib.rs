@@ -10,6 +10,7 @@ pub mod position;
 pub mod protocol;
 pub mod scenario;
 pub mod snapshot;
+pub mod units;
 
 pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
 pub use derivatives::{

@@ -38,6 +38,7 @@
 //! - **No accounts.** The stable is held elsewhere (lending pools, AMM pools) or by the public.
 
 use cascade_market::price::SaleOrder;
+use cascade_model::units::{fmt_tokens, fmt_usd};
 use cascade_model::{AlgostableParams, ProtocolKind, Scenario, Snapshot};
 
 use crate::{EndState, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
@@ -227,10 +228,10 @@ impl ProtocolModel for Algostable {
         if st.run_round.is_none() && b < self.params.panic_backing {
             st.run_round = Some(ctx.round);
             out.notes.push(format!(
-                "backing {b:.4} < panic_backing {:.4}: the run starts, all {} {} outstanding \
+                "backing {b:.4} < panic_backing {:.4}: the run starts, all {} of {} outstanding \
                  want out",
                 self.params.panic_backing,
-                usd(st.stable_supply).trim_start_matches('$'),
+                fmt_usd(st.stable_supply),
                 self.names.0
             ));
         }
@@ -247,11 +248,11 @@ impl ProtocolModel for Algostable {
             return out;
         }
         out.notes.push(format!(
-            "{} {} redeemed for {:.0} newly minted {} at ${p_g:.4} (backing {b:.4} at the \
+            "{} of {} redeemed for {} newly minted {} at ${p_g:.4} (backing {b:.4} at the \
              round's start)",
-            usd(red.redeemed_usd).trim_start_matches('$'),
+            fmt_usd(red.redeemed_usd),
             self.names.0,
-            red.minted_tokens,
+            fmt_tokens(red.minted_tokens),
             self.names.1
         ));
         st.stable_supply = (st.stable_supply - red.redeemed_usd).max(0.0);
@@ -281,17 +282,6 @@ impl ProtocolModel for Algostable {
             shortfall_usd: (self.state.stable_supply - cap).max(0.0),
             ..EndState::default()
         }
-    }
-}
-
-/// `$1.23B`, `$45.6M`, `$789.00` (for the trace).
-fn usd(x: f64) -> String {
-    if x.abs() >= 1e9 {
-        format!("${:.2}B", x / 1e9)
-    } else if x.abs() >= 1e6 {
-        format!("${:.2}M", x / 1e6)
-    } else {
-        format!("${x:.2}")
     }
 }
 

@@ -5,11 +5,12 @@ use serde_json::json;
 
 use cascade_contagion::clearing::{clear_matrix, Clearing, ClearingOptions};
 
-use super::{check, io_err, thousands, Measurement, Runner};
+use super::{check, io_err, Measurement, Runner};
 use crate::networks::{self, ClearingInput};
 use crate::npy::write_npy;
 use crate::timing::measure;
 use crate::BenchError;
+use cascade_model::units::fmt_count;
 
 impl Runner<'_> {
     fn clearing(
@@ -70,8 +71,8 @@ impl Runner<'_> {
         let net = networks::dense(n, self.settings.seed + 6)?;
         let size = format!(
             "n = {}, {} liabilities",
-            thousands(n),
-            thousands(net.liabilities.nnz())
+            fmt_count(n),
+            fmt_count(net.liabilities.nnz())
         );
         let (mut m, c) = self.clearing("en_dense", &net, size, 1.0)?;
         m.target = Some("≤ 1 s (issue 5; the ≥ 20× numpy target is judged with the peers)".into());
@@ -106,8 +107,8 @@ impl Runner<'_> {
         let net = networks::sparse(n, e, self.settings.seed + 10)?;
         let size = format!(
             "n = {}, {} liabilities",
-            thousands(n),
-            thousands(net.liabilities.nnz())
+            fmt_count(n),
+            fmt_count(net.liabilities.nnz())
         );
         Ok(self.clearing("en_sparse", &net, size, 2.0)?.0)
     }

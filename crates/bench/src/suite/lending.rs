@@ -10,11 +10,12 @@ use cascade_model::{AssetKind, Snapshot};
 use cascade_protocols::health::HealthColumns;
 use cascade_protocols::lending::{next_step, LendingPool, LiquidationRules, Step};
 
-use super::{check, io_err, thousands, Measurement, Runner};
+use super::{check, io_err, Measurement, Runner};
 use crate::npy::write_npy;
 use crate::stream::Bandwidth;
 use crate::timing::{measure, measure_after};
 use crate::BenchError;
+use cascade_model::units::fmt_count;
 
 /// Bytes read before each timed health scan to evict its data from the caches (four times
 /// the 32 MiB last-level cache of the project's machine).
@@ -135,8 +136,8 @@ impl Runner<'_> {
             title: "health-factor scan (columnar, from memory)".into(),
             size: format!(
                 "{} accounts, {} entries",
-                thousands(n),
-                thousands(cols.entries())
+                fmt_count(n),
+                fmt_count(cols.entries())
             ),
             items: n as f64,
             unit: "accounts".into(),
@@ -216,7 +217,7 @@ impl Runner<'_> {
         Ok(Measurement {
             name: "liquidation_round".into(),
             title: "one-round liquidation decision (first call per account)".into(),
-            size: format!("{} accounts", thousands(n)),
+            size: format!("{} accounts", fmt_count(n)),
             items: n as f64,
             unit: "accounts".into(),
             throughput_per_s: n as f64 / timing.median_s,

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use cascade_model::units::fmt_count;
 use cascade_model::{Scenario, Snapshot};
 
 use crate::machine::Machine;
@@ -252,19 +253,6 @@ fn check(workload: &str, ok: bool, message: impl FnOnce() -> String) -> Result<(
     }
 }
 
-/// `1,234,567`.
-pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BenchError + '_ {
     move |source| BenchError::Io {
         path: path.to_path_buf(),
@@ -397,7 +385,7 @@ impl Runner<'_> {
         let n = self.settings.sizes.accounts;
         (self.progress)(&format!(
             "bench: generating {} accounts (seed {})",
-            thousands(n),
+            fmt_count(n),
             self.settings.seed
         ));
         let g = cascade_gen::generate_detailed(self.inputs.base, n, self.settings.seed);

@@ -2,9 +2,10 @@
 
 use serde_json::json;
 
-use super::{check, load, thousands, unreachable_big, Measurement, Runner};
+use super::{check, load, unreachable_big, Measurement, Runner};
 use crate::timing::measure;
 use crate::BenchError;
+use cascade_model::units::fmt_count;
 
 impl Runner<'_> {
     pub(super) fn snapshot_load(&mut self) -> Result<Measurement, BenchError> {
@@ -48,8 +49,8 @@ impl Runner<'_> {
             title: "snapshot load (TOML + Parquet)".into(),
             size: format!(
                 "{} accounts, {} positions, {:.1} MB Parquet",
-                thousands(n),
-                thousands(expected_positions),
+                fmt_count(n),
+                fmt_count(expected_positions),
                 parquet_bytes as f64 / 1e6
             ),
             items: n as f64,
@@ -98,7 +99,7 @@ impl Runner<'_> {
         Ok(Measurement {
             name: "cascade".into(),
             title: format!("one cascade ({}), prepared state included", scenario.name),
-            size: format!("{} accounts", thousands(n)),
+            size: format!("{} accounts", fmt_count(n)),
             items: n as f64,
             unit: "accounts".into(),
             throughput_per_s: n as f64 / timing.median_s,
@@ -125,7 +126,7 @@ impl Runner<'_> {
         let n = self.settings.sizes.mc_accounts;
         (self.progress)(&format!(
             "bench: generating {} accounts for the Monte Carlo",
-            thousands(n)
+            fmt_count(n)
         ));
         let s = cascade_gen::generate(self.inputs.base, n, self.settings.seed + 1);
         let spec = cascade_risk::simulate::SimulationSpec {
@@ -160,7 +161,7 @@ impl Runner<'_> {
         Ok(Measurement {
             name: "monte_carlo".into(),
             title: "Monte Carlo, full cascade per path".into(),
-            size: format!("{} paths × {} accounts", spec.paths, thousands(n)),
+            size: format!("{} paths × {} accounts", spec.paths, fmt_count(n)),
             items: spec.paths as f64,
             unit: "paths".into(),
             throughput_per_s: per_s,

@@ -4,11 +4,32 @@ use crate::networks::ClearingInput;
 use cascade_contagion::clearing::{clear_matrix, Clearing, ClearingOptions};
 
 #[test]
-fn thousands_groups_digits() {
-    assert_eq!(thousands(0), "0");
-    assert_eq!(thousands(999), "999");
-    assert_eq!(thousands(1000), "1,000");
-    assert_eq!(thousands(1_234_567), "1,234,567");
+fn settings_follow_the_mode() {
+    let quick = Config {
+        quick: true,
+        runs: 3,
+        workloads: None,
+        emit: Some(PathBuf::from("out")),
+        seed: 7,
+    };
+    assert_eq!(
+        quick.settings(),
+        Settings {
+            runs: 3,
+            judged: false,
+            emit: Some(PathBuf::from("out")),
+            sizes: Sizes::QUICK,
+            seed: 7,
+        }
+    );
+    let full = Config {
+        quick: false,
+        emit: None,
+        ..quick
+    }
+    .settings();
+    assert!(full.judged);
+    assert_eq!((full.sizes, full.emit, full.runs), (Sizes::FULL, None, 3));
 }
 
 #[test]

@@ -170,7 +170,7 @@ fn margin_json(s: &Snapshot, ch: &Clearinghouse, protocol: &str, e: &Explanation
 }
 
 fn usd(x: f64) -> String {
-    cascade_engine::trace::fmt_usd(x)
+    cascade_model::units::fmt_usd(x)
 }
 
 fn table(s: &Snapshot, ch: &Clearinghouse, protocol: &str, e: &Explanation) -> String {

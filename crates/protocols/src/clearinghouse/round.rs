@@ -3,6 +3,7 @@
 
 use cascade_market::curve::Curve;
 use cascade_market::price::{BuyOrder, SaleOrder};
+use cascade_model::units::fmt_usd;
 use cascade_model::{AssetIdx, OracleSpec, ProtocolKind, Scenario};
 
 use super::margin::{health, Valuation};
@@ -45,7 +46,7 @@ impl Clearinghouse {
                 self.pumped[pump.market] = Some((p, pump.rounds));
                 notes.push(format!(
                     "{} of buys on {}'s oracle venue move its oracle from {:.4} to {:.4} (×{:.2}){}",
-                    usd_text(pump.usd),
+                    fmt_usd(pump.usd),
                     mk.id,
                     prices[mk.underlying],
                     p,
@@ -87,15 +88,15 @@ impl Clearinghouse {
                 notes.push(format!(
                     "account \"{}\" borrows and withdraws {} of {} against initial health {} at the round-0 oracle",
                     self.names[k],
-                    usd_text(usd),
+                    fmt_usd(usd),
                     self.asset_ids[asset],
-                    usd_text(h.initial())
+                    fmt_usd(h.initial())
                 ));
             } else {
                 notes.push(format!(
                     "account \"{}\" can borrow nothing: initial health {}",
                     self.names[k],
-                    usd_text(h.initial())
+                    fmt_usd(h.initial())
                 ));
                 self.borrowed = Some(BorrowOutcome {
                     account: k,
@@ -242,25 +243,6 @@ fn record(
     r.calls += 1;
 }
 
-/// `$1.23M`-style USD text for the trace's notes.
-fn usd_text(x: f64) -> String {
-    let a = x.abs();
-    let (v, unit) = if a >= 1e9 {
-        (x / 1e9, "B")
-    } else if a >= 1e6 {
-        (x / 1e6, "M")
-    } else if a >= 1e3 {
-        (x / 1e3, "k")
-    } else {
-        (x, "")
-    };
-    if v < 0.0 {
-        format!("−${:.2}{unit}", -v)
-    } else {
-        format!("${v:.2}{unit}")
-    }
-}
-
 impl ProtocolModel for Clearinghouse {
     fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
         Box::new(self.clone())
@@ -368,7 +350,7 @@ impl ProtocolModel for Clearinghouse {
         out.notes.push(format!(
             "{} account(s) below maintenance margin closed: {perps_closed} perp position(s), {} notional at the marks, and {options_closed} option position(s)",
             underwater.len(),
-            usd_text(notional)
+            fmt_usd(notional)
         ));
         out
     }
