@@ -20,12 +20,20 @@ fn samples(text: &str) -> Vec<Sample> {
     let mut from = 0;
     while let Some(at) = text[from..].find(MARK) {
         let start = from + at + MARK.len();
-        let end = start + text[start..].find(" -->").unwrap_or_else(|| panic!("unclosed sample"));
+        let end = start
+            + text[start..]
+                .find(" -->")
+                .unwrap_or_else(|| panic!("unclosed sample"));
         let args = text[start..end].to_string();
-        let fence = end + text[end..].find("```").unwrap_or_else(|| panic!("no block for {args}"));
+        let fence = end
+            + text[end..]
+                .find("```")
+                .unwrap_or_else(|| panic!("no block for {args}"));
         let body_start = fence + text[fence..].find('\n').unwrap_or_else(|| panic!("{args}")) + 1;
         let body_end = body_start
-            + text[body_start..].find("```").unwrap_or_else(|| panic!("unclosed block for {args}"));
+            + text[body_start..]
+                .find("```")
+                .unwrap_or_else(|| panic!("unclosed block for {args}"));
         out.push(Sample {
             args,
             body: body_start..body_end,
@@ -42,7 +50,12 @@ fn run(root: &PathBuf, args: &str) -> String {
         .env("NO_COLOR", "1")
         .output()
         .unwrap_or_else(|e| panic!("running cascade {args}: {e}"));
-    assert_eq!(o.status.code(), Some(0), "cascade {args}: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "cascade {args}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -61,7 +74,10 @@ fn check_samples(file: &str, at_least: usize) {
     let path = root.join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
     let found = samples(&text);
-    assert!(found.len() >= at_least, "{file} shows at least {at_least} samples");
+    assert!(
+        found.len() >= at_least,
+        "{file} shows at least {at_least} samples"
+    );
     let bless = std::env::var_os("CASCADE_BLESS").is_some();
     let mut blessed = String::new();
     let mut last = 0;
