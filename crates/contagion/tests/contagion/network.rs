@@ -2,7 +2,7 @@
 
 use cascade_contagion::clearing::{clear, ClearingOptions};
 use cascade_contagion::debtrank::{
-    debtrank, impact_matrix, shock_vector, DebtRankOptions, Variant,
+    debtrank, each_node_alone, impact_matrix, shock_vector, DebtRankOptions, Variant,
 };
 use cascade_contagion::network::{Csr, Network, NetworkBuilder, NetworkError};
 use proptest::prelude::*;
@@ -688,4 +688,72 @@ fn timing_sparse_100k_1m() {
             r.debtrank
         );
     }
+}
+
+/// The 9-edge network of `cascade debtrank` (a fuzzing find): A and C are exposed to each other
+/// beyond their equity, a loop of full impacts.
+fn nine_edges() -> Network {
+    let mut b = NetworkBuilder::new();
+    b.read_equity_from(
+        "Q.csv",
+        "node,equity\nA,10\nB,100\nC,5\nD,10\nE,10\n".as_bytes(),
+    )
+    .unwrap();
+    b.read_exposures_from(
+        "X.csv",
+        "creditor,debtor,amount\nB,B,3\nC,A,10\nE,B,0.5\nC,C,11\nB,D,1\nA,C,20\nD,B,20\nD,E,20\nA,E,3\n"
+            .as_bytes(),
+    )
+    .unwrap();
+    b.build()
+}
+
+#[test]
+fn debtrank_differential_saturates_a_loop_of_full_impacts() {
+    // W: D→B 0.01, B→E 0.05, B→D 1, E→D 1, E→A 0.3, A→C 1, C→A 1 (self-exposures dropped).
+    // Shock D = 1: round 1 B = 0.01; round 2 E = 0.0005; round 3 A = 0.00015 > 0 and the loop
+    // A ↔ C ends at 1 (without the rule: +0.00015 a round, ~6,700 rounds each); round 4 A and C pass
+    // their increments to each other, both at 1: done. Rounds 0–4 of stress kept with history.
+    let net = nine_edges();
+    let h0 = shock_vector(&net, &[("D", 1.0)]).unwrap();
+    let r = debtrank(&net, &h0, &with_history(Variant::Differential)).unwrap();
+    assert_eq!(r.stress, [1.0, 0.01, 1.0, 1.0, 0.0005]);
+    assert!(r.converged);
+    assert_eq!(r.rounds, 4);
+    assert_eq!(r.history[2], [0.0, 0.01, 0.0, 1.0, 0.0005]);
+    assert_eq!(r.history[3], [1.0, 0.01, 1.0, 1.0, 0.0005]);
+    assert_eq!(
+        r.distressed_round,
+        [Some(3), Some(1), Some(3), Some(0), Some(2)]
+    );
+    assert!((r.debtrank - 16.005 / 135.0).abs() < 1e-15);
+    // The loop alone, with a tiny shock: it ends fully distressed in one round.
+    let h0 = shock_vector(&net, &[("A", 1e-9)]).unwrap();
+    let r = debtrank(&net, &h0, &DebtRankOptions::new(Variant::Differential)).unwrap();
+    assert_eq!((r.stress[0], r.stress[2], r.rounds), (1.0, 1.0, 2));
+    // The original variant propagates each node once and has no such rule: A (distressed at round
+    // 3 with 0.00015) passes 0.00015 to C, and C's passes back to A (inactive): C = 0.00015.
+    let h0 = shock_vector(&net, &[("D", 1.0)]).unwrap();
+    let r = debtrank(&net, &h0, &DebtRankOptions::new(Variant::Original)).unwrap();
+    assert!((r.stress[2] - 0.00015).abs() < 1e-18, "{:?}", r.stress);
+}
+
+#[test]
+fn debtrank_each_node_alone_matches_single_runs_and_keeps_no_history() {
+    let net = nine_edges();
+    for variant in [Variant::Original, Variant::Differential] {
+        let options = DebtRankOptions::new(variant);
+        let all = each_node_alone(&net, &options).unwrap();
+        assert_eq!(all.len(), 5);
+        for (i, r) in all.iter().enumerate() {
+            let mut h0 = vec![0.0; 5];
+            h0[i] = 1.0;
+            assert_eq!(r, &debtrank(&net, &h0, &options).unwrap());
+            // Without keep_history: only h(0) and h(T).
+            assert!(r.history.len() <= 2, "{}", r.history.len());
+            assert!(r.converged);
+        }
+    }
+    assert_eq!(Variant::Original.name(), "original");
+    assert_eq!(Variant::Differential.name(), "differential");
 }
