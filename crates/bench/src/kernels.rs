@@ -5,7 +5,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-use cascade_protocols::options::{black76_batch, Greeks, OptionKind};
+use cascade_model::OptionType;
+use cascade_protocols::options::{black76_batch, payoff_sign, Greeks};
 
 use crate::npy::write_npy;
 use crate::suite::{Measurement, Settings};
@@ -17,7 +18,7 @@ use cascade_model::units::fmt_count;
 /// Spot 2,000; strike `U(0.5, 1.5)·spot`; rate `U(0, 0.08)`; vol `U(0.2, 1.2)`; `t_years`
 /// `U(1/365, 2)`.
 pub struct OptionBatch {
-    pub kind: Vec<OptionKind>,
+    pub kind: Vec<OptionType>,
     pub spot: Vec<f64>,
     pub strike: Vec<f64>,
     pub rate: Vec<f64>,
@@ -44,7 +45,7 @@ impl OptionBatch {
             let rate = rng.random_range(0.0..0.08);
             let vol = rng.random_range(0.2..1.2);
             let t = rng.random_range(1.0 / 365.0..2.0);
-            for kind in [OptionKind::Call, OptionKind::Put] {
+            for kind in [OptionType::Call, OptionType::Put] {
                 b.kind.push(kind);
                 b.spot.push(spot);
                 b.strike.push(strike);
@@ -107,7 +108,7 @@ pub(crate) fn black76(settings: &Settings) -> Result<Option<Measurement>, BenchE
     }
     if let Some(dir) = &emit {
         let cols: [(&str, Vec<f64>); 11] = [
-            ("kind", b.kind.iter().map(|k| k.sign()).collect()),
+            ("kind", b.kind.iter().map(|&k| payoff_sign(k)).collect()),
             ("spot", b.spot.clone()),
             ("strike", b.strike.clone()),
             ("rate", b.rate.clone()),

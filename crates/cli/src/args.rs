@@ -85,7 +85,7 @@ pub enum OptionKindArg {
     Put,
 }
 
-impl From<OptionKindArg> for cascade_protocols::options::OptionKind {
+impl From<OptionKindArg> for cascade_model::OptionType {
     fn from(k: OptionKindArg) -> Self {
         match k {
             OptionKindArg::Call => Self::Call,

@@ -3,12 +3,13 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use cascade_protocols::options::{black76_batch, black76_price, Greeks, OptionKind};
+use cascade_model::OptionType;
+use cascade_protocols::options::{black76_batch, black76_price, Greeks};
 
 /// A deterministic book of `n` options: calls and puts, strikes 50%–150% of spot, expiries a day to
 /// two years, vols 10%–150%, rates −1%–9%.
 struct Book {
-    kind: Vec<OptionKind>,
+    kind: Vec<OptionType>,
     spot: Vec<f64>,
     strike: Vec<f64>,
     rate: Vec<f64>,
@@ -25,9 +26,9 @@ fn book(n: usize) -> Book {
         kind: (0..n)
             .map(|i| {
                 if i % 2 == 0 {
-                    OptionKind::Call
+                    OptionType::Call
                 } else {
-                    OptionKind::Put
+                    OptionType::Put
                 }
             })
             .collect(),

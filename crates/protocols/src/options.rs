@@ -6,6 +6,7 @@
 //! annual (0.7 = 70%), `t_years` in years. Every value is per unit of the underlying (one option on
 //! one token).
 
+use cascade_model::OptionType;
 use rayon::prelude::*;
 
 /// The floor of the smile, annual volatility: `σ(k)` never goes below 1% however far the quadratic
@@ -18,60 +19,11 @@ pub const BATCH_CHUNK: usize = 4096;
 /// `1/√(2π)`, the normal density at 0.
 const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
-/// Call or put.
-///
-/// # Examples
-/// ```
-/// use cascade_protocols::options::OptionKind;
-/// assert_eq!(OptionKind::parse("Put"), Some(OptionKind::Put));
-/// assert_eq!(OptionKind::Call.name(), "call");
-/// assert_eq!(OptionKind::parse("straddle"), None);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OptionKind {
-    /// Pays `max(S_T − K, 0)` at expiry.
-    Call,
-    /// Pays `max(K − S_T, 0)` at expiry.
-    Put,
-}
-
-impl From<cascade_model::OptionType> for OptionKind {
-    /// A snapshot's option type (`cascade_model::OptionType`) as the pricer's kind.
-    fn from(t: cascade_model::OptionType) -> OptionKind {
-        match t {
-            cascade_model::OptionType::Call => OptionKind::Call,
-            cascade_model::OptionType::Put => OptionKind::Put,
-        }
-    }
-}
-
-impl OptionKind {
-    /// `call` or `put`, in any case, surrounding blanks ignored; anything else is `None`.
-    pub fn parse(s: &str) -> Option<OptionKind> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("call") {
-            Some(OptionKind::Call)
-        } else if s.eq_ignore_ascii_case("put") {
-            Some(OptionKind::Put)
-        } else {
-            None
-        }
-    }
-
-    /// `"call"` or `"put"` (what [`OptionKind::parse`] reads back).
-    pub fn name(self) -> &'static str {
-        match self {
-            OptionKind::Call => "call",
-            OptionKind::Put => "put",
-        }
-    }
-
-    /// `+1` for a call, `−1` for a put: the sign `w` of the payoff `max(w·(S_T − K), 0)`.
-    pub fn sign(self) -> f64 {
-        match self {
-            OptionKind::Call => 1.0,
-            OptionKind::Put => -1.0,
-        }
+/// The sign `w` of a payoff `max(w·(S_T − K), 0)`: `+1` for a call, `−1` for a put.
+pub fn payoff_sign(kind: OptionType) -> f64 {
+    match kind {
+        OptionType::Call => 1.0,
+        OptionType::Put => -1.0,
     }
 }
 
@@ -199,14 +151,15 @@ impl OptionError {
 ///
 /// # Examples
 /// ```
-/// use cascade_protocols::options::{OptionKind, OptionSpec};
-/// assert!(OptionSpec::new(OptionKind::Call, 42.0, 40.0, 0.10, 0.20, 0.5).is_ok());
-/// let e = OptionSpec::new(OptionKind::Call, 42.0, 40.0, 0.10, -0.2, 0.5).unwrap_err();
+/// use cascade_model::OptionType;
+/// use cascade_protocols::options::OptionSpec;
+/// assert!(OptionSpec::new(OptionType::Call, 42.0, 40.0, 0.10, 0.20, 0.5).is_ok());
+/// let e = OptionSpec::new(OptionType::Call, 42.0, 40.0, 0.10, -0.2, 0.5).unwrap_err();
 /// assert_eq!(e.to_string(), "vol = -0.2, expected ≥ 0");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OptionSpec {
-    pub kind: OptionKind,
+    pub kind: OptionType,
     /// `S`, USD per token.
     pub spot: f64,
     /// `K`, USD per token.
@@ -223,7 +176,7 @@ impl OptionSpec {
     /// Checks every input (in the order spot, strike, rate, vol, expiry; the first fault is
     /// returned).
     pub fn new(
-        kind: OptionKind,
+        kind: OptionType,
         spot: f64,
         strike: f64,
         rate: f64,
@@ -430,15 +383,16 @@ fn exp_half_d2_sq(e1: f64, f_over_k: f64, d2: f64) -> f64 {
 ///
 /// # Examples
 /// ```
-/// use cascade_protocols::options::{black76, OptionKind, OptionSpec};
-/// let spec = OptionSpec::new(OptionKind::Call, 42.0, 40.0, 0.10, 0.20, 0.5).unwrap();
+/// use cascade_model::OptionType;
+/// use cascade_protocols::options::{black76, OptionSpec};
+/// let spec = OptionSpec::new(OptionType::Call, 42.0, 40.0, 0.10, 0.20, 0.5).unwrap();
 /// let g = black76(&spec);
 /// assert!((g.price - 4.759_422_392_9).abs() < 1e-9);
 /// assert!((g.delta - 0.779_131_290_9).abs() < 1e-9);
 /// ```
 pub fn black76(spec: &OptionSpec) -> Greeks {
     greeks_kernel(
-        spec.kind.sign(),
+        payoff_sign(spec.kind),
         spec.spot,
         spec.strike,
         spec.rate,
@@ -453,19 +407,20 @@ pub fn black76(spec: &OptionSpec) -> Greeks {
 ///
 /// # Examples
 /// ```
-/// use cascade_protocols::options::{black76_price, OptionKind};
-/// let c = black76_price(OptionKind::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0);
+/// use cascade_model::OptionType;
+/// use cascade_protocols::options::black76_price;
+/// let c = black76_price(OptionType::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0);
 /// assert!((c - 2.400_527_323_3).abs() < 1e-9);
 /// ```
 pub fn black76_price(
-    kind: OptionKind,
+    kind: OptionType,
     spot: f64,
     strike: f64,
     rate: f64,
     vol: f64,
     t_years: f64,
 ) -> f64 {
-    let w = kind.sign();
+    let w = payoff_sign(kind);
     let v = vol * t_years.sqrt();
     let df = (-rate * t_years).exp();
     let s_over_k = spot / strike;
@@ -555,10 +510,11 @@ fn zero_vol(w: f64, spot: f64, k_df: f64, rate: f64, sqrt_t: f64, ln_fk: f64, v:
 ///
 /// # Examples
 /// ```
-/// use cascade_protocols::options::{black76_batch, Greeks, OptionKind};
+/// use cascade_model::OptionType;
+/// use cascade_protocols::options::{black76_batch, Greeks};
 /// let mut out = [Greeks::default(); 2];
 /// black76_batch(
-///     &[OptionKind::Call, OptionKind::Put],
+///     &[OptionType::Call, OptionType::Put],
 ///     &[42.0, 42.0], &[40.0, 40.0], &[0.10, 0.10], &[0.20, 0.20], &[0.5, 0.5],
 ///     &mut out,
 /// );
@@ -566,7 +522,7 @@ fn zero_vol(w: f64, spot: f64, k_df: f64, rate: f64, sqrt_t: f64, ln_fk: f64, v:
 /// assert!((out[1].price - 0.808_599_372_9).abs() < 1e-9);
 /// ```
 pub fn black76_batch(
-    kind: &[OptionKind],
+    kind: &[OptionType],
     spot: &[f64],
     strike: &[f64],
     rate: &[f64],
@@ -601,7 +557,7 @@ pub fn black76_batch(
                 .zip(&vol[lo..hi])
                 .zip(&t_years[lo..hi]);
             for (g, (((((k, &s), &x), &r), &v), &t)) in chunk.iter_mut().zip(cols) {
-                *g = greeks_kernel(k.sign(), s, x, r, v, t);
+                *g = greeks_kernel(payoff_sign(*k), s, x, r, v, t);
             }
         });
 }

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use cascade_protocols::options::{
-    black76, black76_batch, Greeks, OptionError, OptionKind, OptionSpec,
-};
+use cascade_model::OptionType;
+use cascade_protocols::options::{black76, black76_batch, Greeks, OptionError, OptionSpec};
 
 use serde::Serialize;
 
@@ -187,7 +186,7 @@ fn read_csv(path: &Path) -> Result<Vec<OptionSpec>, String> {
             }
         };
         let kind_cell = cell(5).unwrap_or("");
-        let kind = OptionKind::parse(kind_cell).ok_or_else(|| {
+        let kind = OptionType::parse(&kind_cell.trim().to_ascii_lowercase()).ok_or_else(|| {
             format!("{file}:{line}: kind: found \"{kind_cell}\", expected call or put")
         })?;
         let spec = OptionSpec::new(
@@ -233,7 +232,7 @@ fn split(row: &str) -> Vec<String> {
 /// Every option's value and Greeks with `black76_batch` (in parallel, on columns).
 fn value_all(specs: &[OptionSpec]) -> Vec<Greeks> {
     let col = |f: fn(&OptionSpec) -> f64| specs.iter().map(f).collect::<Vec<f64>>();
-    let kind: Vec<OptionKind> = specs.iter().map(|s| s.kind).collect();
+    let kind: Vec<OptionType> = specs.iter().map(|s| s.kind).collect();
     let mut out = vec![Greeks::default(); specs.len()];
     black76_batch(
         &kind,

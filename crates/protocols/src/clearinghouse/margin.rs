@@ -23,7 +23,7 @@
 
 use cascade_model::{AssetIdx, ClearinghouseParams, MarginMode, OptionType};
 
-use crate::options::{black76, black76_price, OptionKind, OptionSpec, Smile};
+use crate::options::{black76, black76_price, OptionSpec, Smile};
 
 /// Days per year (DESIGN §1: a 365-day year).
 pub const DAYS_PER_YEAR: f64 = 365.0;
@@ -151,11 +151,11 @@ pub fn series_terms(
     params: &ClearinghouseParams,
     vol_mult: f64,
     spot: f64,
-) -> (OptionKind, f64, f64) {
+) -> (OptionType, f64, f64) {
     let t = s.expiry_days / DAYS_PER_YEAR;
     let fwd = spot * (params.options.rate * t).exp();
     let vol = smile_of(params, s.underlying, vol_mult).vol(s.strike, fwd);
-    (s.kind.into(), t, vol)
+    (s.kind, t, vol)
 }
 
 /// Series j's value per option at spot `spot` and volatility factor `vf`: Black-76 on the forward

@@ -1,7 +1,7 @@
 use super::*;
 use proptest::prelude::*;
 
-fn spec(kind: OptionKind, s: f64, k: f64, r: f64, v: f64, t: f64) -> OptionSpec {
+fn spec(kind: OptionType, s: f64, k: f64, r: f64, v: f64, t: f64) -> OptionSpec {
     OptionSpec::new(kind, s, k, r, v, t).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -16,8 +16,8 @@ fn close(got: f64, want: f64, tol: f64, what: &str) {
 /// issue's second case, to the digits the issue gives.
 #[test]
 fn reproduces_the_published_values() {
-    let c = black76(&spec(OptionKind::Call, 42.0, 40.0, 0.10, 0.20, 0.5));
-    let p = black76(&spec(OptionKind::Put, 42.0, 40.0, 0.10, 0.20, 0.5));
+    let c = black76(&spec(OptionType::Call, 42.0, 40.0, 0.10, 0.20, 0.5));
+    let p = black76(&spec(OptionType::Put, 42.0, 40.0, 0.10, 0.20, 0.5));
     close(c.price, 4.759_422_392_9, 5e-11, "call");
     close(p.price, 0.808_599_372_9, 5e-11, "put");
     close(c.delta, 0.779_131_290_9, 5e-11, "call delta");
@@ -27,10 +27,10 @@ fn reproduces_the_published_values() {
     close(c.theta, -4.5591, 5e-5, "theta");
     // Put delta = call delta − 1.
     close(p.delta, 0.779_131_290_9 - 1.0, 5e-11, "put delta");
-    let c2 = black76(&spec(OptionKind::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0));
+    let c2 = black76(&spec(OptionType::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0));
     close(c2.price, 2.400_527_323_3, 5e-11, "call S=49");
     close(
-        black76_price(OptionKind::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0),
+        black76_price(OptionType::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0),
         2.400_527_323_3,
         5e-11,
         "black76_price S=49",
@@ -82,7 +82,7 @@ fn normal_cdf_matches_tabulated_values_in_both_tails() {
 /// A grid of ITM / ATM / OTM, short and long expiries, both kinds, positive and negative rates.
 fn grid() -> Vec<OptionSpec> {
     let mut v = Vec::new();
-    for kind in [OptionKind::Call, OptionKind::Put] {
+    for kind in [OptionType::Call, OptionType::Put] {
         for k in [60.0, 90.0, 100.0, 110.0, 150.0] {
             for t in [7.0 / 365.0, 0.25, 1.0, 5.0] {
                 for (r, vol) in [(0.05, 0.2), (-0.01, 0.8), (0.0, 0.05)] {
@@ -97,10 +97,10 @@ fn grid() -> Vec<OptionSpec> {
 /// Put–call parity `C − P = S − K·e^{−rT}`, absolute 1e-12 (prices here are below 100).
 #[test]
 fn put_call_parity_to_1e_12() {
-    for s in grid().into_iter().filter(|s| s.kind == OptionKind::Call) {
+    for s in grid().into_iter().filter(|s| s.kind == OptionType::Call) {
         let c = black76(&s).price;
         let p = black76(&OptionSpec {
-            kind: OptionKind::Put,
+            kind: OptionType::Put,
             ..s
         })
         .price;
@@ -152,7 +152,7 @@ fn greeks_equal_central_finite_differences_of_the_price() {
 
 #[test]
 fn call_rises_with_spot_and_falls_with_strike_on_a_grid() {
-    for kind in [OptionKind::Call, OptionKind::Put] {
+    for kind in [OptionType::Call, OptionType::Put] {
         for t in [0.05, 1.0] {
             let mut last = f64::NAN;
             for i in 0..40 {
@@ -160,8 +160,8 @@ fn call_rises_with_spot_and_falls_with_strike_on_a_grid() {
                 let p = black76_price(kind, s, 100.0, 0.03, 0.4, t);
                 if i > 0 {
                     match kind {
-                        OptionKind::Call => assert!(p > last, "call in S: {p} ≤ {last}"),
-                        OptionKind::Put => assert!(p < last, "put in S: {p} ≥ {last}"),
+                        OptionType::Call => assert!(p > last, "call in S: {p} ≤ {last}"),
+                        OptionType::Put => assert!(p < last, "put in S: {p} ≥ {last}"),
                     }
                 }
                 last = p;
@@ -171,8 +171,8 @@ fn call_rises_with_spot_and_falls_with_strike_on_a_grid() {
                 let p = black76_price(kind, 100.0, k, 0.03, 0.4, t);
                 if i > 0 {
                     match kind {
-                        OptionKind::Call => assert!(p < last, "call in K: {p} ≥ {last}"),
-                        OptionKind::Put => assert!(p > last, "put in K: {p} ≤ {last}"),
+                        OptionType::Call => assert!(p < last, "call in K: {p} ≥ {last}"),
+                        OptionType::Put => assert!(p > last, "put in K: {p} ≤ {last}"),
                     }
                 }
                 last = p;
@@ -189,15 +189,15 @@ proptest! {
         s in 1.0f64..1000.0, k in 1.0f64..1000.0, r in -0.05f64..0.2,
         vol in 0.0f64..3.0, t in 1e-4f64..10.0, bump in 1e-6f64..0.5,
     ) {
-        let c = black76_price(OptionKind::Call, s, k, r, vol, t);
-        let c_s = black76_price(OptionKind::Call, s * (1.0 + bump), k, r, vol, t);
-        let c_k = black76_price(OptionKind::Call, s, k * (1.0 + bump), r, vol, t);
+        let c = black76_price(OptionType::Call, s, k, r, vol, t);
+        let c_s = black76_price(OptionType::Call, s * (1.0 + bump), k, r, vol, t);
+        let c_k = black76_price(OptionType::Call, s, k * (1.0 + bump), r, vol, t);
         let slack = 1e-12 * s.max(k);
         prop_assert!(c_s >= c - slack, "C(S) = {c}, C(S·(1+{bump})) = {c_s}");
         prop_assert!(c_k <= c + slack, "C(K) = {c}, C(K·(1+{bump})) = {c_k}");
         let lower = (s - k * (-r * t).exp()).max(0.0);
         prop_assert!(c >= lower - slack && c <= s + slack, "C = {c} outside [{lower}, {s}]");
-        let g = black76(&OptionSpec::new(OptionKind::Put, s, k, r, vol, t).unwrap());
+        let g = black76(&OptionSpec::new(OptionType::Put, s, k, r, vol, t).unwrap());
         prop_assert!(g.price.is_finite() && g.delta.is_finite() && g.gamma.is_finite()
             && g.vega.is_finite() && g.theta.is_finite(), "{g:?}");
         prop_assert!(g.gamma >= 0.0 && g.vega >= 0.0 && (-1.0..=0.0).contains(&g.delta));
@@ -208,28 +208,28 @@ proptest! {
 fn zero_vol_is_discounted_intrinsic_value_without_nan() {
     // F = 100·e^{0.05} > 105 > 90: the call is in the money, the put out of it.
     let d = (-0.05f64).exp();
-    let c = black76(&spec(OptionKind::Call, 100.0, 105.0, 0.05, 0.0, 1.0));
+    let c = black76(&spec(OptionType::Call, 100.0, 105.0, 0.05, 0.0, 1.0));
     close(c.price, 100.0 - 105.0 * d, 1e-12, "σ=0 call");
     assert_eq!((c.delta, c.gamma, c.vega), (1.0, 0.0, 0.0));
     close(c.theta, -0.05 * 105.0 * d, 1e-12, "σ=0 call theta");
-    let p = black76(&spec(OptionKind::Put, 100.0, 105.0, 0.05, 0.0, 1.0));
+    let p = black76(&spec(OptionType::Put, 100.0, 105.0, 0.05, 0.0, 1.0));
     assert_eq!(p, Greeks::default());
-    let p = black76(&spec(OptionKind::Put, 100.0, 120.0, 0.05, 0.0, 1.0));
+    let p = black76(&spec(OptionType::Put, 100.0, 120.0, 0.05, 0.0, 1.0));
     close(p.price, 120.0 * d - 100.0, 1e-12, "σ=0 put");
     assert_eq!(p.delta, -1.0);
     close(p.theta, 0.05 * 120.0 * d, 1e-12, "σ=0 put theta");
     // At the money forward (K = F, r = 0): worth 0, delta ±½, vega S·√T·φ(0).
-    let a = black76(&spec(OptionKind::Call, 100.0, 100.0, 0.0, 0.0, 0.25));
+    let a = black76(&spec(OptionType::Call, 100.0, 100.0, 0.0, 0.0, 0.25));
     assert_eq!((a.price, a.delta, a.gamma), (0.0, 0.5, 0.0));
     close(a.vega, 100.0 * 0.5 * INV_SQRT_2PI, 1e-12, "σ=0 ATM vega");
     // Tiny but positive vol agrees with the limit.
-    let e = black76(&spec(OptionKind::Call, 100.0, 105.0, 0.05, 1e-9, 1.0));
+    let e = black76(&spec(OptionType::Call, 100.0, 105.0, 0.05, 1e-9, 1.0));
     close(e.price, c.price, 1e-9, "σ→0 limit");
     // Unvalidated negative vol is NaN, not a number made up from the intrinsic value.
-    assert!(black76_price(OptionKind::Call, 100.0, 90.0, 0.0, -0.2, 1.0).is_nan());
+    assert!(black76_price(OptionType::Call, 100.0, 90.0, 0.0, -0.2, 1.0).is_nan());
     let mut out = [Greeks::default()];
     black76_batch(
-        &[OptionKind::Put],
+        &[OptionType::Put],
         &[100.0],
         &[90.0],
         &[0.0],
@@ -250,7 +250,7 @@ fn deep_in_and_out_of_the_money_stay_finite() {
         (100.0, 100.0, 5.0),
         (1e-3, 1e-9, 1e-9),
     ] {
-        for kind in [OptionKind::Call, OptionKind::Put] {
+        for kind in [OptionType::Call, OptionType::Put] {
             let g = black76(&spec(kind, 100.0, k, 0.05, vol, t));
             for x in [g.price, g.delta, g.gamma, g.vega, g.theta] {
                 assert!(x.is_finite(), "{kind:?} K={k} T={t} σ={vol}: {g:?}");
@@ -259,7 +259,7 @@ fn deep_in_and_out_of_the_money_stay_finite() {
         }
     }
     // Deep in the money: a call is worth S − K·D and has delta 1.
-    let c = black76(&spec(OptionKind::Call, 100.0, 1e-6, 0.0, 0.5, 1.0));
+    let c = black76(&spec(OptionType::Call, 100.0, 1e-6, 0.0, 0.5, 1.0));
     close(c.price, 100.0 - 1e-6, 1e-12, "deep ITM call");
     assert_eq!(c.delta, 1.0);
 }
@@ -300,7 +300,7 @@ fn smile_by_hand() {
 #[test]
 fn errors_name_the_input_and_the_expected_range() {
     let e = |s, k, r, v, t| {
-        OptionSpec::new(OptionKind::Call, s, k, r, v, t)
+        OptionSpec::new(OptionType::Call, s, k, r, v, t)
             .err()
             .map(|e| (e.field(), e.to_string()))
     };
@@ -337,12 +337,12 @@ fn errors_name_the_input_and_the_expected_range() {
 #[test]
 fn batch_equals_one_at_a_time_across_chunks() {
     let n = 2 * BATCH_CHUNK + 17;
-    let kind: Vec<OptionKind> = (0..n)
+    let kind: Vec<OptionType> = (0..n)
         .map(|i| {
             if i % 3 == 0 {
-                OptionKind::Put
+                OptionType::Put
             } else {
-                OptionKind::Call
+                OptionType::Call
             }
         })
         .collect();
@@ -374,11 +374,8 @@ fn batch_equals_one_at_a_time_across_chunks() {
 }
 
 #[test]
-fn kinds_parse_and_print() {
-    for k in [OptionKind::Call, OptionKind::Put] {
-        assert_eq!(OptionKind::parse(k.name()), Some(k));
-    }
-    assert_eq!(OptionKind::parse(" CALL "), Some(OptionKind::Call));
-    assert_eq!(OptionKind::parse("c"), None);
-    assert_eq!(OptionKind::parse(""), None);
+fn payoff_signs() {
+    // max(w·(S − K), 0): a call pays S − K above the strike, a put K − S below it.
+    assert_eq!(payoff_sign(OptionType::Call), 1.0);
+    assert_eq!(payoff_sign(OptionType::Put), -1.0);
 }
