@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one command that regenerates BENCHMARKS.md (issue 7): builds the release binary, runs the whole
+# The one command that regenerates BENCHMARKS.md: builds the release binary, runs the whole
 # suite (`cascade bench --emit`, the issue's sizes), installs and runs the Python peers against the
 # same inputs, and renders the page. Takes a few minutes; needs PyPI for the peers' first install.
 # Usage: bench/run.sh [--no-peers]

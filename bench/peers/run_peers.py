@@ -1,4 +1,4 @@
-"""The Python peers of `cascade bench` (issue 7), measured on the same machine in the same run.
+"""The Python peers of `cascade bench`, measured on the same machine in the same run.
 
 Usage: run_peers.py DIR [--runs N] > peers.json
 
@@ -10,7 +10,7 @@ and its time counts only if it does.
 Peers:
 - QuantLib's Python API (BlackCalculator): Black-76 value, delta, gamma, vega, theta per option.
 - numpy, the fictitious default algorithm for Eisenberg-Noe (a linear solve per default round).
-- numpy health-factor scan and one-round liquidation (first call per account, DESIGN section 4)
+- numpy health-factor scan and one-round liquidation (first call per account, docs/lending.md#liquidation-call)
   over the same Parquet file, read with pyarrow.
 - pyarrow's read of that Parquet file (decoding only) beside cascade's snapshot load.
 """
@@ -243,7 +243,7 @@ def first_of_groups(group, value, mask, n):
 
 
 def first_calls(r):
-    """DESIGN 4's first liquidation call of each account: largest debt, largest collateral."""
+    """docs/lending.md#liquidation-call first liquidation call of each account: largest debt, largest collateral."""
     p = r["prices"][r["asset"]]
     value = r["amount"] * p
     n = r["n"]

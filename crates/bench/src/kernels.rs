@@ -1,4 +1,4 @@
-//! Workloads of the derivatives kernels (DESIGN §6), each landing with its issue: Black-76 price and
+//! Workloads of the derivatives kernels (docs/clearinghouse.md#options-and-black-76), each landing with its issue: Black-76 price and
 //! Greeks, and the portfolio-margin grid ([`portfolio_margin`]).
 
 use rand::{Rng, SeedableRng};
@@ -66,7 +66,7 @@ impl OptionBatch {
     }
 }
 
-/// Black-76 price + Greeks over a batch of options (DESIGN §6).
+/// Black-76 price + Greeks over a batch of options (docs/clearinghouse.md#options-and-black-76).
 pub(crate) fn black76(settings: &Settings) -> Result<Option<Measurement>, BenchError> {
     let Settings {
         runs,
@@ -148,12 +148,12 @@ pub(crate) fn black76(settings: &Settings) -> Result<Option<Measurement>, BenchE
     }))
 }
 
-/// Options per account of the portfolio-margin book, and its grid (issue 6: 21 moves × 3 vols).
+/// Options per account of the portfolio-margin book, and its grid (21 moves × 3 vols).
 const PM_OPTIONS_PER_ACCOUNT: usize = 10;
 const PM_PRICE_STEPS: u32 = 21;
 const PM_VOL_SHOCK: f64 = 0.3;
 
-/// Portfolio margin (DESIGN §6): every account's requirement over the 21 × 3 grid of a generated
+/// Portfolio margin (docs/clearinghouse.md#portfolio-margin): every account's requirement over the 21 × 3 grid of a generated
 /// book of portfolio-margined accounts with 10 listed options each (`cascade_gen::clearinghouse_book`),
 /// collateral revalued in each scenario, at snapshot prices. Checks: every requirement finite, at
 /// least the floor, IM = multiplier × MM; and the first accounts' requirement recomputed directly —

@@ -1,4 +1,4 @@
-//! `cascade-bench`: the benchmark suite of `cascade bench` (issue 7). It measures every engine on
+//! `cascade-bench`: the benchmark suite of `cascade bench`. It measures every engine on
 //! seeded inputs it generates itself, the machine's memory bandwidth in the same run (a STREAM-style
 //! copy and triad in Rust, one thread and all cores), and renders the result as a table, JSON or
 //! the Markdown of BENCHMARKS.md (with the Python peers' figures, when given).

@@ -1,4 +1,4 @@
-//! Seeded random liability networks for the Eisenberg–Noe workloads (DESIGN §13).
+//! Seeded random liability networks for the Eisenberg–Noe workloads (docs/contagion.md#eisenberg-noe-clearing).
 //!
 //! Node `i` owes `L_ij ~ U(0, 1)` to each creditor `j ≠ i` (dense), or to `edges` random creditors
 //! (sparse, duplicates adding up); its external liabilities are 20% of what it owes in the network

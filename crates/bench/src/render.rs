@@ -227,7 +227,7 @@ pub fn markdown(r: &Report, peers: Option<&Peers>, command: &str) -> String {
     for m in &r.workloads {
         o.push_str(&format!("- `{}`: {}\n", m.name, m.checks.join("; ")));
     }
-    o.push_str("\n## Targets (issue 7, 2 cores)\n\n| target | measured | met |\n|---|---|---|\n");
+    o.push_str("\n## Targets (2 cores)\n\n| target | measured | met |\n|---|---|---|\n");
     for m in &r.workloads {
         if let Some(t) = &m.target {
             let measured = match m.name.as_str() {

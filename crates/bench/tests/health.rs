@@ -1,5 +1,5 @@
-//! The columnar health scan against the lending engine on a generated system (issue 7): at snapshot
-//! prices every account's HF is the one the generator drew for it (DESIGN §4's formula solved for
+//! The columnar health scan against the lending engine on a generated system: at snapshot
+//! prices every account's HF is the one the generator drew for it (docs/lending.md#health-factor's formula solved for
 //! the debt), and at shocked prices it equals the lending pool's own `health_factor`.
 
 use cascade_io::{snapshot_from_str, Format};

@@ -1,4 +1,4 @@
-//! Criterion benches of Eisenberg–Noe clearing (DESIGN §13) on seeded random networks: dense
+//! Criterion benches of Eisenberg–Noe clearing (docs/contagion.md#eisenberg-noe-clearing) on seeded random networks: dense
 //! n = 300 and sparse n = 20,000 with 200,000 liabilities. `cargo bench -p cascade-contagion`.
 //! (`cascade bench` times the sizes, n = 2,000 dense and n = 100,000 sparse.)
 

@@ -1,5 +1,5 @@
 //! Eisenberg–Noe clearing with Rogers–Veraart default costs, by the fictitious default algorithm
-//! (DESIGN §13).
+//! (docs/contagion.md#eisenberg-noe-clearing).
 //!
 //! Notation: `L_ij` is what node `i` owes node `j`, `e_i` its external assets (after an optional
 //! shock), `x_i` its external liabilities. The total obligation is `p̄_i = Σ_j L_ij + x_i` and the

@@ -1,4 +1,4 @@
-//! DebtRank (DESIGN §13): distress propagation on an exposure network, in the original variant of
+//! DebtRank (docs/contagion.md#debtrank): distress propagation on an exposure network, in the original variant of
 //! Battiston et al. (2012) and the differential variant of Bardoscia et al. (2015).
 //!
 //! Impact of node `i` on node `j`: `W_ij = min(1, A_ji / E_j)`, where `A_ji` is the exposure of

@@ -1,4 +1,4 @@
-//! cascade's contagion layer (DESIGN §13): clearing and DebtRank on any network, and the exposure
+//! cascade's contagion layer (docs/contagion.md#contagion-analytics): clearing and DebtRank on any network, and the exposure
 //! graph, contagion coefficients, recursive-leverage loops and concentration of a snapshot.
 #![forbid(unsafe_code)]
 

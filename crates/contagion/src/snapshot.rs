@@ -1,4 +1,4 @@
-//! Contagion analytics of a snapshot (DESIGN §13): the exposure graph between protocols, contagion
+//! Contagion analytics of a snapshot (docs/contagion.md#contagion-analytics): the exposure graph between protocols, contagion
 //! coefficients by bisection over the cascade, recursive-leverage loops, and concentration.
 
 use serde::Serialize;
@@ -145,7 +145,7 @@ pub fn to_dot(s: &Snapshot, edges: &[Edge]) -> String {
     o
 }
 
-/// Contagion coefficient of asset `asset` on protocol `protocol` (DESIGN §13).
+/// Contagion coefficient of asset `asset` on protocol `protocol` (docs/contagion.md#contagion-coefficients).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Coefficient {
     pub asset: String,
@@ -243,7 +243,7 @@ pub fn contagion_coefficients(s: &Snapshot, prepared: &Prepared) -> Vec<Coeffici
     out
 }
 
-/// Concentration of one collateral asset across all holders (DESIGN §13).
+/// Concentration of one collateral asset across all holders (docs/contagion.md#concentration).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Concentration {
     pub asset: String,
@@ -315,7 +315,7 @@ fn family(s: &Snapshot, a: AssetIdx) -> String {
     }
 }
 
-/// Looped positions of one (collateral, debt) pair (DESIGN §13: supply stETH, borrow ETH).
+/// Looped positions of one (collateral, debt) pair (docs/contagion.md#leverage-loops: supply stETH, borrow ETH).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoopPair {
     pub collateral: String,
@@ -481,7 +481,7 @@ pub fn loops(s: &Snapshot, prepared: &Prepared, scenario: &Scenario) -> Loops {
     }
 }
 
-/// DebtRank of a snapshot's protocols (DESIGN §13): the network of the exposure graph's claims
+/// DebtRank of a snapshot's protocols (docs/contagion.md#debtrank-of-a-snapshot): the network of the exposure graph's claims
 /// (`from` is the creditor, `to` the debtor), each protocol's **equity** its first-loss buffer
 /// (insurance fund or surplus buffer) at snapshot prices, its **weight** its TVL. A claim larger than
 /// the buffer in front of a protocol's users transmits full distress — a conservative reading: in

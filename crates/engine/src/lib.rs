@@ -1,4 +1,4 @@
-//! cascade's engine layer (DESIGN §10): the round-based cascade across all protocols.
+//! cascade's engine layer (docs/cascade.md#the-cascade): the round-based cascade across all protocols.
 //!
 //! Round 0: bridge exploits and protocol defaults, then the price shocks; the issuers (lending pools
 //! for receipt tokens, bridges, AMM pools for LP tokens, CDPs for their stables) price their assets
@@ -33,7 +33,7 @@ pub use report::*;
 /// How a run is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Whether the protocols' circuit breakers act (DESIGN §8); `false` runs as if none were set.
+    /// Whether the protocols' circuit breakers act (docs/breakers.md#breakers-on-and-off); `false` runs as if none were set.
     pub breakers: bool,
     /// Whether to keep the per-round reports and the trace (a Monte Carlo path needs only totals).
     pub detail: bool,

@@ -1,4 +1,4 @@
-//! The result of a stress run, serialised as `cascade stress --json` (DESIGN §15; keys are stable).
+//! The result of a stress run, serialised as `cascade stress --json` (docs/formats.md#stress-json; keys are stable).
 
 use std::collections::BTreeMap;
 
@@ -200,7 +200,7 @@ pub struct RoundReport {
     pub borrowing_frozen: Vec<String>,
 }
 
-/// How one protocol's bad debt of one round was paid (DESIGN §9).
+/// How one protocol's bad debt of one round was paid (docs/losses.md#reported-figures).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LossReport {
     pub protocol: String,

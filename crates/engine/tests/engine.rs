@@ -1,5 +1,5 @@
-//! Scenario tests of the cascade engine. Every expected value is worked by hand from DESIGN.md's
-//! formulas (§3 curves, §4 lending); the arithmetic is written beside each assertion.
+//! Scenario tests of the cascade engine. Every expected value is worked by hand from the
+//! formulas of docs/liquidity.md and docs/lending.md; the arithmetic is written beside each assertion.
 
 use cascade_engine::{run, StressResult};
 use cascade_io::Format;
@@ -537,7 +537,7 @@ fn profitability_gating_makes_realised_bad_debt_path_dependent() {
     // selling alone, so no liquidator takes it in round 1; it is liquidated in round 2 after the other
     // account's sale has pushed ETH down 6.6%, realising more bad debt ($56.0k) than at −19.8%, where
     // both go in round 1 ($53.9k). Power-law slippage grows like p^1.5, the bonus like p. This is the
-    // model (DESIGN §4), not a bug; the README says so.
+    // model (docs/lending.md#liquidator-profitability), not a bug; the README says so.
     let accounts = account(
         "a0",
         35.25247311591842,

@@ -1,4 +1,4 @@
-//! The derivatives clearinghouse of a generated system (DESIGN §6): a book of portfolio-margin
+//! The derivatives clearinghouse of a generated system (docs/clearinghouse.md#derivatives-clearinghouses): a book of portfolio-margin
 //! accounts holding a perp and options on listed series ([`add_clearinghouse`]), and a small
 //! self-contained system around one for the benchmarks ([`clearinghouse_book`]).
 
@@ -24,7 +24,7 @@ pub const DERIV_COLLATERAL_LOG_SD: f64 = 1.4;
 /// Smallest derivatives account, USD.
 pub const DERIV_MIN_COLLATERAL_USD: f64 = 500.0;
 /// Share of derivatives accounts that post part of their collateral in the underlying's lst (the
-/// wrong-way collateral of DESIGN §6), when there is one.
+/// wrong-way collateral of docs/clearinghouse.md#portfolio-margin), when there is one.
 pub const LST_COLLATERAL_SHARE: f64 = 0.3;
 /// Share of derivatives accounts holding a perp.
 pub const PERP_SHARE: f64 = 0.6;
@@ -44,7 +44,7 @@ pub const LISTED_STRIKE_MONEYNESS: [f64; 20] = [
     0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 1.00, 1.05, 1.10, 1.15, 1.20, 1.25, 1.30, 1.35,
     1.40, 1.45, 1.50, 1.55,
 ];
-/// Initial margin ratio of the generated perp market (`IM = |s|·p·imr`, DESIGN §6).
+/// Initial margin ratio of the generated perp market (`IM = |s|·p·imr`, docs/clearinghouse.md#initial-and-maintenance-margin).
 pub const GEN_PERP_IMR: f64 = 0.10;
 /// Maintenance margin ratio of the generated perp market (`MM = |s|·p·mmr`).
 pub const GEN_PERP_MMR: f64 = 0.05;
@@ -61,7 +61,7 @@ pub fn listed_strikes(spot: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Adds a derivatives clearinghouse (DESIGN §6) with `accounts` portfolio-margin accounts to `s`, and
+/// Adds a derivatives clearinghouse (docs/clearinghouse.md#derivatives-clearinghouses) with `accounts` portfolio-margin accounts to `s`, and
 /// returns its protocol index; `None` (and `s` unchanged) if `s` has no priced stablecoin or no priced
 /// native/governance asset with a volatility to underlie it.
 ///

@@ -1,4 +1,4 @@
-//! The seeded synthetic-system generator behind `cascade gen --accounts N --seed S` (DESIGN §14,
+//! The seeded synthetic-system generator behind `cascade gen --accounts N --seed S` (docs/commands.md#gen,
 //! §15): a realistic book of lending accounts of any size over a base snapshot's assets and pools.
 //!
 //! What a generated account looks like, in the order it is drawn:
@@ -14,18 +14,18 @@
 //! 4. a target health factor `HF = 1 + LogNormal(ln 0.45, 0.7)`, at least [`MIN_HEALTH_FACTOR`];
 //! 5. one debt asset among the pool's `borrowable` reserves not used as collateral (a stablecoin
 //!    with probability [`STABLE_DEBT_SHARE`]; the underlying for loops), with the amount that gives
-//!    the account exactly that health factor at snapshot prices (DESIGN §4):
+//!    the account exactly that health factor at snapshot prices (docs/lending.md#health-factor):
 //!    `debt_usd = Σ_i c_i·p_i·LT_i / HF`, `LT_i` the e-mode category's threshold for the assets in
 //!    the account's category, the reserve's otherwise.
 //!
-//! Snapshot prices (DESIGN §2, at round 0 with no shock): exogenous assets at their price; an lst at
+//! Snapshot prices (docs/assets.md#snapshot-reference-prices, at round 0 with no shock): exogenous assets at their price; an lst at
 //! `p_U·rate·discount`; a receipt at `p_U·rate` (recovery 1); a bridged asset at
 //! `p_U·(1 − bridge_loss)`. Assets without such a price are never used.
 //!
 //! Every draw comes from one `ChaCha8Rng` seeded with `seed`, consumed in account order, so the
 //! same base, size and seed give the same snapshot bit for bit on every machine and thread count.
 //!
-//! Derivatives (DESIGN §6): [`generate_with`] can add a clearinghouse of portfolio-margin accounts
+//! Derivatives (docs/clearinghouse.md#derivatives-clearinghouses): [`generate_with`] can add a clearinghouse of portfolio-margin accounts
 //! holding a perp and options on listed series ([`add_clearinghouse`]), and [`clearinghouse_book`]
 //! builds a small self-contained system around one for the benchmarks.
 
@@ -322,7 +322,7 @@ pub fn scale_market_depth(out: &mut Snapshot, base: &Snapshot, prices: &[f64]) {
 /// does not give one (kinds priced by models that need protocol state: lp, cdp_stable, algostable).
 ///
 /// `lst`: `p_U·rate·discount`; `receipt`: `p_U·rate`; `bridged`: `p_U·(1 − bridge_loss)`
-/// (DESIGN §2).
+/// (docs/assets.md#snapshot-reference-prices).
 pub fn snapshot_prices(s: &Snapshot) -> Vec<f64> {
     (0..s.assets.len())
         .map(|i| match s.assets[i].kind {

@@ -1,6 +1,6 @@
 //! The built-in example system (examples/builtin) and the synthetic-system generator.
 //!
-//! Health factors here are worked out independently of the generator, from DESIGN §2 and §4:
+//! Health factors here are worked out independently of the generator, from docs/lending.md#health-factor:
 //! `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` at snapshot prices, an lst at `p_U·rate·discount`, a
 //! receipt at `p_U·rate`, and in e-mode the category's LT for the assets in the category.
 
@@ -27,16 +27,16 @@ fn builtin() -> Snapshot {
     }
 }
 
-/// USD price of asset `i` at snapshot time (DESIGN §2, no shock).
+/// USD price of asset `i` at snapshot time (docs/assets.md#snapshot-reference-prices, no shock).
 fn price(s: &Snapshot, i: usize) -> f64 {
     let a = &s.assets[i];
     match a.kind {
         AssetKind::Lst => price(s, a.underlying.unwrap()) * a.rate * a.discount,
         AssetKind::Receipt => price(s, a.underlying.unwrap()) * a.rate,
         AssetKind::Bridged => price(s, a.underlying.unwrap()) * (1.0 - a.bridge_loss),
-        // A CDP's stable holds its peg while its backing is at least 1 (DESIGN §2), as at snapshot.
+        // A CDP's stable holds its peg while its backing is at least 1 (docs/cdp.md#stablecoin-price), as at snapshot.
         AssetKind::CdpStable => 1.0,
-        // An LP token is worth 1 USD at the snapshot when its pool names no lp_supply (DESIGN §2 with
+        // An LP token is worth 1 USD at the snapshot when its pool names no lp_supply (docs/amm.md#lp-token-price with
         // the default supply): the built-in 3CRV.
         AssetKind::Lp => 1.0,
         _ => a.price.expect("exogenous asset has a price"),

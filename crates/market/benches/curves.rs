@@ -1,4 +1,4 @@
-//! Criterion benches of the liquidity curves (DESIGN §3): the quote a liquidator's profitability
+//! Criterion benches of the liquidity curves (docs/liquidity.md#liquidity-curves-and-price-impact): the quote a liquidator's profitability
 //! check makes, and a sale that moves a curve. `cargo bench -p cascade-market`.
 
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! cascade's market layer (DESIGN §2–3): liquidity curves, the prices of derived assets, and how
+//! cascade's market layer (docs/liquidity.md#liquidity-curves-and-price-impact): liquidity curves, the prices of derived assets, and how
 //! much of an asset its market absorbs.
 #![forbid(unsafe_code)]
 

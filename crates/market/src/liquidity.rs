@@ -1,4 +1,4 @@
-//! How much of an asset its market absorbs (DESIGN §3's slippage, used by calibration and the
+//! How much of an asset its market absorbs (docs/liquidity.md#liquidity-curves-and-price-impact's slippage, used by calibration and the
 //! contagion coefficients): the price impact of selling a position at once, and the largest sale
 //! that stays within a slippage budget.
 
@@ -10,7 +10,7 @@ use crate::price::Market;
 mod tests;
 
 /// The price impact of selling `tokens` of `asset` at once on its curve as it stands, as a share of
-/// the position's value: `slippage_usd(asset, tokens) / (tokens·prices[asset])` (DESIGN §3's
+/// the position's value: `slippage_usd(asset, tokens) / (tokens·prices[asset])` (docs/liquidity.md#execution-price-and-slippage's
 /// slippage: value at the pre-sale price minus proceeds). 0 for no position or no price; clamped to
 /// `[0, 1]`.
 pub fn impact_of_position(market: &Market, asset: AssetIdx, tokens: f64, prices: &[f64]) -> f64 {
@@ -30,7 +30,7 @@ pub fn impact_of_position(market: &Market, asset: AssetIdx, tokens: f64, prices:
 /// `asset` whose sale at once on its curve as it stands loses at most `max_slippage` of its value.
 /// ∞ if no sale up to 1e18 USD loses that much (a curve without impact); 0 without a price.
 ///
-/// Found by bisection on the quantity: the slippage share of DESIGN §3's curves grows with the
+/// Found by bisection on the quantity: the slippage share of docs/liquidity.md#execution-price-and-slippage's curves grows with the
 /// quantity sold (the average execution price falls along the curve).
 pub fn liquidity_within_slippage_usd(
     market: &Market,

@@ -1,7 +1,7 @@
-//! The market state the engine moves round by round: each asset's price (DESIGN §2) and its venue,
-//! the liquidity curve its sales go through (DESIGN §3).
+//! The market state the engine moves round by round: each asset's price (docs/assets.md#the-price-of-an-asset) and its venue,
+//! the liquidity curve its sales go through (docs/liquidity.md#liquidity-curves-and-price-impact).
 //!
-//! Prices are `p_a = formula_a · impact_a`, where `formula_a` is DESIGN §2's price of the asset's kind
+//! Prices are `p_a = formula_a · impact_a`, where `formula_a` is docs/assets.md#the-price-of-an-asset's price of the asset's kind
 //! and `impact_a` is what fire sales have done to it: the ratio of its curve's marginal price now to
 //! the marginal price it was anchored at after the round-0 shocks (1 until something is sold).
 //!
@@ -192,7 +192,7 @@ impl Market {
         self.quoters = self.venues.iter().map(|v| Quoter::new(&v.curve)).collect();
     }
 
-    /// DESIGN §2's price of every asset before market impact, USD.
+    /// docs/assets.md#the-price-of-an-asset's price of every asset before market impact, USD.
     fn prices_without_impact(&self) -> Vec<f64> {
         let mut p = vec![0.0; self.kinds.len()];
         for &a in &self.price_order {
@@ -239,7 +239,7 @@ impl Market {
         }
     }
 
-    /// Every asset's USD price now (DESIGN §2 formula × market impact), derived in dependency order.
+    /// Every asset's USD price now (docs/assets.md#the-price-of-an-asset formula × market impact), derived in dependency order.
     pub fn prices(&self) -> Vec<f64> {
         let mut p = vec![0.0; self.kinds.len()];
         for &a in &self.price_order {
@@ -287,7 +287,7 @@ impl Market {
         self.refresh_quoters();
     }
 
-    /// Round 0 (DESIGN §10): price changes, lst discounts and liquidity multipliers; then every curve is
+    /// Round 0 (docs/cascade.md#round-0-the-shocks): price changes, lst discounts and liquidity multipliers; then every curve is
     /// re-anchored at the shocked prices.
     pub fn apply_shocks(&mut self, scenario: &Scenario) {
         for sh in &scenario.shocks {
@@ -351,7 +351,7 @@ impl Market {
         self.execute_orders(orders, &[], prices).0
     }
 
-    /// Step (3) of a round (DESIGN §3, §10): all trades of an asset go through its curve together, per
+    /// Step (3) of a round (docs/liquidity.md#a-rounds-trades): all trades of an asset go through its curve together, per
     /// asset in `sale_order` (an asset before the asset its curve pays in). `prices` are the round's
     /// start prices (used to value proceeds, costs and slippage).
     ///
@@ -458,7 +458,7 @@ impl Market {
         (fills, buy_fills)
     }
 
-    /// Between rounds each curve's price recovers `rate` of the gap to its anchor (DESIGN §3's
+    /// Between rounds each curve's price recovers `rate` of the gap to its anchor (docs/liquidity.md#recovery-between-rounds's
     /// `recovery_rate`; 0 = depth consumed stays consumed), from either side: a price that buys
     /// pushed above its anchor falls back by the same share.
     pub fn recover(&mut self, rate: f64) {

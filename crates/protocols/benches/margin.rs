@@ -1,4 +1,4 @@
-//! Portfolio margin throughput (issue 6): 100k accounts × 10 options each on listed series
+//! Portfolio margin throughput: 100k accounts × 10 options each on listed series
 //! (`cascade_gen::clearinghouse_book`), a 21 × 3 grid (21 price moves × 3 volatility shocks),
 //! every account's health at one set of prices. The target is ≤ 1 s on 2 cores. Series are valued once
 //! per grid point ([`Valuation::new`]) and accounts in parallel ([`Clearinghouse::health_all`]).

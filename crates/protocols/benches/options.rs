@@ -1,4 +1,4 @@
-//! Black-76 throughput (issue 6): price + 4 Greeks of 1M options with `black76_batch` on all cores,
+//! Black-76 throughput: price + 4 Greeks of 1M options with `black76_batch` on all cores,
 //! and the price-only hot path. The target is ≥ 20M options/s on 2 cores.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

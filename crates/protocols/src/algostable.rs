@@ -1,4 +1,4 @@
-//! Algorithmic stablecoins with Terra semantics (DESIGN §2, §7).
+//! Algorithmic stablecoins with Terra semantics (docs/algostable.md#algorithmic-stablecoins).
 //!
 //! A stable `S` (supply `s`, stable tokens) is redeemable for newly minted absorber `G` (supply `n`,
 //! tokens): one stable buys 1 USD of `G` at the round's oracle price `p_G` (Terra's market module).
@@ -19,7 +19,7 @@
 //! a [`PriceInput::Price`], re-derived whenever prices are (so `backing` uses `G`'s price after the
 //! round's sales); the stable's own curve adds market impact on top, as for every asset.
 //!
-//! Decisions where DESIGN.md is silent:
+//! Modelling decisions (documented in docs/):
 //! - **The outflow.** `pending` starts at the sum of the scenario's `redemptions_usd` shocks on the
 //!   protocol (USD of stable whose holders want out; 0 without one).
 //! - **The run.** The first round whose start-of-round `backing` is below `panic_backing`, the whole
@@ -44,7 +44,7 @@ use cascade_model::{AlgostableParams, ProtocolKind, Scenario, Snapshot};
 use crate::{EndState, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
 
 /// `backing = p_G · n / s`: the absorber's market cap per stable token; infinite when no stable is
-/// outstanding (DESIGN §7).
+/// outstanding (docs/algostable.md#backing).
 ///
 /// ```
 /// use cascade_protocols::algostable::backing;
@@ -59,7 +59,7 @@ pub fn backing(absorber_price: f64, absorber_supply: f64, stable_supply: f64) ->
     absorber_price * absorber_supply / stable_supply
 }
 
-/// The stable's price from its backing (DESIGN §7): 1 while `backing ≥ panic_backing`, else
+/// The stable's price from its backing (docs/algostable.md#stablecoin-price): 1 while `backing ≥ panic_backing`, else
 /// `min(1, max(floor, backing))`.
 ///
 /// ```
@@ -77,7 +77,7 @@ pub fn stable_price(backing: f64, panic_backing: f64, floor: f64) -> f64 {
     }
 }
 
-/// One round's redemption (DESIGN §7).
+/// One round's redemption (docs/algostable.md#redemption).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Redemption {
     /// Stable tokens redeemed (and burned), each valued at 1 USD: `r = min(cap, pending, s)`.

@@ -1,4 +1,4 @@
-//! AMM pools (DESIGN §2, §7): a two-asset pool whose reserves arbitrage keeps at the external prices,
+//! AMM pools (docs/amm.md#amm-pools): a two-asset pool whose reserves arbitrage keeps at the external prices,
 //! and whose share, the LP token, is priced from those reserves.
 //!
 //! **Arbitrage.** Each time prices are re-derived ([`ProtocolModel::on_prices`]) arbitrageurs move the
@@ -9,9 +9,9 @@
 //! price ratio alone: they are recomputed from the snapshot pool each time, which makes the call
 //! idempotent and path-independent.
 //!
-//! **LP price** (DESIGN §2): `p_LP = (x·p_A + y·p_B) / lp_supply`, reserves after arbitrage.
+//! **LP price** (docs/amm.md#lp-token-price): `p_LP = (x·p_A + y·p_B) / lp_supply`, reserves after arbitrage.
 //!
-//! Decisions where DESIGN is silent:
+//! Modelling decisions (documented in docs/amm.md):
 //! - *Fees.* Arbitrage pays no fee and the pool earns none: the pool sits exactly at the external
 //!   price (a real pool stops within a fee of it, and the fees it earns accrue to LPs). At Curve's
 //!   0.04% or Uniswap's 0.3% either effect is small next to the reserves' move; `fee` is kept only on
@@ -201,7 +201,7 @@ impl ProtocolModel for Amm {
             _ => {}
         }
     }
-    /// `p_LP = (x·p_A + y·p_B) / lp_supply` (DESIGN §2); 1 USD until the default supply is captured.
+    /// `p_LP = (x·p_A + y·p_B) / lp_supply` (docs/amm.md#lp-token-price); 1 USD until the default supply is captured.
     fn price_inputs(&self, prices: &[f64]) -> Vec<PriceInput> {
         let usd = match self.lp_supply {
             Some(supply) => {

@@ -1,4 +1,4 @@
-//! Bridges (DESIGN §7): tokens of an underlying locked to back a bridged asset. An exploit removes a
+//! Bridges (docs/bridge.md#bridges): tokens of an underlying locked to back a bridged asset. An exploit removes a
 //! share of them; the bridged asset reprices `p = p_U·(1 − bridge_loss)` and every protocol holding it
 //! takes the hit through its price.
 

@@ -1,4 +1,4 @@
-//! CDP stablecoins with MakerDAO semantics (DESIGN §2, §5).
+//! CDP stablecoins with MakerDAO semantics (docs/cdp.md#cdp-stablecoins).
 //!
 //! A vault of type `t` holds `c` tokens of `t`'s collateral and owes `d` of the stable, debt valued at
 //! 1 USD. Each round, at the oracle prices:
@@ -23,7 +23,7 @@
 //!   `insurance_used_usd`; penalty income of the same round is already in it), the rest is an
 //!   uncovered deficit (the debt auction's dilution), which lowers `backing`.
 //!
-//! **Pricing the stable** (DESIGN §2). With the open vaults' collateral value `V` (at current prices),
+//! **Pricing the stable** (docs/cdp.md#stablecoin-price). With the open vaults' collateral value `V` (at current prices),
 //! the PSM reserve of `R` tokens of another stable priced `p_R`, the surplus `S` and the uncovered
 //! deficit `D`, and the supply `Σ d` (open vaults) `+ R` (the PSM minted one stable per reserve token):
 //!
@@ -39,7 +39,7 @@
 //! count the reserve's depeg twice. The stable's market impact (sales of it on its own curve) applies
 //! on top, as for every asset.
 //!
-//! Decisions where DESIGN.md is silent:
+//! Modelling decisions (documented in docs/):
 //! - A vault counts only its type's collateral (other collateral rows count for nothing; the loader
 //!   warns about them) and owes only the stable (the loader refuses other debt).
 //! - `dust` and `debt_ceiling` change no figure: whole vaults are auctioned (so no partial auction
@@ -78,7 +78,7 @@ pub fn absorbs(ctx: &RoundCtx, a: AssetIdx, tokens: f64) -> bool {
     quoted >= ZERO_BID_MIN_PROCEEDS_SHARE * value
 }
 
-/// How one auction's proceeds are divided (DESIGN §5), all in USD.
+/// How one auction's proceeds are divided (docs/cdp.md#cdp-stablecoins), all in USD.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AuctionSplit {
     /// The keepers' cut: `P·(1 − auction_efficiency)`.

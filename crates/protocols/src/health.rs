@@ -1,4 +1,4 @@
-//! A columnar health-factor scan (DESIGN §4) over every account of one or more lending pools: the
+//! A columnar health-factor scan (docs/lending.md#health-factor) over every account of one or more lending pools: the
 //! read-only kernel behind monitoring and the benchmark's "health scan of 1M accounts".
 //!
 //! Layout (struct of arrays): per entry, `asset` (u32) and `weighted_tokens` (f64): `c_i·LT_i` for a
@@ -10,7 +10,7 @@
 //! more than the memory traffic). `account[row]` is the row's snapshot account index.
 //!
 //! The effective thresholds (e-mode, isolation mode) are the lending pool's own, resolved once when
-//! the pool was built ([`crate::lending::LendingPool`]), so the scan computes exactly DESIGN §4's
+//! the pool was built ([`crate::lending::LendingPool`]), so the scan computes exactly docs/lending.md#health-factor's
 //! `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (∞ without debt). Folding `LT_i` into the amount reorders one
 //! multiplication, `(c_i·LT_i)·p_i` instead of `(c_i·p_i)·LT_i`: results agree with
 //! [`crate::lending::health_factor`] to a few units in the last place, not bit for bit.
@@ -153,7 +153,7 @@ impl HealthColumns {
     }
 
     /// Writes every row's `HF = Σ c_i·LT_i·p_i / Σ d_j·p_j` (∞ without debt) into `out` (one slot
-    /// per row, in row order) and returns how many are below 1 (liquidatable, DESIGN §4).
+    /// per row, in row order) and returns how many are below 1 (liquidatable, docs/lending.md#liquidation-threshold).
     pub fn scan_into(&self, prices: &[f64], out: &mut [f64]) -> Result<usize, HealthError> {
         if prices.len() < self.assets_needed {
             return Err(HealthError::Prices {

@@ -1,10 +1,10 @@
-//! Lending pools with Aave v3 semantics (DESIGN §4).
+//! Lending pools with Aave v3 semantics (docs/lending.md#lending-pools).
 //!
 //! Accounts are stored flat: one [`Entry`] per (account, asset, side), the entries of an account
 //! adjacent, with each entry's effective liquidation threshold and bonus resolved once at build time
 //! (e-mode and isolation mode included), so a round is a scan over plain numbers.
 //!
-//! Decisions where DESIGN.md is silent (also in the README):
+//! Modelling decisions (documented in docs/lending.md):
 //! - A liquidation step is evaluated at the full close-factor amount; if the liquidator would not profit
 //!   from it, the account is left open for this round (no search for a smaller, profitable amount).
 //! - E-mode: an account in category `c` uses `c`'s LT and LB for collateral assets in `c`, the
@@ -80,7 +80,7 @@ impl LiquidationRules {
     }
 }
 
-/// Health factor `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (DESIGN §4); `f64::INFINITY` without debt.
+/// Health factor `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (docs/lending.md#health-factor); `f64::INFINITY` without debt.
 pub fn health_factor(entries: &[Entry], prices: &[f64]) -> f64 {
     let (weighted, debt) = weighted_collateral_and_debt(entries, prices);
     if debt > 0.0 {
@@ -104,7 +104,7 @@ pub fn weighted_collateral_and_debt(entries: &[Entry], prices: &[f64]) -> (f64, 
     (w, d)
 }
 
-/// The next liquidation call on an account, as DESIGN §4 decides it.
+/// The next liquidation call on an account, as docs/lending.md#liquidation-call decides it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Step {
     /// HF ≥ 1 (or no debt): nothing to do.
@@ -200,7 +200,7 @@ pub struct LendingPool {
     status: Vec<u8>,
     /// Supplied tokens per reserve asset (passive suppliers included), for TVL and receipt recovery.
     supplied: Vec<(AssetIdx, f64)>,
-    /// Insurance fund balances, tokens per asset (DESIGN §9).
+    /// Insurance fund balances, tokens per asset (docs/losses.md#insurance-funds).
     insurance_fund: Vec<(AssetIdx, f64)>,
     /// Bad debt no fund covered, tokens per reserve asset (socialised to that reserve's suppliers).
     uncovered_tokens: Vec<(AssetIdx, f64)>,
@@ -516,7 +516,7 @@ impl ProtocolModel for LendingPool {
     }
 
     /// Each receipt token's recovery: `(1 − default) · (1 − uncovered_tokens_U / supplied_tokens_U)`,
-    /// floored at 0 (DESIGN §2, §9; in tokens of the underlying, so it does not move with its price).
+    /// floored at 0 (docs/assets.md#receipt-tokens; in tokens of the underlying, so it does not move with its price).
     fn price_inputs(&self, _prices: &[f64]) -> Vec<PriceInput> {
         self.receipts
             .iter()

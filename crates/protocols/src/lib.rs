@@ -1,4 +1,4 @@
-//! cascade's protocols layer (DESIGN §1, §4–7): one module per protocol kind, each valuing its own
+//! cascade's protocols layer (docs/architecture.md#layers): one module per protocol kind, each valuing its own
 //! accounts and liquidating them by its own rules behind the one [`ProtocolModel`] interface that the
 //! engine drives round by round.
 #![forbid(unsafe_code)]
@@ -30,7 +30,7 @@ pub struct RoundCtx<'a> {
     pub breakers: bool,
 }
 
-/// What a protocol's state gives to the price of an asset it issues (DESIGN §2, §9).
+/// What a protocol's state gives to the price of an asset it issues (docs/assets.md#issuers-re-price-their-assets).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PriceInput {
     /// A receipt token's `recovery`: `1 − uncovered_loss / reserve_supplied_value`.
@@ -73,7 +73,7 @@ pub struct ProtocolBuyFill {
     pub cost_usd: f64,
 }
 
-/// How a round's bad debt was paid (DESIGN §9).
+/// How a round's bad debt was paid (docs/losses.md#reported-figures).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct LossOutcome {
     /// Paid by the protocol's insurance fund, USD at the round's prices.

@@ -1,4 +1,4 @@
-//! European options on one token (DESIGN §6): Black-76 on the forward with a quadratic smile, the
+//! European options on one token (docs/clearinghouse.md#options-and-black-76): Black-76 on the forward with a quadratic smile, the
 //! option's value and its Greeks delta, gamma, vega and theta — one at a time ([`black76`]), price
 //! only ([`black76_price`]), or many at once on flat columns in parallel ([`black76_batch`]).
 //!
@@ -27,7 +27,7 @@ pub fn payoff_sign(kind: OptionType) -> f64 {
     }
 }
 
-/// The volatility smile of one underlying (DESIGN §6):
+/// The volatility smile of one underlying (docs/clearinghouse.md#volatility-smile-and-skew):
 /// `σ(k) = atm + skew·k + curvature·k²` with log-moneyness `k = ln(K/F)`, floored at [`MIN_VOL`].
 ///
 /// # Examples
@@ -367,7 +367,7 @@ fn exp_half_d2_sq(e1: f64, f_over_k: f64, d2: f64) -> f64 {
 }
 
 /// Black-76 on the forward `F = S·e^{rT}`, discounted at `D = e^{−rT}` — the same as
-/// Black–Scholes on spot (DESIGN §6). With `w = +1` for a call and `−1` for a put,
+/// Black–Scholes on spot (docs/clearinghouse.md#options-and-black-76). With `w = +1` for a call and `−1` for a put,
 /// `d1 = (ln(F/K) + σ²T/2)/(σ√T)`, `d2 = d1 − σ√T`:
 ///
 /// - `price = w·(S·N(w·d1) − K·D·N(w·d2))`

@@ -1,4 +1,4 @@
-//! Properties of one Aave-v3 liquidation call (DESIGN §4).
+//! Properties of one Aave-v3 liquidation call (docs/lending.md#liquidation-call).
 
 use cascade_model::Side;
 use cascade_protocols::lending::{health_factor, next_step, Entry, LiquidationRules, Step};

@@ -1,4 +1,4 @@
-//! Criterion benches of the Monte Carlo (DESIGN §11) on the built-in system: drawing one path's
+//! Criterion benches of the Monte Carlo (docs/monte-carlo.md#monte-carlo) on the built-in system: drawing one path's
 //! correlated returns, and 16 paths each through the full cascade. `cargo bench -p cascade-risk`.
 
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! Monte Carlo calibration (DESIGN §12): by bisection, the largest liquidation threshold — and the
+//! Monte Carlo calibration (docs/calibration.md#monte-carlo-search): by bisection, the largest liquidation threshold — and the
 //! largest supply — of a reserve whose `ES_α` of the protocol's loss stays within a loss budget, a
 //! share of the protocol's supplied value; and the sensitivity of ES to the threshold (±5 points).
 //!

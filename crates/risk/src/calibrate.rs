@@ -1,4 +1,4 @@
-//! Calibration (DESIGN §12), closed-form part: the liquidity-adjusted haircut of a position, the
+//! Calibration (docs/calibration.md#calibration), closed-form part: the liquidity-adjusted haircut of a position, the
 //! largest liquidation threshold that keeps the liquidation bonus payable, and for comparison the
 //! Risk DAO / B.Protocol SmartLTV formula. The Monte Carlo bisection on `ES_99` lives elsewhere.
 //!
@@ -126,7 +126,7 @@ mod as241 {
     ];
 }
 
-/// DESIGN §12's liquidity-adjusted haircut of a position sold over `days` days at confidence
+/// docs/calibration.md#liquidity-adjusted-haircut's liquidity-adjusted haircut of a position sold over `days` days at confidence
 /// `alpha`: `h = 1 − exp(−z_α·σ·√(T/365)) + impact`, clamped to `[0, 1]`.
 ///
 /// `sigma_annual` is the annualised volatility of log returns, `impact` the share of the position's
@@ -151,7 +151,7 @@ pub fn liquidity_adjusted_haircut(sigma_annual: f64, days: f64, alpha: f64, impa
     }
 }
 
-/// DESIGN §12's bound on the liquidation threshold that keeps the liquidation bonus payable after
+/// docs/calibration.md#maximum-liquidation-threshold's bound on the liquidation threshold that keeps the liquidation bonus payable after
 /// a haircut `h`: `LT ≤ (1 − h)/(1 + LB)`, clamped to `[0, 1]`.
 ///
 /// # Examples
@@ -240,7 +240,7 @@ pub struct ReserveCalibration {
     pub smart_ltv: Option<f64>,
 }
 
-/// DESIGN §12's closed forms for every collateral reserve (collateral enabled and `LT > 0`, as
+/// docs/calibration.md#calibration's closed forms for every collateral reserve (collateral enabled and `LT > 0`, as
 /// [`Snapshot::check_position`] counts collateral) of every lending protocol of `snapshot`, in
 /// snapshot order, at confidence `alpha` over a horizon of `days` days.
 ///

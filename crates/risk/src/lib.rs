@@ -1,4 +1,4 @@
-//! cascade's risk layer (DESIGN §11–12): Monte Carlo paths through the full cascade, VaR / ES / LaR
+//! cascade's risk layer (docs/monte-carlo.md#monte-carlo): Monte Carlo paths through the full cascade, VaR / ES / LaR
 //! with confidence intervals, and parameter calibration.
 #![forbid(unsafe_code)]
 

@@ -1,4 +1,4 @@
-//! Loss-distribution figures with confidence intervals (DESIGN §11).
+//! Loss-distribution figures with confidence intervals (docs/monte-carlo.md#confidence-intervals).
 //!
 //! `VaR_α` is the α-quantile of the losses — the order statistic of rank `⌈α·n⌉` — and `ES_α` the mean
 //! of the losses at or beyond it. Confidence intervals (95%): for VaR, distribution-free from order

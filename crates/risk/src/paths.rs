@@ -1,4 +1,4 @@
-//! Correlated, fat-tailed return paths with jump/depeg events (DESIGN §11).
+//! Correlated, fat-tailed return paths with jump/depeg events (docs/monte-carlo.md#paths).
 //!
 //! Over a horizon of `h` days the log returns of the modelled assets are
 //! `r = μ·h/365 + L·z·√(h/365)`, with `L` the Cholesky factor of the covariance `Σ_ij = ρ_ij·σ_i·σ_j`

@@ -1,4 +1,4 @@
-//! Monte Carlo through the full cascade (DESIGN §11): every path's returns become a scenario that runs
+//! Monte Carlo through the full cascade (docs/monte-carlo.md#monte-carlo): every path's returns become a scenario that runs
 //! through every protocol, round by round, from one prepared copy of the snapshot.
 //!
 //! The loss of a path is its **insolvent debt**: bad debt realised (gross of insurance) plus the

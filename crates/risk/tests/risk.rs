@@ -1,4 +1,4 @@
-//! Monte Carlo checks against closed forms (DESIGN §11).
+//! Monte Carlo checks against closed forms (docs/monte-carlo.md#monte-carlo).
 
 use cascade_io::snapshot_from_str;
 use cascade_io::Format;

@@ -242,7 +242,7 @@ fn lending_pools(s: &Snapshot) -> Vec<LendingPool> {
         .collect()
 }
 
-/// The first liquidation call of round 1 for every account of `pools` (DESIGN §4 via
+/// The first liquidation call of round 1 for every account of `pools` (docs/lending.md#liquidation-call via
 /// [`next_step`]): repaid and seized USD at `prices`, 0 for a healthy account or bad debt.
 /// Liquidator profitability is not checked (it needs the curves).
 pub fn first_calls(

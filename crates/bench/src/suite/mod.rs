@@ -194,7 +194,7 @@ pub struct Measurement {
     /// `bytes_per_run / median_s` as a share of the triad bandwidth (the better of one thread and
     /// all threads, [`Bandwidth::triad_peak_gb_s`]).
     pub bandwidth_share: Option<f64>,
-    /// The target, in words (issue 7 / DESIGN), if any.
+    /// The target, in words (BENCHMARKS.md states each), if any.
     pub target: Option<String>,
     /// Whether the target is met; `None` when not judged (quick mode, or judged against a peer).
     pub target_met: Option<bool>,
@@ -356,7 +356,7 @@ impl Runner<'_> {
             "portfolio_margin" => match crate::kernels::portfolio_margin(&self.settings)? {
                 Some(m) => Outcome::Measured(Box::new(m)),
                 None => Outcome::Skipped(
-                    "the portfolio-margin kernel (DESIGN §6) is not in this build yet".into(),
+                    "the portfolio-margin kernel (docs/clearinghouse.md#portfolio-margin) is not in this build yet".into(),
                 ),
             },
             "en_dense" => Outcome::Measured(Box::new(self.en_dense()?)),

@@ -1,4 +1,4 @@
-//! Financial networks on any set of named nodes (DESIGN §13): interbank liabilities and external
+//! Financial networks on any set of named nodes (docs/formats.md#network-files): interbank liabilities and external
 //! balance sheets for Eisenberg–Noe clearing, exposures and equity for DebtRank.
 //!
 //! Four CSV files, each with a header row; nodes are named by any string and indexed (name ↔

@@ -1,4 +1,4 @@
-//! Network files, Eisenberg–Noe / Rogers–Veraart clearing and DebtRank (DESIGN §13, issue 5).
+//! Network files, Eisenberg–Noe / Rogers–Veraart clearing and DebtRank (docs/contagion.md#eisenberg-noe-clearing).
 
 use cascade_contagion::clearing::{clear, ClearingOptions};
 use cascade_contagion::debtrank::{

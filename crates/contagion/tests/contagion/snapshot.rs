@@ -1,4 +1,4 @@
-//! Contagion analytics of snapshots, worked by hand (DESIGN §13).
+//! Contagion analytics of snapshots, worked by hand (docs/contagion.md#contagion-analytics).
 
 use cascade_contagion::snapshot::{
     concentration, contagion_coefficients, exposure_graph, loops, to_dot,

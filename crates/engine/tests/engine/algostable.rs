@@ -1,4 +1,4 @@
-//! Algorithmic stablecoins (DESIGN §7): redemption into the absorber up to the cap, the minted
+//! Algorithmic stablecoins (docs/algostable.md#algorithmic-stablecoins): redemption into the absorber up to the cap, the minted
 //! absorber sold on its curve, backing and panic pricing, the run; and the UST/LUNA replay of
 //! examples/replays (May 2022). Values worked by hand beside each assertion.
 
@@ -6,7 +6,7 @@ use super::*;
 
 /// A stable "S" issued by "algo" against the absorber "G" ($10, `absorber_supply` tokens) whose
 /// curve is a constant product of 100 G / 1,000 USD with no fee, so selling q G moves its price to
-/// `10·(100/(100 + q))²` (DESIGN §3).
+/// `10·(100/(100 + q))²` (docs/liquidity.md#constant-product).
 fn algo(stable_supply: f64, absorber_supply: f64, cap: f64, floor: f64) -> Snapshot {
     let text = format!(
         r#"

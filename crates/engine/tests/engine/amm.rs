@@ -1,4 +1,4 @@
-//! AMM pools (DESIGN §2, §7): arbitrage to the external price ratio along the pool's invariant, the LP
+//! AMM pools (docs/amm.md#amm-pools): arbitrage to the external price ratio along the pool's invariant, the LP
 //! token priced from the arbitraged reserves, and LP tokens as lending collateral. Values worked by
 //! hand (the stableswap balances with an independent high-precision solver) beside each assertion.
 

@@ -1,4 +1,4 @@
-//! CDP stablecoins (DESIGN §2, §5): auctions, the surplus buffer, the PSM pass-through, zero bids,
+//! CDP stablecoins (docs/cdp.md#cdp-stablecoins): auctions, the surplus buffer, the PSM pass-through, zero bids,
 //! and the incident replays of examples/replays. Values worked by hand beside each assertion.
 
 use super::*;

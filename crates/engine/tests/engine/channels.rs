@@ -1,4 +1,4 @@
-//! Systemic channels (DESIGN §7–9): insurance funds, the credit channel through receipt tokens,
+//! Systemic channels (docs/losses.md#the-credit-channel): insurance funds, the credit channel through receipt tokens,
 //! bridges, protocol defaults and circuit breakers. Values worked by hand beside each assertion.
 
 use super::*;

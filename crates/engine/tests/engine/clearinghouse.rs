@@ -1,4 +1,4 @@
-//! Clearinghouses in the cascade (DESIGN §6): closing a short buys through the curve, worked by
+//! Clearinghouses in the cascade (docs/clearinghouse.md#derivatives-clearinghouses): closing a short buys through the curve, worked by
 //! hand; the Mango Markets replay of examples/replays/mango and its mitigation.
 
 use super::*;

@@ -1,4 +1,4 @@
-//! Buys through the curves (DESIGN §3 extended): liquidators that must buy the debt they repay
+//! Buys through the curves (docs/liquidity.md#a-rounds-trades extended): liquidators that must buy the debt they repay
 //! (`liquidators_buy_debt`), worked by hand, and the CRV-on-Aave-v2 replay of examples/replays.
 
 use super::*;

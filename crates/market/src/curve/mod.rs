@@ -1,4 +1,4 @@
-//! Liquidity curves: the pure math of price impact (DESIGN §3).
+//! Liquidity curves: the pure math of price impact (docs/liquidity.md#liquidity-curves-and-price-impact).
 //!
 //! A [`Curve`] is the state of one venue where an asset (the *base*) is sold for its quote (USD, or
 //! tokens of a quote asset). Prices are in quote units per base token. Three shapes:
@@ -9,7 +9,7 @@
 //!
 //! Every curve also buys ([`Curve::buy`], [`Curve::spend`]): the inverse of its sale, the fee charged
 //! on the input; a power law's state goes below 0 on the buy side, where `p(V) =
-//! p_ref·(1 + k·(|V|/adv)^alpha)` (the mirror of the sale side; DESIGN §3 defines sales only).
+//! p_ref·(1 + k·(|V|/adv)^alpha)` (the mirror of the sale side; docs/liquidity.md#power-law defines sales only).
 //! Buying then selling the same quantity never returns more than the buy cost.
 //!
 //! Every function is total: for quantities that are zero, negative or not finite a sale yields 0 and
@@ -41,7 +41,7 @@ use stableswap::Pool;
 /// law's tokens for a budget); stops earlier at float resolution.
 const MAX_BISECTION_STEPS: usize = 400;
 
-/// State of one liquidity curve (DESIGN §3). Prices are in quote units per base token (quote = USD, or
+/// State of one liquidity curve (docs/liquidity.md#liquidity-curves-and-price-impact). Prices are in quote units per base token (quote = USD, or
 /// tokens of a quote asset).
 ///
 /// Build it with [`Curve::from_spec`] from a validated [`CurveSpec`], centre it with
@@ -64,10 +64,10 @@ const MAX_BISECTION_STEPS: usize = 400;
 pub enum Curve {
     /// `x·y = k` with a fee kept by the pool: selling `q` yields
     /// `out = quote·q(1−fee)/(base + q(1−fee))`, then `base' = base + q`, `quote' = quote − out`, and
-    /// the price is `quote/base` (DESIGN §3). `fee` outside `[0, 1]` is clamped to it; a NaN fee
+    /// the price is `quote/base` (docs/liquidity.md#constant-product). `fee` outside `[0, 1]` is clamped to it; a NaN fee
     /// pays nothing.
     ConstantProduct { base: f64, quote: f64, fee: f64 },
-    /// Curve's two-coin stableswap with amplification `A` (DESIGN §3): balances `x = base`,
+    /// Curve's two-coin stableswap with amplification `A` (docs/liquidity.md#stableswap): balances `x = base`,
     /// `y = quote` satisfy `A·n^n·(x+y) + D = A·D·n^n + D^(n+1)/(n^n·x·y)`, n = 2. A sale of `dx`
     /// solves the invariant for `y'` at `x + dx`; the seller receives `(y − y')(1−fee)` and the fee
     /// stays in the pool. A negative or NaN `A` is treated as 0 (constant product); `A` above 1e12
@@ -78,7 +78,7 @@ pub enum Curve {
         quote: f64,
         fee: f64,
     },
-    /// Power-law market impact (DESIGN §3): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)`, `V` =
+    /// Power-law market impact (docs/liquidity.md#power-law): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)`, `V` =
     /// `sold`, the value sold since anchoring measured at `p_ref`; `adv` is the average daily volume
     /// in quote value. `k = 0` means no impact. An invalid `adv` (≤ 0) or `alpha` (≤ 0, not finite)
     /// or a NaN `k` means no depth: every sale is at the 1% floor.
@@ -92,7 +92,7 @@ pub enum Curve {
 }
 
 impl Curve {
-    /// The curve a [`CurveSpec`] describes (DESIGN §3). A power law starts with `p_ref = 1` and
+    /// The curve a [`CurveSpec`] describes (docs/liquidity.md#liquidity-curves-and-price-impact). A power law starts with `p_ref = 1` and
     /// `sold = 0` until [`Curve::anchor`] sets its reference price.
     ///
     /// # Examples
@@ -130,7 +130,7 @@ impl Curve {
         }
     }
 
-    /// Scales the curve's depth by `m` (a scenario's `liquidity_multiplier`, DESIGN §3 and §10):
+    /// Scales the curve's depth by `m` (a scenario's `liquidity_multiplier`, docs/liquidity.md#depth-scaling):
     /// constant product and stableswap multiply `base` and `quote` by `m` (price unchanged); a power
     /// law multiplies `adv` by `m` (`sold` is kept; the engine scales before anchoring, when it is 0).
     /// An `m` that is not finite and positive leaves the curve unchanged.
@@ -147,7 +147,7 @@ impl Curve {
         }
     }
 
-    /// Marginal price, quote per base token (DESIGN §3):
+    /// Marginal price, quote per base token (docs/liquidity.md#liquidity-curves-and-price-impact):
     /// - constant product: `quote/base`;
     /// - stableswap: with `Ann = 4A` and `D` the invariant of the balances,
     ///   `(Ann + D³/(4x²y)) / (Ann + D³/(4xy²))` (the implicit derivative `−dy/dx`; 1 at `x = y`);
@@ -183,7 +183,7 @@ impl Curve {
         }
     }
 
-    /// Re-centres the curve at marginal price `price` along its invariant (DESIGN §3, the anchor the
+    /// Re-centres the curve at marginal price `price` along its invariant (docs/liquidity.md#anchoring, the anchor the
     /// engine sets after the round-0 shocks):
     /// - constant product keeps `k = base·quote`: `base = sqrt(k/price)`, `quote = sqrt(k·price)`
     ///   (unchanged if either would leave the f64 range);
@@ -225,7 +225,7 @@ impl Curve {
     }
 
     /// Moves the marginal price to `price` without re-anchoring (the between-round recovery of
-    /// DESIGN §3): constant product and stableswap as [`Curve::anchor`]; a power law keeps `p_ref` and
+    /// docs/liquidity.md#recovery-between-rounds): constant product and stableswap as [`Curve::anchor`]; a power law keeps `p_ref` and
     /// sets `sold` to the `V` with `p(V) = price`, i.e. `V = adv·((1 − price/p_ref)/k)^(1/alpha)`
     /// below `p_ref` and `V = −adv·((price/p_ref − 1)/k)^(1/alpha)` above it (the buy side of
     /// [`Curve::buy`]), the price clamped to `≥ 0.01·p_ref` (at the floor, `sold` becomes the floor's
@@ -251,7 +251,7 @@ impl Curve {
         }
     }
 
-    /// Quote received for selling `q` base tokens now, without changing the state (DESIGN §3):
+    /// Quote received for selling `q` base tokens now, without changing the state (docs/liquidity.md#liquidity-curves-and-price-impact):
     /// - constant product: `quote·q(1−fee)/(base + q(1−fee))`;
     /// - stableswap: `(y − y')(1−fee)`, `y'` the quote balance on the invariant at `x + q`;
     /// - power law: `∫_a^b max(0.01, 1 − k·(v/adv)^alpha) dv`, `a = sold`, `b = a + q·p_ref`, i.e.
@@ -273,7 +273,7 @@ impl Curve {
         self.clone().sell(q)
     }
 
-    /// Sells `q` base tokens: returns [`Curve::proceeds`]`(q)` and moves the state (DESIGN §3: depth
+    /// Sells `q` base tokens: returns [`Curve::proceeds`]`(q)` and moves the state (docs/liquidity.md#liquidity-curves-and-price-impact: depth
     /// consumed stays consumed):
     /// - constant product: `base += q`, `quote −= out` (the fee stays in the pool);
     /// - stableswap: `x += q`, `y −= (y − y')(1−fee)` (the fee stays in the pool, so `D` grows);
@@ -320,7 +320,7 @@ impl Curve {
     }
 
     /// Slippage of selling `q` now: its value at the marginal price minus its proceeds,
-    /// `q·spot_price() − proceeds(q)` (DESIGN §3), never negative; 0 for `q` ≤ 0 or not finite.
+    /// `q·spot_price() − proceeds(q)` (docs/liquidity.md#execution-price-and-slippage), never negative; 0 for `q` ≤ 0 or not finite.
     pub fn slippage(&self, q: f64) -> f64 {
         if !(q > 0.0 && q.is_finite()) {
             return 0.0;
@@ -345,7 +345,7 @@ impl Curve {
     }
 
     /// Buys `q` base tokens with quote: returns the quote paid and moves the state (the mirror of
-    /// [`Curve::sell`]; DESIGN §3 defines sales only, buys are this crate's decision):
+    /// [`Curve::sell`]; docs/liquidity.md#liquidity-curves-and-price-impact defines sales only, buys are this crate's decision):
     /// - constant product, fee on the input: the pool must end at `(base − q)·(quote + in·(1−fee)) =
     ///   base·quote`, so `cost = quote·q / ((base − q)·(1−fee))`; then `base −= q`, `quote += cost`
     ///   (the fee stays in the pool). Infinite for `q ≥ base`.

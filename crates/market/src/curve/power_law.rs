@@ -1,9 +1,9 @@
-//! Power-law market impact (DESIGN §3): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` on the sale
+//! Power-law market impact (docs/liquidity.md#liquidity-curves-and-price-impact): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` on the sale
 //! side, its mirror `p_ref·(1 + k·(|V|/adv)^alpha)` on the buy side, and their integrals.
 
 use super::is_positive;
 
-/// A power-law price never falls below this share of `p_ref` (DESIGN §3).
+/// A power-law price never falls below this share of `p_ref` (docs/liquidity.md#power-law).
 pub const POWER_LAW_FLOOR: f64 = 0.01;
 
 /// `∫_u^{u+len} k·(w/adv)^alpha dw = k·adv/(1+alpha)·(((u+len)/adv)^(1+alpha) − (u/adv)^(1+alpha))`
@@ -138,7 +138,7 @@ impl PowerLaw {
     }
 
     /// Proceeds of selling `q` tokens at reference price `p_ref` from state `V = a`:
-    /// `∫_a^b max(0.01, 1 − k·(v/adv)^alpha) dv`, `b = a + q·p_ref` (DESIGN §3). The part at the
+    /// `∫_a^b max(0.01, 1 − k·(v/adv)^alpha) dv`, `b = a + q·p_ref` (docs/liquidity.md#power-law). The part at the
     /// floor is computed per token (`0.01·p_ref` each), so a sale whose value `q·p_ref` overflows f64
     /// still gets finite proceeds when they are representable.
     pub(super) fn proceeds(&self, a: f64, q: f64, p_ref: f64) -> f64 {

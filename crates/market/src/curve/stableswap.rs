@@ -1,9 +1,9 @@
-//! Curve's two-coin stableswap (DESIGN §3): the invariant `D`, the balance on it, its marginal
+//! Curve's two-coin stableswap (docs/liquidity.md#liquidity-curves-and-price-impact): the invariant `D`, the balance on it, its marginal
 //! price, and sales, buys and re-centring along it.
 
 use super::{is_positive, retained, MAX_BISECTION_STEPS};
 
-/// Coins in a stableswap pool (`n` in DESIGN §3's invariant).
+/// Coins in a stableswap pool (`n` in docs/liquidity.md#stableswap's invariant).
 const STABLESWAP_COINS: f64 = 2.0;
 
 /// `n^n` for the two-coin pool: `Ann = A·n^n = 4A`.
@@ -232,7 +232,7 @@ impl Pool {
     }
 }
 
-/// The stableswap invariant `D` of balances `(x, y)` (DESIGN §3, n = 2): the positive root of
+/// The stableswap invariant `D` of balances `(x, y)` (docs/liquidity.md#stableswap, n = 2): the positive root of
 /// `f(D) = D³/(4xy) + (Ann − 1)·D − Ann·(x + y)`, by Newton
 /// `D ← D·(Ann·S + 2·D_P) / ((Ann − 1)·D + 3·D_P)`, `D_P = D³/(4xy)` (Curve's `get_D`).
 ///

@@ -1,4 +1,4 @@
-//! Margin of a derivatives account (DESIGN §6), as pure functions over one account's book and one set
+//! Margin of a derivatives account (docs/clearinghouse.md#initial-and-maintenance-margin), as pure functions over one account's book and one set
 //! of prices: health in cross, isolated and portfolio margin, the scenario grid, and the series table
 //! that values each listed option once per grid point instead of once per position.
 //!
@@ -25,7 +25,7 @@ use cascade_model::{AssetIdx, ClearinghouseParams, MarginMode, OptionType};
 
 use crate::options::{black76, black76_price, OptionSpec, Smile};
 
-/// Days per year (DESIGN §1: a 365-day year).
+/// Days per year (docs/units.md#time: a 365-day year).
 pub const DAYS_PER_YEAR: f64 = 365.0;
 /// Share of a ratio that Drift's size premium keeps before adding `imf·√|s|`.
 pub const SIZE_PREMIUM_BASE_SHARE: f64 = 0.8;
@@ -71,7 +71,7 @@ pub struct Book<'a> {
     pub options: &'a [OptPos],
 }
 
-/// The scenario grid of portfolio margin (DESIGN §6): price moves × volatility shocks.
+/// The scenario grid of portfolio margin (docs/clearinghouse.md#portfolio-margin): price moves × volatility shocks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     /// Relative moves of the underlying, e.g. −0.15, −0.10, …, +0.15.

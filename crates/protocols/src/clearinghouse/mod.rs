@@ -1,4 +1,4 @@
-//! Derivatives clearinghouses in the cascade (DESIGN §6; Drift / Mango / dYdX / Deribit semantics).
+//! Derivatives clearinghouses in the cascade (docs/clearinghouse.md#derivatives-clearinghouses; Drift / Mango / dYdX / Deribit semantics).
 //!
 //! Each round, at the round's oracle prices (a market's oracle may be the system price, a lagged
 //! price, or a thin venue a trader can pump), every account's maintenance health is computed

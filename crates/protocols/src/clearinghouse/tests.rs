@@ -1,4 +1,4 @@
-//! Hand-worked margin, liquidation and loss-allocation cases (DESIGN §6). Every figure in a comment is
+//! Hand-worked margin, liquidation and loss-allocation cases (docs/clearinghouse.md#derivatives-clearinghouses). Every figure in a comment is
 //! worked out from the formulas in `margin.rs`'s documentation, not read from the code.
 
 use cascade_io::snapshot_from_str;

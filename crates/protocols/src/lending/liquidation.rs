@@ -1,4 +1,4 @@
-//! One account's liquidation within a round (DESIGN §4), and what a chunk of accounts did.
+//! One account's liquidation within a round (docs/lending.md#lending-pools), and what a chunk of accounts did.
 
 use cascade_market::price::{BuyOrder, SaleOrder};
 use cascade_model::{AssetIdx, Side};
@@ -156,7 +156,7 @@ pub(super) fn liquidate_account(
                     entries[debt].asset as usize,
                 );
                 let (p_i, p_j) = (prices[ci], prices[dj]);
-                // DESIGN §4: a liquidator acts only if the bonus beats the slippage of selling the seized
+                // docs/lending.md#liquidator-profitability: a liquidator acts only if the bonus beats the slippage of selling the seized
                 // collateral alone at the round's start, plus its fixed cost (plus, when it must buy the
                 // debt it repays, that buy's slippage).
                 let profit = |share: f64| {
