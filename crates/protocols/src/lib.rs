@@ -11,6 +11,8 @@ pub mod clearinghouse;
 pub mod health;
 pub mod lending;
 pub mod options;
+#[cfg(test)]
+mod tests;
 
 use cascade_market::price::{BuyOrder, Market, SaleOrder};
 use cascade_model::{AssetIdx, ProtocolKind, ProtocolParams, Scenario, Snapshot};
@@ -98,6 +100,33 @@ pub struct LiquidationRecord {
     pub seized_usd: f64,
     /// Liquidation calls.
     pub calls: u64,
+}
+
+impl LiquidationRecord {
+    /// Adds this record's calls to `records`, which sum liquidations per (collateral, debt) pair
+    /// in the order the pairs first appear: the pair's tokens, USD and calls grow by this record's.
+    pub fn add_to(&self, records: &mut Vec<LiquidationRecord>) {
+        let i = match records
+            .iter()
+            .position(|r| r.collateral == self.collateral && r.debt == self.debt)
+        {
+            Some(i) => i,
+            None => {
+                records.push(LiquidationRecord {
+                    collateral: self.collateral,
+                    debt: self.debt,
+                    ..LiquidationRecord::default()
+                });
+                records.len() - 1
+            }
+        };
+        let r = &mut records[i];
+        r.repaid_tokens += self.repaid_tokens;
+        r.seized_tokens += self.seized_tokens;
+        r.repaid_usd += self.repaid_usd;
+        r.seized_usd += self.seized_usd;
+        r.calls += self.calls;
+    }
 }
 
 /// Debt written off in one asset.
