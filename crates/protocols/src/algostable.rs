@@ -193,9 +193,6 @@ impl Algostable {
 }
 
 impl ProtocolModel for Algostable {
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
-        Box::new(self.clone())
-    }
     fn id(&self) -> &str {
         &self.id
     }

@@ -189,13 +189,23 @@ pub struct EndState {
     pub accounts_liquidated: u64,
 }
 
+/// A copy of a protocol's whole state behind the trait (the Monte Carlo runs every path from one
+/// prepared state); every [`ProtocolModel`] that is `Clone` has it.
+pub trait BoxedClone {
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel>;
+}
+
+impl<T: ProtocolModel + Clone + 'static> BoxedClone for T {
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
+        Box::new(self.clone())
+    }
+}
+
 /// The interface every protocol kind implements (lending now; CDP, clearinghouse, AMM, algorithmic
 /// stablecoin and bridge with their issues). The engine calls, each round, `liquidate` at the round's
 /// oracle prices, routes the sales through the market, then hands realised losses back with
 /// `absorb_losses`.
-pub trait ProtocolModel: Send + Sync {
-    /// A copy of the protocol's whole state (the Monte Carlo runs every path from one prepared state).
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel>;
+pub trait ProtocolModel: Send + Sync + BoxedClone {
     fn id(&self) -> &str;
     fn kind(&self) -> ProtocolKind;
     /// Total value supplied to the protocol at `prices`, USD (the base of "share of TVL").

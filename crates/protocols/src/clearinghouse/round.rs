@@ -228,9 +228,6 @@ impl Clearinghouse {
 }
 
 impl ProtocolModel for Clearinghouse {
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
-        Box::new(self.clone())
-    }
     fn id(&self) -> &str {
         &self.id
     }
