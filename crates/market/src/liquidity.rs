@@ -1,6 +1,6 @@
-//! How much of an asset its market absorbs (DESIGN §3's slippage, used by calibration and the
-//! contagion coefficients): the price impact of selling a position at once, and the largest sale
-//! that stays within a slippage budget.
+//! How much of an asset its market absorbs (the slippage of docs/liquidity.md, used by calibration
+//! and the contagion coefficients): the price impact of selling a position at once, and the
+//! largest sale that stays within a slippage budget.
 
 use cascade_model::AssetIdx;
 

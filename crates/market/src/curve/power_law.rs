@@ -1,4 +1,4 @@
-//! Power-law market impact (DESIGN §3): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` on the sale
+//! Power-law market impact (docs/liquidity.md): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` on the sale
 //! side, its mirror `p_ref·(1 + k·(|V|/adv)^alpha)` on the buy side, and their integrals.
 
 use super::{is_positive, Trade};

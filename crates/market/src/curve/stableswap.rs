@@ -1,4 +1,4 @@
-//! Curve's two-coin stableswap (DESIGN §3): the invariant `D`, the balance on it, its marginal
+//! Curve's two-coin stableswap (docs/liquidity.md): the invariant `D`, the balance on it, its marginal
 //! price, and sales, buys and re-centring along it.
 
 use super::{is_positive, retained, Trade, MAX_BISECTION_STEPS};

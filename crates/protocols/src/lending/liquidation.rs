@@ -1,4 +1,4 @@
-//! One account's liquidation within a round (DESIGN §4), and what a chunk of accounts did.
+//! One account's liquidation within a round (docs/lending.md), and what a chunk of accounts did.
 
 use cascade_market::price::{BuyOrder, SaleOrder};
 use cascade_model::{AssetIdx, Side};
