@@ -130,21 +130,21 @@ pub(crate) fn black76(settings: &Settings) -> Result<Option<Measurement>, BenchE
     }
     let per_s = n as f64 / timing.median_s;
     Ok(Some(Measurement {
-        name: "black76".into(),
-        title: "Black-76 price + Greeks (delta, gamma, vega, theta)".into(),
-        size: format!("{} options", fmt_count(n)),
-        items: n as f64,
-        unit: "options".into(),
-        throughput_per_s: per_s,
         bytes_per_run: Some((n * (6 * 8 + 5 * 8)) as f64),
-        bandwidth_share: None,
         target: Some("≥ 20M options/s (≥ 10× QuantLib: judged with the peers)".into()),
         target_met: judged.then_some(per_s >= 20e6),
         checks: vec![
             "put–call parity (1e-9·S), delta_C − delta_P = 1, equal gamma and vega, prices ≥ discounted intrinsic".into(),
         ],
         details: json!({"worst_parity_error_relative_to_spot": worst_parity}),
-        timing,
+        ..Measurement::new(
+            "black76",
+            "Black-76 price + Greeks (delta, gamma, vega, theta)",
+            format!("{} options", fmt_count(n)),
+            n as f64,
+            "options",
+            timing,
+        )
     }))
 }
 
@@ -288,24 +288,16 @@ pub(crate) fn portfolio_margin(settings: &Settings) -> Result<Option<Measurement
     let median = timing.median_s;
     let full_size = n >= 100_000;
     Ok(Some(Measurement {
-        name: "portfolio_margin".into(),
-        title: "portfolio margin, 21 × 3 grid, collateral revalued".into(),
-        size: format!(
-            "{} accounts × {PM_OPTIONS_PER_ACCOUNT} options, {} series, 21 × 3 grid",
-            fmt_count(n),
-            fmt_count(ch.series().len())
-        ),
-        items: n as f64,
-        unit: "accounts".into(),
-        throughput_per_s: n as f64 / median,
-        bytes_per_run: None,
-        bandwidth_share: None,
         target: Some("≤ 1 s for 100k accounts × 10 options".into()),
         target_met: (judged && full_size).then_some(median <= 1.0),
         checks: vec![
             "every requirement finite, ≥ 0, IM = multiplier × MM; the first 50 accounts recomputed option by option without the series table (1e-9)".into(),
         ],
         details: json!({"series": ch.series().len(), "grid_points": grid.len(), "worst_recomputation_error": worst_err}),
-        timing,
+        ..Measurement::new("portfolio_margin", "portfolio margin, 21 × 3 grid, collateral revalued", format!(
+            "{} accounts × {PM_OPTIONS_PER_ACCOUNT} options, {} series, 21 × 3 grid",
+            fmt_count(n),
+            fmt_count(ch.series().len())
+        ), n as f64, "accounts", timing)
     }))
 }

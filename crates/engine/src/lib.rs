@@ -362,6 +362,19 @@ fn price_map(names: &[&str], p: &[f64]) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// `f(protocol id, its item)` for every protocol, in protocol order, where it gives something.
+fn by_protocol<'a, T, U>(
+    models: &[Box<dyn ProtocolModel>],
+    items: &'a [T],
+    mut f: impl FnMut(&str, &'a T) -> Option<U>,
+) -> Vec<U> {
+    models
+        .iter()
+        .zip(items)
+        .filter_map(|(m, item)| f(m.id(), item))
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn round_report(
     round: u32,
@@ -423,34 +436,25 @@ fn round_report(
         })
         .collect();
     let bad_debt_usd = bad_debt.iter().map(|b: &BadDebtReport| b.usd).sum();
-    let losses = models
-        .iter()
-        .zip(losses)
-        .filter(|(_, l)| {
-            l.insurance_used_usd > 0.0 || l.uncovered_usd > 0.0 || l.winners_paid_usd > 0.0
-        })
-        .map(|(m, l)| LossReport {
-            protocol: m.id().to_string(),
-            insurance_used_usd: l.insurance_used_usd,
-            uncovered_usd: l.uncovered_usd,
-            winners_paid_usd: l.winners_paid_usd,
-        })
-        .collect();
-    let paused = models
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, o)| o.paused)
-        .map(|(m, o)| PausedReport {
-            protocol: m.id().to_string(),
+    let losses = by_protocol(models, losses, |protocol, l| {
+        (l.insurance_used_usd > 0.0 || l.uncovered_usd > 0.0 || l.winners_paid_usd > 0.0).then(
+            || LossReport {
+                protocol: protocol.to_string(),
+                insurance_used_usd: l.insurance_used_usd,
+                uncovered_usd: l.uncovered_usd,
+                winners_paid_usd: l.winners_paid_usd,
+            },
+        )
+    });
+    let paused = by_protocol(models, outcomes, |protocol, o| {
+        o.paused.then(|| PausedReport {
+            protocol: protocol.to_string(),
             deferred_accounts: o.deferred,
         })
-        .collect();
-    let borrowing_frozen = models
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, o)| o.borrowing_frozen)
-        .map(|(m, _)| m.id().to_string())
-        .collect();
+    });
+    let borrowing_frozen = by_protocol(models, outcomes, |protocol, o| {
+        o.borrowing_frozen.then(|| protocol.to_string())
+    });
     RoundReport {
         round,
         prices: price_map(names, prices),

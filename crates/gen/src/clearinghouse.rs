@@ -1,4 +1,4 @@
-//! The derivatives clearinghouse of a generated system (docs/clearinghouse.md#derivatives-clearinghouses): a book of portfolio-margin
+//! The derivatives clearinghouse of a generated system (docs/clearinghouse.md): a book of portfolio-margin
 //! accounts holding a perp and options on listed series ([`add_clearinghouse`]), and a small
 //! self-contained system around one for the benchmarks ([`clearinghouse_book`]).
 

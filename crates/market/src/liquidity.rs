@@ -1,6 +1,6 @@
-//! How much of an asset its market absorbs (docs/liquidity.md#liquidity-curves-and-price-impact's slippage, used by calibration and the
-//! contagion coefficients): the price impact of selling a position at once, and the largest sale
-//! that stays within a slippage budget.
+//! How much of an asset its market absorbs (the slippage of docs/liquidity.md, used by calibration
+//! and the contagion coefficients): the price impact of selling a position at once, and the
+//! largest sale that stays within a slippage budget.
 
 use cascade_model::AssetIdx;
 

@@ -45,20 +45,7 @@ const USD_UNITS: [(f64, &str); 4] = [(1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, 
 /// assert_eq!(fmt_usd(1.234e9), "$1.23B");
 /// ```
 pub fn fmt_usd(x: f64) -> String {
-    if x.is_nan() {
-        return NOT_A_NUMBER.into();
-    }
-    let a = x.abs();
-    let magnitude = if a.is_infinite() {
-        "∞".to_string()
-    } else {
-        usd_magnitude(a)
-    };
-    if x < 0.0 && !is_zero_text(&magnitude) {
-        format!("{MINUS}${magnitude}")
-    } else {
-        format!("${magnitude}")
-    }
+    signed(x, "$", usd_magnitude)
 }
 
 /// `a` (finite, ≥ 0) with two decimals of the largest unit of [`USD_UNITS`] the rounded amount
@@ -96,35 +83,46 @@ fn usd_magnitude(a: f64) -> String {
 /// assert_eq!(fmt_tokens(-0.05), "−0.0500");
 /// ```
 pub fn fmt_tokens(x: f64) -> String {
+    signed(x, "", tokens_magnitude)
+}
+
+/// `a` (finite, ≥ 0) with the decimals of its rounded size, grouped by thousands.
+fn tokens_magnitude(a: f64) -> String {
+    let decimals = |v: f64| {
+        if v >= 100.0 {
+            0
+        } else if v >= 1.0 {
+            2
+        } else {
+            4
+        }
+    };
+    let d = decimals(a);
+    let mut text = format!("{a:.d$}");
+    // Rounding may carry into the next size: 99.999 → "100.00" → 100.
+    let carried = text.parse::<f64>().map_or(d, decimals);
+    if carried != d {
+        text = format!("{a:.carried$}");
+    }
+    group_thousands(&text)
+}
+
+/// `x` as `prefix` and `magnitude(|x|)`, the minus sign in front when `x` is negative and its
+/// magnitude is not written as zero; NaN is `n/a`, an infinite `x` is `prefix∞` (signed).
+fn signed(x: f64, prefix: &str, magnitude: fn(f64) -> String) -> String {
     if x.is_nan() {
         return NOT_A_NUMBER.into();
     }
     let a = x.abs();
-    let magnitude = if a.is_infinite() {
+    let text = if a.is_infinite() {
         "∞".to_string()
     } else {
-        let decimals = |v: f64| {
-            if v >= 100.0 {
-                0
-            } else if v >= 1.0 {
-                2
-            } else {
-                4
-            }
-        };
-        let d = decimals(a);
-        let mut text = format!("{a:.d$}");
-        // Rounding may carry into the next size: 99.999 → "100.00" → 100.
-        let carried = text.parse::<f64>().map_or(d, decimals);
-        if carried != d {
-            text = format!("{a:.carried$}");
-        }
-        group_thousands(&text)
+        magnitude(a)
     };
-    if x < 0.0 && !is_zero_text(&magnitude) {
-        format!("{MINUS}{magnitude}")
+    if x < 0.0 && !is_zero_text(&text) {
+        format!("{MINUS}{prefix}{text}")
     } else {
-        magnitude
+        format!("{prefix}{text}")
     }
 }
 

@@ -154,9 +154,6 @@ fn is_price(p: f64) -> bool {
 }
 
 impl ProtocolModel for Amm {
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
-        Box::new(self.clone())
-    }
     fn id(&self) -> &str {
         &self.id
     }

@@ -36,9 +36,6 @@ impl Bridge {
 }
 
 impl ProtocolModel for Bridge {
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
-        Box::new(self.clone())
-    }
     fn id(&self) -> &str {
         &self.id
     }

@@ -292,9 +292,6 @@ impl Cdp {
 }
 
 impl ProtocolModel for Cdp {
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
-        Box::new(self.clone())
-    }
     fn id(&self) -> &str {
         &self.id
     }

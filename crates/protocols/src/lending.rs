@@ -399,9 +399,6 @@ impl LendingPool {
 }
 
 impl ProtocolModel for LendingPool {
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
-        Box::new(self.clone())
-    }
     fn id(&self) -> &str {
         &self.id
     }

@@ -11,6 +11,8 @@ pub mod clearinghouse;
 pub mod health;
 pub mod lending;
 pub mod options;
+#[cfg(test)]
+mod tests;
 
 use cascade_market::price::{BuyOrder, Market, SaleOrder};
 use cascade_model::{AssetIdx, ProtocolKind, ProtocolParams, Scenario, Snapshot};
@@ -100,6 +102,33 @@ pub struct LiquidationRecord {
     pub calls: u64,
 }
 
+impl LiquidationRecord {
+    /// Adds this record's calls to `records`, which sum liquidations per (collateral, debt) pair
+    /// in the order the pairs first appear: the pair's tokens, USD and calls grow by this record's.
+    pub fn add_to(&self, records: &mut Vec<LiquidationRecord>) {
+        let i = match records
+            .iter()
+            .position(|r| r.collateral == self.collateral && r.debt == self.debt)
+        {
+            Some(i) => i,
+            None => {
+                records.push(LiquidationRecord {
+                    collateral: self.collateral,
+                    debt: self.debt,
+                    ..LiquidationRecord::default()
+                });
+                records.len() - 1
+            }
+        };
+        let r = &mut records[i];
+        r.repaid_tokens += self.repaid_tokens;
+        r.seized_tokens += self.seized_tokens;
+        r.repaid_usd += self.repaid_usd;
+        r.seized_usd += self.seized_usd;
+        r.calls += self.calls;
+    }
+}
+
 /// Debt written off in one asset.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BadDebt {
@@ -160,13 +189,23 @@ pub struct EndState {
     pub accounts_liquidated: u64,
 }
 
+/// A copy of a protocol's whole state behind the trait (the Monte Carlo runs every path from one
+/// prepared state); every [`ProtocolModel`] that is `Clone` has it.
+pub trait BoxedClone {
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel>;
+}
+
+impl<T: ProtocolModel + Clone + 'static> BoxedClone for T {
+    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
+        Box::new(self.clone())
+    }
+}
+
 /// The interface every protocol kind implements (lending now; CDP, clearinghouse, AMM, algorithmic
 /// stablecoin and bridge with their issues). The engine calls, each round, `liquidate` at the round's
 /// oracle prices, routes the sales through the market, then hands realised losses back with
 /// `absorb_losses`.
-pub trait ProtocolModel: Send + Sync {
-    /// A copy of the protocol's whole state (the Monte Carlo runs every path from one prepared state).
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel>;
+pub trait ProtocolModel: Send + Sync + BoxedClone {
     fn id(&self) -> &str;
     fn kind(&self) -> ProtocolKind;
     /// Total value supplied to the protocol at `prices`, USD (the base of "share of TVL").

@@ -45,14 +45,6 @@ impl Runner<'_> {
         })?;
         Ok((
             Measurement {
-                name: name.into(),
-                title: "Eisenberg–Noe clearing (fictitious default)".into(),
-                size,
-                items: 1.0,
-                unit: "clearings".into(),
-                throughput_per_s: 1.0 / timing.median_s,
-                bytes_per_run: None,
-                bandwidth_share: None,
                 target: Some(format!("≤ {target_s} s")),
                 target_met: judged.then_some(timing.median_s <= target_s),
                 checks: vec![
@@ -60,7 +52,14 @@ impl Runner<'_> {
                 ],
                 details: json!({"rounds": c.rounds, "sweeps": c.sweeps, "defaults": defaults,
                     "max_fixed_point_residual": worst}),
-                timing,
+                ..Measurement::new(
+                    name,
+                    "Eisenberg–Noe clearing (fictitious default)",
+                    size,
+                    1.0,
+                    "clearings",
+                    timing,
+                )
             },
             c,
         ))
@@ -136,19 +135,18 @@ impl Runner<'_> {
             "no protocol realises bad debt at any drop".into()
         })?;
         Ok(Measurement {
-            name: "contagion_coefficients".into(),
-            title: "contagion-coefficient matrix (bisection over the cascade)".into(),
-            size: format!("{} asset × protocol pairs, {} system", coef.len(), s.name),
-            items: coef.len() as f64,
-            unit: "coefficients".into(),
-            throughput_per_s: coef.len() as f64 / timing.median_s,
-            bytes_per_run: None,
-            bandwidth_share: None,
             target: Some("≤ 5 s on the built-in system".into()),
             target_met: judged.then_some(timing.median_s <= 5.0),
             checks: vec!["non-empty; thresholds in [0, 1]; some protocol realises bad debt".into()],
             details: json!({"with_threshold": found}),
-            timing,
+            ..Measurement::new(
+                "contagion_coefficients",
+                "contagion-coefficient matrix (bisection over the cascade)",
+                format!("{} asset × protocol pairs, {} system", coef.len(), s.name),
+                coef.len() as f64,
+                "coefficients",
+                timing,
+            )
         })
     }
 }

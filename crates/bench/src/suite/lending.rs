@@ -132,16 +132,6 @@ impl Runner<'_> {
         let gb_s = bytes / timing.median_s / 1e9;
         let share = triad.map(|t| gb_s / t);
         Ok(Measurement {
-            name: "health_scan".into(),
-            title: "health-factor scan (columnar, from memory)".into(),
-            size: format!(
-                "{} accounts, {} entries",
-                fmt_count(n),
-                fmt_count(cols.entries())
-            ),
-            items: n as f64,
-            unit: "accounts".into(),
-            throughput_per_s: n as f64 / timing.median_s,
             bytes_per_run: Some(bytes),
             bandwidth_share: share,
             target: Some("≥ 50% of the measured triad bandwidth".into()),
@@ -157,7 +147,18 @@ impl Runner<'_> {
             ],
             details: json!({"gb_per_s": gb_s, "accounts_below_1": below, "price_shock": SCAN_SHOCK,
                 "evicted_bytes_before_each_run": EVICT_BYTES}),
-            timing,
+            ..Measurement::new(
+                "health_scan",
+                "health-factor scan (columnar, from memory)",
+                format!(
+                    "{} accounts, {} entries",
+                    fmt_count(n),
+                    fmt_count(cols.entries())
+                ),
+                n as f64,
+                "accounts",
+                timing,
+            )
         })
     }
 
@@ -215,20 +216,17 @@ impl Runner<'_> {
             write_npy(&p, &seize, &[n]).map_err(io_err(&p))?;
         }
         Ok(Measurement {
-            name: "liquidation_round".into(),
-            title: "one-round liquidation decision (first call per account)".into(),
-            size: format!("{} accounts", fmt_count(n)),
-            items: n as f64,
-            unit: "accounts".into(),
-            throughput_per_s: n as f64 / timing.median_s,
-            bytes_per_run: None,
-            bandwidth_share: None,
-            target: None,
-            target_met: None,
             checks: vec!["liquidated iff HF < 1 with seizable collateral; seized ≥ repaid".into()],
             details: json!({"accounts_liquidated": liquidated,
                 "repaid_usd": repay.iter().sum::<f64>(), "seized_usd": seize.iter().sum::<f64>()}),
-            timing,
+            ..Measurement::new(
+                "liquidation_round",
+                "one-round liquidation decision (first call per account)",
+                format!("{} accounts", fmt_count(n)),
+                n as f64,
+                "accounts",
+                timing,
+            )
         })
     }
 }

@@ -204,6 +204,36 @@ pub struct Measurement {
     pub details: Value,
 }
 
+impl Measurement {
+    /// `items` units of work per run (of `unit`) timed as `timing`: its throughput
+    /// `items / median_s`; no bandwidth figures, target, checks or details yet (set them with
+    /// struct update syntax).
+    pub fn new(
+        name: &str,
+        title: impl Into<String>,
+        size: String,
+        items: f64,
+        unit: &str,
+        timing: Timing,
+    ) -> Measurement {
+        Measurement {
+            name: name.into(),
+            title: title.into(),
+            size,
+            items,
+            unit: unit.into(),
+            throughput_per_s: items / timing.median_s,
+            bytes_per_run: None,
+            bandwidth_share: None,
+            target: None,
+            target_met: None,
+            checks: Vec::new(),
+            details: Value::Null,
+            timing,
+        }
+    }
+}
+
 /// A workload that was not run, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {

@@ -45,24 +45,23 @@ impl Runner<'_> {
         // A million accounts' strings go back to the allocator outside the timing.
         drop(s);
         Ok(Measurement {
-            name: "snapshot_load".into(),
-            title: "snapshot load (TOML + Parquet)".into(),
-            size: format!(
-                "{} accounts, {} positions, {:.1} MB Parquet",
-                fmt_count(n),
-                fmt_count(expected_positions),
-                parquet_bytes as f64 / 1e6
-            ),
-            items: n as f64,
-            unit: "accounts".into(),
-            throughput_per_s: n as f64 / timing.median_s,
-            bytes_per_run: None,
-            bandwidth_share: None,
             target: Some("≤ 1.5 s at 1M accounts".into()),
             target_met: judged.then_some(timing.median_s <= 1.5),
             checks: vec!["account and position counts equal the generated system's".into()],
             details: json!({"parquet_bytes": parquet_bytes}),
-            timing,
+            ..Measurement::new(
+                "snapshot_load",
+                "snapshot load (TOML + Parquet)",
+                format!(
+                    "{} accounts, {} positions, {:.1} MB Parquet",
+                    fmt_count(n),
+                    fmt_count(expected_positions),
+                    parquet_bytes as f64 / 1e6
+                ),
+                n as f64,
+                "accounts",
+                timing,
+            )
         })
     }
 
@@ -97,14 +96,6 @@ impl Runner<'_> {
         )?;
         let n = s.accounts.len();
         Ok(Measurement {
-            name: "cascade".into(),
-            title: format!("one cascade ({}), prepared state included", scenario.name),
-            size: format!("{} accounts", fmt_count(n)),
-            items: n as f64,
-            unit: "accounts".into(),
-            throughput_per_s: n as f64 / timing.median_s,
-            bytes_per_run: None,
-            bandwidth_share: None,
             target: Some("≤ 1 s at 1M accounts".into()),
             target_met: judged.then_some(timing.median_s <= 1.0),
             checks: vec![
@@ -116,7 +107,14 @@ impl Runner<'_> {
                 "bad_debt_usd": sys.bad_debt_usd,
                 "liquidated_debt_usd": sys.liquidated_debt_usd,
             }),
-            timing,
+            ..Measurement::new(
+                "cascade",
+                format!("one cascade ({}), prepared state included", scenario.name),
+                format!("{} accounts", fmt_count(n)),
+                n as f64,
+                "accounts",
+                timing,
+            )
         })
     }
 
@@ -159,20 +157,19 @@ impl Runner<'_> {
         let t10k = 10_000.0 / per_s;
         std::mem::forget(s);
         Ok(Measurement {
-            name: "monte_carlo".into(),
-            title: "Monte Carlo, full cascade per path".into(),
-            size: format!("{} paths × {} accounts", spec.paths, fmt_count(n)),
-            items: spec.paths as f64,
-            unit: "paths".into(),
-            throughput_per_s: per_s,
-            bytes_per_run: None,
-            bandwidth_share: None,
             target: Some("10,000 paths on 100k accounts ≤ 60 s".into()),
             target_met: judged.then_some(t10k <= 60.0),
             checks: vec!["every path ran ≥ 1 round with a finite loss ≥ 0".into()],
             details: json!({"seconds_per_10k_paths": t10k,
                 "paths_with_loss": sim.paths.iter().filter(|p| p.loss_usd > 0.0).count()}),
-            timing,
+            ..Measurement::new(
+                "monte_carlo",
+                "Monte Carlo, full cascade per path",
+                format!("{} paths × {} accounts", spec.paths, fmt_count(n)),
+                spec.paths as f64,
+                "paths",
+                timing,
+            )
         })
     }
 }

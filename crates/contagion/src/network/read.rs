@@ -24,23 +24,67 @@ impl NetworkBuilder {
         if header.first().is_some_and(String::is_empty) {
             return self.read_dense_liabilities(rows, header);
         }
-        rows.expect_header(&header, &["debtor", "creditor", "amount"], 0)?;
+        let edges = self.read_edges(rows, &header, ["debtor", "creditor", "amount"], false)?;
+        self.liabilities.extend(edges);
+        Ok(())
+    }
+
+    /// The edges of a sparse file `<from>,<to>,amount` (`cols` names the columns), as
+    /// `(from, to, amount)` node indices in file order; unless `self_edges`, a row whose two nodes
+    /// are the same must have amount 0.
+    fn read_edges<R: Read>(
+        &mut self,
+        mut rows: Rows<R>,
+        header: &[String],
+        cols: [&str; 3],
+        self_edges: bool,
+    ) -> Result<Vec<(usize, usize, f64)>, NetworkError> {
+        rows.expect_header(header, &cols, 0)?;
+        let fields = format!("3 ({})", cols.join(","));
+        let mut edges = Vec::new();
         while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, 3, "3 (debtor,creditor,amount)")?;
-            let debtor = rows.node_name(row, &rec, 0, "debtor")?;
-            let creditor = rows.node_name(row, &rec, 1, "creditor")?;
-            let amount = rows.amount(row, &rec, 2, "amount")?;
-            if debtor == creditor && amount != 0.0 {
-                return Err(rows.field_error(
-                    row,
-                    2,
-                    "amount",
-                    &rec[2],
-                    "0 when debtor = creditor",
-                ));
+            rows.expect_fields(row, &rec, 3, &fields)?;
+            let from = rows.node_name(row, &rec, 0, cols[0])?;
+            let to = rows.node_name(row, &rec, 1, cols[1])?;
+            let amount = rows.amount(row, &rec, 2, cols[2])?;
+            if !self_edges && from == to && amount != 0.0 {
+                let expected = format!("0 when {} = {}", cols[0], cols[1]);
+                return Err(rows.field_error(row, 2, cols[2], &rec[2], &expected));
             }
-            let (d, c) = (self.node(debtor), self.node(creditor));
-            self.liabilities.push((d, c, amount));
+            edges.push((self.node(from), self.node(to), amount));
+        }
+        Ok(edges)
+    }
+
+    /// Reads a file with one row per node, `node,<value>[,<optional value>]` (`cols` names the
+    /// columns), handing each row's node index and values to `set`; a node given twice is an error.
+    fn read_node_values(
+        &mut self,
+        file: &str,
+        reader: impl Read,
+        cols: [&str; 3],
+        set: fn(&mut Self, usize, f64, Option<f64>),
+    ) -> Result<(), NetworkError> {
+        let mut rows = Rows::new(file, reader);
+        let header = rows.header()?;
+        let width = rows.expect_header(&header, &cols, 1)?;
+        let mut seen: HashMap<usize, usize> = HashMap::new();
+        while let Some((row, rec)) = rows.next_record()? {
+            rows.expect_fields(row, &rec, width, &width.to_string())?;
+            let name = rows.node_name(row, &rec, 0, cols[0])?;
+            let value = rows.amount(row, &rec, 1, cols[1])?;
+            let optional = rows.optional_amount(row, &rec, 2, cols[2])?;
+            let node = self.node(name);
+            if let Some(&first_row) = seen.get(&node) {
+                return Err(NetworkError::Duplicate {
+                    file: file.into(),
+                    row,
+                    node: name.into(),
+                    first_row,
+                });
+            }
+            seen.insert(node, row);
+            set(self, node, value, optional);
         }
         Ok(())
     }
@@ -119,30 +163,11 @@ impl NetworkBuilder {
         file: &str,
         reader: impl Read,
     ) -> Result<(), NetworkError> {
-        let mut rows = Rows::new(file, reader);
-        let header = rows.header()?;
         let cols = ["node", "external_assets", "external_liabilities"];
-        let width = rows.expect_header(&header, &cols, 1)?;
-        let mut seen: HashMap<usize, usize> = HashMap::new();
-        while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, width, &width.to_string())?;
-            let name = rows.node_name(row, &rec, 0, cols[0])?;
-            let assets = rows.amount(row, &rec, 1, cols[1])?;
-            let liabilities = rows.optional_amount(row, &rec, 2, cols[2])?.unwrap_or(0.0);
-            let node = self.node(name);
-            if let Some(&first_row) = seen.get(&node) {
-                return Err(NetworkError::Duplicate {
-                    file: file.into(),
-                    row,
-                    node: name.into(),
-                    first_row,
-                });
-            }
-            seen.insert(node, row);
-            grow(&mut self.external, node);
-            self.external[node] = Some((assets, liabilities));
-        }
-        Ok(())
+        self.read_node_values(file, reader, cols, |b, node, assets, liabilities| {
+            grow(&mut b.external, node);
+            b.external[node] = Some((assets, liabilities.unwrap_or(0.0)));
+        })
     }
 
     /// Reads an exposures file `creditor,debtor,amount`.
@@ -159,15 +184,8 @@ impl NetworkBuilder {
     ) -> Result<(), NetworkError> {
         let mut rows = Rows::new(file, reader);
         let header = rows.header()?;
-        rows.expect_header(&header, &["creditor", "debtor", "amount"], 0)?;
-        while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, 3, "3 (creditor,debtor,amount)")?;
-            let creditor = rows.node_name(row, &rec, 0, "creditor")?;
-            let debtor = rows.node_name(row, &rec, 1, "debtor")?;
-            let amount = rows.amount(row, &rec, 2, "amount")?;
-            let (c, d) = (self.node(creditor), self.node(debtor));
-            self.exposures.push((c, d, amount));
-        }
+        let edges = self.read_edges(rows, &header, ["creditor", "debtor", "amount"], true)?;
+        self.exposures.extend(edges);
         Ok(())
     }
 
@@ -179,30 +197,11 @@ impl NetworkBuilder {
 
     /// As [`NetworkBuilder::read_equity`], from any reader.
     pub fn read_equity_from(&mut self, file: &str, reader: impl Read) -> Result<(), NetworkError> {
-        let mut rows = Rows::new(file, reader);
-        let header = rows.header()?;
         let cols = ["node", "equity", "weight"];
-        let width = rows.expect_header(&header, &cols, 1)?;
-        let mut seen: HashMap<usize, usize> = HashMap::new();
-        while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, width, &width.to_string())?;
-            let name = rows.node_name(row, &rec, 0, cols[0])?;
-            let equity = rows.amount(row, &rec, 1, cols[1])?;
-            let weight = rows.optional_amount(row, &rec, 2, cols[2])?;
-            let node = self.node(name);
-            if let Some(&first_row) = seen.get(&node) {
-                return Err(NetworkError::Duplicate {
-                    file: file.into(),
-                    row,
-                    node: name.into(),
-                    first_row,
-                });
-            }
-            seen.insert(node, row);
-            grow(&mut self.equity, node);
-            self.equity[node] = Some((equity, weight));
-        }
-        Ok(())
+        self.read_node_values(file, reader, cols, |b, node, equity, weight| {
+            grow(&mut b.equity, node);
+            b.equity[node] = Some((equity, weight));
+        })
     }
 }
 

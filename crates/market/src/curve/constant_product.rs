@@ -1,4 +1,4 @@
-//! The constant-product pool `x·y = k` (docs/liquidity.md#liquidity-curves-and-price-impact), the fee kept by the pool: its sale, buy,
+//! The constant-product pool `x·y = k` (docs/liquidity.md), the fee kept by the pool: its sale, buy,
 //! re-centring and budget, on the balances `base` and `quote`.
 
 use super::retained;

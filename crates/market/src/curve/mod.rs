@@ -231,22 +231,16 @@ impl Curve {
     /// [`Curve::buy`]), the price clamped to `≥ 0.01·p_ref` (at the floor, `sold` becomes the floor's
     /// start `adv·(0.99/k)^(1/alpha)` unless it is already past it). A NaN `price` changes nothing.
     pub fn move_to_price(&mut self, price: f64) {
-        match self {
-            Curve::ConstantProduct { .. } | Curve::StableSwap { .. } => self.anchor(price),
-            Curve::PowerLaw {
-                adv,
-                k,
-                alpha,
-                p_ref,
-                sold,
-            } => {
-                if price.is_nan() {
-                    return;
-                }
-                let law = PowerLaw::new(*adv, *k, *alpha);
-                if let Some(v) = law.value_at_relative_price(price / *p_ref, *sold) {
-                    *sold = v;
-                }
+        let law = match *self {
+            Curve::PowerLaw { adv, k, alpha, .. } => PowerLaw::new(adv, k, alpha),
+            Curve::ConstantProduct { .. } | Curve::StableSwap { .. } => return self.anchor(price),
+        };
+        if let Curve::PowerLaw { p_ref, sold, .. } = self {
+            if price.is_nan() {
+                return;
+            }
+            if let Some(v) = law.value_at_relative_price(price / *p_ref, *sold) {
+                *sold = v;
             }
         }
     }
@@ -281,42 +275,7 @@ impl Curve {
     ///
     /// `q` ≤ 0 or not finite sells nothing and returns 0.
     pub fn sell(&mut self, q: f64) -> f64 {
-        if !(q > 0.0 && q.is_finite()) {
-            return 0.0;
-        }
-        match self {
-            Curve::ConstantProduct { base, quote, fee } => {
-                constant_product::sell(base, quote, *fee, q)
-            }
-            Curve::StableSwap {
-                amplification,
-                base,
-                quote,
-                fee,
-            } => {
-                let Some(pool) = Pool::new(*amplification, *base, *quote) else {
-                    return 0.0;
-                };
-                let (out, quote_after) = pool.sale(*fee, q);
-                *base += q;
-                *quote = quote_after;
-                out
-            }
-            Curve::PowerLaw {
-                adv,
-                k,
-                alpha,
-                p_ref,
-                sold,
-            } => {
-                if !is_positive(*p_ref) {
-                    return 0.0;
-                }
-                let out = PowerLaw::new(*adv, *k, *alpha).proceeds(*sold, q, *p_ref);
-                *sold += q * *p_ref;
-                out
-            }
-        }
+        self.trade(Trade::Sell, q)
     }
 
     /// Slippage of selling `q` now: its value at the marginal price minus its proceeds,
@@ -362,29 +321,29 @@ impl Curve {
     /// An infinite (or non-finite) cost leaves the state unchanged. `q` ≤ 0 or not finite buys
     /// nothing and costs 0.
     pub fn buy(&mut self, q: f64) -> f64 {
+        self.trade(Trade::Buy, q)
+    }
+
+    /// A sale or a buy of `q` base tokens ([`Curve::sell`], [`Curve::buy`]): what the sale yields
+    /// or the buy costs, the state moved. `q` ≤ 0 or not finite trades nothing: 0.
+    fn trade(&mut self, side: Trade, q: f64) -> f64 {
         if !(q > 0.0 && q.is_finite()) {
             return 0.0;
         }
         match self {
-            Curve::ConstantProduct { base, quote, fee } => {
-                constant_product::buy(base, quote, *fee, q)
-            }
+            Curve::ConstantProduct { base, quote, fee } => match side {
+                Trade::Sell => constant_product::sell(base, quote, *fee, q),
+                Trade::Buy => constant_product::buy(base, quote, *fee, q),
+            },
             Curve::StableSwap {
                 amplification,
                 base,
                 quote,
                 fee,
-            } => {
-                let Some(pool) = Pool::new(*amplification, *base, *quote) else {
-                    return f64::INFINITY;
-                };
-                let cost = pool.buy_cost(*fee, q);
-                if cost.is_finite() {
-                    *base -= q;
-                    *quote += cost;
-                }
-                cost
-            }
+            } => match Pool::new(*amplification, *base, *quote) {
+                Some(pool) => pool.trade(side, *fee, q, base, quote),
+                None => side.impossible(),
+            },
             Curve::PowerLaw {
                 adv,
                 k,
@@ -392,16 +351,11 @@ impl Curve {
                 p_ref,
                 sold,
             } => {
-                if !is_positive(*p_ref) {
-                    return f64::INFINITY;
+                if is_positive(*p_ref) {
+                    PowerLaw::new(*adv, *k, *alpha).trade(side, *p_ref, sold, q)
+                } else {
+                    side.impossible()
                 }
-                let b = *sold - q * *p_ref;
-                let cost = PowerLaw::new(*adv, *k, *alpha).buy_cost(*sold, b, q, *p_ref);
-                if !cost.is_finite() {
-                    return f64::INFINITY;
-                }
-                *sold = b;
-                cost
             }
         }
     }
@@ -504,6 +458,23 @@ impl Curve {
             return 0.0;
         }
         positive_part(self.buy_cost(q) - q * self.spot_price())
+    }
+}
+
+/// The side of a trade on a curve: base tokens sold for quote, or bought with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trade {
+    Sell,
+    Buy,
+}
+
+impl Trade {
+    /// What a trade the curve cannot make gives: nothing for a sale, an infinite cost for a buy.
+    fn impossible(self) -> f64 {
+        match self {
+            Trade::Sell => 0.0,
+            Trade::Buy => f64::INFINITY,
+        }
     }
 }
 

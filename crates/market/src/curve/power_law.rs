@@ -1,7 +1,7 @@
-//! Power-law market impact (docs/liquidity.md#liquidity-curves-and-price-impact): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` on the sale
+//! Power-law market impact (docs/liquidity.md): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` on the sale
 //! side, its mirror `p_ref·(1 + k·(|V|/adv)^alpha)` on the buy side, and their integrals.
 
-use super::is_positive;
+use super::{is_positive, Trade};
 
 /// A power-law price never falls below this share of `p_ref` (docs/liquidity.md#power-law).
 pub const POWER_LAW_FLOOR: f64 = 0.01;
@@ -112,11 +112,33 @@ impl PowerLaw {
         }
     }
 
+    /// A trade of `q` tokens at reference price `p_ref` (> 0) from state `sold`: a sale gives
+    /// [`PowerLaw::proceeds`] and moves `sold += q·p_ref`; a buy costs [`PowerLaw::buy_cost`] down to
+    /// `sold − q·p_ref` and moves there (unchanged, infinite, when it cannot be bought).
+    pub(super) fn trade(&self, side: Trade, p_ref: f64, sold: &mut f64, q: f64) -> f64 {
+        match side {
+            Trade::Sell => {
+                let out = self.proceeds(*sold, q, p_ref);
+                *sold += q * p_ref;
+                out
+            }
+            Trade::Buy => {
+                let b = *sold - q * p_ref;
+                let cost = self.buy_cost(*sold, b, q, p_ref);
+                if !cost.is_finite() {
+                    return f64::INFINITY;
+                }
+                *sold = b;
+                cost
+            }
+        }
+    }
+
     /// Cost of buying `q` tokens at reference price `p_ref`, the state moving from `a` down to `b`
     /// (`b = a − q·p_ref`): the part above 0 is the sale of that part from `max(b, 0)` (so the two
     /// cancel), the part below 0 is `len + ∫_{|min(a,0)|}^{|b|} k·(w/adv)^alpha dw`. No depth
     /// (invalid parameters): infinite.
-    pub(super) fn buy_cost(&self, a: f64, b: f64, q: f64, p_ref: f64) -> f64 {
+    fn buy_cost(&self, a: f64, b: f64, q: f64, p_ref: f64) -> f64 {
         match *self {
             PowerLaw::Floor => f64::INFINITY,
             PowerLaw::NoImpact => q * p_ref,
@@ -141,7 +163,7 @@ impl PowerLaw {
     /// `∫_a^b max(0.01, 1 − k·(v/adv)^alpha) dv`, `b = a + q·p_ref` (docs/liquidity.md#power-law). The part at the
     /// floor is computed per token (`0.01·p_ref` each), so a sale whose value `q·p_ref` overflows f64
     /// still gets finite proceeds when they are representable.
-    pub(super) fn proceeds(&self, a: f64, q: f64, p_ref: f64) -> f64 {
+    fn proceeds(&self, a: f64, q: f64, p_ref: f64) -> f64 {
         if !(q > 0.0 && p_ref > 0.0) {
             return 0.0;
         }

@@ -1,7 +1,7 @@
-//! Curve's two-coin stableswap (docs/liquidity.md#liquidity-curves-and-price-impact): the invariant `D`, the balance on it, its marginal
+//! Curve's two-coin stableswap (docs/liquidity.md): the invariant `D`, the balance on it, its marginal
 //! price, and sales, buys and re-centring along it.
 
-use super::{is_positive, retained, MAX_BISECTION_STEPS};
+use super::{is_positive, retained, Trade, MAX_BISECTION_STEPS};
 
 /// Coins in a stableswap pool (`n` in docs/liquidity.md#stableswap's invariant).
 const STABLESWAP_COINS: f64 = 2.0;
@@ -107,6 +107,36 @@ impl Pool {
 
     pub(super) fn price(&self) -> f64 {
         price(self.ann, self.x, self.y, self.d)
+    }
+
+    /// A trade of `q` base tokens on the curve whose balances are `base` and `quote` (this pool,
+    /// in real units), fee `fee`: a sale gives [`Pool::sale`]'s quote and moves `x += q`, `y` to
+    /// the balance after it; a buy costs [`Pool::buy_cost`] and moves `x −= q`, `y += cost`
+    /// (unchanged when the cost is infinite).
+    pub(super) fn trade(
+        &self,
+        side: Trade,
+        fee: f64,
+        q: f64,
+        base: &mut f64,
+        quote: &mut f64,
+    ) -> f64 {
+        match side {
+            Trade::Sell => {
+                let (out, quote_after) = self.sale(fee, q);
+                *base += q;
+                *quote = quote_after;
+                out
+            }
+            Trade::Buy => {
+                let cost = self.buy_cost(fee, q);
+                if cost.is_finite() {
+                    *base -= q;
+                    *quote += cost;
+                }
+                cost
+            }
+        }
     }
 
     /// A sale of `q` base tokens in real units with fee `fee` (see `Curve::sell`): the quote

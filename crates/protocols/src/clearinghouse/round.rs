@@ -168,7 +168,16 @@ impl Clearinghouse {
         let settle_asset = self.settlement_asset;
         for (a, q) in std::mem::take(&mut self.liabilities[k]) {
             self.cash[k] -= q * v.prices[a];
-            record(out, settle_asset, a, 0.0, q, 0.0, q * v.prices[a]);
+            // A borrow repaid from cash: a spot leg of the liquidation.
+            LiquidationRecord {
+                collateral: settle_asset,
+                debt: a,
+                repaid_tokens: q,
+                repaid_usd: q * v.prices[a],
+                calls: 1,
+                ..LiquidationRecord::default()
+            }
+            .add_to(&mut out.liquidations);
         }
         let mut deficit = -(self.cash[k] + est_pnl);
         if deficit > 0.0 {
@@ -196,7 +205,16 @@ impl Clearinghouse {
                     quantity: sell,
                     wanted: None,
                 });
-                record(out, a, settle_asset, sell, 0.0, sell * p, 0.0);
+                // Collateral seized and sold: a spot leg of the liquidation.
+                LiquidationRecord {
+                    collateral: a,
+                    debt: settle_asset,
+                    seized_tokens: sell,
+                    seized_usd: sell * p,
+                    calls: 1,
+                    ..LiquidationRecord::default()
+                }
+                .add_to(&mut out.liquidations);
                 self.pending.push(PendingTrade::Collateral {
                     account: k,
                     asset: a,
@@ -209,44 +227,7 @@ impl Clearinghouse {
     }
 }
 
-/// Adds a spot leg of a liquidation to the round's records: collateral seized (and sold) or a
-/// borrow repaid, summed per (collateral, debt) pair.
-fn record(
-    out: &mut ProtocolRound,
-    collateral: AssetIdx,
-    debt: AssetIdx,
-    seized_tokens: f64,
-    repaid_tokens: f64,
-    seized_usd: f64,
-    repaid_usd: f64,
-) {
-    let r = match out
-        .liquidations
-        .iter()
-        .position(|l| l.collateral == collateral && l.debt == debt)
-    {
-        Some(i) => &mut out.liquidations[i],
-        None => {
-            out.liquidations.push(LiquidationRecord {
-                collateral,
-                debt,
-                ..LiquidationRecord::default()
-            });
-            let n = out.liquidations.len();
-            &mut out.liquidations[n - 1]
-        }
-    };
-    r.seized_tokens += seized_tokens;
-    r.repaid_tokens += repaid_tokens;
-    r.seized_usd += seized_usd;
-    r.repaid_usd += repaid_usd;
-    r.calls += 1;
-}
-
 impl ProtocolModel for Clearinghouse {
-    fn boxed_clone(&self) -> Box<dyn ProtocolModel> {
-        Box::new(self.clone())
-    }
     fn id(&self) -> &str {
         &self.id
     }

@@ -1,4 +1,4 @@
-//! One account's liquidation within a round (docs/lending.md#lending-pools), and what a chunk of accounts did.
+//! One account's liquidation within a round (docs/lending.md), and what a chunk of accounts did.
 
 use cascade_market::price::{BuyOrder, SaleOrder};
 use cascade_model::{AssetIdx, Side};
@@ -30,26 +30,16 @@ impl ChunkOut {
         p_i: f64,
         p_j: f64,
     ) {
-        let r = match self
-            .records
-            .iter_mut()
-            .position(|r| r.collateral == coll && r.debt == debt)
-        {
-            Some(k) => &mut self.records[k],
-            None => {
-                self.records.push(LiquidationRecord {
-                    collateral: coll,
-                    debt,
-                    ..Default::default()
-                });
-                self.records.last_mut().expect("just pushed")
-            }
-        };
-        r.repaid_tokens += repay;
-        r.seized_tokens += seize;
-        r.repaid_usd += repay * p_j;
-        r.seized_usd += seize * p_i;
-        r.calls += 1;
+        LiquidationRecord {
+            collateral: coll,
+            debt,
+            repaid_tokens: repay,
+            seized_tokens: seize,
+            repaid_usd: repay * p_j,
+            seized_usd: seize * p_i,
+            calls: 1,
+        }
+        .add_to(&mut self.records);
         match self
             .sales
             .iter_mut()
