@@ -186,9 +186,13 @@ fn read_csv(path: &Path) -> Result<Vec<OptionSpec>, String> {
             }
         };
         let kind_cell = cell(5).unwrap_or("");
-        let kind = OptionType::parse(&kind_cell.trim().to_ascii_lowercase()).ok_or_else(|| {
-            format!("{file}:{line}: kind: found \"{kind_cell}\", expected call or put")
-        })?;
+        let kind = kind_cell
+            .trim()
+            .to_ascii_lowercase()
+            .parse::<OptionType>()
+            .map_err(|_| {
+                format!("{file}:{line}: kind: found \"{kind_cell}\", expected call or put")
+            })?;
         let spec = OptionSpec::new(
             kind,
             number(0)?,
