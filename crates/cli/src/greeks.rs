@@ -60,7 +60,10 @@ enum Request {
 
 /// Values the options and prints the table or the JSON.
 pub fn run(a: &GreeksArgs) -> Result<(), Failure> {
-    let request = validate(a).map_err(|m| Failure::Input(format!("error: {m}")))?;
+    let request = match &a.file {
+        Some(path) => Request::Many(read_csv(path)?),
+        None => validate(a).map_err(|m| Failure::Input(format!("error: {m}")))?,
+    };
     let text = match request {
         Request::One(spec) => {
             let g = black76(&spec);
@@ -89,9 +92,6 @@ pub fn run(a: &GreeksArgs) -> Result<(), Failure> {
 /// The checked options, or a message naming the flag (`--vol = -0.2, expected ≥ 0`) or the
 /// file, line and column (`book.csv:3: vol: found -0.2, expected ≥ 0`) at fault.
 fn validate(a: &GreeksArgs) -> Result<Request, String> {
-    if let Some(path) = &a.file {
-        return read_csv(path).map(Request::Many);
-    }
     // clap makes every flag but --rate required without --file.
     let (Some(spot), Some(strike), Some(vol), Some(t), Some(kind)) =
         (a.spot, a.strike, a.vol, a.expiry_years, a.kind.as_deref())
@@ -114,115 +114,19 @@ fn validate(a: &GreeksArgs) -> Result<Request, String> {
         })
 }
 
-/// The CSV's columns, by name.
-const COLUMNS: [&str; 6] = ["spot", "strike", "rate", "vol", "expiry_years", "kind"];
-
-/// Reads `spot,strike,rate,vol,expiry_years,kind` rows (any column order, `rate` optional; blank
-/// lines skipped; cells trimmed, surrounding double quotes removed; no quoted commas).
-fn read_csv(path: &Path) -> Result<Vec<OptionSpec>, String> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((header_line, header)) = lines.next() else {
-        return Err(format!(
-            "{file}: the file is empty, expected a header ({}) and one option per row",
-            COLUMNS.join(",")
-        ));
-    };
-    // Where each column sits in a row.
-    let mut at: [Option<usize>; 6] = [None; 6];
-    let names: Vec<String> = split(header.trim_start_matches('\u{feff}'));
-    for (i, name) in names.iter().enumerate() {
-        let Some(c) = COLUMNS.iter().position(|c| c == name) else {
-            return Err(format!(
-                "{file}:{header_line}: header: found column \"{name}\", expected one of {}",
-                COLUMNS.join(", ")
-            ));
-        };
-        if at[c].is_some() {
-            return Err(format!(
-                "{file}:{header_line}: header: found column \"{name}\" twice, expected each column once"
-            ));
-        }
-        at[c] = Some(i);
-    }
-    for (c, name) in COLUMNS.iter().enumerate() {
-        if at[c].is_none() && *name != "rate" {
-            return Err(format!(
-                "{file}:{header_line}: header: column \"{name}\" missing, expected spot, strike, vol, expiry_years and kind (rate optional)"
-            ));
-        }
-    }
-    let mut specs = Vec::new();
-    for (line, row) in lines {
-        let cells = split(row);
-        if cells.len() != names.len() {
-            return Err(format!(
-                "{file}:{line}: found {} fields, expected {} (one per header column)",
-                cells.len(),
-                names.len()
-            ));
-        }
-        let cell = |c: usize| at[c].map(|i| cells[i].as_str());
-        let number = |c: usize| -> Result<f64, String> {
-            match cell(c) {
-                // Only `rate` may be missing or empty: 0.
-                None | Some("") if COLUMNS[c] == "rate" => Ok(0.0),
-                Some(s) => s.parse::<f64>().map_err(|_| {
-                    format!(
-                        "{file}:{line}: {}: found \"{s}\", expected a number",
-                        COLUMNS[c]
-                    )
-                }),
-                None => Err(format!("{file}:{line}: {}: missing", COLUMNS[c])),
-            }
-        };
-        let kind_cell = cell(5).unwrap_or("");
-        let kind = OptionKind::parse(kind_cell).ok_or_else(|| {
-            format!("{file}:{line}: kind: found \"{kind_cell}\", expected call or put")
-        })?;
-        let spec = OptionSpec::new(
-            kind,
-            number(0)?,
-            number(1)?,
-            number(2)?,
-            number(3)?,
-            number(4)?,
+/// Reads the options of `path` (`cascade_io::options`): every bad row is reported, each naming the
+/// file, line and column.
+fn read_csv(path: &Path) -> Result<Vec<OptionSpec>, Failure> {
+    cascade_io::options::read_options(path, |r| {
+        let kind = OptionKind::from(r.kind);
+        OptionSpec::new(kind, r.spot, r.strike, r.rate, r.vol, r.expiry_years).map_err(
+            |e: OptionError| cascade_io::options::FieldProblem {
+                field: e.field().to_string(),
+                problem: cascade_io::options::found(e.found().to_string(), e.expected()),
+            },
         )
-        .map_err(|e: OptionError| {
-            format!(
-                "{file}:{line}: {}: found {}, expected {}",
-                e.field(),
-                e.found(),
-                e.expected()
-            )
-        })?;
-        specs.push(spec);
-    }
-    if specs.is_empty() {
-        return Err(format!(
-            "{file}: no option rows, expected at least one row after the header"
-        ));
-    }
-    Ok(specs)
-}
-
-/// A row's cells, trimmed, surrounding double quotes removed.
-fn split(row: &str) -> Vec<String> {
-    row.split(',')
-        .map(|c| {
-            let c = c.trim();
-            c.strip_prefix('"')
-                .and_then(|c| c.strip_suffix('"'))
-                .unwrap_or(c)
-                .trim()
-                .to_string()
-        })
-        .collect()
+    })
+    .map_err(|e| Failure::Input(e.diagnostics.to_string()))
 }
 
 /// Every option's value and Greeks with `black76_batch` (in parallel, on columns).

@@ -915,12 +915,9 @@ fn clearing(a: &ClearingArgs) -> Result<(), Failure> {
     use cascade_contagion::clearing::{clear, ClearingOptions};
     use cascade_contagion::network::NetworkBuilder;
     let bad = |m: String| Failure::Input(format!("error: {m}"));
-    let mut b = NetworkBuilder::new();
-    b.read_liabilities(&a.liabilities)
-        .map_err(|e| bad(e.to_string()))?;
-    b.read_external_assets(&a.external_assets)
-        .map_err(|e| bad(e.to_string()))?;
-    let net = b.build();
+    let tables = cascade_io::network::read_clearing_network(&a.liabilities, &a.external_assets)
+        .map_err(|e| input(e.diagnostics))?;
+    let net = NetworkBuilder::from(tables).build();
     let options = ClearingOptions::with_costs(a.alpha, a.beta)
         .and_then(|o| o.with_asset_shock(a.shock))
         .map_err(|e| bad(e.to_string()))?;
@@ -980,11 +977,9 @@ fn debtrank(a: &DebtrankArgs) -> Result<(), Failure> {
     };
     use cascade_contagion::network::NetworkBuilder;
     let bad = |m: String| Failure::Input(format!("error: {m}"));
-    let mut b = NetworkBuilder::new();
-    b.read_exposures(&a.exposures)
-        .map_err(|e| bad(e.to_string()))?;
-    b.read_equity(&a.equity).map_err(|e| bad(e.to_string()))?;
-    let net = b.build();
+    let tables = cascade_io::network::read_debtrank_network(&a.exposures, &a.equity)
+        .map_err(|e| input(e.diagnostics))?;
+    let net = NetworkBuilder::from(tables).build();
     let variant = if a.variant == "original" {
         Variant::Original
     } else {

@@ -1,20 +1,9 @@
 //! Financial networks on any set of named nodes (DESIGN §13): interbank liabilities and external
 //! balance sheets for Eisenberg–Noe clearing, exposures and equity for DebtRank.
 //!
-//! Four CSV files, each with a header row; nodes are named by any string and indexed (name ↔
-//! `usize`) in order of first appearance across all files read into one [`NetworkBuilder`]:
-//!
-//! | file | header | meaning |
-//! |---|---|---|
-//! | liabilities (sparse) | `debtor,creditor,amount` | `L[debtor][creditor] += amount`; duplicate edges add up |
-//! | liabilities (dense) | `,n1,n2,...` then rows `ni,a,b,...` | `L[ni][nj]`; detected by an empty first header cell |
-//! | external assets | `node,external_assets[,external_liabilities]` | outside assets; obligations to outside creditors |
-//! | exposures | `creditor,debtor,amount` | the creditor loses if the debtor is distressed; duplicates add up |
-//! | equity | `node,equity[,weight]` | capital buffer; economic value (default: the equity) |
-//!
-//! Every amount must be finite and ≥ 0. Empty optional cells take their default. Errors name the
-//! file, the 1-based data row (the header is row 0) and column, what was found and what was
-//! expected; malformed input never panics.
+//! Reading the four CSV files of a network (liabilities, external assets, exposures, equity) is
+//! `cascade_io::network`'s; [`NetworkBuilder`] collects what was read, or what is added in memory, into
+//! a [`Network`].
 //!
 //! Matrices are stored as compressed sparse rows ([`Csr`]).
 //!
@@ -31,61 +20,19 @@
 //! assert_eq!(net.liabilities.get(1, 0), 2.2);
 //! ```
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
+
+use cascade_io::network::NetworkTables;
+use cascade_io::LoadError;
 
 /// An error reading or building a network. Messages name the file, row and column.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetworkError {
-    /// The file could not be opened or read.
-    #[error("{file}: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The CSV itself is malformed (e.g. invalid UTF-8).
-    #[error("{file}: row {row}: {message}")]
-    Csv {
-        file: String,
-        row: usize,
-        message: String,
-    },
-    /// The header row is missing or not the expected one.
-    #[error("{file}: header: found \"{found}\", expected \"{expected}\"")]
-    Header {
-        file: String,
-        found: String,
-        expected: String,
-    },
-    /// A data row has the wrong number of fields.
-    #[error("{file}: row {row}: found {found} fields, expected {expected}")]
-    FieldCount {
-        file: String,
-        row: usize,
-        found: usize,
-        expected: String,
-    },
-    /// A field holds an invalid value.
-    #[error("{file}: row {row}, column {column} ({name}): found \"{found}\", expected {expected}")]
-    Field {
-        file: String,
-        row: usize,
-        column: usize,
-        name: String,
-        found: String,
-        expected: String,
-    },
-    /// A node appears twice in a file that lists each node once.
-    #[error("{file}: row {row}: node \"{node}\" already given in row {first_row}, expected each node once")]
-    Duplicate {
-        file: String,
-        row: usize,
-        node: String,
-        first_row: usize,
-    },
+    /// A network file could not be read; every problem found, each naming file, row and column.
+    #[error("{0}")]
+    Load(#[from] LoadError),
     /// An in-memory value is invalid (builder or [`Csr`] constructor).
     #[error("{what}: found {found}, expected {expected}")]
     Value {
@@ -439,15 +386,17 @@ impl Network {
     }
 }
 
-/// Collects nodes, edges and balance sheets (from files or in memory) into a [`Network`].
+/// Collects nodes, edges and balance sheets (read from files by `cascade_io::network`, or added in
+/// memory) into a [`Network`].
 #[derive(Debug, Default, Clone)]
 pub struct NetworkBuilder {
-    names: Vec<String>,
-    index: HashMap<String, usize>,
-    liabilities: Vec<(usize, usize, f64)>,
-    external: Vec<Option<(f64, f64)>>,
-    exposures: Vec<(usize, usize, f64)>,
-    equity: Vec<Option<(f64, Option<f64>)>>,
+    tables: NetworkTables,
+}
+
+impl From<NetworkTables> for NetworkBuilder {
+    fn from(tables: NetworkTables) -> Self {
+        NetworkBuilder { tables }
+    }
 }
 
 fn check_amount(what: impl FnOnce() -> String, v: f64) -> Result<(), NetworkError> {
@@ -470,33 +419,27 @@ impl NetworkBuilder {
 
     /// The index of node `name`, adding it if new.
     pub fn node(&mut self, name: &str) -> usize {
-        if let Some(&i) = self.index.get(name) {
-            return i;
-        }
-        let i = self.names.len();
-        self.names.push(name.to_string());
-        self.index.insert(name.to_string(), i);
-        i
+        self.tables.node(name)
     }
 
     /// Number of nodes so far.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.tables.len()
     }
 
     /// Whether no node has been added.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.tables.is_empty()
     }
 
     fn check_node(&self, what: &str, i: usize) -> Result<(), NetworkError> {
-        if i < self.names.len() {
+        if i < self.tables.len() {
             Ok(())
         } else {
             Err(NetworkError::Value {
                 what: what.into(),
                 found: i.to_string(),
-                expected: format!("a node index < {}", self.names.len()),
+                expected: format!("a node index < {}", self.tables.len()),
             })
         }
     }
@@ -518,7 +461,7 @@ impl NetworkBuilder {
                 expected: "0 (no self-liabilities)".into(),
             });
         }
-        self.liabilities.push((debtor, creditor, amount));
+        self.tables.liabilities.push((debtor, creditor, amount));
         Ok(())
     }
 
@@ -535,8 +478,8 @@ impl NetworkBuilder {
             || format!("external liabilities of node {node}"),
             liabilities,
         )?;
-        grow(&mut self.external, node);
-        self.external[node] = Some((assets, liabilities));
+        grow(&mut self.tables.external, node);
+        self.tables.external[node] = Some((assets, liabilities));
         Ok(())
     }
 
@@ -550,7 +493,7 @@ impl NetworkBuilder {
         self.check_node("creditor", creditor)?;
         self.check_node("debtor", debtor)?;
         check_amount(|| format!("exposure of {creditor} to {debtor}"), amount)?;
-        self.exposures.push((creditor, debtor, amount));
+        self.tables.exposures.push((creditor, debtor, amount));
         Ok(())
     }
 
@@ -566,15 +509,14 @@ impl NetworkBuilder {
         if let Some(w) = weight {
             check_amount(|| format!("weight of node {node}"), w)?;
         }
-        grow(&mut self.equity, node);
-        self.equity[node] = Some((equity, weight));
+        grow(&mut self.tables.equity, node);
+        self.tables.equity[node] = Some((equity, weight));
         Ok(())
     }
 
-    /// Reads a liabilities file, sparse (`debtor,creditor,amount`) or dense (`,n1,n2,...`).
+    /// Reads a liabilities file (see `cascade_io::network`).
     pub fn read_liabilities(&mut self, path: &Path) -> Result<(), NetworkError> {
-        let (file, reader) = open(path)?;
-        self.read_liabilities_from(&file, reader)
+        Ok(self.tables.read_liabilities(path)?)
     }
 
     /// As [`NetworkBuilder::read_liabilities`], from any reader; `file` names it in errors.
@@ -583,98 +525,12 @@ impl NetworkBuilder {
         file: &str,
         reader: impl Read,
     ) -> Result<(), NetworkError> {
-        let mut rows = Rows::new(file, reader);
-        let header = rows.header()?;
-        if header.first().is_some_and(String::is_empty) {
-            return self.read_dense_liabilities(rows, header);
-        }
-        rows.expect_header(&header, &["debtor", "creditor", "amount"], 0)?;
-        while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, 3, "3 (debtor,creditor,amount)")?;
-            let debtor = rows.node_name(row, &rec, 0, "debtor")?;
-            let creditor = rows.node_name(row, &rec, 1, "creditor")?;
-            let amount = rows.amount(row, &rec, 2, "amount")?;
-            if debtor == creditor && amount != 0.0 {
-                return Err(rows.field_error(
-                    row,
-                    2,
-                    "amount",
-                    &rec[2],
-                    "0 when debtor = creditor",
-                ));
-            }
-            let (d, c) = (self.node(debtor), self.node(creditor));
-            self.liabilities.push((d, c, amount));
-        }
-        Ok(())
-    }
-
-    fn read_dense_liabilities<R: Read>(
-        &mut self,
-        mut rows: Rows<R>,
-        header: Vec<String>,
-    ) -> Result<(), NetworkError> {
-        let file = rows.file.clone();
-        let mut col_nodes = Vec::with_capacity(header.len() - 1);
-        let mut seen_cols: HashMap<&str, usize> = HashMap::new();
-        for (k, name) in header.iter().enumerate().skip(1) {
-            if name.is_empty() || seen_cols.insert(name, k).is_some() {
-                return Err(NetworkError::Header {
-                    file,
-                    found: header.join(","),
-                    expected: format!(
-                        "\",n1,n2,...\" with distinct non-empty node names (column {})",
-                        k + 1
-                    ),
-                });
-            }
-        }
-        for name in header.iter().skip(1) {
-            col_nodes.push(self.node(name));
-        }
-        let mut seen_rows: HashMap<String, usize> = HashMap::new();
-        let expected = format!(
-            "{} (row name and {} amounts)",
-            header.len(),
-            header.len() - 1
-        );
-        while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, header.len(), &expected)?;
-            let name = rows.node_name(row, &rec, 0, "node")?;
-            if let Some(&first_row) = seen_rows.get(name) {
-                return Err(NetworkError::Duplicate {
-                    file,
-                    row,
-                    node: name.to_string(),
-                    first_row,
-                });
-            }
-            seen_rows.insert(name.to_string(), row);
-            let debtor = self.node(name);
-            for (k, &creditor) in col_nodes.iter().enumerate() {
-                let amount = rows.amount(row, &rec, k + 1, &header[k + 1])?;
-                if amount == 0.0 {
-                    continue;
-                }
-                if debtor == creditor {
-                    return Err(rows.field_error(
-                        row,
-                        k + 1,
-                        &header[k + 1],
-                        &rec[k + 1],
-                        "0 on the diagonal (no self-liabilities)",
-                    ));
-                }
-                self.liabilities.push((debtor, creditor, amount));
-            }
-        }
-        Ok(())
+        Ok(self.tables.read_liabilities_from(file, reader)?)
     }
 
     /// Reads an external-assets file `node,external_assets[,external_liabilities]`.
     pub fn read_external_assets(&mut self, path: &Path) -> Result<(), NetworkError> {
-        let (file, reader) = open(path)?;
-        self.read_external_assets_from(&file, reader)
+        Ok(self.tables.read_external_assets(path)?)
     }
 
     /// As [`NetworkBuilder::read_external_assets`], from any reader.
@@ -683,36 +539,12 @@ impl NetworkBuilder {
         file: &str,
         reader: impl Read,
     ) -> Result<(), NetworkError> {
-        let mut rows = Rows::new(file, reader);
-        let header = rows.header()?;
-        let cols = ["node", "external_assets", "external_liabilities"];
-        let width = rows.expect_header(&header, &cols, 1)?;
-        let mut seen: HashMap<usize, usize> = HashMap::new();
-        while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, width, &width.to_string())?;
-            let name = rows.node_name(row, &rec, 0, cols[0])?;
-            let assets = rows.amount(row, &rec, 1, cols[1])?;
-            let liabilities = rows.optional_amount(row, &rec, 2, cols[2])?.unwrap_or(0.0);
-            let node = self.node(name);
-            if let Some(&first_row) = seen.get(&node) {
-                return Err(NetworkError::Duplicate {
-                    file: file.into(),
-                    row,
-                    node: name.into(),
-                    first_row,
-                });
-            }
-            seen.insert(node, row);
-            grow(&mut self.external, node);
-            self.external[node] = Some((assets, liabilities));
-        }
-        Ok(())
+        Ok(self.tables.read_external_assets_from(file, reader)?)
     }
 
     /// Reads an exposures file `creditor,debtor,amount`.
     pub fn read_exposures(&mut self, path: &Path) -> Result<(), NetworkError> {
-        let (file, reader) = open(path)?;
-        self.read_exposures_from(&file, reader)
+        Ok(self.tables.read_exposures(path)?)
     }
 
     /// As [`NetworkBuilder::read_exposures`], from any reader.
@@ -721,60 +553,26 @@ impl NetworkBuilder {
         file: &str,
         reader: impl Read,
     ) -> Result<(), NetworkError> {
-        let mut rows = Rows::new(file, reader);
-        let header = rows.header()?;
-        rows.expect_header(&header, &["creditor", "debtor", "amount"], 0)?;
-        while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, 3, "3 (creditor,debtor,amount)")?;
-            let creditor = rows.node_name(row, &rec, 0, "creditor")?;
-            let debtor = rows.node_name(row, &rec, 1, "debtor")?;
-            let amount = rows.amount(row, &rec, 2, "amount")?;
-            let (c, d) = (self.node(creditor), self.node(debtor));
-            self.exposures.push((c, d, amount));
-        }
-        Ok(())
+        Ok(self.tables.read_exposures_from(file, reader)?)
     }
 
     /// Reads an equity file `node,equity[,weight]`.
     pub fn read_equity(&mut self, path: &Path) -> Result<(), NetworkError> {
-        let (file, reader) = open(path)?;
-        self.read_equity_from(&file, reader)
+        Ok(self.tables.read_equity(path)?)
     }
 
     /// As [`NetworkBuilder::read_equity`], from any reader.
     pub fn read_equity_from(&mut self, file: &str, reader: impl Read) -> Result<(), NetworkError> {
-        let mut rows = Rows::new(file, reader);
-        let header = rows.header()?;
-        let cols = ["node", "equity", "weight"];
-        let width = rows.expect_header(&header, &cols, 1)?;
-        let mut seen: HashMap<usize, usize> = HashMap::new();
-        while let Some((row, rec)) = rows.next_record()? {
-            rows.expect_fields(row, &rec, width, &width.to_string())?;
-            let name = rows.node_name(row, &rec, 0, cols[0])?;
-            let equity = rows.amount(row, &rec, 1, cols[1])?;
-            let weight = rows.optional_amount(row, &rec, 2, cols[2])?;
-            let node = self.node(name);
-            if let Some(&first_row) = seen.get(&node) {
-                return Err(NetworkError::Duplicate {
-                    file: file.into(),
-                    row,
-                    node: name.into(),
-                    first_row,
-                });
-            }
-            seen.insert(node, row);
-            grow(&mut self.equity, node);
-            self.equity[node] = Some((equity, weight));
-        }
-        Ok(())
+        Ok(self.tables.read_equity_from(file, reader)?)
     }
 
     /// The network: matrices in CSR form (duplicate edges summed), absent balance-sheet entries 0.
     pub fn build(self) -> Network {
-        let n = self.names.len();
+        let t = self.tables;
+        let n = t.names.len();
         let mut external_assets = vec![0.0; n];
         let mut external_liabilities = vec![0.0; n];
-        for (i, e) in self.external.iter().enumerate() {
+        for (i, e) in t.external.iter().enumerate() {
             if let Some((a, l)) = *e {
                 external_assets[i] = a;
                 external_liabilities[i] = l;
@@ -782,16 +580,16 @@ impl NetworkBuilder {
         }
         let mut equity = vec![0.0; n];
         let mut weight = vec![0.0; n];
-        for (i, e) in self.equity.iter().enumerate() {
+        for (i, e) in t.equity.iter().enumerate() {
             if let Some((q, w)) = *e {
                 equity[i] = q;
                 weight[i] = w.unwrap_or(q);
             }
         }
         Network {
-            liabilities: Csr::from_valid_triplets(n, n, &self.liabilities),
-            exposures: Csr::from_valid_triplets(n, n, &self.exposures),
-            names: self.names,
+            liabilities: Csr::from_valid_triplets(n, n, &t.liabilities),
+            exposures: Csr::from_valid_triplets(n, n, &t.exposures),
+            names: t.names,
             external_assets,
             external_liabilities,
             equity,
@@ -803,190 +601,5 @@ impl NetworkBuilder {
 fn grow<T: Clone>(v: &mut Vec<Option<T>>, i: usize) {
     if v.len() <= i {
         v.resize(i + 1, None);
-    }
-}
-
-fn open(path: &Path) -> Result<(String, std::fs::File), NetworkError> {
-    let file = path.display().to_string();
-    match std::fs::File::open(path) {
-        Ok(f) => Ok((file, f)),
-        Err(source) => Err(NetworkError::Io { file, source }),
-    }
-}
-
-/// A CSV reader that numbers data rows from 1 and reports errors with file, row and column.
-struct Rows<R: Read> {
-    file: String,
-    reader: csv::Reader<R>,
-    record: csv::StringRecord,
-    row: usize,
-}
-
-impl<R: Read> Rows<R> {
-    fn new(file: &str, reader: R) -> Self {
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(reader);
-        Rows {
-            file: file.to_string(),
-            reader,
-            record: csv::StringRecord::new(),
-            row: 0,
-        }
-    }
-
-    fn csv_error(&self, e: csv::Error) -> NetworkError {
-        let message = e.to_string();
-        match e.into_kind() {
-            csv::ErrorKind::Io(source) => NetworkError::Io {
-                file: self.file.clone(),
-                source,
-            },
-            _ => NetworkError::Csv {
-                file: self.file.clone(),
-                row: self.row,
-                message,
-            },
-        }
-    }
-
-    fn header(&mut self) -> Result<Vec<String>, NetworkError> {
-        match self.reader.read_record(&mut self.record) {
-            Ok(true) => Ok(self.record.iter().map(str::to_string).collect()),
-            Ok(false) => Err(NetworkError::Header {
-                file: self.file.clone(),
-                found: "an empty file".into(),
-                expected: "a header row".into(),
-            }),
-            Err(e) => Err(self.csv_error(e)),
-        }
-    }
-
-    /// Checks the header names (case-insensitive; the last `optional` are optional); returns the
-    /// number of columns present.
-    fn expect_header(
-        &self,
-        header: &[String],
-        names: &[&str],
-        optional: usize,
-    ) -> Result<usize, NetworkError> {
-        let min = names.len() - optional;
-        let ok = header.len() >= min
-            && header.len() <= names.len()
-            && header
-                .iter()
-                .zip(names)
-                .all(|(h, n)| h.eq_ignore_ascii_case(n));
-        if ok {
-            return Ok(header.len());
-        }
-        let expected = if optional == 0 {
-            names.join(",")
-        } else {
-            format!("{}[,{}]", names[..min].join(","), names[min..].join(",["))
-                + &"]".repeat(optional - 1)
-        };
-        Err(NetworkError::Header {
-            file: self.file.clone(),
-            found: header.join(","),
-            expected,
-        })
-    }
-
-    /// The next non-blank data row and its 1-based number.
-    fn next_record(&mut self) -> Result<Option<(usize, csv::StringRecord)>, NetworkError> {
-        loop {
-            self.row += 1;
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => return Ok(None),
-                Ok(true) => {
-                    if self.record.len() == 1 && self.record[0].is_empty() {
-                        self.row -= 1;
-                        continue; // a blank line
-                    }
-                    return Ok(Some((self.row, self.record.clone())));
-                }
-                Err(e) => return Err(self.csv_error(e)),
-            }
-        }
-    }
-
-    fn expect_fields(
-        &self,
-        row: usize,
-        rec: &csv::StringRecord,
-        n: usize,
-        expected: &str,
-    ) -> Result<(), NetworkError> {
-        if rec.len() == n {
-            Ok(())
-        } else {
-            Err(NetworkError::FieldCount {
-                file: self.file.clone(),
-                row,
-                found: rec.len(),
-                expected: expected.into(),
-            })
-        }
-    }
-
-    fn field_error(
-        &self,
-        row: usize,
-        col: usize,
-        name: &str,
-        found: &str,
-        expected: &str,
-    ) -> NetworkError {
-        NetworkError::Field {
-            file: self.file.clone(),
-            row,
-            column: col + 1,
-            name: name.into(),
-            found: found.into(),
-            expected: expected.into(),
-        }
-    }
-
-    fn node_name<'a>(
-        &self,
-        row: usize,
-        rec: &'a csv::StringRecord,
-        col: usize,
-        name: &str,
-    ) -> Result<&'a str, NetworkError> {
-        match rec.get(col) {
-            Some(s) if !s.is_empty() => Ok(s),
-            other => Err(self.field_error(row, col, name, other.unwrap_or(""), "a node name")),
-        }
-    }
-
-    fn amount(
-        &self,
-        row: usize,
-        rec: &csv::StringRecord,
-        col: usize,
-        name: &str,
-    ) -> Result<f64, NetworkError> {
-        let s = rec.get(col).unwrap_or("");
-        match s.parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-            _ => Err(self.field_error(row, col, name, s, EXPECTED_AMOUNT)),
-        }
-    }
-
-    fn optional_amount(
-        &self,
-        row: usize,
-        rec: &csv::StringRecord,
-        col: usize,
-        name: &str,
-    ) -> Result<Option<f64>, NetworkError> {
-        match rec.get(col) {
-            None | Some("") => Ok(None),
-            Some(_) => self.amount(row, rec, col, name).map(Some),
-        }
     }
 }
