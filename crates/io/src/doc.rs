@@ -1,7 +1,10 @@
 //! A small document tree with line numbers, built from TOML (toml_edit) or JSON (jsonc-parser), so that
 //! the typed loaders can report every problem with its line instead of stopping at the first one.
 
+use std::collections::HashMap;
+
 use crate::diag::{Diagnostics, Location};
+use crate::problem::Problem;
 
 /// A value with the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +106,20 @@ pub fn parse(text: &str, format: Format, file: &str, diags: &mut Diagnostics) ->
             let opts = jsonc_parser::ParseOptions::default();
             match jsonc_parser::parse_to_ast(text, &Default::default(), &opts) {
                 Ok(res) => match res.value {
-                    Some(v) => Some(json_node(&v, &lines)),
+                    Some(v) => {
+                        let mut dup = |line: u32, key: &str, first: u32| {
+                            diags.error(
+                                file,
+                                Location::Line(line),
+                                key,
+                                Problem::Duplicate {
+                                    what: format!("key \"{key}\""),
+                                    first: Some(Location::Line(first)),
+                                },
+                            );
+                        };
+                        Some(json_node(&v, &lines, &mut dup))
+                    }
                     None => {
                         diags.error(file, Location::File, "", "empty JSON document");
                         None
@@ -203,7 +219,13 @@ fn toml_value(v: &toml_edit::Value, lines: &Lines, fallback: u32) -> Node {
     Node { line, value }
 }
 
-fn json_node(v: &jsonc_parser::ast::Value<'_>, lines: &Lines) -> Node {
+/// The node of a JSON value; a key repeated in an object goes to `dup` (line, key, first line): a
+/// JSON reader would silently keep one of the two.
+fn json_node(
+    v: &jsonc_parser::ast::Value<'_>,
+    lines: &Lines,
+    dup: &mut dyn FnMut(u32, &str, u32),
+) -> Node {
     use jsonc_parser::ast::Value as J;
     use jsonc_parser::common::Ranged;
     let line = lines.line(v.start());
@@ -215,13 +237,28 @@ fn json_node(v: &jsonc_parser::ast::Value<'_>, lines: &Lines) -> Node {
         },
         J::BooleanLit(b) => Value::Bool(b.value),
         J::NullKeyword(_) => Value::Null,
-        J::Array(a) => Value::Arr(a.elements.iter().map(|x| json_node(x, lines)).collect()),
-        J::Object(o) => Value::Obj(
-            o.properties
+        J::Array(a) => Value::Arr(
+            a.elements
                 .iter()
-                .map(|p| (p.name.as_str().to_string(), json_node(&p.value, lines)))
+                .map(|x| json_node(x, lines, &mut *dup))
                 .collect(),
         ),
+        J::Object(o) => {
+            let mut out: Vec<(String, Node)> = Vec::with_capacity(o.properties.len());
+            let mut first: HashMap<&str, u32> = HashMap::new();
+            for p in &o.properties {
+                let key = p.name.as_str();
+                let node = json_node(&p.value, lines, &mut *dup);
+                match first.get(key) {
+                    Some(&l) => dup(node.line, key, l),
+                    None => {
+                        first.insert(key, node.line);
+                        out.push((key.to_string(), node));
+                    }
+                }
+            }
+            Value::Obj(out)
+        }
     };
     Node { line, value }
 }

@@ -6,10 +6,13 @@
 pub mod diag;
 pub mod doc;
 pub mod load;
+pub mod network;
+pub mod options;
 pub mod positions;
 pub mod problem;
 pub mod reader;
 mod record;
+mod row_errors;
 pub mod scenario;
 pub mod snapshot;
 pub mod write;

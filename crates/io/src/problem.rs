@@ -70,6 +70,9 @@ pub enum Problem {
     Empty { hint: String },
     /// A value of the wrong type: `found a number, expected a string`.
     WrongType { found: String, expected: String },
+    /// A value that is not what the field accepts, in the words of the option-book format:
+    /// `found -0.2, expected ≥ 0`.
+    Found { found: String, expected: String },
     /// A value outside what the field accepts; `found` as written (`1.7`, `"abc"`).
     OutOfRange { found: String, expected: String },
     /// A name that refers to something of the wrong kind: `asset "X" is of kind "stable"; expected
@@ -98,6 +101,15 @@ pub enum Problem {
         names: Vec<String>,
         count: usize,
         expected: String,
+    },
+    /// A header that is not the file's: `found "from,to,value", expected "debtor,creditor,amount"`.
+    Header { found: String, expected: String },
+    /// A name without the row a file should give it.
+    MissingRow {
+        kind: NameKind,
+        name: String,
+        /// Where the name was first given (`L.csv, row 3`).
+        named_in: String,
     },
     /// A required column is absent.
     MissingColumn { expected: String },
@@ -190,6 +202,7 @@ impl fmt::Display for Problem {
             Problem::Empty { hint } => write!(f, "empty; {hint}"),
             Problem::WrongType { found, expected } => write!(f, "found {found}, expected {expected}"),
             Problem::OutOfRange { found, expected } => write!(f, "= {found}, expected {expected}"),
+            Problem::Found { found, expected } => write!(f, "found {found}, expected {expected}"),
             Problem::WrongKind {
                 what,
                 name,
@@ -232,6 +245,17 @@ impl fmt::Display for Problem {
                     list(&quoted, *count)
                 )
             }
+            Problem::Header { found, expected } => {
+                write!(f, "found \"{found}\", expected \"{expected}\"")
+            }
+            Problem::MissingRow {
+                kind,
+                name,
+                named_in,
+            } => write!(
+                f,
+                "no row for {kind} \"{name}\" (named in {named_in}); expected one row for every {kind} of the network"
+            ),
             Problem::MissingColumn { expected } => {
                 write!(f, "missing column; expected the columns {expected}")
             }

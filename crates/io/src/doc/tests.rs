@@ -45,3 +45,21 @@ fn toml_syntax_error_names_line() {
     assert!(parse("a = 1\nb = = 2\n", Format::Toml, "s.toml", &mut d).is_none());
     assert_eq!(d.items[0].location, Location::Line(2));
 }
+
+#[test]
+fn json_duplicate_keys_are_errors_naming_both_lines() {
+    let text = "{\n \"name\": \"x\",\n \"asset\": [ {\"id\": \"ETH\",\n  \"id\": \"BTC\"} ],\n \"name\": \"y\"\n}";
+    let mut d = Diagnostics::new();
+    let n = parse(text, Format::Json, "s.json", &mut d).unwrap();
+    let shown: Vec<String> = d.items.iter().map(|x| x.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "error: s.json:4: id: duplicate key \"id\"; first on line 3",
+            "error: s.json:5: name: duplicate key \"name\"; first on line 2",
+        ]
+    );
+    // The first of the two is the one kept.
+    let Value::Obj(top) = &n.value else { panic!() };
+    assert_eq!(top[0].1.value, Value::Str("x".into()));
+}
