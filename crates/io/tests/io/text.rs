@@ -511,7 +511,7 @@ fn pool_venue_errors() {
     assert!(e.iter().any(|d| d.message().contains("cycle")), "{e:#?}");
 }
 
-/// An algorithmic stablecoin "terra" issuing UST against LUNA (DESIGN §7, §14).
+/// An algorithmic stablecoin "terra" issuing UST against LUNA (docs/algostable.md#algorithmic-stablecoins).
 const ALGO: &str = r#"name = "algo"
 [[asset]]
 id = "LUNA"
