@@ -1224,3 +1224,29 @@ fn the_unedited_fuzz_base_loads() {
     assert!(d.is_empty(), "{d}");
     assert_eq!(s.positions.len(), 6);
 }
+
+/// A file written atomically gets the mode a plainly created file gets (0666 less the umask), not the
+/// temporary file's 0600.
+#[cfg(unix)]
+#[test]
+fn atomic_writes_get_the_umask_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plain = dir.path().join("plain.json");
+    std::fs::write(&plain, b"{}").unwrap_or_else(|e| panic!("{e}"));
+    let atomic = dir.path().join("atomic.json");
+    cascade_io::write::write_atomic(&atomic, b"{}").unwrap_or_else(|e| panic!("{e}"));
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&atomic), mode(&plain));
+    assert_ne!(
+        mode(&plain),
+        0o600,
+        "the test needs a umask that leaves more than 0600"
+    );
+}
