@@ -1033,5 +1033,7 @@ fn gen_adds_a_derivatives_book_that_loads_back() {
     );
 }
 
+#[path = "cli/corrupt_parquet.rs"]
+mod corrupt_parquet;
 #[path = "cli/golden.rs"]
 mod golden;

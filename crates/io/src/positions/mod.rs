@@ -119,59 +119,38 @@ const CSV_BYTES_PER_ROW_GUESS: u64 = 48;
 /// A guess of rows per account, to reserve account capacity from a row count.
 const ROWS_PER_ACCOUNT_GUESS: usize = 3;
 
-/// Adds the positions of the CSV (`.csv`) or Parquet (`.parquet`, `.pq`) file at `path` to `snapshot`.
-///
-/// Every row is checked (known protocol and asset, `side` = `collateral` or `debt`, `amount` finite
-/// and ≥ 0, the asset allowed on that side by the protocol); problems go to `diags`, naming the file,
-/// the 1-based data row and the column. Rows with an error are not added. Accounts are keyed by
-/// (protocol, account): the same pair in several rows or files is one account.
-pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnostics) {
-    let file = path.display().to_string();
-    let ext = path
+/// The kinds of position file, told by the name's extension.
+enum Kind {
+    Csv,
+    Parquet,
+}
+
+/// The kind of position file `file` names; an error in `diags` if none.
+fn kind_of(file: &str, diags: &mut Diagnostics) -> Option<Kind> {
+    let ext = Path::new(file)
         .extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase());
     match ext.as_deref() {
-        Some("csv") => csv::load_csv(path, &file, snapshot, diags),
-        Some("parquet" | "pq") => parquet::load_parquet(path, &file, snapshot, diags),
-        _ => diags.error(
-            &file,
-            Location::File,
-            "",
-            "unknown position file type; expected a name ending in .csv, .parquet or .pq",
-        ),
+        Some("csv") => Some(Kind::Csv),
+        Some("parquet" | "pq") => Some(Kind::Parquet),
+        _ => {
+            diags.error(
+                file,
+                Location::File,
+                "",
+                Problem::Rule(
+                    "unknown position file type; expected a name ending in .csv, .parquet or .pq"
+                        .into(),
+                ),
+            );
+            None
+        }
     }
 }
 
-fn file_len(path: &Path, file: &str, diags: &mut Diagnostics) -> Option<(File, u64)> {
-    let f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            diags.error(
-                file,
-                Location::File,
-                "",
-                Problem::Unreadable {
-                    detail: e.to_string(),
-                },
-            );
-            return None;
-        }
-    };
-    let len = match f.metadata() {
-        Ok(m) => m.len(),
-        Err(e) => {
-            diags.error(
-                file,
-                Location::File,
-                "",
-                Problem::Unreadable {
-                    detail: e.to_string(),
-                },
-            );
-            return None;
-        }
-    };
+/// An error in `diags` if the file is empty.
+fn not_empty(file: &str, len: u64, diags: &mut Diagnostics) -> bool {
     if len == 0 {
         diags.error(
             file,
@@ -181,9 +160,60 @@ fn file_len(path: &Path, file: &str, diags: &mut Diagnostics) -> Option<(File, u
                 expected: "a header and position rows".into(),
             },
         );
-        return None;
     }
-    Some((f, len))
+    len > 0
+}
+
+/// Adds the positions of the CSV (`.csv`) or Parquet (`.parquet`, `.pq`) file at `path` to `snapshot`.
+///
+/// Every row is checked (known protocol and asset, `side` = `collateral` or `debt`, `amount` finite
+/// and ≥ 0, the asset allowed on that side by the protocol); problems go to `diags`, naming the file,
+/// the 1-based data row and the column. Rows with an error are not added. Accounts are keyed by
+/// (protocol, account): the same pair in several rows or files is one account.
+pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnostics) {
+    let file = path.display().to_string();
+    let Some(kind) = kind_of(&file, diags) else {
+        return;
+    };
+    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m.len())));
+    let (f, len) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            let detail = e.to_string();
+            diags.error(&file, Location::File, "", Problem::Unreadable { detail });
+            return;
+        }
+    };
+    if !not_empty(&file, len, diags) {
+        return;
+    }
+    match kind {
+        Kind::Csv => csv::load_csv(&file, f, len, snapshot, diags),
+        Kind::Parquet => parquet::load_parquet(&file, f, len, snapshot, diags),
+    }
+}
+
+/// As [`load_positions`], from the bytes of a position file named `file` (its extension says CSV or
+/// Parquet): for position files that are not on disk, and for fuzzing.
+pub fn read_positions(
+    file: &str,
+    bytes: Vec<u8>,
+    snapshot: &mut Snapshot,
+    diags: &mut Diagnostics,
+) {
+    let Some(kind) = kind_of(file, diags) else {
+        return;
+    };
+    let len = bytes.len() as u64;
+    if !not_empty(file, len, diags) {
+        return;
+    }
+    match kind {
+        Kind::Csv => csv::load_csv(file, &bytes[..], len, snapshot, diags),
+        Kind::Parquet => {
+            parquet::load_parquet(file, bytes::Bytes::from(bytes), len, snapshot, diags)
+        }
+    }
 }
 
 /// A number cell of a row, as found.
