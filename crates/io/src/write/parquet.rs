@@ -204,13 +204,13 @@ fn extended_batch(
 /// per perp and one per option in the derivative-row grammar of [`crate::positions`], every row of an
 /// account carrying its margin mode unless cross, and its vault type if the file has that column.
 pub fn write_positions_parquet(path: &Path, s: &Snapshot) -> Result<(), WriteError> {
-    let pq = |source| WriteError::Parquet {
+    let pq = |error| WriteError::Parquet {
         path: path.to_path_buf(),
-        source,
+        error,
     };
-    let arrow = |source| WriteError::Arrow {
+    let arrow = |error| WriteError::Arrow {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -249,13 +249,13 @@ pub fn write_f64_table_parquet(
     path: &Path,
     columns: &[(String, Vec<f64>)],
 ) -> Result<(), WriteError> {
-    let pq = |source| WriteError::Parquet {
+    let pq = |error| WriteError::Parquet {
         path: path.to_path_buf(),
-        source,
+        error,
     };
-    let arrow = |source| WriteError::Arrow {
+    let arrow = |error| WriteError::Arrow {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let schema = Arc::new(Schema::new(
         columns

@@ -3,7 +3,7 @@
 
 use cascade_io::positions::MAX_ROW_ERRORS;
 use cascade_io::write::{
-    snapshot_to_toml, write_atomic, write_atomic_with, write_positions_csv,
+    check_output_path, snapshot_to_toml, write_atomic, write_atomic_with, write_positions_csv,
     write_positions_parquet, write_snapshot_toml, WriteError,
 };
 use cascade_io::{load_positions, load_snapshot};
@@ -848,7 +848,7 @@ fn writes_are_atomic() {
         w.write_all(b"half").unwrap();
         Err(WriteError::Io {
             path: p.clone(),
-            source: std::io::Error::other("disk full"),
+            error: std::io::Error::other("disk full"),
         })
     });
     assert!(r.is_err());
@@ -861,6 +861,65 @@ fn write_errors_name_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let p: PathBuf = dir.path().join("no/such/dir/pos.parquet");
     let e = write_positions_parquet(&p, &parse(SMALL)).unwrap_err();
-    assert!(matches!(&e, WriteError::Io { path, .. } if *path == p));
-    assert!(e.to_string().contains("pos.parquet"));
+    assert!(matches!(&e, WriteError::NoFolder { path, .. } if *path == p));
+    // One line naming the path as given, never the temporary file, and no chained cause.
+    let folder = dir.path().join("no/such/dir");
+    let expected = format!(
+        "{}: cannot write: the folder {} does not exist",
+        p.display(),
+        folder.display()
+    );
+    assert_eq!(e.to_string(), expected);
+    assert!(std::error::Error::source(&e).is_none());
+    assert_eq!(e.path(), p);
+    // check_output_path says the same before any work is done.
+    assert_eq!(check_output_path(&p).unwrap_err().to_string(), expected);
+    // A folder is not a file; a good path is left as it was.
+    let e = check_output_path(dir.path()).unwrap_err();
+    assert!(matches!(e, WriteError::NotAFile { .. }), "{e}");
+    let good = dir.path().join("out.json");
+    check_output_path(&good).unwrap();
+    assert!(!good.exists());
+    assert_eq!(dir_entries(dir.path()), Vec::<String>::new());
+    let e = write_atomic(&dir.path().join("no").join("x.html"), b"x").unwrap_err();
+    assert!(!e.to_string().contains(".x.html."), "{e}");
+}
+
+/// The umask of this process, from /proc (Linux).
+fn umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+    u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).ok()
+}
+
+/// Written files get the mode the umask gives a new file (0666 less the umask), as `File::create`
+/// does, not the temporary file's 0600.
+#[cfg(unix)]
+#[test]
+fn written_files_get_the_umask_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(mask) = umask() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let expected = 0o666 & !mask;
+    let reference = dir.path().join("reference");
+    fs::File::create(&reference).unwrap();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&reference), expected);
+    let s = parse(SMALL);
+    let files = [
+        ("a.toml", write_atomic(&dir.path().join("a.toml"), b"x")),
+        (
+            "b.parquet",
+            write_positions_parquet(&dir.path().join("b.parquet"), &s),
+        ),
+        ("c.csv", write_positions_csv(&dir.path().join("c.csv"), &s)),
+    ];
+    for (name, r) in files {
+        r.unwrap();
+        assert_eq!(
+            mode(&dir.path().join(name)),
+            expected,
+            "{name} (umask {mask:o})"
+        );
+    }
 }
