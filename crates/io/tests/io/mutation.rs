@@ -116,3 +116,144 @@ fn the_unedited_fuzz_base_loads() {
     assert!(d.is_empty(), "{d}");
     assert_eq!(s.positions.len(), 6);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Byte mutations of every input kind (issue 11.8: the suite's guard beside the cargo-fuzz targets)
+
+/// A mutation: at a position (taken modulo the length), change, insert or delete a byte.
+type Op = (u8, usize, u8);
+
+fn mutate(base: &[u8], ops: &[Op]) -> Vec<u8> {
+    let mut b = base.to_vec();
+    for &(op, at, byte) in ops {
+        let at = if b.is_empty() { 0 } else { at % b.len() };
+        match op % 4 {
+            0 if !b.is_empty() => b[at] = byte,
+            1 => b.insert(at, byte),
+            2 if !b.is_empty() => {
+                b.remove(at);
+            }
+            // Cut everything from `at` on.
+            _ => b.truncate(at),
+        }
+    }
+    b
+}
+
+/// Runs `check` on 200 mutations of `base` (the same 200 on every run); `check` returns the error
+/// count of a refused input (`None` if it loaded), and a refused input must come with an error.
+fn mutations(name: &str, base: &[u8], check: impl Fn(&[u8]) -> Option<usize>) {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    assert_eq!(check(base), None, "{name}: the unmutated input must load");
+    let config = Config {
+        cases: 200,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let ops = proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..6);
+    runner
+        .run(&ops, |ops| {
+            let bytes = mutate(base, &ops);
+            if let Some(errors) = check(&bytes) {
+                prop_assert!(errors > 0, "refused without an error");
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+}
+
+/// The error count of a failed load, `None` if it loaded.
+fn refused<T>(r: Result<T, cascade_io::LoadError>) -> Option<usize> {
+    r.err().map(|e| e.diagnostics.error_count())
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const SNAPSHOT_JSON: &str = r#"{"name": "j", "asset": [{"id": "USDC", "kind": "stable", "price": 1,
+  "liquidity": {"curve": "power_law", "adv_usd": 1e9, "k": 1, "alpha": 0.5}}],
+  "protocol": [{"id": "p", "kind": "lending", "reserve": [{"asset": "USDC", "ltv": 0.5,
+  "liquidation_threshold": 0.6, "liquidation_bonus": 0.05}]}],
+  "account": [{"id": "a", "protocol": "p", "collateral": {"USDC": 10}}]}"#;
+
+const SCENARIO: &str = "name = \"crash\"\nmax_rounds = 5\n[[shock]]\nasset = \"ETH\"\nprice_change = -0.4\n[[shock]]\nasset = \"USDC\"\nliquidity_multiplier = 0.5\n";
+
+#[test]
+fn snapshot_and_scenario_mutations_never_panic() {
+    use cascade_io::{parse_scenario, snapshot_from_str, Format};
+    mutations("snapshot TOML", SMALL.as_bytes(), |b| {
+        refused(snapshot_from_str(&text(b), Format::Toml, "s.toml"))
+    });
+    mutations("snapshot JSON", SNAPSHOT_JSON.as_bytes(), |b| {
+        refused(snapshot_from_str(&text(b), Format::Json, "s.json"))
+    });
+    let snapshot = cascade_testkit::parse(SMALL);
+    mutations("scenario", SCENARIO.as_bytes(), |b| {
+        refused(parse_scenario(&text(b), Format::Toml, "sc.toml", &snapshot))
+    });
+}
+
+#[test]
+fn position_file_mutations_never_panic() {
+    use cascade_io::{read_positions, Diagnostics};
+    let base = cascade_testkit::parse(SMALL);
+    let check = |file: &'static str| {
+        let base = base.clone();
+        move |b: &[u8]| {
+            let mut s = base.clone();
+            let mut d = Diagnostics::new();
+            read_positions(file, b.to_vec(), &mut s, &mut d);
+            d.has_errors().then(|| d.error_count())
+        }
+    };
+    mutations("positions CSV", VALID_CSV.as_bytes(), check("pos.csv"));
+    mutations(
+        "positions Parquet",
+        &crate::parquet::small_parquet(40),
+        check("pos.parquet"),
+    );
+}
+
+#[test]
+fn network_and_option_file_mutations_never_panic() {
+    use cascade_io::network::NetworkTables;
+    use cascade_io::options::read_options_from;
+    type Read = fn(&mut NetworkTables, &[u8]) -> Result<(), cascade_io::LoadError>;
+    let readers: [(&str, &str, Read); 5] = [
+        (
+            "sparse liabilities",
+            "debtor,creditor,amount\nA,B,4\nB,C,3\nC,A,2\n",
+            |t, b| t.read_liabilities_from("L.csv", b),
+        ),
+        (
+            "dense liabilities",
+            ",A,B,C\nA,0,4,0\nB,0,0,3\nC,2,0,0\n",
+            |t, b| t.read_liabilities_from("L.csv", b),
+        ),
+        (
+            "external assets",
+            "node,external_assets,external_liabilities\nA,20,17\nB,20,18\n",
+            |t, b| t.read_external_assets_from("E.csv", b),
+        ),
+        (
+            "exposures",
+            "creditor,debtor,amount\nB,A,4\nC,A,3\n",
+            |t, b| t.read_exposures_from("X.csv", b),
+        ),
+        ("equity", "node,equity,weight\nA,10,2\nB,10,1\n", |t, b| {
+            t.read_equity_from("Q.csv", b)
+        }),
+    ];
+    for (name, base, read) in readers {
+        mutations(name, base.as_bytes(), |b| {
+            refused(read(&mut NetworkTables::new(), b))
+        });
+    }
+    let book = "spot,strike,rate,vol,expiry_years,kind\n42,40,0.1,0.2,0.5,call\n2000,1800,0.05,0.9,1.0,put\n";
+    mutations("option book", book.as_bytes(), |b| {
+        refused(read_options_from("book.csv", &text(b), |r| Ok(*r)))
+    });
+}

@@ -259,7 +259,7 @@ proptest! {
 
 /// A small valid Parquet position file of SMALL with `rows` more positions, some in e-mode (a
 /// dictionary column with nulls).
-fn small_parquet(rows: u32) -> Vec<u8> {
+pub(crate) fn small_parquet(rows: u32) -> Vec<u8> {
     let mut s = parse(SMALL);
     for i in 0..rows {
         let a = s.accounts.get_or_insert(0, &format!("acc{i}"));
