@@ -23,7 +23,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use cascade_io::network::NetworkTables;
+use cascade_io::network::{NetworkFile, NetworkTables};
 use cascade_io::LoadError;
 
 /// An error reading or building a network. Messages name the file, row and column.
@@ -516,7 +516,7 @@ impl NetworkBuilder {
 
     /// Reads a liabilities file (see `cascade_io::network`).
     pub fn read_liabilities(&mut self, path: &Path) -> Result<(), NetworkError> {
-        Ok(self.tables.read_liabilities(path)?)
+        Ok(self.tables.read(NetworkFile::Liabilities, path)?)
     }
 
     /// As [`NetworkBuilder::read_liabilities`], from any reader; `file` names it in errors.
@@ -525,12 +525,14 @@ impl NetworkBuilder {
         file: &str,
         reader: impl Read,
     ) -> Result<(), NetworkError> {
-        Ok(self.tables.read_liabilities_from(file, reader)?)
+        Ok(self
+            .tables
+            .read_from(NetworkFile::Liabilities, file, reader)?)
     }
 
     /// Reads an external-assets file `node,external_assets[,external_liabilities]`.
     pub fn read_external_assets(&mut self, path: &Path) -> Result<(), NetworkError> {
-        Ok(self.tables.read_external_assets(path)?)
+        Ok(self.tables.read(NetworkFile::ExternalAssets, path)?)
     }
 
     /// As [`NetworkBuilder::read_external_assets`], from any reader.
@@ -539,12 +541,14 @@ impl NetworkBuilder {
         file: &str,
         reader: impl Read,
     ) -> Result<(), NetworkError> {
-        Ok(self.tables.read_external_assets_from(file, reader)?)
+        Ok(self
+            .tables
+            .read_from(NetworkFile::ExternalAssets, file, reader)?)
     }
 
     /// Reads an exposures file `creditor,debtor,amount`.
     pub fn read_exposures(&mut self, path: &Path) -> Result<(), NetworkError> {
-        Ok(self.tables.read_exposures(path)?)
+        Ok(self.tables.read(NetworkFile::Exposures, path)?)
     }
 
     /// As [`NetworkBuilder::read_exposures`], from any reader.
@@ -553,17 +557,19 @@ impl NetworkBuilder {
         file: &str,
         reader: impl Read,
     ) -> Result<(), NetworkError> {
-        Ok(self.tables.read_exposures_from(file, reader)?)
+        Ok(self
+            .tables
+            .read_from(NetworkFile::Exposures, file, reader)?)
     }
 
     /// Reads an equity file `node,equity[,weight]`.
     pub fn read_equity(&mut self, path: &Path) -> Result<(), NetworkError> {
-        Ok(self.tables.read_equity(path)?)
+        Ok(self.tables.read(NetworkFile::Equity, path)?)
     }
 
     /// As [`NetworkBuilder::read_equity`], from any reader.
     pub fn read_equity_from(&mut self, file: &str, reader: impl Read) -> Result<(), NetworkError> {
-        Ok(self.tables.read_equity_from(file, reader)?)
+        Ok(self.tables.read_from(NetworkFile::Equity, file, reader)?)
     }
 
     /// The network: matrices in CSR form (duplicate edges summed), absent balance-sheet entries 0.

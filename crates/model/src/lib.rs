@@ -17,7 +17,7 @@ pub use derivatives::{
     OptionPositions, OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,
 };
 pub use names::UnknownName;
-pub use position::{NameList, PositionError, PositionWarning};
+pub use position::{NameList, PositionError, PositionRule, PositionWarning};
 pub use protocol::{
     AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory,
     LendingParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve, VaultType,

@@ -10,12 +10,8 @@ crate::named_enum! {
     /// The kind of a protocol, which decides its parameters and its accounts' rules.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ProtocolKind ("protocol kind") {
-        Lending = "lending",
-        Cdp = "cdp",
-        Clearinghouse = "clearinghouse",
-        Amm = "amm",
-        Algostable = "algostable",
-        Bridge = "bridge",
+        Lending = "lending", Cdp = "cdp", Clearinghouse = "clearinghouse",
+        Amm = "amm", Algostable = "algostable", Bridge = "bridge",
     }
 }
 

@@ -65,20 +65,39 @@ pub const OPTION_INSTRUMENT: &str = "option";
 /// At most this many row errors are listed per position file; the rest are counted in one summary.
 pub const MAX_ROW_ERRORS: usize = 50;
 
-const COL_PROTOCOL: usize = 0;
-const COL_ACCOUNT: usize = 1;
-const COL_ASSET: usize = 2;
-const COL_SIDE: usize = 3;
-const COL_AMOUNT: usize = 4;
-const COL_EMODE: usize = 5;
-const COL_VAULT_TYPE: usize = 6;
-const COL_INSTRUMENT: usize = 7;
-const COL_SIZE: usize = 8;
-const COL_ENTRY_PRICE: usize = 9;
-const COL_STRIKE: usize = 10;
-const COL_EXPIRY_DAYS: usize = 11;
-const COL_OPTION_KIND: usize = 12;
-const COL_MARGIN_MODE: usize = 13;
+/// The index of column `name` in [`COLUMN_NAMES`] (a misspelt name fails the build).
+const fn col(name: &str) -> usize {
+    let mut k = 0;
+    while k < N_COLUMNS {
+        let (a, b) = (COLUMN_NAMES[k].as_bytes(), name.as_bytes());
+        let mut same = a.len() == b.len();
+        let mut i = 0;
+        while same && i < a.len() {
+            same = a[i] == b[i];
+            i += 1;
+        }
+        if same {
+            return k;
+        }
+        k += 1;
+    }
+    panic!("not a position-file column")
+}
+
+const COL_PROTOCOL: usize = col("protocol");
+const COL_ACCOUNT: usize = col("account");
+const COL_ASSET: usize = col("asset");
+const COL_SIDE: usize = col("side");
+const COL_AMOUNT: usize = col("amount");
+const COL_EMODE: usize = col("emode");
+const COL_VAULT_TYPE: usize = col("vault_type");
+const COL_INSTRUMENT: usize = col("instrument");
+const COL_SIZE: usize = col("size");
+const COL_ENTRY_PRICE: usize = col("entry_price");
+const COL_STRIKE: usize = col("strike");
+const COL_EXPIRY_DAYS: usize = col("expiry_days");
+const COL_OPTION_KIND: usize = col("option_kind");
+const COL_MARGIN_MODE: usize = col("margin_mode");
 /// Columns read, required and optional.
 const N_COLUMNS: usize = 14;
 const COLUMN_NAMES: [&str; N_COLUMNS] = [

@@ -37,15 +37,16 @@ enum StrCol<'a> {
 
 impl<'a> StrCol<'a> {
     fn new(a: &'a dyn Array) -> Option<StrCol<'a>> {
-        if let Some(x) = a.as_string_opt::<i32>() {
-            return Some(StrCol::Utf8(x));
+        match a.data_type() {
+            DataType::Utf8 => a.as_string_opt::<i32>().map(StrCol::Utf8),
+            DataType::LargeUtf8 => a.as_string_opt::<i64>().map(StrCol::Large),
+            DataType::Utf8View => a.as_string_view_opt().map(StrCol::View),
+            _ => Self::dictionary(a),
         }
-        if let Some(x) = a.as_string_opt::<i64>() {
-            return Some(StrCol::Large(x));
-        }
-        if let Some(x) = a.as_string_view_opt() {
-            return Some(StrCol::View(x));
-        }
+    }
+
+    /// A dictionary of strings, its values resolved.
+    fn dictionary(a: &'a dyn Array) -> Option<StrCol<'a>> {
         let d = a.as_any_dictionary_opt()?;
         let values = d.values();
         if values.is_empty() {
@@ -95,16 +96,10 @@ enum NumCol<'a> {
 
 impl<'a> NumCol<'a> {
     fn new(a: &'a dyn Array) -> Option<NumCol<'a>> {
-        if let Some(x) = a.as_primitive_opt::<Float64Type>() {
-            return Some(NumCol::F64(x));
-        }
-        if let Some(x) = a.as_primitive_opt::<Float32Type>() {
-            return Some(NumCol::F32(x));
-        }
-        if let Some(x) = a.as_primitive_opt::<Int64Type>() {
-            return Some(NumCol::I64(x));
-        }
-        a.as_primitive_opt::<Int32Type>().map(NumCol::I32)
+        (a.as_primitive_opt::<Float64Type>().map(NumCol::F64))
+            .or_else(|| a.as_primitive_opt::<Float32Type>().map(NumCol::F32))
+            .or_else(|| a.as_primitive_opt::<Int64Type>().map(NumCol::I64))
+            .or_else(|| a.as_primitive_opt::<Int32Type>().map(NumCol::I32))
     }
 
     fn get(&self, i: usize) -> Option<f64> {

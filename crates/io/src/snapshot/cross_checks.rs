@@ -116,24 +116,19 @@ pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
         for r in &l.reserves {
             let a = &s.assets[r.asset];
             let [supplied, borrowed] = totals[pi][r.asset];
-            if let Some(cap) = r.supply_cap {
-                if supplied > cap {
-                    diags.warning(
+            let caps = [
+                ("supply_cap", "supply", r.supply_cap, supplied),
+                ("borrow_cap", "borrow", r.borrow_cap, borrowed),
+            ];
+            for (key, verb, cap, total) in caps {
+                match cap {
+                    Some(cap) if total > cap => diags.warning(
                         file,
                         Location::Line(r.line),
-                        format!("protocol \"{}\" reserve \"{}\".supply_cap", p.id, a.id),
-                        format!("accounts supply {supplied} tokens, above the cap of {cap}"),
-                    );
-                }
-            }
-            if let Some(cap) = r.borrow_cap {
-                if borrowed > cap {
-                    diags.warning(
-                        file,
-                        Location::Line(r.line),
-                        format!("protocol \"{}\" reserve \"{}\".borrow_cap", p.id, a.id),
-                        format!("accounts borrow {borrowed} tokens, above the cap of {cap}"),
-                    );
+                        format!("protocol \"{}\" reserve \"{}\".{key}", p.id, a.id),
+                        format!("accounts {verb} {total} tokens, above the cap of {cap}"),
+                    ),
+                    _ => {}
                 }
             }
         }

@@ -480,19 +480,16 @@ fn write_clearinghouse_fields(c: &cascade_model::ClearinghouseParams, s: &Snapsh
             .collect();
         format!("[{}]", items.join(", "))
     };
-    if !c.collateral.is_empty() {
-        let mut rows = c
-            .collateral
-            .iter()
-            .map(|w| (w.asset, w.initial_weight, w.maintenance_weight));
-        t.raw("collateral", weights(&mut rows));
-    }
-    if !c.liabilities.is_empty() {
-        let mut rows = c
-            .liabilities
-            .iter()
-            .map(|w| (w.asset, w.initial_weight, w.maintenance_weight));
-        t.raw("liabilities", weights(&mut rows));
+    for (key, list) in [
+        ("collateral", &c.collateral),
+        ("liabilities", &c.liabilities),
+    ] {
+        if !list.is_empty() {
+            let mut rows = list
+                .iter()
+                .map(|w| (w.asset, w.initial_weight, w.maintenance_weight));
+            t.raw(key, weights(&mut rows));
+        }
     }
     if c.loss_mode == LossMode::Adl {
         t.str("loss_mode", "adl");

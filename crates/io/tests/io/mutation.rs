@@ -219,32 +219,32 @@ fn position_file_mutations_never_panic() {
 
 #[test]
 fn network_and_option_file_mutations_never_panic() {
-    use cascade_io::network::NetworkTables;
+    use cascade_io::network::{NetworkFile, NetworkTables};
     use cascade_io::options::read_options_from;
     type Read = fn(&mut NetworkTables, &[u8]) -> Result<(), cascade_io::LoadError>;
     let readers: [(&str, &str, Read); 5] = [
         (
             "sparse liabilities",
             "debtor,creditor,amount\nA,B,4\nB,C,3\nC,A,2\n",
-            |t, b| t.read_liabilities_from("L.csv", b),
+            |t, b| t.read_from(NetworkFile::Liabilities, "L.csv", b),
         ),
         (
             "dense liabilities",
             ",A,B,C\nA,0,4,0\nB,0,0,3\nC,2,0,0\n",
-            |t, b| t.read_liabilities_from("L.csv", b),
+            |t, b| t.read_from(NetworkFile::Liabilities, "L.csv", b),
         ),
         (
             "external assets",
             "node,external_assets,external_liabilities\nA,20,17\nB,20,18\n",
-            |t, b| t.read_external_assets_from("E.csv", b),
+            |t, b| t.read_from(NetworkFile::ExternalAssets, "E.csv", b),
         ),
         (
             "exposures",
             "creditor,debtor,amount\nB,A,4\nC,A,3\n",
-            |t, b| t.read_exposures_from("X.csv", b),
+            |t, b| t.read_from(NetworkFile::Exposures, "X.csv", b),
         ),
         ("equity", "node,equity,weight\nA,10,2\nB,10,1\n", |t, b| {
-            t.read_equity_from("Q.csv", b)
+            t.read_from(NetworkFile::Equity, "Q.csv", b)
         }),
     ];
     for (name, base, read) in readers {
