@@ -1,4 +1,4 @@
-//! Assets (DESIGN §2) and their liquidity curves' parameters (DESIGN §3).
+//! Assets (docs/assets.md) and their liquidity curves' parameters (docs/liquidity.md).
 
 /// Index of an asset in [`crate::Snapshot::assets`].
 pub type AssetIdx = usize;
@@ -48,7 +48,7 @@ impl AssetKind {
     }
 }
 
-/// The shape of an asset's market depth (DESIGN §3). Amounts are in tokens of the asset (`base`) and
+/// The shape of an asset's market depth (docs/liquidity.md). Amounts are in tokens of the asset (`base`) and
 /// of the quote asset (`quote`, USD unless the liquidity names a `quote_asset`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CurveSpec {

@@ -1,4 +1,4 @@
-//! Derivatives clearinghouses (DESIGN §6): collateral and liability weights, perp markets, the
+//! Derivatives clearinghouses (docs/clearinghouse.md): collateral and liability weights, perp markets, the
 //! options block (portfolio-margin grid and smile), and the perp and option positions of accounts.
 
 use crate::asset::{AssetIdx, CurveSpec};
@@ -49,7 +49,7 @@ pub type CollateralWeight = AssetWeight;
 /// A spot asset that may be borrowed, with its liability weights (≥ 1).
 pub type LiabilityWeight = AssetWeight;
 
-/// Where a market's oracle price comes from (DESIGN §1 "oracles", issue 6).
+/// Where a market's oracle price comes from (docs/clearinghouse.md#oracles).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum OracleSpec {
     /// The underlying's system price at the round's start.
@@ -80,7 +80,7 @@ pub struct PerpMarket {
     pub line: u32,
 }
 
-/// The smile of one underlying: `σ(k) = atm + skew·k + curvature·k²`, `k = ln(K/F)` (DESIGN §6).
+/// The smile of one underlying: `σ(k) = atm + skew·k + curvature·k²`, `k = ln(K/F)` (docs/clearinghouse.md).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SmileSpec {
     pub underlying: AssetIdx,
@@ -133,7 +133,7 @@ impl OptionsParams {
     }
 }
 
-/// A derivatives clearinghouse (DESIGN §6; Drift / Mango / dYdX / Deribit semantics).
+/// A derivatives clearinghouse (docs/clearinghouse.md; Drift / Mango / dYdX / Deribit semantics).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClearinghouseParams {
     pub collateral: Vec<CollateralWeight>,

@@ -1,4 +1,4 @@
-//! cascade's model layer (DESIGN §1): assets, protocols, accounts and positions, scenarios — plain
+//! cascade's model layer (docs/architecture.md): assets, protocols, accounts and positions, scenarios — plain
 //! types. Reading and writing them is `cascade-io`'s.
 #![forbid(unsafe_code)]
 

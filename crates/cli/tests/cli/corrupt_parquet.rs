@@ -1,4 +1,4 @@
-//! Issue 18.1: a damaged positions.parquet written by `cascade gen` is refused with exit 2 and one
+//! A damaged positions.parquet written by `cascade gen` is refused with exit 2 and one
 //! clean line naming it; no panic text ever reaches stderr.
 
 use std::path::Path;

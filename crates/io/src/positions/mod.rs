@@ -9,7 +9,7 @@
 //! CDP account needs one, in at least one of its rows or its `[[account]]` table). Other columns are
 //! reported once each as ignored by this version.
 //!
-//! # Derivative rows (DESIGN §6, §14)
+//! # Derivative rows (docs/clearinghouse.md, docs/formats.md)
 //!
 //! The optional columns `instrument, size, entry_price, strike, expiry_days, option_kind,
 //! margin_mode` carry a clearinghouse account's derivatives; files without them load as before. A
@@ -43,13 +43,13 @@ mod derivatives;
 mod parquet;
 mod rows;
 
-/// The columns every position file has, in the order DESIGN §14 lists them.
+/// The columns every position file has, in the order docs/formats.md lists them.
 pub const REQUIRED_COLUMNS: [&str; 5] = ["protocol", "account", "asset", "side", "amount"];
 /// The optional lending e-mode column.
 pub const EMODE_COLUMN: &str = "emode";
 /// The optional CDP vault-type column.
 pub const VAULT_TYPE_COLUMN: &str = "vault_type";
-/// The optional derivative columns (DESIGN §14), in the order the writer writes them. See the
+/// The optional derivative columns (docs/formats.md), in the order the writer writes them. See the
 /// module documentation for the row grammar.
 pub const DERIVATIVE_COLUMNS: [&str; 7] = [
     "instrument",

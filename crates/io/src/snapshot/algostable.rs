@@ -1,4 +1,4 @@
-//! Reading an algorithmic stablecoin's `[[protocol]]` (DESIGN §7, §14).
+//! Reading an algorithmic stablecoin's `[[protocol]]` (docs/algostable.md, docs/formats.md).
 //!
 //! ```toml
 //! [[protocol]]

@@ -9,7 +9,7 @@ use cascade_model::protocol::{AmmInvariant, AmmParams, Protocol};
 
 /// Fills in the curve of every asset that sells into an AMM pool: the pool's invariant, its reserve of
 /// the asset as `base`, its reserve of the other coin as `quote`, and that coin as the quote asset —
-/// the pool is the asset's liquidity venue (DESIGN §7).
+/// the pool is the asset's liquidity venue (docs/amm.md).
 pub(super) fn resolve_pool_venues(assets: &mut [Asset], protocols: &[Protocol], ctx: &mut Ctx) {
     for (i, a) in assets.iter_mut().enumerate() {
         let Some(p) = a.liquidity.pool else { continue };

@@ -111,7 +111,7 @@ impl Kv {
     }
 }
 
-/// A curve's `curve = "…"` and its parameters (DESIGN §3), defaults omitted.
+/// A curve's `curve = "…"` and its parameters (docs/liquidity.md), defaults omitted.
 fn curve_fields(c: &CurveSpec, l: &mut Kv) {
     match *c {
         CurveSpec::ConstantProduct { base, quote, fee } => {
@@ -463,7 +463,7 @@ fn group_by_account(account: &[u32], n: usize) -> (Vec<usize>, Vec<usize>) {
     (start, order)
 }
 
-/// The clearinghouse's top-level fields (DESIGN §6, §14): `collateral` and `liabilities` as arrays of
+/// The clearinghouse's top-level fields (docs/clearinghouse.md, docs/formats.md): `collateral` and `liabilities` as arrays of
 /// `{ asset, initial_weight, maintenance_weight }`, then `loss_mode`, `pnl_initial_weight`,
 /// `pnl_maintenance_weight` and `insurance_fee_share` unless at the loader's defaults (`socialise`,
 /// 1, 1, 0.5).

@@ -118,7 +118,7 @@ fn the_unedited_fuzz_base_loads() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Byte mutations of every input kind (issue 11.8: the suite's guard beside the cargo-fuzz targets)
+// Byte mutations of every input kind (the suite's guard beside the cargo-fuzz targets)
 
 /// A mutation: at a position (taken modulo the length), change, insert or delete a byte.
 type Op = (u8, usize, u8);

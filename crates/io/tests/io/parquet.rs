@@ -1,4 +1,4 @@
-//! Parquet position files: accepted layouts, bad columns and rows, and damaged files (issue 18.1: a
+//! Parquet position files: accepted layouts, bad columns and rows, and damaged files (a
 //! corrupt file is one clean error, never a panic).
 
 use std::fs;
@@ -326,7 +326,7 @@ fn assert_clean(d: &Diagnostics, what: &str) -> bool {
     corrupt > 0
 }
 
-/// Issue 18.1: every single-byte change at every offset, and chunks deleted at many offsets, of a
+/// Every single-byte change at every offset, and chunks deleted at many offsets, of a
 /// file the writer wrote: the loader returns (no panic escapes) and a structural error is one line.
 #[test]
 fn damaged_files_are_refused_cleanly() {

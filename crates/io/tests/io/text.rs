@@ -1,4 +1,4 @@
-//! Bad input: every problem is reported, each with file, line and field (issue: "Bad input").
+//! Bad input: every problem is reported, each with file, line and field.
 
 use cascade_io::{parse_scenario, snapshot_from_str};
 use cascade_io::{Diagnostic, Format, Location, Severity};
@@ -331,7 +331,7 @@ fn isolation_debt_ceiling_and_caps_are_warnings() {
     );
 }
 
-/// Issue 3's bad input: each gives an error naming its line and field.
+/// Bad CDP, AMM, receipt and bridge input: each gives an error naming its line and field.
 #[test]
 fn systemic_channel_bad_input() {
     let with = |extra_assets: &str, extra_protocols: &str| {
@@ -511,7 +511,7 @@ fn pool_venue_errors() {
     assert!(e.iter().any(|d| d.message().contains("cycle")), "{e:#?}");
 }
 
-/// An algorithmic stablecoin "terra" issuing UST against LUNA (DESIGN §7, §14).
+/// An algorithmic stablecoin "terra" issuing UST against LUNA (docs/algostable.md, docs/formats.md).
 const ALGO: &str = r#"name = "algo"
 [[asset]]
 id = "LUNA"
@@ -736,7 +736,7 @@ fn redemptions_need_an_algostable() {
     assert_eq!(sc.shocks[0].protocol, Some(0));
 }
 
-/// Issue 18.2: a debt of 1.7e308 ETH at 2000 USD is worth more than any f64; it is refused at load,
+/// A debt of 1.7e308 ETH at 2000 USD is worth more than any f64; it is refused at load,
 /// naming the line and field, while 1.5e308 USDC at 1 USD is a (huge) finite amount and loads.
 #[test]
 fn amounts_not_finite_in_usd_are_refused() {
