@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 
 use crate::diag::{Diagnostics, Location};
+use crate::problem::Problem;
 use crate::reader::Ctx;
 use cascade_model::asset::{Asset, AssetKind};
-use cascade_model::protocol::{LendingParams, Protocol};
+use cascade_model::protocol::{LendingParams, Protocol, ProtocolParams};
 use cascade_model::snapshot::{Side, Snapshot};
 
 /// Every `lp` asset is some AMM pool's `lp_asset`, every `cdp_stable` some CDP's `stable`, every
@@ -102,6 +103,55 @@ pub(super) fn check_cycles(assets: &[Asset], ctx: &mut Ctx) {
             } else {
                 state[node] = 2;
                 stack.pop();
+            }
+        }
+    }
+}
+
+/// Every amount of tokens a protocol holds (insurance funds, pool reserves, a PSM, a bridge's locked
+/// underlying, a reserve's supply) has a finite value in USD at the `prices` of the snapshot.
+pub(super) fn check_protocol_amounts(s: &Snapshot, prices: &[f64], ctx: &mut Ctx) {
+    for p in &s.protocols {
+        let mut amounts: Vec<(String, usize, f64, u32)> = Vec::new();
+        let mut add = |key: String, asset: usize, tokens: f64, line: u32| {
+            amounts.push((format!("protocol \"{}\"{key}", p.id), asset, tokens, line));
+        };
+        for &(a, x) in &p.insurance_fund {
+            add(format!(".insurance_fund.{}", s.assets[a].id), a, x, p.line);
+        }
+        match &p.params {
+            ProtocolParams::Amm(m) => {
+                for &(a, x) in &m.reserves {
+                    add(format!(".reserves.{}", s.assets[a].id), a, x, p.line);
+                }
+            }
+            ProtocolParams::Cdp(c) => {
+                if let Some((a, x)) = c.psm {
+                    add(".psm.amount".into(), a, x, p.line);
+                }
+            }
+            ProtocolParams::Bridge(b) => add(".locked".into(), b.underlying, b.locked, p.line),
+            ProtocolParams::Lending(l) => {
+                for r in &l.reserves {
+                    if let Some(x) = r.supplied {
+                        let key = format!(" reserve \"{}\".supplied", s.assets[r.asset].id);
+                        add(key, r.asset, x, r.line);
+                    }
+                }
+            }
+            ProtocolParams::Clearinghouse(_) | ProtocolParams::Algostable(_) => {}
+        }
+        for (field, a, tokens, line) in amounts {
+            if !(tokens * prices[a]).is_finite() {
+                let price = prices[a];
+                ctx.error(
+                    line,
+                    field,
+                    Problem::NotFiniteUsd {
+                        amount: tokens,
+                        price,
+                    },
+                );
             }
         }
     }

@@ -27,7 +27,7 @@ mod lending;
 use accounts::{lint_account, parse_account};
 use assets::{asset_kinds, parse_asset, parse_correlation, parse_liquidity, AssetKinds};
 pub use cross_checks::check_loaded;
-use cross_checks::{check_cycles, check_issuers};
+use cross_checks::{check_cycles, check_issuers, check_protocol_amounts};
 
 const BREAKER_SHARE: Rule = Rule::new(|x| x > 0.0 && x < 1.0, "a share in (0, 1)");
 
@@ -154,6 +154,7 @@ pub fn parse_snapshot(
         ..Default::default()
     };
     let prices = crate::record::reference_prices(&snapshot);
+    check_protocol_amounts(&snapshot, &prices, &mut ctx);
     for (i, n) in account_nodes.iter().enumerate() {
         parse_account(n, i, &mut snapshot, &prices, &mut ctx);
     }

@@ -755,3 +755,29 @@ fn amounts_not_finite_in_usd_are_refused() {
     let fine = GOOD.replace("debt = { USDC = 12000.0 }", "debt = { USDC = 1.5e308 }");
     assert!(errors(&fine).is_empty());
 }
+
+/// A protocol's holdings are checked the same way: an insurance fund of 1e308 ETH at 2000 USD is
+/// refused (1e308 USDC at 1 USD is not), and so is a reserve supply of 1e306 ETH (2e309 USD).
+#[test]
+fn protocol_amounts_not_finite_in_usd_are_refused() {
+    let bad = GOOD
+        .replace(
+            "kind = \"lending\"\n",
+            "kind = \"lending\"\ninsurance_fund = { ETH = 1e308, USDC = 1e308 }\n",
+        )
+        .replace(
+            "asset = \"ETH\"\nltv = 0.80",
+            "asset = \"ETH\"\nsupplied = 1e306\nltv = 0.80",
+        );
+    let e = errors(&bad);
+    let fields: Vec<&str> = e.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "protocol \"lend\".insurance_fund.ETH",
+            "protocol \"lend\" reserve \"ETH\".supplied"
+        ],
+        "{e:#?}"
+    );
+    assert!(e[0].message().starts_with("= 1e308 tokens at 2000 USD each"));
+}
