@@ -25,6 +25,40 @@ use crate::row_errors::RowErrors;
 
 const EXPECTED_AMOUNT: &str = "a finite number ≥ 0";
 
+/// The four kinds of network file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkFile {
+    /// `debtor,creditor,amount`, or dense `,n1,n2,...`.
+    Liabilities,
+    /// `node,external_assets[,external_liabilities]`.
+    ExternalAssets,
+    /// `creditor,debtor,amount`.
+    Exposures,
+    /// `node,equity[,weight]`.
+    Equity,
+}
+
+impl NetworkFile {
+    /// The columns of its header (the last optional for one-row-per-node files).
+    pub fn columns(self) -> [&'static str; 3] {
+        match self {
+            NetworkFile::Liabilities => ["debtor", "creditor", "amount"],
+            NetworkFile::ExternalAssets => ["node", "external_assets", "external_liabilities"],
+            NetworkFile::Exposures => ["creditor", "debtor", "amount"],
+            NetworkFile::Equity => ["node", "equity", "weight"],
+        }
+    }
+
+    /// Its header as messages show it.
+    fn header(self) -> String {
+        let [a, b, c] = self.columns();
+        match self {
+            NetworkFile::Liabilities | NetworkFile::Exposures => format!("{a},{b},{c}"),
+            _ => format!("{a},{b}[,{c}]"),
+        }
+    }
+}
+
 /// A network's tables as read: nodes, edges and balance sheets, node indices into `names`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NetworkTables {
@@ -84,40 +118,55 @@ impl NetworkTables {
         }
     }
 
-    /// Reads a liabilities file, sparse (`debtor,creditor,amount`) or dense (`,n1,n2,...`).
-    pub fn read_liabilities(&mut self, path: &Path) -> Result<(), LoadError> {
-        read_path(path, |file, r| self.read_liabilities_from(file, r))
+    /// Reads the network file of kind `kind` at `path`.
+    pub fn read(&mut self, kind: NetworkFile, path: &Path) -> Result<(), LoadError> {
+        read_path(path, |file, r| self.read_from(kind, file, r))
     }
 
-    /// As [`NetworkTables::read_liabilities`], from any reader; `file` names it in messages.
-    pub fn read_liabilities_from(
+    /// As [`NetworkTables::read`], from any reader; `file` names it in messages.
+    pub fn read_from(
         &mut self,
+        kind: NetworkFile,
         file: &str,
         reader: impl Read,
     ) -> Result<(), LoadError> {
         let mut diags = Diagnostics::new();
         let mut t = Table::new(file, reader, &mut diags);
-        if let Some(header) = t.header("debtor,creditor,amount") {
-            if header.first().is_some_and(String::is_empty) {
-                self.dense_liabilities(&mut t, &header);
-            } else if t.expect_header(&header, &["debtor", "creditor", "amount"], 0) {
-                self.sparse_liabilities(&mut t);
+        let f = self.file_index(file);
+        let cols = kind.columns();
+        if let Some(header) = t.header(&kind.header()) {
+            let dense = header.first().is_some_and(String::is_empty);
+            match kind {
+                NetworkFile::Liabilities if dense => self.dense_liabilities(&mut t, &header, f),
+                NetworkFile::Liabilities | NetworkFile::Exposures => {
+                    if t.expect_header(&header, &cols, 0) {
+                        self.edges(kind, &mut t, f);
+                    }
+                }
+                NetworkFile::ExternalAssets | NetworkFile::Equity => {
+                    if t.expect_header(&header, &cols, 1) {
+                        self.node_values(kind, &mut t, header.len(), f);
+                    }
+                }
             }
         }
         t.finish();
         done(diags)
     }
 
-    fn sparse_liabilities(&mut self, t: &mut Table<impl Read>) {
-        let f = self.file_index(&t.file);
-        while let Some(row) = t.next_row(3, "3 (debtor,creditor,amount)") {
-            let debtor = t.node_name(row, 0, "debtor");
-            let creditor = t.node_name(row, 1, "creditor");
-            let amount = t.amount(row, 2, "amount");
-            let (Some(d), Some(c), Some(x)) = (debtor, creditor, amount) else {
+    /// The rows of an edge file (liabilities `debtor,creditor,amount` or exposures
+    /// `creditor,debtor,amount`); duplicate edges add up.
+    fn edges(&mut self, kind: NetworkFile, t: &mut Table<impl Read>, f: usize) {
+        let cols = kind.columns();
+        let expected = format!("3 ({})", cols.join(","));
+        while let Some(row) = t.next_row(3, &expected) {
+            let from = t.node_name(row, 0, cols[0]);
+            let to = t.node_name(row, 1, cols[1]);
+            let amount = t.amount(row, 2, cols[2]);
+            let (Some(from), Some(to), Some(x)) = (from, to, amount) else {
                 continue;
             };
-            if d == c && x != 0.0 {
+            if kind == NetworkFile::Liabilities && from == to && x != 0.0 {
                 t.error(
                     row,
                     "amount",
@@ -125,16 +174,17 @@ impl NetworkTables {
                 );
                 continue;
             }
-            let (d, c) = (
-                self.node_at(&d, Some((f, row))),
-                self.node_at(&c, Some((f, row))),
-            );
-            self.liabilities.push((d, c, x));
+            let from = self.node_at(&from, Some((f, row)));
+            let to = self.node_at(&to, Some((f, row)));
+            let edges = match kind {
+                NetworkFile::Liabilities => &mut self.liabilities,
+                _ => &mut self.exposures,
+            };
+            edges.push((from, to, x));
         }
     }
 
-    fn dense_liabilities(&mut self, t: &mut Table<impl Read>, header: &[String]) {
-        let f = self.file_index(&t.file);
+    fn dense_liabilities(&mut self, t: &mut Table<impl Read>, header: &[String], f: usize) {
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (k, name) in header.iter().enumerate().skip(1) {
             if name.is_empty() {
@@ -190,104 +240,32 @@ impl NetworkTables {
         }
     }
 
-    /// Reads an external-assets file `node,external_assets[,external_liabilities]`.
-    pub fn read_external_assets(&mut self, path: &Path) -> Result<(), LoadError> {
-        read_path(path, |file, r| self.read_external_assets_from(file, r))
-    }
-
-    /// As [`NetworkTables::read_external_assets`], from any reader.
-    pub fn read_external_assets_from(
-        &mut self,
-        file: &str,
-        reader: impl Read,
-    ) -> Result<(), LoadError> {
-        let cols = ["node", "external_assets", "external_liabilities"];
-        self.read_node_values(file, reader, cols, |t, node, a, b| {
-            grow(&mut t.external, node);
-            t.external[node] = Some((a, b.unwrap_or(0.0)));
-        })
-    }
-
-    /// Reads an exposures file `creditor,debtor,amount`.
-    pub fn read_exposures(&mut self, path: &Path) -> Result<(), LoadError> {
-        read_path(path, |file, r| self.read_exposures_from(file, r))
-    }
-
-    /// As [`NetworkTables::read_exposures`], from any reader.
-    pub fn read_exposures_from(&mut self, file: &str, reader: impl Read) -> Result<(), LoadError> {
-        let mut diags = Diagnostics::new();
-        let mut t = Table::new(file, reader, &mut diags);
-        let f = self.file_index(file);
-        if let Some(header) = t.header("creditor,debtor,amount") {
-            if t.expect_header(&header, &["creditor", "debtor", "amount"], 0) {
-                while let Some(row) = t.next_row(3, "3 (creditor,debtor,amount)") {
-                    let creditor = t.node_name(row, 0, "creditor");
-                    let debtor = t.node_name(row, 1, "debtor");
-                    let amount = t.amount(row, 2, "amount");
-                    if let (Some(c), Some(d), Some(x)) = (creditor, debtor, amount) {
-                        let c = self.node_at(&c, Some((f, row)));
-                        let d = self.node_at(&d, Some((f, row)));
-                        self.exposures.push((c, d, x));
-                    }
-                }
+    /// The rows of a file of one row per node (external assets, equity): `node`, an amount, an
+    /// optional amount.
+    fn node_values(&mut self, kind: NetworkFile, t: &mut Table<impl Read>, width: usize, f: usize) {
+        let cols = kind.columns();
+        let mut rows_of: HashMap<String, u64> = HashMap::new();
+        while let Some(row) = t.next_row(width, &width.to_string()) {
+            let name = t.node_name(row, 0, cols[0]);
+            let a = t.amount(row, 1, cols[1]);
+            let b = t.optional_amount(row, 2, cols[2]);
+            let (Some(name), Some(a), Ok(b)) = (name, a, b) else {
+                continue;
+            };
+            if let Some(&first) = rows_of.get(&name) {
+                t.error(row, cols[0], duplicate_node(&name, first));
+                continue;
+            }
+            rows_of.insert(name.clone(), row);
+            let node = self.node_at(&name, Some((f, row)));
+            if kind == NetworkFile::Equity {
+                grow(&mut self.equity, node);
+                self.equity[node] = Some((a, b));
+            } else {
+                grow(&mut self.external, node);
+                self.external[node] = Some((a, b.unwrap_or(0.0)));
             }
         }
-        t.finish();
-        done(diags)
-    }
-
-    /// Reads an equity file `node,equity[,weight]`.
-    pub fn read_equity(&mut self, path: &Path) -> Result<(), LoadError> {
-        read_path(path, |file, r| self.read_equity_from(file, r))
-    }
-
-    /// As [`NetworkTables::read_equity`], from any reader.
-    pub fn read_equity_from(&mut self, file: &str, reader: impl Read) -> Result<(), LoadError> {
-        self.read_node_values(
-            file,
-            reader,
-            ["node", "equity", "weight"],
-            |t, node, q, w| {
-                grow(&mut t.equity, node);
-                t.equity[node] = Some((q, w));
-            },
-        )
-    }
-
-    /// A file of one row per node: `node`, an amount, an optional amount.
-    fn read_node_values(
-        &mut self,
-        file: &str,
-        reader: impl Read,
-        cols: [&str; 3],
-        mut set: impl FnMut(&mut Self, usize, f64, Option<f64>),
-    ) -> Result<(), LoadError> {
-        let mut diags = Diagnostics::new();
-        let mut t = Table::new(file, reader, &mut diags);
-        let f = self.file_index(file);
-        if let Some(header) = t.header(&format!("{},{}[,{}]", cols[0], cols[1], cols[2])) {
-            if t.expect_header(&header, &cols, 1) {
-                let width = header.len();
-                let mut rows_of: HashMap<String, u64> = HashMap::new();
-                while let Some(row) = t.next_row(width, &width.to_string()) {
-                    let name = t.node_name(row, 0, cols[0]);
-                    let a = t.amount(row, 1, cols[1]);
-                    let b = t.optional_amount(row, 2, cols[2]);
-                    let (Some(name), Some(a), Ok(b)) = (name, a, b) else {
-                        continue;
-                    };
-                    if let Some(&first) = rows_of.get(&name) {
-                        t.error(row, cols[0], duplicate_node(&name, first));
-                        continue;
-                    }
-                    rows_of.insert(name.clone(), row);
-                    let node = self.node_at(&name, Some((f, row)));
-                    set(self, node, a, b);
-                }
-            }
-        }
-        t.finish();
-        done(diags)
     }
 
     /// An error in `diags` for every node without a row in `file` (`has` says which have one).
@@ -321,38 +299,40 @@ pub fn read_clearing_network(
     liabilities: &Path,
     external_assets: &Path,
 ) -> Result<NetworkTables, LoadError> {
-    let mut t = NetworkTables::new();
-    let mut diags = Diagnostics::new();
-    for r in [
-        t.read_liabilities(liabilities),
-        t.read_external_assets(external_assets),
-    ] {
-        if let Err(e) = r {
-            diags.extend(e.diagnostics);
-        }
-    }
-    if !diags.has_errors() {
-        let file = external_assets.display().to_string();
-        let has = |i: usize| t.external.get(i).is_some_and(Option::is_some);
-        t.require_rows(&file, has, &mut diags);
-    }
-    result(t, diags)
+    read_pair(
+        [liabilities, external_assets],
+        [NetworkFile::Liabilities, NetworkFile::ExternalAssets],
+        |t, i| t.external.get(i).is_some_and(Option::is_some),
+    )
 }
 
 /// Reads the exposures and equity files of a DebtRank network, reporting every problem of both, and
 /// checks that every node has an equity row.
 pub fn read_debtrank_network(exposures: &Path, equity: &Path) -> Result<NetworkTables, LoadError> {
+    read_pair(
+        [exposures, equity],
+        [NetworkFile::Exposures, NetworkFile::Equity],
+        |t, i| t.equity.get(i).is_some_and(Option::is_some),
+    )
+}
+
+/// Reads the two files of a network, of kinds `kinds`, then (if both read) checks that every node has a
+/// row in the second (`has`).
+fn read_pair(
+    paths: [&Path; 2],
+    kinds: [NetworkFile; 2],
+    has: fn(&NetworkTables, usize) -> bool,
+) -> Result<NetworkTables, LoadError> {
     let mut t = NetworkTables::new();
     let mut diags = Diagnostics::new();
-    for r in [t.read_exposures(exposures), t.read_equity(equity)] {
-        if let Err(e) = r {
+    for (path, kind) in paths.into_iter().zip(kinds) {
+        if let Err(e) = t.read(kind, path) {
             diags.extend(e.diagnostics);
         }
     }
     if !diags.has_errors() {
-        let file = equity.display().to_string();
-        let has = |i: usize| t.equity.get(i).is_some_and(Option::is_some);
-        t.require_rows(&file, has, &mut diags);
+        let file = paths[1].display().to_string();
+        t.require_rows(&file, |i| has(&t, i), &mut diags);
     }
     result(t, diags)
 }
@@ -419,7 +399,6 @@ fn read_path(
 /// A network CSV being read: data rows numbered from 1 (the header is row 0), blank lines skipped,
 /// cells trimmed; every problem goes to the file's [`RowErrors`].
 struct Table<'d, R: Read> {
-    file: String,
     reader: csv::Reader<R>,
     record: csv::StringRecord,
     row: u64,
@@ -437,7 +416,6 @@ impl<'d, R: Read> Table<'d, R> {
             .trim(csv::Trim::All)
             .from_reader(reader);
         Table {
-            file: file.to_string(),
             reader,
             record: csv::StringRecord::new(),
             row: 0,

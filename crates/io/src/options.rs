@@ -14,9 +14,6 @@ use crate::row_errors::RowErrors;
 
 /// The columns of an option book, in their usual order.
 pub const OPTION_COLUMNS: [&str; 6] = ["spot", "strike", "rate", "vol", "expiry_years", "kind"];
-const KIND: usize = 5;
-const RATE: usize = 2;
-
 /// One option of a book as read: numbers parsed, not yet judged (the caller judges them).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OptionRow {
@@ -33,6 +30,10 @@ pub struct OptionRow {
     pub vol: f64,
     pub expiry_years: f64,
 }
+
+/// Where `kind` and `rate` sit in [`OPTION_COLUMNS`].
+const KIND: usize = 5;
+const RATE: usize = 2;
 
 /// A problem the caller finds in a row: the column at fault and what is wrong with it.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,18 @@ pub struct Ctx<'a> {
     pub diags: &'a mut Diagnostics,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// Parses `text` (see [`crate::doc::parse`]) and opens the context its problems go to.
+    pub fn parse(
+        text: &str,
+        format: crate::doc::Format,
+        file: &'a str,
+        diags: &'a mut Diagnostics,
+    ) -> Option<(Node, Ctx<'a>)> {
+        let root = crate::doc::parse(text, format, file, diags)?;
+        Some((root, Ctx { file, diags }))
+    }
+
     pub fn error(&mut self, line: u32, field: impl Into<String>, problem: impl Into<Problem>) {
         self.diags
             .error(self.file, Location::Line(line), field, problem);
@@ -47,6 +58,29 @@ impl<'n> Table<'n> {
                 None
             }
         }
+    }
+
+    /// The `index`-th (0-based) table of a list of `kind`s, with its `id`: messages name it
+    /// `kind "id"`, or `kind N` (1-based) if it has none.
+    pub fn identified(
+        n: &'n Node,
+        kind: &str,
+        index: usize,
+        ctx: &mut Ctx,
+    ) -> Option<(Self, Option<String>)> {
+        let mut t = Table::new(n, format!("{kind} {}", index + 1), ctx)?;
+        let id = t.req_str("id", ctx);
+        if let Some(id) = &id {
+            t.what = format!("{kind} \"{id}\"");
+        }
+        Some((t, id))
+    }
+
+    /// The top table of a document and its `name` (`unnamed` if none).
+    pub fn named_top(root: &'n Node, ctx: &mut Ctx) -> Option<(Self, String)> {
+        let mut top = Table::new(root, "", ctx)?;
+        let name = top.opt_str("name", ctx);
+        Some((top, name.unwrap_or_else(|| "unnamed".into())))
     }
 
     pub fn field(&self, key: &str) -> String {
@@ -132,30 +166,22 @@ impl<'n> Table<'n> {
         self.opt_num(key, ctx)
     }
 
-    /// A number that must satisfy `ok`, else an error saying `expected`.
-    pub fn num_in(
-        &mut self,
-        key: &'static str,
-        required: bool,
-        ok: impl Fn(f64) -> bool,
-        expected: &str,
-        ctx: &mut Ctx,
-    ) -> Option<f64> {
-        let v = if required {
-            self.req_num(key, ctx)
-        } else {
-            self.opt_num(key, ctx)
-        }?;
-        if ok(v) {
-            Some(v)
-        } else {
-            ctx.error(
-                self.line_of(key),
-                self.field(key),
-                Problem::out_of_range(v, expected),
-            );
-            None
-        }
+    /// An optional number following `rule`.
+    pub fn opt(&mut self, key: &'static str, rule: Rule, ctx: &mut Ctx) -> Option<f64> {
+        let v = self.opt_num(key, ctx)?;
+        self.judged(key, v, rule, ctx)
+    }
+
+    /// A required number following `rule`.
+    pub fn req(&mut self, key: &'static str, rule: Rule, ctx: &mut Ctx) -> Option<f64> {
+        let v = self.req_num(key, ctx)?;
+        self.judged(key, v, rule, ctx)
+    }
+
+    fn judged(&self, key: &str, v: f64, rule: Rule, ctx: &mut Ctx) -> Option<f64> {
+        rule.check(v)
+            .map_err(|p| ctx.error(self.line_of(key), self.field(key), p))
+            .ok()
     }
 
     pub fn opt_bool(&mut self, key: &'static str, ctx: &mut Ctx) -> Option<bool> {
@@ -207,6 +233,13 @@ impl<'n> Table<'n> {
         }
     }
 
+    /// Reports every key that was never asked for; the table's line if `ok`.
+    pub fn done(self, ok: bool, ctx: &mut Ctx) -> Option<u32> {
+        let line = self.line;
+        self.finish(ctx);
+        ok.then_some(line)
+    }
+
     /// Reports every key that was never asked for.
     pub fn finish(self, ctx: &mut Ctx) {
         for (k, n) in self.entries {
@@ -223,6 +256,45 @@ impl<'n> Table<'n> {
         }
     }
 }
+
+/// What a number field accepts, and how messages say so.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub ok: fn(f64) -> bool,
+    pub expected: &'static str,
+}
+
+impl Rule {
+    pub const fn new(ok: fn(f64) -> bool, expected: &'static str) -> Rule {
+        Rule { ok, expected }
+    }
+
+    /// `x` if it is finite and accepted, else the problem.
+    pub fn check(&self, x: f64) -> Result<f64, Problem> {
+        if x.is_finite() && (self.ok)(x) {
+            Ok(x)
+        } else {
+            Err(Problem::out_of_range(x, self.expected))
+        }
+    }
+}
+
+/// The rules most fields follow.
+pub const POSITIVE: Rule = Rule::new(|x| x > 0.0, "a number > 0");
+pub const NON_NEGATIVE: Rule = Rule::new(|x| x >= 0.0, "a number ≥ 0");
+/// `[0, 1]`.
+pub const UNIT: Rule = Rule::new(|x| (0.0..=1.0).contains(&x), "a number in [0, 1]");
+/// `[0, 1)`.
+pub const BELOW_ONE: Rule = Rule::new(|x| (0.0..1.0).contains(&x), "a number in [0, 1)");
+/// `(0, 1]`.
+pub const UNIT_OPEN: Rule = Rule::new(|x| x > 0.0 && x <= 1.0, "a number in (0, 1]");
+/// `[0, 1)`, said as a share.
+pub const SHARE: Rule = Rule::new(|x| (0.0..1.0).contains(&x), "a share in [0, 1)");
+/// A whole number of rounds.
+pub const ROUNDS: Rule = Rule::new(
+    |x| x >= 0.0 && x.fract() == 0.0 && x <= 1e6,
+    "a whole number of rounds ≥ 0",
+);
 
 /// A finite number, or an error naming `field`.
 pub fn num_of(n: &Node, field: &str, ctx: &mut Ctx) -> Option<f64> {

@@ -3,9 +3,12 @@
 //! judged here, by the same rules and with the same messages. Each reader only says where a
 //! [`Part`] of a record sits (a TOML field and line, a CSV/Parquet column and row).
 
-use cascade_model::{MarginMode, OptionType, PositionError, PositionWarning, Side, Snapshot};
+use cascade_model::{
+    MarginMode, OptionType, PositionError, PositionRule, PositionWarning, Side, Snapshot,
+};
 
 use crate::problem::{NameKind, Problem};
+use crate::reader::Rule;
 
 /// The part of a record a problem is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,47 +57,14 @@ pub(crate) enum Item {
     Option(usize, OptionType, f64, f64, f64),
 }
 
-/// What a number part accepts, and how messages say so.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NumberRule {
-    pub ok: fn(f64) -> bool,
-    pub expected: &'static str,
-}
-
-impl NumberRule {
-    /// `Some(x)` if `x` is accepted, else the problem.
-    pub fn check(&self, x: f64) -> Result<f64, Problem> {
-        if x.is_finite() && (self.ok)(x) {
-            Ok(x)
-        } else {
-            Err(Problem::out_of_range(x, self.expected))
-        }
-    }
-}
-
-pub(crate) const AMOUNT: NumberRule = NumberRule {
-    ok: |x| x >= 0.0,
-    expected: "a finite number ≥ 0 (tokens)",
-};
-pub(crate) const SIZE: NumberRule = NumberRule {
-    ok: |_| true,
-    expected: "a finite signed size",
-};
-pub(crate) const ENTRY_PRICE: NumberRule = NumberRule {
-    ok: |x| x > 0.0,
-    expected: "an entry price > 0 USD",
-};
-pub(crate) const STRIKE: NumberRule = NumberRule {
-    ok: |x| x > 0.0,
-    expected: "a strike > 0 USD",
-};
-pub(crate) const EXPIRY_DAYS: NumberRule = NumberRule {
-    ok: |x| x > 0.0,
-    expected: "an expiry > 0 days",
-};
+pub(crate) const AMOUNT: Rule = Rule::new(|x| x >= 0.0, "a finite number ≥ 0 (tokens)");
+pub(crate) const SIZE: Rule = Rule::new(|_| true, "a finite signed size");
+pub(crate) const ENTRY_PRICE: Rule = Rule::new(|x| x > 0.0, "an entry price > 0 USD");
+pub(crate) const STRIKE: Rule = Rule::new(|x| x > 0.0, "a strike > 0 USD");
+pub(crate) const EXPIRY_DAYS: Rule = Rule::new(|x| x > 0.0, "an expiry > 0 days");
 
 /// The rule a number part follows.
-pub(crate) fn rule_of(part: Part) -> Option<NumberRule> {
+pub(crate) fn rule_of(part: Part) -> Option<Rule> {
     match part {
         Part::Amount => Some(AMOUNT),
         Part::Size => Some(SIZE),
@@ -124,16 +94,26 @@ pub(crate) fn reference_prices(s: &Snapshot) -> Vec<f64> {
     (0..s.assets.len()).map(|a| s.reference_price(a)).collect()
 }
 
-/// `Err` if `tokens × price` is not a finite USD value.
-fn finite_usd(tokens: f64, price: f64) -> Result<(), Problem> {
+/// `x` if it follows the rule of `part`, else (with the problem reported) `None`.
+fn number(part: Part, x: f64, report: &mut dyn FnMut(Part, Problem)) -> Option<f64> {
+    let rule = rule_of(part)?;
+    rule.check(x).map_err(|p| report(part, p)).ok()
+}
+
+/// `Some` if `tokens × price` is a finite USD value, else (with the problem reported at `part`)
+/// `None`.
+fn usd(part: Part, tokens: f64, price: f64, report: &mut dyn FnMut(Part, Problem)) -> Option<()> {
     if (tokens * price).is_finite() {
-        Ok(())
-    } else {
-        Err(Problem::NotFiniteUsd {
+        return Some(());
+    }
+    report(
+        part,
+        Problem::NotFiniteUsd {
             amount: tokens,
             price,
-        })
-    }
+        },
+    );
+    None
 }
 
 impl Judge<'_> {
@@ -147,11 +127,6 @@ impl Judge<'_> {
         spot_check: &mut SpotCheck<'_>,
         report: &mut dyn FnMut(Part, Problem),
     ) -> Option<(Item, Option<PositionWarning>)> {
-        let s = self.s;
-        let number = |part: Part, x: f64, report: &mut dyn FnMut(Part, Problem)| {
-            let rule = rule_of(part)?;
-            rule.check(x).map_err(|p| report(part, p)).ok()
-        };
         match *h {
             Holding::Spot {
                 asset,
@@ -161,18 +136,11 @@ impl Judge<'_> {
                 let amount = number(Part::Amount, amount, report);
                 let a = self.resolve_asset(NameKind::Asset, asset?, report)?;
                 let side = side?;
-                let warning = match spot_check(protocol, a, side) {
-                    Ok(w) => w,
-                    Err(e) => {
-                        report(Part::Asset, Problem::Position(e));
-                        return None;
-                    }
-                };
+                let warning = spot_check(protocol, a, side)
+                    .map_err(|e| report(Part::Asset, Problem::Position(e)))
+                    .ok()?;
                 let amount = amount?;
-                if let Err(p) = finite_usd(amount, self.prices[a]) {
-                    report(Part::Amount, p);
-                    return None;
-                }
+                usd(Part::Amount, amount, self.prices[a], report)?;
                 Some((Item::Spot(a, side, amount), warning))
             }
             Holding::Perp {
@@ -182,16 +150,11 @@ impl Judge<'_> {
             } => {
                 let size = number(Part::Size, size, report);
                 let entry = number(Part::EntryPrice, entry_price, report);
-                let m = s
-                    .check_perp(protocol, market)
-                    .map_err(|e| report(Part::Market, Problem::Position(e)))
-                    .ok();
+                let market = self.s.check_perp(protocol, market);
+                let m = market.map_err(|e| report(Part::Market, Problem::Position(e)));
                 let (size, entry) = (size?, entry?);
-                if let Err(p) = finite_usd(size, entry) {
-                    report(Part::Size, p);
-                    return None;
-                }
-                Some((Item::Perp(m?, size, entry), None))
+                usd(Part::Size, size, entry, report)?;
+                Some((Item::Perp(m.ok()?, size, entry), None))
             }
             Holding::Option {
                 underlying,
@@ -200,19 +163,18 @@ impl Judge<'_> {
                 expiry_days,
                 size,
             } => {
-                let strike = number(Part::Strike, strike, report);
-                let expiry = number(Part::ExpiryDays, expiry_days, report);
-                let size = number(Part::Size, size, report);
+                let parts = [
+                    (Part::Strike, strike),
+                    (Part::ExpiryDays, expiry_days),
+                    (Part::Size, size),
+                ];
+                let [strike, expiry, size] = parts.map(|(p, x)| number(p, x, report));
                 let u = self.resolve_asset(NameKind::Underlying, underlying?, report)?;
-                if let Err(e) = s.check_option(protocol, u) {
-                    report(Part::Asset, Problem::Position(e));
-                    return None;
-                }
+                (self.s.check_option(protocol, u))
+                    .map_err(|e| report(Part::Asset, Problem::Position(e)))
+                    .ok()?;
                 let (strike, size) = (strike?, size?);
-                if let Err(p) = finite_usd(size, strike) {
-                    report(Part::Size, p);
-                    return None;
-                }
+                usd(Part::Size, size, strike, report)?;
                 Some((Item::Option(u, kind, strike, expiry?, size), None))
             }
         }
@@ -324,10 +286,17 @@ pub(crate) fn resolve_margin_mode(
     name.parse::<MarginMode>().map_err(Problem::UnknownChoice)
 }
 
-/// The problem of an isolated account holding `held` derivative positions (more than one).
-pub(crate) fn isolated_holds_more(account: &str, held: usize) -> Problem {
-    Problem::Position(PositionError::IsolatedHoldsMore {
-        account: account.to_string(),
-        held,
+/// The problem of isolated account `account` of `protocol` holding `held` derivative positions
+/// (more than one).
+pub(crate) fn isolated_holds_more(
+    s: &Snapshot,
+    protocol: usize,
+    account: &str,
+    held: usize,
+) -> Problem {
+    Problem::Position(PositionError {
+        protocol: s.protocols[protocol].id.clone(),
+        name: account.to_string(),
+        rule: PositionRule::IsolatedHoldsMore(held),
     })
 }

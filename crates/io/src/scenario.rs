@@ -2,14 +2,21 @@
 //! reporting every problem found.
 
 use crate::diag::{Diagnostics, LoadError, Location};
-use crate::doc::{self, Format};
+use crate::doc::Format;
 use crate::problem::{NameKind, Problem};
-use crate::reader::{Ctx, Table};
-use crate::snapshot::{NON_NEGATIVE, POSITIVE, UNIT};
+use crate::reader::{Ctx, Rule, Table, NON_NEGATIVE, POSITIVE, ROUNDS, UNIT};
+
 use cascade_model::asset::AssetKind;
 use cascade_model::protocol::ProtocolKind;
 use cascade_model::scenario::{Scenario, Shock};
 use cascade_model::snapshot::Snapshot;
+
+const MAX_ROUNDS: Rule = Rule::new(
+    |x| x >= 1.0 && x.fract() == 0.0 && x <= 1e6,
+    "a whole number in [1, 1000000]",
+);
+const PRICE_CHANGE: Rule = Rule::new(|x| x > -1.0, "a number > −1 (−0.4 = a 40% fall)");
+const VOL_CHANGE: Rule = Rule::new(|x| x > -1.0, "a number > −1 (0.5 = volatility ×1.5)");
 
 /// Parses a scenario against the snapshot it will run on (asset ids are resolved).
 pub fn parse_scenario(
@@ -38,34 +45,16 @@ fn parse_scenario_inner(
     snapshot: &Snapshot,
     diags: &mut Diagnostics,
 ) -> Option<Scenario> {
-    let root = doc::parse(text, format, file, diags)?;
-    let mut ctx = Ctx { file, diags };
-    let mut top = Table::new(&root, "", &mut ctx)?;
-    let name = top
-        .opt_str("name", &mut ctx)
-        .unwrap_or_else(|| "unnamed".into());
+    let (root, mut ctx) = Ctx::parse(text, format, file, diags)?;
+    let (mut top, name) = Table::named_top(&root, &mut ctx)?;
     let max_rounds = top
-        .num_in(
-            "max_rounds",
-            false,
-            |x| x >= 1.0 && x.fract() == 0.0 && x <= 1e6,
-            "a whole number in [1, 1000000]",
-            &mut ctx,
-        )
+        .opt("max_rounds", MAX_ROUNDS, &mut ctx)
         .map(|x| x as u32)
         .unwrap_or(Scenario::DEFAULT_MAX_ROUNDS);
     let tolerance = top
-        .num_in("tolerance", false, |x| x >= 0.0, NON_NEGATIVE, &mut ctx)
+        .opt("tolerance", NON_NEGATIVE, &mut ctx)
         .unwrap_or(Scenario::DEFAULT_TOLERANCE);
-    let recovery_rate = top
-        .num_in(
-            "recovery_rate",
-            false,
-            |x| (0.0..=1.0).contains(&x),
-            UNIT,
-            &mut ctx,
-        )
-        .unwrap_or(0.0);
+    let recovery_rate = top.opt("recovery_rate", UNIT, &mut ctx).unwrap_or(0.0);
     let peg_follows_backing = top
         .opt_bool("peg_follows_backing", &mut ctx)
         .unwrap_or(false);
@@ -92,22 +81,9 @@ fn parse_scenario_inner(
                 }
             },
         };
-        let price_change = t.num_in(
-            "price_change",
-            false,
-            |x| x > -1.0,
-            "a number > −1 (−0.4 = a 40% fall)",
-            &mut ctx,
-        );
-        let discount = t.num_in("discount", false, |x| x > 0.0, POSITIVE, &mut ctx);
-        let liquidity_multiplier = t.num_in(
-            "liquidity_multiplier",
-            false,
-            |x| x > 0.0,
-            POSITIVE,
-            &mut ctx,
-        );
-        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        let price_change = t.opt("price_change", PRICE_CHANGE, &mut ctx);
+        let discount = t.opt("discount", POSITIVE, &mut ctx);
+        let liquidity_multiplier = t.opt("liquidity_multiplier", POSITIVE, &mut ctx);
         let protocol_ref = |key: &'static str, t: &mut Table, ctx: &mut Ctx| -> Option<usize> {
             let id = t.opt_str(key, ctx)?;
             let p = snapshot.protocol_idx(&id);
@@ -122,8 +98,8 @@ fn parse_scenario_inner(
         };
         let bridge = protocol_ref("bridge", &mut t, &mut ctx);
         let protocol = protocol_ref("protocol", &mut t, &mut ctx);
-        let loss = t.num_in("loss", false, unit, UNIT, &mut ctx);
-        let default = t.num_in("default", false, unit, UNIT, &mut ctx);
+        let loss = t.opt("loss", UNIT, &mut ctx);
+        let default = t.opt("default", UNIT, &mut ctx);
         if let Some(b) = bridge {
             if snapshot.protocols[b].kind != ProtocolKind::Bridge {
                 ctx.error(
@@ -140,41 +116,14 @@ fn parse_scenario_inner(
                 "a bridge shock needs both `bridge` and `loss`",
             );
         }
-        let redemptions_usd = t.num_in(
-            "redemptions_usd",
-            false,
-            |x| x >= 0.0,
-            NON_NEGATIVE,
-            &mut ctx,
-        );
-        let whole = |x: f64| x >= 0.0 && x.fract() == 0.0 && x <= 1e6;
+        let redemptions_usd = t.opt("redemptions_usd", NON_NEGATIVE, &mut ctx);
         let oracle_delay_rounds = t
-            .num_in(
-                "oracle_delay_rounds",
-                false,
-                whole,
-                "a whole number of rounds ≥ 0",
-                &mut ctx,
-            )
+            .opt("oracle_delay_rounds", ROUNDS, &mut ctx)
             .map(|x| x as u32);
-        let vol_change = t.num_in(
-            "vol_change",
-            false,
-            |x| x > -1.0,
-            "a number > −1 (0.5 = volatility ×1.5)",
-            &mut ctx,
-        );
+        let vol_change = t.opt("vol_change", VOL_CHANGE, &mut ctx);
         let market = t.opt_str("market", &mut ctx);
-        let pump_usd = t.num_in("pump_usd", false, |x| x >= 0.0, NON_NEGATIVE, &mut ctx);
-        let pump_rounds = t
-            .num_in(
-                "pump_rounds",
-                false,
-                whole,
-                "a whole number of rounds ≥ 0",
-                &mut ctx,
-            )
-            .map(|x| x as u32);
+        let pump_usd = t.opt("pump_usd", NON_NEGATIVE, &mut ctx);
+        let pump_rounds = t.opt("pump_rounds", ROUNDS, &mut ctx).map(|x| x as u32);
         let account = t.opt_str("account", &mut ctx);
         let borrow = match t.opt_str("borrow", &mut ctx) {
             None => None,

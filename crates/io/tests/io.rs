@@ -4,5 +4,9 @@
 mod derivatives;
 #[path = "io/files.rs"]
 mod files;
+#[path = "io/mutation.rs"]
+mod mutation;
+#[path = "io/parquet.rs"]
+mod parquet;
 #[path = "io/text.rs"]
 mod text;

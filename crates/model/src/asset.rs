@@ -1,4 +1,4 @@
-//! Assets (docs/assets.md#asset-kinds) and their liquidity curves' parameters (docs/liquidity.md#liquidity-curves-and-price-impact).
+//! Assets (docs/assets.md) and their liquidity curves' parameters (docs/liquidity.md).
 
 /// Index of an asset in [`crate::Snapshot::assets`].
 pub type AssetIdx = usize;
@@ -48,7 +48,7 @@ impl AssetKind {
     }
 }
 
-/// The shape of an asset's market depth (docs/liquidity.md#curve-kinds). Amounts are in tokens of the asset (`base`) and
+/// The shape of an asset's market depth (docs/liquidity.md). Amounts are in tokens of the asset (`base`) and
 /// of the quote asset (`quote`, USD unless the liquidity names a `quote_asset`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CurveSpec {

@@ -1,4 +1,4 @@
-//! Derivatives clearinghouses (docs/clearinghouse.md#parameters): collateral and liability weights, perp markets, the
+//! Derivatives clearinghouses (docs/clearinghouse.md): collateral and liability weights, perp markets, the
 //! options block (portfolio-margin grid and smile), and the perp and option positions of accounts.
 
 use crate::asset::{AssetIdx, CurveSpec};
@@ -80,7 +80,7 @@ pub struct PerpMarket {
     pub line: u32,
 }
 
-/// The smile of one underlying: `σ(k) = atm + skew·k + curvature·k²`, `k = ln(K/F)` (docs/clearinghouse.md#volatility-smile-and-skew).
+/// The smile of one underlying: `σ(k) = atm + skew·k + curvature·k²`, `k = ln(K/F)` (docs/clearinghouse.md).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SmileSpec {
     pub underlying: AssetIdx,
@@ -133,7 +133,7 @@ impl OptionsParams {
     }
 }
 
-/// A derivatives clearinghouse (docs/clearinghouse.md#parameters; Drift / Mango / dYdX / Deribit semantics).
+/// A derivatives clearinghouse (docs/clearinghouse.md; Drift / Mango / dYdX / Deribit semantics).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClearinghouseParams {
     pub collateral: Vec<CollateralWeight>,

@@ -1,4 +1,4 @@
-//! cascade's model layer (docs/architecture.md#layers): assets, protocols, accounts and positions, scenarios — plain
+//! cascade's model layer (docs/architecture.md): assets, protocols, accounts and positions, scenarios — plain
 //! types. Reading and writing them is `cascade-io`'s.
 #![forbid(unsafe_code)]
 
@@ -18,7 +18,7 @@ pub use derivatives::{
     OptionPositions, OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,
 };
 pub use names::UnknownName;
-pub use position::{NameList, PositionError, PositionWarning};
+pub use position::{NameList, PositionError, PositionRule, PositionWarning};
 pub use protocol::{
     AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory,
     LendingParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve, VaultType,

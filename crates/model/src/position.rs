@@ -35,58 +35,88 @@ impl fmt::Display for NameList {
     }
 }
 
-/// A position that an account of its protocol may not hold.
+/// A position that an account of `protocol` may not hold: `name` is what it names (the asset, the
+/// stable, the market, the underlying or the account) and `rule` the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.rule.message(&self.protocol, &self.name))]
+pub struct PositionError {
+    pub protocol: String,
+    pub name: String,
+    pub rule: PositionRule,
+}
+
+/// The rules of what an account may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum PositionError {
-    #[error("protocol \"{protocol}\" has no reserve for asset \"{asset}\"")]
-    NoReserve { protocol: String, asset: String },
-    #[error("\"{asset}\" is not borrowable in \"{protocol}\"")]
-    NotBorrowable { protocol: String, asset: String },
+pub enum PositionRule {
     /// Bridges, AMM pools and algorithmic stablecoins have no accounts.
-    #[error("protocol \"{protocol}\" is {}: it has no accounts{}", no_accounts(.kind).0, no_accounts(.kind).1)]
-    NoAccounts {
-        protocol: String,
-        kind: ProtocolKind,
-    },
-    #[error("\"{asset}\" is not accepted as collateral by \"{protocol}\" (no collateral weight)")]
-    NoCollateralWeight { protocol: String, asset: String },
-    #[error("\"{asset}\" is not borrowable in \"{protocol}\" (no liability weight)")]
-    NoLiabilityWeight { protocol: String, asset: String },
-    #[error("a vault of \"{protocol}\" owes only its stable \"{stable}\"")]
-    NotTheStable { protocol: String, stable: String },
-    #[error("protocol \"{protocol}\" has no vault type for collateral \"{asset}\"")]
-    NoVaultType { protocol: String, asset: String },
-    /// Perps and options are held only in a clearinghouse.
-    #[error("protocol \"{protocol}\" is of kind \"{kind}\": only a clearinghouse's accounts hold derivatives")]
-    NoDerivatives {
-        protocol: String,
-        kind: ProtocolKind,
-    },
-    #[error("protocol \"{protocol}\" is of kind \"{kind}\": only a clearinghouse's accounts have a margin mode")]
-    NoMarginMode {
-        protocol: String,
-        kind: ProtocolKind,
-    },
-    #[error("unknown market \"{market}\" in protocol \"{protocol}\"; expected one of its markets: {known}")]
-    UnknownMarket {
-        protocol: String,
-        market: String,
-        known: NameList,
-    },
-    #[error("\"{underlying}\" has no volatility smile in protocol \"{protocol}\"; expected an underlying with a smile: {known}")]
-    NoSmile {
-        protocol: String,
-        underlying: String,
-        known: NameList,
-    },
-    /// An isolated account's collateral backs one derivative position only.
-    #[error("account \"{account}\" is isolated and holds {held} derivative positions; an isolated account holds one position: put each isolated position in its own account")]
-    IsolatedHoldsMore { account: String, held: usize },
+    NoAccounts(ProtocolKind),
+    /// A lending pool has no reserve for the asset.
+    NoReserve,
+    /// The lending reserve is not borrowable.
+    NotBorrowable,
+    /// The clearinghouse gives the asset no weight on that side.
+    NoWeight(Side),
+    /// A CDP's vaults owe only its stable (the `name`).
+    NotTheStable,
+    /// The CDP has no vault type for the collateral.
+    NoVaultType,
+    /// Only a clearinghouse's accounts hold perps and options (the protocol is of another kind).
+    NoDerivatives(ProtocolKind),
+    /// Only a clearinghouse's accounts have a margin mode.
+    NoMarginMode(ProtocolKind),
+    /// The clearinghouse has no such market; its markets are listed.
+    UnknownMarket(NameList),
+    /// The clearinghouse has no volatility smile for the underlying; those it has are listed.
+    NoSmile(NameList),
+    /// An isolated account holds one derivative position; it holds this many.
+    IsolatedHoldsMore(usize),
+}
+
+impl PositionRule {
+    /// The message of a breach by `name` in protocol `p`.
+    fn message(&self, p: &str, name: &str) -> String {
+        let only = "only a clearinghouse's accounts";
+        match self {
+            PositionRule::NoAccounts(kind) => {
+                let (what, instead) = no_accounts(*kind);
+                format!("protocol \"{p}\" is {what}: it has no accounts{instead}")
+            }
+            PositionRule::NoReserve => format!("protocol \"{p}\" has no reserve for asset \"{name}\""),
+            PositionRule::NotBorrowable => format!("\"{name}\" is not borrowable in \"{p}\""),
+            PositionRule::NoWeight(Side::Collateral) => format!(
+                "\"{name}\" is not accepted as collateral by \"{p}\" (no collateral weight)"
+            ),
+            PositionRule::NoWeight(Side::Debt) => {
+                format!("\"{name}\" is not borrowable in \"{p}\" (no liability weight)")
+            }
+            PositionRule::NotTheStable => {
+                format!("a vault of \"{p}\" owes only its stable \"{name}\"")
+            }
+            PositionRule::NoVaultType => {
+                format!("protocol \"{p}\" has no vault type for collateral \"{name}\"")
+            }
+            PositionRule::NoDerivatives(kind) => {
+                format!("protocol \"{p}\" is of kind \"{kind}\": {only} hold derivatives")
+            }
+            PositionRule::NoMarginMode(kind) => {
+                format!("protocol \"{p}\" is of kind \"{kind}\": {only} have a margin mode")
+            }
+            PositionRule::UnknownMarket(known) => format!(
+                "unknown market \"{name}\" in protocol \"{p}\"; expected one of its markets: {known}"
+            ),
+            PositionRule::NoSmile(known) => format!(
+                "\"{name}\" has no volatility smile in protocol \"{p}\"; expected an underlying with a smile: {known}"
+            ),
+            PositionRule::IsolatedHoldsMore(held) => format!(
+                "account \"{name}\" is isolated and holds {held} derivative positions; an isolated account holds one position: put each isolated position in its own account"
+            ),
+        }
+    }
 }
 
 /// What a protocol kind without accounts is, and where its token is held instead.
-fn no_accounts(kind: &ProtocolKind) -> (&'static str, &'static str) {
+fn no_accounts(kind: ProtocolKind) -> (&'static str, &'static str) {
     match kind {
         ProtocolKind::Amm => ("an AMM pool", " (its LP token is held in other protocols)"),
         ProtocolKind::Algostable => (
@@ -106,6 +136,15 @@ pub enum PositionWarning {
 }
 
 impl Snapshot {
+    /// `rule` broken by `name` in `protocol`.
+    fn breach(&self, protocol: ProtocolIdx, name: &str, rule: PositionRule) -> PositionError {
+        PositionError {
+            protocol: self.protocols[protocol].id.clone(),
+            name: name.to_string(),
+            rule,
+        }
+    }
+
     /// Whether `asset` may sit on `side` of an account of `protocol`: `Err` says why not, `Ok(Some)`
     /// carries a warning (the position is kept but has no effect on health).
     pub fn check_position(
@@ -115,59 +154,44 @@ impl Snapshot {
         side: Side,
     ) -> Result<Option<PositionWarning>, PositionError> {
         let p = &self.protocols[protocol];
-        let names = || (p.id.clone(), self.assets[asset].id.clone());
+        let id = self.assets[asset].id.as_str();
+        let refuse = |rule| Err(self.breach(protocol, id, rule));
         match &p.params {
-            ProtocolParams::Lending(l) => {
-                let Some(r) = l.reserve_of(asset) else {
-                    let (protocol, asset) = names();
-                    return Err(PositionError::NoReserve { protocol, asset });
-                };
-                match side {
-                    Side::Collateral if !r.collateral_enabled || r.liquidation_threshold == 0.0 => {
-                        let (protocol, asset) = names();
-                        Ok(Some(PositionWarning::CollateralNotEnabled {
-                            protocol,
-                            asset,
-                        }))
-                    }
-                    Side::Debt if !r.borrowable => {
-                        let (protocol, asset) = names();
-                        Err(PositionError::NotBorrowable { protocol, asset })
-                    }
-                    _ => Ok(None),
+            ProtocolParams::Lending(l) => match (l.reserve_of(asset), side) {
+                (None, _) => refuse(PositionRule::NoReserve),
+                (Some(r), Side::Collateral)
+                    if !r.collateral_enabled || r.liquidation_threshold == 0.0 =>
+                {
+                    Ok(Some(PositionWarning::CollateralNotEnabled {
+                        protocol: p.id.clone(),
+                        asset: id.to_string(),
+                    }))
                 }
-            }
+                (Some(r), Side::Debt) if !r.borrowable => refuse(PositionRule::NotBorrowable),
+                _ => Ok(None),
+            },
             ProtocolParams::Bridge(_) | ProtocolParams::Amm(_) | ProtocolParams::Algostable(_) => {
-                Err(PositionError::NoAccounts {
-                    protocol: p.id.clone(),
-                    kind: p.kind,
-                })
+                refuse(PositionRule::NoAccounts(p.kind))
             }
             ProtocolParams::Clearinghouse(c) => {
-                let held = match side {
+                let weighted = match side {
                     Side::Collateral => c.collateral_of(asset).is_some(),
                     Side::Debt => c.liability_of(asset).is_some(),
                 };
-                if held {
-                    return Ok(None);
+                if weighted {
+                    Ok(None)
+                } else {
+                    refuse(PositionRule::NoWeight(side))
                 }
-                let (protocol, asset) = names();
-                Err(match side {
-                    Side::Collateral => PositionError::NoCollateralWeight { protocol, asset },
-                    Side::Debt => PositionError::NoLiabilityWeight { protocol, asset },
-                })
             }
             ProtocolParams::Cdp(c) => match side {
                 Side::Debt if asset == c.stable => Ok(None),
-                Side::Debt => Err(PositionError::NotTheStable {
-                    protocol: p.id.clone(),
-                    stable: self.assets[c.stable].id.clone(),
-                }),
-                Side::Collateral if c.vault_types.iter().any(|v| v.collateral == asset) => Ok(None),
-                Side::Collateral => {
-                    let (protocol, asset) = names();
-                    Err(PositionError::NoVaultType { protocol, asset })
+                Side::Debt => {
+                    let stable = &self.assets[c.stable].id;
+                    Err(self.breach(protocol, stable, PositionRule::NotTheStable))
                 }
+                Side::Collateral if c.vault_types.iter().any(|v| v.collateral == asset) => Ok(None),
+                Side::Collateral => refuse(PositionRule::NoVaultType),
             },
         }
     }
@@ -177,29 +201,28 @@ impl Snapshot {
         let p = &self.protocols[protocol];
         match p.clearinghouse() {
             Some(_) => Ok(()),
-            None => Err(PositionError::NoMarginMode {
-                protocol: p.id.clone(),
-                kind: p.kind,
-            }),
+            None => Err(self.breach(protocol, "", PositionRule::NoMarginMode(p.kind))),
         }
+    }
+
+    /// The clearinghouse `protocol`, or why its accounts hold no derivatives.
+    fn derivatives_of(
+        &self,
+        protocol: ProtocolIdx,
+        name: &str,
+    ) -> Result<&crate::derivatives::ClearinghouseParams, PositionError> {
+        let p = &self.protocols[protocol];
+        p.clearinghouse()
+            .ok_or_else(|| self.breach(protocol, name, PositionRule::NoDerivatives(p.kind)))
     }
 
     /// The index of perp market `market` of clearinghouse `protocol`.
     pub fn check_perp(&self, protocol: ProtocolIdx, market: &str) -> Result<u16, PositionError> {
-        let p = &self.protocols[protocol];
-        let Some(ch) = p.clearinghouse() else {
-            return Err(PositionError::NoDerivatives {
-                protocol: p.id.clone(),
-                kind: p.kind,
-            });
-        };
+        let ch = self.derivatives_of(protocol, market)?;
+        let known = || NameList::of(ch.markets.iter().map(|m| m.id.as_str()));
         ch.market_idx(market)
             .and_then(|m| u16::try_from(m).ok())
-            .ok_or_else(|| PositionError::UnknownMarket {
-                protocol: p.id.clone(),
-                market: market.to_string(),
-                known: NameList::of(ch.markets.iter().map(|m| m.id.as_str())),
-            })
+            .ok_or_else(|| self.breach(protocol, market, PositionRule::UnknownMarket(known())))
     }
 
     /// Whether an account of `protocol` may hold options on `underlying` (a clearinghouse with a
@@ -209,26 +232,14 @@ impl Snapshot {
         protocol: ProtocolIdx,
         underlying: AssetIdx,
     ) -> Result<(), PositionError> {
-        let p = &self.protocols[protocol];
-        let Some(ch) = p.clearinghouse() else {
-            return Err(PositionError::NoDerivatives {
-                protocol: p.id.clone(),
-                kind: p.kind,
-            });
-        };
+        let id = &self.assets[underlying].id;
+        let ch = self.derivatives_of(protocol, id)?;
         if ch.options.smile_of(underlying).is_some() {
             return Ok(());
         }
-        Err(PositionError::NoSmile {
-            protocol: p.id.clone(),
-            underlying: self.assets[underlying].id.clone(),
-            known: NameList::of(
-                ch.options
-                    .smile
-                    .iter()
-                    .map(|m| self.assets[m.underlying].id.as_str()),
-            ),
-        })
+        let smiles = ch.options.smile.iter();
+        let known = NameList::of(smiles.map(|m| self.assets[m.underlying].id.as_str()));
+        Err(self.breach(protocol, id, PositionRule::NoSmile(known)))
     }
 }
 

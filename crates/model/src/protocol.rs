@@ -1,4 +1,4 @@
-//! Protocols and their risk parameters (docs/lending.md#lending-pools; other kinds arrive with their issues).
+//! Protocols and their risk parameters (docs/lending.md, docs/cdp.md, docs/amm.md, docs/bridge.md, docs/algostable.md, docs/clearinghouse.md).
 
 use crate::asset::AssetIdx;
 pub use crate::derivatives::ClearinghouseParams;
@@ -10,16 +10,12 @@ crate::named_enum! {
     /// The kind of a protocol, which decides its parameters and its accounts' rules.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ProtocolKind ("protocol kind") {
-        Lending = "lending",
-        Cdp = "cdp",
-        Clearinghouse = "clearinghouse",
-        Amm = "amm",
-        Algostable = "algostable",
-        Bridge = "bridge",
+        Lending = "lending", Cdp = "cdp", Clearinghouse = "clearinghouse",
+        Amm = "amm", Algostable = "algostable", Bridge = "bridge",
     }
 }
 
-/// One reserve of a lending pool (Aave v3 semantics, docs/lending.md#parameters). Ratios are fractions (0.825 = 82.5%).
+/// One reserve of a lending pool (Aave v3 semantics, docs/lending.md). Ratios are fractions (0.825 = 82.5%).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reserve {
     pub asset: AssetIdx,
@@ -68,7 +64,7 @@ pub struct LendingParams {
     /// A liquidator's fixed cost per liquidation, USD (gas etc.).
     pub liquidator_cost_usd: f64,
     /// Liquidators buy the debt tokens they repay on the debt asset's curve (moving its price), and
-    /// count that buy's slippage in their profitability check (docs/lending.md#liquidators-buying-the-debt is silent; default false).
+    /// count that buy's slippage in their profitability check (docs/lending.md; default false).
     pub liquidators_buy_debt: bool,
     pub reserves: Vec<Reserve>,
     pub emode: Vec<EModeCategory>,
@@ -91,7 +87,7 @@ pub enum ProtocolParams {
     Algostable(AlgostableParams),
 }
 
-/// An algorithmic stablecoin (docs/algostable.md#algorithmic-stablecoins, Terra/UST semantics): holders redeem 1 `stable` for 1 USD of
+/// An algorithmic stablecoin (docs/algostable.md, Terra/UST semantics): holders redeem 1 `stable` for 1 USD of
 /// newly minted `absorber`, up to a per-round cap; the minted absorber is sold on its curve;
 /// `backing = absorber market cap / stable supply`; below `panic_backing` the stable trades at
 /// `max(floor, backing)`.
@@ -112,7 +108,7 @@ pub struct AlgostableParams {
     pub absorber_supply: f64,
 }
 
-/// A CDP stablecoin issuer (docs/cdp.md#cdp-stablecoins, MakerDAO semantics).
+/// A CDP stablecoin issuer (docs/cdp.md, MakerDAO semantics).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CdpParams {
     /// The `cdp_stable` asset it issues (debt is valued at 1 USD).
@@ -153,7 +149,7 @@ crate::named_enum! {
     }
 }
 
-/// An AMM pool (docs/amm.md#amm-pools): a liquidity venue whose share, the `lp_asset`, may be collateral.
+/// An AMM pool (docs/amm.md): a liquidity venue whose share, the `lp_asset`, may be collateral.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AmmParams {
     pub invariant: AmmInvariant,
@@ -167,7 +163,7 @@ pub struct AmmParams {
     pub lp_supply: Option<f64>,
 }
 
-/// A bridge (docs/bridge.md#bridges): `locked` tokens of `underlying` back the `bridged` asset; an exploit removes
+/// A bridge (docs/bridge.md): `locked` tokens of `underlying` back the `bridged` asset; an exploit removes
 /// a share of them and the bridged asset reprices, `p = p_U·(1 − bridge_loss)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BridgeParams {
@@ -177,7 +173,7 @@ pub struct BridgeParams {
     pub locked: f64,
 }
 
-/// Circuit breakers (docs/breakers.md#circuit-breakers). Paused liquidations are deferred, not dropped.
+/// Circuit breakers (docs/breakers.md). Paused liquidations are deferred, not dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Breakers {
     /// Pause the protocol's liquidations for a round when one of its assets' price fell by more than

@@ -1,4 +1,4 @@
-//! Stress scenarios (docs/formats.md#scenario-files).
+//! Stress scenarios (docs/cascade.md, docs/formats.md).
 
 use crate::asset::AssetIdx;
 
@@ -22,7 +22,7 @@ pub struct Shock {
     pub protocol: Option<usize>,
     pub default: Option<f64>,
     /// With `protocol` (an algorithmic stablecoin): USD of the stable whose holders want to redeem
-    /// (the outflow of docs/algostable.md#redemption).
+    /// (the outflow of docs/algostable.md).
     pub redemptions_usd: Option<f64>,
     /// With `protocol` (a clearinghouse): every market's oracle reports the price of this many rounds
     /// ago (with `market`: that market's only).
@@ -79,7 +79,7 @@ pub struct Scenario {
     pub tolerance: f64,
     /// Share of the gap to its pre-sale price that a curve's price recovers between rounds (0).
     pub recovery_rate: f64,
-    /// A CDP stablecoin trades at `min(1, backing)` instead of holding its peg (docs/cdp.md#stablecoin-price).
+    /// A CDP stablecoin trades at `min(1, backing)` instead of holding its peg (docs/assets.md).
     pub peg_follows_backing: bool,
     pub shocks: Vec<Shock>,
 }

@@ -1,4 +1,4 @@
-//! The system snapshot: assets, protocols, accounts and their positions (docs/formats.md#snapshot-files).
+//! The system snapshot: assets, protocols, accounts and their positions (docs/formats.md).
 
 use rustc_hash::FxHashMap;
 
@@ -184,7 +184,7 @@ impl Snapshot {
     }
 
     /// An asset's USD price at the snapshot, before any shock or market impact: exogenous kinds their
-    /// `price`, derived kinds docs/assets.md#snapshot-reference-prices's formula with receipt recovery 1 (0 if it cannot be derived).
+    /// `price`, derived kinds the formula of docs/assets.md with receipt recovery 1 (0 if it cannot be derived).
     pub fn reference_price(&self, asset: AssetIdx) -> f64 {
         let mut factor = 1.0;
         let mut a = asset;

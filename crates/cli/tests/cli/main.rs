@@ -5,6 +5,7 @@ mod bench;
 mod clearing;
 mod common;
 mod contagion;
+mod corrupt_parquet;
 mod debtrank;
 mod flags;
 mod gen;

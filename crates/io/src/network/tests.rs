@@ -13,27 +13,29 @@ fn errors(
 }
 
 fn liabilities(t: &mut NetworkTables, f: &str, b: &[u8]) -> Result<(), LoadError> {
-    t.read_liabilities_from(f, b)
+    t.read_from(NetworkFile::Liabilities, f, b)
 }
 fn external(t: &mut NetworkTables, f: &str, b: &[u8]) -> Result<(), LoadError> {
-    t.read_external_assets_from(f, b)
+    t.read_from(NetworkFile::ExternalAssets, f, b)
 }
 fn exposures(t: &mut NetworkTables, f: &str, b: &[u8]) -> Result<(), LoadError> {
-    t.read_exposures_from(f, b)
+    t.read_from(NetworkFile::Exposures, f, b)
 }
 fn equity(t: &mut NetworkTables, f: &str, b: &[u8]) -> Result<(), LoadError> {
-    t.read_equity_from(f, b)
+    t.read_from(NetworkFile::Equity, f, b)
 }
 
 #[test]
 fn sparse_liabilities_and_external_assets_index_nodes_across_files() {
     let mut t = NetworkTables::new();
-    t.read_liabilities_from(
+    t.read_from(
+        NetworkFile::Liabilities,
         "L.csv",
         "debtor,creditor,amount\nbank A,B,2\nB,bank A,2.2\n\nbank A,B,0.5\n".as_bytes(),
     )
     .unwrap();
-    t.read_external_assets_from(
+    t.read_from(
+        NetworkFile::ExternalAssets,
         "E.csv",
         "node,external_assets,external_liabilities\nB,1,\nC,3,4\nbank A,1,0.25\n".as_bytes(),
     )
@@ -49,15 +51,27 @@ fn sparse_liabilities_and_external_assets_index_nodes_across_files() {
 #[test]
 fn dense_liabilities_exposures_and_equity() {
     let mut t = NetworkTables::new();
-    t.read_liabilities_from("L.csv", ",x,y\ny,2,0\nx,0,0\n".as_bytes())
-        .unwrap();
+    t.read_from(
+        NetworkFile::Liabilities,
+        "L.csv",
+        ",x,y\ny,2,0\nx,0,0\n".as_bytes(),
+    )
+    .unwrap();
     assert_eq!(t.names, ["x", "y"]);
     assert_eq!(t.liabilities, [(1, 0, 2.0)]);
     let mut t = NetworkTables::new();
-    t.read_exposures_from("X.csv", "creditor,debtor,amount\nA,B,4\n".as_bytes())
-        .unwrap();
-    t.read_equity_from("Q.csv", "node,equity,weight\nA,10,\nB,5,7\n".as_bytes())
-        .unwrap();
+    t.read_from(
+        NetworkFile::Exposures,
+        "X.csv",
+        "creditor,debtor,amount\nA,B,4\n".as_bytes(),
+    )
+    .unwrap();
+    t.read_from(
+        NetworkFile::Equity,
+        "Q.csv",
+        "node,equity,weight\nA,10,\nB,5,7\n".as_bytes(),
+    )
+    .unwrap();
     assert_eq!(t.exposures, [(0, 1, 4.0)]);
     assert_eq!(t.equity, [Some((10.0, None)), Some((5.0, Some(7.0)))]);
 }
@@ -205,7 +219,7 @@ fn bytes_that_are_not_utf8_are_reported_and_the_rest_read() {
     text.extend_from_slice(b"a,\xff,1\nc,d,x\n");
     let mut t = NetworkTables::new();
     let e = t
-        .read_liabilities_from("L.csv", &text[..])
+        .read_from(NetworkFile::Liabilities, "L.csv", &text[..])
         .unwrap_err()
         .diagnostics;
     assert_eq!(e.items.len(), 2, "{e}");

@@ -1,8 +1,6 @@
 //! Reading CSV position files: parsing runs on a second thread, a chunk of records ahead of the row
 //! loader.
 
-use std::path::Path;
-
 use super::columns::ColumnMap;
 use super::rows::RowLoader;
 use super::*;
@@ -10,10 +8,14 @@ use crate::problem::Problem;
 use crate::{Diagnostics, Location};
 use cascade_model::Snapshot;
 
-pub(super) fn load_csv(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Diagnostics) {
-    let Some((f, len)) = file_len(path, file, diags) else {
-        return;
-    };
+/// Reads the CSV position file `file` (`len` bytes, from `f`) into `s`.
+pub(super) fn load_csv(
+    file: &str,
+    f: impl std::io::Read + Send,
+    len: u64,
+    s: &mut Snapshot,
+    diags: &mut Diagnostics,
+) {
     let mut rdr = ::csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(::csv::Trim::All)

@@ -137,8 +137,9 @@ impl RowLoader<'_> {
         }
         found.sort_unstable();
         for (row, column, ai) in found {
-            let problem =
-                record::isolated_holds_more(&self.s.accounts.id[ai as usize], count[ai as usize]);
+            let (p, acc) = (self.s.accounts.protocol[ai as usize] as usize, ai as usize);
+            let id = &self.s.accounts.id[acc];
+            let problem = record::isolated_holds_more(self.s, p, id, count[acc]);
             self.row_bad = false;
             self.row_error(row, column, || problem);
             if self.row_dropped {

@@ -9,7 +9,7 @@
 //! CDP account needs one, in at least one of its rows or its `[[account]]` table). Other columns are
 //! reported once each as ignored by this version.
 //!
-//! # Derivative rows (docs/formats.md#position-files)
+//! # Derivative rows (docs/clearinghouse.md, docs/formats.md)
 //!
 //! The optional columns `instrument, size, entry_price, strike, expiry_days, option_kind,
 //! margin_mode` carry a clearinghouse account's derivatives; files without them load as before. A
@@ -43,13 +43,13 @@ mod derivatives;
 mod parquet;
 mod rows;
 
-/// The columns every position file has, in the order docs/formats.md#position-files lists them.
+/// The columns every position file has, in the order docs/formats.md lists them.
 pub const REQUIRED_COLUMNS: [&str; 5] = ["protocol", "account", "asset", "side", "amount"];
 /// The optional lending e-mode column.
 pub const EMODE_COLUMN: &str = "emode";
 /// The optional CDP vault-type column.
 pub const VAULT_TYPE_COLUMN: &str = "vault_type";
-/// The optional derivative columns (docs/formats.md#position-files), in the order the writer writes them. See the
+/// The optional derivative columns (docs/formats.md), in the order the writer writes them. See the
 /// module documentation for the row grammar.
 pub const DERIVATIVE_COLUMNS: [&str; 7] = [
     "instrument",
@@ -65,20 +65,39 @@ pub const OPTION_INSTRUMENT: &str = "option";
 /// At most this many row errors are listed per position file; the rest are counted in one summary.
 pub const MAX_ROW_ERRORS: usize = 50;
 
-const COL_PROTOCOL: usize = 0;
-const COL_ACCOUNT: usize = 1;
-const COL_ASSET: usize = 2;
-const COL_SIDE: usize = 3;
-const COL_AMOUNT: usize = 4;
-const COL_EMODE: usize = 5;
-const COL_VAULT_TYPE: usize = 6;
-const COL_INSTRUMENT: usize = 7;
-const COL_SIZE: usize = 8;
-const COL_ENTRY_PRICE: usize = 9;
-const COL_STRIKE: usize = 10;
-const COL_EXPIRY_DAYS: usize = 11;
-const COL_OPTION_KIND: usize = 12;
-const COL_MARGIN_MODE: usize = 13;
+/// The index of column `name` in [`COLUMN_NAMES`] (a misspelt name fails the build).
+const fn col(name: &str) -> usize {
+    let mut k = 0;
+    while k < N_COLUMNS {
+        let (a, b) = (COLUMN_NAMES[k].as_bytes(), name.as_bytes());
+        let mut same = a.len() == b.len();
+        let mut i = 0;
+        while same && i < a.len() {
+            same = a[i] == b[i];
+            i += 1;
+        }
+        if same {
+            return k;
+        }
+        k += 1;
+    }
+    panic!("not a position-file column")
+}
+
+const COL_PROTOCOL: usize = col("protocol");
+const COL_ACCOUNT: usize = col("account");
+const COL_ASSET: usize = col("asset");
+const COL_SIDE: usize = col("side");
+const COL_AMOUNT: usize = col("amount");
+const COL_EMODE: usize = col("emode");
+const COL_VAULT_TYPE: usize = col("vault_type");
+const COL_INSTRUMENT: usize = col("instrument");
+const COL_SIZE: usize = col("size");
+const COL_ENTRY_PRICE: usize = col("entry_price");
+const COL_STRIKE: usize = col("strike");
+const COL_EXPIRY_DAYS: usize = col("expiry_days");
+const COL_OPTION_KIND: usize = col("option_kind");
+const COL_MARGIN_MODE: usize = col("margin_mode");
 /// Columns read, required and optional.
 const N_COLUMNS: usize = 14;
 const COLUMN_NAMES: [&str; N_COLUMNS] = [
@@ -119,59 +138,38 @@ const CSV_BYTES_PER_ROW_GUESS: u64 = 48;
 /// A guess of rows per account, to reserve account capacity from a row count.
 const ROWS_PER_ACCOUNT_GUESS: usize = 3;
 
-/// Adds the positions of the CSV (`.csv`) or Parquet (`.parquet`, `.pq`) file at `path` to `snapshot`.
-///
-/// Every row is checked (known protocol and asset, `side` = `collateral` or `debt`, `amount` finite
-/// and ≥ 0, the asset allowed on that side by the protocol); problems go to `diags`, naming the file,
-/// the 1-based data row and the column. Rows with an error are not added. Accounts are keyed by
-/// (protocol, account): the same pair in several rows or files is one account.
-pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnostics) {
-    let file = path.display().to_string();
-    let ext = path
+/// The kinds of position file, told by the name's extension.
+enum Kind {
+    Csv,
+    Parquet,
+}
+
+/// The kind of position file `file` names; an error in `diags` if none.
+fn kind_of(file: &str, diags: &mut Diagnostics) -> Option<Kind> {
+    let ext = Path::new(file)
         .extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase());
     match ext.as_deref() {
-        Some("csv") => csv::load_csv(path, &file, snapshot, diags),
-        Some("parquet" | "pq") => parquet::load_parquet(path, &file, snapshot, diags),
-        _ => diags.error(
-            &file,
-            Location::File,
-            "",
-            "unknown position file type; expected a name ending in .csv, .parquet or .pq",
-        ),
+        Some("csv") => Some(Kind::Csv),
+        Some("parquet" | "pq") => Some(Kind::Parquet),
+        _ => {
+            diags.error(
+                file,
+                Location::File,
+                "",
+                Problem::Rule(
+                    "unknown position file type; expected a name ending in .csv, .parquet or .pq"
+                        .into(),
+                ),
+            );
+            None
+        }
     }
 }
 
-fn file_len(path: &Path, file: &str, diags: &mut Diagnostics) -> Option<(File, u64)> {
-    let f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            diags.error(
-                file,
-                Location::File,
-                "",
-                Problem::Unreadable {
-                    detail: e.to_string(),
-                },
-            );
-            return None;
-        }
-    };
-    let len = match f.metadata() {
-        Ok(m) => m.len(),
-        Err(e) => {
-            diags.error(
-                file,
-                Location::File,
-                "",
-                Problem::Unreadable {
-                    detail: e.to_string(),
-                },
-            );
-            return None;
-        }
-    };
+/// An error in `diags` if the file is empty.
+fn not_empty(file: &str, len: u64, diags: &mut Diagnostics) -> bool {
     if len == 0 {
         diags.error(
             file,
@@ -181,9 +179,60 @@ fn file_len(path: &Path, file: &str, diags: &mut Diagnostics) -> Option<(File, u
                 expected: "a header and position rows".into(),
             },
         );
-        return None;
     }
-    Some((f, len))
+    len > 0
+}
+
+/// Adds the positions of the CSV (`.csv`) or Parquet (`.parquet`, `.pq`) file at `path` to `snapshot`.
+///
+/// Every row is checked (known protocol and asset, `side` = `collateral` or `debt`, `amount` finite
+/// and ≥ 0, the asset allowed on that side by the protocol); problems go to `diags`, naming the file,
+/// the 1-based data row and the column. Rows with an error are not added. Accounts are keyed by
+/// (protocol, account): the same pair in several rows or files is one account.
+pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnostics) {
+    let file = path.display().to_string();
+    let Some(kind) = kind_of(&file, diags) else {
+        return;
+    };
+    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m.len())));
+    let (f, len) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            let detail = e.to_string();
+            diags.error(&file, Location::File, "", Problem::Unreadable { detail });
+            return;
+        }
+    };
+    if !not_empty(&file, len, diags) {
+        return;
+    }
+    match kind {
+        Kind::Csv => csv::load_csv(&file, f, len, snapshot, diags),
+        Kind::Parquet => parquet::load_parquet(&file, f, len, snapshot, diags),
+    }
+}
+
+/// As [`load_positions`], from the bytes of a position file named `file` (its extension says CSV or
+/// Parquet): for position files that are not on disk, and for fuzzing.
+pub fn read_positions(
+    file: &str,
+    bytes: Vec<u8>,
+    snapshot: &mut Snapshot,
+    diags: &mut Diagnostics,
+) {
+    let Some(kind) = kind_of(file, diags) else {
+        return;
+    };
+    let len = bytes.len() as u64;
+    if !not_empty(file, len, diags) {
+        return;
+    }
+    match kind {
+        Kind::Csv => csv::load_csv(file, &bytes[..], len, snapshot, diags),
+        Kind::Parquet => {
+            parquet::load_parquet(file, bytes::Bytes::from(bytes), len, snapshot, diags)
+        }
+    }
 }
 
 /// A number cell of a row, as found.

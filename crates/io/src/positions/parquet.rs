@@ -1,9 +1,9 @@
 //! Reading Parquet position files: decoding runs one batch ahead on a second thread.
 
-use std::path::Path;
-
 use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use ::parquet::arrow::ProjectionMask;
+use ::parquet::file::metadata::ParquetMetaData;
+use ::parquet::file::reader::ChunkReader;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
 use arrow_array::RecordBatch;
@@ -11,11 +11,13 @@ use arrow_array::{
     Array, Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray, StringArray,
     StringViewArray,
 };
-use arrow_schema::{ArrowError, DataType};
+use arrow_schema::{DataType, Schema};
 
 use super::columns::ColumnMap;
 use super::rows::RowLoader;
 use super::*;
+use crate::problem::Problem;
+use crate::quiet::catch_quietly;
 use crate::{Diagnostics, Location};
 use cascade_model::Snapshot;
 
@@ -35,15 +37,16 @@ enum StrCol<'a> {
 
 impl<'a> StrCol<'a> {
     fn new(a: &'a dyn Array) -> Option<StrCol<'a>> {
-        if let Some(x) = a.as_string_opt::<i32>() {
-            return Some(StrCol::Utf8(x));
+        match a.data_type() {
+            DataType::Utf8 => a.as_string_opt::<i32>().map(StrCol::Utf8),
+            DataType::LargeUtf8 => a.as_string_opt::<i64>().map(StrCol::Large),
+            DataType::Utf8View => a.as_string_view_opt().map(StrCol::View),
+            _ => Self::dictionary(a),
         }
-        if let Some(x) = a.as_string_opt::<i64>() {
-            return Some(StrCol::Large(x));
-        }
-        if let Some(x) = a.as_string_view_opt() {
-            return Some(StrCol::View(x));
-        }
+    }
+
+    /// A dictionary of strings, its values resolved.
+    fn dictionary(a: &'a dyn Array) -> Option<StrCol<'a>> {
         let d = a.as_any_dictionary_opt()?;
         let values = d.values();
         if values.is_empty() {
@@ -93,16 +96,10 @@ enum NumCol<'a> {
 
 impl<'a> NumCol<'a> {
     fn new(a: &'a dyn Array) -> Option<NumCol<'a>> {
-        if let Some(x) = a.as_primitive_opt::<Float64Type>() {
-            return Some(NumCol::F64(x));
-        }
-        if let Some(x) = a.as_primitive_opt::<Float32Type>() {
-            return Some(NumCol::F32(x));
-        }
-        if let Some(x) = a.as_primitive_opt::<Int64Type>() {
-            return Some(NumCol::I64(x));
-        }
-        a.as_primitive_opt::<Int32Type>().map(NumCol::I32)
+        (a.as_primitive_opt::<Float64Type>().map(NumCol::F64))
+            .or_else(|| a.as_primitive_opt::<Float32Type>().map(NumCol::F32))
+            .or_else(|| a.as_primitive_opt::<Int64Type>().map(NumCol::I64))
+            .or_else(|| a.as_primitive_opt::<Int32Type>().map(NumCol::I32))
     }
 
     fn get(&self, i: usize) -> Option<f64> {
@@ -135,63 +132,61 @@ fn is_amount_type(t: &DataType) -> bool {
     )
 }
 
-pub(super) fn load_parquet(path: &Path, file: &str, s: &mut Snapshot, diags: &mut Diagnostics) {
-    let Some((f, len)) = file_len(path, file, diags) else {
-        return;
-    };
-    // The Parquet reader panics on some corrupt files instead of failing; such a panic becomes an
-    // error here like any other.
-    let builder = match catch_unwind(|| ParquetRecordBatchReaderBuilder::try_new(f)) {
+/// Reads the Parquet position file `file` (`len` bytes, from `f`) into `s`.
+pub(super) fn load_parquet<T: ChunkReader + 'static>(
+    file: &str,
+    f: T,
+    len: u64,
+    s: &mut Snapshot,
+    diags: &mut Diagnostics,
+) {
+    // A damaged file is one error: what was read of it before the damage showed is dropped.
+    let mark = diags.items.len();
+    if let Err(detail) = read_parquet(f, len, file, s, diags) {
+        diags.items.truncate(mark);
+        diags.error(
+            file,
+            Location::File,
+            "",
+            Problem::Corrupt {
+                format: "Parquet",
+                detail,
+            },
+        );
+    }
+}
+
+/// What a decoder panic on damaged data is reported as.
+const DECODER_FAILED: &str = "the decoder failed on damaged data";
+
+/// Reads the positions of a Parquet file of `len` bytes; `Err` says why the file is damaged. Problems
+/// of the file's columns and rows go to `diags`.
+fn read_parquet<T: ChunkReader + 'static>(
+    f: T,
+    len: u64,
+    file: &str,
+    s: &mut Snapshot,
+    diags: &mut Diagnostics,
+) -> Result<(), String> {
+    let footer_len = check_footer(&f, len)?;
+    // The reader panics on some damaged files instead of failing: such a panic is caught quietly
+    // and becomes the error.
+    let builder = match catch_quietly(|| ParquetRecordBatchReaderBuilder::try_new(f)) {
         Ok(Ok(b)) => b,
-        Ok(Err(e)) => {
-            diags.error(
-                file,
-                Location::File,
-                "",
-                format!("not a readable Parquet file ({e}); expected a Parquet file of positions"),
-            );
-            return;
-        }
-        Err(p) => {
-            diags.error(file, Location::File, "", corrupt(p));
-            return;
-        }
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err(DECODER_FAILED.into()),
     };
+    check_metadata(builder.metadata(), len, footer_len)?;
     let schema = builder.schema().clone();
     let Some(cols) = ColumnMap::new(
         schema.fields().iter().map(|f| f.name().as_str()),
         file,
         diags,
     ) else {
-        return;
+        return Ok(());
     };
-    let mut types_ok = true;
-    for (k, idx) in cols.index.iter().enumerate() {
-        let Some(i) = *idx else { continue };
-        let t = schema.field(i).data_type();
-        let (ok, expected) = if NUMBER_COLUMNS.contains(&k) {
-            (
-                is_amount_type(t),
-                "a number column (Float64, Float32, Int64 or Int32)",
-            )
-        } else {
-            (
-                is_string_type(t),
-                "a string column (Utf8, LargeUtf8, Utf8View or a dictionary of Utf8)",
-            )
-        };
-        if !ok {
-            diags.error(
-                file,
-                Location::File,
-                COLUMN_NAMES[k],
-                format!("the column is stored as {t}; expected {expected}"),
-            );
-            types_ok = false;
-        }
-    }
-    if !types_ok {
-        return;
+    if !types_ok(&cols, &schema, file, diags) {
+        return Ok(());
     }
     // The row count from the footer, bounded by the file size so that a corrupt footer cannot ask
     // for an absurd reservation.
@@ -208,83 +203,166 @@ pub(super) fn load_parquet(path: &Path, file: &str, s: &mut Snapshot, diags: &mu
         }
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
-    let reader = match catch_unwind(|| {
+    let reader = match catch_quietly(|| {
         builder
             .with_projection(mask)
-            .with_batch_size(PARQUET_BATCH_ROWS)
+            // Batches no larger than the file: a batch's buffers are allocated at its full size.
+            .with_batch_size(PARQUET_BATCH_ROWS.min(total_rows.max(1)))
             .build()
     }) {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            diags.error(file, Location::File, "", format!("cannot read: {e}"));
-            return;
-        }
-        Err(p) => {
-            diags.error(file, Location::File, "", corrupt(p));
-            return;
-        }
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err(DECODER_FAILED.into()),
     };
     let mut loader = RowLoader::new(file, s, diags);
     loader.reserve(total_rows);
     // Decoding runs one batch ahead on a second thread while this one validates and inserts rows.
-    std::thread::scope(|scope| {
+    let outcome = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(PIPELINE_BATCHES);
-        let decoder = scope.spawn(move || {
-            for b in reader {
-                if tx.send(b).is_err() {
-                    break;
+        let on_panic = tx.clone();
+        scope.spawn(move || {
+            let decoded = catch_quietly(move || {
+                for b in reader {
+                    if tx.send(b.map_err(|e| e.to_string())).is_err() {
+                        break;
+                    }
                 }
+            });
+            if decoded.is_err() {
+                let _ = on_panic.send(Err(DECODER_FAILED.into()));
             }
         });
-        // A decoder panic closes the channel, which ends the rows here.
-        let rows = load_batches(&mut loader, rx, &batch_index, file);
-        if let Err(p) = decoder.join() {
-            loader.diags.error(
-                file,
-                Location::Row(rows + 1),
-                "",
-                format!("{} (after {rows} rows)", corrupt(p)),
-            );
-        }
+        // Damaged data can also surface while the rows are read from a decoded batch.
+        catch_quietly(|| load_batches(&mut loader, rx, &batch_index))
+            .unwrap_or_else(|_| Err(DECODER_FAILED.into()))
     });
     loader.finish();
+    outcome
 }
 
-fn catch_unwind<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+/// Checks the frame of a Parquet file of `len` bytes (`PAR1` at both ends, a footer that fits);
+/// returns the footer's length.
+fn check_footer(f: &impl ChunkReader, len: u64) -> Result<u64, String> {
+    const MAGIC: &[u8; 4] = b"PAR1";
+    if len < 12 {
+        return Err(format!(
+            "{len} bytes; a Parquet file has at least 12 (its magic numbers and footer length)"
+        ));
+    }
+    let bytes = |at: u64, n: usize| {
+        f.get_bytes(at, n)
+            .map_err(|e| format!("cannot read its frame: {e}"))
+    };
+    let head = bytes(0, 4)?;
+    let tail = bytes(len - 8, 8)?;
+    if head.len() != 4 || tail.len() != 8 {
+        return Err("cannot read its frame".into());
+    }
+    if &head[..] != MAGIC {
+        return Err("it does not start with the magic number PAR1".into());
+    }
+    if &tail[4..] == b"PARE" {
+        return Err("its footer is encrypted, which cascade does not read".into());
+    }
+    if &tail[4..] != MAGIC {
+        return Err("it does not end with the magic number PAR1".into());
+    }
+    let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if footer_len + 12 > len {
+        return Err(format!(
+            "its footer of {footer_len} bytes does not fit in its {len} bytes"
+        ));
+    }
+    Ok(footer_len)
 }
 
-/// The message for a panic of the Parquet reader.
-fn corrupt(payload: Box<dyn std::any::Any + Send>) -> String {
-    let why = payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown failure");
-    format!("the Parquet reader failed ({why}); the file is corrupt, expected a valid Parquet file")
+/// Checks what the footer says against the file: row counts that add up, and every column chunk
+/// inside the data (between the leading magic number and the footer), with as many values as its
+/// row group has rows (the columns read are flat).
+fn check_metadata(md: &ParquetMetaData, len: u64, footer_len: u64) -> Result<(), String> {
+    let data_end = len - 8 - footer_len;
+    let mut rows: i64 = 0;
+    for (i, rg) in md.row_groups().iter().enumerate() {
+        let n = rg.num_rows();
+        if n < 0 {
+            return Err(format!("row group {i} has {n} rows"));
+        }
+        rows = rows
+            .checked_add(n)
+            .ok_or_else(|| "its row counts overflow".to_string())?;
+        for c in rg.columns() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let size = c.compressed_size();
+            let end = start.checked_add(size).unwrap_or(-1);
+            let inside = start >= 4 && size >= 0 && end >= 0 && end as u64 <= data_end;
+            let first_page_inside = (start..end.max(start)).contains(&c.data_page_offset());
+            if !inside || !first_page_inside {
+                return Err(format!(
+                    "column \"{}\" of row group {i} lies at bytes {start}..{end}, outside the data (bytes 4..{data_end})",
+                    c.column_path()
+                ));
+            }
+            if c.column_descr().max_rep_level() == 0 && c.num_values() != n {
+                return Err(format!(
+                    "column \"{}\" of row group {i} has {} values for {n} rows",
+                    c.column_path(),
+                    c.num_values()
+                ));
+            }
+        }
+    }
+    let declared = md.file_metadata().num_rows();
+    if rows != declared {
+        return Err(format!(
+            "its footer counts {declared} rows, its row groups {rows}"
+        ));
+    }
+    Ok(())
 }
 
-/// Feeds the rows of `batches` (columns at `batch_index`) to `loader`.
+/// Checks the type of every column read; reports each of the wrong type.
+fn types_ok(cols: &ColumnMap, schema: &Schema, file: &str, diags: &mut Diagnostics) -> bool {
+    let mut ok = true;
+    for (k, idx) in cols.index.iter().enumerate() {
+        let Some(i) = *idx else { continue };
+        let t = schema.field(i).data_type();
+        let (good, expected) = if NUMBER_COLUMNS.contains(&k) {
+            (
+                is_amount_type(t),
+                "a number column (Float64, Float32, Int64 or Int32)",
+            )
+        } else {
+            (
+                is_string_type(t),
+                "a string column (Utf8, LargeUtf8, Utf8View or a dictionary of Utf8)",
+            )
+        };
+        if !good {
+            diags.error(
+                file,
+                Location::File,
+                COLUMN_NAMES[k],
+                Problem::ColumnType {
+                    found: t.to_string(),
+                    expected: expected.into(),
+                },
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Feeds the rows of `batches` (columns at `batch_index`) to `loader`; `Err` if a batch could not be
+/// decoded (the file is damaged).
 fn load_batches(
     loader: &mut RowLoader,
-    batches: impl IntoIterator<Item = Result<RecordBatch, ArrowError>>,
+    batches: impl IntoIterator<Item = Result<RecordBatch, String>>,
     batch_index: &[Option<usize>; N_COLUMNS],
-    file: &str,
-) -> u64 {
+) -> Result<(), String> {
     let mut row = 0u64;
     for batch in batches {
-        let batch = match batch {
-            Ok(b) => b,
-            Err(e) => {
-                loader.diags.error(
-                    file,
-                    Location::Row(row + 1),
-                    "",
-                    format!("cannot read the rows from here on: {e}"),
-                );
-                break;
-            }
-        };
+        let batch = batch?;
         let col = |k: usize| batch_index[k].map(|i| batch.column(i).as_ref());
         let strs: [Option<StrCol>; N_COLUMNS] = std::array::from_fn(|k| {
             if NUMBER_COLUMNS.contains(&k) {
@@ -307,13 +385,10 @@ fn load_batches(
             &strs[COL_SIDE],
             &nums[COL_AMOUNT],
         ) else {
-            loader.diags.error(
-                file,
-                Location::Row(row + 1),
-                "",
-                "a batch's column types differ from the file schema",
-            );
-            break;
+            return Err(format!(
+                "the columns of its rows from row {} on differ from its schema",
+                row + 1
+            ));
         };
         let opt_str = |k: usize, i: usize| strs[k].as_ref().and_then(|c| c.get(i));
         let opt_num = |k: usize, i: usize| {
@@ -345,5 +420,5 @@ fn load_batches(
             );
         }
     }
-    row
+    Ok(())
 }

@@ -17,6 +17,9 @@ use cascade_model::{MarginMode, PositionError, PositionWarning, Side, Snapshot};
 /// was reported.
 pub(super) type CachedCheck = (Result<Option<PositionWarning>, PositionError>, bool);
 
+/// A name looked up in a protocol: (protocol, name) → index or why not.
+type CellLookup = (usize, String, Result<u16, Problem>);
+
 /// Validates rows and adds them to the snapshot; shared by the CSV and Parquet readers.
 pub(super) struct RowLoader<'a> {
     pub(super) file: &'a str,
@@ -30,10 +33,8 @@ pub(super) struct RowLoader<'a> {
     last_protocol: Last<Option<usize>>,
     /// (protocol, account) → account index of the previous valid row.
     last_account: Option<(usize, String, u32)>,
-    /// (protocol, e-mode id) → category index or why not.
-    last_emode: Option<(usize, String, Result<u16, Problem>)>,
-    /// (protocol, vault type id) → vault type index or why not.
-    last_vault: Option<(usize, String, Result<u16, Problem>)>,
+    /// The last e-mode and vault type looked up: (protocol, id) → index or why not.
+    last_cell: [Option<CellLookup>; 2],
     /// CDP accounts seen in a row without a vault type while they had none: (account, first row).
     missing_vault: Vec<(u32, u64)>,
     /// Accounts given a margin mode by this file: account → (mode, first row).
@@ -83,18 +84,8 @@ fn part_of(column: usize) -> Option<Part> {
 
 impl<'a> RowLoader<'a> {
     pub(super) fn new(file: &'a str, s: &'a mut Snapshot, diags: &'a mut Diagnostics) -> Self {
-        let protocols = s
-            .protocols
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id.clone(), i))
-            .collect();
-        let assets = s
-            .assets
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.clone(), i))
-            .collect();
+        let protocols = index_of(s.protocols.iter().map(|p| p.id.as_str()));
+        let assets = index_of(s.assets.iter().map(|a| a.id.as_str()));
         let checks = vec![None; s.protocols.len() * s.assets.len() * 2];
         let index_reserved = vec![false; s.protocols.len()];
         let derivatives_before = (s.perps.len(), s.options.len());
@@ -108,8 +99,7 @@ impl<'a> RowLoader<'a> {
             prices,
             last_protocol: Last::new(),
             last_account: None,
-            last_emode: None,
-            last_vault: None,
+            last_cell: [None, None],
             missing_vault: Vec::new(),
             modes: FxHashMap::default(),
             derivative_rows: Vec::new(),
@@ -194,34 +184,25 @@ impl<'a> RowLoader<'a> {
         p
     }
 
-    fn emode(&mut self, row: u64, protocol: usize, v: &str) -> Option<u16> {
-        let hit = matches!(&self.last_emode, Some((p, k, _)) if *p == protocol && k == v);
+    /// The e-mode category (`column` = emode) or vault type (`column` = vault_type) named `v` in
+    /// `protocol`; the lookup is kept while consecutive rows repeat it.
+    fn named_cell(&mut self, row: u64, protocol: usize, v: &str, column: usize) -> Option<u16> {
+        type Resolve = fn(&Snapshot, usize, &str) -> Result<u16, Problem>;
+        let (slot, resolve): (usize, Resolve) = if column == COL_EMODE {
+            (0, record::resolve_emode)
+        } else {
+            (1, record::resolve_vault_type)
+        };
+        let hit = matches!(&self.last_cell[slot], Some((p, k, _)) if *p == protocol && k == v);
         if !hit {
-            let r = record::resolve_emode(self.s, protocol, v);
-            self.last_emode = Some((protocol, v.to_string(), r));
+            let r = resolve(self.s, protocol, v);
+            self.last_cell[slot] = Some((protocol, v.to_string(), r));
         }
-        match &self.last_emode {
-            Some((_, _, Ok(e))) => Some(*e),
+        match &self.last_cell[slot] {
+            Some((_, _, Ok(x))) => Some(*x),
             Some((_, _, Err(p))) => {
                 let p = p.clone();
-                self.row_error(row, COL_EMODE, || p);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn vault_type(&mut self, row: u64, protocol: usize, v: &str) -> Option<u16> {
-        let hit = matches!(&self.last_vault, Some((p, k, _)) if *p == protocol && k == v);
-        if !hit {
-            let r = record::resolve_vault_type(self.s, protocol, v);
-            self.last_vault = Some((protocol, v.to_string(), r));
-        }
-        match &self.last_vault {
-            Some((_, _, Ok(t))) => Some(*t),
-            Some((_, _, Err(p))) => {
-                let p = p.clone();
-                self.row_error(row, COL_VAULT_TYPE, || p);
+                self.row_error(row, column, || p);
                 None
             }
             None => None,
@@ -387,11 +368,11 @@ impl<'a> RowLoader<'a> {
         };
         let item = protocol.and_then(|p| self.judge(row, p, &holding));
         let emode = match (protocol, r.emode) {
-            (Some(p), Some(e)) => self.emode(row, p, e),
+            (Some(p), Some(e)) => self.named_cell(row, p, e, COL_EMODE),
             _ => None,
         };
         let vault_type = match (protocol, r.vault_type) {
-            (Some(p), Some(v)) => self.vault_type(row, p, v),
+            (Some(p), Some(v)) => self.named_cell(row, p, v, COL_VAULT_TYPE),
             _ => None,
         };
         let margin_mode = match (protocol, r.margin_mode) {
@@ -515,6 +496,11 @@ impl<'a> RowLoader<'a> {
             );
         }
     }
+}
+
+/// Id → index of `ids`.
+fn index_of<'x>(ids: impl Iterator<Item = &'x str>) -> FxHashMap<String, usize> {
+    ids.enumerate().map(|(i, id)| (id.to_string(), i)).collect()
 }
 
 /// A [`Problem::Empty`] cell where `expected` was expected.

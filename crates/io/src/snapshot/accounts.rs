@@ -108,13 +108,9 @@ pub(super) fn parse_account(
     prices: &[f64],
     ctx: &mut Ctx,
 ) {
-    let Some(mut t) = Table::new(n, format!("account {}", index + 1), ctx) else {
+    let Some((mut t, id)) = Table::identified(n, "account", index, ctx) else {
         return;
     };
-    let id = t.req_str("id", ctx);
-    if let Some(id) = &id {
-        t.what = format!("account \"{id}\"");
-    }
     let protocol = t.req_str("protocol", ctx).and_then(|p| {
         let r = s.protocol_idx(&p);
         if r.is_none() {
@@ -201,7 +197,11 @@ pub(super) fn parse_account(
         .filter(|(e, _)| !matches!(e, Entry::Spot(..)))
         .count();
     if cells.margin_mode == Some(MarginMode::Isolated) && held > 1 {
-        ctx.error(line, what, record::isolated_holds_more(&id, held));
+        ctx.error(
+            line,
+            what,
+            record::isolated_holds_more(s, protocol, &id, held),
+        );
         return;
     }
     let Some(cells) = cells.valid.then_some(cells) else {
@@ -296,20 +296,28 @@ fn places(t: &Table, keys: &[(Part, &str)]) -> Places {
     }
 }
 
+/// The key of each part of a perp entry.
+const PERP_KEYS: [(Part, &str); 3] = [
+    (Part::Market, "market"),
+    (Part::Size, "size"),
+    (Part::EntryPrice, "entry_price"),
+];
+
+/// The key of each part of an option entry.
+const OPTION_KEYS: [(Part, &str); 4] = [
+    (Part::Asset, "underlying"),
+    (Part::Strike, "strike"),
+    (Part::ExpiryDays, "expiry_days"),
+    (Part::Size, "size"),
+];
+
 /// One `perps = [{ market, size, entry_price }]` entry, read (judged by [`record::check_holding`]).
 fn read_perp(n: &Node, what: &str, ctx: &mut Ctx) -> Option<(Entry, Places)> {
     let mut p = Table::new(n, what, ctx)?;
     let market = p.req_str("market", ctx);
     let size = p.req_num("size", ctx);
     let entry_price = p.req_num("entry_price", ctx);
-    let places = places(
-        &p,
-        &[
-            (Part::Market, "market"),
-            (Part::Size, "size"),
-            (Part::EntryPrice, "entry_price"),
-        ],
-    );
+    let places = places(&p, &PERP_KEYS);
     p.finish(ctx);
     Some((Entry::Perp(market?, size?, entry_price?), places))
 }
@@ -322,15 +330,7 @@ fn read_option(n: &Node, what: &str, ctx: &mut Ctx) -> Option<(Entry, Places)> {
     let strike = o.req_num("strike", ctx);
     let expiry_days = o.req_num("expiry_days", ctx);
     let size = o.req_num("size", ctx);
-    let places = places(
-        &o,
-        &[
-            (Part::Asset, "underlying"),
-            (Part::Strike, "strike"),
-            (Part::ExpiryDays, "expiry_days"),
-            (Part::Size, "size"),
-        ],
-    );
+    let places = places(&o, &OPTION_KEYS);
     o.finish(ctx);
     Some((
         Entry::Option(underlying?, kind?, strike?, expiry_days?, size?),

@@ -1,4 +1,4 @@
-//! Reading an algorithmic stablecoin's `[[protocol]]` (docs/algostable.md#algorithmic-stablecoins).
+//! Reading an algorithmic stablecoin's `[[protocol]]` (docs/algostable.md, docs/formats.md).
 //!
 //! ```toml
 //! [[protocol]]
@@ -13,7 +13,8 @@
 //! absorber_supply = 3.5e8                 # absorber tokens outstanding, > 0
 //! ```
 
-use super::{own_asset, AssetKinds, Ctx, Refs, Table, NON_NEGATIVE, POSITIVE, UNIT};
+use super::{own_asset, Ctx, Refs, Table};
+use crate::reader::{NON_NEGATIVE, POSITIVE, UNIT};
 use cascade_model::asset::AssetKind;
 use cascade_model::protocol::AlgostableParams;
 
@@ -23,24 +24,17 @@ use cascade_model::protocol::AlgostableParams;
 pub(super) fn parse_algostable(
     t: &mut Table,
     refs: &Refs,
-    kinds: &AssetKinds,
     ctx: &mut Ctx,
 ) -> Option<AlgostableParams> {
-    let stable = own_asset(t, "stable", AssetKind::Algostable, refs, kinds, ctx);
-    let absorber = absorber(t, refs, kinds, ctx);
-    let cap = t.num_in(
-        "redemption_cap_usd_per_round",
-        true,
-        |x| x >= 0.0,
-        NON_NEGATIVE,
-        ctx,
-    );
-    let panic_backing = t.num_in("panic_backing", false, |x| x > 0.0, POSITIVE, ctx);
+    let stable = own_asset(t, "stable", AssetKind::Algostable, refs, ctx);
+    let absorber = absorber(t, refs, ctx);
+    let cap = t.req("redemption_cap_usd_per_round", NON_NEGATIVE, ctx);
+    let panic_backing = t.opt("panic_backing", POSITIVE, ctx);
     let panic_ok = panic_backing.is_some() || !t.has("panic_backing");
-    let floor = t.num_in("floor", false, |x| (0.0..=1.0).contains(&x), UNIT, ctx);
+    let floor = t.opt("floor", UNIT, ctx);
     let floor_ok = floor.is_some() || !t.has("floor");
-    let stable_supply = t.num_in("stable_supply", true, |x| x >= 0.0, NON_NEGATIVE, ctx);
-    let absorber_supply = t.num_in("absorber_supply", true, |x| x > 0.0, POSITIVE, ctx);
+    let stable_supply = t.req("stable_supply", NON_NEGATIVE, ctx);
+    let absorber_supply = t.req("absorber_supply", POSITIVE, ctx);
     if !(panic_ok && floor_ok) {
         return None;
     }
@@ -56,11 +50,11 @@ pub(super) fn parse_algostable(
 }
 
 /// The `absorber` field: a known asset of an exogenous kind.
-fn absorber(t: &mut Table, refs: &Refs, kinds: &AssetKinds, ctx: &mut Ctx) -> Option<usize> {
+fn absorber(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<usize> {
     let key = "absorber";
     let id = t.req_str(key, ctx)?;
     let idx = refs.asset(&id, t.line_of(key), &t.field(key), ctx)?;
-    match kinds.get(&id) {
+    match refs.kinds.get(&id) {
         Some((Some(k), _)) if !k.is_exogenous() => {
             ctx.error(
                 t.line_of(key),

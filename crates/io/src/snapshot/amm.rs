@@ -1,14 +1,15 @@
 //! Reading an AMM pool's `[[protocol]]` and making the pool the liquidity venue of the assets that
 //! sell into it (docs/amm.md).
 
-use super::{own_asset, AssetKinds, Ctx, Refs, Table, POSITIVE};
+use super::{own_asset, Ctx, Refs, Table};
 use crate::problem::Problem;
+use crate::reader::{BELOW_ONE, POSITIVE};
 use cascade_model::asset::{Asset, AssetKind, CurveSpec};
 use cascade_model::protocol::{AmmInvariant, AmmParams, Protocol};
 
 /// Fills in the curve of every asset that sells into an AMM pool: the pool's invariant, its reserve of
 /// the asset as `base`, its reserve of the other coin as `quote`, and that coin as the quote asset —
-/// the pool is the asset's liquidity venue (docs/liquidity.md#amm-pool-venues).
+/// the pool is the asset's liquidity venue (docs/amm.md).
 pub(super) fn resolve_pool_venues(assets: &mut [Asset], protocols: &[Protocol], ctx: &mut Ctx) {
     for (i, a) in assets.iter_mut().enumerate() {
         let Some(p) = a.liquidity.pool else { continue };
@@ -49,32 +50,15 @@ pub(super) fn resolve_pool_venues(assets: &mut [Asset], protocols: &[Protocol], 
     }
 }
 
-pub(super) fn parse_amm(
-    t: &mut Table,
-    refs: &Refs,
-    kinds: &AssetKinds,
-    ctx: &mut Ctx,
-) -> Option<AmmParams> {
+pub(super) fn parse_amm(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<AmmParams> {
     let invariant = t.req_choice::<AmmInvariant>("invariant", ctx);
     let amplification = match invariant {
-        Some(AmmInvariant::StableSwap) => {
-            t.num_in("amplification", true, |x| x > 0.0, POSITIVE, ctx)
-        }
-        _ => t
-            .num_in("amplification", false, |x| x > 0.0, POSITIVE, ctx)
-            .or(Some(0.0)),
+        Some(AmmInvariant::StableSwap) => t.req("amplification", POSITIVE, ctx),
+        _ => t.opt("amplification", POSITIVE, ctx).or(Some(0.0)),
     };
-    let fee = t
-        .num_in(
-            "fee",
-            false,
-            |x| (0.0..1.0).contains(&x),
-            "a number in [0, 1)",
-            ctx,
-        )
-        .unwrap_or(0.0);
-    let lp_asset = own_asset(t, "lp_asset", AssetKind::Lp, refs, kinds, ctx);
-    let lp_supply = t.num_in("lp_supply", false, |x| x > 0.0, POSITIVE, ctx);
+    let fee = t.opt("fee", BELOW_ONE, ctx).unwrap_or(0.0);
+    let lp_asset = own_asset(t, "lp_asset", AssetKind::Lp, refs, ctx);
+    let lp_supply = t.opt("lp_supply", POSITIVE, ctx);
     let mut reserves = Vec::new();
     let mut ok = true;
     for (a, amount, line) in t.amounts("reserves", ctx) {

@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
-use super::{Refs, NON_NEGATIVE, POSITIVE, UNIT};
+use super::Refs;
 use crate::doc::{Node, Value};
 use crate::problem::{NameKind, Problem};
-use crate::reader::{missing, str_of, wrong_type, Ctx, Table};
+use crate::reader::{
+    missing, str_of, wrong_type, Ctx, Table, BELOW_ONE, NON_NEGATIVE, POSITIVE, UNIT,
+};
 use cascade_model::asset::{Asset, AssetKind, CurveSpec, Liquidity};
 use cascade_model::protocol::ProtocolKind;
 use cascade_model::snapshot::Correlation;
@@ -18,33 +20,15 @@ pub(super) fn parse_asset(
     protocol_kinds: &HashMap<String, Option<ProtocolKind>>,
     ctx: &mut Ctx,
 ) -> Option<Asset> {
-    let mut t = Table::new(n, format!("asset {}", index + 1), ctx)?;
-    let id = t.req_str("id", ctx);
-    if let Some(id) = &id {
-        t.what = format!("asset \"{id}\"");
-    }
+    let (mut t, id) = Table::identified(n, "asset", index, ctx)?;
     let kind = t.req_choice::<AssetKind>("kind", ctx);
-    let price = t.num_in("price", false, |x| x > 0.0, POSITIVE, ctx);
-    let volatility = t
-        .num_in("volatility", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
-        .unwrap_or(0.0);
+    let price = t.opt("price", POSITIVE, ctx);
+    let volatility = t.opt("volatility", NON_NEGATIVE, ctx).unwrap_or(0.0);
     let underlying_s = t.opt_str("underlying", ctx);
-    let rate = t
-        .num_in("rate", false, |x| x > 0.0, POSITIVE, ctx)
-        .unwrap_or(1.0);
-    let discount = t
-        .num_in("discount", false, |x| x > 0.0, POSITIVE, ctx)
-        .unwrap_or(1.0);
+    let rate = t.opt("rate", POSITIVE, ctx).unwrap_or(1.0);
+    let discount = t.opt("discount", POSITIVE, ctx).unwrap_or(1.0);
     let issuer_s = t.opt_str("issuer", ctx);
-    let bridge_loss = t
-        .num_in(
-            "bridge_loss",
-            false,
-            |x| (0.0..=1.0).contains(&x),
-            UNIT,
-            ctx,
-        )
-        .unwrap_or(0.0);
+    let bridge_loss = t.opt("bridge_loss", UNIT, ctx).unwrap_or(0.0);
     let liquidity = match t.get("liquidity") {
         Some(ln) => parse_liquidity(ln, &t.field("liquidity"), refs, ctx),
         None => {
@@ -142,11 +126,7 @@ pub(super) fn parse_asset(
             }
         }
     }
-    let line = t.line;
-    t.finish(ctx);
-    if !ok {
-        return None;
-    }
+    let line = t.done(ok, ctx)?;
     Some(Asset {
         id: id?,
         kind: kind?,
@@ -176,7 +156,6 @@ pub(super) fn parse_liquidity(
         Some(q) => Some(refs.asset(q, t.line_of("quote_asset"), &t.field("quote_asset"), ctx)?),
         None => None,
     };
-    let fee_ok = |x: f64| (0.0..1.0).contains(&x);
     if curve.as_deref() == Some("amm") {
         // The pool's invariant and depth are filled in once protocols are read (`resolve_pool_venues`).
         let pool = t.req_str("pool", ctx).and_then(|p| {
@@ -213,36 +192,28 @@ pub(super) fn parse_liquidity(
         });
     }
     let spec = match curve.as_deref() {
-        Some("constant_product") => {
-            let base = t.num_in("base", true, |x| x > 0.0, POSITIVE, ctx);
-            let quote = t.num_in("quote", true, |x| x > 0.0, POSITIVE, ctx);
-            let fee = t
-                .num_in("fee", false, fee_ok, "a number in [0, 1)", ctx)
-                .unwrap_or(0.0);
-            Some(CurveSpec::ConstantProduct {
-                base: base?,
-                quote: quote?,
-                fee,
-            })
-        }
-        Some("stableswap") => {
-            let amplification = t.num_in("amplification", true, |x| x > 0.0, POSITIVE, ctx);
-            let base = t.num_in("base", true, |x| x > 0.0, POSITIVE, ctx);
-            let quote = t.num_in("quote", true, |x| x > 0.0, POSITIVE, ctx);
-            let fee = t
-                .num_in("fee", false, fee_ok, "a number in [0, 1)", ctx)
-                .unwrap_or(0.0);
-            Some(CurveSpec::StableSwap {
-                amplification: amplification?,
-                base: base?,
-                quote: quote?,
-                fee,
+        Some(pool @ ("constant_product" | "stableswap")) => {
+            // A stableswap is a constant product with an amplification.
+            let amplification =
+                (pool == "stableswap").then(|| t.req("amplification", POSITIVE, ctx));
+            let base = t.req("base", POSITIVE, ctx);
+            let quote = t.req("quote", POSITIVE, ctx);
+            let fee = t.opt("fee", BELOW_ONE, ctx).unwrap_or(0.0);
+            let (base, quote) = (base?, quote?);
+            Some(match amplification {
+                None => CurveSpec::ConstantProduct { base, quote, fee },
+                Some(a) => CurveSpec::StableSwap {
+                    amplification: a?,
+                    base,
+                    quote,
+                    fee,
+                },
             })
         }
         Some("power_law") => {
-            let adv_usd = t.num_in("adv_usd", true, |x| x > 0.0, POSITIVE, ctx);
-            let k = t.num_in("k", true, |x| x >= 0.0, NON_NEGATIVE, ctx);
-            let alpha = t.num_in("alpha", true, |x| x > 0.0, POSITIVE, ctx);
+            let adv_usd = t.req("adv_usd", POSITIVE, ctx);
+            let k = t.req("k", NON_NEGATIVE, ctx);
+            let alpha = t.req("alpha", POSITIVE, ctx);
             Some(CurveSpec::PowerLaw {
                 adv_usd: adv_usd?,
                 k: k?,

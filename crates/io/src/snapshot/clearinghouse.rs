@@ -1,13 +1,32 @@
 //! Reading a clearinghouse's `[[protocol]]` (docs/clearinghouse.md): weights, perp markets and the
 //! options block.
 
-use super::{parse_liquidity, AssetKinds, Ctx, Refs, Table, NON_NEGATIVE};
+use super::{parse_liquidity, Ctx, Refs, Table};
 use crate::doc::{Node, Value};
 use crate::problem::Problem;
 use crate::reader::missing;
+use crate::reader::{Rule, NON_NEGATIVE, ROUNDS, SHARE};
 use cascade_model::derivatives::{
     AssetWeight, ClearinghouseParams, LossMode, OptionsParams, OracleSpec, PerpMarket, SmileSpec,
 };
+
+const PNL_WEIGHT: Rule = Rule::new(|x| (0.0..=1.0).contains(&x), WEIGHT);
+const COLLATERAL_WEIGHT: Rule = PNL_WEIGHT;
+const LIABILITY_WEIGHT: Rule = Rule::new(|x| x >= 1.0, "a liability weight ≥ 1");
+const SHARE_CLOSED: Rule = Rule::new(|x| (0.0..=1.0).contains(&x), "a share in [0, 1]");
+const RATIO: Rule = Rule::new(|x| x > 0.0 && x <= 1.0, "a ratio in (0, 1]");
+const UNDERLYING_MOVES: Rule = Rule::new(|x| x > 0.0 && x < 1.0, "a share in (0, 1) (0.15 = ±15%)");
+const PRICE_STEPS: Rule = Rule::new(
+    |x| x >= 1.0 && x.fract() == 0.0 && x % 2.0 == 1.0 && x <= 1001.0,
+    "an odd whole number in [1, 1001] (the grid includes 0)",
+);
+const VOL_SHOCK: Rule = Rule::new(|x| (0.0..1.0).contains(&x), "a relative shock in [0, 1)");
+const INITIAL_MULTIPLIER: Rule = Rule::new(|x| x >= 1.0, "a number ≥ 1");
+const RATE: Rule = Rule::new(|x| x.abs() < 1.0, "an annual rate in (−1, 1)");
+const ATM: Rule = Rule::new(
+    |x| x > 0.0 && x < 20.0,
+    "an annualised volatility > 0 (0.7 = 70%)",
+);
 
 cascade_model::named_enum! {
     /// Where a market's oracle price comes from, as named in `oracle = { kind = … }`.
@@ -20,13 +39,11 @@ cascade_model::named_enum! {
 }
 
 const WEIGHT: &str = "a weight in [0, 1] (1 − haircut)";
-const LIABILITY_WEIGHT: &str = "a liability weight ≥ 1";
 
 /// Parses the fields of a `kind = "clearinghouse"` protocol.
 pub(super) fn parse_clearinghouse(
     t: &mut Table,
     refs: &Refs,
-    _kinds: &AssetKinds,
     ctx: &mut Ctx,
 ) -> Option<ClearinghouseParams> {
     let mut ok = true;
@@ -36,12 +53,9 @@ pub(super) fn parse_clearinghouse(
         None => Some(LossMode::Socialise),
         Some(_) => t.req_choice::<LossMode>("loss_mode", ctx),
     };
-    let unit = |x: f64| (0.0..=1.0).contains(&x);
-    let pnl_initial_weight = t
-        .num_in("pnl_initial_weight", false, unit, WEIGHT, ctx)
-        .unwrap_or(1.0);
+    let pnl_initial_weight = t.opt("pnl_initial_weight", PNL_WEIGHT, ctx).unwrap_or(1.0);
     let pnl_maintenance_weight = t
-        .num_in("pnl_maintenance_weight", false, unit, WEIGHT, ctx)
+        .opt("pnl_maintenance_weight", PNL_WEIGHT, ctx)
         .unwrap_or(1.0);
     if pnl_initial_weight > pnl_maintenance_weight {
         ctx.error(
@@ -52,7 +66,7 @@ pub(super) fn parse_clearinghouse(
         ok = false;
     }
     let insurance_fee_share = t
-        .num_in("insurance_fee_share", false, unit, "a share in [0, 1]", ctx)
+        .opt("insurance_fee_share", SHARE_CLOSED, ctx)
         .unwrap_or(0.5);
     let mut markets: Vec<PerpMarket> = Vec::new();
     let what = t.what.clone();
@@ -102,10 +116,10 @@ fn weights(
     ok: &mut bool,
 ) -> Vec<AssetWeight> {
     let liability = key == "liabilities";
-    let (range, expected): (fn(f64) -> bool, &str) = if liability {
-        (|x| x >= 1.0 && x.is_finite(), LIABILITY_WEIGHT)
+    let rule = if liability {
+        LIABILITY_WEIGHT
     } else {
-        (|x| (0.0..=1.0).contains(&x), WEIGHT)
+        COLLATERAL_WEIGHT
     };
     let what = t.field(key);
     let mut out: Vec<AssetWeight> = Vec::new();
@@ -118,8 +132,8 @@ fn weights(
         let asset = name
             .as_deref()
             .and_then(|a| refs.asset(a, w.line_of("asset"), &w.field("asset"), ctx));
-        let initial = w.num_in("initial_weight", true, range, expected, ctx);
-        let maintenance = w.num_in("maintenance_weight", true, range, expected, ctx);
+        let initial = w.req("initial_weight", rule, ctx);
+        let maintenance = w.req("maintenance_weight", rule, ctx);
         let line = w.line;
         if let (Some(i), Some(m)) = (initial, maintenance) {
             let wrong = if liability { i < m } else { i > m };
@@ -175,9 +189,8 @@ fn parse_market(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Perp
     let underlying = m
         .req_str("underlying", ctx)
         .and_then(|a| refs.asset(&a, m.line_of("underlying"), &m.field("underlying"), ctx));
-    let ratio = |x: f64| x > 0.0 && x <= 1.0;
-    let imr = m.num_in("imr", true, ratio, "a ratio in (0, 1]", ctx);
-    let mmr = m.num_in("mmr", true, ratio, "a ratio in (0, 1]", ctx);
+    let imr = m.req("imr", RATIO, ctx);
+    let mmr = m.req("mmr", RATIO, ctx);
     let mut ok = true;
     if let (Some(i), Some(mm)) = (imr, mmr) {
         if mm > i {
@@ -189,27 +202,13 @@ fn parse_market(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Perp
             ok = false;
         }
     }
-    let liquidation_fee = m
-        .num_in(
-            "liquidation_fee",
-            false,
-            |x| (0.0..1.0).contains(&x),
-            "a share in [0, 1)",
-            ctx,
-        )
-        .unwrap_or(0.0);
-    let imf_factor = m
-        .num_in("imf_factor", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
-        .unwrap_or(0.0);
+    let liquidation_fee = m.opt("liquidation_fee", SHARE, ctx).unwrap_or(0.0);
+    let imf_factor = m.opt("imf_factor", NON_NEGATIVE, ctx).unwrap_or(0.0);
     let oracle = match m.get("oracle") {
         None => Some(OracleSpec::Spot),
         Some(on) => parse_oracle(on, &m.field("oracle"), refs, ctx),
     };
-    let line = m.line;
-    m.finish(ctx);
-    if !ok {
-        return None;
-    }
+    let line = m.done(ok, ctx)?;
     Some(PerpMarket {
         id: id?,
         underlying: underlying?,
@@ -253,17 +252,12 @@ fn parse_oracle(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Orac
             }
         },
         None => None,
-        Some(OracleKind::Lagged) => o
-            .num_in(
-                "delay_rounds",
-                true,
-                |x| x >= 0.0 && x.fract() == 0.0 && x <= 1e6,
-                "a whole number of rounds ≥ 0",
-                ctx,
-            )
-            .map(|d| OracleSpec::Lagged {
-                delay_rounds: d as u32,
-            }),
+        Some(OracleKind::Lagged) => {
+            o.req("delay_rounds", ROUNDS, ctx)
+                .map(|d| OracleSpec::Lagged {
+                    delay_rounds: d as u32,
+                })
+        }
     };
     o.finish(ctx);
     out
@@ -273,67 +267,19 @@ fn parse_options(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Opt
     let mut o = Table::new(n, what, ctx)?;
     let d = OptionsParams::default();
     let underlying_moves = o
-        .num_in(
-            "underlying_moves",
-            false,
-            |x| x > 0.0 && x < 1.0,
-            "a share in (0, 1) (0.15 = ±15%)",
-            ctx,
-        )
+        .opt("underlying_moves", UNDERLYING_MOVES, ctx)
         .unwrap_or(d.underlying_moves);
     let price_steps = o
-        .num_in(
-            "price_steps",
-            false,
-            |x| x >= 1.0 && x.fract() == 0.0 && x % 2.0 == 1.0 && x <= 1001.0,
-            "an odd whole number in [1, 1001] (the grid includes 0)",
-            ctx,
-        )
+        .opt("price_steps", PRICE_STEPS, ctx)
         .map_or(d.price_steps, |x| x as u32);
-    let vol_shock = o
-        .num_in(
-            "vol_shock",
-            false,
-            |x| (0.0..1.0).contains(&x),
-            "a relative shock in [0, 1)",
-            ctx,
-        )
-        .unwrap_or(d.vol_shock);
-    let floor = o
-        .num_in(
-            "floor",
-            false,
-            |x| (0.0..=1.0).contains(&x),
-            "a share in [0, 1]",
-            ctx,
-        )
-        .unwrap_or(d.floor);
+    let vol_shock = o.opt("vol_shock", VOL_SHOCK, ctx).unwrap_or(d.vol_shock);
+    let floor = o.opt("floor", SHARE_CLOSED, ctx).unwrap_or(d.floor);
     let initial_multiplier = o
-        .num_in(
-            "initial_multiplier",
-            false,
-            |x| x >= 1.0,
-            "a number ≥ 1",
-            ctx,
-        )
+        .opt("initial_multiplier", INITIAL_MULTIPLIER, ctx)
         .unwrap_or(d.initial_multiplier);
-    let rate = o
-        .num_in(
-            "rate",
-            false,
-            |x| x.abs() < 1.0,
-            "an annual rate in (−1, 1)",
-            ctx,
-        )
-        .unwrap_or(d.rate);
+    let rate = o.opt("rate", RATE, ctx).unwrap_or(d.rate);
     let liquidation_fee = o
-        .num_in(
-            "liquidation_fee",
-            false,
-            |x| (0.0..1.0).contains(&x),
-            "a share in [0, 1)",
-            ctx,
-        )
+        .opt("liquidation_fee", SHARE, ctx)
         .unwrap_or(d.liquidation_fee);
     let mut smile = Vec::new();
     let mut ok = true;
@@ -383,17 +329,9 @@ fn parse_options(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) -> Option<Opt
 
 fn parse_smile(n: &Node, what: &str, underlying: usize, ctx: &mut Ctx) -> Option<SmileSpec> {
     let mut s = Table::new(n, what, ctx)?;
-    let atm = s.num_in(
-        "atm",
-        true,
-        |x| x > 0.0 && x < 20.0,
-        "an annualised volatility > 0 (0.7 = 70%)",
-        ctx,
-    );
+    let atm = s.req("atm", ATM, ctx);
     let skew = s.opt_num("skew", ctx).unwrap_or(0.0);
-    let curvature = s
-        .num_in("curvature", false, |x| x >= 0.0, NON_NEGATIVE, ctx)
-        .unwrap_or(0.0);
+    let curvature = s.opt("curvature", NON_NEGATIVE, ctx).unwrap_or(0.0);
     s.finish(ctx);
     Some(SmileSpec {
         underlying,

@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 
 use crate::diag::{Diagnostics, Location};
+use crate::problem::Problem;
 use crate::reader::Ctx;
 use cascade_model::asset::{Asset, AssetKind};
-use cascade_model::protocol::{LendingParams, Protocol};
+use cascade_model::protocol::{LendingParams, Protocol, ProtocolParams};
 use cascade_model::snapshot::{Side, Snapshot};
 
 /// Every `lp` asset is some AMM pool's `lp_asset`, every `cdp_stable` some CDP's `stable`, every
@@ -107,6 +108,55 @@ pub(super) fn check_cycles(assets: &[Asset], ctx: &mut Ctx) {
     }
 }
 
+/// Every amount of tokens a protocol holds (insurance funds, pool reserves, a PSM, a bridge's locked
+/// underlying, a reserve's supply) has a finite value in USD at the `prices` of the snapshot.
+pub(super) fn check_protocol_amounts(s: &Snapshot, prices: &[f64], ctx: &mut Ctx) {
+    for p in &s.protocols {
+        let mut amounts: Vec<(String, usize, f64, u32)> = Vec::new();
+        let mut add = |key: String, asset: usize, tokens: f64, line: u32| {
+            amounts.push((format!("protocol \"{}\"{key}", p.id), asset, tokens, line));
+        };
+        for &(a, x) in &p.insurance_fund {
+            add(format!(".insurance_fund.{}", s.assets[a].id), a, x, p.line);
+        }
+        match &p.params {
+            ProtocolParams::Amm(m) => {
+                for &(a, x) in &m.reserves {
+                    add(format!(".reserves.{}", s.assets[a].id), a, x, p.line);
+                }
+            }
+            ProtocolParams::Cdp(c) => {
+                if let Some((a, x)) = c.psm {
+                    add(".psm.amount".into(), a, x, p.line);
+                }
+            }
+            ProtocolParams::Bridge(b) => add(".locked".into(), b.underlying, b.locked, p.line),
+            ProtocolParams::Lending(l) => {
+                for r in &l.reserves {
+                    if let Some(x) = r.supplied {
+                        let key = format!(" reserve \"{}\".supplied", s.assets[r.asset].id);
+                        add(key, r.asset, x, r.line);
+                    }
+                }
+            }
+            ProtocolParams::Clearinghouse(_) | ProtocolParams::Algostable(_) => {}
+        }
+        for (field, a, tokens, line) in amounts {
+            if !(tokens * prices[a]).is_finite() {
+                let price = prices[a];
+                ctx.error(
+                    line,
+                    field,
+                    Problem::NotFiniteUsd {
+                        amount: tokens,
+                        price,
+                    },
+                );
+            }
+        }
+    }
+}
+
 /// Checks that need every position loaded: isolation debt ceilings, caps, e-mode debt membership.
 pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
     let file = s.source.as_str();
@@ -116,24 +166,19 @@ pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
         for r in &l.reserves {
             let a = &s.assets[r.asset];
             let [supplied, borrowed] = totals[pi][r.asset];
-            if let Some(cap) = r.supply_cap {
-                if supplied > cap {
-                    diags.warning(
+            let caps = [
+                ("supply_cap", "supply", r.supply_cap, supplied),
+                ("borrow_cap", "borrow", r.borrow_cap, borrowed),
+            ];
+            for (key, verb, cap, total) in caps {
+                match cap {
+                    Some(cap) if total > cap => diags.warning(
                         file,
                         Location::Line(r.line),
-                        format!("protocol \"{}\" reserve \"{}\".supply_cap", p.id, a.id),
-                        format!("accounts supply {supplied} tokens, above the cap of {cap}"),
-                    );
-                }
-            }
-            if let Some(cap) = r.borrow_cap {
-                if borrowed > cap {
-                    diags.warning(
-                        file,
-                        Location::Line(r.line),
-                        format!("protocol \"{}\" reserve \"{}\".borrow_cap", p.id, a.id),
-                        format!("accounts borrow {borrowed} tokens, above the cap of {cap}"),
-                    );
+                        format!("protocol \"{}\" reserve \"{}\".{key}", p.id, a.id),
+                        format!("accounts {verb} {total} tokens, above the cap of {cap}"),
+                    ),
+                    _ => {}
                 }
             }
         }

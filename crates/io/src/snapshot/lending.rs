@@ -1,143 +1,36 @@
 //! Reading a lending pool's `[[protocol]]`: its reserves and e-mode categories (docs/lending.md).
 
-use super::{Refs, NON_NEGATIVE, UNIT};
+use super::{listed, needs_one, read_list, Refs};
 use crate::diag::Location;
 use crate::doc::Node;
 use crate::problem::Problem;
-use crate::reader::{str_of, Ctx, Table};
+use crate::reader::{str_of, Ctx, Table, BELOW_ONE, NON_NEGATIVE, UNIT, UNIT_OPEN};
 use cascade_model::protocol::{EModeCategory, LendingParams, Reserve};
 
 pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingParams> {
-    let unit_open = |x: f64| x > 0.0 && x <= 1.0;
-    let close_factor = t
-        .num_in("close_factor", false, unit_open, "a number in (0, 1]", ctx)
-        .unwrap_or(0.5);
+    let close_factor = t.opt("close_factor", UNIT_OPEN, ctx).unwrap_or(0.5);
     let close_factor_full_below_hf = t
-        .num_in(
-            "close_factor_full_below_hf",
-            false,
-            unit_open,
-            "a number in (0, 1]",
-            ctx,
-        )
+        .opt("close_factor_full_below_hf", UNIT_OPEN, ctx)
         .unwrap_or(0.95);
-    let full_close_factor = t
-        .num_in(
-            "full_close_factor",
-            false,
-            unit_open,
-            "a number in (0, 1]",
-            ctx,
-        )
-        .unwrap_or(1.0);
+    let full_close_factor = t.opt("full_close_factor", UNIT_OPEN, ctx).unwrap_or(1.0);
     let liquidator_cost_usd = t
-        .num_in(
-            "liquidator_cost_usd",
-            false,
-            |x| x >= 0.0,
-            NON_NEGATIVE,
-            ctx,
-        )
+        .opt("liquidator_cost_usd", NON_NEGATIVE, ctx)
         .unwrap_or(0.0);
     let liquidators_buy_debt = t.opt_bool("liquidators_buy_debt", ctx).unwrap_or(false);
-    let mut reserves: Vec<Reserve> = Vec::new();
     let mut ok = true;
-    for (i, rn) in t.arr("reserve", ctx).iter().enumerate() {
-        match parse_reserve(rn, &format!("{} reserve {}", t.what, i + 1), refs, ctx) {
-            Some(r) => {
-                if let Some(prev) = reserves.iter().find(|p| p.asset == r.asset) {
-                    ctx.error(
-                        r.line,
-                        format!("{} reserve {}", t.what, i + 1),
-                        Problem::Duplicate {
-                            what: "reserve for this asset".into(),
-                            first: Some(Location::Line(prev.line)),
-                        },
-                    );
-                    ok = false;
-                } else {
-                    reserves.push(r);
-                }
-            }
-            None => ok = false,
-        }
-    }
-    let mut emode = Vec::new();
-    for (i, en) in t.arr("emode", ctx).iter().enumerate() {
-        let what = format!("{} emode {}", t.what, i + 1);
-        let Some(mut e) = Table::new(en, what, ctx) else {
-            ok = false;
-            continue;
-        };
-        let id = e.req_str("id", ctx);
-        if let Some(prev) = id
-            .as_ref()
-            .and_then(|id| emode.iter().find(|c: &&EModeCategory| &c.id == id))
-        {
-            ctx.error(
-                e.line_of("id"),
-                e.field("id"),
-                Problem::Duplicate {
-                    what: format!("e-mode category \"{}\"", prev.id),
-                    first: Some(Location::Line(prev.line)),
-                },
-            );
-            ok = false;
-        }
-        let ltv = e.num_in("ltv", true, |x| (0.0..=1.0).contains(&x), UNIT, ctx);
-        let lt = e.num_in(
-            "liquidation_threshold",
-            true,
-            unit_open,
-            "a number in (0, 1]",
-            ctx,
-        );
-        let lb = e.num_in(
-            "liquidation_bonus",
-            true,
-            |x| (0.0..1.0).contains(&x),
-            "a number in [0, 1)",
-            ctx,
-        );
-        let mut assets = Vec::new();
-        for an in e.arr("assets", ctx) {
-            if let Some(s) = str_of(an, &e.field("assets"), ctx) {
-                match refs.asset(&s, an.line, &e.field("assets"), ctx) {
-                    Some(a) if reserves.iter().any(|r| r.asset == a) => assets.push(a),
-                    Some(_) => ctx.error(
-                        an.line,
-                        e.field("assets"),
-                        format!("\"{s}\" has no reserve in this protocol"),
-                    ),
-                    None => {}
-                }
-            }
-        }
-        if let (Some(ltv), Some(lt), Some(lb)) = (ltv, lt, lb) {
-            check_risk_params(ltv, lt, lb, &e, ctx);
-        }
-        let line = e.line;
-        e.finish(ctx);
-        match (id, ltv, lt, lb) {
-            (Some(id), Some(ltv), Some(liquidation_threshold), Some(liquidation_bonus)) => emode
-                .push(EModeCategory {
-                    id,
-                    ltv,
-                    liquidation_threshold,
-                    liquidation_bonus,
-                    assets,
-                    line,
-                }),
-            _ => ok = false,
-        }
-    }
-    if reserves.is_empty() && ok {
-        ctx.error(
-            t.line,
-            t.field("reserve"),
-            "a lending protocol needs at least one [[protocol.reserve]]",
-        );
-    }
+    let reserves = read_list(t, "reserve", &mut ok, ctx, |n, what, earlier, ctx| {
+        parse_reserve(n, &what, refs, ctx).and_then(|r| unique_reserve(r, &what, earlier, ctx))
+    });
+    let emode = read_list(t, "emode", &mut ok, ctx, |n, what, earlier, ctx| {
+        parse_emode(n, what, refs, &reserves, earlier, ctx)
+    });
+    ok &= needs_one(
+        t,
+        "reserve",
+        ok && reserves.is_empty(),
+        "a lending protocol",
+        ctx,
+    );
     if !ok {
         return None;
     }
@@ -150,6 +43,24 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
         reserves,
         emode,
     })
+}
+
+/// `r` unless an `earlier` reserve of the pool has its asset (then an error at `what`).
+fn unique_reserve(r: Reserve, what: &str, earlier: &[Reserve], ctx: &mut Ctx) -> Option<Reserve> {
+    let Some(prev) = earlier.iter().find(|p| p.asset == r.asset) else {
+        return Some(r);
+    };
+    let first = Some(Location::Line(prev.line));
+    let what_dup = "reserve for this asset".to_string();
+    ctx.error(
+        r.line,
+        what,
+        Problem::Duplicate {
+            what: what_dup,
+            first,
+        },
+    );
+    None
 }
 
 /// Aave v3's own rules: `ltv ≤ LT` and `LT·(1 + LB) ≤ 1` (otherwise a liquidation cannot pay its bonus).
@@ -177,41 +88,17 @@ pub(super) fn parse_reserve(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) ->
         t.what = format!("{what} (\"{a}\")");
     }
     let collateral_enabled = t.opt_bool("collateral_enabled", ctx).unwrap_or(true);
-    let ltv = t.num_in("ltv", true, |x| (0.0..=1.0).contains(&x), UNIT, ctx);
-    let lt_ok = |x: f64| {
-        if collateral_enabled {
-            x > 0.0 && x <= 1.0
-        } else {
-            (0.0..=1.0).contains(&x)
-        }
-    };
-    let lt_expected = if collateral_enabled {
-        "a number in (0, 1]"
-    } else {
-        UNIT
-    };
-    let lt = t.num_in("liquidation_threshold", true, lt_ok, lt_expected, ctx);
-    let lb = t.num_in(
-        "liquidation_bonus",
-        true,
-        |x| (0.0..1.0).contains(&x),
-        "a number in [0, 1)",
-        ctx,
-    );
-    let reserve_factor = t
-        .num_in(
-            "reserve_factor",
-            false,
-            |x| (0.0..1.0).contains(&x),
-            "a number in [0, 1)",
-            ctx,
-        )
-        .unwrap_or(0.0);
-    let supply_cap = t.num_in("supply_cap", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
-    let borrow_cap = t.num_in("borrow_cap", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
+    let ltv = t.req("ltv", UNIT, ctx);
+    // A reserve that is not collateral may have a threshold of 0.
+    let lt_rule = if collateral_enabled { UNIT_OPEN } else { UNIT };
+    let lt = t.req("liquidation_threshold", lt_rule, ctx);
+    let lb = t.req("liquidation_bonus", BELOW_ONE, ctx);
+    let reserve_factor = t.opt("reserve_factor", BELOW_ONE, ctx).unwrap_or(0.0);
+    let supply_cap = t.opt("supply_cap", NON_NEGATIVE, ctx);
+    let borrow_cap = t.opt("borrow_cap", NON_NEGATIVE, ctx);
     let borrowable = t.opt_bool("borrowable", ctx).unwrap_or(true);
-    let debt_ceiling_usd = t.num_in("debt_ceiling", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
-    let supplied = t.num_in("supplied", false, |x| x >= 0.0, NON_NEGATIVE, ctx);
+    let debt_ceiling_usd = t.opt("debt_ceiling", NON_NEGATIVE, ctx);
+    let supplied = t.opt("supplied", NON_NEGATIVE, ctx);
     if let (Some(ltv), Some(lt), Some(lb)) = (ltv, lt, lb) {
         check_risk_params(ltv, lt, lb, &t, ctx);
     }
@@ -229,6 +116,48 @@ pub(super) fn parse_reserve(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) ->
         borrowable,
         debt_ceiling_usd,
         supplied,
+        line,
+    })
+}
+
+/// One `[[protocol.emode]]` table of a pool with `reserves`; `earlier` are its categories before it.
+fn parse_emode(
+    n: &Node,
+    what: String,
+    refs: &Refs,
+    reserves: &[Reserve],
+    earlier: &[EModeCategory],
+    ctx: &mut Ctx,
+) -> Option<EModeCategory> {
+    let ids = earlier.iter().map(|c| (c.id.as_str(), c.line));
+    let (mut e, id, unique) = listed(n, what, "e-mode category", ids, ctx)?;
+    let ltv = e.req("ltv", UNIT, ctx);
+    let lt = e.req("liquidation_threshold", UNIT_OPEN, ctx);
+    let lb = e.req("liquidation_bonus", BELOW_ONE, ctx);
+    let mut assets = Vec::new();
+    for an in e.arr("assets", ctx) {
+        if let Some(s) = str_of(an, &e.field("assets"), ctx) {
+            match refs.asset(&s, an.line, &e.field("assets"), ctx) {
+                Some(a) if reserves.iter().any(|r| r.asset == a) => assets.push(a),
+                Some(_) => ctx.error(
+                    an.line,
+                    e.field("assets"),
+                    format!("\"{s}\" has no reserve in this protocol"),
+                ),
+                None => {}
+            }
+        }
+    }
+    if let (Some(ltv), Some(lt), Some(lb)) = (ltv, lt, lb) {
+        check_risk_params(ltv, lt, lb, &e, ctx);
+    }
+    let line = e.done(unique, ctx)?;
+    Some(EModeCategory {
+        id: id?,
+        assets,
+        ltv: ltv?,
+        liquidation_threshold: lt?,
+        liquidation_bonus: lb?,
         line,
     })
 }

@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 
 use crate::diag::{Diagnostics, LoadError, Location};
-use crate::doc::{self, Format, Node, Value};
+use crate::doc::{Format, Node, Value};
 use crate::problem::{NameKind, Problem};
-use crate::reader::{str_of, wrong_type, Ctx, Table};
+use crate::reader::{str_of, wrong_type, Ctx, Rule, Table, NON_NEGATIVE};
 use cascade_model::asset::AssetKind;
 use cascade_model::protocol::{Breakers, Protocol, ProtocolKind, ProtocolParams};
 use cascade_model::snapshot::Snapshot;
@@ -27,11 +27,9 @@ mod lending;
 use accounts::{lint_account, parse_account};
 use assets::{asset_kinds, parse_asset, parse_correlation, parse_liquidity, AssetKinds};
 pub use cross_checks::check_loaded;
-use cross_checks::{check_cycles, check_issuers};
+use cross_checks::{check_cycles, check_issuers, check_protocol_amounts};
 
-pub(crate) const UNIT: &str = "a number in [0, 1]";
-pub(crate) const POSITIVE: &str = "a number > 0";
-pub(crate) const NON_NEGATIVE: &str = "a number ≥ 0";
+const BREAKER_SHARE: Rule = Rule::new(|x| x > 0.0 && x < 1.0, "a share in (0, 1)");
 
 /// A snapshot read from its main file, with the position files it names still to be loaded.
 #[derive(Debug)]
@@ -49,12 +47,8 @@ pub fn parse_snapshot(
     file: &str,
     diags: &mut Diagnostics,
 ) -> Option<SnapshotDoc> {
-    let root = doc::parse(text, format, file, diags)?;
-    let mut ctx = Ctx { file, diags };
-    let mut top = Table::new(&root, "", &mut ctx)?;
-    let name = top
-        .opt_str("name", &mut ctx)
-        .unwrap_or_else(|| "unnamed".into());
+    let (root, mut ctx) = Ctx::parse(text, format, file, diags)?;
+    let (mut top, name) = Table::named_top(&root, &mut ctx)?;
     let mut position_files = Vec::new();
     if let Some(n) = top.get("positions") {
         match &n.value {
@@ -116,6 +110,7 @@ pub fn parse_snapshot(
         .collect();
     let kinds_of_assets = asset_kinds(asset_nodes);
     let refs = Refs {
+        kinds: &kinds_of_assets,
         assets: &asset_ids,
         protocols: &protocol_ids,
     };
@@ -128,7 +123,7 @@ pub fn parse_snapshot(
     }
     let mut protocols = Vec::new();
     for (i, n) in protocol_nodes.iter().enumerate() {
-        if let Some(p) = parse_protocol(n, i, &refs, &kinds_of_assets, &mut ctx) {
+        if let Some(p) = parse_protocol(n, i, &refs, &mut ctx) {
             protocols.push(p);
         }
     }
@@ -159,6 +154,7 @@ pub fn parse_snapshot(
         ..Default::default()
     };
     let prices = crate::record::reference_prices(&snapshot);
+    check_protocol_amounts(&snapshot, &prices, &mut ctx);
     for (i, n) in account_nodes.iter().enumerate() {
         parse_account(n, i, &mut snapshot, &prices, &mut ctx);
     }
@@ -169,6 +165,8 @@ pub fn parse_snapshot(
 }
 
 pub(crate) struct Refs<'a> {
+    /// Asset id → (kind, underlying id), read in pass 1.
+    pub(super) kinds: &'a AssetKinds,
     pub(super) assets: &'a HashMap<String, usize>,
     pub(super) protocols: &'a HashMap<String, usize>,
 }
@@ -224,25 +222,19 @@ fn collect_ids(nodes: &[Node], what: &str, ctx: &mut Ctx) -> HashMap<String, usi
     ids
 }
 
-fn parse_protocol(
-    n: &Node,
-    index: usize,
-    refs: &Refs,
-    asset_kinds: &AssetKinds,
-    ctx: &mut Ctx,
-) -> Option<Protocol> {
-    let mut t = Table::new(n, format!("protocol {}", index + 1), ctx)?;
-    let id = t.req_str("id", ctx);
-    if let Some(id) = &id {
-        t.what = format!("protocol \"{id}\"");
-    }
+fn parse_protocol(n: &Node, index: usize, refs: &Refs, ctx: &mut Ctx) -> Option<Protocol> {
+    let (mut t, id) = Table::identified(n, "protocol", index, ctx)?;
     let kind = t.req_choice::<ProtocolKind>("kind", ctx);
     let mut insurance_fund = Vec::new();
     for (a, amount, line) in t.amounts("insurance_fund", ctx) {
         let field = format!("{}.{a}", t.field("insurance_fund"));
         if let Some(ai) = refs.asset(&a, line, &field, ctx) {
             if amount < 0.0 {
-                ctx.error(line, field, Problem::out_of_range(amount, NON_NEGATIVE));
+                ctx.error(
+                    line,
+                    field,
+                    Problem::out_of_range(amount, NON_NEGATIVE.expected),
+                );
             } else {
                 insurance_fund.push((ai, amount));
             }
@@ -254,21 +246,15 @@ fn parse_protocol(
             lending::parse_lending(&mut t, refs, ctx).map(ProtocolParams::Lending)
         }
         Some(ProtocolKind::Bridge) => {
-            bridge::parse_bridge(&mut t, refs, asset_kinds, ctx).map(ProtocolParams::Bridge)
+            bridge::parse_bridge(&mut t, refs, ctx).map(ProtocolParams::Bridge)
         }
-        Some(ProtocolKind::Cdp) => {
-            cdp::parse_cdp(&mut t, refs, asset_kinds, ctx).map(ProtocolParams::Cdp)
-        }
-        Some(ProtocolKind::Amm) => {
-            amm::parse_amm(&mut t, refs, asset_kinds, ctx).map(ProtocolParams::Amm)
-        }
+        Some(ProtocolKind::Cdp) => cdp::parse_cdp(&mut t, refs, ctx).map(ProtocolParams::Cdp),
+        Some(ProtocolKind::Amm) => amm::parse_amm(&mut t, refs, ctx).map(ProtocolParams::Amm),
         Some(ProtocolKind::Clearinghouse) => {
-            clearinghouse::parse_clearinghouse(&mut t, refs, asset_kinds, ctx)
-                .map(ProtocolParams::Clearinghouse)
+            clearinghouse::parse_clearinghouse(&mut t, refs, ctx).map(ProtocolParams::Clearinghouse)
         }
         Some(ProtocolKind::Algostable) => {
-            algostable::parse_algostable(&mut t, refs, asset_kinds, ctx)
-                .map(ProtocolParams::Algostable)
+            algostable::parse_algostable(&mut t, refs, ctx).map(ProtocolParams::Algostable)
         }
         None => None,
     };
@@ -291,22 +277,9 @@ fn parse_breakers(t: &mut Table, ctx: &mut Ctx) -> Breakers {
     let Some(mut b) = Table::new(n, t.field("breakers"), ctx) else {
         return Breakers::default();
     };
-    let share = |x: f64| x > 0.0 && x < 1.0;
     let out = Breakers {
-        pause_liquidations_on_drop: b.num_in(
-            "pause_liquidations_on_drop",
-            false,
-            share,
-            "a share in (0, 1)",
-            ctx,
-        ),
-        freeze_borrowing_on_deviation: b.num_in(
-            "freeze_borrowing_on_deviation",
-            false,
-            share,
-            "a share in (0, 1)",
-            ctx,
-        ),
+        pause_liquidations_on_drop: b.opt("pause_liquidations_on_drop", BREAKER_SHARE, ctx),
+        freeze_borrowing_on_deviation: b.opt("freeze_borrowing_on_deviation", BREAKER_SHARE, ctx),
     };
     b.finish(ctx);
     out
@@ -318,12 +291,11 @@ pub(super) fn own_asset(
     key: &'static str,
     kind: AssetKind,
     refs: &Refs,
-    kinds: &AssetKinds,
     ctx: &mut Ctx,
 ) -> Option<usize> {
     let id = t.req_str(key, ctx)?;
     let idx = refs.asset(&id, t.line_of(key), &t.field(key), ctx)?;
-    match kinds.get(&id) {
+    match refs.kinds.get(&id) {
         Some((Some(k), _)) if *k != kind => {
             ctx.error(
                 t.line_of(key),
@@ -361,6 +333,63 @@ pub fn snapshot_from_str(
             Err(LoadError { diagnostics: diags })
         }
     }
+}
+
+/// Reads every table of the array `key` of `t` with `parse`, given the table, its name in messages
+/// (`protocol "p" key N`) and the items read before it; `ok` becomes `false` if one could not be
+/// read.
+pub(super) fn read_list<T>(
+    t: &mut Table,
+    key: &'static str,
+    ok: &mut bool,
+    ctx: &mut Ctx,
+    mut parse: impl FnMut(&Node, String, &[T], &mut Ctx) -> Option<T>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    let what = t.what.clone();
+    for (i, n) in t.arr(key, ctx).iter().enumerate() {
+        match parse(n, format!("{what} {key} {}", i + 1), &out, ctx) {
+            Some(x) => out.push(x),
+            None => *ok = false,
+        }
+    }
+    out
+}
+
+/// `false`, with an error, if `missing`: `who` (a protocol kind) needs at least one `[[protocol.key]]`.
+pub(super) fn needs_one(t: &Table, key: &str, missing: bool, who: &str, ctx: &mut Ctx) -> bool {
+    if missing {
+        let hint = format!("{who} needs at least one [[protocol.{key}]]");
+        ctx.error(t.line, t.field(key), Problem::MissingField { hint });
+    }
+    !missing
+}
+
+/// The table `n` of a list (named `what` in messages), its `id`, and whether the id is unique: one
+/// of the `earlier` (id, line) items of the list having it is an error naming it a `kind`.
+pub(super) fn listed<'n, 'e>(
+    n: &'n Node,
+    what: String,
+    kind: &str,
+    mut earlier: impl Iterator<Item = (&'e str, u32)>,
+    ctx: &mut Ctx,
+) -> Option<(Table<'n>, Option<String>, bool)> {
+    let mut t = Table::new(n, what, ctx)?;
+    let id = t.req_str("id", ctx);
+    let first = id
+        .as_deref()
+        .and_then(|id| earlier.find(|(x, _)| *x == id))
+        .map(|(_, line)| line);
+    if let (Some(id), Some(first)) = (&id, first) {
+        let what = format!("{kind} \"{id}\"");
+        let first = Some(Location::Line(first));
+        ctx.error(
+            t.line_of("id"),
+            t.field("id"),
+            Problem::Duplicate { what, first },
+        );
+    }
+    Some((t, id, first.is_none()))
 }
 
 /// The problem of asset `id` being of kind `found` where a `expected` asset is needed.

@@ -12,9 +12,9 @@ use cascade_model::Snapshot;
 /// account has derivatives or a margin mode other than cross; rows as in
 /// [`write_positions_parquet`], numbers in shortest round-trip form, empty cells for none.
 pub fn write_positions_csv(path: &Path, s: &Snapshot) -> Result<(), WriteError> {
-    let csv_err = |source| WriteError::Csv {
+    let csv_err = |error| WriteError::Csv {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let layout = Layout::of(s);
     write_atomic_with(path, |w| {

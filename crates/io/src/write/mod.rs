@@ -27,40 +27,157 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// Buffer size of the writers.
 const BUFFER_BYTES: usize = 1 << 20;
 
-/// A write that failed, naming the file.
+/// A write that failed, naming the file as the caller gave it (never a temporary file). Each
+/// renders as one line with its reason; none chains a `source`, so that printing the error with its
+/// causes does not repeat the reason.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
-    #[error("{}: cannot write: {source}", path.display())]
+    /// The folder the file would go in does not exist.
+    #[error("{}: cannot write: the folder {} does not exist", path.display(), folder.display())]
+    NoFolder { path: PathBuf, folder: PathBuf },
+    /// The path names a folder (or its folder is not one).
+    #[error("{}: cannot write: {what}", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
+    #[error("{}: cannot write: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{}: cannot write Parquet: {source}", path.display())]
-    Parquet {
-        path: PathBuf,
-        #[source]
-        source: ParquetError,
-    },
-    #[error("{}: cannot build the Arrow columns: {source}", path.display())]
-    Arrow {
-        path: PathBuf,
-        #[source]
-        source: ArrowError,
-    },
-    #[error("{}: cannot write CSV: {source}", path.display())]
-    Csv {
-        path: PathBuf,
-        #[source]
-        source: ::csv::Error,
-    },
+    #[error("{}: cannot write Parquet: {error}", path.display())]
+    Parquet { path: PathBuf, error: ParquetError },
+    #[error("{}: cannot build the Arrow columns: {error}", path.display())]
+    Arrow { path: PathBuf, error: ArrowError },
+    #[error("{}: cannot write CSV: {error}", path.display())]
+    Csv { path: PathBuf, error: ::csv::Error },
+}
+
+impl WriteError {
+    /// The file the write was for.
+    pub fn path(&self) -> &Path {
+        match self {
+            WriteError::NoFolder { path, .. }
+            | WriteError::NotAFile { path, .. }
+            | WriteError::Io { path, .. }
+            | WriteError::Parquet { path, .. }
+            | WriteError::Arrow { path, .. }
+            | WriteError::Csv { path, .. } => path,
+        }
+    }
 }
 
 pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io {
+    move |error| WriteError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
+    }
+}
+
+/// The folder a file at `path` goes in (`.` for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Checks, before any work is done, that a file can be written at `path`: its folder exists and is
+/// a folder, `path` is not a folder, and a file can be created there (one is created and removed).
+/// The error names `path` as given.
+pub fn check_output_path(path: &Path) -> Result<(), WriteError> {
+    let folder = folder_of(path);
+    match std::fs::metadata(folder) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(WriteError::NotAFile {
+                path: path.to_path_buf(),
+                what: "its folder is a file",
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(WriteError::NoFolder {
+                path: path.to_path_buf(),
+                folder: folder.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    }
+    if path.is_dir() || path.as_os_str().is_empty() {
+        return Err(WriteError::NotAFile {
+            path: path.to_path_buf(),
+            what: "it is a folder; expected a file name",
+        });
+    }
+    let probe = Temp::create(path)?;
+    drop(probe);
+    Ok(())
+}
+
+/// A temporary file beside the target, removed when dropped unless renamed into place. Created as
+/// any new file is (mode 0666 less the umask on Unix), so the file it becomes has the mode the user's
+/// umask gives.
+struct Temp {
+    path: PathBuf,
+    file: File,
+    persisted: bool,
+}
+
+impl Temp {
+    fn create(target: &Path) -> Result<Temp, WriteError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let folder = folder_of(target);
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let tmp = folder.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+            {
+                Ok(file) => {
+                    return Ok(Temp {
+                        path: tmp,
+                        file,
+                        persisted: false,
+                    })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !folder.is_dir() => {
+                    return Err(WriteError::NoFolder {
+                        path: target.to_path_buf(),
+                        folder: folder.to_path_buf(),
+                    })
+                }
+                Err(e) => return Err(io_err(target)(e)),
+            }
+        }
+    }
+
+    /// Syncs the file and renames it to `target`.
+    fn persist(mut self, target: &Path) -> Result<(), WriteError> {
+        self.file.sync_all().map_err(io_err(target))?;
+        if target.is_dir() {
+            return Err(WriteError::NotAFile {
+                path: target.to_path_buf(),
+                what: "it is a folder; expected a file name",
+            });
+        }
+        std::fs::rename(&self.path, target).map_err(io_err(target))?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -68,38 +185,19 @@ pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> WriteError + '_ 
 pub type AtomicWriter<'f> = BufWriter<&'f File>;
 
 /// Runs `fill` on a temporary file in `path`'s folder, then syncs it and renames it to `path`. If
-/// `fill` or any step fails, the temporary file is removed and `path` is left as it was.
+/// `fill` or any step fails, the temporary file is removed and `path` is left as it was. The file
+/// gets the mode a new file gets (on Unix, 0666 less the umask).
 pub fn write_atomic_with<F>(path: &Path, fill: F) -> Result<(), WriteError>
 where
     F: FnOnce(&mut AtomicWriter<'_>) -> Result<(), WriteError>,
 {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    // The file gets the mode any new file gets (0666 less the umask), not the temporary file's 0600:
-    // the mode passed to open(2) is masked by the umask.
-    #[cfg(unix)]
+    let tmp = Temp::create(path)?;
     {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let tmp = builder.tempfile_in(dir).map_err(io_err(path))?;
-    {
-        let mut w = BufWriter::with_capacity(BUFFER_BYTES, tmp.as_file());
+        let mut w = BufWriter::with_capacity(BUFFER_BYTES, &tmp.file);
         fill(&mut w)?;
         w.flush().map_err(io_err(path))?;
     }
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
-    Ok(())
+    tmp.persist(path)
 }
 
 /// Writes `bytes` to `path` atomically (see [`write_atomic_with`]).

@@ -202,19 +202,28 @@ fn extended_batch(
     RecordBatch::try_new(schema.clone(), cols)
 }
 
+/// A Parquet error of the write to `path`.
+fn pq_err(path: &Path) -> impl Fn(::parquet::errors::ParquetError) -> WriteError + '_ {
+    move |error| WriteError::Parquet {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// An Arrow error of the write to `path`.
+fn arrow_err(path: &Path) -> impl Fn(ArrowError) -> WriteError + '_ {
+    move |error| WriteError::Arrow {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
 /// Writes the snapshot's positions as a Parquet file of [`positions_schema_for`] (snappy, row groups
 /// of [`ROW_GROUP_ROWS`] rows), atomically: one row per position in their order, then (if any) one
 /// per perp and one per option in the derivative-row grammar of [`crate::positions`], every row of an
 /// account carrying its margin mode unless cross, and its vault type if the file has that column.
 pub fn write_positions_parquet(path: &Path, s: &Snapshot) -> Result<(), WriteError> {
-    let pq = |source| WriteError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let arrow = |source| WriteError::Arrow {
-        path: path.to_path_buf(),
-        source,
-    };
+    let (pq, arrow) = (pq_err(path), arrow_err(path));
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -228,7 +237,7 @@ pub fn write_positions_parquet(path: &Path, s: &Snapshot) -> Result<(), WriteErr
         out_rows(s)
     };
     write_atomic_with(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props)).map_err(pq)?;
+        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props)).map_err(&pq)?;
         let mut lo = 0;
         while lo < n {
             let hi = (lo + ROW_GROUP_ROWS).min(n);
@@ -237,11 +246,11 @@ pub fn write_positions_parquet(path: &Path, s: &Snapshot) -> Result<(), WriteErr
             } else {
                 extended_batch(s, lo..hi, layout, &schema)
             }
-            .map_err(arrow)?;
-            writer.write(&batch).map_err(pq)?;
+            .map_err(&arrow)?;
+            writer.write(&batch).map_err(&pq)?;
             lo = hi;
         }
-        writer.close().map_err(pq)?;
+        writer.close().map_err(&pq)?;
         Ok(())
     })
 }
@@ -275,14 +284,7 @@ impl Column {
 /// Writes a table of named, typed columns (all of one length) as Parquet, atomically — e.g. the
 /// per-path results of `cascade simulate --per-path`.
 pub fn write_table_parquet(path: &Path, columns: &[(String, Column)]) -> Result<(), WriteError> {
-    let pq = |source| WriteError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let arrow = |source| WriteError::Arrow {
-        path: path.to_path_buf(),
-        source,
-    };
+    let (pq, arrow) = (pq_err(path), arrow_err(path));
     let schema = Arc::new(Schema::new(
         columns
             .iter()
@@ -290,14 +292,14 @@ pub fn write_table_parquet(path: &Path, columns: &[(String, Column)]) -> Result<
             .collect::<Vec<_>>(),
     ));
     let arrays: Vec<ArrayRef> = columns.iter().map(|(_, c)| c.array()).collect();
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(arrow)?;
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(&arrow)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
     write_atomic_with(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, schema, Some(props)).map_err(pq)?;
-        writer.write(&batch).map_err(pq)?;
-        writer.close().map_err(pq)?;
+        let mut writer = ArrowWriter::try_new(w, schema, Some(props)).map_err(&pq)?;
+        writer.write(&batch).map_err(&pq)?;
+        writer.close().map_err(&pq)?;
         Ok(())
     })
 }

@@ -111,7 +111,7 @@ impl Kv {
     }
 }
 
-/// A curve's `curve = "…"` and its parameters (docs/liquidity.md#curve-kinds), defaults omitted.
+/// A curve's `curve = "…"` and its parameters (docs/liquidity.md), defaults omitted.
 fn curve_fields(c: &CurveSpec, l: &mut Kv) {
     match *c {
         CurveSpec::ConstantProduct { base, quote, fee } => {
@@ -463,7 +463,7 @@ fn group_by_account(account: &[u32], n: usize) -> (Vec<usize>, Vec<usize>) {
     (start, order)
 }
 
-/// The clearinghouse's top-level fields (docs/clearinghouse.md#parameters): `collateral` and `liabilities` as arrays of
+/// The clearinghouse's top-level fields (docs/clearinghouse.md, docs/formats.md): `collateral` and `liabilities` as arrays of
 /// `{ asset, initial_weight, maintenance_weight }`, then `loss_mode`, `pnl_initial_weight`,
 /// `pnl_maintenance_weight` and `insurance_fee_share` unless at the loader's defaults (`socialise`,
 /// 1, 1, 0.5).
@@ -480,19 +480,16 @@ fn write_clearinghouse_fields(c: &cascade_model::ClearinghouseParams, s: &Snapsh
             .collect();
         format!("[{}]", items.join(", "))
     };
-    if !c.collateral.is_empty() {
-        let mut rows = c
-            .collateral
-            .iter()
-            .map(|w| (w.asset, w.initial_weight, w.maintenance_weight));
-        t.raw("collateral", weights(&mut rows));
-    }
-    if !c.liabilities.is_empty() {
-        let mut rows = c
-            .liabilities
-            .iter()
-            .map(|w| (w.asset, w.initial_weight, w.maintenance_weight));
-        t.raw("liabilities", weights(&mut rows));
+    for (key, list) in [
+        ("collateral", &c.collateral),
+        ("liabilities", &c.liabilities),
+    ] {
+        if !list.is_empty() {
+            let mut rows = list
+                .iter()
+                .map(|w| (w.asset, w.initial_weight, w.maintenance_weight));
+            t.raw(key, weights(&mut rows));
+        }
     }
     if c.loss_mode == LossMode::Adl {
         t.str("loss_mode", "adl");

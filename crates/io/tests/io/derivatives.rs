@@ -12,7 +12,7 @@ use cascade_io::{load_positions, load_snapshot};
 use cascade_io::{Diagnostic, Diagnostics, Location, Severity};
 use cascade_model::{LossMode, MarginMode, OptionType, OracleSpec, Snapshot};
 
-use crate::files::write_parquet;
+use crate::parquet::write_parquet;
 use cascade_testkit::{normalized, parse};
 
 /// Every clearinghouse feature the reader knows: collateral and liability weights, ADL, PnL weights,

@@ -1,29 +1,21 @@
 //! cascade-io's integration tests (one test binary): snapshot and position-file round trips, every
 //! bad-input case with its row and column, atomic writes, and never-panic properties.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use arrow_array::builder::StringDictionaryBuilder;
-use arrow_array::types::UInt8Type;
-use arrow_array::{
-    ArrayRef, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray,
-};
 use cascade_io::positions::MAX_ROW_ERRORS;
 use cascade_io::write::{
-    snapshot_to_toml, write_atomic, write_atomic_with, write_positions_csv,
+    check_output_path, snapshot_to_toml, write_atomic, write_atomic_with, write_positions_csv,
     write_positions_parquet, write_snapshot_toml, WriteError,
 };
 use cascade_io::{load_positions, load_snapshot};
 use cascade_io::{Diagnostic, Diagnostics, Location, Severity};
 use cascade_model::{Side, Snapshot};
 use cascade_testkit::{normalized, parse};
-use parquet::arrow::ArrowWriter;
 use proptest::prelude::*;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 /// A small valid system: one lending protocol with ETH and USDC reserves, two accounts.
-const SMALL: &str = r#"name = "small"
+pub(crate) const SMALL: &str = r#"name = "small"
 
 [[asset]]
 id = "ETH"
@@ -231,13 +223,13 @@ protocol = "lend-2"
 "#;
 
 /// SMALL naming `files` as its position files.
-fn small_with(files: &[&str], small: &str) -> String {
+pub(crate) fn small_with(files: &[&str], small: &str) -> String {
     let list: Vec<String> = files.iter().map(|f| format!("\"{f}\"")).collect();
     format!("positions = [{}]\n{small}", list.join(", "))
 }
 
 /// Writes SMALL (naming `pos.csv`) and `csv` into a temporary folder and loads it.
-fn load_with_csv(
+pub(crate) fn load_with_csv(
     small: &str,
     csv: &str,
 ) -> (
@@ -255,7 +247,7 @@ fn load_with_csv(
     (dir, r)
 }
 
-fn csv_errors(csv: &str) -> Vec<Diagnostic> {
+pub(crate) fn csv_errors(csv: &str) -> Vec<Diagnostic> {
     csv_errors_with(SMALL, csv)
 }
 
@@ -268,7 +260,7 @@ fn csv_errors_with(small: &str, csv: &str) -> Vec<Diagnostic> {
 }
 
 /// The one error at `row` in `column` of the position file.
-fn error_at(items: &[Diagnostic], row: u64, column: &str) -> Diagnostic {
+pub(crate) fn error_at(items: &[Diagnostic], row: u64, column: &str) -> Diagnostic {
     let found: Vec<&Diagnostic> = items
         .iter()
         .filter(|d| {
@@ -282,7 +274,7 @@ fn error_at(items: &[Diagnostic], row: u64, column: &str) -> Diagnostic {
     found[0].clone()
 }
 
-const HEADER: &str = "protocol,account,asset,side,amount,emode\n";
+pub(crate) const HEADER: &str = "protocol,account,asset,side,amount,emode\n";
 
 // ---------------------------------------------------------------------------------------------
 // TOML round trip
@@ -540,7 +532,7 @@ fn emode_errors() {
 }
 
 /// SMALL with a CDP "maker" issuing DAI against ETH (vault type ETH-A).
-fn small_with_cdp() -> String {
+pub(crate) fn small_with_cdp() -> String {
     format!(
         "{SMALL}\n[[asset]]\nid = \"DAI\"\nkind = \"cdp_stable\"\nliquidity = {{ curve = \"power_law\", adv_usd = 1.0e9, k = 0.1, alpha = 0.5 }}\n[[protocol]]\nid = \"maker\"\nkind = \"cdp\"\nstable = \"DAI\"\n[[protocol.vault_type]]\nid = \"ETH-A\"\ncollateral = \"ETH\"\nliquidation_ratio = 1.45\n"
     )
@@ -832,199 +824,6 @@ fn json_snapshot_loads() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parquet specifics
-
-pub(crate) fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
-    let batch = RecordBatch::try_from_iter(columns).unwrap();
-    let f = fs::File::create(path).unwrap();
-    let mut w = ArrowWriter::try_new(f, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-}
-
-fn load_parquet_file(columns: Vec<(&str, ArrayRef)>) -> (Snapshot, Diagnostics) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("pos.parquet");
-    write_parquet(&p, columns);
-    let mut s = parse(SMALL);
-    let mut d = Diagnostics::new();
-    load_positions(&p, &mut s, &mut d);
-    (s, d)
-}
-
-#[test]
-fn parquet_unknown_column_is_an_error() {
-    let (_, d) = load_parquet_file(vec![
-        ("protocol", strs(&["lend"])),
-        ("account", strs(&["x"])),
-        ("asset", strs(&["ETH"])),
-        ("side", strs(&["collateral"])),
-        ("amount", Arc::new(Float64Array::from(vec![1.0]))),
-        ("emod", strs(&["eth"])),
-    ]);
-    assert_eq!(d.error_count(), 1, "{d}");
-    assert!(
-        d.items[0].message().starts_with("unknown column \"emod\""),
-        "{d}"
-    );
-}
-
-pub(crate) fn strs(v: &[&str]) -> ArrayRef {
-    Arc::new(StringArray::from(v.to_vec()))
-}
-
-#[test]
-fn parquet_amount_stored_as_string_is_an_error() {
-    let (_, d) = load_parquet_file(vec![
-        ("protocol", strs(&["lend"])),
-        ("account", strs(&["a"])),
-        ("asset", strs(&["ETH"])),
-        ("side", strs(&["debt"])),
-        ("amount", strs(&["1.0"])),
-    ]);
-    assert_eq!(d.error_count(), 1, "{d}");
-    let e = &d.items[0];
-    assert_eq!((e.location, e.field.as_str()), (Location::File, "amount"));
-    assert!(
-        e.message().contains("Utf8") && e.message().contains("Float64"),
-        "{e}"
-    );
-}
-
-#[test]
-fn parquet_string_column_stored_as_number_is_an_error() {
-    let (_, d) = load_parquet_file(vec![
-        ("protocol", strs(&["lend"])),
-        ("account", Arc::new(Int64Array::from(vec![7]))),
-        ("asset", strs(&["ETH"])),
-        ("side", strs(&["debt"])),
-        ("amount", Arc::new(Float64Array::from(vec![1.0]))),
-    ]);
-    assert_eq!(d.items[0].field, "account", "{d}");
-}
-
-#[test]
-fn parquet_accepts_other_string_and_number_types() {
-    let mut protocol = StringDictionaryBuilder::<UInt8Type>::new();
-    let mut emode = StringDictionaryBuilder::<UInt8Type>::new();
-    for e in [None, Some("eth"), Some("eth")] {
-        protocol.append_value("lend");
-        emode.append_option(e);
-    }
-    let (s, d) = load_parquet_file(vec![
-        ("protocol", Arc::new(protocol.finish())),
-        (
-            "account",
-            Arc::new(LargeStringArray::from(vec!["x", "y", "y"])),
-        ),
-        (
-            "asset",
-            Arc::new(StringViewArray::from(vec!["ETH", "USDC", "ETH"])),
-        ),
-        ("side", strs(&["collateral", "debt", "collateral"])),
-        ("amount", Arc::new(Int64Array::from(vec![1, 2, 3]))),
-        ("emode", Arc::new(emode.finish())),
-    ]);
-    assert!(d.is_empty(), "{d}");
-    assert_eq!(s.positions.amount[4..], [1.0, 2.0, 3.0]);
-    let y = s.accounts.find(0, "y").unwrap() as usize;
-    assert_eq!(s.accounts.emode[y], Some(1));
-    assert_eq!(s.accounts.emode[y - 1], None);
-}
-
-#[test]
-fn parquet_bad_rows_name_row_and_column() {
-    let (_, d) = load_parquet_file(vec![
-        ("protocol", strs(&["lend", "lend", "lend"])),
-        (
-            "account",
-            Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])),
-        ),
-        ("asset", strs(&["ETH", "ETH", "ETH"])),
-        ("side", strs(&["debt", "debt", "sideways"])),
-        (
-            "amount",
-            Arc::new(Float64Array::from(vec![Some(1.0), Some(1.0), None])),
-        ),
-    ]);
-    let items = &d.items;
-    let at = |row, col: &str| {
-        items
-            .iter()
-            .filter(|e| e.location == Location::Row(row) && e.field == col)
-            .count()
-    };
-    assert_eq!(at(2, "account"), 1, "{d}");
-    assert_eq!(at(3, "side"), 1, "{d}");
-    assert_eq!(at(3, "amount"), 1, "{d}");
-    assert_eq!(d.error_count(), 3);
-}
-
-#[test]
-fn row_numbers_run_across_batches_and_chunks() {
-    const N: usize = 70_000;
-    const BAD: usize = 66_000;
-    let side: Vec<&str> = (1..=N)
-        .map(|r| if r == BAD { "up" } else { "collateral" })
-        .collect();
-    let (s, d) = load_parquet_file(vec![
-        ("protocol", strs(&vec!["lend"; N])),
-        (
-            "account",
-            Arc::new(StringArray::from_iter_values(
-                (0..N).map(|i| format!("a{}", i / 3)),
-            )),
-        ),
-        ("asset", strs(&vec!["ETH"; N])),
-        ("side", strs(&side)),
-        ("amount", Arc::new(Float64Array::from(vec![1.0; N]))),
-    ]);
-    assert_eq!(d.items.len(), 1, "{d}");
-    assert_eq!(
-        (d.items[0].location, d.items[0].field.as_str()),
-        (Location::Row(BAD as u64), "side")
-    );
-    assert_eq!(s.positions.len(), 4 + N - 1);
-    assert_eq!(s.accounts.len(), 2 + N.div_ceil(3));
-
-    let mut csv = HEADER.to_string();
-    for r in 1..=10_000 {
-        let amount = if r == 9_000 { "x" } else { "1" };
-        csv.push_str(&format!("lend,a{},ETH,collateral,{amount},\n", r / 3));
-    }
-    let items = csv_errors(&csv);
-    assert_eq!(items.len(), 1, "{items:#?}");
-    error_at(&items, 9_000, "amount");
-}
-
-#[test]
-fn parquet_without_rows_and_zero_bytes_are_errors() {
-    let empty: Vec<&str> = vec![];
-    let (_, d) = load_parquet_file(vec![
-        ("protocol", strs(&empty)),
-        ("account", strs(&empty)),
-        ("asset", strs(&empty)),
-        ("side", strs(&empty)),
-        ("amount", Arc::new(Float64Array::from(Vec::<f64>::new()))),
-    ]);
-    assert!(
-        d.items.iter().any(|e| e.message().contains("no data rows")),
-        "{d}"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("z.parquet");
-    fs::write(&p, "").unwrap();
-    let mut s = parse(SMALL);
-    let mut d = Diagnostics::new();
-    load_positions(&p, &mut s, &mut d);
-    assert!(d.items[0].message().contains("empty"), "{d}");
-    fs::write(&p, "not parquet at all").unwrap();
-    let mut d = Diagnostics::new();
-    load_positions(&p, &mut s, &mut d);
-    assert!(d.items[0].message().contains("Parquet"), "{d}");
-}
-
-// ---------------------------------------------------------------------------------------------
 // Atomic writes
 
 fn dir_entries(dir: &Path) -> Vec<String> {
@@ -1049,7 +848,7 @@ fn writes_are_atomic() {
         w.write_all(b"half").unwrap();
         Err(WriteError::Io {
             path: p.clone(),
-            source: std::io::Error::other("disk full"),
+            error: std::io::Error::other("disk full"),
         })
     });
     assert!(r.is_err());
@@ -1062,167 +861,67 @@ fn write_errors_name_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let p: PathBuf = dir.path().join("no/such/dir/pos.parquet");
     let e = write_positions_parquet(&p, &parse(SMALL)).unwrap_err();
-    assert!(matches!(&e, WriteError::Io { path, .. } if *path == p));
-    assert!(e.to_string().contains("pos.parquet"));
+    assert!(matches!(&e, WriteError::NoFolder { path, .. } if *path == p));
+    // One line naming the path as given, never the temporary file, and no chained cause.
+    let folder = dir.path().join("no/such/dir");
+    let expected = format!(
+        "{}: cannot write: the folder {} does not exist",
+        p.display(),
+        folder.display()
+    );
+    assert_eq!(e.to_string(), expected);
+    assert!(std::error::Error::source(&e).is_none());
+    assert_eq!(e.path(), p);
+    // check_output_path says the same before any work is done.
+    assert_eq!(check_output_path(&p).unwrap_err().to_string(), expected);
+    // A folder is not a file; a good path is left as it was.
+    let e = check_output_path(dir.path()).unwrap_err();
+    assert!(matches!(e, WriteError::NotAFile { .. }), "{e}");
+    let good = dir.path().join("out.json");
+    check_output_path(&good).unwrap();
+    assert!(!good.exists());
+    assert_eq!(dir_entries(dir.path()), Vec::<String>::new());
+    let e = write_atomic(&dir.path().join("no").join("x.html"), b"x").unwrap_err();
+    assert!(!e.to_string().contains(".x.html."), "{e}");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Never panics
-
-/// Applies one edit to line `line % n` of `text`.
-fn edit(text: &str, line: usize, op: u8, x: f64, s: &str) -> String {
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let i = line % lines.len();
-    match op % 4 {
-        0 => {
-            lines.remove(i);
-        }
-        1 => {
-            let l = lines[i].clone();
-            lines.insert(i, l);
-        }
-        2 => {
-            let l = &lines[i];
-            if let Some(start) = l.find(|c: char| c.is_ascii_digit()) {
-                let end = l[start..]
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || "._+-".contains(c)))
-                    .map_or(l.len(), |e| start + e);
-                let num = if x.is_nan() {
-                    "nan".to_string()
-                } else if x.is_infinite() {
-                    if x > 0.0 { "inf" } else { "-inf" }.to_string()
-                } else {
-                    format!("{x:?}")
-                };
-                lines[i] = format!("{}{num}{}", &l[..start], &l[end..]);
-            }
-        }
-        _ => {
-            let l = &lines[i];
-            if let Some(a) = l.find('"') {
-                if let Some(b) = l[a + 1..].find('"') {
-                    lines[i] = format!("{}{s}{}", &l[..=a], &l[a + 1 + b..]);
-                }
-            }
-        }
-    }
-    lines.join("\n") + "\n"
+/// The umask of this process, from /proc (Linux).
+fn umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+    u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).ok()
 }
 
-const VALID_CSV: &str = "protocol,account,asset,side,amount,emode\nlend,carol,ETH,collateral,2.0,eth\nlend,carol,USDC,debt,100.0,eth\n";
-
-fn any_f64() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        any::<f64>(),
-        Just(f64::NAN),
-        Just(-1.0),
-        Just(-0.0),
-        Just(1e308),
-        Just(f64::INFINITY),
-        -10.0..10.0f64,
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
-    #[test]
-    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), ext in 0usize..4) {
-        let ext = ["toml", "json", "csv", "parquet"][ext];
-        let dir = tempfile::tempdir().unwrap();
-        // As the snapshot itself…
-        let p = dir.path().join(format!("s.{ext}"));
-        fs::write(&p, &bytes).unwrap();
-        let _ = load_snapshot(&p);
-        // …and as a position file of a valid snapshot.
-        if ext == "csv" || ext == "parquet" {
-            let snap = dir.path().join("snap.toml");
-            fs::write(&snap, small_with(&[&format!("s.{ext}")], SMALL)).unwrap();
-            let _ = load_snapshot(&snap);
-        }
-    }
-
-    #[test]
-    fn random_csv_like_text_never_panics(text in "[a-zA-Z0-9,\" \\n.\\-é]{0,200}") {
-        let csv = format!("{HEADER}{text}");
-        let _ = load_with_csv(SMALL, &csv);
-    }
-
-    #[test]
-    fn single_line_edits_never_panic(
-        line in any::<usize>(),
-        op in any::<u8>(),
-        x in any_f64(),
-        s in prop_oneof![Just(String::new()), "[a-zA-Z0-9_. ]{0,8}", any::<String>()],
-    ) {
-        let text = edit(&small_with(&["pos.csv"], SMALL), line, op, x, &s);
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("pos.csv"), VALID_CSV).unwrap();
-        let p = dir.path().join("snap.toml");
-        fs::write(&p, &text).unwrap();
-        match load_snapshot(&p) {
-            Ok((snap, _)) => prop_assert!(snap.positions.len() >= 2),
-            Err(e) => prop_assert!(e.diagnostics.has_errors()),
-        }
-    }
-}
-
-/// A valid Parquet position file of SMALL with 2000 more positions.
-fn valid_parquet_bytes() -> Vec<u8> {
-    let mut s = parse(SMALL);
-    for i in 0..2000u32 {
-        let a = s.accounts.get_or_insert(0, &format!("acc{i}"));
-        let side = if i % 3 == 0 {
-            Side::Debt
-        } else {
-            Side::Collateral
-        };
-        s.positions.push(a, (i % 2) as usize, side, f64::from(i));
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("v.parquet");
-    write_positions_parquet(&p, &s).unwrap();
-    fs::read(p).unwrap()
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
-
-    /// The Parquet reader panics on some corrupt files; the loader turns that into an error.
-    #[test]
-    fn corrupt_parquet_never_panics(
-        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..5),
-        cut in proptest::option::of(any::<usize>()),
-    ) {
-        thread_local! {
-            static VALID: Vec<u8> = valid_parquet_bytes();
-        }
-        let mut bytes = VALID.with(|v| v.clone());
-        for (i, b) in flips {
-            let n = bytes.len();
-            bytes[i % n] = b;
-        }
-        if let Some(c) = cut {
-            bytes.truncate(c % bytes.len());
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("pos.parquet");
-        fs::write(&p, &bytes).unwrap();
-        let mut s = parse(SMALL);
-        let mut d = Diagnostics::new();
-        load_positions(&p, &mut s, &mut d);
-    }
-}
-
+/// Written files get the mode the umask gives a new file (0666 less the umask), as `File::create`
+/// does, not the temporary file's 0600.
+#[cfg(unix)]
 #[test]
-fn the_unedited_fuzz_base_loads() {
+fn written_files_get_the_umask_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(mask) = umask() else { return };
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("pos.csv"), VALID_CSV).unwrap();
-    let p = dir.path().join("snap.toml");
-    fs::write(&p, small_with(&["pos.csv"], SMALL)).unwrap();
-    let (s, d) = load_snapshot(&p).unwrap_or_else(|e| panic!("{e}"));
-    assert!(d.is_empty(), "{d}");
-    assert_eq!(s.positions.len(), 6);
+    let expected = 0o666 & !mask;
+    let reference = dir.path().join("reference");
+    fs::File::create(&reference).unwrap();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&reference), expected);
+    let s = parse(SMALL);
+    let files = [
+        ("a.toml", write_atomic(&dir.path().join("a.toml"), b"x")),
+        (
+            "b.parquet",
+            write_positions_parquet(&dir.path().join("b.parquet"), &s),
+        ),
+        ("c.csv", write_positions_csv(&dir.path().join("c.csv"), &s)),
+    ];
+    for (name, r) in files {
+        r.unwrap();
+        assert_eq!(
+            mode(&dir.path().join(name)),
+            expected,
+            "{name} (umask {mask:o})"
+        );
+    }
 }
 
 /// A file written atomically gets the mode a plainly created file gets (0666 less the umask), not the

@@ -1,4 +1,4 @@
-//! Bad input: every problem is reported, each with file, line and field (issue: "Bad input").
+//! Bad input: every problem is reported, each with file, line and field.
 
 use cascade_io::{parse_scenario, snapshot_from_str};
 use cascade_io::{Diagnostic, Format, Location, Severity};
@@ -331,7 +331,7 @@ fn isolation_debt_ceiling_and_caps_are_warnings() {
     );
 }
 
-/// Issue 3's bad input: each gives an error naming its line and field.
+/// Bad CDP, AMM, receipt and bridge input: each gives an error naming its line and field.
 #[test]
 fn systemic_channel_bad_input() {
     let with = |extra_assets: &str, extra_protocols: &str| {
@@ -511,7 +511,7 @@ fn pool_venue_errors() {
     assert!(e.iter().any(|d| d.message().contains("cycle")), "{e:#?}");
 }
 
-/// An algorithmic stablecoin "terra" issuing UST against LUNA (docs/algostable.md#algorithmic-stablecoins).
+/// An algorithmic stablecoin "terra" issuing UST against LUNA (docs/algostable.md, docs/formats.md).
 const ALGO: &str = r#"name = "algo"
 [[asset]]
 id = "LUNA"
@@ -736,7 +736,7 @@ fn redemptions_need_an_algostable() {
     assert_eq!(sc.shocks[0].protocol, Some(0));
 }
 
-/// Issue 18.2: a debt of 1.7e308 ETH at 2000 USD is worth more than any f64; it is refused at load,
+/// A debt of 1.7e308 ETH at 2000 USD is worth more than any f64; it is refused at load,
 /// naming the line and field, while 1.5e308 USDC at 1 USD is a (huge) finite amount and loads.
 #[test]
 fn amounts_not_finite_in_usd_are_refused() {
@@ -754,4 +754,32 @@ fn amounts_not_finite_in_usd_are_refused() {
     );
     let fine = GOOD.replace("debt = { USDC = 12000.0 }", "debt = { USDC = 1.5e308 }");
     assert!(errors(&fine).is_empty());
+}
+
+/// A protocol's holdings are checked the same way: an insurance fund of 1e308 ETH at 2000 USD is
+/// refused (1e308 USDC at 1 USD is not), and so is a reserve supply of 1e306 ETH (2e309 USD).
+#[test]
+fn protocol_amounts_not_finite_in_usd_are_refused() {
+    let bad = GOOD
+        .replace(
+            "kind = \"lending\"\n",
+            "kind = \"lending\"\ninsurance_fund = { ETH = 1e308, USDC = 1e308 }\n",
+        )
+        .replace(
+            "asset = \"ETH\"\nltv = 0.80",
+            "asset = \"ETH\"\nsupplied = 1e306\nltv = 0.80",
+        );
+    let e = errors(&bad);
+    let fields: Vec<&str> = e.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "protocol \"lend\".insurance_fund.ETH",
+            "protocol \"lend\" reserve \"ETH\".supplied"
+        ],
+        "{e:#?}"
+    );
+    assert!(e[0]
+        .message()
+        .starts_with("= 1e308 tokens at 2000 USD each"));
 }

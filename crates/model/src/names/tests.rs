@@ -1,13 +1,9 @@
 use crate::{AmmInvariant, AssetKind, LossMode, MarginMode, OptionType, ProtocolKind, Side};
 
+// A local enumeration, to test the macro apart from the model's (variants on one line).
 crate::named_enum! {
-    /// A local enumeration, to test the macro apart from the model's.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum Colour ("colour") {
-        Red = "red",
-        DarkBlue = "dark_blue",
-        Green = "green",
-    }
+    enum Colour ("colour") { Red = "red", DarkBlue = "dark_blue", Green = "green", }
 }
 
 #[test]

@@ -9,15 +9,15 @@ use crate::protocol::{
 
 fn asset(id: &str, kind: AssetKind) -> Asset {
     Asset {
-        id: id.into(),
-        kind,
-        price: Some(1.0),
-        volatility: 0.0,
-        underlying: None,
-        rate: 1.0,
-        discount: 1.0,
-        issuer: None,
         bridge_loss: 0.0,
+        issuer: None,
+        discount: 1.0,
+        rate: 1.0,
+        underlying: None,
+        volatility: 0.0,
+        price: Some(1.0),
+        kind,
+        id: id.into(),
         liquidity: Liquidity {
             curve: CurveSpec::PowerLaw {
                 adv_usd: 1.0,
@@ -183,9 +183,10 @@ fn lending_positions_follow_the_reserves() {
     let e = s.check_position(0, WBTC, Side::Collateral).unwrap_err();
     assert_eq!(
         e,
-        PositionError::NoReserve {
+        PositionError {
             protocol: "lend".into(),
-            asset: "WBTC".into()
+            name: "WBTC".into(),
+            rule: PositionRule::NoReserve,
         }
     );
 }
