@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 out=target/bench/run
 mkdir -p "$out"
 cargo build --release --locked -p cascade-cli
-./target/release/cascade bench --emit "$out" --json > "$out/cascade.json"
+./target/release/cascade bench --out-dir "$out" --json > "$out/cascade.json"
 peers=()
 if [ "${1:-}" != "--no-peers" ]; then
   bench/peers/setup.sh target/bench/venv

@@ -161,7 +161,7 @@ pub fn markdown(r: &Report, peers: Option<&Peers>, command: &str) -> String {
     );
     o.push_str(&format!("```sh\n{command}\n```\n\n"));
     o.push_str(
-        "It builds the release binary, runs `cascade bench --emit DIR --json` (every workload on \
+        "It builds the release binary, runs `cascade bench --out-dir DIR --json` (every workload on \
          seeded inputs it generates, median of the runs, each output checked for sanity, and the \
          reference inputs/outputs the peers compare against), installs the Python peers into a \
          virtual environment (`bench/peers/`), runs them, and renders this page with \
