@@ -33,7 +33,13 @@ seed() { # target → seed folder filled from the examples
       cp "$tmp"/positions.* "$dir/seed-gen.$fmt"
       rm -rf "$tmp" ;;
     network_csv)
-      for f in examples/networks/*.csv; do cp "$f" "$dir/seed-$(basename "$f")"; done ;;
+      # The first byte picks the file kind (see fuzz_targets/network_csv.rs).
+      for f in examples/networks/*.csv; do
+        case $f in
+          *liabilities*) k='\0' ;; *external*) k='\1' ;; *exposures*) k='\2' ;; *) k='\3' ;;
+        esac
+        { printf "$k"; cat "$f"; } > "$dir/seed-$(basename "$f")"
+      done ;;
     options_csv)
       cp crates/cli/tests/golden/options.csv "$dir/seed-options.csv" ;;
   esac

@@ -108,6 +108,19 @@ impl NetworkTables {
         i
     }
 
+    /// Sets node `node`'s external assets and external liabilities (not checked: callers judge the
+    /// amounts).
+    pub fn set_external(&mut self, node: usize, assets: f64, liabilities: f64) {
+        grow(&mut self.external, node);
+        self.external[node] = Some((assets, liabilities));
+    }
+
+    /// Sets node `node`'s equity and economic value (`None`: the equity); not checked.
+    pub fn set_equity(&mut self, node: usize, equity: f64, weight: Option<f64>) {
+        grow(&mut self.equity, node);
+        self.equity[node] = Some((equity, weight));
+    }
+
     fn file_index(&mut self, file: &str) -> usize {
         match self.files.iter().position(|f| f == file) {
             Some(i) => i,
@@ -259,11 +272,9 @@ impl NetworkTables {
             rows_of.insert(name.clone(), row);
             let node = self.node_at(&name, Some((f, row)));
             if kind == NetworkFile::Equity {
-                grow(&mut self.equity, node);
-                self.equity[node] = Some((a, b));
+                self.set_equity(node, a, b);
             } else {
-                grow(&mut self.external, node);
-                self.external[node] = Some((a, b.unwrap_or(0.0)));
+                self.set_external(node, a, b.unwrap_or(0.0));
             }
         }
     }

@@ -7,11 +7,12 @@ use anyhow::Context;
 use clap::Args;
 
 use cascade_contagion::clearing::{clear, ClearingError, ClearingOptions};
-use cascade_contagion::network::NetworkBuilder;
+use cascade_contagion::network::Network;
 use cascade_contagion::output::ClearingReport;
+use cascade_io::network::read_clearing_network;
 
 use crate::args::JsonArgs;
-use crate::failure::Failure;
+use crate::failure::{input, Failure};
 use crate::output::{check_output_path, emit, to_json};
 
 /// Flags of `cascade clearing`.
@@ -81,12 +82,9 @@ pub fn run(a: &ClearingArgs) -> Result<(), Failure> {
     let options = ClearingOptions::with_costs(a.external_recovery, a.interbank_recovery)
         .and_then(|o| o.with_asset_shock(a.shock))
         .map_err(|e| Failure::Input(flag_error(&e)))?;
-    let mut b = NetworkBuilder::new();
-    b.read_liabilities(&a.liabilities)
-        .map_err(|e| bad(e.to_string()))?;
-    b.read_external_assets(&a.external_assets)
-        .map_err(|e| bad(e.to_string()))?;
-    let net = b.build();
+    let tables = read_clearing_network(&a.liabilities, &a.external_assets)
+        .map_err(|e| input(e.diagnostics))?;
+    let net = Network::try_from(tables).map_err(|e| bad(e.to_string()))?;
     let c = clear(&net, &options).map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
     emit(
         &a.out,

@@ -8,11 +8,12 @@ use clap::Args;
 use cascade_contagion::debtrank::{
     debtrank, each_node_alone, shock_vector, DebtRankOptions, Variant,
 };
-use cascade_contagion::network::NetworkBuilder;
+use cascade_contagion::network::Network;
 use cascade_contagion::output::{DebtRankByNode, DebtRankReport, NodeDebtRank};
+use cascade_io::network::read_debtrank_network;
 
 use crate::args::{DebtRankVariant, JsonArgs};
-use crate::failure::Failure;
+use crate::failure::{input, Failure};
 use crate::output::{check_output_path, emit, to_json};
 
 /// Flags of `cascade debtrank`.
@@ -61,11 +62,9 @@ pub fn run(a: &DebtrankArgs) -> Result<(), Failure> {
         };
         pairs.push((node, f));
     }
-    let mut b = NetworkBuilder::new();
-    b.read_exposures(&a.exposures)
-        .map_err(|e| bad(e.to_string()))?;
-    b.read_equity(&a.equity).map_err(|e| bad(e.to_string()))?;
-    let net = b.build();
+    let tables =
+        read_debtrank_network(&a.exposures, &a.equity).map_err(|e| input(e.diagnostics))?;
+    let net = Network::try_from(tables).map_err(|e| bad(e.to_string()))?;
     let variant = Variant::from(a.variant);
     let options = DebtRankOptions {
         keep_history: a.stress_by_round,

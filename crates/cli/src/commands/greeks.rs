@@ -11,10 +11,11 @@ use clap::Args;
 use cascade_model::OptionType;
 use cascade_protocols::options::{black76, black76_batch, Greeks, OptionError, OptionSpec};
 
+use cascade_io::options::{found, read_options, FieldProblem};
 use serde::Serialize;
 
 use crate::args::{JsonArgs, OptionKindArg};
-use crate::failure::Failure;
+use crate::failure::{input, Failure};
 use crate::output::{check_output_path, emit, to_json};
 
 /// Flags of `cascade greeks`.
@@ -64,7 +65,7 @@ pub fn run(a: &GreeksArgs) -> Result<(), Failure> {
     if let Some(path) = &a.out.output {
         check_output_path("--output", path)?;
     }
-    let request = validate(a).map_err(|m| Failure::Input(format!("error: {m}")))?;
+    let request = validate(a)?;
     match request {
         Request::One(spec) => {
             let g = black76(&spec);
@@ -94,143 +95,43 @@ pub fn run(a: &GreeksArgs) -> Result<(), Failure> {
 
 /// The checked options, or a message naming the flag (`--vol = -0.2, expected ≥ 0`) or the
 /// file, line and column (`book.csv:3: vol: found -0.2, expected ≥ 0`) at fault.
-fn validate(a: &GreeksArgs) -> Result<Request, String> {
+fn validate(a: &GreeksArgs) -> Result<Request, Failure> {
     if let Some(path) = &a.file {
         return read_csv(path).map(Request::Many);
     }
+    let usage = |m: String| Failure::Input(format!("error: {m}"));
     // clap makes every flag but --rate required without --file.
     let (Some(spot), Some(strike), Some(vol), Some(t), Some(kind)) =
         (a.spot, a.strike, a.vol, a.expiry_years, a.kind)
     else {
-        return Err(
+        return Err(usage(
             "expected --spot, --strike, --vol, --expiry-years and --kind, or --file".into(),
-        );
+        ));
     };
     OptionSpec::new(kind.into(), spot, strike, a.rate.unwrap_or(0.0), vol, t)
         .map(Request::One)
         .map_err(|e| {
-            format!(
+            usage(format!(
                 "--{} = {}, expected {}",
                 e.field().replace('_', "-"),
                 e.found(),
                 e.expected()
-            )
+            ))
         })
 }
 
-/// The CSV's columns, by name.
-const COLUMNS: [&str; 6] = ["spot", "strike", "rate", "vol", "expiry_years", "kind"];
-
-/// Reads `spot,strike,rate,vol,expiry_years,kind` rows (any column order, `rate` optional; blank
-/// lines skipped; cells trimmed, surrounding double quotes removed; no quoted commas).
-fn read_csv(path: &Path) -> Result<Vec<OptionSpec>, String> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((header_line, header)) = lines.next() else {
-        return Err(format!(
-            "{file}: the file is empty, expected a header ({}) and one option per row",
-            COLUMNS.join(",")
-        ));
-    };
-    // Where each column sits in a row.
-    let mut at: [Option<usize>; 6] = [None; 6];
-    let names: Vec<String> = split(header.trim_start_matches('\u{feff}'));
-    for (i, name) in names.iter().enumerate() {
-        let Some(c) = COLUMNS.iter().position(|c| c == name) else {
-            return Err(format!(
-                "{file}:{header_line}: header: found column \"{name}\", expected one of {}",
-                COLUMNS.join(", ")
-            ));
-        };
-        if at[c].is_some() {
-            return Err(format!(
-                "{file}:{header_line}: header: found column \"{name}\" twice, expected each column once"
-            ));
-        }
-        at[c] = Some(i);
-    }
-    for (c, name) in COLUMNS.iter().enumerate() {
-        if at[c].is_none() && *name != "rate" {
-            return Err(format!(
-                "{file}:{header_line}: header: column \"{name}\" missing, expected spot, strike, vol, expiry_years and kind (rate optional)"
-            ));
-        }
-    }
-    let mut specs = Vec::new();
-    for (line, row) in lines {
-        let cells = split(row);
-        if cells.len() != names.len() {
-            return Err(format!(
-                "{file}:{line}: found {} fields, expected {} (one per header column)",
-                cells.len(),
-                names.len()
-            ));
-        }
-        let cell = |c: usize| at[c].map(|i| cells[i].as_str());
-        let number = |c: usize| -> Result<f64, String> {
-            match cell(c) {
-                // Only `rate` may be missing or empty: 0.
-                None | Some("") if COLUMNS[c] == "rate" => Ok(0.0),
-                Some(s) => s.parse::<f64>().map_err(|_| {
-                    format!(
-                        "{file}:{line}: {}: found \"{s}\", expected a number",
-                        COLUMNS[c]
-                    )
-                }),
-                None => Err(format!("{file}:{line}: {}: missing", COLUMNS[c])),
-            }
-        };
-        let kind_cell = cell(5).unwrap_or("");
-        let kind = kind_cell
-            .trim()
-            .to_ascii_lowercase()
-            .parse::<OptionType>()
-            .map_err(|_| {
-                format!("{file}:{line}: kind: found \"{kind_cell}\", expected call or put")
-            })?;
-        let spec = OptionSpec::new(
-            kind,
-            number(0)?,
-            number(1)?,
-            number(2)?,
-            number(3)?,
-            number(4)?,
+/// Reads the option book at `path` (docs/formats.md#option-books) into checked options; every bad
+/// row is reported, each naming its line and column.
+fn read_csv(path: &Path) -> Result<Vec<OptionSpec>, Failure> {
+    read_options(path, |r| {
+        OptionSpec::new(r.kind, r.spot, r.strike, r.rate, r.vol, r.expiry_years).map_err(
+            |e: OptionError| FieldProblem {
+                field: e.field().to_string(),
+                problem: found(e.found().to_string(), e.expected()),
+            },
         )
-        .map_err(|e: OptionError| {
-            format!(
-                "{file}:{line}: {}: found {}, expected {}",
-                e.field(),
-                e.found(),
-                e.expected()
-            )
-        })?;
-        specs.push(spec);
-    }
-    if specs.is_empty() {
-        return Err(format!(
-            "{file}: no option rows, expected at least one row after the header"
-        ));
-    }
-    Ok(specs)
-}
-
-/// A row's cells, trimmed, surrounding double quotes removed.
-fn split(row: &str) -> Vec<String> {
-    row.split(',')
-        .map(|c| {
-            let c = c.trim();
-            c.strip_prefix('"')
-                .and_then(|c| c.strip_suffix('"'))
-                .unwrap_or(c)
-                .trim()
-                .to_string()
-        })
-        .collect()
+    })
+    .map_err(|e| input(e.diagnostics))
 }
 
 /// Every option's value and Greeks with `black76_batch` (in parallel, on columns).

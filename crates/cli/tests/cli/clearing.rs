@@ -61,3 +61,38 @@ fn clearing_reproduces_the_published_values() {
         stderr(&o)
     );
 }
+
+#[test]
+fn every_problem_of_both_files_and_a_node_without_external_assets_are_reported() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        p.to_string_lossy().into_owned()
+    };
+    // C owes A but has no external-assets row: an error, not a silent 0.
+    let l = write("L.csv", "debtor,creditor,amount\nA,B,4\nC,A,2\n");
+    let e = write("E.csv", "node,external_assets\nA,20\nB,20\n");
+    let o = cascade(&["clearing", "--liabilities", &l, "--external-assets", &e]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("E.csv: node: no row for node \"C\""),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("L.csv, row 2"), "{}", stderr(&o));
+    // A bad amount in each file: both reported in one run.
+    let l = write("L.csv", "debtor,creditor,amount\nA,B,x\nB,A,-1\n");
+    let e = write("E.csv", "node,external_assets\nA,20\nB,nan\n");
+    let o = cascade(&["clearing", "--liabilities", &l, "--external-assets", &e]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    for says in [
+        "L.csv: row 1: amount",
+        "L.csv: row 2: amount",
+        "E.csv: row 2: external_assets",
+    ] {
+        assert!(err.lines().any(|line| line.contains(says)), "{says}: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -243,3 +243,27 @@ fn greeks_bad_input_exits_2_naming_the_field() {
         stderr(&o)
     );
 }
+
+#[test]
+fn greeks_file_reports_every_bad_row() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("book.csv");
+    std::fs::write(
+        &path,
+        "spot,strike,rate,vol,expiry_years,kind\n42,40,0.1,0.2,0.5,call\n42,40,0.1,-0.2,0.5,call\n\
+         42,0,0.1,0.2,0.5,put\n42,40,0.1,0.2,0.5,straddle\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let f = path.to_string_lossy().into_owned();
+    let o = cascade(&["greeks", "--file", &f]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    for says in [
+        ":3: vol: found -0.2, expected ≥ 0",
+        ":4: strike: found 0, expected > 0",
+        ":5: kind: found \"straddle\", expected call or put",
+    ] {
+        assert!(err.contains(&format!("{f}{says}")), "{says}: {err}");
+    }
+    assert_eq!(stdout(&o), "", "nothing valued when a row is bad");
+}

@@ -1,94 +1,36 @@
 //! Financial networks on any set of named nodes (docs/formats.md#network-files): interbank liabilities and external
 //! balance sheets for Eisenberg–Noe clearing, exposures and equity for DebtRank.
 //!
-//! Four CSV files, each with a header row; nodes are named by any string and indexed (name ↔
-//! `usize`) in order of first appearance across all files read into one [`NetworkBuilder`]:
-//!
-//! | file | header | meaning |
-//! |---|---|---|
-//! | liabilities (sparse) | `debtor,creditor,amount` | `L[debtor][creditor] += amount`; duplicate edges add up |
-//! | liabilities (dense) | `,n1,n2,...` then rows `ni,a,b,...` | `L[ni][nj]`; detected by an empty first header cell |
-//! | external assets | `node,external_assets[,external_liabilities]` | outside assets; obligations to outside creditors |
-//! | exposures | `creditor,debtor,amount` | the creditor loses if the debtor is distressed; duplicates add up |
-//! | equity | `node,equity[,weight]` | capital buffer; economic value (default: the equity) |
-//!
-//! Every amount must be finite and ≥ 0. Empty optional cells take their default. Errors name the
-//! file, the 1-based data row (the header is row 0) and column, what was found and what was
-//! expected; malformed input never panics.
+//! Networks are read from four CSV files (liabilities, external assets, exposures, equity) by
+//! `cascade_io::network` into [`NetworkTables`] (docs/formats.md#network-files), and turned into a
+//! [`Network`] with `Network::try_from`; [`NetworkBuilder`] builds one in memory. Every amount is
+//! finite and ≥ 0.
 //!
 //! Matrices are stored as compressed sparse rows ([`Csr`]).
 //!
 //! # Examples
 //! ```
-//! use cascade_contagion::network::NetworkBuilder;
-//! let mut b = NetworkBuilder::new();
-//! b.read_liabilities_from("L.csv", "debtor,creditor,amount\nA,B,2\nB,A,2.2\n".as_bytes())
+//! use cascade_contagion::network::{Network, NetworkFile, NetworkTables};
+//! let mut t = NetworkTables::new();
+//! t.read_from(NetworkFile::Liabilities, "L.csv", "debtor,creditor,amount\nA,B,2\nB,A,2.2\n".as_bytes())
 //!     .unwrap();
-//! b.read_external_assets_from("E.csv", "node,external_assets\nA,1\nB,1\n".as_bytes())
+//! t.read_from(NetworkFile::ExternalAssets, "E.csv", "node,external_assets\nA,1\nB,1\n".as_bytes())
 //!     .unwrap();
-//! let net = b.build();
+//! let net = Network::try_from(t).unwrap();
 //! assert_eq!(net.names, ["A", "B"]);
 //! assert_eq!(net.liabilities.get(1, 0), 2.2);
 //! ```
 
 mod csr;
-mod read;
 
+pub use cascade_io::network::{NetworkFile, NetworkTables};
 pub use csr::Csr;
 
-use std::collections::HashMap;
-
-/// An error reading or building a network. Messages name the file, row and column.
+/// An error building a network in memory (reading files: `cascade_io::network`, whose errors name
+/// the file, row and column).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetworkError {
-    /// The file could not be opened or read.
-    #[error("{file}: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The CSV itself is malformed (e.g. invalid UTF-8).
-    #[error("{file}: row {row}: {message}")]
-    Csv {
-        file: String,
-        row: usize,
-        message: String,
-    },
-    /// The header row is missing or not the expected one.
-    #[error("{file}: header: found \"{found}\", expected \"{expected}\"")]
-    Header {
-        file: String,
-        found: String,
-        expected: String,
-    },
-    /// A data row has the wrong number of fields.
-    #[error("{file}: row {row}: found {found} fields, expected {expected}")]
-    FieldCount {
-        file: String,
-        row: usize,
-        found: usize,
-        expected: String,
-    },
-    /// A field holds an invalid value.
-    #[error("{file}: row {row}, column {column} ({name}): found \"{found}\", expected {expected}")]
-    Field {
-        file: String,
-        row: usize,
-        column: usize,
-        name: String,
-        found: String,
-        expected: String,
-    },
-    /// A node appears twice in a file that lists each node once.
-    #[error("{file}: row {row}: node \"{node}\" already given in row {first_row}, expected each node once")]
-    Duplicate {
-        file: String,
-        row: usize,
-        node: String,
-        first_row: usize,
-    },
     /// An in-memory value is invalid (builder or [`Csr`] constructor).
     #[error("{what}: found {found}, expected {expected}")]
     Value {
@@ -227,15 +169,54 @@ impl Network {
     }
 }
 
-/// Collects nodes, edges and balance sheets (from files or in memory) into a [`Network`].
+/// Collects nodes, edges and balance sheets in memory into a [`Network`]: the in-memory side of
+/// [`NetworkTables`], whose files `cascade_io::network` reads (every amount checked here, as the
+/// reader checks a file's).
 #[derive(Debug, Default, Clone)]
 pub struct NetworkBuilder {
-    names: Vec<String>,
-    index: HashMap<String, usize>,
-    liabilities: Vec<(usize, usize, f64)>,
-    external: Vec<Option<(f64, f64)>>,
-    exposures: Vec<(usize, usize, f64)>,
-    equity: Vec<Option<(f64, Option<f64>)>>,
+    tables: NetworkTables,
+}
+
+impl From<NetworkTables> for NetworkBuilder {
+    fn from(tables: NetworkTables) -> Self {
+        Self { tables }
+    }
+}
+
+/// A network from tables as read (`cascade_io::network::read_clearing_network` and
+/// `read_debtrank_network`); every index and amount is checked again, since the tables' fields are
+/// public.
+impl TryFrom<NetworkTables> for Network {
+    type Error = NetworkError;
+
+    fn try_from(t: NetworkTables) -> Result<Self, NetworkError> {
+        let n = t.names.len();
+        let balance_sheets = t.external.len().max(t.equity.len());
+        if balance_sheets > n {
+            return Err(NetworkError::Value {
+                what: "balance sheets".into(),
+                found: balance_sheets.to_string(),
+                expected: format!("at most one per node ({n})"),
+            });
+        }
+        let liabilities = Csr::from_triplets(n, n, &t.liabilities)?;
+        let exposures = Csr::from_triplets(n, n, &t.exposures)?;
+        let mut b = NetworkBuilder::new();
+        for name in &t.names {
+            b.node(name);
+        }
+        for (i, e) in t.external.iter().enumerate() {
+            if let Some((a, l)) = *e {
+                b.set_external(i, a, l)?;
+            }
+        }
+        for (i, e) in t.equity.iter().enumerate() {
+            if let Some((q, w)) = *e {
+                b.set_equity(i, q, w)?;
+            }
+        }
+        Ok(b.assemble(liabilities, exposures))
+    }
 }
 
 fn check_amount(what: impl FnOnce() -> String, v: f64) -> Result<(), NetworkError> {
@@ -258,33 +239,27 @@ impl NetworkBuilder {
 
     /// The index of node `name`, adding it if new.
     pub fn node(&mut self, name: &str) -> usize {
-        if let Some(&i) = self.index.get(name) {
-            return i;
-        }
-        let i = self.names.len();
-        self.names.push(name.to_string());
-        self.index.insert(name.to_string(), i);
-        i
+        self.tables.node(name)
     }
 
     /// Number of nodes so far.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.tables.len()
     }
 
     /// Whether no node has been added.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.tables.is_empty()
     }
 
     fn check_node(&self, what: &str, i: usize) -> Result<(), NetworkError> {
-        if i < self.names.len() {
+        if i < self.len() {
             Ok(())
         } else {
             Err(NetworkError::Value {
                 what: what.into(),
                 found: i.to_string(),
-                expected: format!("a node index < {}", self.names.len()),
+                expected: format!("a node index < {}", self.len()),
             })
         }
     }
@@ -306,7 +281,7 @@ impl NetworkBuilder {
                 expected: "0 (no self-liabilities)".into(),
             });
         }
-        self.liabilities.push((debtor, creditor, amount));
+        self.tables.liabilities.push((debtor, creditor, amount));
         Ok(())
     }
 
@@ -323,8 +298,7 @@ impl NetworkBuilder {
             || format!("external liabilities of node {node}"),
             liabilities,
         )?;
-        grow(&mut self.external, node);
-        self.external[node] = Some((assets, liabilities));
+        self.tables.set_external(node, assets, liabilities);
         Ok(())
     }
 
@@ -338,7 +312,7 @@ impl NetworkBuilder {
         self.check_node("creditor", creditor)?;
         self.check_node("debtor", debtor)?;
         check_amount(|| format!("exposure of {creditor} to {debtor}"), amount)?;
-        self.exposures.push((creditor, debtor, amount));
+        self.tables.exposures.push((creditor, debtor, amount));
         Ok(())
     }
 
@@ -354,17 +328,25 @@ impl NetworkBuilder {
         if let Some(w) = weight {
             check_amount(|| format!("weight of node {node}"), w)?;
         }
-        grow(&mut self.equity, node);
-        self.equity[node] = Some((equity, weight));
+        self.tables.set_equity(node, equity, weight);
         Ok(())
     }
 
     /// The network: matrices in CSR form (duplicate edges summed), absent balance-sheet entries 0.
     pub fn build(self) -> Network {
-        let n = self.names.len();
+        let n = self.len();
+        let liabilities = Csr::from_valid_triplets(n, n, &self.tables.liabilities);
+        let exposures = Csr::from_valid_triplets(n, n, &self.tables.exposures);
+        self.assemble(liabilities, exposures)
+    }
+
+    /// The network with matrices already built.
+    fn assemble(self, liabilities: Csr, exposures: Csr) -> Network {
+        let t = self.tables;
+        let n = t.names.len();
         let mut external_assets = vec![0.0; n];
         let mut external_liabilities = vec![0.0; n];
-        for (i, e) in self.external.iter().enumerate() {
+        for (i, e) in t.external.iter().enumerate() {
             if let Some((a, l)) = *e {
                 external_assets[i] = a;
                 external_liabilities[i] = l;
@@ -372,26 +354,20 @@ impl NetworkBuilder {
         }
         let mut equity = vec![0.0; n];
         let mut weight = vec![0.0; n];
-        for (i, e) in self.equity.iter().enumerate() {
+        for (i, e) in t.equity.iter().enumerate() {
             if let Some((q, w)) = *e {
                 equity[i] = q;
                 weight[i] = w.unwrap_or(q);
             }
         }
         Network {
-            liabilities: Csr::from_valid_triplets(n, n, &self.liabilities),
-            exposures: Csr::from_valid_triplets(n, n, &self.exposures),
-            names: self.names,
+            liabilities,
+            exposures,
+            names: t.names,
             external_assets,
             external_liabilities,
             equity,
             weight,
         }
-    }
-}
-
-fn grow<T: Clone>(v: &mut Vec<Option<T>>, i: usize) {
-    if v.len() <= i {
-        v.resize(i + 1, None);
     }
 }

@@ -4,7 +4,7 @@ use cascade_contagion::clearing::{clear, ClearingOptions};
 use cascade_contagion::debtrank::{
     debtrank, each_node_alone, impact_matrix, shock_vector, DebtRankOptions, Variant,
 };
-use cascade_contagion::network::{Csr, Network, NetworkBuilder, NetworkError};
+use cascade_contagion::network::{Csr, Network, NetworkFile, NetworkTables};
 use proptest::prelude::*;
 
 fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
@@ -15,20 +15,29 @@ fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
 // Reading networks
 // ---------------------------------------------------------------------------------------------
 
+/// The network of the files `files` (kind, name, text), read as `cascade_io` reads them.
+fn network(files: &[(NetworkFile, &str, &str)]) -> Network {
+    let mut t = NetworkTables::new();
+    for (kind, name, text) in files {
+        t.read_from(*kind, name, text.as_bytes()).unwrap();
+    }
+    Network::try_from(t).unwrap()
+}
+
 #[test]
 fn sparse_liabilities_add_duplicates_and_index_nodes_across_files() {
-    let mut b = NetworkBuilder::new();
-    b.read_liabilities_from(
-        "L.csv",
-        "debtor,creditor,amount\nbank A,B,2\nB,bank A,2.2\nbank A,B,0.5\n".as_bytes(),
-    )
-    .unwrap();
-    b.read_external_assets_from(
-        "E.csv",
-        "node,external_assets,external_liabilities\nB,1,\nC,3,4\nbank A,1,0.25\n".as_bytes(),
-    )
-    .unwrap();
-    let net = b.build();
+    let net = network(&[
+        (
+            NetworkFile::Liabilities,
+            "L.csv",
+            "debtor,creditor,amount\nbank A,B,2\nB,bank A,2.2\nbank A,B,0.5\n",
+        ),
+        (
+            NetworkFile::ExternalAssets,
+            "E.csv",
+            "node,external_assets,external_liabilities\nB,1,\nC,3,4\nbank A,1,0.25\n",
+        ),
+    ]);
     assert_eq!(net.names, ["bank A", "B", "C"]);
     assert_eq!(net.liabilities.get(0, 1), 2.5);
     assert_eq!(net.liabilities.get(1, 0), 2.2);
@@ -40,10 +49,11 @@ fn sparse_liabilities_add_duplicates_and_index_nodes_across_files() {
 
 #[test]
 fn dense_liabilities_are_detected_by_an_empty_first_header_cell() {
-    let mut b = NetworkBuilder::new();
-    b.read_liabilities_from("L.csv", ",x,y,z\nz,2,0,0\nx,0,4,0\ny,0,0,3\n".as_bytes())
-        .unwrap();
-    let net = b.build();
+    let net = network(&[(
+        NetworkFile::Liabilities,
+        "L.csv",
+        ",x,y,z\nz,2,0,0\nx,0,4,0\ny,0,0,3\n",
+    )]);
     assert_eq!(net.names, ["x", "y", "z"]);
     assert_eq!(
         net.liabilities.to_dense(),
@@ -53,93 +63,41 @@ fn dense_liabilities_are_detected_by_an_empty_first_header_cell() {
 
 #[test]
 fn exposures_and_equity_with_default_weight() {
-    let mut b = NetworkBuilder::new();
-    b.read_exposures_from("X.csv", "creditor,debtor,amount\nA,B,4\nA,B,1\n".as_bytes())
-        .unwrap();
-    b.read_equity_from("Q.csv", "node,equity,weight\nA,10,\nB,5,7\n".as_bytes())
-        .unwrap();
-    let net = b.build();
+    let net = network(&[
+        (
+            NetworkFile::Exposures,
+            "X.csv",
+            "creditor,debtor,amount\nA,B,4\nA,B,1\n",
+        ),
+        (
+            NetworkFile::Equity,
+            "Q.csv",
+            "node,equity,weight\nA,10,\nB,5,7\n",
+        ),
+    ]);
     assert_eq!(net.exposures.get(0, 1), 5.0);
     assert_eq!(net.equity, [10.0, 5.0]);
     assert_eq!(net.weight, [10.0, 7.0]);
 }
 
 #[test]
-fn files_are_read_from_disk_and_a_missing_file_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("L.csv");
-    std::fs::write(&path, "debtor,creditor,amount\na,b,1\n").unwrap();
-    let mut b = NetworkBuilder::new();
-    b.read_liabilities(&path).unwrap();
-    assert_eq!(b.build().liabilities.get(0, 1), 1.0);
-    let missing = dir.path().join("nope.csv");
-    let err = NetworkBuilder::new().read_equity(&missing).unwrap_err();
-    assert!(matches!(err, NetworkError::Io { .. }));
-    assert!(err.to_string().contains("nope.csv"), "{err}");
-}
-
-fn liabilities_error(text: &str) -> String {
-    NetworkBuilder::new()
-        .read_liabilities_from("L.csv", text.as_bytes())
-        .unwrap_err()
-        .to_string()
-}
-
-#[test]
-fn errors_name_file_row_column_and_expectation() {
+fn tables_changed_by_hand_are_checked_again() {
+    let mut t = NetworkTables::new();
+    let a = t.node("A");
+    t.liabilities.push((a, 7, 1.0));
+    assert!(Network::try_from(t.clone()).is_err());
+    t.liabilities = vec![(a, a, f64::NAN)];
+    assert!(Network::try_from(t.clone()).is_err());
+    t.liabilities.clear();
+    t.set_external(3, 1.0, 0.0);
+    let e = Network::try_from(t.clone()).unwrap_err().to_string();
     assert_eq!(
-        liabilities_error("debtor,creditor,amount\na,b,1\na,b,x\n"),
-        "L.csv: row 2, column 3 (amount): found \"x\", expected a finite number ≥ 0"
+        e,
+        "balance sheets: found 4, expected at most one per node (1)"
     );
-    assert_eq!(
-        liabilities_error("debtor,creditor,amount\na,b,-1\n"),
-        "L.csv: row 1, column 3 (amount): found \"-1\", expected a finite number ≥ 0"
-    );
-    assert!(liabilities_error("debtor,creditor,amount\na,b,inf\n").contains("row 1, column 3"));
-    assert!(liabilities_error("debtor,creditor,amount\na,b,NaN\n").contains("found \"NaN\""));
-    assert_eq!(
-        liabilities_error("debtor,creditor,amount\na,,1\n"),
-        "L.csv: row 1, column 2 (creditor): found \"\", expected a node name"
-    );
-    assert_eq!(
-        liabilities_error("debtor,creditor,amount\na,b\n"),
-        "L.csv: row 1: found 2 fields, expected 3 (debtor,creditor,amount)"
-    );
-    assert_eq!(
-        liabilities_error("from,to,value\na,b,1\n"),
-        "L.csv: header: found \"from,to,value\", expected \"debtor,creditor,amount\""
-    );
-    assert!(liabilities_error("debtor,creditor,amount\na,a,1\n").contains("debtor = creditor"));
-    assert!(liabilities_error("").contains("expected \"a header row\""));
-    // Dense: wrong width, self-liability on the diagonal, duplicated row.
-    assert_eq!(
-        liabilities_error(",x,y\nx,0,1\ny,2\n"),
-        "L.csv: row 2: found 2 fields, expected 3 (row name and 2 amounts)"
-    );
-    assert!(liabilities_error(",x,y\nx,1,1\n").contains("row 1, column 2 (x)"));
-    assert!(liabilities_error(",x,y\nx,0,1\nx,0,1\n").contains("already given in row 1"));
-
-    let err = NetworkBuilder::new()
-        .read_external_assets_from("E.csv", "node,external_assets\na,1\na,2\n".as_bytes())
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        err,
-        "E.csv: row 2: node \"a\" already given in row 1, expected each node once"
-    );
-    let err = NetworkBuilder::new()
-        .read_equity_from("Q.csv", "node,equity\na,1,2\n".as_bytes())
-        .unwrap_err()
-        .to_string();
-    assert_eq!(err, "Q.csv: row 1: found 3 fields, expected 2");
-    let err = NetworkBuilder::new()
-        .read_equity_from("Q.csv", "node,capital\n".as_bytes())
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        err,
-        "Q.csv: header: found \"node,capital\", expected \"node,equity[,weight]\""
-    );
+    t.external.clear();
+    t.set_equity(a, -1.0, None);
+    assert!(Network::try_from(t).is_err());
 }
 
 #[test]
@@ -153,21 +111,6 @@ fn csr_transpose_and_validation() {
     assert!(Csr::from_triplets(2, 2, &[(2, 0, 1.0)]).is_err());
     assert!(Csr::from_triplets(2, 2, &[(0, 1, f64::NAN)]).is_err());
     assert!(Csr::from_triplets(2, 2, &[(0, 1, -1.0)]).is_err());
-}
-
-proptest! {
-    /// Arbitrary bytes never panic the readers.
-    #[test]
-    fn readers_never_panic(text in "[a-c0-9,.\\-\n e]{0,80}") {
-        let mut b = NetworkBuilder::new();
-        let _ = b.read_liabilities_from("L.csv", format!("debtor,creditor,amount\n{text}").as_bytes());
-        let _ = b.read_liabilities_from("L.csv", format!(",a,b\n{text}").as_bytes());
-        let _ = b.read_liabilities_from("L.csv", text.as_bytes());
-        let _ = b.read_external_assets_from("E.csv", text.as_bytes());
-        let _ = b.read_exposures_from("X.csv", text.as_bytes());
-        let _ = b.read_equity_from("Q.csv", format!("node,equity,weight\n{text}").as_bytes());
-        let _ = b.build();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,18 +353,18 @@ proptest! {
 /// Exposures (creditor, debtor, amount): B→A 4, C→A 3, C→B 5, A→C 20, so the impacts
 /// W_ij = min(1, A_ji / E_j) are W_AB = 0.4, W_AC = 0.3, W_BC = 0.5, W_CA = min(1, 2) = 1.
 fn three_nodes() -> Network {
-    let mut b = NetworkBuilder::new();
-    b.read_equity_from(
-        "Q.csv",
-        "node,equity,weight\nA,10,2\nB,10,1\nC,10,1\n".as_bytes(),
-    )
-    .unwrap();
-    b.read_exposures_from(
-        "X.csv",
-        "creditor,debtor,amount\nB,A,4\nC,A,3\nC,B,5\nA,C,20\n".as_bytes(),
-    )
-    .unwrap();
-    b.build()
+    network(&[
+        (
+            NetworkFile::Equity,
+            "Q.csv",
+            "node,equity,weight\nA,10,2\nB,10,1\nC,10,1\n",
+        ),
+        (
+            NetworkFile::Exposures,
+            "X.csv",
+            "creditor,debtor,amount\nB,A,4\nC,A,3\nC,B,5\nA,C,20\n",
+        ),
+    ])
 }
 
 #[test]
@@ -693,19 +636,10 @@ fn timing_sparse_100k_1m() {
 /// The 9-edge network of `cascade debtrank` (a fuzzing find): A and C are exposed to each other
 /// beyond their equity, a loop of full impacts.
 fn nine_edges() -> Network {
-    let mut b = NetworkBuilder::new();
-    b.read_equity_from(
-        "Q.csv",
-        "node,equity\nA,10\nB,100\nC,5\nD,10\nE,10\n".as_bytes(),
-    )
-    .unwrap();
-    b.read_exposures_from(
-        "X.csv",
-        "creditor,debtor,amount\nB,B,3\nC,A,10\nE,B,0.5\nC,C,11\nB,D,1\nA,C,20\nD,B,20\nD,E,20\nA,E,3\n"
-            .as_bytes(),
-    )
-    .unwrap();
-    b.build()
+    network(&[
+        (NetworkFile::Equity, "Q.csv", "node,equity\nA,10\nB,100\nC,5\nD,10\nE,10\n"),
+        (NetworkFile::Exposures, "X.csv", "creditor,debtor,amount\nB,B,3\nC,A,10\nE,B,0.5\nC,C,11\nB,D,1\nA,C,20\nD,B,20\nD,E,20\nA,E,3\n"),
+    ])
 }
 
 #[test]
