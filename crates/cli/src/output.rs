@@ -58,24 +58,9 @@ pub fn without_negative_zero(json: &str) -> String {
 /// Checks that a file can be written at `path` before a (possibly long) run: its folder exists and
 /// takes new files, and `path` is not a folder. A usage error (exit 2) naming the flag and the
 /// user's path otherwise.
-// TODO(lead): unify with `cascade_io::check_output_path` once io has it.
 pub fn check_output_path(flag: &str, path: &Path) -> Result<(), Failure> {
-    let bad = |why: String| Failure::Input(format!("error: {flag} {}: {why}", path.display()));
-    if path.as_os_str().is_empty() {
-        return Err(bad("empty path, expected a file name".into()));
-    }
-    if path.is_dir() {
-        return Err(bad("is a folder, expected a file name".into()));
-    }
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !folder.is_dir() {
-        return Err(bad(format!("folder {} does not exist", folder.display())));
-    }
-    check_writable_folder(folder)
-        .map_err(|e| bad(format!("cannot create files in {}: {e}", folder.display())))
+    cascade_io::write::check_output_path(path)
+        .map_err(|e| Failure::Input(format!("error: {flag} {e}")))
 }
 
 /// Checks that `dir` exists or can be created, and takes new files (usage error otherwise).
@@ -85,24 +70,15 @@ pub fn check_output_dir(flag: &str, dir: &Path) -> Result<(), Failure> {
         return Err(bad("is a file, expected a folder".into()));
     }
     std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create the folder: {e}")))?;
-    check_writable_folder(dir).map_err(|e| bad(format!("cannot create files in it: {e}")))
-}
-
-/// Creates and removes a probe file in `folder`.
-fn check_writable_folder(folder: &Path) -> std::io::Result<()> {
-    let probe = folder.join(format!(".cascade-probe-{}", std::process::id()));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)?;
-    std::fs::remove_file(&probe)
+    // A temporary file is created and removed in it.
+    cascade_io::write::check_output_path(&dir.join("probe"))
+        .map_err(|e| bad(format!("cannot create files in it ({e})")))
 }
 
 /// Writes `bytes` to `path` whole or not at all.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    cascade_io::write::write_atomic(path, bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    // The error names the file: no context to add.
+    cascade_io::write::write_atomic(path, bytes).map_err(|e| Failure::Runtime(e.into()))
 }
 
 /// Prints `text` on stdout.
