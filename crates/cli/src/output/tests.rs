@@ -23,7 +23,7 @@ fn an_output_path_in_a_missing_folder_is_a_usage_error_naming_it() {
     match check_output_path("--output", Path::new("/nonexistent-cascade/x.json")) {
         Err(Failure::Input(m)) => assert_eq!(
             m,
-            "error: --output /nonexistent-cascade/x.json: folder /nonexistent-cascade does not exist"
+            "error: --output /nonexistent-cascade/x.json: cannot write: the folder /nonexistent-cascade does not exist"
         ),
         _ => panic!("expected a usage error"),
     }
