@@ -130,48 +130,7 @@ impl ClearingOptions {
 }
 
 /// An error of [`clear`].
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClearingError {
-    /// A parameter is out of range.
-    #[error("{name} = {found}, expected {expected}")]
-    Parameter {
-        name: &'static str,
-        found: f64,
-        expected: &'static str,
-    },
-    /// Inputs of inconsistent size.
-    #[error("{what}: found {found}, expected {expected}")]
-    Dimension {
-        what: &'static str,
-        found: usize,
-        expected: usize,
-    },
-    /// An input value is negative or not finite.
-    #[error("{what} of node {node}: found {found}, expected a finite number ≥ 0")]
-    Value {
-        what: &'static str,
-        node: usize,
-        found: f64,
-    },
-    /// The Gauss–Seidel sweeps of a round hit `max_sweeps`.
-    #[error("round {round}: payments still moved by {change:e} (relative) after {sweeps} sweeps, expected ≤ the tolerance")]
-    NotConverged {
-        round: usize,
-        sweeps: usize,
-        change: f64,
-    },
-}
-
-impl ClearingError {
-    fn parameter(name: &'static str, found: f64, expected: &'static str) -> Self {
-        ClearingError::Parameter {
-            name,
-            found,
-            expected,
-        }
-    }
-}
+pub use crate::error::ContagionError as ClearingError;
 
 /// The result of [`clear`]; one entry per node.
 #[derive(Debug, Clone, PartialEq)]
@@ -304,7 +263,12 @@ pub fn clear_matrix(
             .enumerate()
             .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
         {
-            return Err(ClearingError::Value { what, node, found });
+            return Err(ClearingError::Value {
+                what,
+                node: node.to_string(),
+                found,
+                expected: "a finite number ≥ 0",
+            });
         }
     }
 

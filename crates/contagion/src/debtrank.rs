@@ -122,38 +122,7 @@ impl DebtRankOptions {
 }
 
 /// An error of DebtRank.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DebtRankError {
-    /// A parameter is out of range.
-    #[error("{name} = {found}, expected {expected}")]
-    Parameter {
-        name: &'static str,
-        found: f64,
-        expected: &'static str,
-    },
-    /// Inputs of inconsistent size.
-    #[error("{what}: found {found}, expected {expected}")]
-    Dimension {
-        what: &'static str,
-        found: usize,
-        expected: usize,
-    },
-    /// An input value is out of range.
-    #[error("{what} of node {node}: found {found}, expected {expected}")]
-    Value {
-        what: &'static str,
-        node: String,
-        found: f64,
-        expected: &'static str,
-    },
-    /// A shock names a node not in the network.
-    #[error("shock: node \"{0}\" is not in the network")]
-    UnknownNode(String),
-    /// A shock names the same node twice.
-    #[error("shock: node \"{0}\" shocked twice, expected each node once")]
-    DuplicateShock(String),
-}
+pub use crate::error::ContagionError as DebtRankError;
 
 /// The result of a DebtRank run; vectors have one entry per node.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,6 +4,9 @@
 
 pub mod clearing;
 pub mod debtrank;
+mod error;
 pub mod network;
 pub mod output;
 pub mod snapshot;
+
+pub use error::ContagionError;

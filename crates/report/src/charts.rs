@@ -348,31 +348,18 @@ pub(crate) fn hbar_stacked(
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
-        let mut left = vec![0.0; categories.len()];
-        for s in series {
-            let color = s.color;
-            let bars: Vec<Rectangle<(f64, SegmentValue<usize>)>> = s
-                .values
-                .iter()
-                .enumerate()
-                .take(categories.len())
-                .filter(|(_, v)| bar_value(**v) > 0.0)
-                .map(|(i, v)| {
-                    let x0 = left[i];
-                    let x1 = stack(x0, bar_value(*v));
-                    left[i] = x1;
-                    let mut r = Rectangle::new(
-                        [
-                            (x0, SegmentValue::Exact(row(i))),
-                            (x1, SegmentValue::Exact(row(i) + 1)),
-                        ],
-                        color.filled(),
-                    );
-                    r.set_margin(6, 6, 0, 0);
-                    r
-                })
-                .collect();
-            chart.draw_series(bars)?;
+        for (s, pieces) in series.iter().zip(stacked_pieces(series, categories.len())) {
+            chart.draw_series(pieces.into_iter().map(|(i, x0, x1)| {
+                let mut r = Rectangle::new(
+                    [
+                        (x0, SegmentValue::Exact(row(i))),
+                        (x1, SegmentValue::Exact(row(i) + 1)),
+                    ],
+                    s.color.filled(),
+                );
+                r.set_margin(6, 6, 0, 0);
+                r
+            }))?;
         }
         chart.draw_series(totals.iter().enumerate().map(|(i, t)| {
             Text::new(
@@ -386,6 +373,29 @@ pub(crate) fn hbar_stacked(
         }))?;
         Ok(())
     })
+}
+
+/// Each series' pieces of a stacked bar chart over `n` categories, in stacking order: `(category,
+/// from, to)` for each value drawn (see [`bar_value`]), on top of the series before it.
+fn stacked_pieces(series: &[Series], n: usize) -> Vec<Vec<(usize, f64, f64)>> {
+    let mut base = vec![0.0; n];
+    series
+        .iter()
+        .map(|s| {
+            s.values
+                .iter()
+                .enumerate()
+                .take(n)
+                .filter(|(_, v)| bar_value(**v) > 0.0)
+                .map(|(i, v)| {
+                    let from = base[i];
+                    let to = stack(from, bar_value(*v));
+                    base[i] = to;
+                    (i, from, to)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Vertical bars, one per x category, stacked from `series` bottom to top, with a legend; `width`
@@ -427,31 +437,18 @@ pub(crate) fn vbar_stacked(
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
-        let mut bottom = vec![0.0; x_labels.len()];
-        for s in series {
-            let color = s.color;
-            let bars: Vec<Rectangle<(SegmentValue<usize>, f64)>> = s
-                .values
-                .iter()
-                .enumerate()
-                .take(x_labels.len())
-                .filter(|(_, v)| bar_value(**v) > 0.0)
-                .map(|(i, v)| {
-                    let y0 = bottom[i];
-                    let y1 = stack(y0, bar_value(*v));
-                    bottom[i] = y1;
-                    let mut r = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(i), y0),
-                            (SegmentValue::Exact(i + 1), y1),
-                        ],
-                        color.filled(),
-                    );
-                    r.set_margin(0, 0, 8, 8);
-                    r
-                })
-                .collect();
-            chart.draw_series(bars)?;
+        for (s, pieces) in series.iter().zip(stacked_pieces(series, x_labels.len())) {
+            chart.draw_series(pieces.into_iter().map(|(i, y0, y1)| {
+                let mut r = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), y0),
+                        (SegmentValue::Exact(i + 1), y1),
+                    ],
+                    s.color.filled(),
+                );
+                r.set_margin(0, 0, 8, 8);
+                r
+            }))?;
         }
         Ok(())
     })
