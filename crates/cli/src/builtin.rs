@@ -12,28 +12,35 @@ pub struct BuiltinScenario {
     pub toml: &'static str,
 }
 
+/// A built-in scenario: `examples/builtin/NAME.toml` with its one-line description.
+macro_rules! builtin {
+    ($name:literal, $description:literal) => {
+        BuiltinScenario {
+            name: $name,
+            description: $description,
+            toml: include_str!(concat!("../../../examples/builtin/", $name, ".toml")),
+        }
+    };
+}
+
 /// Built-in scenarios. The first is the default on the built-in system.
 pub const SCENARIOS: [BuiltinScenario; 4] = [
-    BuiltinScenario {
-        name: "eth-crash",
-        description: "ETH −40%, stETH at a 5% discount, every market half as deep",
-        toml: include_str!("../../../examples/builtin/eth-crash.toml"),
-    },
-    BuiltinScenario {
-        name: "steth-depeg",
-        description: "stETH at 0.93 ETH while ETH falls 10%, the Curve stETH/ETH pool half as deep (June 2022)",
-        toml: include_str!("../../../examples/builtin/steth-depeg.toml"),
-    },
-    BuiltinScenario {
-        name: "bridge-hack",
-        description: "the wormhole bridge loses half of its ETH, whETH's market a quarter as deep (February 2022)",
-        toml: include_str!("../../../examples/builtin/bridge-hack.toml"),
-    },
-    BuiltinScenario {
-        name: "usdc-depeg",
-        description: "USDC −13%, DAI following its USDC backing (March 2023)",
-        toml: include_str!("../../../examples/builtin/usdc-depeg.toml"),
-    },
+    builtin!(
+        "eth-crash",
+        "ETH −40%, stETH at a 5% discount, every market half as deep"
+    ),
+    builtin!(
+        "steth-depeg",
+        "stETH at 0.93 ETH while ETH falls 10%, the Curve stETH/ETH pool half as deep (June 2022)"
+    ),
+    builtin!(
+        "bridge-hack",
+        "the wormhole bridge loses half of its ETH, whETH's market a quarter as deep (February 2022)"
+    ),
+    builtin!(
+        "usdc-depeg",
+        "USDC −13%, DAI following its USDC backing (March 2023)"
+    ),
 ];
 
 /// The built-in scenario named `name`.

@@ -35,6 +35,22 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    fn new(
+        severity: Severity,
+        file: &str,
+        location: Location,
+        field: impl Into<String>,
+        problem: impl Into<Problem>,
+    ) -> Self {
+        Diagnostic {
+            severity,
+            file: file.to_string(),
+            location,
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+
     /// The problem in words, e.g. `= 1.7, expected a number in (0, 1]`.
     pub fn message(&self) -> String {
         self.problem.to_string()
@@ -74,52 +90,24 @@ impl Diagnostics {
         self.items.push(d);
     }
     /// Records an error at `file`/`location` about `field`.
-    pub fn error(
-        &mut self,
-        file: &str,
-        location: Location,
-        field: impl Into<String>,
-        problem: impl Into<Problem>,
-    ) {
-        self.add(
-            Severity::Error,
-            file,
-            location,
-            field.into(),
-            problem.into(),
-        );
+    pub fn error(&mut self, file: &str, at: Location, field: &str, p: impl Into<Problem>) {
+        self.record(Severity::Error, file, at, field, p.into());
     }
     /// Records a warning at `file`/`location` about `field`.
-    pub fn warning(
-        &mut self,
-        file: &str,
-        location: Location,
-        field: impl Into<String>,
-        problem: impl Into<Problem>,
-    ) {
-        self.add(
-            Severity::Warning,
-            file,
-            location,
-            field.into(),
-            problem.into(),
-        );
+    pub fn warning(&mut self, file: &str, at: Location, field: &str, p: impl Into<Problem>) {
+        self.record(Severity::Warning, file, at, field, p.into());
     }
-    fn add(
+    /// Records a finding of `severity`.
+    pub fn record(
         &mut self,
         severity: Severity,
         file: &str,
-        location: Location,
-        field: String,
-        problem: Problem,
+        at: Location,
+        field: &str,
+        p: Problem,
     ) {
-        self.items.push(Diagnostic {
-            severity,
-            file: file.to_string(),
-            location,
-            field,
-            problem,
-        });
+        self.items
+            .push(Diagnostic::new(severity, file, at, field, p));
     }
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);

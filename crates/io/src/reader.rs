@@ -25,11 +25,11 @@ impl<'a> Ctx<'a> {
 
     pub fn error(&mut self, line: u32, field: impl Into<String>, problem: impl Into<Problem>) {
         self.diags
-            .error(self.file, Location::Line(line), field, problem);
+            .error(self.file, Location::Line(line), &field.into(), problem);
     }
     pub fn warning(&mut self, line: u32, field: impl Into<String>, problem: impl Into<Problem>) {
         self.diags
-            .warning(self.file, Location::Line(line), field, problem);
+            .warning(self.file, Location::Line(line), &field.into(), problem);
     }
 }
 

@@ -310,11 +310,8 @@ pub(crate) fn hbar_stacked(
     fmt_total: fn(f64) -> String,
     width: u32,
 ) -> String {
-    let n = categories.len().max(1);
-    let totals = totals(categories.len(), series);
-    let max = totals.iter().copied().fold(0.0, f64::max);
     // Room on the right of the longest bar for its label.
-    let axis = value_axis(max, 0.18);
+    let (n, totals, axis) = stacked_axis(categories.len(), series, 0.18);
     let label_w = categories
         .iter()
         .map(|c| c.chars().count())
@@ -375,6 +372,14 @@ pub(crate) fn hbar_stacked(
     })
 }
 
+/// For a stacked bar chart over `categories`: the number of bar slots (at least 1), each category's
+/// total, and the value axis with `headroom` above the longest bar.
+fn stacked_axis(categories: usize, series: &[Series], headroom: f64) -> (usize, Vec<f64>, Axis) {
+    let totals = totals(categories, series);
+    let max = totals.iter().copied().fold(0.0, f64::max);
+    (categories.max(1), totals, value_axis(max, headroom))
+}
+
 /// Each series' pieces of a stacked bar chart over `n` categories, in stacking order: `(category,
 /// from, to)` for each value drawn (see [`bar_value`]), on top of the series before it.
 fn stacked_pieces(series: &[Series], n: usize) -> Vec<Vec<(usize, f64, f64)>> {
@@ -407,10 +412,7 @@ pub(crate) fn vbar_stacked(
     y_desc: &str,
     width: u32,
 ) -> String {
-    let n = x_labels.len().max(1);
-    let totals = totals(x_labels.len(), series);
-    let max = totals.iter().copied().fold(0.0, f64::max);
-    let axis = value_axis(max, 0.12);
+    let (n, _, axis) = stacked_axis(x_labels.len(), series, 0.12);
     // One label per bar while they fit (~28 px each), else every k-th.
     let every = (n * 28 / width.max(1) as usize) + 1;
     render(width, 360 + header_h(series, width), |root| {

@@ -196,16 +196,11 @@ impl GreeksRow {
 
 fn one_table(s: &OptionSpec, g: &Greeks) -> String {
     let mut o = String::new();
+    let (kind, forward) = (s.kind.name(), s.forward());
+    let (spot, strike, rate, vol, t) = (s.spot, s.strike, s.rate, s.vol, s.t_years);
     let _ = writeln!(
         o,
-        "Black-76 {}: S = {}, K = {}, r = {}, σ = {}, T = {} years (forward {:.6})\n",
-        s.kind.name(),
-        s.spot,
-        s.strike,
-        s.rate,
-        s.vol,
-        s.t_years,
-        s.forward()
+        "Black-76 {kind}: S = {spot}, K = {strike}, r = {rate}, σ = {vol}, T = {t} years (forward {forward:.6})\n"
     );
     let _ = writeln!(o, "price  {:>16.10}", g.price);
     let _ = writeln!(o, "delta  {:>16.10}", g.delta);

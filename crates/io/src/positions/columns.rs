@@ -70,7 +70,7 @@ impl ColumnMap {
                 diags.error(
                     file,
                     Location::File,
-                    *name,
+                    name,
                     Problem::MissingColumn {
                         expected: COLUMNS_EXPECTED.to_string(),
                     },

@@ -175,7 +175,7 @@ pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
                     Some(cap) if total > cap => diags.warning(
                         file,
                         Location::Line(r.line),
-                        format!("protocol \"{}\" reserve \"{}\".{key}", p.id, a.id),
+                        &format!("protocol \"{}\" reserve \"{}\".{key}", p.id, a.id),
                         format!("accounts {verb} {total} tokens, above the cap of {cap}"),
                     ),
                     _ => {}
@@ -211,7 +211,7 @@ pub(super) fn check_vault_collateral(s: &Snapshot, diags: &mut Diagnostics) {
             diags.warning(
                 &s.source,
                 Location::Line(vt.line),
-                format!("protocol \"{}\" vault_type \"{}\"", s.protocols[p].id, vt.id),
+                &format!("protocol \"{}\" vault_type \"{}\"", s.protocols[p].id, vt.id),
                 format!(
                     "vaults of this type hold \"{}\", which counts for nothing: the type's collateral is \"{}\" (e.g. account \"{}\")",
                     s.assets[a].id, s.assets[vt.collateral].id, s.accounts.id[acc]
@@ -262,7 +262,7 @@ pub(super) fn check_isolation_ceilings(
                 diags.warning(
                     &s.source,
                     Location::Line(line),
-                    format!(
+                    &format!(
                         "protocol \"{}\" reserve \"{}\".debt_ceiling",
                         s.protocols[pi].id, s.assets[a].id
                     ),
