@@ -76,7 +76,7 @@ fn parse_scenario_inner(
                         t.field("asset"),
                         not_in_snapshot(NameKind::Asset, a, snapshot),
                     );
-                    t.finish(&mut ctx);
+                    // The rest of the shock is about that asset: nothing more to say of it.
                     continue;
                 }
             },

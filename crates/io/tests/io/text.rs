@@ -295,6 +295,18 @@ fn scenario_errors_name_the_line() {
             .any(|d| d.location == Location::Line(7) && d.field == "shock 2.price_change"),
         "{e:#?}"
     );
+    // One error for a shock of an unknown asset: its other fields are not reported as unknown.
+    let e = match parse_scenario(
+        "[[shock]]\nasset = \"stETH\"\ndiscount = 0.95\nliquidity_multiplier = 0.5\n",
+        Format::Toml,
+        "sc.toml",
+        &s,
+    ) {
+        Err(e) => e.diagnostics.items,
+        Ok(_) => panic!("bad scenario accepted"),
+    };
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].message().contains("unknown asset \"stETH\""), "{e:#?}");
     let e = match parse_scenario(
         "[[shock]]\nasset = \"ETH\"\ndiscount = 0.9\n",
         Format::Toml,
