@@ -2,6 +2,8 @@
 //! comparing snapshots.
 #![forbid(unsafe_code)]
 
+pub mod system;
+
 use cascade_io::{snapshot_from_str, Format};
 use cascade_model::{ProtocolParams, Snapshot};
 
