@@ -18,6 +18,9 @@ seed() { # target → seed folder filled from the examples
     snapshot)
       for f in examples/builtin/system.toml examples/worked/snapshot.toml examples/replays/*/snapshot*.toml; do
         { printf '\0'; cat "$f"; } > "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+        # The same snapshot as JSON (odd first byte), converted with Python's tomllib.
+        { printf '\1'; python3 -c 'import json, sys, tomllib; print(json.dumps(tomllib.load(open(sys.argv[1], "rb")), indent=1))' "$f"; } \
+          > "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f" .toml).json"
       done ;;
     scenario)
       for f in examples/builtin/*-*.toml examples/*/scenario*.toml examples/replays/*/scenario*.toml; do
