@@ -5,43 +5,25 @@ use cascade_engine::{run, StressResult};
 use cascade_io::Format;
 use cascade_io::{parse_scenario, snapshot_from_str};
 use cascade_model::{Scenario, Snapshot};
+use cascade_testkit::system::{System, ETH_RESERVE, STETH_RESERVE, USDC_RESERVE};
 
 /// A pool with ETH (LT 0.825, LB 0.05) and USDC reserves; `eth_curve` is ETH's liquidity.
 fn system(eth_curve: &str, liquidator_cost: f64, accounts: &str) -> Snapshot {
-    let text = format!(
-        r#"
-name = "hand"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = {eth_curve}
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = {{ curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }}
-[[protocol]]
-id = "lend"
-kind = "lending"
-liquidator_cost_usd = {liquidator_cost:?}
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-{accounts}
-"#
-    );
-    match snapshot_from_str(&text, Format::Toml, "hand.toml") {
-        Ok((s, _)) => s,
-        Err(e) => panic!("{e}"),
-    }
+    System::new()
+        .name("hand")
+        .asset(
+            "ETH",
+            "native",
+            &format!("price = 2000.0\nliquidity = {eth_curve}"),
+        )
+        .usdc()
+        .lending_with(
+            "lend",
+            &format!("liquidator_cost_usd = {liquidator_cost:?}"),
+            &[ETH_RESERVE, USDC_RESERVE],
+        )
+        .toml(accounts)
+        .build()
 }
 
 fn scenario(s: &Snapshot, text: &str) -> Scenario {
@@ -207,54 +189,19 @@ fn receipt_token_accepted_by_a_second_pool() {
     // Account x in "other": 10000 aUSDC, 4 ETH of debt. Before: aUSDC = 1.02, HF = 10000·1.02·0.8/8000 = 1.02.
     // USDC −10% → aUSDC = 0.9·1.02 = 0.918: HF = 7344/8000 = 0.918 < 0.95 → repay all 4 ETH, seize
     // 4·2000·1.05/0.918 = 9150.326797385621 aUSDC, which the liquidator sells on aUSDC's curve.
-    let text = r#"
-name = "receipt"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "aUSDC"
-kind = "receipt"
-underlying = "USDC"
-issuer = "lend"
-rate = 1.02
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[protocol]]
-id = "other"
-kind = "lending"
-[[protocol.reserve]]
-asset = "aUSDC"
-ltv = 0.75
-liquidation_threshold = 0.80
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[account]]
-id = "x"
-protocol = "other"
-collateral = { aUSDC = 10000.0 }
-debt = { ETH = 4.0 }
-"#;
-    let (s, _) =
-        snapshot_from_str(text, Format::Toml, "receipt.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = System::new()
+        .name("receipt")
+        .eth(2000.0)
+        .usdc()
+        .asset(
+            "aUSDC",
+            "receipt",
+            "underlying = \"USDC\"\nissuer = \"lend\"\nrate = 1.02",
+        )
+        .lending("lend", &[USDC_RESERVE])
+        .lending("other", &[("aUSDC", 0.75, 0.80, 0.05), ETH_RESERVE])
+        .account("x", "other", &[("aUSDC", 10000.0)], &[("ETH", 4.0)])
+        .build();
     assert_close!(run(&s, &Scenario::baseline()).initial_prices["aUSDC"], 1.02);
     let r = run(
         &s,
@@ -279,46 +226,20 @@ fn emode_uses_the_category_threshold_and_bonus() {
     // Account: 100 stETH, 90 ETH of debt, in e-mode: HF = 100·0.95/90 = 1.0556 (outside e-mode it would
     // be 0.9). stETH discount → 0.94: HF = 94·0.95/90 = 0.99222 ≥ 0.95 → 50%: repay 45 ETH, seize
     // 45·2000·1.01/1880 = 48.351063829787236 stETH.
-    let text = r#"
-name = "emode"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "stETH"
-kind = "lst"
-underlying = "ETH"
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "stETH"
-ltv = 0.78
-liquidation_threshold = 0.81
-liquidation_bonus = 0.06
-[[protocol.emode]]
-id = "eth"
-ltv = 0.93
-liquidation_threshold = 0.95
-liquidation_bonus = 0.01
-assets = ["ETH", "stETH"]
-[[account]]
-id = "looper"
-protocol = "lend"
-emode = "eth"
-collateral = { stETH = 100.0 }
-debt = { ETH = 90.0 }
-"#;
-    let (s, _) =
-        snapshot_from_str(text, Format::Toml, "emode.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = System::new()
+        .name("emode")
+        .eth(2000.0)
+        .steth()
+        .lending("lend", &[ETH_RESERVE, STETH_RESERVE])
+        .emode("eth", (0.93, 0.95, 0.01), &["ETH", "stETH"])
+        .account_toml(
+            "looper",
+            "lend",
+            &[("stETH", 100.0)],
+            &[("ETH", 90.0)],
+            "emode = \"eth\"",
+        )
+        .build();
     assert_eq!(run(&s, &Scenario::baseline()).system.accounts_liquidated, 0);
     let r = run(
         &s,
@@ -334,50 +255,21 @@ fn isolation_mode_counts_only_the_isolated_collateral() {
     // AAVE is isolated (debt_ceiling); an account with 100 AAVE (LT 0.70) and 10 ETH (LT 0.825) against
     // 8000 USDC counts only AAVE: HF = 100·100·0.70/8000 = 0.875 → liquidated although ETH alone would
     // cover it (HF with both would be 2.94).
-    let text = r#"
-name = "iso"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "AAVE"
-kind = "governance"
-price = 100.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "AAVE"
-ltv = 0.66
-liquidation_threshold = 0.70
-liquidation_bonus = 0.075
-debt_ceiling = 1.0e6
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[account]]
-id = "iso"
-protocol = "lend"
-collateral = { AAVE = 100.0, ETH = 10.0 }
-debt = { USDC = 8000.0 }
-"#;
-    let (s, _) =
-        snapshot_from_str(text, Format::Toml, "iso.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = System::new()
+        .name("iso")
+        .eth(2000.0)
+        .asset("AAVE", "governance", "price = 100.0")
+        .usdc()
+        .lending("lend", &[ETH_RESERVE])
+        .reserve(("AAVE", 0.66, 0.70, 0.075), "debt_ceiling = 1.0e6")
+        .reserve(USDC_RESERVE, "")
+        .account(
+            "iso",
+            "lend",
+            &[("AAVE", 100.0), ("ETH", 10.0)],
+            &[("USDC", 8000.0)],
+        )
+        .build();
     let r = run(&s, &Scenario::baseline());
     let l = &r.rounds[1].liquidations[0];
     assert_eq!(l.collateral, "AAVE");
@@ -397,53 +289,19 @@ fn stableswap_quoted_in_eth_routes_proceeds_to_what_the_liquidator_repaid() {
     // is sold on ETH's curve; v wanted ETH and keeps it. The pool's marginal price falls to
     // 0.949572320, so stETH = 1800·0.949572320 = 1709.230175. (Python, 50-digit decimals, Curve's own
     // Newton iterations for D and y.)
-    let text = r#"
-name = "ss"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "stETH"
-kind = "lst"
-underlying = "ETH"
-liquidity = { curve = "stableswap", amplification = 50.0, base = 100000.0, quote = 100000.0, fee = 0.0, quote_asset = "ETH" }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "stETH"
-ltv = 0.78
-liquidation_threshold = 0.81
-liquidation_bonus = 0.06
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[account]]
-id = "u"
-protocol = "lend"
-collateral = { stETH = 100.0 }
-debt = { USDC = 150000.0 }
-[[account]]
-id = "v"
-protocol = "lend"
-collateral = { stETH = 100.0 }
-debt = { ETH = 80.0 }
-"#;
-    let (s, _) = snapshot_from_str(text, Format::Toml, "ss.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = System::new()
+        .name("ss")
+        .eth(2000.0)
+        .asset(
+            "stETH",
+            "lst",
+            "underlying = \"ETH\"\nliquidity = { curve = \"stableswap\", amplification = 50.0, base = 100000.0, quote = 100000.0, fee = 0.0, quote_asset = \"ETH\" }",
+        )
+        .usdc()
+        .lending("lend", &[ETH_RESERVE, STETH_RESERVE, USDC_RESERVE])
+        .account("u", "lend", &[("stETH", 100.0)], &[("USDC", 150000.0)])
+        .account("v", "lend", &[("stETH", 100.0)], &[("ETH", 80.0)])
+        .build();
     let sc = scenario(&s, "[[shock]]\nasset = \"ETH\"\nprice_change = -0.10\n[[shock]]\nasset = \"stETH\"\ndiscount = 0.95\n");
     let r = run(&s, &sc);
     assert_close!(r.rounds[1].prices["stETH"], 1710.0);

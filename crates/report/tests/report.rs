@@ -8,54 +8,40 @@ use cascade_report::{
     escape_html, loss_distribution_svg, simulation_html, simulation_report_html,
     stress_comparison_html, stress_html, worst_path, Section,
 };
+use cascade_testkit::system::{System, ETH_RESERVE, USDC_RESERVE};
 
 /// A pool with ETH (LT 0.825, LB 0.05, square-root price impact) and USDC reserves, one account that
 /// ends with bad debt and one that is only partly liquidated (engine tests' `system`).
-const SYSTEM: &str = r#"
-name = "hand"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1.0e7, k = 1.0, alpha = 0.5 }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-liquidator_cost_usd = 0.0
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[account]]
-id = "a"
-protocol = "lend"
-collateral = { ETH = 10.0 }
-debt = { USDC = 19000.0 }
-[[account]]
-id = "b"
-protocol = "lend"
-collateral = { ETH = 10.0 }
-debt = { USDC = 16000.0 }
-"#;
+fn hand() -> Snapshot {
+    System::new()
+        .name("hand")
+        .asset(
+            "ETH",
+            "native",
+            "price = 2000.0\nliquidity = { curve = \"power_law\", adv_usd = 1.0e7, k = 1.0, alpha = 0.5 }",
+        )
+        .usdc()
+        .lending_with(
+            "lend",
+            "liquidator_cost_usd = 0.0",
+            &[ETH_RESERVE, USDC_RESERVE],
+        )
+        .account("a", "lend", &[("ETH", 10.0)], &[("USDC", 19000.0)])
+        .account("b", "lend", &[("ETH", 10.0)], &[("USDC", 16000.0)])
+        .build()
+}
 
 const ETH_MINUS_10: &str = "name = \"eth-10\"\n[[shock]]\nasset = \"ETH\"\nprice_change = -0.10\n";
 
 fn stress(system: &str, scenario: &str) -> (Snapshot, StressResult) {
-    let s = match snapshot_from_str(system, Format::Toml, "hand.toml") {
-        Ok((s, _)) => s,
+    match snapshot_from_str(system, Format::Toml, "hand.toml") {
+        Ok((s, _)) => stress_on(s, scenario),
         Err(e) => panic!("{e}"),
-    };
+    }
+}
+
+/// Runs `scenario` (TOML) on `s`.
+fn stress_on(s: Snapshot, scenario: &str) -> (Snapshot, StressResult) {
     let sc = match parse_scenario(scenario, Format::Toml, "scenario.toml", &s) {
         Ok((sc, _)) => sc,
         Err(e) => panic!("{e}"),
@@ -77,7 +63,7 @@ fn assert_self_contained(html: &str) {
 
 #[test]
 fn stress_report_shows_the_run() {
-    let (s, r) = stress(SYSTEM, ETH_MINUS_10);
+    let (s, r) = stress_on(hand(), ETH_MINUS_10);
     assert!(
         r.system.bad_debt_usd > 0.0,
         "the test system should take bad debt: {:#?}",
@@ -109,7 +95,7 @@ fn stress_report_shows_the_run() {
 
 #[test]
 fn stress_report_escapes_input() {
-    let (s, mut r) = stress(SYSTEM, ETH_MINUS_10);
+    let (s, mut r) = stress_on(hand(), ETH_MINUS_10);
     let evil = r#"<b>&"x"</b>"#;
     r.protocols[0].id = evil.to_string();
     r.snapshot = evil.to_string();
@@ -127,7 +113,7 @@ fn stress_report_escapes_input() {
 #[test]
 fn stress_report_without_any_loss() {
     let quiet = "name = \"quiet\"\n[[shock]]\nasset = \"ETH\"\nprice_change = 0.2\n";
-    let (s, r) = stress(SYSTEM, quiet);
+    let (s, r) = stress_on(hand(), quiet);
     let html = stress_html(&s, &r);
     assert!(html.contains("No protocol took bad debt."));
     assert!(html.contains("No liquidation."));
@@ -331,7 +317,7 @@ fn winners_are_a_category_of_their_own() {
 
 #[test]
 fn winners_column_only_with_a_clearinghouse() {
-    let (s, r) = stress(SYSTEM, ETH_MINUS_10);
+    let (s, r) = stress_on(hand(), ETH_MINUS_10);
     let html = stress_html(&s, &r);
     assert!(!html.contains("winners"));
 }

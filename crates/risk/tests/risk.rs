@@ -1,61 +1,45 @@
 //! Monte Carlo checks against closed forms (docs/monte-carlo.md#monte-carlo).
 
-use cascade_io::snapshot_from_str;
-use cascade_io::Format;
-use cascade_model::Snapshot;
 use cascade_risk::metrics::{es, var_estimate};
 use cascade_risk::paths::{Dist, Jump, PathModel};
 use cascade_risk::simulate::{simulate, SimulationSpec};
+use cascade_testkit::system::{System, ETH_RESERVE, USDC_RESERVE};
 
-/// ETH (σ = 0.8) and BTC (σ = 0.6) with correlation `rho`, a lending pool and `accounts`.
-fn two_assets(rho: f64, accounts: &str) -> Snapshot {
-    let text = format!(
-        r#"
-name = "mc"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-volatility = 0.8
-liquidity = {{ curve = "power_law", adv_usd = 1.0e8, k = 0.039, alpha = 0.5 }}
-[[asset]]
-id = "BTC"
-kind = "native"
-price = 60000.0
-volatility = 0.6
-liquidity = {{ curve = "power_law", adv_usd = 1.0e8, k = 0.031, alpha = 0.5 }}
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = {{ curve = "power_law", adv_usd = 1.0e10, k = 0.0, alpha = 0.5 }}
-[[correlation]]
-assets = ["ETH", "BTC"]
-matrix = [[1.0, {rho:?}], [{rho:?}, 1.0]]
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "BTC"
-ltv = 0.70
-liquidation_threshold = 0.75
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-{accounts}
-"#
-    );
-    snapshot_from_str(&text, Format::Toml, "mc.toml")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
+/// ETH (σ = 0.8) and BTC (σ = 0.6) with correlation `rho` and a lending pool; accounts follow.
+fn two_assets(rho: f64) -> System {
+    System::new()
+        .name("mc")
+        .asset(
+            "ETH",
+            "native",
+            "price = 2000.0\nvolatility = 0.8\nliquidity = { curve = \"power_law\", adv_usd = 1.0e8, k = 0.039, alpha = 0.5 }",
+        )
+        .asset(
+            "BTC",
+            "native",
+            "price = 60000.0\nvolatility = 0.6\nliquidity = { curve = \"power_law\", adv_usd = 1.0e8, k = 0.031, alpha = 0.5 }",
+        )
+        .adv(1.0e10)
+        .usdc()
+        .toml(&format!(
+            "[[correlation]]\nassets = [\"ETH\", \"BTC\"]\nmatrix = [[1.0, {rho:?}], [{rho:?}, 1.0]]"
+        ))
+        .lending(
+            "lend",
+            &[ETH_RESERVE, ("BTC", 0.70, 0.75, 0.05), USDC_RESERVE],
+        )
+}
+
+/// `n` accounts "a0", "a1", … of `eth` ETH each in "lend", the k-th with the debt `debt(k)` USDC.
+fn with_accounts(s: System, n: usize, eth: f64, debt: impl Fn(usize) -> f64) -> System {
+    (0..n).fold(s, |s, k| {
+        s.account(
+            &format!("a{k}"),
+            "lend",
+            &[("ETH", eth)],
+            &[("USDC", debt(k))],
+        )
+    })
 }
 
 const N: u64 = 100_000;
@@ -66,7 +50,7 @@ fn var_and_es_converge_to_the_normal_closed_forms() {
     // ES_α = s·φ(z_α)/(1 − α) with s = 0.8·√(1/365) = 0.041874: 95%: 1.6448536270 / 2.0627128075,
     // 99%: 2.3263478740 / 2.6652142203 (× s). The closed form must lie in the stated 95% interval
     // (order-statistic for VaR; for ES the interval of a 2-sided ±1.96·sd of the tail mean).
-    let s = two_assets(0.0, "");
+    let s = two_assets(0.0).build();
     let m = PathModel::new(&s, 1.0, Dist::Normal, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
     let mut losses: Vec<f64> = (0..N)
         .map(|i| -m.draw(42, i, false).log_returns[0])
@@ -99,7 +83,7 @@ fn var_and_es_converge_to_the_normal_closed_forms() {
 fn student_t_is_rescaled_to_unit_variance() {
     // ν = 6: the rescaled t has variance 1 and kurtosis 3 + 6/(ν − 4) = 6, so the sample variance of
     // 100k draws has a standard error of √(5/100000) = 0.0071; 0.03 is over 4 standard errors.
-    let s = two_assets(0.0, "");
+    let s = two_assets(0.0).build();
     let m = PathModel::new(&s, 365.0, Dist::StudentT { dof: 6.0 }, Vec::new())
         .unwrap_or_else(|e| panic!("{e}"));
     let z: Vec<f64> = (0..N)
@@ -115,7 +99,7 @@ fn student_t_is_rescaled_to_unit_variance() {
 fn path_correlation_matches_the_input() {
     // ρ = 0.7 between ETH and BTC: the sample correlation of 100k paths within 0.02 (its standard error
     // is (1 − ρ²)/√n = 0.0016).
-    let s = two_assets(0.7, "");
+    let s = two_assets(0.7).build();
     let m = PathModel::new(&s, 1.0, Dist::Normal, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
     let d: Vec<Vec<f64>> = (0..N).map(|i| m.draw(3, i, false).log_returns).collect();
     let mean = |k: usize| d.iter().map(|x| x[k]).sum::<f64>() / N as f64;
@@ -129,7 +113,7 @@ fn path_correlation_matches_the_input() {
 
 #[test]
 fn antithetic_paths_mirror_and_streams_do_not_depend_on_order() {
-    let s = two_assets(0.5, "");
+    let s = two_assets(0.5).build();
     let m = PathModel::new(&s, 1.0, Dist::Normal, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
     let (a, b) = (m.draw(9, 10, true), m.draw(9, 11, true));
     assert_eq!(
@@ -143,7 +127,7 @@ fn antithetic_paths_mirror_and_streams_do_not_depend_on_order() {
 #[test]
 fn a_correlation_matrix_that_is_not_psd_is_repaired_with_a_warning() {
     // ETH–BTC 0.9, ETH–USDC 0.9, BTC–USDC −0.9 has a negative eigenvalue.
-    let mut s = two_assets(0.9, "");
+    let mut s = two_assets(0.9).build();
     let usdc = s.asset_idx("USDC").unwrap_or(0);
     s.assets[usdc].volatility = 0.01;
     s.correlations.push(cascade_model::Correlation {
@@ -174,7 +158,7 @@ fn a_correlation_matrix_that_is_not_psd_is_repaired_with_a_warning() {
 fn jumps_happen_with_their_probability() {
     // A −10% ETH jump with probability 0.2: the share of paths with it is within 4 standard errors of
     // 0.2 (√(0.16/20000) = 0.0028).
-    let s = two_assets(0.0, "");
+    let s = two_assets(0.0).build();
     let jump = Jump {
         asset: 0,
         probability: 0.2,
@@ -194,15 +178,11 @@ fn jumps_happen_with_their_probability() {
 
 #[test]
 fn simulation_is_the_same_with_one_and_two_threads() {
-    let mut accounts = String::new();
-    for k in 0..200 {
+    let s = with_accounts(two_assets(0.6), 200, 10.0, |k| {
         let hf = 1.02 + (k % 40) as f64 * 0.02;
-        accounts.push_str(&format!(
-            "[[account]]\nid = \"a{k}\"\nprotocol = \"lend\"\ncollateral = {{ ETH = 10.0 }}\ndebt = {{ USDC = {:?} }}\n",
-            10.0 * 2000.0 * 0.825 / hf
-        ));
-    }
-    let s = two_assets(0.6, &accounts);
+        10.0 * 2000.0 * 0.825 / hf
+    })
+    .build();
     let spec = SimulationSpec {
         paths: 400,
         horizon_days: 7.0,
@@ -250,7 +230,14 @@ fn relevering_to_a_new_threshold_keeps_health_factors() {
     // a0: 10 ETH (LT 0.825) + 1 BTC (LT 0.75) against D USDC. Raising ETH's LT to 0.9:
     // W_old = 20000·0.825 + 60000·0.75 = 61,500; W_new = 20000·0.9 + 45,000 = 63,000; the debt is scaled
     // by 63,000/61,500 = 1.024390…, so HF = W/D is unchanged.
-    let s = two_assets(0.5, "[[account]]\nid = \"a0\"\nprotocol = \"lend\"\ncollateral = { ETH = 10.0, BTC = 1.0 }\ndebt = { USDC = 50000.0 }\n");
+    let s = two_assets(0.5)
+        .account(
+            "a0",
+            "lend",
+            &[("ETH", 10.0), ("BTC", 1.0)],
+            &[("USDC", 50000.0)],
+        )
+        .build();
     let t = cascade_risk::bisect::with_lt(&s, 0, 0, 0.9);
     let debt = t.positions.amount[2];
     assert!((debt - 50000.0 * 63000.0 / 61500.0).abs() < 1e-6, "{debt}");
@@ -266,15 +253,11 @@ fn relevering_to_a_new_threshold_keeps_health_factors() {
 
 #[test]
 fn the_bisection_finds_the_largest_threshold_within_the_budget() {
-    let mut accounts = String::new();
-    for k in 0..60 {
+    let s = with_accounts(two_assets(0.0), 60, 100.0, |k| {
         let hf = 1.05 + (k % 20) as f64 * 0.03;
-        accounts.push_str(&format!(
-            "[[account]]\nid = \"a{k}\"\nprotocol = \"lend\"\ncollateral = {{ ETH = 100.0 }}\ndebt = {{ USDC = {:?} }}\n",
-            100.0 * 2000.0 * 0.825 / hf
-        ));
-    }
-    let s = two_assets(0.0, &accounts);
+        100.0 * 2000.0 * 0.825 / hf
+    })
+    .build();
     let spec = SimulationSpec {
         paths: 300,
         horizon_days: 7.0,
@@ -319,15 +302,11 @@ fn the_bisection_finds_the_largest_threshold_within_the_budget() {
 fn es_contributions_are_larger_for_the_asset_the_book_is_exposed_to() {
     // Borrowers hold ETH only: raising ETH's volatility raises ES; BTC's does not move it (common
     // random numbers: the same paths, BTC's returns touch no account).
-    let mut accounts = String::new();
-    for k in 0..50 {
+    let s = with_accounts(two_assets(0.0), 50, 100.0, |k| {
         let hf = 1.05 + (k % 10) as f64 * 0.05;
-        accounts.push_str(&format!(
-            "[[account]]\nid = \"a{k}\"\nprotocol = \"lend\"\ncollateral = {{ ETH = 100.0 }}\ndebt = {{ USDC = {:?} }}\n",
-            100.0 * 2000.0 * 0.825 / hf
-        ));
-    }
-    let s = two_assets(0.0, &accounts);
+        100.0 * 2000.0 * 0.825 / hf
+    })
+    .build();
     let spec = SimulationSpec {
         paths: 400,
         horizon_days: 7.0,

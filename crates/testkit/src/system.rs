@@ -44,7 +44,10 @@ impl Default for System {
 
 /// `{ A = 1.0, B = 2.0 }`.
 fn inline_table(amounts: &[(&str, f64)]) -> String {
-    let cells: Vec<String> = amounts.iter().map(|(a, x)| format!("{a} = {x:?}")).collect();
+    let cells: Vec<String> = amounts
+        .iter()
+        .map(|(a, x)| format!("{a} = {x:?}"))
+        .collect();
     format!("{{ {} }}", cells.join(", "))
 }
 
@@ -61,7 +64,8 @@ impl System {
     /// Names the system `name` (instead of `"test"`).
     pub fn name(mut self, name: &str) -> Self {
         let end = self.text.find('\n').unwrap_or(self.text.len());
-        self.text.replace_range(..end, &format!("name = \"{name}\""));
+        self.text
+            .replace_range(..end, &format!("name = \"{name}\""));
         self
     }
 
@@ -125,7 +129,11 @@ impl System {
     /// A lending protocol with more fields (`fields`, TOML lines such as `insurance_fund = …`) and
     /// `reserves`.
     pub fn lending_with(self, id: &str, fields: &str, reserves: &[Reserve]) -> Self {
-        reserves.iter().fold(self.protocol(id, "lending", fields), |s, r| s.reserve(*r, ""))
+        reserves
+            .iter()
+            .fold(self.protocol(id, "lending", fields), |s, r| {
+                s.reserve(*r, "")
+            })
     }
 
     /// A reserve of the last lending protocol, with more fields (`fields`, TOML lines such as
@@ -211,7 +219,10 @@ impl System {
         debt: &[(&str, f64)],
         fields: &str,
     ) -> Self {
-        let _ = writeln!(self.text, "[[account]]\nid = \"{id}\"\nprotocol = \"{protocol}\"");
+        let _ = writeln!(
+            self.text,
+            "[[account]]\nid = \"{id}\"\nprotocol = \"{protocol}\""
+        );
         if !collateral.is_empty() {
             let _ = writeln!(self.text, "collateral = {}", inline_table(collateral));
         }

@@ -4,97 +4,43 @@ use cascade_contagion::snapshot::{
     concentration, contagion_coefficients, exposure_graph, loops, to_dot,
 };
 use cascade_engine::Prepared;
-use cascade_io::snapshot_from_str;
-use cascade_io::Format;
 use cascade_model::{Scenario, Snapshot};
+use cascade_testkit::system::{System, ETH_RESERVE, STETH_RESERVE, USDC_RESERVE};
 
-fn snap(text: &str) -> Snapshot {
-    snapshot_from_str(text, Format::Toml, "t.toml")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
+/// Pool "lend" (ETH, stETH, USDC) issues aUSDC; pool "other" accepts it. "a" and "looper" borrow in
+/// lend, "b" in other against ETH and aUSDC.
+fn base() -> Snapshot {
+    System::new()
+        .name("c")
+        .eth(2000.0)
+        .steth()
+        .usdc()
+        .asset(
+            "aUSDC",
+            "receipt",
+            "underlying = \"USDC\"\nissuer = \"lend\"",
+        )
+        .lending("lend", &[ETH_RESERVE, STETH_RESERVE, USDC_RESERVE])
+        .lending(
+            "other",
+            &[("aUSDC", 0.75, 0.80, 0.05), ETH_RESERVE, USDC_RESERVE],
+        )
+        .account("a", "lend", &[("ETH", 10.0)], &[("USDC", 15000.0)])
+        .account(
+            "b",
+            "other",
+            &[("ETH", 30.0), ("aUSDC", 10000.0)],
+            &[("USDC", 8000.0)],
+        )
+        .account("looper", "lend", &[("stETH", 100.0)], &[("ETH", 70.0)])
+        .build()
 }
-
-const BASE: &str = r#"
-name = "c"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "stETH"
-kind = "lst"
-underlying = "ETH"
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "aUSDC"
-kind = "receipt"
-underlying = "USDC"
-issuer = "lend"
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "stETH"
-ltv = 0.78
-liquidation_threshold = 0.81
-liquidation_bonus = 0.06
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[protocol]]
-id = "other"
-kind = "lending"
-[[protocol.reserve]]
-asset = "aUSDC"
-ltv = 0.75
-liquidation_threshold = 0.80
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[account]]
-id = "a"
-protocol = "lend"
-collateral = { ETH = 10.0 }
-debt = { USDC = 15000.0 }
-[[account]]
-id = "b"
-protocol = "other"
-collateral = { ETH = 30.0, aUSDC = 10000.0 }
-debt = { USDC = 8000.0 }
-[[account]]
-id = "looper"
-protocol = "lend"
-collateral = { stETH = 100.0 }
-debt = { ETH = 70.0 }
-"#;
 
 #[test]
 fn exposure_graph_by_hand() {
     // "other" accepts aUSDC, a claim on "lend": 10,000 × 1 = $10,000. Shared ETH collateral: lend holds
     // 10 ETH ($20k), other 30 ETH ($60k): overlap min = $20k.
-    let s = snap(BASE);
+    let s = base();
     let g = exposure_graph(&s, &Prepared::new(&s));
     let receipt = g
         .iter()
@@ -127,7 +73,7 @@ fn contagion_coefficient_by_hand() {
     // when seizing all 10 ETH no longer repays the debt, 10·p/1.05 < 15,000 ⇔ p < 1,575: a drop of
     // 1 − 1575/2000 = 21.25%. Beyond it the bad debt is 15,000 − 10·2000·(1 − d)/1.05, rising by
     // 20,000/1.05/100 = $190.476 per percentage point; realised in round 1.
-    let s = snap(BASE);
+    let s = base();
     let c = contagion_coefficients(&s, &Prepared::new(&s));
     let eth_lend = c
         .iter()
@@ -150,7 +96,7 @@ fn contagion_coefficient_by_hand() {
 fn concentration_by_hand() {
     // ETH collateral: a holds 10 ($20k), b 30 ($60k): shares 0.25/0.75, HHI = 0.0625 + 0.5625 = 0.625,
     // top-10 share 1. The curve has no impact, so all of it is sellable within 2%: coefficient > 1.
-    let s = snap(BASE);
+    let s = base();
     let c = concentration(&s, &Prepared::new(&s));
     let eth = c
         .iter()
@@ -167,7 +113,7 @@ fn loops_by_hand() {
     // looper: 100 stETH ($200k) against 70 ETH ($140k): same family (stETH's underlying is ETH);
     // leverage = 200,000 / 60,000 = 3.333. b posts aUSDC (issued by "lend") in "other" and borrows USDC:
     // a loop across protocols.
-    let s = snap(BASE);
+    let s = base();
     let l = loops(&s, &Prepared::new(&s), &Scenario::baseline());
     let st = l
         .pairs
@@ -194,7 +140,7 @@ fn snapshot_debtrank_by_hand() {
     // impact of lend on other is min(1, 10,000/0) = 1. Weights are TVLs: lend 10 ETH + 100 stETH =
     // $220,000, other 30 ETH + 10,000 aUSDC = $70,000. Lend fully distressed: other's stress 1, so
     // DebtRank(lend) = 70,000 / 290,000 = 0.241379; other distressed alone hurts nobody: 0.
-    let s = snap(BASE);
+    let s = base();
     let d = cascade_contagion::snapshot::snapshot_debtrank(
         &s,
         &Prepared::new(&s),

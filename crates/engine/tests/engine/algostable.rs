@@ -8,33 +8,23 @@ use super::*;
 /// curve is a constant product of 100 G / 1,000 USD with no fee, so selling q G moves its price to
 /// `10·(100/(100 + q))²` (docs/liquidity.md#constant-product).
 fn algo(stable_supply: f64, absorber_supply: f64, cap: f64, floor: f64) -> Snapshot {
-    let text = format!(
-        r#"
-name = "algo"
-[[asset]]
-id = "G"
-kind = "governance"
-price = 10.0
-liquidity = {{ curve = "constant_product", base = 100.0, quote = 1000.0, fee = 0.0 }}
-[[asset]]
-id = "S"
-kind = "algostable"
-liquidity = {NO_IMPACT}
-[[protocol]]
-id = "algo"
-kind = "algostable"
-stable = "S"
-absorber = "G"
-redemption_cap_usd_per_round = {cap:?}
-panic_backing = 1.0
-floor = {floor:?}
-stable_supply = {stable_supply:?}
-absorber_supply = {absorber_supply:?}
-"#
-    );
-    snapshot_from_str(&text, Format::Toml, "algo.toml")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
+    System::new()
+        .name("algo")
+        .asset(
+            "G",
+            "governance",
+            "price = 10.0\nliquidity = { curve = \"constant_product\", base = 100.0, quote = 1000.0, fee = 0.0 }",
+        )
+        .adv(1.0e7)
+        .asset("S", "algostable", "")
+        .protocol(
+            "algo",
+            "algostable",
+            &format!(
+                "stable = \"S\"\nabsorber = \"G\"\nredemption_cap_usd_per_round = {cap:?}\npanic_backing = 1.0\nfloor = {floor:?}\nstable_supply = {stable_supply:?}\nabsorber_supply = {absorber_supply:?}"
+            ),
+        )
+        .build()
 }
 
 fn outflow(s: &Snapshot, usd: f64, max_rounds: u32) -> Scenario {

@@ -7,41 +7,21 @@ use cascade_protocols::amm::Amm;
 use cascade_protocols::ProtocolModel;
 
 /// A system of ETH (2000), USDC and USDT (1), and the AMM pool `pool` (a `[[protocol]]` table body,
-/// id "pool", LP token "LP"), plus `extra` (more protocols and accounts). Every curve has no impact.
-fn pool_system(pool: &str, extra: &str) -> Snapshot {
-    let text = format!(
-        r#"
-name = "amm"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = {NO_IMPACT}
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = {NO_IMPACT}
-[[asset]]
-id = "USDT"
-kind = "stable"
-price = 1.0
-liquidity = {NO_IMPACT}
-[[asset]]
-id = "LP"
-kind = "lp"
-liquidity = {NO_IMPACT}
-[[protocol]]
-id = "pool"
-kind = "amm"
-lp_asset = "LP"
-{pool}
-{extra}
-"#
-    );
-    snapshot_from_str(&text, Format::Toml, "amm.toml")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
+/// id "pool", LP token "LP"). Every curve has no impact.
+fn pool_system(pool: &str) -> Snapshot {
+    pools(pool).build()
+}
+
+/// The system of [`pool_system`] before it is built, for more protocols and accounts.
+fn pools(pool: &str) -> System {
+    System::new()
+        .name("amm")
+        .adv(1.0e7)
+        .eth(2000.0)
+        .usdc()
+        .asset("USDT", "stable", "price = 1.0")
+        .asset("LP", "lp", "")
+        .amm("pool", "LP", pool)
 }
 
 /// 100 ETH / 200,000 USDC, x·y = k = 2e7, fee 0.3%: worth 400,000 USD at the snapshot.
@@ -88,7 +68,7 @@ fn constant_product_lp_after_eth_falls() {
     // against 100·1500 + 200,000 = 350,000 had the LP held the tokens: an impermanent loss of
     // 3,589.84 USD (1.0257%). LP = 346,410.16/400,000 = 0.8660254037844386 (= √0.75: an x·y = k share
     // moves with the square root of the price ratio).
-    let s = pool_system(ETH_USDC, "");
+    let s = pool_system(ETH_USDC);
     let mut m = amm_of(&s);
     m.on_prices(&prices(&s, &[]));
     assert_eq!(m.lp_supply(), Some(400_000.0));
@@ -123,7 +103,7 @@ fn stableswap_pool_drains_usdt_when_usdc_depegs() {
     //   both sides of the invariant = 808,286,436.41404086;
     //   value = 0.87·x + y = 1,770,293.1000020059 USD → LP = 0.885_146_550_001_003.
     // The LP loses less than USDC (−11.5% against −13%): a tenth of the pool is still USDT.
-    let s = pool_system(&usdc_usdt(100.0, 1e6), "");
+    let s = pool_system(&usdc_usdt(100.0, 1e6));
     let mut m = amm_of(&s);
     m.on_prices(&prices(&s, &[]));
     assert_eq!(m.lp_supply(), Some(2e6));
@@ -146,7 +126,7 @@ fn stableswap_pool_drains_usdt_when_usdc_depegs() {
     // A 3pool-sized pool, A = 2000, 4e8 of each (D = 8e8), through the engine. Same solver:
     //   x = 790,111,100.90090925, y = 11,543,205.302761413 (98.6% USDC),
     //   LP = (0.87·x + y)/8e8 = 0.8736748288581906.
-    let s = pool_system(&usdc_usdt(2000.0, 4e8), "");
+    let s = pool_system(&usdc_usdt(2000.0, 4e8));
     let r = run(&s, &scenario(&s, USDC_TO_087));
     assert_close!(r.initial_prices["LP"], 1.0, 1e-15);
     assert_close!(r.final_prices["LP"], 0.8736748288581906, 1e-9);
@@ -163,28 +143,12 @@ fn lp_collateral_is_liquidated_when_the_lp_value_falls() {
     //   repay 3,500 USDC, seize 3,500·1.05/0.8660254037844386 = 4,243.5244785437494 LP (3,675 USD);
     //   left 5,756.4755214562506 LP: HF = 5,756.4755·0.8660254·0.80/3,500 = 1.1394866 ≥ 1, one call.
     // The LP curve has no impact, so round 2 is quiet: a fixed point after 2 rounds, no bad debt.
-    let lend = r#"
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "LP"
-ltv = 0.75
-liquidation_threshold = 0.80
-liquidation_bonus = 0.05
-borrowable = false
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[account]]
-id = "lp-holder"
-protocol = "lend"
-collateral = { LP = 10000.0 }
-debt = { USDC = 7000.0 }
-"#;
-    let s = pool_system(ETH_USDC, lend);
+    let s = pools(ETH_USDC)
+        .lending("lend", &[])
+        .reserve(("LP", 0.75, 0.80, 0.05), "borrowable = false")
+        .reserve(USDC_RESERVE, "")
+        .account("lp-holder", "lend", &[("LP", 10000.0)], &[("USDC", 7000.0)])
+        .build();
     // Before the shock nothing happens: LP = 1, HF 1.142857.
     let calm = run(&s, &scenario(&s, "name = \"calm\"\n"));
     assert_eq!(calm.system.accounts_liquidated, 0);
@@ -220,9 +184,9 @@ fn on_prices_is_idempotent_and_path_independent() {
     // reserves bit for bit however often and by whatever path they are reached, and the default
     // lp_supply stays the value at the first prices (400,000 and 2e6).
     let cases = [
-        (pool_system(ETH_USDC, ""), "ETH", [1500.0, 900.0, 2600.0]),
+        (pool_system(ETH_USDC), "ETH", [1500.0, 900.0, 2600.0]),
         (
-            pool_system(&usdc_usdt(100.0, 1e6), ""),
+            pool_system(&usdc_usdt(100.0, 1e6)),
             "USDC",
             [0.87, 0.5, 1.02],
         ),
@@ -262,7 +226,7 @@ fn explicit_lp_supply_and_a_pool_exploit() {
     // (an exploit draining 30% of both reserves) leaves 280,000 USD: LP = 1.4. With ETH −25% as well,
     // 0.7·346,410.16151377546/200,000 = 1.2124355652982141.
     let pool = format!("{ETH_USDC}lp_supply = 200000.0\n");
-    let s = pool_system(&pool, "");
+    let s = pool_system(&pool);
     let exploit = "[[shock]]\nprotocol = \"pool\"\ndefault = 0.3\n";
     let r = run(&s, &scenario(&s, exploit));
     assert_close!(r.initial_prices["LP"], 2.0, 1e-15);
@@ -275,7 +239,7 @@ fn explicit_lp_supply_and_a_pool_exploit() {
 fn a_worthless_side_drains_the_pool() {
     // USDT at 0 (a bridge-hacked or defaulted asset can reach it): arbitrageurs take every USDC out
     // for worthless USDT, so the pool is worth 0 and so is the LP token.
-    let s = pool_system(&usdc_usdt(100.0, 1e6), "");
+    let s = pool_system(&usdc_usdt(100.0, 1e6));
     let mut m = amm_of(&s);
     m.on_prices(&prices(&s, &[]));
     let p = prices(&s, &[("USDT", 0.0)]);
@@ -294,49 +258,25 @@ fn an_amm_pool_is_the_liquidity_venue_of_an_asset() {
     // seize 70,000·1.05/0.8 = 91,875 X (bonus 3,500 > slippage 599.07: a liquidator acts).
     // Sold into the pool: out = quote·q/(base + q) = 72,900.93295174057 USDC; X's price becomes the
     // pool's marginal price (quote − out)/(base + q) = 0.7870122301239926 (Python, 50-digit decimals).
-    let text = r#"
-name = "venue"
-[[asset]]
-id = "X"
-kind = "governance"
-price = 1.0
-liquidity = { curve = "amm", pool = "xpool" }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e12, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "XLP"
-kind = "lp"
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "xpool"
-kind = "amm"
-invariant = "constant_product"
-lp_asset = "XLP"
-reserves = { X = 1.0e7, USDC = 1.0e7 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "X"
-ltv = 0.75
-liquidation_threshold = 0.80
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[account]]
-id = "h"
-protocol = "lend"
-collateral = { X = 100000.0 }
-debt = { USDC = 70000.0 }
-"#;
-    let (s, _) =
-        snapshot_from_str(text, Format::Toml, "venue.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = System::new()
+        .name("venue")
+        .asset(
+            "X",
+            "governance",
+            "price = 1.0\nliquidity = { curve = \"amm\", pool = \"xpool\" }",
+        )
+        .adv(1.0e12)
+        .usdc()
+        .adv(1.0e9)
+        .asset("XLP", "lp", "")
+        .amm(
+            "xpool",
+            "XLP",
+            "invariant = \"constant_product\"\nreserves = { X = 1.0e7, USDC = 1.0e7 }",
+        )
+        .lending("lend", &[("X", 0.75, 0.80, 0.05), USDC_RESERVE])
+        .account("h", "lend", &[("X", 100000.0)], &[("USDC", 70000.0)])
+        .build();
     let x = s.asset_idx("X").unwrap_or(0);
     assert_eq!(s.assets[x].liquidity.pool, Some(0));
     assert_eq!(s.assets[x].liquidity.quote_asset, s.asset_idx("USDC"));

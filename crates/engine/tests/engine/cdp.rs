@@ -5,8 +5,8 @@ use super::*;
 use cascade_protocols::cdp::{auction_split, ZERO_BID_MIN_PROCEEDS_SHARE};
 
 /// A CDP "maker" issuing DAI against ETH (vault type ETH-A: liquidation ratio 1.5, penalty
-/// `penalty`), with USDC as a fiat stable; `psm` is a `psm = …` line or empty, `extra` more TOML
-/// (protocols, accounts) appended after the vault type.
+/// `penalty`), with USDC as a fiat stable; `psm` is a `psm = …` line or empty, `extra` adds
+/// more (protocols, accounts) after the vaults.
 struct Maker<'a> {
     eth_curve: &'a str,
     surplus: f64,
@@ -14,7 +14,7 @@ struct Maker<'a> {
     zero_bid: bool,
     penalty: f64,
     psm: &'a str,
-    extra: &'a str,
+    extra: fn(System) -> System,
 }
 
 impl Default for Maker<'_> {
@@ -26,7 +26,7 @@ impl Default for Maker<'_> {
             zero_bid: false,
             penalty: 0.13,
             psm: "",
-            extra: "",
+            extra: |s| s,
         }
     }
 }
@@ -42,43 +42,26 @@ impl Maker<'_> {
             psm,
             extra,
         } = self;
-        let text = format!(
-            r#"
-name = "cdp"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = {eth_curve}
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = {NO_IMPACT}
-[[asset]]
-id = "DAI"
-kind = "cdp_stable"
-liquidity = {NO_IMPACT}
-[[protocol]]
-id = "maker"
-kind = "cdp"
-stable = "DAI"
-surplus_buffer_usd = {surplus:?}
-auction_efficiency = {efficiency:?}
-zero_bid_when_illiquid = {zero_bid}
-{psm}
-[[protocol.vault_type]]
-id = "ETH-A"
-collateral = "ETH"
-liquidation_ratio = 1.5
-liquidation_penalty = {penalty:?}
-{vaults}
-{extra}
-"#
-        );
-        snapshot_from_str(&text, Format::Toml, "cdp.toml")
-            .unwrap_or_else(|e| panic!("{e}"))
-            .0
+        let maker = System::new()
+            .name("cdp")
+            .asset(
+                "ETH",
+                "native",
+                &format!("price = 2000.0\nliquidity = {eth_curve}"),
+            )
+            .adv(1.0e7)
+            .usdc()
+            .asset("DAI", "cdp_stable", "")
+            .cdp(
+                "maker",
+                "DAI",
+                &format!(
+                    "surplus_buffer_usd = {surplus:?}\nauction_efficiency = {efficiency:?}\nzero_bid_when_illiquid = {zero_bid}\n{psm}"
+                ),
+            )
+            .vault_type("ETH-A", "ETH", 1.5, *penalty)
+            .toml(vaults);
+        extra(maker).build()
     }
 }
 
@@ -186,26 +169,10 @@ fn surplus_buffer_absorbs_part_of_a_deficit_and_backing_prices_dai() {
 
 /// A lending pool "lend" that accepts DAI as collateral (LT 0.80, LB 0.05) and lends ETH; "x" holds
 /// 10,000 DAI against 3.9 ETH.
-const DAI_LENDER: &str = r#"
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "DAI"
-ltv = 0.75
-liquidation_threshold = 0.80
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[account]]
-id = "x"
-protocol = "lend"
-collateral = { DAI = 10000.0 }
-debt = { ETH = 3.9 }
-"#;
+fn dai_lender(s: System) -> System {
+    s.lending("lend", &[("DAI", 0.75, 0.80, 0.05), ETH_RESERVE])
+        .account("x", "lend", &[("DAI", 10000.0)], &[("ETH", 3.9)])
+}
 
 #[test]
 fn psm_passes_a_usdc_depeg_through_to_dai_and_on_to_a_lender() {
@@ -217,7 +184,7 @@ fn psm_passes_a_usdc_depeg_through_to_dai_and_on_to_a_lender() {
     // after (≥ 0.95 → 50%): repay 1.95 ETH, seize 1.95·2000·1.05 / 0.956667 = 4,280.487804878049 DAI.
     let s = Maker {
         psm: "psm = { asset = \"USDC\", amount = 10000.0 }",
-        extra: DAI_LENDER,
+        extra: dai_lender,
         ..Default::default()
     }
     .snapshot(&vault("c", 10.0, 10000.0));

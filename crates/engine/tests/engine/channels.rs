@@ -8,81 +8,28 @@ use cascade_engine::{run_with, Options};
 /// "other" accepts aUSDC (LT 0.80, LB 0.05) and lends ETH. "deadbeat" in lend: 10 ETH against 19,000
 /// USDC. "x" in other: 10,000 aUSDC against 4.2 ETH.
 fn two_pools(fund: &str) -> Snapshot {
-    let text = format!("{}{ACCOUNTS}", fixture_text(fund));
-    snapshot_from_str(&text, Format::Toml, "channels.toml")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
+    fixture(fund)
+        .account("deadbeat", "lend", &[("ETH", 10.0)], &[("USDC", 19000.0)])
+        .account("x", "other", &[("aUSDC", 10000.0)], &[("ETH", 4.2)])
+        .build()
 }
 
-const ACCOUNTS: &str = r#"
-[[account]]
-id = "deadbeat"
-protocol = "lend"
-collateral = { ETH = 10.0 }
-debt = { USDC = 19000.0 }
-[[account]]
-id = "x"
-protocol = "other"
-collateral = { aUSDC = 10000.0 }
-debt = { ETH = 4.2 }
-"#;
-
 /// The two pools without accounts.
-pub(crate) fn fixture_text(fund: &str) -> String {
-    format!(
-        r#"
-name = "credit-channel"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = {NO_IMPACT}
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = {NO_IMPACT}
-[[asset]]
-id = "GOV"
-kind = "governance"
-price = 100.0
-liquidity = {NO_IMPACT}
-[[asset]]
-id = "aUSDC"
-kind = "receipt"
-underlying = "USDC"
-issuer = "lend"
-liquidity = {NO_IMPACT}
-[[protocol]]
-id = "lend"
-kind = "lending"
-insurance_fund = {fund}
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-supplied = 100000.0
-[[protocol]]
-id = "other"
-kind = "lending"
-[[protocol.reserve]]
-asset = "aUSDC"
-ltv = 0.75
-liquidation_threshold = 0.80
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-"#
-    )
+fn fixture(fund: &str) -> System {
+    System::new()
+        .name("credit-channel")
+        .adv(1.0e7)
+        .eth(2000.0)
+        .usdc()
+        .asset("GOV", "governance", "price = 100.0")
+        .asset(
+            "aUSDC",
+            "receipt",
+            "underlying = \"USDC\"\nissuer = \"lend\"",
+        )
+        .lending_with("lend", &format!("insurance_fund = {fund}"), &[ETH_RESERVE])
+        .reserve(USDC_RESERVE, "supplied = 100000.0")
+        .lending("other", &[("aUSDC", 0.75, 0.80, 0.05), ETH_RESERVE])
 }
 
 #[test]
@@ -170,50 +117,21 @@ fn bridge_hack_reprices_the_bridged_asset_for_every_holder() {
     // whETH bridged from ETH through "wormhole"; the exploit takes 30%: whETH = 0.7·2000 = 1400.
     // 10 whETH against 15,000 USDC: HF 11,200/15,000 = 0.7467 → seizure capped at 10 whETH for
     // 10·1400/1.05 = 13,333.33 USDC; 1,666.67 of bad debt.
-    let text = r#"
-name = "bridge"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1.0e7, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "whETH"
-kind = "bridged"
-underlying = "ETH"
-liquidity = { curve = "power_law", adv_usd = 1.0e7, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "wormhole"
-kind = "bridge"
-bridged = "whETH"
-underlying = "ETH"
-locked = 1000.0
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "whETH"
-ltv = 0.75
-liquidation_threshold = 0.80
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[account]]
-id = "h"
-protocol = "lend"
-collateral = { whETH = 10.0 }
-debt = { USDC = 15000.0 }
-"#;
-    let (s, _) =
-        snapshot_from_str(text, Format::Toml, "bridge.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = System::new()
+        .name("bridge")
+        .adv(1.0e7)
+        .eth(2000.0)
+        .asset("whETH", "bridged", "underlying = \"ETH\"")
+        .adv(1.0e9)
+        .usdc()
+        .protocol(
+            "wormhole",
+            "bridge",
+            "bridged = \"whETH\"\nunderlying = \"ETH\"\nlocked = 1000.0",
+        )
+        .lending("lend", &[("whETH", 0.75, 0.80, 0.05), USDC_RESERVE])
+        .account("h", "lend", &[("whETH", 10.0)], &[("USDC", 15000.0)])
+        .build();
     let r = run(
         &s,
         &scenario(&s, "[[shock]]\nbridge = \"wormhole\"\nloss = 0.3\n"),
@@ -307,13 +225,13 @@ mod conservation {
             fund in 0.0f64..60_000.0,
         ) {
             // `debts.len()` capped, insolvent accounts (10 ETH each) in "lend", nothing in "other".
-            let accounts: String = debts
+            let s = debts
                 .iter()
                 .enumerate()
-                .map(|(k, d)| format!("[[account]]\nid = \"d{k}\"\nprotocol = \"lend\"\ncollateral = {{ ETH = 10.0 }}\ndebt = {{ USDC = {d:?} }}\n"))
-                .collect();
-            let text = format!("{}{accounts}", fixture_text(&format!("{{ USDC = {fund:?} }}")));
-            let s = snapshot_from_str(&text, Format::Toml, "p.toml").unwrap_or_else(|e| panic!("{e}")).0;
+                .fold(fixture(&format!("{{ USDC = {fund:?} }}")), |s, (k, d)| {
+                    s.account(&format!("d{k}"), "lend", &[("ETH", 10.0)], &[("USDC", *d)])
+                })
+                .build();
             let r = run(&s, &scenario(&s, ETH_MINUS_5));
             let lend = &r.protocols[0];
             prop_assert!((lend.bad_debt_usd - lend.insurance_used_usd - lend.uncovered_usd).abs() <= 1e-9 * lend.bad_debt_usd.max(1.0));

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// USDC as the only collateral, at full weight.
+const USDC_MARGIN: &str =
+    "collateral = [ { asset = \"USDC\", initial_weight = 1.0, maintenance_weight = 1.0 } ]";
+
 #[test]
 fn closing_a_short_buys_through_the_curve_by_hand() {
     // ETH on x·y = k with 1000 ETH and 2,000,000 USD (no fee). A short of 10 ETH-PERP from 1500 with
@@ -11,38 +15,28 @@ fn closing_a_short_buys_through_the_curve_by_hand() {
     // Buying back 10 ETH costs y·10/(x − 10); the short realises −10·(cost/10 − 1500); the 5000 USDC is
     // sold (at 1: a flat curve); the 240 fee (1% of 10·2400) is waived for a bankrupt account:
     // bad debt = 10·(cost/10 − 1500) − 5000. After the buy the price is (y + cost)/(x − 10).
-    let text = r#"
-name = "short"
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "constant_product", base = 1000.0, quote = 2.0e6, fee = 0.0 }
-[[protocol]]
-id = "perps"
-kind = "clearinghouse"
-collateral = [ { asset = "USDC", initial_weight = 1.0, maintenance_weight = 1.0 } ]
-[[protocol.market]]
-id = "ETH-PERP"
-underlying = "ETH"
-imr = 0.1
-mmr = 0.05
-liquidation_fee = 0.01
-[[account]]
-id = "short"
-protocol = "perps"
-collateral = { USDC = 5000.0 }
-perps = [ { market = "ETH-PERP", size = -10.0, entry_price = 1500.0 } ]
-"#;
-    let s = match snapshot_from_str(text, Format::Toml, "short.toml") {
-        Ok((s, _)) => s,
-        Err(e) => panic!("{e}"),
-    };
+    let s = System::new()
+        .name("short")
+        .usdc()
+        .asset(
+            "ETH",
+            "native",
+            "price = 2000.0\nliquidity = { curve = \"constant_product\", base = 1000.0, quote = 2.0e6, fee = 0.0 }",
+        )
+        .clearinghouse("perps", USDC_MARGIN)
+        .market(
+            "ETH-PERP",
+            "ETH",
+            "imr = 0.1\nmmr = 0.05\nliquidation_fee = 0.01",
+        )
+        .account_toml(
+            "short",
+            "perps",
+            &[("USDC", 5000.0)],
+            &[],
+            "perps = [ { market = \"ETH-PERP\", size = -10.0, entry_price = 1500.0 } ]",
+        )
+        .build();
     let sc = scenario(&s, "[[shock]]\nasset = \"ETH\"\nprice_change = 0.2\n");
     let r = run(&s, &sc);
     let k: f64 = 2.0e9;
@@ -115,40 +109,25 @@ fn mango_pnl_weight_zero_removes_the_loss() {
 /// One long of 10 ETH-PERP from 2000 on 2000 USDC, ETH on a deep curve; `oracle` is the market's
 /// oracle table.
 fn lagged_long(oracle: &str) -> Snapshot {
-    let text = format!(
-        r#"
-name = "lag"
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = {{ curve = "power_law", adv_usd = 1.0e15, k = 0.0, alpha = 0.5 }}
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = {{ curve = "power_law", adv_usd = 1.0e15, k = 0.0, alpha = 0.5 }}
-[[protocol]]
-id = "perps"
-kind = "clearinghouse"
-collateral = [ {{ asset = "USDC", initial_weight = 1.0, maintenance_weight = 1.0 }} ]
-[[protocol.market]]
-id = "ETH-PERP"
-underlying = "ETH"
-imr = 0.1
-mmr = 0.05
-oracle = {oracle}
-[[account]]
-id = "long"
-protocol = "perps"
-collateral = {{ USDC = 2000.0 }}
-perps = [ {{ market = "ETH-PERP", size = 10.0, entry_price = 2000.0 }} ]
-"#
-    );
-    match snapshot_from_str(&text, Format::Toml, "lag.toml") {
-        Ok((s, _)) => s,
-        Err(e) => panic!("{e}"),
-    }
+    System::new()
+        .name("lag")
+        .adv(1.0e15)
+        .usdc()
+        .eth(2000.0)
+        .clearinghouse("perps", USDC_MARGIN)
+        .market(
+            "ETH-PERP",
+            "ETH",
+            &format!("imr = 0.1\nmmr = 0.05\noracle = {oracle}"),
+        )
+        .account_toml(
+            "long",
+            "perps",
+            &[("USDC", 2000.0)],
+            &[],
+            "perps = [ { market = \"ETH-PERP\", size = 10.0, entry_price = 2000.0 } ]",
+        )
+        .build()
 }
 
 #[test]

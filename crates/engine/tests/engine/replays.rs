@@ -6,44 +6,21 @@ use super::*;
 /// CRV (price 1, x·y = k with 1e6 CRV and 1e6 USD, no fee) borrowed against USDC (LT 0.88, LB 0.05)
 /// by one account; `buy_debt` sets `liquidators_buy_debt`.
 fn crv_pool(buy_debt: bool, usdc: f64, crv_debt: f64) -> Snapshot {
-    let text = format!(
-        r#"
-name = "crv-hand"
-[[asset]]
-id = "CRV"
-kind = "governance"
-price = 1.0
-liquidity = {{ curve = "constant_product", base = 1.0e6, quote = 1.0e6, fee = 0.0 }}
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = {{ curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }}
-[[protocol]]
-id = "lend"
-kind = "lending"
-liquidators_buy_debt = {buy_debt}
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.88
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "CRV"
-ltv = 0.50
-liquidation_threshold = 0.55
-liquidation_bonus = 0.08
-[[account]]
-id = "shorter"
-protocol = "lend"
-collateral = {{ USDC = {usdc:?} }}
-debt = {{ CRV = {crv_debt:?} }}
-"#
-    );
-    match snapshot_from_str(&text, Format::Toml, "crv-hand.toml") {
-        Ok((s, _)) => s,
-        Err(e) => panic!("{e}"),
-    }
+    System::new()
+        .name("crv-hand")
+        .asset(
+            "CRV",
+            "governance",
+            "price = 1.0\nliquidity = { curve = \"constant_product\", base = 1.0e6, quote = 1.0e6, fee = 0.0 }",
+        )
+        .usdc()
+        .lending_with(
+            "lend",
+            &format!("liquidators_buy_debt = {buy_debt}"),
+            &[("USDC", 0.80, 0.88, 0.05), ("CRV", 0.50, 0.55, 0.08)],
+        )
+        .account("shorter", "lend", &[("USDC", usdc)], &[("CRV", crv_debt)])
+        .build()
 }
 
 const CRV_UP_25: &str = "name = \"crv+25\"\n[[shock]]\nasset = \"CRV\"\nprice_change = 0.25\n";

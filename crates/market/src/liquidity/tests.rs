@@ -1,27 +1,19 @@
-use cascade_io::{snapshot_from_str, Format};
+use cascade_testkit::system::System;
 
 use super::*;
 
 /// ETH at 2000 on a square-root law (adv 1e7, k 1) and USDC at 1 without impact.
 fn market() -> Market {
-    let text = r#"
-name = "hand"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-volatility = 0.8
-liquidity = { curve = "power_law", adv_usd = 1.0e7, k = 1.0, alpha = 0.5 }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-"#;
-    match snapshot_from_str(text, Format::Toml, "hand.toml") {
-        Ok((s, _)) => Market::new(&s),
-        Err(e) => panic!("{e}"),
-    }
+    let s = System::new()
+        .name("hand")
+        .asset(
+            "ETH",
+            "native",
+            "price = 2000.0\nvolatility = 0.8\nliquidity = { curve = \"power_law\", adv_usd = 1.0e7, k = 1.0, alpha = 0.5 }",
+        )
+        .usdc()
+        .build();
+    Market::new(&s)
 }
 
 fn close(got: f64, want: f64, rel: f64) {

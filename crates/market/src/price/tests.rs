@@ -1,21 +1,17 @@
 use super::*;
-use cascade_io::snapshot_from_str;
-use cascade_io::Format;
+use cascade_testkit::system::System;
 
 /// CRV at 0.5 on x·y = k with 1e6 CRV and 5e5 USD, no fee.
 fn market() -> Market {
-    let text = r#"
-name = "t"
-[[asset]]
-id = "CRV"
-kind = "governance"
-price = 0.5
-liquidity = { curve = "constant_product", base = 1.0e6, quote = 5.0e5, fee = 0.0 }
-"#;
-    match snapshot_from_str(text, Format::Toml, "t.toml") {
-        Ok((s, _)) => Market::new(&s),
-        Err(e) => panic!("{e}"),
-    }
+    let s = System::new()
+        .name("t")
+        .asset(
+            "CRV",
+            "governance",
+            "price = 0.5\nliquidity = { curve = \"constant_product\", base = 1.0e6, quote = 5.0e5, fee = 0.0 }",
+        )
+        .build();
+    Market::new(&s)
 }
 
 #[test]

@@ -5,41 +5,27 @@ use cascade_io::snapshot_from_str;
 use cascade_io::Format;
 use cascade_market::price::Market;
 use cascade_model::{MarginMode, Snapshot};
+use cascade_testkit::system::System;
 
 use super::margin::{size_adjusted_ratio, Grid};
 use super::*;
 use crate::{LossOutcome, ProtocolBuyFill, ProtocolFill, ProtocolModel, ProtocolRound, RoundCtx};
 
-const ASSETS: &str = r#"
-name = "ch"
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1e15, k = 0.1, alpha = 0.5 }
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1e15, k = 0.1, alpha = 0.5 }
-[[asset]]
-id = "BTC"
-kind = "native"
-price = 30000.0
-liquidity = { curve = "power_law", adv_usd = 1e15, k = 0.1, alpha = 0.5 }
-[[asset]]
-id = "stETH"
-kind = "lst"
-underlying = "ETH"
-liquidity = { curve = "power_law", adv_usd = 1e15, k = 0.1, alpha = 0.5 }
-"#;
-
-fn protocol(loss_mode: &str, pnl_weight: f64, fund_usdc: f64) -> String {
-    format!(
-        r#"
-[[protocol]]
-id = "perps"
-kind = "clearinghouse"
+/// USDC, ETH, BTC and stETH on deep curves, and the clearinghouse "perps" (USDC and stETH as
+/// collateral, USDC as a liability; ETH-PERP and BTC-PERP; a ±10% options grid); accounts follow.
+fn perps(loss_mode: &str, pnl_weight: f64, fund_usdc: f64) -> System {
+    System::new()
+        .name("ch")
+        .adv(1e15)
+        .impact(0.1)
+        .usdc()
+        .eth(2000.0)
+        .asset("BTC", "native", "price = 30000.0")
+        .steth()
+        .clearinghouse(
+            "perps",
+            &format!(
+                r#"
 loss_mode = "{loss_mode}"
 pnl_initial_weight = {pnl_weight}
 pnl_maintenance_weight = {pnl_weight}
@@ -47,33 +33,29 @@ insurance_fund = {{ USDC = {fund_usdc} }}
 collateral = [ {{ asset = "USDC", initial_weight = 1.0, maintenance_weight = 1.0 }},
                {{ asset = "stETH", initial_weight = 0.8, maintenance_weight = 0.9 }} ]
 liabilities = [ {{ asset = "USDC", initial_weight = 1.1, maintenance_weight = 1.05 }} ]
-[[protocol.market]]
-id = "ETH-PERP"
-underlying = "ETH"
-imr = 0.10
-mmr = 0.05
-liquidation_fee = 0.01
-[[protocol.market]]
-id = "BTC-PERP"
-underlying = "BTC"
-imr = 0.10
-mmr = 0.05
-liquidation_fee = 0.01
+"#
+            ),
+        )
+        .market("ETH-PERP", "ETH", PERP)
+        .market("BTC-PERP", "BTC", PERP)
+        .toml(
+            r#"
 [protocol.options]
 underlying_moves = 0.10
 price_steps = 3
 vol_shock = 0.0
 floor = 0.01
-smile = {{ ETH = {{ atm = 0.0001 }} }}
-"#
-    )
+smile = { ETH = { atm = 0.0001 } }
+"#,
+        )
 }
 
-fn load(text: &str) -> Snapshot {
-    match snapshot_from_str(text, Format::Toml, "t.toml") {
-        Ok((s, _)) => s,
-        Err(e) => panic!("fixture does not load: {e}"),
-    }
+/// The margin of both perpetual markets.
+const PERP: &str = "imr = 0.10\nmmr = 0.05\nliquidation_fee = 0.01";
+
+/// `perps = [ … ]`: one position of `size` in `market` from `entry`.
+fn perp(market: &str, size: f64, entry: f64) -> String {
+    format!("perps = [ {{ market = \"{market}\", size = {size:?}, entry_price = {entry:?} }} ]")
 }
 
 fn model(s: &Snapshot) -> Clearinghouse {
@@ -90,11 +72,18 @@ fn cross_margin_health_by_hand() {
     // 10,000 USDC and 2 stETH (at 2000, maintenance weight 0.9, initial 0.8); long 5 ETH-PERP from 1800.
     // C_M = 10000 + 4000·0.9 = 13600, C_I = 10000 + 4000·0.8 = 13200; PnL = 5·(2000 − 1800) = 1000.
     // E_M = 14600, E_I = 14200; MM = 5·2000·0.05 = 500, IM = 1000.
-    let text = format!(
-        "{ASSETS}{}\n[[account]]\nid = \"t\"\nprotocol = \"perps\"\ncollateral = {{ USDC = 10000.0, stETH = 2.0 }}\nperps = [ {{ market = \"ETH-PERP\", size = 5.0, entry_price = 1800.0 }} ]\n",
-        protocol("socialise", 1.0, 0.0)
-    );
-    let s = load(&text);
+    let trader = |pnl_weight: f64| {
+        perps("socialise", pnl_weight, 0.0)
+            .account_toml(
+                "t",
+                "perps",
+                &[("USDC", 10000.0), ("stETH", 2.0)],
+                &[],
+                &perp("ETH-PERP", 5.0, 1800.0),
+            )
+            .build()
+    };
+    let s = trader(1.0);
     let ch = model(&s);
     let v = ch.valuation_at(&prices(&s));
     let h = health(&ch.book(0), ch.params(), ch.series(), &v);
@@ -104,11 +93,7 @@ fn cross_margin_health_by_hand() {
     assert!((h.im - 1000.0).abs() < 1e-9);
     assert!((h.maintenance() - 14100.0).abs() < 1e-9);
     // Unrealised profit at weight 0.5 (the Mango lesson): E_M = 13600 + 500 = 14100.
-    let s = load(
-        &text
-            .replace("pnl_initial_weight = 1", "pnl_initial_weight = 0.5")
-            .replace("pnl_maintenance_weight = 1", "pnl_maintenance_weight = 0.5"),
-    );
+    let s = trader(0.5);
     let ch = model(&s);
     let h = health(
         &ch.book(0),
@@ -151,11 +136,18 @@ fn portfolio_margin_of_a_two_leg_book_by_hand() {
     // At −10%: the puts lose 10·100 = 1000, the stETH 10·2000·0.9·0.1 = 1800 → 2800; at +10% both gain.
     // Portfolio MM = max(2800, floor 0.01 · 10·2000 = 200) = 2800, IM = 1.25·2800 = 3500.
     // Cross margin sees only the puts' own worst loss: MM = max(1000, 200) = 1000.
-    let text = format!(
-        "{ASSETS}{}\n[[account]]\nid = \"pm\"\nprotocol = \"perps\"\nmargin_mode = \"portfolio\"\ncollateral = {{ USDC = 5000.0, stETH = 10.0 }}\noptions = [ {{ underlying = \"ETH\", kind = \"put\", strike = 1900.0, expiry_days = 1.0, size = -10.0 }} ]\n",
-        protocol("socialise", 1.0, 0.0)
-    );
-    let s = load(&text);
+    let writer = |margin_mode: &str| {
+        perps("socialise", 1.0, 0.0)
+            .account_toml(
+                "pm",
+                "perps",
+                &[("USDC", 5000.0), ("stETH", 10.0)],
+                &[],
+                &format!("margin_mode = \"{margin_mode}\"\noptions = [ {{ underlying = \"ETH\", kind = \"put\", strike = 1900.0, expiry_days = 1.0, size = -10.0 }} ]"),
+            )
+            .build()
+    };
+    let s = writer("portfolio");
     assert_eq!(s.accounts.margin_mode[0], MarginMode::Portfolio);
     let ch = model(&s);
     let v = ch.valuation_at(&prices(&s));
@@ -167,7 +159,7 @@ fn portfolio_margin_of_a_two_leg_book_by_hand() {
     assert!((m + 0.1).abs() < 1e-12);
     // E_M = 5000 + 18000 + 0 (the puts are worth ~0) → health 23000 − 2800.
     assert!((h.maintenance() - 20200.0).abs() < 1e-6);
-    let cross = load(&text.replace("margin_mode = \"portfolio\"", "margin_mode = \"cross\""));
+    let cross = writer("cross");
     let ch = model(&cross);
     let h = health(
         &ch.book(0),
@@ -227,26 +219,29 @@ fn one_round(
 
 /// A bankrupt long and two profitable shorts on ETH-PERP; ETH falls from 2000 to 1600.
 fn loser_and_winners(loss_mode: &str) -> Snapshot {
-    load(&format!(
-        "{ASSETS}{}
-[[account]]
-id = \"loser\"
-protocol = \"perps\"
-collateral = {{ USDC = 1000.0 }}
-perps = [ {{ market = \"ETH-PERP\", size = 10.0, entry_price = 2000.0 }} ]
-[[account]]
-id = \"a\"
-protocol = \"perps\"
-collateral = {{ USDC = 1000.0 }}
-perps = [ {{ market = \"ETH-PERP\", size = -5.0, entry_price = 2400.0 }} ]
-[[account]]
-id = \"b\"
-protocol = \"perps\"
-collateral = {{ USDC = 100.0 }}
-perps = [ {{ market = \"ETH-PERP\", size = -20.0, entry_price = 1700.0 }} ]
-",
-        protocol(loss_mode, 1.0, 0.0)
-    ))
+    perps(loss_mode, 1.0, 0.0)
+        .account_toml(
+            "loser",
+            "perps",
+            &[("USDC", 1000.0)],
+            &[],
+            &perp("ETH-PERP", 10.0, 2000.0),
+        )
+        .account_toml(
+            "a",
+            "perps",
+            &[("USDC", 1000.0)],
+            &[],
+            &perp("ETH-PERP", -5.0, 2400.0),
+        )
+        .account_toml(
+            "b",
+            "perps",
+            &[("USDC", 100.0)],
+            &[],
+            &perp("ETH-PERP", -20.0, 1700.0),
+        )
+        .build()
 }
 
 fn crashed(s: &Snapshot) -> Vec<f64> {
@@ -315,26 +310,43 @@ fn isolated_failure_touches_nothing_else_cross_nets() {
     // Cross, one account with 5000 USDC: equity 5000 − 4000 + 6000 = 7000 ≥ MM 800 + 1200: safe.
     // Isolated, 2500 USDC each: the ETH account is at 2500 − 4000 < 0 and is liquidated
     // (bad debt 4000 − 2500 = 1500, its fee waived, paid by the fund); the BTC account is untouched.
-    let both = format!(
-        "{ASSETS}{}\n[[account]]\nid = \"x\"\nprotocol = \"perps\"\ncollateral = {{ USDC = 5000.0 }}\nperps = [ {{ market = \"ETH-PERP\", size = 10.0, entry_price = 2000.0 }}, {{ market = \"BTC-PERP\", size = -1.0, entry_price = 30000.0 }} ]\n",
-        protocol("socialise", 1.0, 10000.0)
+    let both = perps("socialise", 1.0, 10000.0).account_toml(
+        "x",
+        "perps",
+        &[("USDC", 5000.0)],
+        &[],
+        "perps = [ { market = \"ETH-PERP\", size = 10.0, entry_price = 2000.0 }, { market = \"BTC-PERP\", size = -1.0, entry_price = 30000.0 } ]",
     );
-    let split = format!(
-        "{ASSETS}{}\n[[account]]\nid = \"eth\"\nprotocol = \"perps\"\nmargin_mode = \"isolated\"\ncollateral = {{ USDC = 2500.0 }}\nperps = [ {{ market = \"ETH-PERP\", size = 10.0, entry_price = 2000.0 }} ]\n[[account]]\nid = \"btc\"\nprotocol = \"perps\"\nmargin_mode = \"isolated\"\ncollateral = {{ USDC = 2500.0 }}\nperps = [ {{ market = \"BTC-PERP\", size = -1.0, entry_price = 30000.0 }} ]\n",
-        protocol("socialise", 1.0, 10000.0)
-    );
+    let isolated = |size: f64, entry: f64, market: &str| {
+        format!("margin_mode = \"isolated\"\n{}", perp(market, size, entry))
+    };
+    let split = perps("socialise", 1.0, 10000.0)
+        .account_toml(
+            "eth",
+            "perps",
+            &[("USDC", 2500.0)],
+            &[],
+            &isolated(10.0, 2000.0, "ETH-PERP"),
+        )
+        .account_toml(
+            "btc",
+            "perps",
+            &[("USDC", 2500.0)],
+            &[],
+            &isolated(-1.0, 30000.0, "BTC-PERP"),
+        );
     let mut px = {
-        let s = load(&both);
+        let s = both.build();
         prices(&s)
     };
     px[1] = 1600.0;
     px[2] = 24000.0;
     px[3] = 1600.0;
-    let s = load(&both);
+    let s = both.build();
     let mut ch = model(&s);
     let (out, bad, _) = one_round(&mut ch, &s, &px);
     assert_eq!((out.accounts_liquidated, bad), (0, 0.0));
-    let s = load(&split);
+    let s = split.build();
     let mut ch = model(&s);
     let (out, bad, loss) = one_round(&mut ch, &s, &px);
     assert_eq!(out.accounts_liquidated, 1);
@@ -350,11 +362,14 @@ fn isolated_failure_touches_nothing_else_cross_nets() {
 
 #[test]
 fn an_isolated_account_holds_one_position() {
-    let text = format!(
-        "{ASSETS}{}\n[[account]]\nid = \"x\"\nprotocol = \"perps\"\nmargin_mode = \"isolated\"\ncollateral = {{ USDC = 5000.0 }}\nperps = [ {{ market = \"ETH-PERP\", size = 10.0, entry_price = 2000.0 }}, {{ market = \"BTC-PERP\", size = -1.0, entry_price = 30000.0 }} ]\n",
-        protocol("socialise", 1.0, 0.0)
+    let text = perps("socialise", 1.0, 0.0).account_toml(
+        "x",
+        "perps",
+        &[("USDC", 5000.0)],
+        &[],
+        "margin_mode = \"isolated\"\nperps = [ { market = \"ETH-PERP\", size = 10.0, entry_price = 2000.0 }, { market = \"BTC-PERP\", size = -1.0, entry_price = 30000.0 } ]",
     );
-    let err = snapshot_from_str(&text, Format::Toml, "t.toml")
+    let err = snapshot_from_str(text.text(), Format::Toml, "t.toml")
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -382,12 +397,10 @@ mod properties {
             crash in 0.3f64..1.5,
             adl in any::<bool>(),
         ) {
-            let text = format!(
-                "{ASSETS}{}\n[[account]]\nid = \"x\"\nprotocol = \"perps\"\ncollateral = {{ USDC = {usdc:?}, stETH = {steth:?} }}\nperps = [ {{ market = \"ETH-PERP\", size = {size:?}, entry_price = {entry:?} }} ]\n[[account]]\nid = \"w\"\nprotocol = \"perps\"\ncollateral = {{ USDC = 1000000.0 }}\nperps = [ {{ market = \"ETH-PERP\", size = {:?}, entry_price = 2000.0 }} ]\n",
-                protocol(if adl { "adl" } else { "socialise" }, 1.0, fund),
-                -winner * size.signum(),
-            );
-            let s = load(&text);
+            let s = perps(if adl { "adl" } else { "socialise" }, 1.0, fund)
+                .account_toml("x", "perps", &[("USDC", usdc), ("stETH", steth)], &[], &perp("ETH-PERP", size, entry))
+                .account_toml("w", "perps", &[("USDC", 1000000.0)], &[], &perp("ETH-PERP", -winner * size.signum(), 2000.0))
+                .build();
             let mut ch = model(&s);
             let mut px = prices(&s);
             px[1] = 2000.0 * crash;

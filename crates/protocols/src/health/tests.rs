@@ -1,66 +1,28 @@
 use super::*;
-use cascade_io::{snapshot_from_str, Format};
+use cascade_testkit::system::{System, ETH_RESERVE, USDC_RESERVE};
 
-/// Two reserves, an e-mode category for stETH/ETH, three accounts.
-const TEXT: &str = r#"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-liquidity = { curve = "power_law", adv_usd = 1e9, k = 1.0, alpha = 0.5 }
-[[asset]]
-id = "stETH"
-kind = "lst"
-underlying = "ETH"
-liquidity = { curve = "power_law", adv_usd = 1e9, k = 1.0, alpha = 0.5 }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1e9, k = 1.0, alpha = 0.5 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-[[protocol.reserve]]
-asset = "stETH"
-ltv = 0.70
-liquidation_threshold = 0.75
-liquidation_bonus = 0.07
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[protocol.emode]]
-id = "eth"
-ltv = 0.90
-liquidation_threshold = 0.93
-liquidation_bonus = 0.01
-assets = ["ETH", "stETH"]
-[[account]]
-id = "alice"
-protocol = "lend"
-collateral = { ETH = 10.0 }
-debt = { USDC = 12000.0 }
-[[account]]
-id = "bob"
-protocol = "lend"
-emode = "eth"
-collateral = { stETH = 10.0 }
-debt = { ETH = 9.0 }
-[[account]]
-id = "carol"
-protocol = "lend"
-collateral = { USDC = 500.0 }
-"#;
-
+/// Three reserves, an e-mode category for stETH/ETH, three accounts.
 fn columns() -> (Snapshot, HealthColumns) {
-    let (s, _) = snapshot_from_str(TEXT, Format::Toml, "t.toml").unwrap();
+    let s = System::new()
+        .impact(1.0)
+        .eth(2000.0)
+        .steth()
+        .usdc()
+        .lending(
+            "lend",
+            &[ETH_RESERVE, ("stETH", 0.70, 0.75, 0.07), USDC_RESERVE],
+        )
+        .emode("eth", (0.90, 0.93, 0.01), &["ETH", "stETH"])
+        .account("alice", "lend", &[("ETH", 10.0)], &[("USDC", 12000.0)])
+        .account_toml(
+            "bob",
+            "lend",
+            &[("stETH", 10.0)],
+            &[("ETH", 9.0)],
+            "emode = \"eth\"",
+        )
+        .account("carol", "lend", &[("USDC", 500.0)], &[])
+        .build();
     let c = HealthColumns::from_snapshot(&s);
     (s, c)
 }

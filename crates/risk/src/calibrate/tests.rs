@@ -1,6 +1,5 @@
 use super::*;
-use cascade_io::snapshot_from_str;
-use cascade_io::Format;
+use cascade_testkit::system::{System, ETH_RESERVE, USDC_RESERVE};
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol
@@ -65,48 +64,20 @@ fn smart_ltv_published_example() {
 /// ETH (σ 0.8) on a square-root law (adv 1e7, k 1) and USDC (σ 0) without impact; one lending
 /// pool with 60 + 40 ETH of collateral and a 500-ETH supply cap.
 fn system() -> Snapshot {
-    let text = r#"
-name = "hand"
-[[asset]]
-id = "ETH"
-kind = "native"
-price = 2000.0
-volatility = 0.8
-liquidity = { curve = "power_law", adv_usd = 1.0e7, k = 1.0, alpha = 0.5 }
-[[asset]]
-id = "USDC"
-kind = "stable"
-price = 1.0
-liquidity = { curve = "power_law", adv_usd = 1.0e9, k = 0.0, alpha = 0.5 }
-[[protocol]]
-id = "lend"
-kind = "lending"
-[[protocol.reserve]]
-asset = "ETH"
-ltv = 0.80
-liquidation_threshold = 0.825
-liquidation_bonus = 0.05
-supply_cap = 500.0
-[[protocol.reserve]]
-asset = "USDC"
-ltv = 0.80
-liquidation_threshold = 0.85
-liquidation_bonus = 0.05
-[[account]]
-id = "a"
-protocol = "lend"
-collateral = { ETH = 60.0 }
-debt = { USDC = 50000.0 }
-[[account]]
-id = "b"
-protocol = "lend"
-collateral = { ETH = 40.0 }
-debt = { USDC = 30000.0 }
-"#;
-    match snapshot_from_str(text, Format::Toml, "hand.toml") {
-        Ok((s, _)) => s,
-        Err(e) => panic!("{e}"),
-    }
+    System::new()
+        .name("hand")
+        .asset(
+            "ETH",
+            "native",
+            "price = 2000.0\nvolatility = 0.8\nliquidity = { curve = \"power_law\", adv_usd = 1.0e7, k = 1.0, alpha = 0.5 }",
+        )
+        .usdc()
+        .lending("lend", &[])
+        .reserve(ETH_RESERVE, "supply_cap = 500.0")
+        .reserve(USDC_RESERVE, "")
+        .account("a", "lend", &[("ETH", 60.0)], &[("USDC", 50000.0)])
+        .account("b", "lend", &[("ETH", 40.0)], &[("USDC", 30000.0)])
+        .build()
 }
 
 #[test]
