@@ -400,6 +400,8 @@ fn round_report(
                 seized_usd: l.seized_usd,
                 repaid_tokens: l.repaid_tokens,
                 repaid_usd: l.repaid_usd,
+                protocol_fee_tokens: l.protocol_fee_tokens,
+                protocol_fee_usd: l.protocol_fee_usd,
                 calls: l.calls,
             });
         }

@@ -255,6 +255,9 @@ pub struct LiquidationReport {
     pub seized_usd: f64,
     pub repaid_tokens: f64,
     pub repaid_usd: f64,
+    /// Of the seized collateral, the liquidation protocol fee kept by the treasury (not sold).
+    pub protocol_fee_tokens: f64,
+    pub protocol_fee_usd: f64,
     pub calls: u64,
 }
 

@@ -60,6 +60,43 @@ fn lend(r: &StressResult) -> &cascade_engine::ProtocolSummary {
 }
 
 #[test]
+fn liquidation_protocol_fee_goes_to_the_treasury_and_is_not_sold() {
+    // 10 ETH against 15,000 USDC; ETH 2000 → 1600: HF = 16000·0.825/15000 = 0.88 ≤ 0.95 → repay all
+    // 15,000 USDC, seize 15000·1.05/1600 = 9.84375 ETH. Bonus part 9.84375 − 9.375 = 0.46875 ETH; a 10%
+    // protocol fee keeps 0.046875 ETH ($75) for the treasury; the liquidator gets and sells 9.796875.
+    let s = System::new()
+        .name("fee")
+        .eth(2000.0)
+        .usdc()
+        .protocol("lend", "lending", "")
+        .reserve(ETH_RESERVE, "liquidation_protocol_fee = 0.1")
+        .reserve(USDC_RESERVE, "")
+        .account("a", "lend", &[("ETH", 10.0)], &[("USDC", 15000.0)])
+        .build();
+    let sc = "name = \"eth-20\"\n[[shock]]\nasset = \"ETH\"\nprice_change = -0.2\n";
+    let r = run(&s, &scenario(&s, sc));
+    let l = &r.rounds[1].liquidations[0];
+    assert_close!(l.repaid_tokens, 15000.0);
+    assert_close!(l.seized_tokens, 9.84375);
+    assert_close!(l.protocol_fee_tokens, 0.046875);
+    assert_close!(l.protocol_fee_usd, 75.0);
+    let sold = &r.rounds[1].sales;
+    assert_eq!(sold.len(), 1);
+    assert_close!(sold[0].quantity, 9.796875);
+    // Without the fee the liquidator sells all it seized.
+    let s = System::new()
+        .name("fee")
+        .eth(2000.0)
+        .usdc()
+        .lending("lend", &[ETH_RESERVE, USDC_RESERVE])
+        .account("a", "lend", &[("ETH", 10.0)], &[("USDC", 15000.0)])
+        .build();
+    let r = run(&s, &scenario(&s, sc));
+    assert_eq!(r.rounds[1].liquidations[0].protocol_fee_tokens, 0.0);
+    assert_close!(r.rounds[1].sales[0].quantity, 9.84375);
+}
+
+#[test]
 fn half_close_factor_when_hf_at_least_095() {
     // ETH 2000 → 1900. HF = 10·1900·0.825 / 16000 = 0.97969 ≥ 0.95 → close factor 50%:
     // repay 8000 USDC, seize 8000·1.05/1900 = 4.421052631578947 ETH. Then HF = 5.5789·1900·0.825/8000 =

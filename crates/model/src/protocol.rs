@@ -25,6 +25,9 @@ pub struct Reserve {
     pub liquidation_threshold: f64,
     /// Liquidation bonus `LB`: the liquidator seizes `(1 + LB)` USD of collateral per USD repaid.
     pub liquidation_bonus: f64,
+    /// Liquidation protocol fee: the share of the bonus part of seized collateral that goes to the
+    /// protocol's treasury instead of the liquidator (Aave v3; docs/lending.md#liquidation-protocol-fee).
+    pub liquidation_protocol_fee: f64,
     pub reserve_factor: f64,
     /// Supply cap in tokens.
     pub supply_cap: Option<f64>,

@@ -27,6 +27,7 @@ use cascade_model::{AssetIdx, AssetKind, Breakers, LendingParams, ProtocolKind, 
 
 mod liquidation;
 
+pub use liquidation::protocol_fee_tokens;
 use liquidation::{liquidate_account, ChunkOut};
 
 use crate::{EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
@@ -123,7 +124,7 @@ pub enum Step {
 }
 
 /// Decides the next call: the debt with the largest USD value, the collateral with the largest USD
-/// value; repay `Δ = CF·d_j` (CF = `close_factor` if HF ≥ `full_below_hf`, else `full_close_factor`) and
+/// value; repay `Δ = CF·d_j` (CF = `close_factor` if HF > `full_below_hf`, else `full_close_factor`) and
 /// seize `Δ·p_j·(1+LB_i)/p_i`, capped at `c_i` with `Δ` reduced to match.
 pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) -> Step {
     let mut debt_value = 0.0;
@@ -164,7 +165,8 @@ pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) ->
     };
     let (c, d) = (&entries[i], &entries[j]);
     let (p_i, p_j) = (prices[c.asset as usize], prices[d.asset as usize]);
-    let cf = if hf >= rules.full_below_hf {
+    // As the contracts compare it: the close factor while HF > the threshold, the full one at or below.
+    let cf = if hf > rules.full_below_hf {
         rules.close_factor
     } else {
         rules.full_close_factor
@@ -192,6 +194,8 @@ pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) ->
 pub struct LendingPool {
     id: String,
     rules: LiquidationRules,
+    /// Liquidation protocol fee per asset (share of the bonus; docs/lending.md#liquidation-protocol-fee).
+    protocol_fee: Vec<f64>,
     /// Snapshot index of each account.
     pub account: Vec<u32>,
     /// `starts[k]..starts[k+1]` are account k's entries.
@@ -256,11 +260,13 @@ impl LendingPool {
         let mut lt = vec![0.0; n_assets];
         let mut lb = vec![0.0; n_assets];
         let mut isolated = vec![false; n_assets];
+        let mut protocol_fee = vec![0.0; n_assets];
         for r in &params.reserves {
             if r.collateral_enabled {
                 lt[r.asset] = r.liquidation_threshold;
             }
             lb[r.asset] = r.liquidation_bonus;
+            protocol_fee[r.asset] = r.liquidation_protocol_fee;
             isolated[r.asset] = r.debt_ceiling_usd.is_some();
         }
         for r in 0..pos.len() {
@@ -327,6 +333,7 @@ impl LendingPool {
         LendingPool {
             id: p.id.clone(),
             rules: LiquidationRules::of(params),
+            protocol_fee,
             account,
             starts,
             entries,
@@ -429,6 +436,8 @@ impl ProtocolModel for LendingPool {
             };
         }
         let rules = self.rules;
+        // A copy (one number per asset), as the chunks borrow the pool mutably.
+        let protocol_fee = self.protocol_fee.clone();
         let outs: Vec<ChunkOut> = self
             .chunks_mut()
             .into_par_iter()
@@ -440,7 +449,7 @@ impl ProtocolModel for LendingPool {
                         continue;
                     }
                     let es = &mut entries[starts[k] - base..starts[k + 1] - base];
-                    liquidate_account(es, &mut status[k], &rules, ctx, &mut out);
+                    liquidate_account(es, &mut status[k], &rules, &protocol_fee, ctx, &mut out);
                 }
                 out
             })

@@ -98,6 +98,10 @@ pub struct LiquidationRecord {
     pub seized_tokens: f64,
     pub repaid_usd: f64,
     pub seized_usd: f64,
+    /// Of the seized collateral, what went to the protocol's treasury (the liquidation protocol fee),
+    /// tokens of `collateral`; the liquidator received `seized_tokens − protocol_fee_tokens`.
+    pub protocol_fee_tokens: f64,
+    pub protocol_fee_usd: f64,
     /// Liquidation calls.
     pub calls: u64,
 }
@@ -125,6 +129,8 @@ impl LiquidationRecord {
         r.seized_tokens += self.seized_tokens;
         r.repaid_usd += self.repaid_usd;
         r.seized_usd += self.seized_usd;
+        r.protocol_fee_tokens += self.protocol_fee_tokens;
+        r.protocol_fee_usd += self.protocol_fee_usd;
         r.calls += self.calls;
     }
 }

@@ -10,6 +10,7 @@ fn call(collateral: usize, debt: usize, repaid: f64, seized: f64) -> Liquidation
         repaid_usd: repaid,
         seized_usd: 2.0 * seized,
         calls: 1,
+        ..LiquidationRecord::default()
     }
 }
 
@@ -31,6 +32,7 @@ fn liquidation_calls_sum_per_pair_in_first_appearance_order() {
                 repaid_usd: 14.0,
                 seized_usd: 15.5,
                 calls: 2,
+                ..LiquidationRecord::default()
             },
             call(3, 2, 1.0, 0.5),
         ]

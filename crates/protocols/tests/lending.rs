@@ -1,7 +1,9 @@
 //! Properties of one Aave-v3 liquidation call (docs/lending.md#liquidation-call).
 
 use cascade_model::Side;
-use cascade_protocols::lending::{health_factor, next_step, Entry, LiquidationRules, Step};
+use cascade_protocols::lending::{
+    health_factor, next_step, protocol_fee_tokens, Entry, LiquidationRules, Step,
+};
 use proptest::prelude::*;
 
 const RULES: LiquidationRules = LiquidationRules {
@@ -33,6 +35,41 @@ fn health_factor_by_hand() {
     ];
     assert!((health_factor(&e, &[2000.0, 1.0]) - 1.0375).abs() < 1e-12);
     assert_eq!(health_factor(&e[..2], &[2000.0, 1.0]), f64::INFINITY);
+}
+
+/// The debt one call repays on an account of 200 tokens of collateral (weight `lt`) against 100 of
+/// debt, prices 1.
+fn repaid_at(lt: f64) -> f64 {
+    let e = [
+        entry(0, Side::Collateral, lt, 0.05, 200.0),
+        entry(1, Side::Debt, 0.0, 0.0, 100.0),
+    ];
+    match next_step(&e, &RULES, &[1.0, 1.0]) {
+        Step::Liquidate { repay, .. } => repay,
+        other => panic!("expected a liquidation, got {other:?}"),
+    }
+}
+
+#[test]
+fn close_factor_boundary_as_the_contracts_compare_it() {
+    // HF = 200·0.475/100 = 0.95 exactly: at the threshold the whole debt may be repaid (Aave v3:
+    // 50% only while HF > 0.95).
+    assert_eq!(200.0 * 0.475 / 100.0, 0.95);
+    assert_eq!(repaid_at(0.475), 100.0);
+    // Just above: HF 0.9502 → 50%.
+    assert_eq!(repaid_at(0.4751), 50.0);
+    // Just below: 100%.
+    assert_eq!(repaid_at(0.4749), 100.0);
+}
+
+#[test]
+fn liquidation_protocol_fee_is_the_treasurys_share_of_the_bonus() {
+    // 9.84375 tokens seized with a 5% bonus: the bonus part is 9.84375 − 9.84375/1.05 = 0.46875; a
+    // 10% fee is 0.046875 of it.
+    assert!((protocol_fee_tokens(9.84375, 0.05, 0.10) - 0.046875).abs() < 1e-15);
+    assert_eq!(protocol_fee_tokens(9.84375, 0.05, 0.0), 0.0);
+    // The whole bonus at a 100% fee.
+    assert!((protocol_fee_tokens(105.0, 0.05, 1.0) - 5.0).abs() < 1e-12);
 }
 
 #[test]

@@ -93,6 +93,7 @@ pub(super) fn parse_reserve(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) ->
     let lt_rule = if collateral_enabled { UNIT_OPEN } else { UNIT };
     let lt = t.req("liquidation_threshold", lt_rule, ctx);
     let lb = t.req("liquidation_bonus", BELOW_ONE, ctx);
+    let liquidation_protocol_fee = t.opt("liquidation_protocol_fee", UNIT, ctx).unwrap_or(0.0);
     let reserve_factor = t.opt("reserve_factor", BELOW_ONE, ctx).unwrap_or(0.0);
     let supply_cap = t.opt("supply_cap", NON_NEGATIVE, ctx);
     let borrow_cap = t.opt("borrow_cap", NON_NEGATIVE, ctx);
@@ -109,6 +110,7 @@ pub(super) fn parse_reserve(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) ->
         ltv: ltv?,
         liquidation_threshold: lt?,
         liquidation_bonus: lb?,
+        liquidation_protocol_fee,
         reserve_factor,
         supply_cap,
         borrow_cap,

@@ -324,6 +324,7 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                         .num("ltv", r.ltv)
                         .num("liquidation_threshold", r.liquidation_threshold)
                         .num("liquidation_bonus", r.liquidation_bonus)
+                        .num_unless("liquidation_protocol_fee", r.liquidation_protocol_fee, 0.0)
                         .num_unless("reserve_factor", r.reserve_factor, 0.0)
                         .opt_num("supply_cap", r.supply_cap)
                         .opt_num("borrow_cap", r.borrow_cap);

@@ -44,6 +44,7 @@ fn protocol(id: &str, kind: ProtocolKind, params: ProtocolParams) -> Protocol {
 
 fn reserve(asset: usize, collateral_enabled: bool, borrowable: bool) -> Reserve {
     Reserve {
+        liquidation_protocol_fee: 0.0,
         asset,
         ltv: 0.8,
         liquidation_threshold: 0.85,

@@ -21,15 +21,17 @@ pub(super) struct ChunkOut {
 }
 
 impl ChunkOut {
+    /// One call: `repay` tokens of `debt` repaid, `seize` tokens of `coll` taken from the account, of
+    /// which `fee` went to the treasury; the liquidator sells the rest.
     fn record(
         &mut self,
-        coll: AssetIdx,
-        debt: AssetIdx,
+        (coll, debt): (AssetIdx, AssetIdx),
         repay: f64,
         seize: f64,
-        p_i: f64,
-        p_j: f64,
+        fee: f64,
+        prices: &[f64],
     ) {
+        let (p_i, p_j) = (prices[coll], prices[debt]);
         LiquidationRecord {
             collateral: coll,
             debt,
@@ -37,9 +39,12 @@ impl ChunkOut {
             seized_tokens: seize,
             repaid_usd: repay * p_j,
             seized_usd: seize * p_i,
+            protocol_fee_tokens: fee,
+            protocol_fee_usd: fee * p_i,
             calls: 1,
         }
         .add_to(&mut self.records);
+        let seize = seize - fee;
         match self
             .sales
             .iter_mut()
@@ -81,6 +86,8 @@ impl ChunkOut {
                     x.seized_tokens += r.seized_tokens;
                     x.repaid_usd += r.repaid_usd;
                     x.seized_usd += r.seized_usd;
+                    x.protocol_fee_tokens += r.protocol_fee_tokens;
+                    x.protocol_fee_usd += r.protocol_fee_usd;
                     x.calls += r.calls;
                 }
                 None => self.records.push(r),
@@ -113,6 +120,7 @@ pub(super) fn liquidate_account(
     entries: &mut [Entry],
     status: &mut u8,
     rules: &LiquidationRules,
+    protocol_fee: &[f64],
     ctx: &RoundCtx,
     out: &mut ChunkOut,
 ) {
@@ -146,11 +154,16 @@ pub(super) fn liquidate_account(
                     entries[debt].asset as usize,
                 );
                 let (p_i, p_j) = (prices[ci], prices[dj]);
+                // The treasury's part of the bonus (docs/lending.md#liquidation-protocol-fee).
+                let fee_of = |seized: f64| {
+                    protocol_fee_tokens(seized, entries[collateral].lb, protocol_fee[ci])
+                };
                 // docs/lending.md#liquidator-profitability: a liquidator acts only if the bonus beats the slippage of selling the seized
                 // collateral alone at the round's start, plus its fixed cost (plus, when it must buy the
                 // debt it repays, that buy's slippage).
                 let profit = |share: f64| {
                     let (r, c) = (repay * share, seize * share);
+                    let c = c - fee_of(c);
                     let mut slippage = ctx.market.slippage_usd(ci, c, prices);
                     if rules.buy_debt {
                         slippage += ctx.market.buy_slippage_usd(dj, r, prices);
@@ -178,9 +191,10 @@ pub(super) fn liquidate_account(
                 } else {
                     (repay, seize)
                 };
+                let fee = fee_of(seize);
                 entries[debt].amount = (entries[debt].amount - repay).max(0.0);
                 entries[collateral].amount = (entries[collateral].amount - seize).max(0.0);
-                out.record(ci, dj, repay, seize, p_i, p_j);
+                out.record((ci, dj), repay, seize, fee, prices);
                 if rules.buy_debt {
                     out.buy(dj, repay);
                 }
@@ -236,4 +250,15 @@ fn largest_profitable_share(f: &dyn Fn(f64) -> f64) -> Option<f64> {
         }
     }
     Some(lo)
+}
+
+/// The liquidation protocol fee on `seized` tokens of collateral with effective bonus `bonus`, tokens:
+/// `fee_share · (seized − seized/(1 + bonus))`, the treasury's share of the bonus part (Aave v3's
+/// `bonusCollateral.percentMul(liquidationProtocolFee)`; docs/lending.md#liquidation-protocol-fee).
+pub fn protocol_fee_tokens(seized: f64, bonus: f64, fee_share: f64) -> f64 {
+    if fee_share > 0.0 {
+        fee_share * (seized - seized / (1.0 + bonus))
+    } else {
+        0.0
+    }
 }
