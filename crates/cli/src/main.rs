@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks, margin, scenarios,
-    simulate, stress, validate,
+    bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks, import, margin,
+    scenarios, simulate, stress, validate,
 };
 use failure::Failure;
 
@@ -59,6 +59,8 @@ enum Command {
     Margin(margin::MarginArgs),
     /// Black-76 value and Greeks of one option (flags) or many (--file F.csv).
     Greeks(greeks::GreeksArgs),
+    /// Read real protocol state over JSON-RPC at a pinned block into a snapshot (docs/import.md).
+    Import(import::ImportArgs),
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
     Gen(gen::GenArgs),
     /// The benchmark suite: every engine timed against this machine's measured limits.
@@ -107,6 +109,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Debtrank(args) => debtrank::run(&args),
         Command::Greeks(args) => greeks::run(&args),
         Command::Margin(args) => margin::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Gen(args) => gen::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Scenarios(args) => scenarios::run(&args),

@@ -8,6 +8,7 @@ pub mod contagion;
 pub mod debtrank;
 pub mod gen;
 pub mod greeks;
+pub mod import;
 pub mod margin;
 pub mod scenarios;
 pub mod simulate;

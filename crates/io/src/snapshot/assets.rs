@@ -150,6 +150,13 @@ pub(super) fn parse_liquidity(
 ) -> Option<Liquidity> {
     let mut t = Table::new(n, what, ctx)?;
     let curve = t.req_str("curve", ctx);
+    if t.opt_bool("assumed", ctx) == Some(true) {
+        ctx.warning(
+            t.line_of("assumed"),
+            t.field("assumed"),
+            "an assumed curve, not measured: fire-sale prices of this asset are illustrative (docs/import.md#liquidity)",
+        );
+    }
     let quote_asset = t.opt_str("quote_asset", ctx);
     let quote_idx = match &quote_asset {
         Some(q) if q == "USD" => None,

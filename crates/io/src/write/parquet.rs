@@ -261,6 +261,7 @@ pub enum Column {
     UInt64(Vec<u64>),
     UInt32(Vec<u32>),
     Float64(Vec<f64>),
+    Utf8(Vec<String>),
 }
 
 impl Column {
@@ -269,6 +270,7 @@ impl Column {
             Column::UInt64(_) => DataType::UInt64,
             Column::UInt32(_) => DataType::UInt32,
             Column::Float64(_) => DataType::Float64,
+            Column::Utf8(_) => DataType::Utf8,
         }
     }
 
@@ -277,6 +279,7 @@ impl Column {
             Column::UInt64(v) => Arc::new(UInt64Array::from(v.clone())),
             Column::UInt32(v) => Arc::new(UInt32Array::from(v.clone())),
             Column::Float64(v) => Arc::new(Float64Array::from(v.clone())),
+            Column::Utf8(v) => Arc::new(StringArray::from(v.clone())),
         }
     }
 }

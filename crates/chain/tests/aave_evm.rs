@@ -1,0 +1,240 @@
+//! The importer against the real Aave v3 contracts (docs/import.md#proof): a local hardhat node on
+//! loopback runs Aave's Test market (evm/, pinned npm versions) with 30 populated accounts; every
+//! account's collateral, debt, average liquidation threshold and health factor as cascade reads
+//! them must equal `Pool.getUserAccountData` at the same block. Needs node and npm (`.ci/run`
+//! installs them); the first run downloads the npm packages.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cascade_chain::aave::{parse_address, read_market};
+use cascade_chain::rpc::Rpc;
+use cascade_chain::snapshot::write_market;
+use cascade_chain::ChainError;
+use cascade_model::Side;
+use cascade_protocols::lending::LendingPool;
+use serde_json::Value;
+
+fn evm_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../evm")
+}
+
+/// A hardhat node on a free loopback port, populated; killed when dropped.
+struct Node {
+    pid: String,
+    port: u16,
+    out: tempfile::TempDir,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).status();
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        o.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    l.local_addr().unwrap_or_else(|e| panic!("{e}")).port()
+}
+
+fn node_script(node: &Node, script: &str, env: &[(&str, &str)]) -> Value {
+    let mut c = Command::new("node");
+    c.arg(script)
+        .current_dir(evm_dir())
+        .env("EVM_OUT", node.out.path())
+        .env("EVM_PORT", node.port.to_string());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let text = run(&mut c, script);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{script}: {e}\n{text}"))
+}
+
+fn start() -> Node {
+    run(
+        Command::new("bash").arg(evm_dir().join("setup.sh")),
+        "evm/setup.sh",
+    );
+    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let pid = run(
+        Command::new("bash")
+            .arg(evm_dir().join("start-node.sh"))
+            .arg(port.to_string())
+            .arg(out.path().join("node.log"))
+            .env("EVM_OUT", out.path()),
+        "evm/start-node.sh",
+    )
+    .trim()
+    .to_string();
+    let node = Node { pid, port, out };
+    node_script(&node, "populate.js", &[]);
+    node
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
+}
+
+#[test]
+fn imported_accounts_match_the_contracts_and_faults_are_named() {
+    let node = start();
+    let addresses: Value = serde_json::from_str(
+        &std::fs::read_to_string(node.out.path().join("addresses.json"))
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let provider = parse_address(
+        addresses["aave"]["PoolAddressesProvider"]
+            .as_str()
+            .unwrap_or(""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let pinned = addresses["pinnedBlock"]["number"].as_u64().unwrap_or(0);
+    let users: Vec<_> = addresses["users"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| u["address"].as_str())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| parse_address(a).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert!(users.len() >= 24, "{} users", users.len());
+    let url = format!("http://127.0.0.1:{}", node.port);
+    let rpc = Rpc::new(&url, std::time::Duration::from_secs(30));
+    let block = rpc.block(Some(pinned)).unwrap_or_else(|e| panic!("{e}"));
+    let market = read_market(&rpc, provider, block, &users, &mut |_, _| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Written twice from two reads: the same bytes.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    write_market(&market, &a).unwrap_or_else(|e| panic!("{e}"));
+    let again = read_market(&rpc, provider, block, &users, &mut |_, _| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    write_market(&again, &b).unwrap_or_else(|e| panic!("{e}"));
+    for f in ["snapshot.toml", "positions.parquet"] {
+        let read = |p: &Path| std::fs::read(p.join(f)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            read(&a) == read(&b),
+            "{f} differs between two imports of one block"
+        );
+    }
+    // A second write into a non-empty folder is refused, and leaves it as it was.
+    assert!(matches!(
+        write_market(&market, &a),
+        Err(ChainError::Usage(_))
+    ));
+
+    // Every account as cascade computes it against the contracts' own figures at the block.
+    let (snap, _) =
+        cascade_io::load_snapshot(&a.join("snapshot.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let pool = LendingPool::new(&snap, 0);
+    let prices: Vec<f64> = snap
+        .assets
+        .iter()
+        .map(|x| x.price.unwrap_or(f64::NAN))
+        .collect();
+    let chain = node_script(&node, "account-data.js", &[("BLOCK", &pinned.to_string())]);
+    let mut compared = 0;
+    for u in chain["users"].as_array().unwrap_or(&Vec::new()) {
+        let addr =
+            parse_address(u["address"].as_str().unwrap_or("")).unwrap_or_else(|e| panic!("{e}"));
+        let num = |k: &str| {
+            u[k].as_str()
+                .unwrap_or("0")
+                .parse::<f64>()
+                .unwrap_or(f64::NAN)
+        };
+        let (coll, debt) = (num("totalCollateralBase") / 1e8, num("totalDebtBase") / 1e8);
+        let (avg_lt, hf) = (
+            num("currentLiquidationThreshold") / 1e4,
+            num("healthFactor") / 1e18,
+        );
+        let k = (0..pool.accounts())
+            .find(|&k| snap.accounts.id[pool.account[k] as usize] == addr.to_checksum(None));
+        let Some(k) = k else {
+            assert_eq!(
+                coll + debt,
+                0.0,
+                "{addr}: positions on chain, none imported"
+            );
+            continue;
+        };
+        let (mut c_usd, mut c_lt, mut d_usd) = (0.0, 0.0, 0.0);
+        for e in pool.entries_of(k) {
+            let v = e.amount * prices[e.asset as usize];
+            match e.side {
+                Side::Collateral if e.lt > 0.0 => {
+                    c_usd += v;
+                    c_lt += v * e.lt;
+                }
+                Side::Collateral => {}
+                Side::Debt => d_usd += v,
+            }
+        }
+        let label = u["label"].as_str().unwrap_or("");
+        assert!(
+            close(c_usd, coll, 1e-9),
+            "{label}: collateral {c_usd} vs {coll}"
+        );
+        assert!(close(d_usd, debt, 1e-9), "{label}: debt {d_usd} vs {debt}");
+        if c_usd > 0.0 {
+            // The contracts keep the average threshold in whole basis points (rounded down).
+            let exact = c_lt / c_usd;
+            assert_eq!(
+                (exact * 1e4 + 1e-9).floor() / 1e4,
+                avg_lt,
+                "{label}: average LT {exact}"
+            );
+        }
+        if d_usd > 0.0 {
+            // cascade's HF is the exact weighted one; on chain, the same with the truncated average.
+            let cascade_hf = c_lt / d_usd;
+            let on_chain_rule = cascade_hf * avg_lt / (c_lt / c_usd);
+            assert!(
+                close(on_chain_rule, hf, 1e-9),
+                "{label}: HF {on_chain_rule} (exact {cascade_hf}) vs {hf}"
+            );
+        }
+        compared += 1;
+    }
+    assert!(compared >= 24, "{compared} accounts compared");
+    let emode = snap.accounts.emode.iter().filter(|e| e.is_some()).count();
+    assert!(emode >= 1, "an e-mode account is imported");
+
+    // Faults name the call and the address.
+    let e = read_market(&rpc, users[0], block, &users, &mut |_, _| {}).unwrap_err();
+    assert!(
+        matches!(e, ChainError::NotTheContract { .. }) && e.is_usage(),
+        "{e}"
+    );
+    assert!(e.to_string().contains("PoolAddressesProvider"), "{e}");
+    let e = rpc.block(Some(pinned + 1_000_000)).unwrap_err();
+    assert!(matches!(e, ChainError::MissingBlock { .. }), "{e}");
+    let closed = Rpc::new(
+        &format!("http://127.0.0.1:{}", free_port()),
+        std::time::Duration::from_secs(2),
+    );
+    let e = closed.block(None).unwrap_err();
+    assert!(
+        matches!(e, ChainError::Unreachable { .. }) && !e.is_usage(),
+        "{e}"
+    );
+}
