@@ -11,6 +11,7 @@ mod flags;
 mod gen;
 mod golden;
 mod greeks;
+mod import;
 mod margin;
 mod output;
 mod readme;

@@ -795,3 +795,20 @@ fn protocol_amounts_not_finite_in_usd_are_refused() {
         .message()
         .starts_with("= 1e308 tokens at 2000 USD each"));
 }
+
+#[test]
+fn an_assumed_liquidity_curve_loads_with_a_warning() {
+    let text = "name = \"a\"\n[[asset]]\nid = \"ETH\"\nkind = \"native\"\nprice = 2000.0\n\
+                liquidity = { curve = \"power_law\", adv_usd = 1e6, k = 0.1, alpha = 0.5, assumed = true }\n";
+    let (s, d) = snapshot_from_str(text, Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.assets.len(), 1);
+    assert_eq!(d.items.len(), 1, "{d:?}");
+    assert!(
+        has(&d.items, 6, "assumed", "an assumed curve, not measured"),
+        "{d:?}"
+    );
+    // `assumed = false` is a measured curve: no warning.
+    let (_, d) = snapshot_from_str(&text.replace("true", "false"), Format::Toml, "s.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(d.items.is_empty(), "{d:?}");
+}
