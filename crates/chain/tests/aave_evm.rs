@@ -219,6 +219,10 @@ fn imported_accounts_match_the_contracts_and_faults_are_named() {
     let emode = snap.accounts.emode.iter().filter(|e| e.is_some()).count();
     assert!(emode >= 1, "an e-mode account is imported");
 
+    // A 20% drop of WETH, in cascade and on chain: every first-round liquidation cascade predicts is
+    // executed on chain with cascade's pair and amount, and the contracts move the same amounts.
+    predicted_liquidations_match_liquidation_call(&node, &a, &users);
+
     // Faults name the call and the address.
     let e = read_market(&rpc, users[0], block, &users, &mut |_, _| {}).unwrap_err();
     assert!(
@@ -237,4 +241,132 @@ fn imported_accounts_match_the_contracts_and_faults_are_named() {
         matches!(e, ChainError::Unreachable { .. }) && !e.is_usage(),
         "{e}"
     );
+}
+
+/// Raw token units of `x` tokens with `decimals` (rounded to the nearest unit).
+fn raw(x: f64, decimals: u32) -> String {
+    format!("{:.0}", x * 10f64.powi(decimals as i32))
+}
+
+fn predicted_liquidations_match_liquidation_call(
+    node: &Node,
+    imported: &Path,
+    users: &[alloy_primitives::Address],
+) {
+    // The imported system with no price impact (the chain's oracle does not move with sales either).
+    let text = std::fs::read_to_string(imported.join("snapshot.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace("k = 0.1,", "k = 0.0,");
+    let path = imported.join("no-impact.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let (snap, _) = cascade_io::load_snapshot(&path).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = cascade_io::parse_scenario(
+        "name = \"weth-20\"\n[[shock]]\nasset = \"WETH\"\nprice_change = -0.2\n",
+        cascade_io::Format::Toml,
+        "weth-20.toml",
+        &snap,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .0;
+    let r = cascade_engine::run_with(
+        &snap,
+        &scenario,
+        &cascade_engine::Options {
+            accounts: true,
+            ..Default::default()
+        },
+    );
+    let first: Vec<_> = r
+        .accounts
+        .iter()
+        .filter(|a| a.first_liquidation_round == Some(1))
+        .collect();
+    assert!(
+        first.len() >= 3,
+        "{} accounts liquidated in round 1",
+        first.len()
+    );
+    // Move the oracle as the scenario does: WETH 4000 → 3200 USD.
+    let weth = r.initial_prices["WETH"];
+    let new_price = format!("{:.0}", weth * 0.8 * 1e8);
+    node_script(
+        node,
+        "set-price.js",
+        &[("ASSET", "WETH"), ("PRICE", &new_price)],
+    );
+    // On chain, the accounts with HF < 1 are exactly those cascade liquidates in round 1.
+    let chain = node_script(node, "account-data.js", &[]);
+    let below: Vec<String> = chain["users"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter(|u| {
+            u["healthFactor"]
+                .as_str()
+                .unwrap_or("0")
+                .parse::<f64>()
+                .unwrap_or(0.0)
+                < 1e18
+        })
+        .filter_map(|u| u["address"].as_str().map(str::to_lowercase))
+        .collect();
+    let mut predicted: Vec<String> = first.iter().map(|a| a.account.to_lowercase()).collect();
+    let mut below_sorted = below.clone();
+    predicted.sort();
+    below_sorted.sort();
+    assert_eq!(
+        predicted, below_sorted,
+        "liquidatable accounts: cascade vs chain"
+    );
+    let decimals = |sym: &str| -> u32 {
+        if sym == "USDC" {
+            6
+        } else {
+            18
+        }
+    };
+    for a in &first {
+        let c = a
+            .first_call
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: no call", a.account));
+        assert!(users.iter().any(|u| u.to_checksum(None) == a.account));
+        let out = node_script(
+            node,
+            "liquidate.js",
+            &[
+                ("COLLATERAL", &c.collateral),
+                ("DEBT", &c.debt),
+                ("USER", &a.account),
+                ("DEBT_TO_COVER", &raw(c.repaid_tokens, decimals(&c.debt))),
+            ],
+        );
+        let num = |k: &str| {
+            out[k]
+                .as_str()
+                .unwrap_or("nan")
+                .parse::<f64>()
+                .unwrap_or(f64::NAN)
+        };
+        let (dd, cd) = (decimals(&c.debt) as i32, decimals(&c.collateral) as i32);
+        let repaid = num("debtRepaid") / 10f64.powi(dd);
+        let received = num("collateralReceived") / 10f64.powi(cd);
+        let fee = num("protocolFee") / 10f64.powi(cd);
+        let who = &a.account;
+        assert!(
+            close(repaid, c.repaid_tokens, 1e-9),
+            "{who}: repaid {repaid} vs cascade {}",
+            c.repaid_tokens
+        );
+        let to_liquidator = c.seized_tokens - c.protocol_fee_tokens;
+        assert!(
+            close(received, to_liquidator, 1e-9),
+            "{who}: to the liquidator {received} vs cascade {to_liquidator}"
+        );
+        assert!(
+            close(fee, c.protocol_fee_tokens, 1e-9),
+            "{who}: protocol fee {fee} vs cascade {}",
+            c.protocol_fee_tokens
+        );
+    }
 }

@@ -171,6 +171,7 @@ pub fn contagion_coefficients(s: &Snapshot, prepared: &Prepared) -> Vec<Coeffici
     let options = Options {
         breakers: true,
         detail: true,
+        ..Options::default()
     };
     let run = |a: AssetIdx, drop: f64| {
         let sc = Scenario {
@@ -451,6 +452,7 @@ pub fn loops(s: &Snapshot, prepared: &Prepared, scenario: &Scenario) -> Loops {
     let options = Options {
         breakers: true,
         detail: false,
+        ..Options::default()
     };
     let with = run_prepared(prepared, s, scenario, &options)
         .system

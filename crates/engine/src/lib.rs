@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use cascade_market::price::{BuyFill, Market, SaleFill};
 use cascade_model::{Scenario, Snapshot};
 use cascade_protocols::{
-    build_models, LossOutcome, PriceInput, ProtocolBuyFill, ProtocolFill, ProtocolModel,
-    ProtocolRound, RoundCtx,
+    build_models, AccountResult, LossOutcome, PriceInput, ProtocolBuyFill, ProtocolFill,
+    ProtocolModel, ProtocolRound, RoundCtx,
 };
 
 pub use report::*;
@@ -37,6 +37,8 @@ pub struct Options {
     pub breakers: bool,
     /// Whether to keep the per-round reports and the trace (a Monte Carlo path needs only totals).
     pub detail: bool,
+    /// Whether to report every account (`StressResult::accounts`; docs/formats.md#per-account-results).
+    pub accounts: bool,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
         Options {
             breakers: true,
             detail: true,
+            accounts: false,
         }
     }
 }
@@ -204,6 +207,18 @@ pub fn run_prepared(
         prepared.models.iter().map(|m| m.boxed_clone()).collect();
     let initial_prices = prepared.initial_prices.clone();
     let (tvl, fund0) = (&prepared.tvl, &prepared.fund0);
+    // Health before any shock, per account, when every account is reported.
+    let health_before: Vec<Vec<AccountResult>> = if options.accounts {
+        models
+            .iter_mut()
+            .map(|m| {
+                m.record_accounts();
+                m.account_results(&initial_prices)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Round 0: bridge exploits and protocol defaults, then price shocks (which re-anchor the curves).
     for sh in &scenario.shocks {
         if let (Some(b), Some(loss)) = (sh.bridge, sh.loss) {
@@ -341,6 +356,7 @@ pub fn run_prepared(
         .collect();
     let system = SystemSummary::of(&protocols, executed, fixed_point);
     trace.push(trace::final_line(&system, fixed_point, executed));
+    let accounts = account_reports(snapshot, &models, &health_before, &final_prices);
     StressResult {
         snapshot: snapshot.name.clone(),
         scenario: scenario.name.clone(),
@@ -351,7 +367,49 @@ pub fn run_prepared(
         final_prices: price_map(&names, &final_prices),
         rounds,
         trace,
+        accounts,
     }
+}
+
+/// One row per account of the protocols that report accounts, in protocol then account order.
+fn account_reports(
+    snapshot: &Snapshot,
+    models: &[Box<dyn ProtocolModel>],
+    before: &[Vec<AccountResult>],
+    final_prices: &[f64],
+) -> Vec<AccountReport> {
+    let asset = |a: usize| snapshot.assets[a].id.clone();
+    let mut out = Vec::new();
+    for (m, before) in models.iter().zip(before) {
+        for (b, r) in before.iter().zip(m.account_results(final_prices)) {
+            let l = r.log;
+            out.push(AccountReport {
+                protocol: m.id().to_string(),
+                account: snapshot.accounts.id[r.account as usize].clone(),
+                health_before: finite_or_none(b.health),
+                health_after: finite_or_none(r.health),
+                liquidated_debt_usd: l.liquidated_debt_usd,
+                seized_collateral_usd: l.seized_collateral_usd,
+                protocol_fee_usd: l.protocol_fee_usd,
+                bad_debt_usd: l.bad_debt_usd,
+                first_liquidation_round: (l.first_round > 0).then_some(l.first_round),
+                unprofitable_rounds: l.unprofitable_rounds,
+                first_call: l.first_call.map(|c| FirstCall {
+                    collateral: asset(c.collateral),
+                    debt: asset(c.debt),
+                    repaid_tokens: c.repaid_tokens,
+                    seized_tokens: c.seized_tokens,
+                    protocol_fee_tokens: c.protocol_fee_tokens,
+                }),
+            });
+        }
+    }
+    out
+}
+
+/// `None` for an infinite health factor (no debt): JSON has no infinity.
+fn finite_or_none(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 fn price_map(names: &[&str], p: &[f64]) -> BTreeMap<String, f64> {

@@ -23,6 +23,40 @@ pub struct StressResult {
     pub rounds: Vec<RoundReport>,
     /// What caused what, in words.
     pub trace: Vec<String>,
+    /// One row per account of the lending pools, when asked for (`Options::accounts`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountReport>,
+}
+
+/// What a run did to one account (docs/formats.md#per-account-results).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountReport {
+    pub protocol: String,
+    pub account: String,
+    /// Health factor before the shocks and at the end (at final prices); `None` without debt.
+    pub health_before: Option<f64>,
+    pub health_after: Option<f64>,
+    /// USD at each call's round prices.
+    pub liquidated_debt_usd: f64,
+    pub seized_collateral_usd: f64,
+    pub protocol_fee_usd: f64,
+    pub bad_debt_usd: f64,
+    pub first_liquidation_round: Option<u32>,
+    /// Rounds in which the account was liquidatable but no liquidator would act.
+    pub unprofitable_rounds: u32,
+    /// The first liquidation call, in tokens.
+    pub first_call: Option<FirstCall>,
+}
+
+/// A liquidation call on one account, in tokens.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FirstCall {
+    pub collateral: String,
+    pub debt: String,
+    pub repaid_tokens: f64,
+    /// Taken from the account: the liquidator's part plus the protocol fee.
+    pub seized_tokens: f64,
+    pub protocol_fee_tokens: f64,
 }
 
 /// System totals (sums over protocols).

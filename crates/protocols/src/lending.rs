@@ -30,7 +30,10 @@ mod liquidation;
 pub use liquidation::protocol_fee_tokens;
 use liquidation::{liquidate_account, ChunkOut};
 
-use crate::{EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
+use crate::{
+    AccountLog, AccountResult, EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound,
+    RoundCtx,
+};
 
 /// Accounts per parallel work unit. Fixed, so that sums are added in the same order whatever the
 /// thread count (results are bit-identical with 1 or N threads).
@@ -196,6 +199,8 @@ pub struct LendingPool {
     rules: LiquidationRules,
     /// Liquidation protocol fee per asset (share of the bonus; docs/lending.md#liquidation-protocol-fee).
     protocol_fee: Vec<f64>,
+    /// Per account, when recording (empty otherwise).
+    logs: Vec<AccountLog>,
     /// Snapshot index of each account.
     pub account: Vec<u32>,
     /// `starts[k]..starts[k+1]` are account k's entries.
@@ -334,6 +339,7 @@ impl LendingPool {
             id: p.id.clone(),
             rules: LiquidationRules::of(params),
             protocol_fee,
+            logs: Vec::new(),
             account,
             starts,
             entries,
@@ -383,11 +389,14 @@ impl LendingPool {
     }
 
     /// Splits entries and status into the fixed chunks of [`CHUNK`] accounts.
-    fn chunks_mut(&mut self) -> Vec<(&mut [Entry], &[usize], &mut [u8])> {
+    #[allow(clippy::type_complexity)]
+    fn chunks_mut(&mut self) -> Vec<(&mut [Entry], &[usize], &mut [u8], &mut [AccountLog])> {
         let n = self.account.len();
         let mut out = Vec::with_capacity(n.div_ceil(CHUNK));
         let mut rest_e: &mut [Entry] = &mut self.entries;
         let mut rest_s: &mut [u8] = &mut self.status;
+        let recording = !self.logs.is_empty();
+        let mut rest_l: &mut [AccountLog] = &mut self.logs;
         let mut consumed = 0usize;
         let mut a = 0;
         while a < n {
@@ -395,9 +404,12 @@ impl LendingPool {
             let len = self.starts[b] - consumed;
             let (e, re) = std::mem::take(&mut rest_e).split_at_mut(len);
             let (st, rs) = std::mem::take(&mut rest_s).split_at_mut(b - a);
-            out.push((e, &self.starts[a..=b], st));
+            let (lg, rl) =
+                std::mem::take(&mut rest_l).split_at_mut(if recording { b - a } else { 0 });
+            out.push((e, &self.starts[a..=b], st, lg));
             rest_e = re;
             rest_s = rs;
+            rest_l = rl;
             consumed = self.starts[b];
             a = b;
         }
@@ -441,7 +453,7 @@ impl ProtocolModel for LendingPool {
         let outs: Vec<ChunkOut> = self
             .chunks_mut()
             .into_par_iter()
-            .map(|(entries, starts, status)| {
+            .map(|(entries, starts, status, logs)| {
                 let mut out = ChunkOut::default();
                 let base = starts[0];
                 for k in 0..status.len() {
@@ -449,7 +461,16 @@ impl ProtocolModel for LendingPool {
                         continue;
                     }
                     let es = &mut entries[starts[k] - base..starts[k + 1] - base];
-                    liquidate_account(es, &mut status[k], &rules, &protocol_fee, ctx, &mut out);
+                    let log = logs.get_mut(k);
+                    liquidate_account(
+                        es,
+                        &mut status[k],
+                        &rules,
+                        &protocol_fee,
+                        ctx,
+                        &mut out,
+                        log,
+                    );
                 }
                 out
             })
@@ -548,6 +569,20 @@ impl ProtocolModel for LendingPool {
                     asset,
                     recovery: (1.0 - self.default_share) * socialised,
                 }
+            })
+            .collect()
+    }
+
+    fn record_accounts(&mut self) {
+        self.logs = vec![AccountLog::default(); self.account.len()];
+    }
+
+    fn account_results(&self, prices: &[f64]) -> Vec<AccountResult> {
+        (0..self.account.len())
+            .map(|k| AccountResult {
+                account: self.account[k],
+                health: health_factor(self.entries_of(k), prices),
+                log: self.logs.get(k).copied().unwrap_or_default(),
             })
             .collect()
     }

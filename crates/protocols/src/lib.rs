@@ -87,6 +87,45 @@ pub struct LossOutcome {
     pub winners_paid_usd: f64,
 }
 
+/// One liquidation call on one account, in tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CallRecord {
+    pub collateral: AssetIdx,
+    pub debt: AssetIdx,
+    /// Tokens of `debt` repaid.
+    pub repaid_tokens: f64,
+    /// Tokens of `collateral` taken from the account (the liquidator's part and the protocol fee).
+    pub seized_tokens: f64,
+    /// Tokens of `collateral` kept by the protocol's treasury.
+    pub protocol_fee_tokens: f64,
+}
+
+/// What a run did to one account, recorded when asked ([`ProtocolModel::record_accounts`]); USD at
+/// each call's round prices.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AccountLog {
+    pub liquidated_debt_usd: f64,
+    pub seized_collateral_usd: f64,
+    pub protocol_fee_usd: f64,
+    pub bad_debt_usd: f64,
+    /// Round of the first liquidation call (0: never liquidated).
+    pub first_round: u32,
+    /// Rounds in which the account was liquidatable but no liquidator would act.
+    pub unprofitable_rounds: u32,
+    /// The first call.
+    pub first_call: Option<CallRecord>,
+}
+
+/// One account's state and log at given prices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccountResult {
+    /// Snapshot index of the account.
+    pub account: u32,
+    /// Health factor (lending; ∞ without debt) at the prices asked.
+    pub health: f64,
+    pub log: AccountLog,
+}
+
 /// Liquidations of one (collateral, debt) pair in one round, summed over accounts.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LiquidationRecord {
@@ -255,6 +294,16 @@ pub trait ProtocolModel: Send + Sync + BoxedClone {
     }
     /// State at the end of the run.
     fn end_state(&self, prices: &[f64]) -> EndState;
+
+    /// Starts recording what happens to each account (off by default: it costs memory per
+    /// account). Kinds without per-account results ignore it.
+    fn record_accounts(&mut self) {}
+
+    /// Each account's health at `prices` and its log so far (empty for kinds without per-account
+    /// results).
+    fn account_results(&self, _prices: &[f64]) -> Vec<AccountResult> {
+        Vec::new()
+    }
 }
 
 /// Builds the model of every protocol of a snapshot, in snapshot order.

@@ -51,6 +51,7 @@ pub fn worst_path(snapshot: &Snapshot, sim: &Simulation) -> Result<Option<WorstP
     let options = Options {
         breakers: spec.breakers,
         detail: true,
+        ..Options::default()
     };
     Ok(Some(WorstPath {
         path: worst.path,

@@ -76,6 +76,7 @@ pub fn simulate(
     let options = Options {
         breakers: spec.breakers,
         detail: false,
+        ..Options::default()
     };
     let paths: Vec<PathOutcome> = (0..spec.paths as u64)
         .into_par_iter()

@@ -74,6 +74,7 @@ impl Runner<'_> {
         let options = cascade_engine::Options {
             breakers: true,
             detail: true,
+            ..Default::default()
         };
         let (timing, r) = measure(runs, || cascade_engine::run_with(s, scenario, &options));
         let sys = &r.system;

@@ -29,6 +29,12 @@ pub struct StressArgs {
     /// Also write a self-contained HTML report with charts (written whole or not at all).
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
+    /// Also write one row per account of the lending pools (health before and after, liquidated,
+    /// seized, fee, bad debt, first liquidation round and call, unprofitable rounds) as Parquet or
+    /// CSV by the file's extension; with --breakers both, the breakers-on run. See
+    /// docs/formats.md#per-account-results.
+    #[arg(long, value_name = "FILE.parquet|FILE.csv")]
+    accounts: Option<PathBuf>,
 }
 
 pub fn run(args: &StressArgs) -> Result<(), Failure> {
@@ -37,6 +43,10 @@ pub fn run(args: &StressArgs) -> Result<(), Failure> {
     }
     if let Some(path) = &args.report {
         check_output_path("--report", path)?;
+    }
+    if let Some(path) = &args.accounts {
+        check_output_path("--accounts", path)?;
+        account_format(path)?;
     }
     let t0 = std::time::Instant::now();
     let (snap, d1) = load_snapshot(&args.snapshot).map_err(input)?;
@@ -58,6 +68,7 @@ pub fn run(args: &StressArgs) -> Result<(), Failure> {
                 &sc,
                 &cascade_engine::Options {
                     breakers,
+                    accounts: args.accounts.is_some() && breakers == modes[0],
                     ..Default::default()
                 },
             )
@@ -81,6 +92,17 @@ pub fn run(args: &StressArgs) -> Result<(), Failure> {
         };
         write_file(path, html.as_bytes())?;
     }
+    let mut results = results;
+    if let Some(path) = &args.accounts {
+        // Written from the first run, then left out of the JSON (it has its own file).
+        let rows = std::mem::take(&mut results[0].accounts);
+        let columns = account_columns(&rows);
+        match account_format(path)? {
+            AccountFormat::Parquet => cascade_io::write::write_table_parquet(path, &columns),
+            AccountFormat::Csv => cascade_io::write::write_table_csv(path, &columns),
+        }
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    }
     emit(
         &args.out,
         || {
@@ -103,4 +125,98 @@ pub fn run(args: &StressArgs) -> Result<(), Failure> {
     // one by one would cost ~0.2 s for nothing, as the OS reclaims the memory at exit.
     std::mem::forget(snap);
     Ok(())
+}
+
+enum AccountFormat {
+    Parquet,
+    Csv,
+}
+
+/// The format of `--accounts` by the file's extension.
+fn account_format(path: &std::path::Path) -> Result<AccountFormat, Failure> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => Ok(AccountFormat::Parquet),
+        Some("csv") => Ok(AccountFormat::Csv),
+        _ => Err(Failure::Input(format!(
+            "error: --accounts {}: expected a file ending in .parquet or .csv",
+            path.display()
+        ))),
+    }
+}
+
+/// The per-account table (docs/formats.md#per-account-results): health as a number, `inf` without
+/// debt; round 0 and empty call cells for an account never liquidated.
+fn account_columns(
+    rows: &[cascade_engine::AccountReport],
+) -> Vec<(String, cascade_io::write::Column)> {
+    use cascade_io::write::Column;
+    let text = |f: &dyn Fn(&cascade_engine::AccountReport) -> String| {
+        Column::Utf8(rows.iter().map(f).collect())
+    };
+    let num = |f: &dyn Fn(&cascade_engine::AccountReport) -> f64| {
+        Column::Float64(rows.iter().map(f).collect())
+    };
+    let call = |f: &dyn Fn(&cascade_engine::FirstCall) -> f64| {
+        Column::Float64(
+            rows.iter()
+                .map(|r| r.first_call.as_ref().map_or(0.0, f))
+                .collect(),
+        )
+    };
+    vec![
+        ("protocol".into(), text(&|r| r.protocol.clone())),
+        ("account".into(), text(&|r| r.account.clone())),
+        (
+            "health_before".into(),
+            num(&|r| r.health_before.unwrap_or(f64::INFINITY)),
+        ),
+        (
+            "health_after".into(),
+            num(&|r| r.health_after.unwrap_or(f64::INFINITY)),
+        ),
+        (
+            "liquidated_debt_usd".into(),
+            num(&|r| r.liquidated_debt_usd),
+        ),
+        (
+            "seized_collateral_usd".into(),
+            num(&|r| r.seized_collateral_usd),
+        ),
+        ("protocol_fee_usd".into(), num(&|r| r.protocol_fee_usd)),
+        ("bad_debt_usd".into(), num(&|r| r.bad_debt_usd)),
+        (
+            "first_liquidation_round".into(),
+            Column::UInt32(
+                rows.iter()
+                    .map(|r| r.first_liquidation_round.unwrap_or(0))
+                    .collect(),
+            ),
+        ),
+        (
+            "unprofitable_rounds".into(),
+            Column::UInt32(rows.iter().map(|r| r.unprofitable_rounds).collect()),
+        ),
+        (
+            "first_collateral".into(),
+            text(&|r| {
+                r.first_call
+                    .as_ref()
+                    .map_or(String::new(), |c| c.collateral.clone())
+            }),
+        ),
+        (
+            "first_debt".into(),
+            text(&|r| {
+                r.first_call
+                    .as_ref()
+                    .map_or(String::new(), |c| c.debt.clone())
+            }),
+        ),
+        ("first_repaid_tokens".into(), call(&|c| c.repaid_tokens)),
+        ("first_seized_tokens".into(), call(&|c| c.seized_tokens)),
+        (
+            "first_protocol_fee_tokens".into(),
+            call(&|c| c.protocol_fee_tokens),
+        ),
+    ]
 }

@@ -69,3 +69,35 @@ pub fn write_positions_csv(path: &Path, s: &Snapshot) -> Result<(), WriteError> 
         Ok(())
     })
 }
+
+/// Writes a table of named, typed columns (all of one length) as CSV, atomically: a header row, then
+/// numbers in shortest round-trip form (`inf` for an infinite one) and strings as they are (quoted
+/// when needed) — the CSV twin of [`super::write_table_parquet`].
+pub fn write_table_csv(path: &Path, columns: &[(String, super::Column)]) -> Result<(), WriteError> {
+    use super::Column;
+    let csv_err = |error| WriteError::Csv {
+        path: path.to_path_buf(),
+        error,
+    };
+    let rows = columns.first().map_or(0, |(_, c)| c.len());
+    write_atomic_with(path, |w| {
+        let mut wtr = ::csv::WriterBuilder::new().from_writer(w);
+        wtr.write_record(columns.iter().map(|(n, _)| n.as_str()))
+            .map_err(csv_err)?;
+        let mut cells = vec![String::new(); columns.len()];
+        for r in 0..rows {
+            for (cell, (_, c)) in cells.iter_mut().zip(columns) {
+                cell.clear();
+                let _ = match c {
+                    Column::UInt64(v) => write!(cell, "{}", v[r]),
+                    Column::UInt32(v) => write!(cell, "{}", v[r]),
+                    Column::Float64(v) => write!(cell, "{:?}", v[r]),
+                    Column::Utf8(v) => write!(cell, "{}", v[r]),
+                };
+            }
+            wtr.write_record(&cells).map_err(csv_err)?;
+        }
+        wtr.flush().map_err(|e| io_err(path)(e))?;
+        Ok(())
+    })
+}

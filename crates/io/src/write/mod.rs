@@ -16,7 +16,7 @@ mod parquet;
 mod rows;
 mod toml;
 
-pub use self::csv::write_positions_csv;
+pub use self::csv::{write_positions_csv, write_table_csv};
 pub use self::parquet::{
     positions_schema, positions_schema_for, write_positions_parquet, write_table_parquet, Column,
 };

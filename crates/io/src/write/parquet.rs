@@ -265,6 +265,21 @@ pub enum Column {
 }
 
 impl Column {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Column::UInt64(v) => v.len(),
+            Column::UInt32(v) => v.len(),
+            Column::Float64(v) => v.len(),
+            Column::Utf8(v) => v.len(),
+        }
+    }
+
+    /// Whether it has no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn data_type(&self) -> DataType {
         match self {
             Column::UInt64(_) => DataType::UInt64,

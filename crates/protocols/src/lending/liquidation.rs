@@ -6,7 +6,7 @@ use cascade_model::{AssetIdx, Side};
 use super::{
     next_step, Entry, LiquidationRules, Step, MAX_CALLS_PER_ROUND, STATUS_CLOSED, STATUS_LIQUIDATED,
 };
-use crate::{BadDebt, LiquidationRecord, RoundCtx};
+use crate::{AccountLog, BadDebt, CallRecord, LiquidationRecord, RoundCtx};
 
 /// What one chunk of accounts did in a round.
 #[derive(Debug, Default)]
@@ -123,6 +123,7 @@ pub(super) fn liquidate_account(
     protocol_fee: &[f64],
     ctx: &RoundCtx,
     out: &mut ChunkOut,
+    mut log: Option<&mut AccountLog>,
 ) {
     let prices = ctx.prices;
     let mut liquidated = false;
@@ -136,6 +137,9 @@ pub(super) fn liquidate_account(
                 {
                     let a = e.asset as usize;
                     out.bad(a, e.amount, e.amount * prices[a]);
+                    if let Some(l) = log.as_deref_mut() {
+                        l.bad_debt_usd += e.amount * prices[a];
+                    }
                     e.amount = 0.0;
                 }
                 *status |= STATUS_CLOSED;
@@ -181,6 +185,9 @@ pub(super) fn liquidate_account(
                         None => {
                             if !liquidated {
                                 out.accounts_unprofitable += 1;
+                                if let Some(l) = log.as_deref_mut() {
+                                    l.unprofitable_rounds += 1;
+                                }
                             }
                             break;
                         }
@@ -195,6 +202,21 @@ pub(super) fn liquidate_account(
                 entries[debt].amount = (entries[debt].amount - repay).max(0.0);
                 entries[collateral].amount = (entries[collateral].amount - seize).max(0.0);
                 out.record((ci, dj), repay, seize, fee, prices);
+                if let Some(l) = log.as_deref_mut() {
+                    l.liquidated_debt_usd += repay * p_j;
+                    l.seized_collateral_usd += seize * p_i;
+                    l.protocol_fee_usd += fee * p_i;
+                    if l.first_round == 0 {
+                        l.first_round = ctx.round;
+                        l.first_call = Some(CallRecord {
+                            collateral: ci,
+                            debt: dj,
+                            repaid_tokens: repay,
+                            seized_tokens: seize,
+                            protocol_fee_tokens: fee,
+                        });
+                    }
+                }
                 if rules.buy_debt {
                     out.buy(dj, repay);
                 }
