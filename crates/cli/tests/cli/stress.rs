@@ -132,3 +132,75 @@ fn bad_input_exits_2_naming_file_line_and_field() {
         Some(2)
     );
 }
+
+#[test]
+fn accounts_file_has_one_row_per_account_worked_by_hand() {
+    // The worked example: alice (10 ETH, 17,000 USDC) HF = 10·2000·0.825/17000 = 0.970588…, repaid in
+    // full in round 1 at ETH 1900: seize 17000·1.05/1900 = 9.394736842 ETH, left with no debt (HF ∞).
+    // bob (10 ETH, 15,500 USDC) HF 16500/15500 = 1.064516…, half repaid in round 2: 7,750 USDC.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let csv = dir.path().join("accounts.csv");
+    let o = cascade(&[
+        "stress",
+        "--snapshot",
+        &example_path("worked/snapshot.toml"),
+        "--scenario",
+        &example_path("worked/scenario.toml"),
+        "--accounts",
+        &csv.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{e}"));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("protocol,account,health_before,health_after,liquidated_debt_usd,seized_collateral_usd,protocol_fee_usd,bad_debt_usd,first_liquidation_round,unprofitable_rounds,first_collateral,first_debt,first_repaid_tokens,first_seized_tokens,first_protocol_fee_tokens")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
+    let alice = &rows[0];
+    assert_eq!((alice[0], alice[1]), ("lend", "alice"));
+    assert!((num(alice[2]) - 16500.0 / 17000.0).abs() < 1e-12);
+    assert_eq!(alice[3], "inf");
+    assert_eq!(num(alice[4]), 17000.0);
+    assert!((num(alice[5]) - 17850.0).abs() < 1e-9);
+    assert_eq!((alice[8], alice[10], alice[11]), ("1", "ETH", "USDC"));
+    assert!((num(alice[13]) - 17000.0 * 1.05 / 1900.0).abs() < 1e-12);
+    let bob = &rows[1];
+    assert!((num(bob[2]) - 16500.0 / 15500.0).abs() < 1e-12);
+    assert_eq!((bob[8], num(bob[4])), ("2", 7750.0));
+    // Parquet by the extension; anything else is refused before the run.
+    let pq = dir.path().join("accounts.parquet");
+    let o = cascade(&[
+        "stress",
+        "--snapshot",
+        &example_path("worked/snapshot.toml"),
+        "--scenario",
+        &example_path("worked/scenario.toml"),
+        "--accounts",
+        &pq.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::metadata(&pq).map(|m| m.len() > 0).unwrap_or(false));
+    let o = cascade(&[
+        "stress",
+        "--accounts",
+        &dir.path().join("a.json").to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("expected a file ending in .parquet or .csv"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A file of `examples/`.
+fn example_path(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
