@@ -78,6 +78,32 @@ pub fn stress_table(s: &Snapshot, r: &StressResult) -> String {
         100.0 * sys.bad_debt_share_of_tvl,
         sys.accounts_liquidated
     );
+    if let (Some(b), Some(i)) = (&r.baseline, &r.incremental) {
+        let _ = writeln!(
+            o,
+            "{:<14} {:>11} {:>11} {:>11} {:>11} {:>11}",
+            "  no shock",
+            "",
+            fmt_usd(b.liquidated_debt_usd),
+            fmt_usd(b.seized_collateral_usd),
+            fmt_usd(b.bad_debt_usd),
+            fmt_usd(b.shortfall_usd),
+        );
+        let _ = writeln!(
+            o,
+            "{:<14} {:>11} {:>11} {:>11} {:>11} {:>11}",
+            "  scenario's",
+            "",
+            fmt_usd(i.liquidated_debt_usd),
+            fmt_usd(i.seized_collateral_usd),
+            fmt_usd(i.bad_debt_usd),
+            fmt_usd(i.shortfall_usd),
+        );
+        let _ = writeln!(
+            o,
+            "no shock = the same snapshot run without the scenario (what is already liquidatable or insolvent); scenario's = system − no shock"
+        );
+    }
     let funded: Vec<_> = r
         .protocols
         .iter()

@@ -367,8 +367,36 @@ pub fn run_prepared(
         final_prices: price_map(&names, &final_prices),
         rounds,
         trace,
+        baseline: None,
+        incremental: None,
         accounts,
     }
+}
+
+/// Runs `scenario` and the same snapshot with no shock (the scenario's round settings, no shocks), and
+/// reports the baseline's figures and the scenario's increment beside the totals — so bad debt that
+/// already sits in a snapshot is not blamed on the scenario (docs/losses.md#baseline-and-incremental).
+pub fn run_with_baseline(
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    options: &Options,
+) -> StressResult {
+    let prepared = Prepared::new(snapshot);
+    let mut r = run_prepared(&prepared, snapshot, scenario, options);
+    let calm = Scenario {
+        name: "baseline".into(),
+        shocks: Vec::new(),
+        ..scenario.clone()
+    };
+    let quiet = Options {
+        detail: false,
+        accounts: false,
+        ..*options
+    };
+    let base = Figures::of(&run_prepared(&prepared, snapshot, &calm, &quiet));
+    r.incremental = Some(Figures::of(&r).minus(&base));
+    r.baseline = Some(base);
+    r
 }
 
 /// One row per account of the protocols that report accounts, in protocol then account order.

@@ -23,9 +23,90 @@ pub struct StressResult {
     pub rounds: Vec<RoundReport>,
     /// What caused what, in words.
     pub trace: Vec<String>,
+    /// The same snapshot run with no shock, and the scenario's part of the totals
+    /// (docs/losses.md#baseline-and-incremental); present when the run was made with
+    /// [`crate::run_with_baseline`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Figures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<Figures>,
     /// One row per account of the lending pools, when asked for (`Options::accounts`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountReport>,
+}
+
+/// The loss figures of a run, for the system and per protocol: a baseline's, or the scenario's part
+/// (its totals less the baseline's).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    pub bad_debt_usd: f64,
+    pub uncovered_usd: f64,
+    pub shortfall_usd: f64,
+    pub liquidated_debt_usd: f64,
+    pub seized_collateral_usd: f64,
+    /// Signed for `incremental` (accounts the scenario added).
+    pub accounts_liquidated: i64,
+    pub protocols: Vec<ProtocolFigures>,
+}
+
+/// One protocol's loss figures (see [`Figures`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProtocolFigures {
+    pub id: String,
+    pub bad_debt_usd: f64,
+    pub uncovered_usd: f64,
+    pub shortfall_usd: f64,
+    pub liquidated_debt_usd: f64,
+}
+
+impl Figures {
+    /// The figures of a run.
+    pub fn of(r: &StressResult) -> Figures {
+        let s = &r.system;
+        Figures {
+            bad_debt_usd: s.bad_debt_usd,
+            uncovered_usd: s.uncovered_usd,
+            shortfall_usd: s.shortfall_usd,
+            liquidated_debt_usd: s.liquidated_debt_usd,
+            seized_collateral_usd: s.seized_collateral_usd,
+            accounts_liquidated: s.accounts_liquidated as i64,
+            protocols: r
+                .protocols
+                .iter()
+                .map(|p| ProtocolFigures {
+                    id: p.id.clone(),
+                    bad_debt_usd: p.bad_debt_usd,
+                    uncovered_usd: p.uncovered_usd,
+                    shortfall_usd: p.shortfall_usd,
+                    liquidated_debt_usd: p.liquidated_debt_usd,
+                })
+                .collect(),
+        }
+    }
+
+    /// `self − base`, figure by figure (protocols matched by position: both runs have the same).
+    pub fn minus(&self, base: &Figures) -> Figures {
+        Figures {
+            bad_debt_usd: self.bad_debt_usd - base.bad_debt_usd,
+            uncovered_usd: self.uncovered_usd - base.uncovered_usd,
+            shortfall_usd: self.shortfall_usd - base.shortfall_usd,
+            liquidated_debt_usd: self.liquidated_debt_usd - base.liquidated_debt_usd,
+            seized_collateral_usd: self.seized_collateral_usd - base.seized_collateral_usd,
+            accounts_liquidated: self.accounts_liquidated - base.accounts_liquidated,
+            protocols: self
+                .protocols
+                .iter()
+                .zip(&base.protocols)
+                .map(|(p, b)| ProtocolFigures {
+                    id: p.id.clone(),
+                    bad_debt_usd: p.bad_debt_usd - b.bad_debt_usd,
+                    uncovered_usd: p.uncovered_usd - b.uncovered_usd,
+                    shortfall_usd: p.shortfall_usd - b.shortfall_usd,
+                    liquidated_debt_usd: p.liquidated_debt_usd - b.liquidated_debt_usd,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// What a run did to one account (docs/formats.md#per-account-results).

@@ -1,7 +1,7 @@
 //! Scenario tests of the cascade engine. Every expected value is worked by hand from the
 //! formulas of docs/liquidity.md and docs/lending.md; the arithmetic is written beside each assertion.
 
-use cascade_engine::{run, StressResult};
+use cascade_engine::{run, run_with_baseline, StressResult};
 use cascade_io::Format;
 use cascade_io::{parse_scenario, snapshot_from_str};
 use cascade_model::{Scenario, Snapshot};
@@ -57,6 +57,39 @@ macro_rules! assert_close {
 
 fn lend(r: &StressResult) -> &cascade_engine::ProtocolSummary {
     &r.protocols[0]
+}
+
+#[test]
+fn baseline_separates_what_the_snapshot_already_owes_from_the_scenario() {
+    // "old" is liquidatable before any shock: 1 ETH against 1,900 USDC, HF = 2000·0.825/1900 = 0.868 →
+    // the baseline repays all 1,900 (seizing 0.9975 ETH). Under ETH −20% (1600) it is worse: HF 0.695,
+    // seize 1900·1.05/1600 = 1.246875 ETH > 1 → capped at 1 ETH, repaying 1600/1.05 = 1523.8095 and
+    // leaving 376.1905 of bad debt; "new" (10 ETH, 15,000 USDC, HF 1.1 → 0.88) is repaid in full.
+    let s = System::new()
+        .name("baseline")
+        .eth(2000.0)
+        .usdc()
+        .lending("lend", &[ETH_RESERVE, USDC_RESERVE])
+        .account("old", "lend", &[("ETH", 1.0)], &[("USDC", 1900.0)])
+        .account("new", "lend", &[("ETH", 10.0)], &[("USDC", 15000.0)])
+        .build();
+    let sc = "name = \"eth-20\"\n[[shock]]\nasset = \"ETH\"\nprice_change = -0.2\n";
+    let r = run_with_baseline(&s, &scenario(&s, sc), &cascade_engine::Options::default());
+    let repaid_old = 1600.0 / 1.05;
+    assert_close!(r.system.liquidated_debt_usd, 15000.0 + repaid_old);
+    assert_close!(r.system.bad_debt_usd, 1900.0 - repaid_old);
+    let (b, i) = match (&r.baseline, &r.incremental) {
+        (Some(b), Some(i)) => (b, i),
+        _ => panic!("no baseline"),
+    };
+    assert_close!(b.liquidated_debt_usd, 1900.0);
+    assert_eq!(b.bad_debt_usd, 0.0);
+    assert_eq!(b.accounts_liquidated, 1);
+    assert_close!(i.liquidated_debt_usd, 15000.0 + repaid_old - 1900.0);
+    assert_close!(i.bad_debt_usd, 1900.0 - repaid_old);
+    assert_eq!(i.accounts_liquidated, 1);
+    assert_eq!(i.protocols[0].id, "lend");
+    assert_close!(i.protocols[0].bad_debt_usd, 1900.0 - repaid_old);
 }
 
 #[test]

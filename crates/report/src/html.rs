@@ -51,6 +51,14 @@ impl Section {
         self
     }
 
+    /// Adds a paragraph if there is one.
+    pub fn with_text_if(self, paragraph: Option<String>) -> Section {
+        match paragraph {
+            Some(p) => self.with_text(p),
+            None => self,
+        }
+    }
+
     /// Sets the chart.
     pub fn with_svg(mut self, svg: impl Into<String>) -> Section {
         self.svg = Some(svg.into());

@@ -295,7 +295,25 @@ fn summary_section(r: &StressResult) -> Section {
             "Bad debt is gross (before insurance); shortfall is the unrealised loss on accounts still \
              open with HF < 1 at the end, at final prices."
         })
+        .with_text_if(baseline_text(r))
         .with_table(rows)
+}
+
+/// What the snapshot already owed without any shock, and the scenario's part
+/// (docs/losses.md#baseline-and-incremental); empty when the run has no baseline.
+fn baseline_text(r: &StressResult) -> Option<String> {
+    match (&r.baseline, &r.incremental) {
+        (Some(b), Some(i)) => Some(format!(
+            "Without any shock the same snapshot already liquidates {} and leaves {} of bad debt and {}              of shortfall: the scenario's own part is {} liquidated, {} of bad debt and {} of shortfall.",
+            fmt_usd(b.liquidated_debt_usd),
+            fmt_usd(b.bad_debt_usd),
+            fmt_usd(b.shortfall_usd),
+            fmt_usd(i.liquidated_debt_usd),
+            fmt_usd(i.bad_debt_usd),
+            fmt_usd(i.shortfall_usd)
+        )),
+        _ => None,
+    }
 }
 
 fn bad_debt_section(r: &StressResult, width: u32) -> Section {

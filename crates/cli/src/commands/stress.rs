@@ -63,7 +63,7 @@ pub fn run(args: &StressArgs) -> Result<(), Failure> {
     let results: Vec<_> = modes
         .iter()
         .map(|&breakers| {
-            cascade_engine::run_with(
+            cascade_engine::run_with_baseline(
                 &snap,
                 &sc,
                 &cascade_engine::Options {
