@@ -497,7 +497,7 @@ fn round_report(
                 asset: asset(b.asset),
                 tokens: b.tokens,
                 usd: b.usd,
-                accounts: o.accounts_bad_debt,
+                accounts: b.accounts,
             });
         }
     }
@@ -524,10 +524,16 @@ fn round_report(
         })
         .collect();
     let bad_debt_usd = bad_debt.iter().map(|b: &BadDebtReport| b.usd).sum();
-    let losses = by_protocol(models, losses, |protocol, l| {
+    let with_accounts: Vec<(&LossOutcome, u64)> = losses
+        .iter()
+        .zip(outcomes)
+        .map(|(l, o)| (l, o.accounts_bad_debt))
+        .collect();
+    let losses = by_protocol(models, &with_accounts, |protocol, &(l, accounts)| {
         (l.insurance_used_usd > 0.0 || l.uncovered_usd > 0.0 || l.winners_paid_usd > 0.0).then(
             || LossReport {
                 protocol: protocol.to_string(),
+                accounts_bad_debt: accounts,
                 insurance_used_usd: l.insurance_used_usd,
                 uncovered_usd: l.uncovered_usd,
                 winners_paid_usd: l.winners_paid_usd,

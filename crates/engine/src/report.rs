@@ -319,6 +319,9 @@ pub struct RoundReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LossReport {
     pub protocol: String,
+    /// Accounts that left bad debt in the protocol this round (an account owing several assets
+    /// counts once).
+    pub accounts_bad_debt: u64,
     pub insurance_used_usd: f64,
     /// Socialised to the suppliers of the reserves that took the bad debt.
     pub uncovered_usd: f64,

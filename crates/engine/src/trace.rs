@@ -158,10 +158,10 @@ pub(crate) fn round_lines(
             .sum();
         if bad > 0.0 {
             let accounts = r
-                .bad_debt
+                .losses
                 .iter()
-                .find(|b| b.protocol == p)
-                .map_or(0, |b| b.accounts);
+                .find(|l| l.protocol == p)
+                .map_or(0, |l| l.accounts_bad_debt);
             line.push_str(&format!(
                 "; bad debt {} ({} account{})",
                 fmt_usd(bad),

@@ -93,6 +93,49 @@ fn baseline_separates_what_the_snapshot_already_owes_from_the_scenario() {
 }
 
 #[test]
+fn bad_debt_rows_count_the_accounts_owing_that_asset() {
+    // Three accounts of 1 ETH ($2,000) each, deep underwater without any shock: a owes 3,000 USDC, b
+    // 3,000 DAI, c 1,500 of each. a and b: one capped call (1 ETH for 2000/1.05 = 1,904.76), the rest
+    // is bad debt. c (HF 0.55): the first call repays all 1,500 USDC (its first-listed largest debt) for
+    // 0.7875 ETH; the 0.2125 ETH left repays 404.76 DAI, the rest of its DAI is bad debt. So USDC is
+    // owed by a alone, DAI by b and c, and the protocol has 3 accounts in bad debt.
+    let s = System::new()
+        .name("counts")
+        .eth(2000.0)
+        .usdc()
+        .asset("DAI", "stable", "price = 1.0")
+        .lending(
+            "lend",
+            &[ETH_RESERVE, USDC_RESERVE, ("DAI", 0.75, 0.8, 0.05)],
+        )
+        .account("a", "lend", &[("ETH", 1.0)], &[("USDC", 3000.0)])
+        .account("b", "lend", &[("ETH", 1.0)], &[("DAI", 3000.0)])
+        .account(
+            "c",
+            "lend",
+            &[("ETH", 1.0)],
+            &[("USDC", 1500.0), ("DAI", 1500.0)],
+        )
+        .build();
+    let r = run(&s, &Scenario::baseline());
+    let round = &r.rounds[1];
+    let count = |asset: &str| {
+        round
+            .bad_debt
+            .iter()
+            .find(|b| b.asset == asset)
+            .map_or(0, |b| b.accounts)
+    };
+    assert_eq!((count("USDC"), count("DAI")), (1, 2));
+    assert_eq!(round.losses[0].accounts_bad_debt, 3);
+    assert!(
+        r.trace.iter().any(|l| l.contains("(3 accounts)")),
+        "{:#?}",
+        r.trace
+    );
+}
+
+#[test]
 fn liquidation_protocol_fee_goes_to_the_treasury_and_is_not_sold() {
     // 10 ETH against 15,000 USDC; ETH 2000 → 1600: HF = 16000·0.825/15000 = 0.88 ≤ 0.95 → repay all
     // 15,000 USDC, seize 15000·1.05/1600 = 9.84375 ETH. Bonus part 9.84375 − 9.375 = 0.46875 ETH; a 10%

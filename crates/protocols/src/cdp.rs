@@ -406,6 +406,7 @@ impl ProtocolModel for Cdp {
                 asset: stable,
                 tokens: shortfall,
                 usd: shortfall,
+                accounts: vaults_short,
             }]
         } else {
             Vec::new()

@@ -181,6 +181,8 @@ pub struct BadDebt {
     pub tokens: f64,
     /// Valued at the round's prices.
     pub usd: f64,
+    /// Accounts that left debt in this asset.
+    pub accounts: u64,
 }
 
 /// What a protocol did in one round.

@@ -423,6 +423,7 @@ impl ProtocolModel for Clearinghouse {
                 asset: a,
                 tokens: if p > 0.0 { bad_usd / p } else { 0.0 },
                 usd: bad_usd,
+                accounts: accounts_bad_debt,
             }],
             accounts_bad_debt,
         }

@@ -64,13 +64,19 @@ impl ChunkOut {
             None => self.buys.push(BuyOrder { asset, quantity }),
         }
     }
-    fn bad(&mut self, asset: AssetIdx, tokens: f64, usd: f64) {
+    fn bad(&mut self, asset: AssetIdx, tokens: f64, usd: f64, accounts: u64) {
         match self.bad_debt.iter_mut().find(|b| b.asset == asset) {
             Some(b) => {
                 b.tokens += tokens;
                 b.usd += usd;
+                b.accounts += accounts;
             }
-            None => self.bad_debt.push(BadDebt { asset, tokens, usd }),
+            None => self.bad_debt.push(BadDebt {
+                asset,
+                tokens,
+                usd,
+                accounts,
+            }),
         }
     }
     /// Adds `other` after `self` (order matters for bit-identical sums).
@@ -107,7 +113,7 @@ impl ChunkOut {
             self.buy(b.asset, b.quantity);
         }
         for b in other.bad_debt {
-            self.bad(b.asset, b.tokens, b.usd);
+            self.bad(b.asset, b.tokens, b.usd, b.accounts);
         }
         self.accounts_liquidated += other.accounts_liquidated;
         self.accounts_bad_debt += other.accounts_bad_debt;
@@ -136,7 +142,7 @@ pub(super) fn liquidate_account(
                     .filter(|e| e.side == Side::Debt && e.amount > 0.0)
                 {
                     let a = e.asset as usize;
-                    out.bad(a, e.amount, e.amount * prices[a]);
+                    out.bad(a, e.amount, e.amount * prices[a], 1);
                     if let Some(l) = log.as_deref_mut() {
                         l.bad_debt_usd += e.amount * prices[a];
                     }
