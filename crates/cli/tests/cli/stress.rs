@@ -96,7 +96,7 @@ fn bad_input_exits_2_naming_file_line_and_field() {
         let err = stderr(&o);
         assert!(
             err.contains(&format!(
-                "{path}:5: asset \"ETH\".price: = -1, expected a number > 0"
+                "{path}:5: asset \"ETH\".price: = -1, expected a number ≥ 0"
             )),
             "{err}"
         );
@@ -203,4 +203,35 @@ fn example_path(name: &str) -> String {
         .join(name)
         .to_string_lossy()
         .into_owned()
+}
+
+#[test]
+fn a_zero_price_loads_with_a_warning_and_every_run_stays_finite() {
+    // A drained market: ETH at 0. Its collateral counts for nothing and cannot be seized, so both
+    // worked-example accounts end in bad debt; no figure may be NaN (serialised as null) or infinite.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(example_path("worked/snapshot.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace("price = 2000.0", "price = 0.0");
+    assert!(text.contains("price = 0.0"));
+    let snap = dir.path().join("zero.toml");
+    std::fs::write(&snap, text).unwrap_or_else(|e| panic!("{e}"));
+    let s = snap.to_string_lossy().into_owned();
+    let sc = example_path("worked/scenario.toml");
+    let o = cascade(&["validate", "--snapshot", &s]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("price: = 0: the asset is worthless"), "{}", stderr(&o));
+    for args in [
+        vec!["stress", "--snapshot", &s, "--scenario", &sc, "--json"],
+        vec!["contagion", "--snapshot", &s, "--scenario", &sc, "--json"],
+        vec!["simulate", "--snapshot", &s, "--paths", "20", "--json"],
+    ] {
+        let o = cascade(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(!out.contains("null") && !out.contains("NaN"), "{args:?}: {out}");
+    }
+    let o = cascade(&["stress", "--snapshot", &s, "--scenario", &sc, "--json"]);
+    let v = json(&o);
+    assert_eq!(v["system"]["bad_debt_usd"].as_f64(), Some(17000.0 + 15500.0));
 }

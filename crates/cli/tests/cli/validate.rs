@@ -29,7 +29,7 @@ fn validate_json_on_bad_input_says_where_the_details_are() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.ends_with("expected a number > 0\n1 error(s)\n"),
+        err.ends_with("expected a number ≥ 0\n1 error(s)\n"),
         "{err:?}"
     );
 }

@@ -22,7 +22,16 @@ pub(super) fn parse_asset(
 ) -> Option<Asset> {
     let (mut t, id) = Table::identified(n, "asset", index, ctx)?;
     let kind = t.req_choice::<AssetKind>("kind", ctx);
-    let price = t.opt("price", POSITIVE, ctx);
+    // A price of 0 is a real price (a drained market's collateral is worthless): loaded, with a
+    // warning (docs/formats.md#assets).
+    let price = t.opt("price", NON_NEGATIVE, ctx);
+    if price == Some(0.0) {
+        ctx.warning(
+            t.line_of("price"),
+            t.field("price"),
+            "= 0: the asset is worthless (as collateral it counts for nothing, and cannot be seized)",
+        );
+    }
     let volatility = t.opt("volatility", NON_NEGATIVE, ctx).unwrap_or(0.0);
     let underlying_s = t.opt_str("underlying", ctx);
     let rate = t.opt("rate", POSITIVE, ctx).unwrap_or(1.0);

@@ -94,7 +94,7 @@ fn every_problem_is_reported_with_its_line() {
         );
     let e = errors(&bad);
     assert!(
-        has(&e, 5, "asset \"ETH\".price", "= -5, expected a number > 0"),
+        has(&e, 5, "asset \"ETH\".price", "= -5, expected a number ≥ 0"),
         "{e:#?}"
     );
     assert!(
