@@ -183,8 +183,100 @@ pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
             }
         }
         check_isolation_ceilings(s, pi, l, diags);
+        let empty: Vec<&str> = l
+            .reserves
+            .iter()
+            .filter(|r| totals[pi][r.asset] == [0.0, 0.0])
+            .map(|r| s.assets[r.asset].id.as_str())
+            .collect();
+        if !empty.is_empty() {
+            diags.warning(
+                file,
+                Location::Line(p.line),
+                &format!("protocol \"{}\"", p.id),
+                format!(
+                    "{} reserve(s) with no position: {}{}",
+                    empty.len(),
+                    empty[..empty.len().min(8)].join(", "),
+                    if empty.len() > 8 { ", …" } else { "" }
+                ),
+            );
+        }
     }
     check_vault_collateral(s, diags);
+    check_real_data_shapes(s, diags);
+}
+
+/// Value below which a position is dust, USD (docs/formats.md#real-data-warnings).
+pub const DUST_USD: f64 = 1.0;
+
+/// Shapes real snapshots have that hand-written ones rarely do, each as one summary warning with a
+/// count and a few examples: dust positions (worth less than [`DUST_USD`] at the snapshot's price),
+/// and accounts holding the same asset as collateral and as debt.
+fn check_real_data_shapes(s: &Snapshot, diags: &mut Diagnostics) {
+    let file = s.source.as_str();
+    let pos = &s.positions;
+    let mut dust = 0usize;
+    let mut dust_examples: Vec<String> = Vec::new();
+    // (account, asset) → sides seen: bit 0 collateral, bit 1 debt.
+    let mut sides: rustc_hash::FxHashMap<(u32, u32), u8> = rustc_hash::FxHashMap::default();
+    for r in 0..pos.len() {
+        let (acc, asset, amount) = (pos.account[r], pos.asset[r], pos.amount[r]);
+        if amount > 0.0 {
+            if let Some(p) = s.assets[asset as usize].price {
+                if p > 0.0 && amount * p < DUST_USD {
+                    dust += 1;
+                    if dust_examples.len() < 3 {
+                        dust_examples.push(format!(
+                            "\"{}\" {} {}",
+                            s.accounts.id[acc as usize], amount, s.assets[asset as usize].id
+                        ));
+                    }
+                }
+            }
+        }
+        let bit = match pos.side[r] {
+            Side::Collateral => 1,
+            Side::Debt => 2,
+        };
+        *sides.entry((acc, asset)).or_insert(0) |= bit;
+    }
+    if dust > 0 {
+        diags.warning(
+            file,
+            Location::File,
+            "positions",
+            format!(
+                "{dust} dust position(s) worth less than ${DUST_USD:.2} each (e.g. {}); loaded as they are",
+                dust_examples.join(", ")
+            ),
+        );
+    }
+    let mut both: Vec<(u32, u32)> = sides
+        .into_iter()
+        .filter(|&(_, b)| b == 3)
+        .map(|(k, _)| k)
+        .collect();
+    if !both.is_empty() {
+        both.sort_unstable();
+        let examples: Vec<String> = both
+            .iter()
+            .take(3)
+            .map(|&(acc, asset)| {
+                format!("\"{}\" {}", s.accounts.id[acc as usize], s.assets[asset as usize].id)
+            })
+            .collect();
+        diags.warning(
+            file,
+            Location::File,
+            "positions",
+            format!(
+                "{} account(s) hold the same asset as collateral and as debt (e.g. {}); each side counts as it is",
+                both.len(),
+                examples.join(", ")
+            ),
+        );
+    }
 }
 
 /// A CDP vault's collateral in an asset other than its vault type's counts for nothing: a warning per
