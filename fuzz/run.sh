@@ -29,10 +29,8 @@ seed() { # target → seed folder filled from the examples
     positions_csv|positions_parquet)
       local fmt=${t#positions_} tmp
       tmp=$(mktemp -d)
-      cargo run -q --release -p cascade-cli -- gen --accounts 40 --seed 1 --derivative-accounts 5 \
-        --format "$fmt" --out-dir "$tmp" >/dev/null 2>&1 \
-        || cargo run -q --release -p cascade-cli -- gen --accounts 40 --seed 1 --derivative-accounts 5 \
-          --format "$fmt" --out "$tmp" >/dev/null
+      cargo run -q -p cascade-cli -- gen --accounts 40 --seed 1 --derivative-accounts 5 \
+        --format "$fmt" --out-dir "$tmp" >/dev/null
       cp "$tmp"/positions.* "$dir/seed-gen.$fmt"
       rm -rf "$tmp" ;;
     network_csv)
