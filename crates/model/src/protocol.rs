@@ -64,13 +64,21 @@ pub struct LendingParams {
     pub close_factor_full_below_hf: f64,
     /// The close factor below `close_factor_full_below_hf` (1.0).
     pub full_close_factor: f64,
-    /// A liquidator's fixed cost per liquidation, USD (gas etc.).
+    /// A liquidator's fixed cost per liquidation, USD (gas etc.); default
+    /// [`LendingParams::DEFAULT_LIQUIDATOR_COST_USD`].
     pub liquidator_cost_usd: f64,
     /// Liquidators buy the debt tokens they repay on the debt asset's curve (moving its price), and
     /// count that buy's slippage in their profitability check (docs/lending.md; default false).
     pub liquidators_buy_debt: bool,
     pub reserves: Vec<Reserve>,
     pub emode: Vec<EModeCategory>,
+}
+
+impl LendingParams {
+    /// The default liquidator cost per call, USD: a mainnet `liquidationCall` and the swap of what it
+    /// seized take about 330,000 gas; at 10 gwei and $3,000 per ETH that is ≈ $10
+    /// (docs/lending.md#liquidator-profitability). Dust is then not liquidated for nothing.
+    pub const DEFAULT_LIQUIDATOR_COST_USD: f64 = 10.0;
 }
 
 impl LendingParams {

@@ -220,7 +220,11 @@ fn a_zero_price_loads_with_a_warning_and_every_run_stays_finite() {
     let sc = example_path("worked/scenario.toml");
     let o = cascade(&["validate", "--snapshot", &s]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("price: = 0: the asset is worthless"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("price: = 0: the asset is worthless"),
+        "{}",
+        stderr(&o)
+    );
     for args in [
         vec!["stress", "--snapshot", &s, "--scenario", &sc, "--json"],
         vec!["contagion", "--snapshot", &s, "--scenario", &sc, "--json"],
@@ -229,9 +233,15 @@ fn a_zero_price_loads_with_a_warning_and_every_run_stays_finite() {
         let o = cascade(&args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
         let out = stdout(&o);
-        assert!(!out.contains("null") && !out.contains("NaN"), "{args:?}: {out}");
+        assert!(
+            !out.contains("null") && !out.contains("NaN"),
+            "{args:?}: {out}"
+        );
     }
     let o = cascade(&["stress", "--snapshot", &s, "--scenario", &sc, "--json"]);
     let v = json(&o);
-    assert_eq!(v["system"]["bad_debt_usd"].as_f64(), Some(17000.0 + 15500.0));
+    assert_eq!(
+        v["system"]["bad_debt_usd"].as_f64(),
+        Some(17000.0 + 15500.0)
+    );
 }

@@ -263,7 +263,10 @@ fn check_real_data_shapes(s: &Snapshot, diags: &mut Diagnostics) {
             .iter()
             .take(3)
             .map(|&(acc, asset)| {
-                format!("\"{}\" {}", s.accounts.id[acc as usize], s.assets[asset as usize].id)
+                format!(
+                    "\"{}\" {}",
+                    s.accounts.id[acc as usize], s.assets[asset as usize].id
+                )
             })
             .collect();
         diags.warning(

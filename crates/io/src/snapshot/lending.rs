@@ -15,7 +15,7 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
     let full_close_factor = t.opt("full_close_factor", UNIT_OPEN, ctx).unwrap_or(1.0);
     let liquidator_cost_usd = t
         .opt("liquidator_cost_usd", NON_NEGATIVE, ctx)
-        .unwrap_or(0.0);
+        .unwrap_or(LendingParams::DEFAULT_LIQUIDATOR_COST_USD);
     let liquidators_buy_debt = t.opt_bool("liquidators_buy_debt", ctx).unwrap_or(false);
     let mut ok = true;
     let reserves = read_list(t, "reserve", &mut ok, ctx, |n, what, earlier, ctx| {

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::{write_atomic, WriteError};
 use cascade_model::{
-    AmmInvariant, CurveSpec, LossMode, MarginMode, OptionsParams, OracleSpec, ProtocolParams, Side,
-    Snapshot,
+    AmmInvariant, CurveSpec, LendingParams, LossMode, MarginMode, OptionsParams, OracleSpec,
+    ProtocolParams, Side, Snapshot,
 };
 
 /// Writes [`snapshot_to_toml`] to `path` atomically.
@@ -226,7 +226,11 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                         0.95,
                     )
                     .num_unless("full_close_factor", l.full_close_factor, 1.0)
-                    .num_unless("liquidator_cost_usd", l.liquidator_cost_usd, 0.0);
+                    .num_unless(
+                        "liquidator_cost_usd",
+                        l.liquidator_cost_usd,
+                        LendingParams::DEFAULT_LIQUIDATOR_COST_USD,
+                    );
                 if l.liquidators_buy_debt {
                     t.raw("liquidators_buy_debt", "true".into());
                 }
