@@ -136,6 +136,27 @@ fn bad_debt_rows_count_the_accounts_owing_that_asset() {
 }
 
 #[test]
+fn dust_is_not_liquidated_for_nothing_by_default() {
+    // 0.001 ETH ($2) against 1.9 USDC: HF 0.87, a full call would repay 1.9 for a bonus of
+    // 1.9·0.05 = $0.095, below the default $10 liquidator cost: no liquidator acts. At cost 0 it is
+    // liquidated.
+    let build = |fields: &str| {
+        System::new()
+            .name("dust")
+            .eth(2000.0)
+            .usdc()
+            .lending_with("lend", fields, &[ETH_RESERVE, USDC_RESERVE])
+            .account("dust", "lend", &[("ETH", 0.001)], &[("USDC", 1.9)])
+            .build()
+    };
+    let r = run(&build(""), &Scenario::baseline());
+    assert_eq!(r.system.liquidated_debt_usd, 0.0);
+    assert_eq!(r.protocols[0].unprofitable_account_rounds, 1);
+    let r = run(&build("liquidator_cost_usd = 0.0"), &Scenario::baseline());
+    assert_close!(r.system.liquidated_debt_usd, 1.9);
+}
+
+#[test]
 fn liquidation_protocol_fee_goes_to_the_treasury_and_is_not_sold() {
     // 10 ETH against 15,000 USDC; ETH 2000 → 1600: HF = 16000·0.825/15000 = 0.88 ≤ 0.95 → repay all
     // 15,000 USDC, seize 15000·1.05/1600 = 9.84375 ETH. Bonus part 9.84375 − 9.375 = 0.46875 ETH; a 10%
