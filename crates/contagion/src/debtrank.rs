@@ -270,12 +270,14 @@ pub fn each_node_alone(
     let impact = impact_matrix(network)?;
     check_vector(network, "weight", &network.weight)?;
     let n = network.len();
+    check_options(options)?;
+    let groups = FullImpactGroups::for_variant(&impact, options.variant);
     (0..n)
         .into_par_iter()
         .map(|i| {
             let mut h0 = vec![0.0; n];
             h0[i] = 1.0;
-            debtrank_with_impact(&impact, &network.weight, &h0, options)
+            run(&impact, &network.weight, &h0, options, &groups)
         })
         .collect()
 }
@@ -301,20 +303,7 @@ pub fn debtrank_with_impact(
             });
         }
     }
-    if !(options.tolerance >= 0.0 && options.tolerance.is_finite()) {
-        return Err(DebtRankError::Parameter {
-            name: "tolerance",
-            found: options.tolerance,
-            expected: "a finite number ≥ 0",
-        });
-    }
-    if options.max_rounds == 0 {
-        return Err(DebtRankError::Parameter {
-            name: "max_rounds",
-            found: 0.0,
-            expected: "≥ 1",
-        });
-    }
+    check_options(options)?;
     if let Some(i) = initial.iter().position(|h| !(0.0..=1.0).contains(h)) {
         return Err(DebtRankError::Value {
             what: "initial stress",
@@ -332,10 +321,38 @@ pub fn debtrank_with_impact(
         });
     }
 
-    let groups = match options.variant {
-        Variant::Differential => FullImpactGroups::of(impact),
-        Variant::Original => FullImpactGroups::default(),
-    };
+    let groups = FullImpactGroups::for_variant(impact, options.variant);
+    run(impact, weight, initial, options, &groups)
+}
+
+/// Checks the tolerance and the round cap.
+fn check_options(options: &DebtRankOptions) -> Result<(), DebtRankError> {
+    if !(options.tolerance >= 0.0 && options.tolerance.is_finite()) {
+        return Err(DebtRankError::Parameter {
+            name: "tolerance",
+            found: options.tolerance,
+            expected: "a finite number ≥ 0",
+        });
+    }
+    if options.max_rounds == 0 {
+        return Err(DebtRankError::Parameter {
+            name: "max_rounds",
+            found: 0.0,
+            expected: "≥ 1",
+        });
+    }
+    Ok(())
+}
+
+/// The propagation itself, inputs checked, with the full-impact groups of `impact`.
+fn run(
+    impact: &Csr,
+    weight: &[f64],
+    initial: &[f64],
+    options: &DebtRankOptions,
+    groups: &FullImpactGroups,
+) -> Result<DebtRank, DebtRankError> {
+    let n = impact.n_rows();
     let mut h = initial.to_vec();
     let mut distressed_round: Vec<Option<usize>> =
         h.iter().map(|&x| (x > 0.0).then_some(0)).collect();
@@ -350,6 +367,8 @@ pub fn debtrank_with_impact(
     let mut touched: Vec<usize> = Vec::new();
     let mut is_touched = vec![false; n];
     let mut before = vec![0.0; n];
+    // Scratch for ordering many sources: each node's amount to propagate, −1 for none.
+    let mut pending = vec![-1.0; n];
     let mut group_saturated = vec![false; groups.members.len()];
     // Groups with a node shocked at round 0 saturate in round 1.
     let mut shocked_groups: Vec<usize> = (0..n)
@@ -426,8 +445,22 @@ pub fn debtrank_with_impact(
             }
         }
         touched.clear();
-        // Deterministic propagation order (sums are then reproducible).
-        sources.sort_unstable_by_key(|&(i, _)| i);
+        // Deterministic propagation order, by node (sums are then reproducible): a sort for a few
+        // sources, a scan of every node for many.
+        if sources.len() * 16 >= n {
+            for &(i, amount) in &sources {
+                pending[i] = amount;
+            }
+            sources.clear();
+            for (i, p) in pending.iter_mut().enumerate() {
+                if *p >= 0.0 {
+                    sources.push((i, *p));
+                    *p = -1.0;
+                }
+            }
+        } else {
+            sources.sort_unstable_by_key(|&(i, _)| i);
+        }
         if options.keep_history {
             history.push(h.clone());
         }
@@ -479,6 +512,14 @@ struct FullImpactGroups {
 }
 
 impl FullImpactGroups {
+    /// The groups the variant uses: none in the original variant (each node propagates once).
+    fn for_variant(impact: &Csr, variant: Variant) -> Self {
+        match variant {
+            Variant::Differential => Self::of(impact),
+            Variant::Original => Self::default(),
+        }
+    }
+
     fn of(impact: &Csr) -> Self {
         const UNSEEN: usize = usize::MAX;
         let n = impact.n_rows();
