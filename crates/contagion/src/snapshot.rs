@@ -205,7 +205,11 @@ pub fn contagion_coefficients(s: &Snapshot, prepared: &Prepared) -> Vec<Coeffici
         }
         let at_max = run(a, MAX_DROP);
         for &p in &lending_like {
-            let bad = |r: &cascade_engine::StressResult| r.protocols[p].bad_debt_usd;
+            // Insolvent debt: bad debt plus shortfall left on open accounts (a deeply underwater
+            // account may be left unliquidated when no liquidator profits; docs/contagion.md).
+            let bad = |r: &cascade_engine::StressResult| {
+                r.protocols[p].bad_debt_usd + r.protocols[p].shortfall_usd
+            };
             let mut c = Coefficient {
                 asset: s.assets[a].id.clone(),
                 protocol: s.protocols[p].id.clone(),

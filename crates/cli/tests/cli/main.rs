@@ -8,6 +8,7 @@ mod contagion;
 mod corrupt_parquet;
 mod debtrank;
 mod flags;
+mod frontier;
 mod gen;
 mod golden;
 mod greeks;

@@ -142,6 +142,7 @@ impl Csr {
     }
 
     /// The columns and values of row `i` (empty if `i` is out of range).
+    #[inline]
     pub fn row(&self, i: usize) -> (&[usize], &[f64]) {
         if i >= self.n_rows {
             return (&[], &[]);

@@ -4,7 +4,8 @@
 use super::*;
 
 /// CRV (price 1, x·y = k with 1e6 CRV and 1e6 USD, no fee) borrowed against USDC (LT 0.88, LB 0.05)
-/// by one account; `buy_debt` sets `liquidators_buy_debt`.
+/// by one account; `buy_debt` sets `liquidators_buy_debt`. Liquidators have no fixed cost (the hand
+/// derivation below balances the bonus against slippage alone).
 fn crv_pool(buy_debt: bool, usdc: f64, crv_debt: f64) -> Snapshot {
     System::new()
         .name("crv-hand")
@@ -16,7 +17,7 @@ fn crv_pool(buy_debt: bool, usdc: f64, crv_debt: f64) -> Snapshot {
         .usdc()
         .lending_with(
             "lend",
-            &format!("liquidators_buy_debt = {buy_debt}"),
+            &format!("liquidators_buy_debt = {buy_debt}\nliquidator_cost_usd = 0.0"),
             &[("USDC", 0.80, 0.88, 0.05), ("CRV", 0.50, 0.55, 0.08)],
         )
         .account("shorter", "lend", &[("USDC", usdc)], &[("CRV", crv_debt)])
