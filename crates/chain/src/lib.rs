@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aave;
+pub mod dex;
 pub mod rpc;
 pub mod snapshot;
 

@@ -10,7 +10,61 @@ use alloy_primitives::U256;
 use cascade_io::write::{write_table_parquet, Column};
 
 use crate::aave::Market;
+use crate::dex::{V2Pair, UNISWAP_V2_FEE};
 use crate::ChainError;
+
+/// A measured venue for one of the market's assets: a constant-product pool (docs/import.md#dex-liquidity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Venue {
+    /// Index into [`Market::reserves`] of the asset sold there.
+    pub asset: usize,
+    /// Index of the asset it pays in.
+    pub quote_asset: usize,
+    /// Pool reserves, tokens.
+    pub base: f64,
+    pub quote: f64,
+    pub fee: f64,
+    /// Where it was read.
+    pub pool: String,
+}
+
+/// The venues of Uniswap v2 `pairs` for the market's assets: each pair serves its volatile token,
+/// quoted in the other, when exactly one of the two is a USD stablecoin; otherwise `token0`, quoted
+/// in `token1`. Both tokens must be reserves of the market; an asset keeps its first pool.
+pub fn v2_venues(m: &Market, pairs: &[V2Pair]) -> Result<Vec<Venue>, ChainError> {
+    let mut venues: Vec<Venue> = Vec::new();
+    for p in pairs {
+        let find = |t| m.reserves.iter().position(|r| r.underlying == t);
+        let (Some(i0), Some(i1)) = (find(p.token0), find(p.token1)) else {
+            return Err(ChainError::Usage(format!(
+                "--dex-pool {}: trades {} and {}, which are not both reserves of the market",
+                p.address.to_checksum(None),
+                p.token0,
+                p.token1
+            )));
+        };
+        let stable = |i: usize| STABLES.contains(&m.reserves[i].symbol.as_str());
+        let r0 = to_units(p.reserve0, u64::from(p.decimals0));
+        let r1 = to_units(p.reserve1, u64::from(p.decimals1));
+        let (asset, quote_asset, base, quote) = if stable(i0) && !stable(i1) {
+            (i1, i0, r1, r0)
+        } else {
+            (i0, i1, r0, r1)
+        };
+        if venues.iter().any(|v| v.asset == asset) {
+            continue;
+        }
+        venues.push(Venue {
+            asset,
+            quote_asset,
+            base,
+            quote,
+            fee: UNISWAP_V2_FEE,
+            pool: p.address.to_checksum(None),
+        });
+    }
+    Ok(venues)
+}
 
 /// The protocol id of the imported pool.
 pub const PROTOCOL_ID: &str = "aave-v3";
@@ -72,8 +126,9 @@ fn asset_ids(m: &Market) -> Vec<String> {
     ids
 }
 
-/// The snapshot's TOML text; `positions` names the positions file beside it.
-pub fn snapshot_toml(m: &Market, positions: &str) -> String {
+/// The snapshot's TOML text; `positions` names the positions file beside it; `venues` are measured
+/// curves (the other assets' curves are assumed).
+pub fn snapshot_toml(m: &Market, positions: &str, venues: &[Venue]) -> String {
     let ids = asset_ids(m);
     let mut o = String::new();
     let _ = writeln!(
@@ -90,7 +145,7 @@ pub fn snapshot_toml(m: &Market, positions: &str) -> String {
     );
     let _ = writeln!(o, "name = \"{PROTOCOL_ID}@{}\"", m.block.number);
     let _ = writeln!(o, "positions = [\"{positions}\"]\n");
-    for (r, id) in m.reserves.iter().zip(&ids) {
+    for (k, (r, id)) in m.reserves.iter().zip(&ids).enumerate() {
         let kind = if STABLES.contains(&r.symbol.as_str()) {
             "stable"
         } else if r.symbol == "WETH" || r.symbol == "ETH" {
@@ -100,13 +155,21 @@ pub fn snapshot_toml(m: &Market, positions: &str) -> String {
         };
         let price = to_units(r.price, 0) / to_units(m.base_unit, 0);
         let supplied = to_units(r.total_supplied, r.config.decimals);
-        // The assumption: a day's volume equal to the reserve's supplied value (at least $1M), and a
-        // square-root impact of 10% when that much is sold.
-        let adv = (supplied * price).max(1e6);
+        let liquidity = match venues.iter().find(|v| v.asset == k) {
+            Some(v) => format!(
+                "# Uniswap v2 pair {} at block {}\nliquidity = {{ curve = \"constant_product\", base = {:?}, quote = {:?}, fee = {:?}, quote_asset = \"{}\" }}",
+                v.pool, m.block.number, v.base, v.quote, v.fee, ids[v.quote_asset]
+            ),
+            // The assumption: a day's volume equal to the reserve's supplied value (at least $1M),
+            // and a square-root impact of 10% when that much is sold.
+            None => format!(
+                "liquidity = {{ curve = \"power_law\", adv_usd = {:?}, k = 0.1, alpha = 0.5, assumed = true }}",
+                (supplied * price).max(1e6)
+            ),
+        };
         let _ = writeln!(
             o,
-            "[[asset]]\nid = \"{id}\"\nkind = \"{kind}\"\nprice = {price:?}\n\
-             liquidity = {{ curve = \"power_law\", adv_usd = {adv:?}, k = 0.1, alpha = 0.5, assumed = true }}\n"
+            "[[asset]]\nid = \"{id}\"\nkind = \"{kind}\"\nprice = {price:?}\n{liquidity}\n"
         );
     }
     let _ = writeln!(
@@ -227,7 +290,7 @@ pub fn positions_columns(m: &Market) -> Vec<(String, Column)> {
 /// Writes `snapshot.toml` and `positions.parquet` into `dir`, which must not exist or be empty:
 /// everything is written into a sibling folder first and renamed into place, so a failure leaves
 /// nothing half-written.
-pub fn write_market(m: &Market, dir: &Path) -> Result<(), ChainError> {
+pub fn write_market(m: &Market, venues: &[Venue], dir: &Path) -> Result<(), ChainError> {
     let bad = |what: String| ChainError::Usage(format!("--out-dir {}: {what}", dir.display()));
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
@@ -256,7 +319,7 @@ pub fn write_market(m: &Market, dir: &Path) -> Result<(), ChainError> {
             .map_err(|e| io("writing positions.parquet", &e))?;
         cascade_io::write::write_atomic(
             &tmp.join("snapshot.toml"),
-            snapshot_toml(m, "positions.parquet").as_bytes(),
+            snapshot_toml(m, "positions.parquet", venues).as_bytes(),
         )
         .map_err(|e| io("writing snapshot.toml", &e))?;
         if dir.exists() {

@@ -125,10 +125,10 @@ fn imported_accounts_match_the_contracts_and_faults_are_named() {
     // Written twice from two reads: the same bytes.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    write_market(&market, &a).unwrap_or_else(|e| panic!("{e}"));
+    write_market(&market, &[], &a).unwrap_or_else(|e| panic!("{e}"));
     let again = read_market(&rpc, provider, block, &users, &mut |_, _| {})
         .unwrap_or_else(|e| panic!("{e}"));
-    write_market(&again, &b).unwrap_or_else(|e| panic!("{e}"));
+    write_market(&again, &[], &b).unwrap_or_else(|e| panic!("{e}"));
     for f in ["snapshot.toml", "positions.parquet"] {
         let read = |p: &Path| std::fs::read(p.join(f)).unwrap_or_else(|e| panic!("{e}"));
         assert!(
@@ -138,7 +138,7 @@ fn imported_accounts_match_the_contracts_and_faults_are_named() {
     }
     // A second write into a non-empty folder is refused, and leaves it as it was.
     assert!(matches!(
-        write_market(&market, &a),
+        write_market(&market, &[], &a),
         Err(ChainError::Usage(_))
     ));
 
@@ -218,6 +218,10 @@ fn imported_accounts_match_the_contracts_and_faults_are_named() {
     assert!(compared >= 24, "{compared} accounts compared");
     let emode = snap.accounts.emode.iter().filter(|e| e.is_some()).count();
     assert!(emode >= 1, "an e-mode account is imported");
+
+    // The Uniswap v2 pair as WETH's venue: selling 10 WETH through the imported curve leaves the price
+    // the pair shows after the same swap on chain.
+    v2_curve_matches_the_pair_after_a_swap(&node, &addresses, &rpc, &market, dir.path());
 
     // A 20% drop of WETH, in cascade and on chain: every first-round liquidation cascade predicts is
     // executed on chain with cascade's pair and amount, and the contracts move the same amounts.
@@ -369,4 +373,67 @@ fn predicted_liquidations_match_liquidation_call(
             c.protocol_fee_tokens
         );
     }
+}
+
+fn v2_curve_matches_the_pair_after_a_swap(
+    node: &Node,
+    addresses: &Value,
+    rpc: &Rpc,
+    market: &cascade_chain::aave::Market,
+    dir: &Path,
+) {
+    let pair = parse_address(addresses["uniswap"]["v2"]["pair"].as_str().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pairs = cascade_chain::dex::read_v2_pairs(rpc, market.block.number, &[pair])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let venues =
+        cascade_chain::snapshot::v2_venues(market, &pairs).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(venues.len(), 1);
+    let out = dir.join("with-dex");
+    write_market(market, &venues, &out).unwrap_or_else(|e| panic!("{e}"));
+    let (snap, diags) =
+        cascade_io::load_snapshot(&out.join("snapshot.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let weth = snap.asset_idx("WETH").unwrap_or_else(|| panic!("no WETH"));
+    // WETH's curve is measured now: no assumed-curve warning for it.
+    assert!(!diags
+        .items
+        .iter()
+        .any(|d| d.field.contains("\"WETH\"") && d.field.ends_with("assumed")));
+    let mut curve = cascade_market::curve::Curve::from_spec(&snap.assets[weth].liquidity.curve);
+    let sold = 10.0;
+    let proceeds = curve.sell(sold);
+    let cascade_price = curve.spot_price();
+    let on_chain = node_script(
+        node,
+        "swap.js",
+        &[
+            ("POOL", "v2"),
+            ("TOKEN_IN", "WETH"),
+            ("AMOUNT_IN", "10000000000000000000"),
+        ],
+    );
+    let after = &on_chain["poolAfter"];
+    let r = |k: &str| {
+        after[k]
+            .as_str()
+            .unwrap_or("nan")
+            .parse::<f64>()
+            .unwrap_or(f64::NAN)
+    };
+    // token0 = WETH (18 decimals), token1 = USDC (6).
+    let chain_price = (r("reserve1") / 1e6) / (r("reserve0") / 1e18);
+    assert!(
+        close(cascade_price, chain_price, 1e-9),
+        "price after: cascade {cascade_price} vs chain {chain_price}"
+    );
+    let got = on_chain["amountOut"]
+        .as_str()
+        .unwrap_or("nan")
+        .parse::<f64>()
+        .unwrap_or(f64::NAN)
+        / 1e6;
+    assert!(
+        close(proceeds, got, 1e-9),
+        "proceeds: cascade {proceeds} vs chain {got}"
+    );
 }

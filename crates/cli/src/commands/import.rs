@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use cascade_chain::aave::{discover_users, parse_address, read_market};
+use cascade_chain::dex::read_v2_pairs;
 use cascade_chain::rpc::Rpc;
-use cascade_chain::snapshot::write_market;
+use cascade_chain::snapshot::{v2_venues, write_market};
 use cascade_chain::ChainError;
 
 use crate::failure::Failure;
@@ -56,6 +57,11 @@ pub struct AaveArgs {
     /// Seconds before a request is abandoned (each is retried 3 times with backoff).
     #[arg(long, value_name = "S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// A Uniswap v2 pair (or fork) whose reserves at the block become the liquidity curve of one of
+    /// its tokens (the volatile one, quoted in the stablecoin); repeatable. Assets without a pool
+    /// get an assumed curve. See docs/import.md#dex-liquidity.
+    #[arg(long = "dex-pool", value_name = "ADDR")]
+    dex_pools: Vec<String>,
     /// Output folder (new or empty): snapshot.toml and positions.parquet.
     #[arg(long, value_name = "DIR")]
     out_dir: PathBuf,
@@ -115,6 +121,11 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
             a.out_dir.display()
         )));
     }
+    let dex_pools = a
+        .dex_pools
+        .iter()
+        .map(|p| parse_address(p).map_err(|e| Failure::Input(format!("error: --dex-pool {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let listed = match &a.users {
         Some(p) => Some(read_users(p)?),
         None => None,
@@ -163,7 +174,9 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
     })
     .map_err(chain)?;
     bar.finish_and_clear();
-    write_market(&market, &a.out_dir).map_err(chain)?;
+    let pairs = read_v2_pairs(&rpc, block.number, &dex_pools).map_err(chain)?;
+    let venues = v2_venues(&market, &pairs).map_err(chain)?;
+    write_market(&market, &venues, &a.out_dir).map_err(chain)?;
     let snap_path = a.out_dir.join("snapshot.toml");
     // What was written must load: a failure here is a bug of the importer, said as such.
     let (snap, diags) = cascade_io::load_snapshot(&snap_path).map_err(|e| {
