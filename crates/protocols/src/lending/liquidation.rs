@@ -82,22 +82,7 @@ impl ChunkOut {
     /// Adds `other` after `self` (order matters for bit-identical sums).
     pub(super) fn merge(&mut self, other: ChunkOut) {
         for r in other.records {
-            match self
-                .records
-                .iter_mut()
-                .find(|x| x.collateral == r.collateral && x.debt == r.debt)
-            {
-                Some(x) => {
-                    x.repaid_tokens += r.repaid_tokens;
-                    x.seized_tokens += r.seized_tokens;
-                    x.repaid_usd += r.repaid_usd;
-                    x.seized_usd += r.seized_usd;
-                    x.protocol_fee_tokens += r.protocol_fee_tokens;
-                    x.protocol_fee_usd += r.protocol_fee_usd;
-                    x.calls += r.calls;
-                }
-                None => self.records.push(r),
-            }
+            r.add_to(&mut self.records);
         }
         for s in other.sales {
             match self
