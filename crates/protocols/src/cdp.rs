@@ -53,8 +53,8 @@ use cascade_market::price::SaleOrder;
 use cascade_model::{AssetIdx, CdpParams, ProtocolKind, Scenario, Side, Snapshot};
 
 use crate::{
-    BadDebt, EndState, LiquidationRecord, LossOutcome, PriceInput, ProtocolBuyFill, ProtocolFill,
-    ProtocolModel, ProtocolRound, RoundCtx, Settlement,
+    AccountLog, AccountResult, BadDebt, CallRecord, EndState, LiquidationRecord, LossOutcome,
+    PriceInput, ProtocolBuyFill, ProtocolFill, ProtocolModel, ProtocolRound, RoundCtx, Settlement,
 };
 
 /// Zero bids (with `zero_bid_when_illiquid`): keepers bid on a lot only if reselling it on the
@@ -133,6 +133,8 @@ struct Auction {
 pub struct Cdp {
     id: String,
     params: CdpParams,
+    /// Snapshot index of each vault's account.
+    account: Vec<u32>,
     /// Vault type (index into `params.vault_types`) of each vault.
     vault_type: Vec<u16>,
     /// Collateral tokens of the vault type's collateral.
@@ -149,6 +151,8 @@ pub struct Cdp {
     peg_follows_backing: bool,
     /// This round's auctions, settled after the sales.
     pending: Vec<Auction>,
+    /// Per vault, when recording (empty otherwise).
+    logs: Vec<AccountLog>,
 }
 
 impl Cdp {
@@ -157,10 +161,12 @@ impl Cdp {
         let n_acc = s.accounts.len();
         let mut local = vec![u32::MAX; n_acc];
         let mut vault_type = Vec::new();
+        let mut account = Vec::new();
         for (a, slot) in local.iter_mut().enumerate() {
             if s.accounts.protocol[a] as usize == protocol {
                 *slot = vault_type.len() as u32;
                 vault_type.push(s.accounts.vault_type[a].unwrap_or(0));
+                account.push(a as u32);
             }
         }
         let n = vault_type.len();
@@ -188,6 +194,7 @@ impl Cdp {
         Cdp {
             id: s.protocols[protocol].id.clone(),
             params: params.clone(),
+            account,
             vault_type,
             collateral,
             debt,
@@ -196,6 +203,7 @@ impl Cdp {
             deficit_usd: 0.0,
             peg_follows_backing: false,
             pending: Vec::new(),
+            logs: Vec::new(),
         }
     }
 
@@ -336,6 +344,19 @@ impl ProtocolModel for Cdp {
             });
             self.auctioned[k] = true;
             out.accounts_liquidated += 1;
+            if let Some(l) = self.logs.get_mut(k) {
+                // The whole vault is auctioned: its debt and collateral, at the round's prices.
+                l.liquidated_debt_usd += d; // at par, as the vault's debt is counted
+                l.seized_collateral_usd += c * prices[a];
+                l.first_round = ctx.round;
+                l.first_call = Some(CallRecord {
+                    collateral: a,
+                    debt: stable,
+                    repaid_tokens: d,
+                    seized_tokens: c,
+                    protocol_fee_tokens: 0.0,
+                });
+            }
             let rec = match out.liquidations.iter_mut().position(|r| r.collateral == a) {
                 Some(i) => &mut out.liquidations[i],
                 None => {
@@ -446,6 +467,32 @@ impl ProtocolModel for Cdp {
     }
 
     /// Open vaults below their liquidation ratio, and `max(0, d − c·p)` over them.
+    fn record_accounts(&mut self) {
+        self.logs = vec![AccountLog::default(); self.account.len()];
+    }
+
+    /// A vault's health is its collateral ratio over its type's liquidation ratio (below 1: auctioned);
+    /// ∞ without debt. An auctioned vault is closed: ∞.
+    fn account_results(&self, prices: &[f64]) -> Vec<AccountResult> {
+        (0..self.account.len())
+            .map(|k| {
+                let vt = &self.params.vault_types[self.vault_type[k] as usize];
+                // Debt at par, as the liquidation ratio compares it (docs/cdp.md).
+                let d = self.debt[k];
+                let health = if self.auctioned[k] || d <= 0.0 {
+                    f64::INFINITY
+                } else {
+                    self.collateral[k] * prices[vt.collateral] / d / vt.liquidation_ratio
+                };
+                AccountResult {
+                    account: self.account[k],
+                    health,
+                    log: self.logs.get(k).copied().unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
     fn end_state(&self, prices: &[f64]) -> EndState {
         let mut st = EndState::default();
         for k in 0..self.debt.len() {

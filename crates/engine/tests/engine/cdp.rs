@@ -383,3 +383,45 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn vaults_are_reported_per_account_with_health_as_collateral_ratio_over_liquidation_ratio() {
+    // As above: a (10 ETH / 9,000 DAI) and b (10 ETH / 13,000 DAI) are auctioned in round 1 at ETH 1200;
+    // c (10 ETH / 5,000 DAI) stays open. Health = CR / 1.5: a 20000/9000/1.5 = 1.4815 before; c
+    // 12000/5000/1.5 = 1.6 after.
+    let vaults = vault("a", 10.0, 9000.0) + &vault("b", 10.0, 13000.0) + &vault("c", 10.0, 5000.0);
+    let s = Maker {
+        efficiency: 0.9,
+        ..Default::default()
+    }
+    .snapshot(&vaults);
+    let r = cascade_engine::run_with(
+        &s,
+        &scenario(&s, ETH_MINUS_40),
+        &cascade_engine::Options {
+            accounts: true,
+            ..Default::default()
+        },
+    );
+    let row = |id: &str| {
+        r.accounts
+            .iter()
+            .find(|a| a.account == id)
+            .unwrap_or_else(|| panic!("no row for {id}"))
+    };
+    let a = row("a");
+    assert_close!(a.health_before.unwrap_or(f64::NAN), 20000.0 / 9000.0 / 1.5);
+    assert_eq!(a.health_after, None, "auctioned: closed");
+    assert_eq!(a.first_liquidation_round, Some(1));
+    assert_close!(a.liquidated_debt_usd, 9000.0);
+    assert_close!(a.seized_collateral_usd, 12000.0);
+    let call = a.first_call.as_ref().unwrap_or_else(|| panic!("no call"));
+    assert_eq!(
+        (call.collateral.as_str(), call.debt.as_str()),
+        ("ETH", "DAI")
+    );
+    assert_close!(call.seized_tokens, 10.0);
+    let c = row("c");
+    assert_close!(c.health_after.unwrap_or(f64::NAN), 12000.0 / 5000.0 / 1.5);
+    assert_eq!(c.first_liquidation_round, None);
+}
