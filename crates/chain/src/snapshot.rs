@@ -174,7 +174,7 @@ pub fn snapshot_toml(m: &Market, positions: &str, venues: &[Venue]) -> String {
     }
     let _ = writeln!(
         o,
-        "[[protocol]]\nid = \"{PROTOCOL_ID}\"\nkind = \"lending\"\n"
+        "[[protocol]]\nid = \"{PROTOCOL_ID}\"\nkind = \"lending\"\nhealth_factor = \"aave-v3\"\n"
     );
     for (r, id) in m.reserves.iter().zip(&ids) {
         let c = &r.config;

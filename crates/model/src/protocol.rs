@@ -15,6 +15,19 @@ crate::named_enum! {
     }
 }
 
+crate::named_enum! {
+    /// How a lending pool computes an account's health factor (docs/lending.md#health-factor).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum HealthFactorRule ("health factor rule") {
+        /// `Σ c·p·LT / Σ d·p`, exactly.
+        #[default]
+        Exact = "exact",
+        /// As Aave v3's contracts: the value-weighted average threshold is kept in whole basis
+        /// points, rounded down, then `HF = Σ c·p · avgLT / Σ d·p`.
+        AaveV3 = "aave-v3",
+    }
+}
+
 /// One reserve of a lending pool (Aave v3 semantics, docs/lending.md). Ratios are fractions (0.825 = 82.5%).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reserve {
@@ -70,6 +83,8 @@ pub struct LendingParams {
     /// Liquidators buy the debt tokens they repay on the debt asset's curve (moving its price), and
     /// count that buy's slippage in their profitability check (docs/lending.md; default false).
     pub liquidators_buy_debt: bool,
+    /// How the health factor is computed (`health_factor = "exact" | "aave-v3"`; default exact).
+    pub health_factor_rule: HealthFactorRule,
     pub reserves: Vec<Reserve>,
     pub emode: Vec<EModeCategory>,
 }

@@ -23,7 +23,9 @@
 
 use rayon::prelude::*;
 
-use cascade_model::{AssetIdx, AssetKind, Breakers, LendingParams, ProtocolKind, Side, Snapshot};
+use cascade_model::{
+    AssetIdx, AssetKind, Breakers, HealthFactorRule, LendingParams, ProtocolKind, Side, Snapshot,
+};
 
 mod liquidation;
 
@@ -70,6 +72,8 @@ pub struct LiquidationRules {
     pub liquidator_cost_usd: f64,
     /// Liquidators buy the debt they repay on its curve (see the module doc).
     pub buy_debt: bool,
+    /// How the health factor is computed.
+    pub health_factor_rule: HealthFactorRule,
 }
 
 impl LiquidationRules {
@@ -80,6 +84,7 @@ impl LiquidationRules {
             full_close_factor: p.full_close_factor,
             liquidator_cost_usd: p.liquidator_cost_usd,
             buy_debt: p.liquidators_buy_debt,
+            health_factor_rule: p.health_factor_rule,
         }
     }
 }
@@ -92,6 +97,41 @@ pub fn health_factor(entries: &[Entry], prices: &[f64]) -> f64 {
     } else {
         f64::INFINITY
     }
+}
+
+/// The health factor under `rule` from the sums `weighted = Σ c·p·LT`, `collateral = Σ c·p` (over
+/// collateral with LT > 0) and `debt = Σ d·p`, USD; `f64::INFINITY` without debt. Aave v3 keeps the
+/// average threshold `weighted / collateral` in whole basis points, rounded down (a 1e-9 bp guard
+/// absorbs the floating-point error of an exact integer), then `HF = collateral · avgLT / debt`.
+pub fn health_factor_by(rule: HealthFactorRule, weighted: f64, collateral: f64, debt: f64) -> f64 {
+    if debt <= 0.0 {
+        return f64::INFINITY;
+    }
+    match rule {
+        HealthFactorRule::Exact => weighted / debt,
+        HealthFactorRule::AaveV3 if collateral > 0.0 => {
+            let avg_bps = (10_000.0 * weighted / collateral + 1e-9).floor();
+            collateral * avg_bps / 10_000.0 / debt
+        }
+        HealthFactorRule::AaveV3 => 0.0,
+    }
+}
+
+/// An account's health factor under `rule` at `prices`.
+pub fn health_factor_with(rule: HealthFactorRule, entries: &[Entry], prices: &[f64]) -> f64 {
+    let (mut w, mut c, mut d) = (0.0, 0.0, 0.0);
+    for e in entries {
+        let v = e.amount * prices[e.asset as usize];
+        match e.side {
+            Side::Collateral if e.lt > 0.0 => {
+                w += v * e.lt;
+                c += v;
+            }
+            Side::Collateral => {}
+            Side::Debt => d += v,
+        }
+    }
+    health_factor_by(rule, w, c, d)
 }
 
 /// (Σ c_i·p_i·LT_i, Σ d_j·p_j), USD.
@@ -132,6 +172,7 @@ pub enum Step {
 pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) -> Step {
     let mut debt_value = 0.0;
     let mut weighted = 0.0;
+    let mut collateral_value = 0.0;
     let mut best_debt: Option<(usize, f64)> = None;
     let mut best_coll: Option<(usize, f64)> = None;
     for (k, e) in entries.iter().enumerate() {
@@ -146,6 +187,9 @@ pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) ->
             }
             Side::Collateral => {
                 weighted += v * e.lt;
+                if e.lt > 0.0 {
+                    collateral_value += v;
+                }
                 if e.lt > 0.0 && e.amount > 0.0 && p > 0.0 && best_coll.is_none_or(|(_, bv)| v > bv)
                 {
                     best_coll = Some((k, v));
@@ -159,7 +203,12 @@ pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) ->
     if debt_value <= 0.0 {
         return Step::Healthy;
     }
-    let hf = weighted / debt_value;
+    let hf = health_factor_by(
+        rules.health_factor_rule,
+        weighted,
+        collateral_value,
+        debt_value,
+    );
     if hf >= 1.0 {
         return Step::Healthy;
     }
@@ -437,7 +486,11 @@ impl ProtocolModel for LendingPool {
             let deferred = (0..self.account.len())
                 .filter(|&k| {
                     self.status[k] & STATUS_CLOSED == 0
-                        && health_factor(self.entries_of(k), ctx.prices) < 1.0
+                        && health_factor_with(
+                            self.rules.health_factor_rule,
+                            self.entries_of(k),
+                            ctx.prices,
+                        ) < 1.0
                 })
                 .count() as u64;
             return ProtocolRound {
@@ -581,7 +634,11 @@ impl ProtocolModel for LendingPool {
         (0..self.account.len())
             .map(|k| AccountResult {
                 account: self.account[k],
-                health: health_factor(self.entries_of(k), prices),
+                health: health_factor_with(
+                    self.rules.health_factor_rule,
+                    self.entries_of(k),
+                    prices,
+                ),
                 log: self.logs.get(k).copied().unwrap_or_default(),
             })
             .collect()
@@ -597,8 +654,8 @@ impl ProtocolModel for LendingPool {
                 continue;
             }
             let es = self.entries_of(k);
-            let (w, d) = weighted_collateral_and_debt(es, prices);
-            if d > 0.0 && w < d {
+            let (_, d) = weighted_collateral_and_debt(es, prices);
+            if d > 0.0 && health_factor_with(self.rules.health_factor_rule, es, prices) < 1.0 {
                 st.accounts_underwater += 1;
                 let coll: f64 = es
                     .iter()

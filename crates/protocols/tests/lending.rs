@@ -1,8 +1,8 @@
 //! Properties of one Aave-v3 liquidation call (docs/lending.md#liquidation-call).
 
-use cascade_model::Side;
+use cascade_model::{HealthFactorRule, Side};
 use cascade_protocols::lending::{
-    health_factor, next_step, protocol_fee_tokens, Entry, LiquidationRules, Step,
+    health_factor, health_factor_by, next_step, protocol_fee_tokens, Entry, LiquidationRules, Step,
 };
 use proptest::prelude::*;
 
@@ -12,6 +12,7 @@ const RULES: LiquidationRules = LiquidationRules {
     full_close_factor: 1.0,
     liquidator_cost_usd: 0.0,
     buy_debt: false,
+    health_factor_rule: HealthFactorRule::Exact,
 };
 
 fn entry(asset: u32, side: Side, lt: f64, lb: f64, amount: f64) -> Entry {
@@ -48,6 +49,28 @@ fn repaid_at(lt: f64) -> f64 {
         Step::Liquidate { repay, .. } => repay,
         other => panic!("expected a liquidation, got {other:?}"),
     }
+}
+
+#[test]
+fn aave_v3_keeps_the_average_threshold_in_whole_basis_points() {
+    // $100 of collateral weighted to $82.507 (average LT 82.507%) against $82.5 of debt: exactly
+    // HF 1.0000848…, on Aave the average is 8250 bp: HF = 100·0.825/82.5 = 1, not liquidatable.
+    let exact = health_factor_by(HealthFactorRule::Exact, 82.507, 100.0, 82.5);
+    assert!((exact - 82.507 / 82.5).abs() < 1e-15);
+    let aave = health_factor_by(HealthFactorRule::AaveV3, 82.507, 100.0, 82.5);
+    assert!((aave - 1.0).abs() < 1e-15, "{aave}");
+    // One collateral: its own threshold, however the values round (0.1 + 0.2 of it at LT 82.5%).
+    let c = 0.1 + 0.2;
+    let one = health_factor_by(HealthFactorRule::AaveV3, c * 0.825, c, c);
+    assert!((one - 0.825).abs() < 1e-15, "{one}");
+    assert_eq!(
+        health_factor_by(HealthFactorRule::AaveV3, 1.0, 2.0, 0.0),
+        f64::INFINITY
+    );
+    assert_eq!(
+        health_factor_by(HealthFactorRule::AaveV3, 0.0, 0.0, 5.0),
+        0.0
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use crate::diag::Location;
 use crate::doc::Node;
 use crate::problem::Problem;
 use crate::reader::{str_of, Ctx, Table, BELOW_ONE, NON_NEGATIVE, UNIT, UNIT_OPEN};
-use cascade_model::protocol::{EModeCategory, LendingParams, Reserve};
+use cascade_model::protocol::{EModeCategory, HealthFactorRule, LendingParams, Reserve};
 
 pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingParams> {
     let close_factor = t.opt("close_factor", UNIT_OPEN, ctx).unwrap_or(0.5);
@@ -17,6 +17,12 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
         .opt("liquidator_cost_usd", NON_NEGATIVE, ctx)
         .unwrap_or(LendingParams::DEFAULT_LIQUIDATOR_COST_USD);
     let liquidators_buy_debt = t.opt_bool("liquidators_buy_debt", ctx).unwrap_or(false);
+    let health_factor_rule = if t.has("health_factor") {
+        t.req_choice::<HealthFactorRule>("health_factor", ctx)
+            .unwrap_or_default()
+    } else {
+        HealthFactorRule::default()
+    };
     let mut ok = true;
     let reserves = read_list(t, "reserve", &mut ok, ctx, |n, what, earlier, ctx| {
         parse_reserve(n, &what, refs, ctx).and_then(|r| unique_reserve(r, &what, earlier, ctx))
@@ -40,6 +46,7 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
         full_close_factor,
         liquidator_cost_usd,
         liquidators_buy_debt,
+        health_factor_rule,
         reserves,
         emode,
     })

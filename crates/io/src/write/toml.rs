@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::{write_atomic, WriteError};
 use cascade_model::{
-    AmmInvariant, CurveSpec, LendingParams, LossMode, MarginMode, OptionsParams, OracleSpec,
-    ProtocolParams, Side, Snapshot,
+    AmmInvariant, CurveSpec, HealthFactorRule, LendingParams, LossMode, MarginMode, OptionsParams,
+    OracleSpec, ProtocolParams, Side, Snapshot,
 };
 
 /// Writes [`snapshot_to_toml`] to `path` atomically.
@@ -231,6 +231,12 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                         l.liquidator_cost_usd,
                         LendingParams::DEFAULT_LIQUIDATOR_COST_USD,
                     );
+                if l.health_factor_rule != HealthFactorRule::Exact {
+                    t.raw(
+                        "health_factor",
+                        format!("\"{}\"", l.health_factor_rule.name()),
+                    );
+                }
                 if l.liquidators_buy_debt {
                     t.raw("liquidators_buy_debt", "true".into());
                 }

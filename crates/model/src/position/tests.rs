@@ -93,6 +93,7 @@ fn snapshot() -> Snapshot {
                     full_close_factor: 1.0,
                     liquidator_cost_usd: 0.0,
                     liquidators_buy_debt: false,
+                    health_factor_rule: Default::default(),
                     reserves: vec![
                         reserve(ETH, true, true),
                         reserve(USDC, false, true),
