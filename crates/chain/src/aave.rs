@@ -78,10 +78,11 @@ pub fn ray() -> U256 {
     U256::from(10u64).pow(U256::from(27u64))
 }
 
-/// Aave's `rayMul`: `(a·b + RAY/2) / RAY`, rounding half up.
-pub fn ray_mul(a: U256, b: U256) -> U256 {
+/// Aave's `rayMul`: `(a·b + RAY/2) / RAY`, rounding half up; `None` if `a·b` overflows 256 bits (the
+/// contracts revert there too).
+pub fn ray_mul(a: U256, b: U256) -> Option<U256> {
     let r = ray();
-    (a * b + r / U256::from(2u64)) / r
+    Some(a.checked_mul(b)?.checked_add(r / U256::from(2u64))? / r)
 }
 
 /// The bits `from..from+len` of a configuration word.
@@ -544,10 +545,17 @@ fn read_users(
                     &mut positions[last]
                 }
             };
+            let overflow = || ChainError::Malformed {
+                call: format!("{} at {}", c.label, c.to),
+                detail: format!("a balance of {v} overflows 256 bits at the reserve's index"),
+            };
             match kind {
-                0 => p.collateral = ray_mul(v, res.income_index),
-                1 => p.debt += ray_mul(v, res.debt_index),
-                _ => p.debt += v,
+                0 => p.collateral = ray_mul(v, res.income_index).ok_or_else(overflow)?,
+                1 => {
+                    let x = ray_mul(v, res.debt_index).ok_or_else(overflow)?;
+                    p.debt = p.debt.checked_add(x).ok_or_else(overflow)?;
+                }
+                _ => p.debt = p.debt.checked_add(v).ok_or_else(overflow)?,
             }
         }
         for s in &mut states {
@@ -646,13 +654,14 @@ mod tests {
     fn ray_mul_rounds_half_up() {
         let r = ray();
         assert_eq!(
-            ray_mul(U256::from(3u64), r / U256::from(2u64)),
+            ray_mul(U256::from(3u64), r / U256::from(2u64)).unwrap_or_default(),
             U256::from(2u64)
         ); // 1.5 → 2
-        assert_eq!(ray_mul(U256::from(5u64), r), U256::from(5u64));
+        assert_eq!(ray_mul(U256::from(5u64), r), Some(U256::from(5u64)));
+        assert_eq!(ray_mul(U256::MAX, r), None);
         // 1.1 ray × 10 = 11.
         assert_eq!(
-            ray_mul(U256::from(10u64), r + r / U256::from(10u64)),
+            ray_mul(U256::from(10u64), r + r / U256::from(10u64)).unwrap_or_default(),
             U256::from(11u64)
         );
     }
