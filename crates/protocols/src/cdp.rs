@@ -345,17 +345,16 @@ impl ProtocolModel for Cdp {
             self.auctioned[k] = true;
             out.accounts_liquidated += 1;
             if let Some(l) = self.logs.get_mut(k) {
-                // The whole vault is auctioned: its debt and collateral, at the round's prices.
-                l.liquidated_debt_usd += d; // at par, as the vault's debt is counted
-                l.seized_collateral_usd += c * prices[a];
-                l.first_round = ctx.round;
-                l.first_call = Some(CallRecord {
+                // The whole vault is auctioned: its debt (at par, as the vault counts it) and its
+                // collateral at the round's prices.
+                let call = CallRecord {
                     collateral: a,
                     debt: stable,
                     repaid_tokens: d,
                     seized_tokens: c,
                     protocol_fee_tokens: 0.0,
-                });
+                };
+                l.record_call(ctx.round, call, [d, c * prices[a], 0.0]);
             }
             let rec = match out.liquidations.iter_mut().position(|r| r.collateral == a) {
                 Some(i) => &mut out.liquidations[i],

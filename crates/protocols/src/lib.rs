@@ -116,6 +116,20 @@ pub struct AccountLog {
     pub first_call: Option<CallRecord>,
 }
 
+impl AccountLog {
+    /// Records one call in round `round`: its amounts in USD (`[repaid, seized, fee]`) add up; the
+    /// first call is kept.
+    pub fn record_call(&mut self, round: u32, call: CallRecord, [repaid, seized, fee]: [f64; 3]) {
+        self.liquidated_debt_usd += repaid;
+        self.seized_collateral_usd += seized;
+        self.protocol_fee_usd += fee;
+        if self.first_round == 0 {
+            self.first_round = round;
+            self.first_call = Some(call);
+        }
+    }
+}
+
 /// One account's state and log at given prices.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AccountResult {

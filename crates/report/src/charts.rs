@@ -345,18 +345,14 @@ pub(crate) fn hbar_stacked(
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
-        for (s, pieces) in series.iter().zip(stacked_pieces(series, categories.len())) {
-            chart.draw_series(pieces.into_iter().map(|(i, x0, x1)| {
-                let mut r = Rectangle::new(
-                    [
-                        (x0, SegmentValue::Exact(row(i))),
-                        (x1, SegmentValue::Exact(row(i) + 1)),
-                    ],
-                    s.color.filled(),
-                );
-                r.set_margin(6, 6, 0, 0);
-                r
-            }))?;
+        let bars = stacked_bars(series, categories.len(), (6, 6, 0, 0), |i, x0, x1| {
+            [
+                (x0, SegmentValue::Exact(row(i))),
+                (x1, SegmentValue::Exact(row(i) + 1)),
+            ]
+        });
+        for b in bars {
+            chart.draw_series(b)?;
         }
         chart.draw_series(totals.iter().enumerate().map(|(i, t)| {
             Text::new(
@@ -378,6 +374,30 @@ fn stacked_axis(categories: usize, series: &[Series], headroom: f64) -> (usize, 
     let totals = totals(categories, series);
     let max = totals.iter().copied().fold(0.0, f64::max);
     (categories.max(1), totals, value_axis(max, headroom))
+}
+
+/// Each series' bars of a stacked chart: `corners(category, from, to)` places a piece, `margin`
+/// (top, bottom, left, right pixels) trims it.
+fn stacked_bars<C>(
+    series: &[Series],
+    n: usize,
+    (top, bottom, left, right): (u32, u32, u32, u32),
+    corners: impl Fn(usize, f64, f64) -> [C; 2],
+) -> Vec<Vec<Rectangle<C>>> {
+    series
+        .iter()
+        .zip(stacked_pieces(series, n))
+        .map(|(s, pieces)| {
+            pieces
+                .into_iter()
+                .map(|(i, from, to)| {
+                    let mut r = Rectangle::new(corners(i, from, to), s.color.filled());
+                    r.set_margin(top, bottom, left, right);
+                    r
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Each series' pieces of a stacked bar chart over `n` categories, in stacking order: `(category,
@@ -439,18 +459,14 @@ pub(crate) fn vbar_stacked(
             .light_line_style(WHITE)
             .bold_line_style(RGBColor(225, 229, 234))
             .draw()?;
-        for (s, pieces) in series.iter().zip(stacked_pieces(series, x_labels.len())) {
-            chart.draw_series(pieces.into_iter().map(|(i, y0, y1)| {
-                let mut r = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), y0),
-                        (SegmentValue::Exact(i + 1), y1),
-                    ],
-                    s.color.filled(),
-                );
-                r.set_margin(0, 0, 8, 8);
-                r
-            }))?;
+        let corners = |i, y0, y1| {
+            [
+                (SegmentValue::Exact(i), y0),
+                (SegmentValue::Exact(i + 1), y1),
+            ]
+        };
+        for b in stacked_bars(series, x_labels.len(), (0, 0, 8, 8), corners) {
+            chart.draw_series(b)?;
         }
         Ok(())
     })

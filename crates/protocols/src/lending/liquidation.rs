@@ -194,19 +194,14 @@ pub(super) fn liquidate_account(
                 entries[collateral].amount = (entries[collateral].amount - seize).max(0.0);
                 out.record((ci, dj), repay, seize, fee, prices);
                 if let Some(l) = log.as_deref_mut() {
-                    l.liquidated_debt_usd += repay * p_j;
-                    l.seized_collateral_usd += seize * p_i;
-                    l.protocol_fee_usd += fee * p_i;
-                    if l.first_round == 0 {
-                        l.first_round = ctx.round;
-                        l.first_call = Some(CallRecord {
-                            collateral: ci,
-                            debt: dj,
-                            repaid_tokens: repay,
-                            seized_tokens: seize,
-                            protocol_fee_tokens: fee,
-                        });
-                    }
+                    let call = CallRecord {
+                        collateral: ci,
+                        debt: dj,
+                        repaid_tokens: repay,
+                        seized_tokens: seize,
+                        protocol_fee_tokens: fee,
+                    };
+                    l.record_call(ctx.round, call, [repay * p_j, seize * p_i, fee * p_i]);
                 }
                 if rules.buy_debt {
                     out.buy(dj, repay);
