@@ -5,6 +5,7 @@
 
 use std::error::Error;
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -330,21 +331,20 @@ pub(crate) fn hbar_stacked(
             .build_cartesian_2d(axis, (0..n - 1).into_segmented())?;
         // The first category at the top.
         let row = |i: usize| n - 1 - i;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) if *i < n => {
-                    categories.get(row(*i)).cloned().unwrap_or_default()
-                }
-                _ => String::new(),
-            })
-            .x_label_formatter(&|x| axis_usd(*x))
-            .label_style((FONT, LABEL_FONT))
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 229, 234))
-            .draw()?;
+        house_style(
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(n)
+                .y_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) if *i < n => {
+                        categories.get(row(*i)).cloned().unwrap_or_default()
+                    }
+                    _ => String::new(),
+                })
+                .x_label_formatter(&|x| axis_usd(*x)),
+        )
+        .draw()?;
         let bars = stacked_bars(series, categories.len(), (6, 6, 0, 0), |i, x0, x1| {
             [
                 (x0, SegmentValue::Exact(row(i))),
@@ -374,6 +374,22 @@ fn stacked_axis(categories: usize, series: &[Series], headroom: f64) -> (usize, 
     let totals = totals(categories, series);
     let max = totals.iter().copied().fold(0.0, f64::max);
     (categories.max(1), totals, value_axis(max, headroom))
+}
+
+/// The mesh style every chart shares: the house font for labels and axis descriptions, white minor
+/// lines, light grey major lines.
+fn house_style<'a, 'b, 'm, X, Y, DB>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged,
+    Y: Ranged,
+    DB: DrawingBackend,
+{
+    mesh.label_style((FONT, LABEL_FONT))
+        .axis_desc_style((FONT, LABEL_FONT))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(225, 229, 234))
 }
 
 /// Each series' bars of a stacked chart: `corners(category, from, to)` places a piece, `margin`
@@ -442,23 +458,21 @@ pub(crate) fn vbar_stacked(
             .x_label_area_size(50)
             .y_label_area_size(86)
             .build_cartesian_2d((0..n - 1).into_segmented(), axis)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.min(200))
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) if i % every == 0 => {
-                    x_labels.get(*i).cloned().unwrap_or_default()
-                }
-                _ => String::new(),
-            })
-            .y_label_formatter(&|y| axis_usd(*y))
-            .y_desc(y_desc)
-            .label_style((FONT, LABEL_FONT))
-            .axis_desc_style((FONT, LABEL_FONT))
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 229, 234))
-            .draw()?;
+        house_style(
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n.min(200))
+                .x_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) if i % every == 0 => {
+                        x_labels.get(*i).cloned().unwrap_or_default()
+                    }
+                    _ => String::new(),
+                })
+                .y_label_formatter(&|y| axis_usd(*y))
+                .y_desc(y_desc),
+        )
+        .draw()?;
         let corners = |i, y0, y1| {
             [
                 (SegmentValue::Exact(i), y0),
@@ -509,23 +523,21 @@ pub(crate) fn lines(
             .x_label_area_size(50)
             .y_label_area_size(72)
             .build_cartesian_2d(x, y)?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&|x| {
-                if (x - x.round()).abs() < 1e-6 {
-                    format!("{}", x.round() as i64)
-                } else {
-                    String::new()
-                }
-            })
-            .y_label_formatter(&|y| trim_decimals(*y))
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .label_style((FONT, LABEL_FONT))
-            .axis_desc_style((FONT, LABEL_FONT))
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 229, 234))
-            .draw()?;
+        house_style(
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|x| {
+                    if (x - x.round()).abs() < 1e-6 {
+                        format!("{}", x.round() as i64)
+                    } else {
+                        String::new()
+                    }
+                })
+                .y_label_formatter(&|y| trim_decimals(*y))
+                .x_desc(x_desc)
+                .y_desc(y_desc),
+        )
+        .draw()?;
         for s in series {
             let color = s.color;
             let pts: Vec<(f64, f64)> = xs
