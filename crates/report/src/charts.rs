@@ -378,7 +378,7 @@ fn stacked_axis(categories: usize, series: &[Series], headroom: f64) -> (usize, 
 
 /// The mesh style every chart shares: the house font for labels and axis descriptions, white minor
 /// lines, light grey major lines.
-fn house_style<'a, 'b, 'm, X, Y, DB>(
+pub(crate) fn house_style<'a, 'b, 'm, X, Y, DB>(
     mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
 ) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
 where

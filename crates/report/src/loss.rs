@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use cascade_engine::trace::fmt_usd;
 
 use crate::axis::Axis;
-use crate::charts::{axis_usd, render, trim_decimals, FONT, WIDTH};
+use crate::charts::{axis_usd, house_style, render, trim_decimals, FONT, WIDTH};
 
 /// Positive losses spanning more than this ratio (max / min) are binned on a log scale, so a few
 /// extreme paths do not squash the rest of the distribution into one bar.
@@ -282,23 +282,21 @@ pub fn loss_distribution_svg(
             Scale::Linear => "loss (USD)",
             Scale::Log10 => "loss (USD, log scale)",
         };
-        chart
-            .configure_mesh()
-            .x_label_formatter(&|x| axis_usd(round_sig(scale.to_usd(*x), 2)))
-            .y_label_formatter(&|y| {
-                if (y - y.round()).abs() < 1e-9 {
-                    format!("{}", y.round() as u64)
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc(x_desc)
-            .y_desc("paths")
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 16))
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 229, 234))
-            .draw()?;
+        house_style(
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|x| axis_usd(round_sig(scale.to_usd(*x), 2)))
+                .y_label_formatter(&|y| {
+                    if (y - y.round()).abs() < 1e-9 {
+                        format!("{}", y.round() as u64)
+                    } else {
+                        String::new()
+                    }
+                })
+                .x_desc(x_desc)
+                .y_desc("paths"),
+        )
+        .draw()?;
         match &bins {
             Some(b) => {
                 chart.draw_series(b.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(
