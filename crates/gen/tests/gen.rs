@@ -17,8 +17,14 @@ const USDC_DEPEG: &str = include_str!("../../../examples/builtin/usdc-depeg.toml
 fn builtin() -> Snapshot {
     match snapshot_from_str(SYSTEM, Format::Toml, "system.toml") {
         Ok((s, diags)) => {
+            // One finding by design: the looper "spark-ausdc-04" holds ETH as collateral and as debt.
+            let unexpected: Vec<_> = diags
+                .items
+                .iter()
+                .filter(|d| !d.message().contains("same asset as collateral and as debt"))
+                .collect();
             assert!(
-                diags.is_empty(),
+                unexpected.is_empty() && diags.items.len() == 1,
                 "system.toml: unexpected findings:\n{diags}"
             );
             s
