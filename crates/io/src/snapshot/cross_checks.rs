@@ -229,7 +229,9 @@ fn check_real_data_shapes(s: &Snapshot, diags: &mut Diagnostics) {
                     if dust_examples.len() < 3 {
                         dust_examples.push(format!(
                             "\"{}\" {} {}",
-                            s.accounts.id[acc as usize], amount, s.assets[asset as usize].id
+                            s.accounts.id[acc as usize],
+                            crate::problem::fmt_number(amount),
+                            s.assets[asset as usize].id
                         ));
                     }
                 }
