@@ -35,6 +35,19 @@ pub(crate) struct Axis {
 }
 
 impl Axis {
+    /// Decimals a tick label needs so that neighbouring ticks read differently: enough for the
+    /// step between ticks (0 for a step of 1 or more, at most 12).
+    pub(crate) fn label_decimals(&self) -> usize {
+        let step = match self.ticks.as_slice() {
+            [a, b, ..] => (b - a).abs(),
+            _ => return 2,
+        };
+        if !(step.is_finite() && step > 0.0) {
+            return 2;
+        }
+        (-step.log10()).ceil().clamp(0.0, 12.0) as usize
+    }
+
     /// An axis covering `[lo, hi]` (either order) with about `target` ticks at round values
     /// (1, 2 or 5 times a power of ten), the range widened to the ticks just outside the data.
     ///

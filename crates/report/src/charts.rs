@@ -110,6 +110,20 @@ pub(crate) fn with_unit(a: f64) -> (f64, &'static str) {
 
 /// `1.50` → `1.5`, `2.00` → `2`, at most two decimals; from `1e15` in scientific notation
 /// (`1.5e20`), so a huge value never prints hundreds of digits.
+/// `v` with `decimals` decimals, trailing zeros trimmed (as [`trim_decimals`] does with two).
+pub(crate) fn label_with(v: f64, decimals: usize) -> String {
+    if !v.is_finite() || v.abs() >= 1e15 || decimals <= 2 {
+        return trim_decimals(v);
+    }
+    let s = format!("{v:.decimals$}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
 pub(crate) fn trim_decimals(v: f64) -> String {
     if !v.is_finite() {
         return if v.is_nan() {
@@ -509,6 +523,16 @@ pub(crate) fn lines(
     } else {
         Axis::nice(lo, hi, VALUE_TICKS)
     };
+    // Ticks close together (a price index moving by 0.01) need more than two decimals.
+    let y_decimals = y.label_decimals().max(2);
+    // Room for the longest tick label (about 8 px a character) beside the axis description.
+    let longest = y
+        .ticks
+        .iter()
+        .map(|&t| label_with(t, y_decimals).chars().count())
+        .max()
+        .unwrap_or(0);
+    let y_label_area = (24 + 8 * longest as u32).max(72);
     let x0 = xs.first().copied().unwrap_or(0);
     let x1 = xs.last().copied().unwrap_or(1).max(x0.saturating_add(1));
     // Integer rounds, each labelled while there are at most 30, the range a little wider than them.
@@ -521,7 +545,7 @@ pub(crate) fn lines(
             .margin(12)
             .margin_right(MARGIN_RIGHT)
             .x_label_area_size(50)
-            .y_label_area_size(72)
+            .y_label_area_size(y_label_area)
             .build_cartesian_2d(x, y)?;
         house_style(
             chart
@@ -533,7 +557,7 @@ pub(crate) fn lines(
                         String::new()
                     }
                 })
-                .y_label_formatter(&|y| trim_decimals(*y))
+                .y_label_formatter(&|y| label_with(*y, y_decimals))
                 .x_desc(x_desc)
                 .y_desc(y_desc),
         )

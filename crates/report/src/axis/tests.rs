@@ -149,3 +149,14 @@ fn maps_any_value_to_a_pixel_between_the_ends() {
     assert_eq!(b.map(&5.0, (100, 200)), 150);
     assert_eq!(b.map(&f64::INFINITY, (100, 200)), 300);
 }
+
+#[test]
+fn labels_get_the_decimals_their_step_needs() {
+    // Ticks 0.001 apart need 3 decimals; 0.2 apart, 1; 5 apart, none.
+    let a = Axis::nice(99.991, 100.0, 8);
+    let step = a.ticks[1] - a.ticks[0];
+    assert!(step <= 0.002, "{step}");
+    assert_eq!(a.label_decimals(), 3);
+    assert_eq!(Axis::nice(0.0, 1.6, 8).label_decimals(), 1);
+    assert_eq!(Axis::nice(0.0, 40.0, 8).label_decimals(), 0);
+}
