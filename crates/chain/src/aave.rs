@@ -207,14 +207,6 @@ pub struct Market {
     pub users: Vec<UserState>,
 }
 
-fn call(label: impl Into<String>, to: Address, data: Vec<u8>) -> Call {
-    Call {
-        label: label.into(),
-        to: to.to_checksum(None),
-        data,
-    }
-}
-
 /// Decodes the answer of `C` from `bytes`, or says which call and address gave what.
 fn decode<C: SolCall>(bytes: &[u8], c: &Call, expected: &str) -> Result<C::Return, ChainError> {
     C::abi_decode_returns(bytes).map_err(|e| {
@@ -255,12 +247,12 @@ pub fn read_market(
     let n = block.number;
     const PROVIDER: &str = "an Aave v3 PoolAddressesProvider";
     let calls = [
-        call(
+        Call::new(
             "PoolAddressesProvider.getPool()",
             provider,
             IPoolAddressesProvider::getPoolCall {}.abi_encode(),
         ),
-        call(
+        Call::new(
             "PoolAddressesProvider.getPriceOracle()",
             provider,
             IPoolAddressesProvider::getPriceOracleCall {}.abi_encode(),
@@ -274,17 +266,17 @@ pub fn read_market(
     const POOL: &str = "an Aave v3 Pool";
     const ORACLE: &str = "an Aave v3 AaveOracle";
     let calls = [
-        call(
+        Call::new(
             "Pool.getReservesList()",
             pool,
             IPool::getReservesListCall {}.abi_encode(),
         ),
-        call(
+        Call::new(
             "AaveOracle.BASE_CURRENCY()",
             oracle,
             IAaveOracle::BASE_CURRENCYCall {}.abi_encode(),
         ),
-        call(
+        Call::new(
             "AaveOracle.BASE_CURRENCY_UNIT()",
             oracle,
             IAaveOracle::BASE_CURRENCY_UNITCall {}.abi_encode(),
@@ -314,24 +306,24 @@ pub fn read_market(
     // Per reserve: its data, both indices at the block, its symbol; then the prices.
     let mut calls = Vec::new();
     for &a in &assets {
-        calls.push(call(
+        calls.push(Call::new(
             format!("Pool.getReserveData({a})"),
             pool,
             IPool::getReserveDataCall { asset: a }.abi_encode(),
         ));
-        calls.push(call(
+        calls.push(Call::new(
             format!("Pool.getReserveNormalizedIncome({a})"),
             pool,
             IPool::getReserveNormalizedIncomeCall { asset: a }.abi_encode(),
         ));
-        calls.push(call(
+        calls.push(Call::new(
             format!("Pool.getReserveNormalizedVariableDebt({a})"),
             pool,
             IPool::getReserveNormalizedVariableDebtCall { asset: a }.abi_encode(),
         ));
-        calls.push(call("symbol()", a, IToken::symbolCall {}.abi_encode()));
+        calls.push(Call::new("symbol()", a, IToken::symbolCall {}.abi_encode()));
     }
-    calls.push(call(
+    calls.push(Call::new(
         "AaveOracle.getAssetsPrices(reserves)",
         oracle,
         IAaveOracle::getAssetsPricesCall {
@@ -377,7 +369,7 @@ pub fn read_market(
     let calls: Vec<Call> = reserves
         .iter()
         .map(|r| {
-            call(
+            Call::new(
                 format!("{} aToken.totalSupply()", r.symbol),
                 r.a_token,
                 IToken::totalSupplyCall {}.abi_encode(),
@@ -400,7 +392,7 @@ pub fn read_market(
     let calls: Vec<Call> = ids
         .iter()
         .map(|&id| {
-            call(
+            Call::new(
                 format!("Pool.getEModeCategoryData({id})"),
                 pool,
                 IPool::getEModeCategoryDataCall { id }.abi_encode(),
@@ -450,12 +442,12 @@ fn read_users(
     for chunk in users.chunks(USERS_PER_ROUND) {
         let mut calls = Vec::with_capacity(2 * chunk.len());
         for &u in chunk {
-            calls.push(call(
+            calls.push(Call::new(
                 format!("Pool.getUserConfiguration({u})"),
                 pool,
                 IPool::getUserConfigurationCall { user: u }.abi_encode(),
             ));
-            calls.push(call(
+            calls.push(Call::new(
                 format!("Pool.getUserEMode({u})"),
                 pool,
                 IPool::getUserEModeCall { user: u }.abi_encode(),
@@ -507,17 +499,17 @@ fn read_users(
                 let u = chunk[k];
                 let res = &reserves[r];
                 match kind {
-                    0 => call(
+                    0 => Call::new(
                         format!("{} aToken.scaledBalanceOf({u})", res.symbol),
                         res.a_token,
                         IToken::scaledBalanceOfCall { user: u }.abi_encode(),
                     ),
-                    1 => call(
+                    1 => Call::new(
                         format!("{} variableDebtToken.scaledBalanceOf({u})", res.symbol),
                         res.variable_debt_token,
                         IToken::scaledBalanceOfCall { user: u }.abi_encode(),
                     ),
-                    _ => call(
+                    _ => Call::new(
                         format!("{} stableDebtToken.balanceOf({u})", res.symbol),
                         res.stable_debt_token,
                         IToken::balanceOfCall { user: u }.abi_encode(),
@@ -576,7 +568,7 @@ pub fn discover_users(
     (from, to): (u64, u64),
     range: u64,
 ) -> Result<Vec<Address>, ChainError> {
-    let calls = [call(
+    let calls = [Call::new(
         "PoolAddressesProvider.getPool()",
         provider,
         IPoolAddressesProvider::getPoolCall {}.abi_encode(),

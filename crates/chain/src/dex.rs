@@ -35,14 +35,6 @@ pub struct V2Pair {
     pub decimals1: u8,
 }
 
-fn call(label: impl Into<String>, to: Address, data: Vec<u8>) -> Call {
-    Call {
-        label: label.into(),
-        to: to.to_checksum(None),
-        data,
-    }
-}
-
 fn decode<C: SolCall>(bytes: &[u8], c: &Call) -> Result<C::Return, ChainError> {
     C::abi_decode_returns(bytes).map_err(|e| ChainError::NotTheContract {
         address: c.to.clone(),
@@ -55,17 +47,17 @@ fn decode<C: SolCall>(bytes: &[u8], c: &Call) -> Result<C::Return, ChainError> {
 pub fn read_v2_pairs(rpc: &Rpc, n: u64, pools: &[Address]) -> Result<Vec<V2Pair>, ChainError> {
     let mut calls = Vec::new();
     for &p in pools {
-        calls.push(call(
+        calls.push(Call::new(
             "UniswapV2Pair.token0()",
             p,
             IUniswapV2Pair::token0Call {}.abi_encode(),
         ));
-        calls.push(call(
+        calls.push(Call::new(
             "UniswapV2Pair.token1()",
             p,
             IUniswapV2Pair::token1Call {}.abi_encode(),
         ));
-        calls.push(call(
+        calls.push(Call::new(
             "UniswapV2Pair.getReserves()",
             p,
             IUniswapV2Pair::getReservesCall {}.abi_encode(),
@@ -91,7 +83,7 @@ pub fn read_v2_pairs(rpc: &Rpc, n: u64, pools: &[Address]) -> Result<Vec<V2Pair>
         .iter()
         .flat_map(|p| [p.token0, p.token1])
         .map(|t| {
-            call(
+            Call::new(
                 "decimals()",
                 t,
                 IErc20Decimals::decimalsCall {}.abi_encode(),

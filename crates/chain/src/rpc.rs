@@ -20,6 +20,17 @@ pub struct Call {
     pub data: Vec<u8>,
 }
 
+impl Call {
+    /// A call of `data` to the contract at `to`, described as `label` in messages.
+    pub fn new(label: impl Into<String>, to: alloy_primitives::Address, data: Vec<u8>) -> Call {
+        Call {
+            label: label.into(),
+            to: to.to_checksum(None),
+            data,
+        }
+    }
+}
+
 /// A block: its number and timestamp (seconds since the Unix epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Block {

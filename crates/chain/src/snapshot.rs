@@ -287,10 +287,8 @@ pub fn positions_columns(m: &Market) -> Vec<(String, Column)> {
     ]
 }
 
-/// Writes `snapshot.toml` and `positions.parquet` into `dir`, which must not exist or be empty:
-/// everything is written into a sibling folder first and renamed into place, so a failure leaves
-/// nothing half-written.
-pub fn write_market(m: &Market, venues: &[Venue], dir: &Path) -> Result<(), ChainError> {
+/// Checks that `dir` is new or empty (before any request, and again before writing).
+pub fn check_out_dir(dir: &Path) -> Result<(), ChainError> {
     let bad = |what: String| ChainError::Usage(format!("--out-dir {}: {what}", dir.display()));
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
@@ -303,6 +301,15 @@ pub fn write_market(m: &Market, venues: &[Venue], dir: &Path) -> Result<(), Chai
             ));
         }
     }
+    Ok(())
+}
+
+/// Writes `snapshot.toml` and `positions.parquet` into `dir`, which must not exist or be empty:
+/// everything is written into a sibling folder first and renamed into place, so a failure leaves
+/// nothing half-written.
+pub fn write_market(m: &Market, venues: &[Venue], dir: &Path) -> Result<(), ChainError> {
+    check_out_dir(dir)?;
+    let bad = |what: String| ChainError::Usage(format!("--out-dir {}: {what}", dir.display()));
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

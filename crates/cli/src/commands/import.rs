@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use cascade_chain::aave::{discover_users, parse_address, read_market};
 use cascade_chain::dex::read_v2_pairs;
 use cascade_chain::rpc::Rpc;
-use cascade_chain::snapshot::{v2_venues, write_market};
+use cascade_chain::snapshot::{check_out_dir, v2_venues, write_market};
 use cascade_chain::ChainError;
 
 use crate::failure::Failure;
@@ -114,13 +114,7 @@ fn read_users(path: &Path) -> Result<Vec<alloy_primitives::Address>, Failure> {
 fn aave(a: &AaveArgs) -> Result<(), Failure> {
     let provider = parse_address(&a.pool_addresses_provider)
         .map_err(|e| Failure::Input(format!("error: --pool-addresses-provider {e}")))?;
-    if a.out_dir.exists() && std::fs::read_dir(&a.out_dir).map_or(true, |mut d| d.next().is_some())
-    {
-        return Err(Failure::Input(format!(
-            "error: --out-dir {}: exists and is not empty; expected a new or empty folder",
-            a.out_dir.display()
-        )));
-    }
+    check_out_dir(&a.out_dir).map_err(chain)?;
     let dex_pools = a
         .dex_pools
         .iter()
