@@ -28,8 +28,13 @@ pub fn json(o: &Output) -> serde_json::Value {
 
 /// A file of `examples/networks/`.
 pub fn example(name: &str) -> String {
+    example_path(&format!("networks/{name}"))
+}
+
+/// A file of `examples/` (`worked/snapshot.toml`).
+pub fn example_path(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/networks")
+        .join("../../examples")
         .join(name)
         .to_string_lossy()
         .into_owned()

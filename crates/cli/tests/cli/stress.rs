@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::common::{cascade, json, stderr, stdout};
+use crate::common::{cascade, example_path, json, stderr, stdout};
 
 #[test]
 fn stress_with_no_arguments_runs_the_builtin_eth_crash() {
@@ -194,15 +194,6 @@ fn accounts_file_has_one_row_per_account_worked_by_hand() {
         "{}",
         stderr(&o)
     );
-}
-
-/// A file of `examples/`.
-fn example_path(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
 }
 
 #[test]
