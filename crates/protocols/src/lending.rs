@@ -91,12 +91,7 @@ impl LiquidationRules {
 
 /// Health factor `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (docs/lending.md#health-factor); `f64::INFINITY` without debt.
 pub fn health_factor(entries: &[Entry], prices: &[f64]) -> f64 {
-    let (weighted, debt) = weighted_collateral_and_debt(entries, prices);
-    if debt > 0.0 {
-        weighted / debt
-    } else {
-        f64::INFINITY
-    }
+    health_factor_with(HealthFactorRule::Exact, entries, prices)
 }
 
 /// The health factor under `rule` from the sums `weighted = Σ c·p·LT`, `collateral = Σ c·p` (over
