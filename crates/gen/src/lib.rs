@@ -293,21 +293,13 @@ pub fn scale_market_depth(out: &mut Snapshot, base: &Snapshot, prices: &[f64]) {
             to_all / from_all
         };
         asset.liquidity.curve = match asset.liquidity.curve {
-            CurveSpec::ConstantProduct { base, quote, fee } => CurveSpec::ConstantProduct {
-                base: base * m,
-                quote: quote * m,
-                fee,
-            },
+            CurveSpec::ConstantProduct(depth) => CurveSpec::ConstantProduct(depth.scaled(m)),
             CurveSpec::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth,
             } => CurveSpec::StableSwap {
                 amplification,
-                base: base * m,
-                quote: quote * m,
-                fee,
+                depth: depth.scaled(m),
             },
             CurveSpec::PowerLaw { adv_usd, k, alpha } => CurveSpec::PowerLaw {
                 adv_usd: adv_usd * m,

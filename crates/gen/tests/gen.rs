@@ -7,7 +7,7 @@
 use cascade_gen::{generate, generate_detailed, MIN_HEALTH_FACTOR};
 use cascade_io::Format;
 use cascade_io::{parse_scenario, snapshot_from_str};
-use cascade_model::{AssetKind, Side, Snapshot};
+use cascade_model::{AssetKind, PoolDepth, Side, Snapshot};
 
 const SYSTEM: &str = include_str!("../../../examples/builtin/system.toml");
 const ETH_CRASH: &str = include_str!("../../../examples/builtin/eth-crash.toml");
@@ -448,14 +448,12 @@ fn market_depth_scales_with_each_assets_collateral() {
     ) {
         (
             CurveSpec::StableSwap {
-                base: x0,
                 amplification: a0,
-                ..
+                depth: PoolDepth { base: x0, .. },
             },
             CurveSpec::StableSwap {
-                base: x1,
                 amplification: a1,
-                ..
+                depth: PoolDepth { base: x1, .. },
             },
         ) => {
             assert!((x1 / x0 - ratio).abs() < 1e-9 * ratio);

@@ -48,18 +48,40 @@ impl AssetKind {
     }
 }
 
-/// The shape of an asset's market depth (docs/liquidity.md). Amounts are in tokens of the asset (`base`) and
-/// of the quote asset (`quote`, USD unless the liquidity names a `quote_asset`).
+/// The balances and fee of a two-coin pool (constant product or stableswap): `base` tokens of the asset
+/// sold, `quote` tokens of what it is sold for (USD unless the liquidity names a `quote_asset`), and the
+/// fee, a fraction of the input kept by the pool.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolDepth {
+    /// Tokens of the asset sold.
+    pub base: f64,
+    /// Tokens (or USD) of the quote.
+    pub quote: f64,
+    /// Fraction of each input kept by the pool, in [0, 1).
+    pub fee: f64,
+}
+
+impl PoolDepth {
+    /// The same pool with both balances times `m` (its price `quote/base` unchanged, the fee kept):
+    /// a scenario's or a generator's depth scaling (docs/liquidity.md#depth-scaling).
+    pub fn scaled(self, m: f64) -> PoolDepth {
+        PoolDepth {
+            base: self.base * m,
+            quote: self.quote * m,
+            fee: self.fee,
+        }
+    }
+}
+
+/// The shape of an asset's market depth (docs/liquidity.md).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CurveSpec {
     /// `x·y = k` with a fee kept by the pool.
-    ConstantProduct { base: f64, quote: f64, fee: f64 },
+    ConstantProduct(PoolDepth),
     /// Curve's two-coin invariant with amplification `A`.
     StableSwap {
         amplification: f64,
-        base: f64,
-        quote: f64,
-        fee: f64,
+        depth: PoolDepth,
     },
     /// `p(V) = p_ref·(1 − k·(V/adv_usd)^alpha)`, `V` the value sold since round 0 at `p_ref`.
     PowerLaw { adv_usd: f64, k: f64, alpha: f64 },

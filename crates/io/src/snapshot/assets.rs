@@ -9,7 +9,7 @@ use crate::problem::{NameKind, Problem};
 use crate::reader::{
     missing, str_of, wrong_type, Ctx, Table, BELOW_ONE, NON_NEGATIVE, POSITIVE, UNIT,
 };
-use cascade_model::asset::{Asset, AssetKind, CurveSpec, Liquidity};
+use cascade_model::asset::{Asset, AssetKind, CurveSpec, Liquidity, PoolDepth};
 use cascade_model::protocol::ProtocolKind;
 use cascade_model::snapshot::Correlation;
 
@@ -217,12 +217,10 @@ pub(super) fn parse_liquidity(
             let fee = t.opt("fee", BELOW_ONE, ctx).unwrap_or(0.0);
             let (base, quote) = (base?, quote?);
             Some(match amplification {
-                None => CurveSpec::ConstantProduct { base, quote, fee },
+                None => CurveSpec::ConstantProduct(PoolDepth { base, quote, fee }),
                 Some(a) => CurveSpec::StableSwap {
                     amplification: a?,
-                    base,
-                    quote,
-                    fee,
+                    depth: PoolDepth { base, quote, fee },
                 },
             })
         }

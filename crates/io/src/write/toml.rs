@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{write_atomic, WriteError};
 use cascade_model::{
     AmmInvariant, CurveSpec, HealthFactorRule, LendingParams, LossMode, MarginMode, OptionsParams,
-    OracleSpec, ProtocolParams, Side, Snapshot,
+    OracleSpec, PoolDepth, ProtocolParams, Side, Snapshot,
 };
 
 /// Writes [`snapshot_to_toml`] to `path` atomically.
@@ -114,7 +114,7 @@ impl Kv {
 /// A curve's `curve = "…"` and its parameters (docs/liquidity.md), defaults omitted.
 fn curve_fields(c: &CurveSpec, l: &mut Kv) {
     match *c {
-        CurveSpec::ConstantProduct { base, quote, fee } => {
+        CurveSpec::ConstantProduct(PoolDepth { base, quote, fee }) => {
             l.str("curve", "constant_product")
                 .num("base", base)
                 .num("quote", quote)
@@ -122,9 +122,7 @@ fn curve_fields(c: &CurveSpec, l: &mut Kv) {
         }
         CurveSpec::StableSwap {
             amplification,
-            base,
-            quote,
-            fee,
+            depth: PoolDepth { base, quote, fee },
         } => {
             l.str("curve", "stableswap")
                 .num("amplification", amplification)

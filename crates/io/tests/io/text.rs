@@ -494,11 +494,11 @@ fn pool_venue_errors() {
     assert_eq!(s.assets[usdc].liquidity.quote_asset, s.asset_idx("ETH"));
     assert_eq!(
         s.assets[usdc].liquidity.curve,
-        cascade_model::CurveSpec::ConstantProduct {
+        cascade_model::CurveSpec::ConstantProduct(cascade_model::PoolDepth {
             base: 2.0e5,
             quote: 100.0,
             fee: 0.0
-        }
+        })
     );
     let e = errors(&venue(
         &base.replace(

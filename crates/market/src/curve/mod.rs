@@ -29,7 +29,7 @@ mod stableswap;
 #[cfg(test)]
 mod tests;
 
-use cascade_model::CurveSpec;
+use cascade_model::{CurveSpec, PoolDepth};
 
 pub use power_law::POWER_LAW_FLOOR;
 pub use quoter::Quoter;
@@ -51,10 +51,11 @@ const MAX_BISECTION_STEPS: usize = 400;
 ///
 /// ```
 /// use cascade_market::curve::Curve;
-/// use cascade_model::CurveSpec;
+/// use cascade_model::{CurveSpec, PoolDepth};
 ///
 /// // x·y = k, no fee: 100 of 1000 base tokens for 1000 quote: out = 1000·100/(1000 + 100).
-/// let mut c = Curve::from_spec(&CurveSpec::ConstantProduct { base: 1000.0, quote: 1000.0, fee: 0.0 });
+/// let depth = PoolDepth { base: 1000.0, quote: 1000.0, fee: 0.0 };
+/// let mut c = Curve::from_spec(&CurveSpec::ConstantProduct(depth));
 /// assert_eq!(c.spot_price(), 1.0);
 /// let out = c.sell(100.0);
 /// assert!((out - 1000.0 * 100.0 / 1100.0).abs() < 1e-9);
@@ -66,7 +67,7 @@ pub enum Curve {
     /// `out = quote·q(1−fee)/(base + q(1−fee))`, then `base' = base + q`, `quote' = quote − out`, and
     /// the price is `quote/base` (docs/liquidity.md#constant-product). `fee` outside `[0, 1]` is clamped to it; a NaN fee
     /// pays nothing.
-    ConstantProduct { base: f64, quote: f64, fee: f64 },
+    ConstantProduct(PoolDepth),
     /// Curve's two-coin stableswap with amplification `A` (docs/liquidity.md#stableswap): balances `x = base`,
     /// `y = quote` satisfy `A·n^n·(x+y) + D = A·D·n^n + D^(n+1)/(n^n·x·y)`, n = 2. A sale of `dx`
     /// solves the invariant for `y'` at `x + dx`; the seller receives `(y − y')(1−fee)` and the fee
@@ -74,9 +75,7 @@ pub enum Curve {
     /// (or infinite) as 1e12.
     StableSwap {
         amplification: f64,
-        base: f64,
-        quote: f64,
-        fee: f64,
+        depth: PoolDepth,
     },
     /// Power-law market impact (docs/liquidity.md#power-law): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)`, `V` =
     /// `sold`, the value sold since anchoring measured at `p_ref`; `adv` is the average daily volume
@@ -106,19 +105,13 @@ impl Curve {
     /// ```
     pub fn from_spec(spec: &CurveSpec) -> Curve {
         match *spec {
-            CurveSpec::ConstantProduct { base, quote, fee } => {
-                Curve::ConstantProduct { base, quote, fee }
-            }
+            CurveSpec::ConstantProduct(depth) => Curve::ConstantProduct(depth),
             CurveSpec::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth,
             } => Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth,
             },
             CurveSpec::PowerLaw { adv_usd, k, alpha } => Curve::PowerLaw {
                 adv: adv_usd,
@@ -139,9 +132,8 @@ impl Curve {
             return;
         }
         match self {
-            Curve::ConstantProduct { base, quote, .. } | Curve::StableSwap { base, quote, .. } => {
-                *base *= m;
-                *quote *= m;
+            Curve::ConstantProduct(depth) | Curve::StableSwap { depth, .. } => {
+                *depth = depth.scaled(m)
             }
             Curve::PowerLaw { adv, .. } => *adv *= m,
         }
@@ -158,20 +150,20 @@ impl Curve {
     ///
     /// ```
     /// use cascade_market::curve::Curve;
+    /// use cascade_model::PoolDepth;
     ///
-    /// let c = Curve::StableSwap { amplification: 100.0, base: 1e6, quote: 1e6, fee: 0.0 };
+    /// let depth = PoolDepth { base: 1e6, quote: 1e6, fee: 0.0 };
+    /// let c = Curve::StableSwap { amplification: 100.0, depth };
     /// assert_eq!(c.spot_price(), 1.0);
     /// let c = Curve::PowerLaw { adv: 1e6, k: 1.0, alpha: 0.5, p_ref: 100.0, sold: 1e4 };
     /// assert!((c.spot_price() - 90.0).abs() < 1e-12); // 100·(1 − 0.01^0.5)
     /// ```
     pub fn spot_price(&self) -> f64 {
         match *self {
-            Curve::ConstantProduct { base, quote, .. } => quote / base,
+            Curve::ConstantProduct(PoolDepth { base, quote, .. }) => quote / base,
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                ..
+                depth: PoolDepth { base, quote, .. },
             } => stableswap::spot_price(amplification, base, quote),
             Curve::PowerLaw {
                 adv,
@@ -198,8 +190,10 @@ impl Curve {
     ///
     /// ```
     /// use cascade_market::curve::Curve;
+    /// use cascade_model::PoolDepth;
     ///
-    /// let mut c = Curve::StableSwap { amplification: 100.0, base: 1e6, quote: 1e6, fee: 0.0 };
+    /// let depth = PoolDepth { base: 1e6, quote: 1e6, fee: 0.0 };
+    /// let mut c = Curve::StableSwap { amplification: 100.0, depth };
     /// c.anchor(0.95);
     /// assert!((c.spot_price() - 0.95).abs() < 1e-9);
     /// ```
@@ -208,14 +202,12 @@ impl Curve {
             return;
         }
         match self {
-            Curve::ConstantProduct { base, quote, .. } => {
+            Curve::ConstantProduct(PoolDepth { base, quote, .. }) => {
                 constant_product::anchor(base, quote, price)
             }
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                ..
+                depth: PoolDepth { base, quote, .. },
             } => stableswap::anchor(*amplification, base, quote, price),
             Curve::PowerLaw { p_ref, sold, .. } => {
                 *p_ref = price;
@@ -233,7 +225,7 @@ impl Curve {
     pub fn move_to_price(&mut self, price: f64) {
         let law = match *self {
             Curve::PowerLaw { adv, k, alpha, .. } => PowerLaw::new(adv, k, alpha),
-            Curve::ConstantProduct { .. } | Curve::StableSwap { .. } => return self.anchor(price),
+            Curve::ConstantProduct(..) | Curve::StableSwap { .. } => return self.anchor(price),
         };
         if let Curve::PowerLaw { p_ref, sold, .. } = self {
             if price.is_nan() {
@@ -293,9 +285,10 @@ impl Curve {
     ///
     /// ```
     /// use cascade_market::curve::Curve;
+    /// use cascade_model::PoolDepth;
     ///
     /// // x·y = k, no fee: buying 100 of 1000 base tokens costs 1000·100/(1000 − 100).
-    /// let c = Curve::ConstantProduct { base: 1000.0, quote: 1000.0, fee: 0.0 };
+    /// let c = Curve::ConstantProduct(PoolDepth { base: 1000.0, quote: 1000.0, fee: 0.0 });
     /// assert!((c.buy_cost(100.0) - 1000.0 * 100.0 / 900.0).abs() < 1e-9);
     /// assert_eq!(c.buy_cost(1000.0), f64::INFINITY); // the pool cannot be emptied
     /// ```
@@ -331,15 +324,13 @@ impl Curve {
             return 0.0;
         }
         match self {
-            Curve::ConstantProduct { base, quote, fee } => match side {
+            Curve::ConstantProduct(PoolDepth { base, quote, fee }) => match side {
                 Trade::Sell => constant_product::sell(base, quote, *fee, q),
                 Trade::Buy => constant_product::buy(base, quote, *fee, q),
             },
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth: PoolDepth { base, quote, fee },
             } => match Pool::new(*amplification, *base, *quote) {
                 Some(pool) => pool.trade(side, *fee, q, base, quote),
                 None => side.impossible(),
@@ -365,7 +356,11 @@ impl Curve {
     /// no depth.
     pub fn max_buy_tokens(&self) -> f64 {
         match *self {
-            Curve::ConstantProduct { base, .. } | Curve::StableSwap { base, .. } => base.max(0.0),
+            Curve::ConstantProduct(PoolDepth { base, .. })
+            | Curve::StableSwap {
+                depth: PoolDepth { base, .. },
+                ..
+            } => base.max(0.0),
             Curve::PowerLaw {
                 adv,
                 k,
@@ -394,8 +389,9 @@ impl Curve {
     ///
     /// ```
     /// use cascade_market::curve::Curve;
+    /// use cascade_model::PoolDepth;
     ///
-    /// let c = Curve::ConstantProduct { base: 1000.0, quote: 1000.0, fee: 0.0 };
+    /// let c = Curve::ConstantProduct(PoolDepth { base: 1000.0, quote: 1000.0, fee: 0.0 });
     /// // 1000·100/(1000 + 100) tokens for 100 of quote.
     /// assert!((c.tokens_for_budget(100.0) - 1000.0 * 100.0 / 1100.0).abs() < 1e-9);
     /// ```
@@ -404,14 +400,12 @@ impl Curve {
             return 0.0;
         }
         match *self {
-            Curve::ConstantProduct { base, quote, fee } => {
+            Curve::ConstantProduct(PoolDepth { base, quote, fee }) => {
                 constant_product::tokens_for_budget(base, quote, fee, usd)
             }
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth: PoolDepth { base, quote, fee },
             } => stableswap::tokens_for_budget(amplification, base, quote, fee, usd),
             Curve::PowerLaw { .. } => {
                 let spot = self.spot_price();

@@ -168,7 +168,14 @@ pub fn series_value(
     vf: f64,
 ) -> f64 {
     let (kind, t, vol) = series_terms(s, params, vol_mult, spot);
-    black76_price(kind, spot, s.strike, params.options.rate, vol * vf, t)
+    black76_price(&OptionSpec {
+        kind,
+        spot,
+        strike: s.strike,
+        rate: params.options.rate,
+        vol: vol * vf,
+        t_years: t,
+    })
 }
 
 /// Series j's Greeks per option at the base point (for explanations).
