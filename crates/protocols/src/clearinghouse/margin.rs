@@ -267,6 +267,17 @@ impl Health {
     pub fn maintenance(&self) -> f64 {
         self.equity_maintenance - self.mm
     }
+    /// Margin ratio `E_M / MM`: below 1 exactly when [`Health::maintenance`] is negative. With no
+    /// requirement (`MM = 0`) it is ∞ for `E_M ≥ 0` and 0 below.
+    pub fn margin_ratio(&self) -> f64 {
+        if self.mm > 0.0 {
+            self.equity_maintenance / self.mm
+        } else if self.equity_maintenance >= 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        }
+    }
     /// Initial health `E_I − IM`: what may still be opened or borrowed, USD of weighted value.
     pub fn initial(&self) -> f64 {
         self.equity_initial - self.im
