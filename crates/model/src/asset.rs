@@ -73,8 +73,28 @@ impl PoolDepth {
     }
 }
 
-/// The shape of an asset's market depth (docs/liquidity.md).
+/// Liquidity `L` on one price range of a concentrated-liquidity pool: `L` is constant for prices
+/// (quote per base token) in `[lower, upper)`, in units of `√(base tokens · quote tokens)`, so that
+/// on the range the pool holds `L·(1/√p − 1/√upper)` base and `L·(√p − √lower)` quote at price `p`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiquidityRange {
+    pub lower: f64,
+    pub upper: f64,
+    pub liquidity: f64,
+}
+
+/// A concentrated-liquidity pool (Uniswap v3, docs/liquidity.md#concentrated-liquidity): its price
+/// now (quote per base token), its fee (a fraction of each input, not added to the liquidity) and
+/// its liquidity by price range; overlapping ranges add up, prices outside every range have none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConcentratedSpec {
+    pub price: f64,
+    pub fee: f64,
+    pub ranges: Vec<LiquidityRange>,
+}
+
+/// The shape of an asset's market depth (docs/liquidity.md).
+#[derive(Debug, Clone, PartialEq)]
 pub enum CurveSpec {
     /// `x·y = k` with a fee kept by the pool.
     ConstantProduct(PoolDepth),
@@ -85,10 +105,12 @@ pub enum CurveSpec {
     },
     /// `p(V) = p_ref·(1 − k·(V/adv_usd)^alpha)`, `V` the value sold since round 0 at `p_ref`.
     PowerLaw { adv_usd: f64, k: f64, alpha: f64 },
+    /// Uniswap v3's concentrated liquidity; shared, since a tick profile can be long.
+    Concentrated(std::sync::Arc<ConcentratedSpec>),
 }
 
 /// Where an asset is sold: its curve and the asset the curve pays in (`None` = USD).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Liquidity {
     pub curve: CurveSpec,
     pub quote_asset: Option<AssetIdx>,
