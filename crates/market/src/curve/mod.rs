@@ -21,6 +21,7 @@
 //! One module per curve kind holds its formulas (`constant_product`, `stableswap`, `power_law`);
 //! [`Curve`] dispatches to them, and [`Quoter`] answers many quotes against one state.
 
+mod concentrated;
 mod constant_product;
 mod power_law;
 mod quoter;
@@ -31,6 +32,10 @@ mod tests;
 
 use cascade_model::{CurveSpec, PoolDepth};
 
+pub use concentrated::{
+    parse_sqrt_price_x96, Concentrated, ConcentratedError, PoolToken, UniswapV3Pool, MAX_TICK,
+    MIN_TICK,
+};
 pub use power_law::POWER_LAW_FLOOR;
 pub use quoter::Quoter;
 
