@@ -6,6 +6,9 @@
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{sol, SolCall};
 
+use cascade_market::curve::{Concentrated, PoolToken, UniswapV3Pool, MAX_TICK, MIN_TICK};
+use cascade_model::{ConcentratedSpec, LiquidityRange};
+
 use crate::rpc::{Call, Rpc};
 use crate::ChainError;
 
@@ -154,10 +157,6 @@ impl DexPool {
         }
     }
 }
-
-/// Uniswap v3's tick range: prices `1.0001^tick` for ticks in `[MIN_TICK, MAX_TICK]`.
-pub const MIN_TICK: i32 = -887_272;
-pub const MAX_TICK: i32 = 887_272;
 
 /// Reads `pools` at block `n`, telling a v3 pool (it answers `liquidity()`) from a v2 pair (the
 /// call reverts); pools keep their order.
@@ -324,74 +323,51 @@ pub fn read_v3_pools(rpc: &Rpc, n: u64, pools: &[Address]) -> Result<Vec<V3Pool>
     Ok(out)
 }
 
-/// `ln(1.0001)`: a tick's price is `1.0001^tick = e^{tick·ln 1.0001}`.
-fn ln_tick_base() -> f64 {
-    0.0001f64.ln_1p()
-}
-
 impl V3Pool {
-    /// The pool as a concentrated-liquidity curve (docs/liquidity.md#concentrated-liquidity) for
-    /// selling token0 (`base_is_token0`) or token1, prices in the other token per base token with
-    /// decimals applied:
-    /// - the price now is `(sqrtPriceX96/2^96)²·10^(d0−d1)` (token1 per token0), inverted for token1;
-    /// - between consecutive initialized ticks `t_i < t_(i+1)` the liquidity is constant: the active
-    ///   liquidity on the range holding the current tick, plus the `liquidityNet` of every tick
-    ///   crossed upwards, minus it for every tick crossed downwards; a range's prices are
-    ///   `1.0001^t·10^(d0−d1)` at its ends (inverted and swapped for token1);
-    /// - liquidity in human units is `L_raw / 10^((d0+d1)/2)` (the balances `L/√p`, `L·√p` in tokens).
-    ///
-    /// Ranges with no liquidity are left out.
-    pub fn curve(&self, base_is_token0: bool) -> cascade_model::ConcentratedSpec {
-        let (d0, d1) = (i32::from(self.decimals0), i32::from(self.decimals1));
-        let scale = 10f64.powi(d0 - d1);
-        let l_unit = 10f64.powf(f64::from(d0 + d1) / 2.0);
-        let sqrt_raw = crate::snapshot::to_units(self.sqrt_price_x96, 0) / 2f64.powi(96);
-        let price = sqrt_raw * sqrt_raw * scale;
-        let at = |t: i32| (f64::from(t) * ln_tick_base()).exp() * scale;
-        // The range holding the current tick: after the last initialized tick at or below it.
-        let j = self
-            .ticks
-            .iter()
-            .take_while(|(t, _)| *t <= self.tick)
-            .count();
-        let mut liquidity = vec![0i128; self.ticks.len() + 1];
-        // liquidity[i] is on [ticks[i-1], ticks[i]) (i = 0: below the first tick).
-        liquidity[j] = i128::try_from(self.liquidity).unwrap_or(i128::MAX);
-        for i in j + 1..liquidity.len() {
-            liquidity[i] = liquidity[i - 1].saturating_add(self.ticks[i - 1].1);
-        }
-        for i in (0..j).rev() {
-            liquidity[i] = liquidity[i + 1].saturating_sub(self.ticks[i].1);
-        }
-        let mut ranges = Vec::new();
-        for i in 1..self.ticks.len() {
-            if liquidity[i] <= 0 {
-                continue;
-            }
-            let (lo, hi) = (at(self.ticks[i - 1].0), at(self.ticks[i].0));
-            let l = liquidity[i] as f64 / l_unit;
-            ranges.push(if base_is_token0 {
-                cascade_model::LiquidityRange {
-                    lower: lo,
-                    upper: hi,
-                    liquidity: l,
-                }
+    /// The pool as a concentrated-liquidity curve spec (docs/liquidity.md#uniswap-v3-data) for selling
+    /// token0 (`base_is_token0`) or token1, prices in the other token per base token with decimals
+    /// applied: the profile `cascade_market::curve::Concentrated::from_uniswap_v3` builds from the
+    /// pool's price, current tick, active liquidity and initialized ticks, written as price ranges
+    /// `[b_i², b_(i+1)²]` with their liquidity (ranges with none left out). Data no pool can have (a
+    /// negative liquidity between ticks, a tick that does not hold the price) are an error naming
+    /// the pool.
+    pub fn curve(&self, base_is_token0: bool) -> Result<ConcentratedSpec, ChainError> {
+        let native = UniswapV3Pool {
+            sqrt_price_x96: crate::snapshot::to_units(self.sqrt_price_x96, 0),
+            tick: self.tick,
+            liquidity: self.liquidity,
+            ticks: &self.ticks,
+            decimals0: self.decimals0,
+            decimals1: self.decimals1,
+            fee_pips: self.fee_pips,
+            base: if base_is_token0 {
+                PoolToken::Token0
             } else {
-                cascade_model::LiquidityRange {
-                    lower: 1.0 / hi,
-                    upper: 1.0 / lo,
-                    liquidity: l,
-                }
-            });
-        }
-        if !base_is_token0 {
-            ranges.reverse();
-        }
-        cascade_model::ConcentratedSpec {
-            price: if base_is_token0 { price } else { 1.0 / price },
-            fee: f64::from(self.fee_pips) / 1e6,
+                PoolToken::Token1
+            },
+        };
+        let c = Concentrated::from_uniswap_v3(&native).map_err(|e| ChainError::NotTheContract {
+            address: self.address.to_checksum(None),
+            expected: "a consistent Uniswap v3 pool".into(),
+            detail: e.to_string(),
+        })?;
+        let b = c.bounds();
+        let ranges = c
+            .liquidity()
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| **l > 0.0)
+            .map(|(i, &liquidity)| LiquidityRange {
+                lower: b[i] * b[i],
+                upper: b[i + 1] * b[i + 1],
+                liquidity,
+            })
+            .collect();
+        Ok(ConcentratedSpec {
+            price: c.spot_price(),
+            fee: c.fee(),
             ranges,
-        }
+        })
     }
 }
 

@@ -50,8 +50,8 @@ fn served(m: &Market, pool: &DexPool) -> Result<(usize, usize, bool), ChainError
 }
 
 /// The curve of `pool` for selling token0 (`base_is_token0`) or token1, in tokens of both.
-pub fn pool_curve(pool: &DexPool, base_is_token0: bool) -> CurveSpec {
-    match pool {
+pub fn pool_curve(pool: &DexPool, base_is_token0: bool) -> Result<CurveSpec, ChainError> {
+    Ok(match pool {
         DexPool::V2(p) => {
             let r0 = to_units(p.reserve0, u64::from(p.decimals0));
             let r1 = to_units(p.reserve1, u64::from(p.decimals1));
@@ -62,8 +62,8 @@ pub fn pool_curve(pool: &DexPool, base_is_token0: bool) -> CurveSpec {
                 fee: UNISWAP_V2_FEE,
             })
         }
-        DexPool::V3(p) => CurveSpec::Concentrated(Arc::new(p.curve(base_is_token0))),
-    }
+        DexPool::V3(p) => CurveSpec::Concentrated(Arc::new(p.curve(base_is_token0)?)),
+    })
 }
 
 /// "Uniswap v2 pair 0x…" or "Uniswap v3 pool 0x…".
@@ -77,7 +77,11 @@ fn pool_label(pool: &DexPool) -> String {
 
 /// The `cascade import dex` file (docs/import.md#dex-liquidity): per pool, one `[[venue]]` for each
 /// of its tokens sold for the other, with the `liquidity = { … }` line a snapshot's asset takes.
-pub fn dex_curves_toml(pools: &[DexPool], symbols: &[(String, String)], block: u64) -> String {
+pub fn dex_curves_toml(
+    pools: &[DexPool],
+    symbols: &[(String, String)],
+    block: u64,
+) -> Result<String, ChainError> {
     let mut o = format!(
         "# DEX liquidity read by `cascade import dex` at block {block} (docs/import.md#dex-liquidity).\n\
          # Put a venue's `liquidity` line in the [[asset]] table of the token it sells; its quote_asset\n\
@@ -94,11 +98,11 @@ pub fn dex_curves_toml(pools: &[DexPool], symbols: &[(String, String)], block: u
                 pool_label(p),
                 sells_at.to_checksum(None),
                 gets_at.to_checksum(None),
-                liquidity_line(&pool_curve(p, base_is_token0), gets)
+                liquidity_line(&pool_curve(p, base_is_token0)?, gets)
             );
         }
     }
-    o
+    Ok(o)
 }
 
 /// The venues of `pools` for the market's assets ([`served`] decides which token a pool serves); an
@@ -114,7 +118,7 @@ pub fn venues(m: &Market, pools: &[DexPool]) -> Result<Vec<Venue>, ChainError> {
         venues.push(Venue {
             asset,
             quote_asset,
-            curve: pool_curve(p, base_is_token0),
+            curve: pool_curve(p, base_is_token0)?,
             pool: pool_label(p),
         });
     }

@@ -93,6 +93,25 @@ pub struct ConcentratedSpec {
     pub ranges: Vec<LiquidityRange>,
 }
 
+impl ConcentratedSpec {
+    /// The same pool with every range's liquidity times `m` (prices and fee unchanged): depth
+    /// scaling (docs/liquidity.md#depth-scaling).
+    pub fn scaled(&self, m: f64) -> ConcentratedSpec {
+        ConcentratedSpec {
+            price: self.price,
+            fee: self.fee,
+            ranges: self
+                .ranges
+                .iter()
+                .map(|r| LiquidityRange {
+                    liquidity: r.liquidity * m,
+                    ..*r
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The shape of an asset's market depth (docs/liquidity.md).
 #[derive(Debug, Clone, PartialEq)]
 pub enum CurveSpec {
@@ -107,6 +126,29 @@ pub enum CurveSpec {
     PowerLaw { adv_usd: f64, k: f64, alpha: f64 },
     /// Uniswap v3's concentrated liquidity; shared, since a tick profile can be long.
     Concentrated(std::sync::Arc<ConcentratedSpec>),
+}
+
+impl CurveSpec {
+    /// The curve with its depth times `m` (docs/liquidity.md#depth-scaling): a pool's balances or
+    /// liquidity, a power law's `adv_usd`; prices, fees and shapes unchanged.
+    pub fn scaled(&self, m: f64) -> CurveSpec {
+        match self {
+            CurveSpec::ConstantProduct(depth) => CurveSpec::ConstantProduct(depth.scaled(m)),
+            &CurveSpec::StableSwap {
+                amplification,
+                depth,
+            } => CurveSpec::StableSwap {
+                amplification,
+                depth: depth.scaled(m),
+            },
+            &CurveSpec::PowerLaw { adv_usd, k, alpha } => CurveSpec::PowerLaw {
+                adv_usd: adv_usd * m,
+                k,
+                alpha,
+            },
+            CurveSpec::Concentrated(c) => CurveSpec::Concentrated(std::sync::Arc::new(c.scaled(m))),
+        }
+    }
 }
 
 /// Where an asset is sold: its curve and the asset the curve pays in (`None` = USD).

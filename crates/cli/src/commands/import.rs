@@ -112,7 +112,7 @@ fn dex(a: &DexArgs) -> Result<(), Failure> {
     let block = rpc.block(a.block).map_err(chain)?;
     let read = read_pools(&rpc, block.number, &pools).map_err(chain)?;
     let symbols = token_symbols(&rpc, block.number, &read).map_err(chain)?;
-    let text = dex_curves_toml(&read, &symbols, block.number);
+    let text = dex_curves_toml(&read, &symbols, block.number).map_err(chain)?;
     crate::output::write_file(&a.out, text.as_bytes())?;
     eprintln!(
         "wrote {}: {} pool(s), {} curve(s) at block {} (timestamp {})",

@@ -107,7 +107,14 @@ fn import_dex_checks_its_arguments_and_writes_nothing_on_a_fault() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
     // No pool at all.
-    let o = cascade(&["import", "dex", "--rpc", "http://127.0.0.1:9", "--out", &out_s]);
+    let o = cascade(&[
+        "import",
+        "dex",
+        "--rpc",
+        "http://127.0.0.1:9",
+        "--out",
+        &out_s,
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // Nothing listens on port 9: a network fault (exit 1), and no file.
     let o = run(pool, &out_s);

@@ -304,7 +304,7 @@ fn parse_concentrated(t: &mut Table, ctx: &mut Ctx) -> Option<CurveSpec> {
                 at,
                 Problem::out_of_range(
                     upper,
-                    &format!("an upper price above the lower price {lower} > 0"),
+                    format!("an upper price above the lower price {lower} > 0"),
                 ),
             );
             ok = false;

@@ -1,4 +1,4 @@
-//! Concentrated liquidity, as in a Uniswap v3 pool (docs/liquidity-concentrated.md): liquidity `L`
+//! Concentrated liquidity, as in a Uniswap v3 pool (docs/liquidity.md#concentrated-liquidity): liquidity `L`
 //! piecewise constant over the square root of the price, and the sales, buys and re-centring that
 //! move along it.
 //!
@@ -45,7 +45,7 @@ const TICK_PRICE_TOLERANCE: f64 = 1e-9;
 /// ranges) is bought does not make the buy impossible.
 const FILL_SLACK: f64 = 1e-12;
 
-/// A concentrated-liquidity curve (docs/liquidity-concentrated.md): the current sqrt price `s`, the
+/// A concentrated-liquidity curve (docs/liquidity.md#concentrated-liquidity): the current sqrt price `s`, the
 /// fee on the input, and a liquidity profile, piecewise constant in `s`: boundaries
 /// `b_0 < b_1 < … < b_n` (sqrt prices) and the liquidity `L_i` on `[b_i, b_{i+1}]`; below `b_0`
 /// and above `b_n` there is none.
@@ -261,6 +261,25 @@ impl Concentrated {
         })
     }
 
+    /// A pool with no liquidity at sqrt price `sqrt_price` (1 if that is not a valid sqrt price):
+    /// it sells nothing and cannot be bought from. What a spec the curve cannot hold becomes.
+    pub fn without_depth(sqrt_price: f64) -> Concentrated {
+        let price = sqrt_price * sqrt_price;
+        let s = if sqrt_price > 0.0 && price > 0.0 && price.is_finite() {
+            sqrt_price
+        } else {
+            1.0
+        };
+        Concentrated {
+            sqrt_price: s,
+            fee: 0.0,
+            profile: Arc::new(Profile {
+                bounds: vec![0.5 * s, 2.0 * s],
+                liquidity: vec![0.0],
+            }),
+        }
+    }
+
     /// A curve from liquidity positions `(sqrt_price_lower, sqrt_price_upper, liquidity)`, summed
     /// where they overlap: the boundaries are every position's ends, and `L` on a range is the sum
     /// of the liquidity of the positions covering it (exactly 0 where none does).
@@ -323,7 +342,7 @@ impl Concentrated {
         Concentrated::new(sqrt_price, fee, &bounds, &liquidity)
     }
 
-    /// A curve from a Uniswap v3 pool's native data (docs/liquidity-concentrated.md#uniswap-v3-data).
+    /// A curve from a Uniswap v3 pool's native data (docs/liquidity.md#uniswap-v3-data).
     ///
     /// Raw units first (token0 is the pool's first token, amounts in its smallest unit):
     ///

@@ -1,11 +1,12 @@
 //! Liquidity curves: the pure math of price impact (docs/liquidity.md#liquidity-curves-and-price-impact).
 //!
 //! A [`Curve`] is the state of one venue where an asset (the *base*) is sold for its quote (USD, or
-//! tokens of a quote asset). Prices are in quote units per base token. Three shapes:
+//! tokens of a quote asset). Prices are in quote units per base token. Four shapes:
 //!
 //! - constant product (`x·y = k`, fee kept by the pool),
 //! - stableswap (Curve's two-coin invariant, n = 2),
-//! - power law (`p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` in the cumulative value sold `V`).
+//! - power law (`p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` in the cumulative value sold `V`),
+//! - concentrated liquidity (Uniswap v3: liquidity piecewise constant in `√price`).
 //!
 //! Every curve also buys ([`Curve::buy`], [`Curve::spend`]): the inverse of its sale, the fee charged
 //! on the input; a power law's state goes below 0 on the buy side, where `p(V) =
@@ -18,7 +19,8 @@
 //! past its floor). Parameters are validated by the loader (`cascade_model`); should an invalid value
 //! reach this module anyway it is handled conservatively, as documented on each variant.
 //!
-//! One module per curve kind holds its formulas (`constant_product`, `stableswap`, `power_law`);
+//! One module per curve kind holds its formulas (`constant_product`, `stableswap`, `power_law`,
+//! `concentrated`);
 //! [`Curve`] dispatches to them, and [`Quoter`] answers many quotes against one state.
 
 mod concentrated;
@@ -30,7 +32,7 @@ mod stableswap;
 #[cfg(test)]
 mod tests;
 
-use cascade_model::{CurveSpec, PoolDepth};
+use cascade_model::{ConcentratedSpec, CurveSpec, PoolDepth};
 
 pub use concentrated::{
     parse_sqrt_price_x96, Concentrated, ConcentratedError, PoolToken, UniswapV3Pool, MAX_TICK,
@@ -93,6 +95,9 @@ pub enum Curve {
         p_ref: f64,
         sold: f64,
     },
+    /// Concentrated liquidity (docs/liquidity.md#concentrated-liquidity): a Uniswap v3 pool's
+    /// liquidity profile and its current price; see [`Concentrated`].
+    Concentrated(Concentrated),
 }
 
 impl Curve {
@@ -125,6 +130,7 @@ impl Curve {
                 p_ref: 1.0,
                 sold: 0.0,
             },
+            CurveSpec::Concentrated(ref c) => Curve::Concentrated(concentrated_of(c)),
         }
     }
 
@@ -141,6 +147,7 @@ impl Curve {
                 *depth = depth.scaled(m)
             }
             Curve::PowerLaw { adv, .. } => *adv *= m,
+            Curve::Concentrated(c) => c.scale_depth(m),
         }
     }
 
@@ -177,6 +184,7 @@ impl Curve {
                 p_ref,
                 sold,
             } => p_ref * PowerLaw::new(adv, k, alpha).relative_price(sold),
+            Curve::Concentrated(ref c) => c.spot_price(),
         }
     }
 
@@ -218,6 +226,7 @@ impl Curve {
                 *p_ref = price;
                 *sold = 0.0;
             }
+            Curve::Concentrated(c) => c.anchor(price),
         }
     }
 
@@ -230,7 +239,9 @@ impl Curve {
     pub fn move_to_price(&mut self, price: f64) {
         let law = match *self {
             Curve::PowerLaw { adv, k, alpha, .. } => PowerLaw::new(adv, k, alpha),
-            Curve::ConstantProduct(..) | Curve::StableSwap { .. } => return self.anchor(price),
+            Curve::ConstantProduct(..) | Curve::StableSwap { .. } | Curve::Concentrated(_) => {
+                return self.anchor(price)
+            }
         };
         if let Curve::PowerLaw { p_ref, sold, .. } = self {
             if price.is_nan() {
@@ -261,7 +272,10 @@ impl Curve {
     /// assert!((c.proceeds(1000.0) - 78_918.148_932_2).abs() < 1e-6);
     /// ```
     pub fn proceeds(&self, q: f64) -> f64 {
-        self.clone().sell(q)
+        match self {
+            Curve::Concentrated(c) => c.proceeds(q),
+            _ => self.clone().sell(q),
+        }
     }
 
     /// Sells `q` base tokens: returns [`Curve::proceeds`]`(q)` and moves the state (docs/liquidity.md#liquidity-curves-and-price-impact: depth
@@ -298,7 +312,10 @@ impl Curve {
     /// assert_eq!(c.buy_cost(1000.0), f64::INFINITY); // the pool cannot be emptied
     /// ```
     pub fn buy_cost(&self, q: f64) -> f64 {
-        self.clone().buy(q)
+        match self {
+            Curve::Concentrated(c) => c.buy_cost(q),
+            _ => self.clone().buy(q),
+        }
     }
 
     /// Buys `q` base tokens with quote: returns the quote paid and moves the state (the mirror of
@@ -353,6 +370,10 @@ impl Curve {
                     side.impossible()
                 }
             }
+            Curve::Concentrated(c) => match side {
+                Trade::Sell => c.sell(q),
+                Trade::Buy => c.buy(q),
+            },
         }
     }
 
@@ -377,6 +398,7 @@ impl Curve {
                 _ if is_positive(p_ref) => f64::INFINITY,
                 _ => 0.0,
             },
+            Curve::Concentrated(ref c) => c.max_buy_tokens(),
         }
     }
 
@@ -434,6 +456,7 @@ impl Curve {
                 }
                 lo
             }
+            Curve::Concentrated(ref c) => c.tokens_for_budget(usd),
         }
     }
 
@@ -475,6 +498,20 @@ impl Trade {
             Trade::Buy => f64::INFINITY,
         }
     }
+}
+
+/// The curve of a loaded concentrated-liquidity spec (prices and ranges in quote per base, validated
+/// by the loader): its ranges summed where they overlap, in square roots of prices. A spec the curve
+/// cannot hold (its virtual balances beyond the f64 range) is a pool with no depth, at its price.
+fn concentrated_of(c: &ConcentratedSpec) -> Concentrated {
+    let positions: Vec<(f64, f64, f64)> = c
+        .ranges
+        .iter()
+        .map(|r| (r.lower.sqrt(), r.upper.sqrt(), r.liquidity))
+        .collect();
+    let s = c.price.sqrt();
+    Concentrated::from_positions(s, c.fee, &positions)
+        .unwrap_or_else(|_| Concentrated::without_depth(s))
 }
 
 /// `v > 0`; false for NaN.

@@ -318,6 +318,7 @@ fn sale(c: &Curve, u: f64) -> f64 {
             ..
         } => base,
         Curve::PowerLaw { adv, p_ref, .. } => adv / p_ref,
+        Curve::Concentrated(ref c) => c.max_sell_tokens(),
     };
     depth * 10f64.powf(u)
 }
@@ -566,6 +567,7 @@ mod buy {
                 ..
             } => base * 10f64.powf(u).min(0.9),
             Curve::PowerLaw { adv, p_ref, .. } => adv / p_ref * 10f64.powf(u),
+            Curve::Concentrated(ref c) => c.max_buy_tokens() * 10f64.powf(u).min(0.9),
         }
     }
 
