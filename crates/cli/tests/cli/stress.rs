@@ -301,3 +301,55 @@ fn clearinghouse_accounts_carry_their_margin_ratio_and_add_up_to_the_protocol() 
         assert!(after >= 1.0 || after.is_nan(), "{r:?}");
     }
 }
+
+#[test]
+fn per_account_bad_debt_adds_up_to_each_protocols_in_every_kind() {
+    // Lending accounts, CDP vaults (each vault's own auction shortfall; Black Thursday's zero bids)
+    // and clearinghouse accounts: the rows of a protocol sum to its bad debt in rounds[].
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let csv = dir.path().join("accounts.csv");
+    let csv_s = csv.to_string_lossy().into_owned();
+    let bt_snap = example_path("replays/black-thursday/snapshot.toml");
+    let bt_scen = example_path("replays/black-thursday/scenario.toml");
+    for args in [
+        vec!["stress", "--json", "--accounts", &csv_s],
+        vec![
+            "stress",
+            "--json",
+            "--accounts",
+            &csv_s,
+            "--snapshot",
+            &bt_snap,
+            "--scenario",
+            &bt_scen,
+        ],
+    ] {
+        let o = cascade(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        let text = std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{e}"));
+        let mut per_account: std::collections::BTreeMap<String, f64> = Default::default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            *per_account.entry(f[0].to_string()).or_default() +=
+                f[7].parse::<f64>().unwrap_or(f64::NAN);
+        }
+        let mut with_bad_debt = 0;
+        for (protocol, rows) in &per_account {
+            let total: f64 = v["rounds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["bad_debt"].as_array().cloned().unwrap_or_default())
+                .filter(|b| b["protocol"] == protocol.as_str())
+                .map(|b| b["usd"].as_f64().unwrap_or(f64::NAN))
+                .sum();
+            assert!(
+                (rows - total).abs() <= 1e-9 * total.max(1.0),
+                "{args:?} {protocol}: rows {rows} vs rounds {total}"
+            );
+            with_bad_debt += usize::from(total > 0.0);
+        }
+        assert!(with_bad_debt >= 1, "{args:?}: {per_account:?}");
+    }
+}
