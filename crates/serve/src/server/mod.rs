@@ -113,8 +113,15 @@ impl AppState {
         lock(&self.store).record_metrics(now_ms(), &refs)
     }
 
-    /// Checks, logs and applies one batch: the refusal (status and body) or the answer.
-    async fn ingest(self: &Arc<Self>, events: Vec<Event>, array: &str) -> Response {
+    /// Checks, logs and applies one batch of events from any source (HTTP, NATS, a chain
+    /// follower): names are resolved against the live state, the batch is appended to the log in
+    /// one durable transaction, then applied; `Ok` means every event is durable (acknowledge it).
+    /// `array` names the batch's items in errors (`prices[3].asset`).
+    pub async fn apply_events(
+        self: &Arc<Self>,
+        events: Vec<Event>,
+        array: &str,
+    ) -> Result<Applied, Refusal> {
         let started = Instant::now();
         let _one_writer = self.writer.lock().await;
         // Names resolved against the state the batch applies to.
@@ -156,15 +163,10 @@ impl AppState {
                 self.metrics
                     .batches_refused
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let e = IngestError::Items {
+                return Err(Refusal::Items(IngestError::Items {
                     unprocessable: true,
                     errors,
-                };
-                return (
-                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                    Json(e.body()),
-                )
-                    .into_response();
+                }));
             }
         };
         let state = Arc::clone(self);
@@ -177,16 +179,15 @@ impl AppState {
             Ok((Ok(seqs), events)) => (seqs, events),
             Ok((Err(e), _)) if e.is_full() => {
                 tracing::error!(error = %e, "ingest refused: disk full");
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("the state's disk is full; nothing of this batch was applied: {e}"),
-                );
+                return Err(Refusal::Full(format!(
+                    "the state's disk is full; nothing of this batch was applied: {e}"
+                )));
             }
             Ok((Err(e), _)) => {
                 tracing::error!(error = %e, "ingest failed");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+                return Err(Refusal::Internal(e.to_string()));
             }
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(e) => return Err(Refusal::Internal(e.to_string())),
         };
         let fresh: Vec<Resolved> = resolved
             .into_iter()
@@ -224,15 +225,70 @@ impl AppState {
                 tracing::warn!(error = %e, "checkpoint failed; the log still has every event");
             }
         }
+        let seq = summary.get("seq").and_then(Value::as_u64).unwrap_or(0);
         if applied > 0 {
-            let _ = self.changes.send(summary.clone());
+            let _ = self.changes.send(summary);
         }
-        Json(json!({
-            "applied": applied,
-            "duplicates": duplicates,
-            "seq": summary.get("seq").cloned().unwrap_or(Value::Null),
-        }))
-        .into_response()
+        Ok(Applied {
+            applied,
+            duplicates,
+            seq,
+        })
+    }
+
+    /// Summaries after each applied batch (for `/v1/events` and background workers).
+    pub fn subscribe(&self) -> broadcast::Receiver<Value> {
+        self.changes.subscribe()
+    }
+
+    /// [`AppState::apply_events`] as an HTTP answer.
+    async fn ingest(self: &Arc<Self>, events: Vec<Event>, array: &str) -> Response {
+        match self.apply_events(events, array).await {
+            Ok(a) => Json(json!({
+                "applied": a.applied,
+                "duplicates": a.duplicates,
+                "seq": a.seq,
+            }))
+            .into_response(),
+            Err(Refusal::Items(e)) => (
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                Json(e.body()),
+            )
+                .into_response(),
+            Err(Refusal::Full(m)) => error(StatusCode::SERVICE_UNAVAILABLE, m),
+            Err(Refusal::Internal(m)) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
+        }
+    }
+}
+
+/// What an applied batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// Events that changed the state.
+    pub applied: u64,
+    /// Events whose id was already in the log (no-ops).
+    pub duplicates: u64,
+    /// The log position the live state is at after the batch.
+    pub seq: u64,
+}
+
+/// Why a batch was not applied; nothing of it was.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Items that do not fit the live state (unknown names, …): the sender's fault, 422.
+    Items(IngestError),
+    /// The state's disk is full: retry later, 503.
+    Full(String),
+    /// Anything else (an I/O error of the log): 500.
+    Internal(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Items(e) => write!(f, "{}", e.body()),
+            Refusal::Full(m) | Refusal::Internal(m) => f.write_str(m),
+        }
     }
 }
 
