@@ -3,9 +3,11 @@
 //! ([`live`]), and the HTTP API ([`server`]).
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod config;
 pub mod events;
 pub mod ingest;
 pub mod live;
 pub mod server;
 pub mod store;
+pub mod watch;

@@ -1,135 +1,12 @@
 //! `cascade serve` over real HTTP on loopback with a real SQLite file: ingest (token, whole batches,
 //! ids, named problems), reads, limits, restart, and no panic on random bodies.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
 use cascade_serve::config::ServeConfig;
-use cascade_serve::server::{recover, serve, AppState};
 use cascade_serve::store::Store;
-use serde_json::{json, Value};
-
-const TOKEN: &str = "test-token-0123456789";
-
-/// The worked example: alice (10 ETH, 17,000 USDC debt) and bob (10 ETH, 15,500 USDC) in `lend`,
-/// ETH at 2,000, LT 0.825: HF 16,500/17,000 = 0.9706 and 16,500/15,500 = 1.0645.
-fn snapshot() -> cascade_model::Snapshot {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/worked/snapshot.toml");
-    cascade_io::load_snapshot(&path)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
-}
-
-/// A running service: its address and a way to stop it (graceful: drain, checkpoint).
-struct Running {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-    fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn start(cfg: ServeConfig) -> Running {
-    let store = Store::open(&cfg.data).unwrap_or_else(|e| panic!("{e}"));
-    let live = recover(snapshot(), &store).unwrap_or_else(|e| panic!("{e}"));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            let _ = addr_tx.send(listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
-            let state = AppState::new(cfg, live, store);
-            let _ = serve(state, listener, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
-    });
-    let addr = addr_rx
-        .recv_timeout(Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("{e}"));
-    Running {
-        addr,
-        stop: Some(tx),
-        thread: Some(thread),
-    }
-}
-
-fn config(dir: &Path) -> ServeConfig {
-    ServeConfig {
-        data: dir.join("data"),
-        token: Some(TOKEN.into()),
-        ..ServeConfig::default()
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
-}
-
-/// (status, JSON body or the text as a JSON string).
-fn post(a: &ureq::Agent, url: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let mut req = a.post(url).header("content-type", "application/json");
-    if let Some(t) = token {
-        req = req.header("authorization", &format!("Bearer {t}"));
-    }
-    match req.send(body) {
-        Ok(mut r) => {
-            let status = r.status().as_u16();
-            let text = r.body_mut().read_to_string().unwrap_or_default();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            )
-        }
-        Err(e) => panic!("{url}: {e}"),
-    }
-}
-
-fn get(a: &ureq::Agent, url: &str) -> (u16, Value) {
-    match a.get(url).call() {
-        Ok(mut r) => {
-            let status = r.status().as_u16();
-            let text = r.body_mut().read_to_string().unwrap_or_default();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            )
-        }
-        Err(e) => panic!("{url}: {e}"),
-    }
-}
-
-fn below_one(summary: &Value) -> u64 {
-    summary["below_one"]["accounts"]
-        .as_u64()
-        .unwrap_or(u64::MAX)
-}
+use common::*;
+use serde_json::json;
 
 #[test]
 fn ingest_is_authorised_whole_idempotent_and_read_back() {
@@ -357,5 +234,4 @@ fn a_foreign_state_file_is_refused_untouched() {
         std::fs::read(data.join("cascade.sqlite")).unwrap_or_default(),
         b"not a database at all"
     );
-    let _ = Arc::new(());
 }

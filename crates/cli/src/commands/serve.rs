@@ -11,7 +11,9 @@ use cascade_serve::server::{recover, serve, shutdown_signal, AppState};
 use cascade_serve::store::Store;
 
 use crate::failure::Failure;
-use crate::load::{load_snapshot, SnapshotArg};
+use crate::load::{
+    fitting_builtins, generic_shock, load_scenario, load_snapshot, most_held_volatile, SnapshotArg,
+};
 
 /// Flags of `cascade serve`.
 #[derive(Args, Debug)]
@@ -57,6 +59,34 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
     if !warnings.is_empty() {
         eprint!("{warnings}");
     }
+    // The watchlist: its scenarios resolved against the served system (assets and protocols do not
+    // change while it runs); by default every built-in scenario that fits it.
+    let mut scenarios = Vec::new();
+    let names: Vec<String> = if cfg.watch.scenarios.is_empty() {
+        fitting_builtins(&snapshot)
+            .into_iter()
+            .map(String::from)
+            .collect()
+    } else {
+        cfg.watch.scenarios.clone()
+    };
+    for name in &names {
+        let (sc, d) = load_scenario(name, &snapshot).map_err(|d| {
+            Failure::Input(format!(
+                "{d}error: [watchlist] scenario \"{name}\" does not fit the served system"
+            ))
+        })?;
+        if !d.is_empty() {
+            eprint!("{d}");
+        }
+        scenarios.push(sc);
+    }
+    if scenarios.is_empty() {
+        if let Some(asset) = most_held_volatile(&snapshot) {
+            scenarios.push(generic_shock(asset));
+        }
+    }
+    let watched: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
     let store = Store::open(&cfg.data).map_err(|e| {
         if e.is_usage() {
             Failure::Input(format!("error: {e}"))
@@ -80,17 +110,32 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
         } else {
             "writes are refused until a token is set (token in serve.toml or CASCADE_TOKEN)"
         };
+        let (watch, rules, delivery) = (cfg.watch.clone(), cfg.alerts.clone(), cfg.delivery.clone());
         let state = AppState::new(cfg, live, store);
+        let problems = cascade_serve::alerts::check_rules(&state, &rules, &watched);
+        if !problems.is_empty() {
+            return Err(Failure::Input(
+                problems
+                    .iter()
+                    .map(|p| format!("error: --config: {p}\n"))
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string(),
+            ));
+        }
+        cascade_serve::watch::spawn(std::sync::Arc::clone(&state), scenarios, watch);
+        cascade_serve::alerts::spawn(std::sync::Arc::clone(&state), rules, delivery);
         // One guard at a time: two `state.live()` in one statement would deadlock.
         let (accounts, seq) = {
             let live = state.live();
             (live.accounts(), live.summary().seq)
         };
         eprintln!(
-            "cascade serve: listening on http://{addr} ({} accounts, event {} of the log, ready in {:.2} s); {writes}",
+            "cascade serve: listening on http://{addr} ({} accounts, event {} of the log, ready in {:.2} s); watching {}; {writes}",
             accounts,
             seq,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            if watched.is_empty() { "no scenario".to_string() } else { watched.join(", ") }
         );
         serve(state, listener, shutdown_signal())
             .await

@@ -55,6 +55,9 @@ pub struct ServiceMetrics {
     pub events_applied: AtomicU64,
     pub events_duplicate: AtomicU64,
     pub batches_refused: AtomicU64,
+    /// Alerts that fired, and alert deliveries the webhook never took.
+    pub alerts_fired: AtomicU64,
+    pub webhook_failures: AtomicU64,
     /// Reads (`GET`) and writes (`POST`): request latency.
     pub read_latency: Histogram,
     pub write_latency: Histogram,

@@ -10,7 +10,7 @@ pub mod metrics;
 mod openapi;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -30,6 +30,7 @@ use crate::events::Event;
 use crate::ingest::{parse_positions, parse_prices, IngestError, ItemError};
 use crate::live::{Live, Resolved};
 use crate::store::{Store, StoreError};
+use crate::watch::WatchState;
 
 use limits::{authorised, RateLimiter};
 use metrics::ServiceMetrics;
@@ -43,8 +44,11 @@ pub struct AppState {
     writer: tokio::sync::Mutex<()>,
     pub metrics: ServiceMetrics,
     limiter: RateLimiter,
-    /// Summaries after each applied batch, for `/v1/events`.
-    changes: broadcast::Sender<Value>,
+    /// What happened, for `/v1/events` and the workers: `("summary", the summary)` after each
+    /// applied batch, `("watchlist", …)` after each refresh, `("alert", …)` per alert.
+    changes: broadcast::Sender<(&'static str, Value)>,
+    /// The watchlist's latest results.
+    watch: RwLock<WatchState>,
     /// Events applied since the last checkpoint.
     since_checkpoint: Mutex<u64>,
 }
@@ -71,7 +75,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppState {
     /// The state of a service over `live` and `store`.
     pub fn new(config: ServeConfig, live: Live, store: Store) -> Arc<AppState> {
-        let (changes, _) = broadcast::channel(64);
+        let (changes, _) = broadcast::channel(256);
         Arc::new(AppState {
             limiter: RateLimiter::new(config.rate_per_second, config.rate_burst),
             config,
@@ -80,6 +84,7 @@ impl AppState {
             writer: tokio::sync::Mutex::new(()),
             metrics: ServiceMetrics::default(),
             changes,
+            watch: RwLock::new(WatchState::default()),
             since_checkpoint: Mutex::new(0),
         })
     }
@@ -87,6 +92,59 @@ impl AppState {
     /// The live state, for reads.
     pub fn live(&self) -> MutexGuard<'_, Live> {
         lock(&self.live)
+    }
+
+    /// The watchlist's latest results.
+    pub fn watch(&self) -> RwLockReadGuard<'_, WatchState> {
+        self.watch.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn watch_mut(&self) -> RwLockWriteGuard<'_, WatchState> {
+        self.watch.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What `/v1/scenarios` lists: each watched scenario's latest run and headline figures, the
+    /// contagion run and the unliquidatable accounts.
+    pub fn watch_summary(&self) -> Value {
+        let w = self.watch();
+        let scenarios: Vec<Value> = w
+            .scenarios
+            .iter()
+            .map(|r| {
+                json!({
+                    "name": r.name,
+                    "seq": r.seq,
+                    "state_at_ms": r.state_at_ms,
+                    "at_ms": r.at_ms,
+                    "seconds": r.seconds,
+                    "system": r.result.get("system"),
+                    "baseline": r.result.get("baseline"),
+                    "incremental": r.result.get("incremental"),
+                })
+            })
+            .collect();
+        json!({
+            "refreshes": w.refreshes,
+            "last_refresh_seconds": w.last_refresh_seconds,
+            "scenarios": scenarios,
+            "contagion": w.contagion.as_ref().map(|c| json!({
+                "seq": c.seq,
+                "at_ms": c.at_ms,
+                "seconds": c.seconds,
+                "min_threshold": c.min_threshold,
+            })),
+            "unliquidatable": w.unliquidatable,
+        })
+    }
+
+    /// Tells `/v1/events` and the workers that `what` happened.
+    pub fn notify(&self, what: &'static str, v: Value) {
+        let _ = self.changes.send((what, v));
+    }
+
+    /// Runs `f` on the store (blocking: call from `spawn_blocking`).
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut lock(&self.store))
     }
 
     /// Writes a checkpoint of the live state now (at shutdown, and every
@@ -227,7 +285,7 @@ impl AppState {
         }
         let seq = summary.get("seq").and_then(Value::as_u64).unwrap_or(0);
         if applied > 0 {
-            let _ = self.changes.send(summary);
+            self.notify("summary", summary);
         }
         Ok(Applied {
             applied,
@@ -237,7 +295,7 @@ impl AppState {
     }
 
     /// Summaries after each applied batch (for `/v1/events` and background workers).
-    pub fn subscribe(&self) -> broadcast::Receiver<Value> {
+    pub fn subscribe(&self) -> broadcast::Receiver<(&'static str, Value)> {
         self.changes.subscribe()
     }
 
@@ -497,6 +555,53 @@ async fn history(State(state): State<Arc<AppState>>, Query(q): Query<HistoryQuer
     }
 }
 
+async fn scenarios(State(state): State<Arc<AppState>>) -> Response {
+    Json(state.watch_summary()).into_response()
+}
+
+/// The latest result of a watched scenario, exactly as `cascade stress --json` prints it; the
+/// state it ran on in the headers `x-cascade-seq` and `x-cascade-state-at-ms`.
+async fn scenario(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    let w = state.watch();
+    match w.scenario(&name) {
+        Some(r) => (
+            [
+                ("x-cascade-seq", r.seq.to_string()),
+                ("x-cascade-state-at-ms", r.state_at_ms.to_string()),
+                ("x-cascade-at-ms", r.at_ms.to_string()),
+            ],
+            Json(&r.result),
+        )
+            .into_response(),
+        None if w.refreshes == 0 && !w.scenarios.is_empty() => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the watchlist has not run yet; try again shortly",
+        ),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no watched scenario \"{name}\" (watched: {})",
+                w.scenarios
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    }
+}
+
+/// The latest contagion coefficients (as `cascade contagion --json`'s `contagion_coefficients`).
+async fn contagion(State(state): State<Arc<AppState>>) -> Response {
+    match &state.watch().contagion {
+        Some(c) => Json(c).into_response(),
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no contagion coefficients yet (the watchlist computes them in the background; off if [watchlist] contagion = false)",
+        ),
+    }
+}
+
 async fn alerts(State(state): State<Arc<AppState>>) -> Response {
     let s = Arc::clone(&state);
     match tokio::task::spawn_blocking(move || lock(&s.store).alerts(500)).await {
@@ -506,8 +611,8 @@ async fn alerts(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// `/v1/events`: the summary after every applied batch, as Server-Sent Events named `summary`; the
-/// current summary first.
+/// `/v1/events`: Server-Sent Events — `summary` after every applied batch (the current one first),
+/// `watchlist` after every refresh, `alert` per alert that fires or resolves.
 async fn events(State(state): State<Arc<AppState>>) -> Response {
     let first = serde_json::to_value(state.live().summary()).unwrap_or(Value::Null);
     let rx = state.changes.subscribe();
@@ -520,7 +625,7 @@ async fn events(State(state): State<Arc<AppState>>) -> Response {
 /// The first summary, then each broadcast one (a subscriber that lags skips to the newest).
 fn futures_stream(
     first: Value,
-    rx: broadcast::Receiver<Value>,
+    rx: broadcast::Receiver<(&'static str, Value)>,
 ) -> impl futures_core::Stream<Item = Result<SseEvent, std::convert::Infallible>> {
     let state = (Some(first), rx);
     futures_util::stream::unfold(state, |(first, mut rx)| async move {
@@ -532,9 +637,9 @@ fn futures_stream(
         }
         loop {
             match rx.recv().await {
-                Ok(v) => {
+                Ok((name, v)) => {
                     return Some((
-                        Ok(SseEvent::default().event("summary").data(v.to_string())),
+                        Ok(SseEvent::default().event(name).data(v.to_string())),
                         (None, rx),
                     ))
                 }
@@ -564,7 +669,53 @@ async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
             );
         }
     }
+    {
+        let w = state.watch();
+        for r in &w.scenarios {
+            for part in ["system", "baseline", "incremental"] {
+                if let Some(v) = r.result.get(part) {
+                    for (k, x) in metrics::numbers(v) {
+                        metrics::sample(
+                            &mut out,
+                            &format!("cascade_scenario_{part}_{k}"),
+                            &[("scenario", r.name.as_str())],
+                            x,
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(m) = w.contagion.as_ref().and_then(|c| c.min_threshold.as_ref()) {
+            metrics::sample(
+                &mut out,
+                "cascade_contagion_min_threshold_drop",
+                &[("asset", &m.asset), ("protocol", &m.protocol)],
+                m.drop,
+            );
+        }
+        if let Some(u) = w.unliquidatable {
+            metrics::sample(
+                &mut out,
+                "cascade_unliquidatable_accounts",
+                &[],
+                u.accounts as f64,
+            );
+            metrics::sample(&mut out, "cascade_unliquidatable_debt_usd", &[], u.debt_usd);
+        }
+    }
     let m = &state.metrics;
+    metrics::sample(
+        &mut out,
+        "cascade_alerts_fired_total",
+        &[],
+        m.alerts_fired.load(Relaxed) as f64,
+    );
+    metrics::sample(
+        &mut out,
+        "cascade_webhook_failures_total",
+        &[],
+        m.webhook_failures.load(Relaxed) as f64,
+    );
     metrics::sample(
         &mut out,
         "cascade_events_applied_total",
@@ -624,6 +775,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ladder", get(ladder))
         .route("/v1/history", get(history))
         .route("/v1/alerts", get(alerts))
+        .route("/v1/scenarios", get(scenarios))
+        .route("/v1/scenarios/{name}", get(scenario))
+        .route("/v1/contagion", get(contagion))
         .route("/v1/events", get(events))
         .route("/v1/openapi.json", get(openapi_json))
         .route("/metrics", get(prometheus))

@@ -1,0 +1,459 @@
+//! The scenario watchlist (docs/serve.md#the-watchlist): in a background worker, the configured
+//! scenarios run through the full cascade on a copy of the live state, with the no-shock baseline
+//! beside each (the same run and JSON as `cascade stress --json`), and the contagion coefficients
+//! (as `cascade contagion`) — again after every material change (debounced) and on a timer, never
+//! holding the live state while they run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use cascade_model::{Scenario, Snapshot};
+
+use crate::server::{now_ms, AppState};
+
+/// When the watchlist re-runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchConfig {
+    /// Scenario names (built-in) or files; resolved by the caller against the served snapshot.
+    /// Empty: every built-in scenario that fits the snapshot (the generic shock if none does).
+    pub scenarios: Vec<String>,
+    /// Re-run after this long if anything changed at all, material or not.
+    pub every: Duration,
+    /// After a material change, wait this long for more before running (changes in the meantime
+    /// join the same run).
+    pub debounce: Duration,
+    /// A change is material when an exogenous price, the total collateral or the total debt moved
+    /// by at least this fraction since the last run (0.001 = 0.1%), or accounts crossed HF = 1.
+    pub material_change: f64,
+    /// Whether to compute the contagion coefficients too.
+    pub contagion: bool,
+    /// The contagion coefficients (a bisection over the cascade per asset) run at most this often.
+    pub contagion_every: Duration,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            scenarios: Vec::new(),
+            every: Duration::from_secs(60),
+            debounce: Duration::from_millis(500),
+            material_change: 0.001,
+            contagion: true,
+            contagion_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The latest run of one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioRun {
+    pub name: String,
+    /// The event sequence number of the state it ran on, and that state's time (ms since the
+    /// Unix epoch).
+    pub seq: u64,
+    pub state_at_ms: i64,
+    /// When the run finished (ms since the Unix epoch) and how long it took (s).
+    pub at_ms: i64,
+    pub seconds: f64,
+    /// The result, as `cascade stress --json` prints it.
+    #[serde(skip)]
+    pub result: Value,
+}
+
+/// The latest contagion coefficients.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContagionRun {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub seconds: f64,
+    /// As in `cascade contagion --json`'s `contagion_coefficients`.
+    pub coefficients: Value,
+    /// The smallest price drop of any asset at which any protocol realises bad debt (fraction), with
+    /// the asset and the protocol; `None` if none does even at a 99% drop.
+    pub min_threshold: Option<MinThreshold>,
+}
+
+/// The pair with the smallest contagion threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MinThreshold {
+    pub drop: f64,
+    pub asset: String,
+    pub protocol: String,
+}
+
+/// Accounts with HF < 1 at current prices that no liquidator would touch (the liquidation would
+/// not pay for its cost), from the no-shock run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Unliquidatable {
+    pub accounts: u64,
+    /// Their debt at current prices, USD.
+    pub debt_usd: f64,
+}
+
+/// Everything the watchlist has computed so far.
+#[derive(Debug, Clone, Default)]
+pub struct WatchState {
+    /// In the configured order.
+    pub scenarios: Vec<ScenarioRun>,
+    pub contagion: Option<ContagionRun>,
+    pub unliquidatable: Option<Unliquidatable>,
+    /// Completed refreshes since the start.
+    pub refreshes: u64,
+    /// Duration of the last refresh of every scenario, s.
+    pub last_refresh_seconds: Option<f64>,
+}
+
+impl WatchState {
+    pub fn scenario(&self, name: &str) -> Option<&ScenarioRun> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+
+    /// A number of the watchlist by name: `scenario.<name>.<path in the stress JSON>` (e.g.
+    /// `scenario.eth-crash.system.bad_debt_usd`, `scenario.eth-crash.incremental.bad_debt_usd`),
+    /// `contagion.min_threshold_drop`, `unliquidatable.accounts`, `unliquidatable.debt_usd`.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        if let Some(rest) = name.strip_prefix("scenario.") {
+            // The longest scenario name that prefixes the rest (names may hold dots).
+            let run = self
+                .scenarios
+                .iter()
+                .filter(|s| {
+                    rest.len() > s.name.len()
+                        && rest.starts_with(&s.name)
+                        && rest.as_bytes()[s.name.len()] == b'.'
+                })
+                .max_by_key(|s| s.name.len())?;
+            return json_number(&run.result, &rest[run.name.len() + 1..]);
+        }
+        match name {
+            "contagion.min_threshold_drop" => self
+                .contagion
+                .as_ref()
+                .and_then(|c| c.min_threshold.as_ref().map(|m| m.drop)),
+            "unliquidatable.accounts" => self.unliquidatable.map(|u| u.accounts as f64),
+            "unliquidatable.debt_usd" => self.unliquidatable.map(|u| u.debt_usd),
+            _ => None,
+        }
+    }
+}
+
+/// The number at a dotted `path` of `v` (array items by index).
+pub fn json_number(v: &Value, path: &str) -> Option<f64> {
+    let mut at = v;
+    for part in path.split('.') {
+        at = match at {
+            Value::Object(m) => m.get(part)?,
+            Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    match at {
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        other => other.as_f64(),
+    }
+}
+
+/// What a change is measured against: the state at the last run.
+#[derive(Debug, Clone)]
+struct Basis {
+    seq: u64,
+    prices: Vec<f64>,
+    collateral_usd: f64,
+    debt_usd: f64,
+    below_one: u64,
+}
+
+impl Basis {
+    fn of(state: &AppState) -> Basis {
+        let live = state.live();
+        let s = live.summary();
+        Basis {
+            seq: s.seq,
+            prices: live.prices().to_vec(),
+            collateral_usd: s.collateral_usd,
+            debt_usd: s.debt_usd,
+            below_one: s.below_one.accounts,
+        }
+    }
+
+    /// Whether `now` differs materially from `self` (see [`WatchConfig::material_change`]).
+    fn material(&self, now: &Basis, fraction: f64) -> bool {
+        let moved = |a: f64, b: f64| {
+            let scale = a.abs().max(b.abs());
+            scale > 0.0 && (a - b).abs() >= fraction * scale
+        };
+        self.below_one != now.below_one
+            || moved(self.collateral_usd, now.collateral_usd)
+            || moved(self.debt_usd, now.debt_usd)
+            || self.prices.len() != now.prices.len()
+            || self
+                .prices
+                .iter()
+                .zip(&now.prices)
+                .any(|(&a, &b)| moved(a, b))
+    }
+}
+
+/// Runs every scenario, then (when due) the contagion coefficients, on `snapshot`; pure and
+/// blocking (rayon inside the engine).
+pub fn run_scenarios(snapshot: &Snapshot, scenarios: &[Scenario]) -> Vec<(String, Value, f64)> {
+    scenarios
+        .iter()
+        .map(|sc| {
+            let t = Instant::now();
+            let r = cascade_engine::run_with_baseline(
+                snapshot,
+                sc,
+                &cascade_engine::Options::default(),
+            );
+            let v = serde_json::to_value(&r).unwrap_or(Value::Null);
+            (sc.name.clone(), v, t.elapsed().as_secs_f64())
+        })
+        .collect()
+}
+
+/// The contagion coefficients of `snapshot` and their smallest threshold.
+pub fn run_contagion(snapshot: &Snapshot) -> (Value, Option<MinThreshold>) {
+    let prepared = cascade_engine::Prepared::new(snapshot);
+    let coefficients = cascade_contagion::snapshot::contagion_coefficients(snapshot, &prepared);
+    let min = coefficients
+        .iter()
+        .filter_map(|c| {
+            c.threshold_drop.map(|d| MinThreshold {
+                drop: d,
+                asset: c.asset.clone(),
+                protocol: c.protocol.clone(),
+            })
+        })
+        .min_by(|a, b| a.drop.total_cmp(&b.drop));
+    (
+        serde_json::to_value(&coefficients).unwrap_or(Value::Null),
+        min,
+    )
+}
+
+/// Accounts below HF 1 now that the no-shock cascade leaves unliquidated because no liquidation
+/// would pay for its cost: `(protocol, account)` pairs.
+pub fn unliquidatable(snapshot: &Snapshot) -> Vec<(String, String)> {
+    let r = cascade_engine::run_with(
+        snapshot,
+        &Scenario::baseline(),
+        &cascade_engine::Options {
+            breakers: true,
+            detail: false,
+            accounts: true,
+        },
+    );
+    r.accounts
+        .into_iter()
+        .filter(|a| {
+            a.health_before.is_some_and(|h| h < 1.0)
+                && a.first_liquidation_round.is_none()
+                && a.unprofitable_rounds > 0
+        })
+        .map(|a| (a.protocol, a.account))
+        .collect()
+}
+
+/// One refresh: copies the live state (the only time it is held), then runs everything on the
+/// copy in a blocking thread, and publishes the results.
+async fn refresh(
+    state: &Arc<AppState>,
+    scenarios: &Arc<Vec<Scenario>>,
+    with_contagion: bool,
+) -> Basis {
+    let basis = Basis::of(state);
+    let (snapshot, state_at_ms) = {
+        let live = state.live();
+        (live.snapshot(), live.summary().updated_at_ms)
+    };
+    let started = Instant::now();
+    let sc = Arc::clone(scenarios);
+    let work = tokio::task::spawn_blocking(move || {
+        let runs = run_scenarios(&snapshot, &sc);
+        let stuck = unliquidatable(&snapshot);
+        let contagion = with_contagion.then(|| {
+            let t = Instant::now();
+            let (c, m) = run_contagion(&snapshot);
+            (c, m, t.elapsed().as_secs_f64())
+        });
+        (runs, stuck, contagion)
+    })
+    .await;
+    let Ok((runs, stuck, contagion)) = work else {
+        tracing::error!("the watchlist run failed; the previous results stay");
+        return basis;
+    };
+    let stuck = {
+        let live = state.live();
+        let mut u = Unliquidatable::default();
+        for (protocol, account) in &stuck {
+            if let Some(v) = live
+                .account(account)
+                .into_iter()
+                .find(|v| &v.protocol == protocol)
+            {
+                u.accounts += 1;
+                u.debt_usd += v.debt_usd;
+            }
+        }
+        u
+    };
+    let at = now_ms();
+    let seconds = started.elapsed().as_secs_f64();
+    {
+        let mut w = state.watch_mut();
+        w.scenarios = runs
+            .into_iter()
+            .map(|(name, result, secs)| ScenarioRun {
+                name,
+                seq: basis.seq,
+                state_at_ms,
+                at_ms: at,
+                seconds: secs,
+                result,
+            })
+            .collect();
+        if let Some((coefficients, min_threshold, secs)) = contagion {
+            w.contagion = Some(ContagionRun {
+                seq: basis.seq,
+                at_ms: at,
+                seconds: secs,
+                coefficients,
+                min_threshold,
+            });
+        }
+        w.unliquidatable = Some(stuck);
+        w.refreshes += 1;
+        w.last_refresh_seconds = Some(seconds);
+    }
+    tracing::info!(
+        seq = basis.seq,
+        seconds = format!("{seconds:.3}"),
+        "watchlist refreshed"
+    );
+    state.notify("watchlist", state.watch_summary());
+    basis
+}
+
+/// Spawns the watchlist worker: a first run at once, then after every material change (debounced)
+/// and every `config.every` if anything changed.
+pub fn spawn(
+    state: Arc<AppState>,
+    scenarios: Vec<Scenario>,
+    config: WatchConfig,
+) -> tokio::task::JoinHandle<()> {
+    let scenarios = Arc::new(scenarios);
+    tokio::spawn(async move {
+        let mut changes = state.subscribe();
+        let mut last_contagion: Option<Instant> = None;
+        let contagion_due = |last: Option<Instant>| {
+            config.contagion && last.is_none_or(|t| t.elapsed() >= config.contagion_every)
+        };
+        let with = contagion_due(last_contagion);
+        let mut basis = refresh(&state, &scenarios, with).await;
+        if with {
+            last_contagion = Some(Instant::now());
+        }
+        let mut last_run = Instant::now();
+        loop {
+            let wait = config.every.saturating_sub(last_run.elapsed());
+            let timer = tokio::select! {
+                r = changes.recv() => {
+                    if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                        return;
+                    }
+                    false
+                }
+                _ = tokio::time::sleep(wait) => true,
+            };
+            let now = Basis::of(&state);
+            let run = if timer {
+                now.seq != basis.seq
+            } else if basis.material(&now, config.material_change) {
+                // Debounce: let the burst finish, then run once on the state it left.
+                tokio::time::sleep(config.debounce).await;
+                while changes.try_recv().is_ok() {}
+                true
+            } else {
+                false
+            };
+            if timer && !run {
+                last_run = Instant::now();
+            }
+            if run {
+                let with = contagion_due(last_contagion);
+                basis = refresh(&state, &scenarios, with).await;
+                if with {
+                    last_contagion = Some(Instant::now());
+                }
+                last_run = Instant::now();
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_numbers_by_dotted_path() {
+        let v = serde_json::json!({"system": {"bad_debt_usd": 12.5, "fixed_point": true},
+            "protocols": [{"id": "a", "bad_debt_usd": 3.0}]});
+        assert_eq!(json_number(&v, "system.bad_debt_usd"), Some(12.5));
+        assert_eq!(json_number(&v, "system.fixed_point"), Some(1.0));
+        assert_eq!(json_number(&v, "protocols.0.bad_debt_usd"), Some(3.0));
+        assert_eq!(json_number(&v, "protocols.0.id"), None);
+        assert_eq!(json_number(&v, "system.nothing"), None);
+    }
+
+    #[test]
+    fn scenario_metrics_take_the_longest_matching_name() {
+        let run = |name: &str, x: f64| ScenarioRun {
+            name: name.into(),
+            seq: 0,
+            state_at_ms: 0,
+            at_ms: 0,
+            seconds: 0.0,
+            result: serde_json::json!({"system": {"bad_debt_usd": x}}),
+        };
+        let w = WatchState {
+            scenarios: vec![run("eth", 1.0), run("eth.crash", 2.0)],
+            ..Default::default()
+        };
+        assert_eq!(w.metric("scenario.eth.system.bad_debt_usd"), Some(1.0));
+        assert_eq!(
+            w.metric("scenario.eth.crash.system.bad_debt_usd"),
+            Some(2.0)
+        );
+        assert_eq!(w.metric("scenario.other.system.bad_debt_usd"), None);
+        assert_eq!(w.metric("unliquidatable.accounts"), None);
+    }
+
+    #[test]
+    fn material_changes() {
+        let b = Basis {
+            seq: 1,
+            prices: vec![2000.0, 1.0],
+            collateral_usd: 1e6,
+            debt_usd: 5e5,
+            below_one: 0,
+        };
+        let mut n = b.clone();
+        n.seq = 2;
+        n.prices[0] = 2001.0; // 0.05%
+        assert!(!b.material(&n, 0.001));
+        n.prices[0] = 2002.0; // 0.1%
+        assert!(b.material(&n, 0.001));
+        let mut n = b.clone();
+        n.debt_usd = 5e5 * 1.002;
+        assert!(b.material(&n, 0.001));
+        let mut n = b.clone();
+        n.below_one = 1;
+        assert!(b.material(&n, 0.5));
+    }
+}
