@@ -1,4 +1,4 @@
-//! The durable state of `cascade serve` (docs/serve.md#the-store): one SQLite file, `DIR/cascade.sqlite`,
+//! The durable state of `cascade serve` (docs/serve-store.md): one SQLite file, `DIR/cascade.sqlite`,
 //! holding the append-only event log, the latest checkpoint of the live state, the metric history
 //! and the alerts.
 //!

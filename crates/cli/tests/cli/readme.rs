@@ -66,7 +66,7 @@ fn readme_samples_are_the_binarys_output() {
 
 #[test]
 fn readme_docs_command_flags_are_the_binarys_help() {
-    check_samples("docs/commands.md", 11);
+    check_samples("docs/commands.md", 12);
 }
 
 fn check_samples(file: &str, at_least: usize) {

@@ -94,18 +94,52 @@ fn escape(s: &str) -> String {
 
 /// Every number at the top level of a JSON object, as `(key, value)`.
 pub fn numbers(v: &serde_json::Value) -> Vec<(String, f64)> {
-    match v {
-        serde_json::Value::Object(o) => o
-            .iter()
-            .filter_map(|(k, x)| x.as_f64().map(|f| (k.clone(), f)))
-            .collect(),
-        _ => Vec::new(),
+    let mut out = Vec::new();
+    flatten(v, "", &mut out);
+    out
+}
+
+/// The numbers of `v`'s objects, nested ones joined by `_` (`below_one_accounts`); arrays are
+/// left out (each protocol is labelled separately).
+fn flatten(v: &serde_json::Value, prefix: &str, out: &mut Vec<(String, f64)>) {
+    if let serde_json::Value::Object(o) = v {
+        for (k, x) in o {
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}_{k}")
+            };
+            match x {
+                serde_json::Value::Object(_) => flatten(x, &name, out),
+                _ => {
+                    if let Some(f) = x.as_f64() {
+                        out.push((name, f));
+                    }
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_numbers_are_flattened_and_arrays_left_out() {
+        let v = serde_json::json!({"seq": 3, "below_one": {"accounts": 2, "debt_usd": 5.5},
+            "protocols": [{"debt_usd": 1.0}], "id": "x"});
+        let mut got = numbers(&v);
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            got,
+            vec![
+                ("below_one_accounts".to_string(), 2.0),
+                ("below_one_debt_usd".to_string(), 5.5),
+                ("seq".to_string(), 3.0)
+            ]
+        );
+    }
 
     #[test]
     fn histogram_buckets_are_cumulative() {
