@@ -181,10 +181,8 @@ impl Basis {
 
     /// Whether `now` differs materially from `self` (see [`WatchConfig::material_change`]).
     fn material(&self, now: &Basis, fraction: f64) -> bool {
-        let moved = |a: f64, b: f64| {
-            let scale = a.abs().max(b.abs());
-            scale > 0.0 && (a - b).abs() >= fraction * scale
-        };
+        // Relative to the value at the last run (a value that was 0 moved if it is not 0 now).
+        let moved = |a: f64, b: f64| (a - b).abs() > 0.0 && (a - b).abs() >= fraction * a.abs();
         self.below_one != now.below_one
             || moved(self.collateral_usd, now.collateral_usd)
             || moved(self.debt_usd, now.debt_usd)
@@ -447,8 +445,13 @@ mod tests {
         n.seq = 2;
         n.prices[0] = 2001.0; // 0.05%
         assert!(!b.material(&n, 0.001));
-        n.prices[0] = 2002.0; // 0.1%
+        n.prices[0] = 2003.0; // 0.15%
         assert!(b.material(&n, 0.001));
+        n.prices[0] = 1997.0; // −0.15%
+        assert!(b.material(&n, 0.001));
+        n.prices[0] = 2000.0;
+        n.collateral_usd = 1e6 * 1.0009;
+        assert!(!b.material(&n, 0.001));
         let mut n = b.clone();
         n.debt_usd = 5e5 * 1.002;
         assert!(b.material(&n, 0.001));
