@@ -94,12 +94,38 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
             Failure::Runtime(anyhow::Error::new(e))
         }
     })?;
+    // One service per state folder: a second one would interleave its batches with ours in the log.
+    // The lock is the OS's (released when the process ends, however it ends).
+    let lock_path = cfg.data.join("cascade.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Failure::Input(format!("error: {}: {e}", lock_path.display())))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(Failure::Input(format!(
+                "error: --data {}: another cascade serve is using this state folder (it holds {})",
+                cfg.data.display(),
+                lock_path.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(Failure::Input(format!(
+                "error: {}: cannot lock: {e}",
+                lock_path.display()
+            )))
+        }
+    }
     let started = std::time::Instant::now();
     let live = recover(snapshot, &store).map_err(|e| Failure::Input(format!("error: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))?;
+    let _held = lock;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await

@@ -227,3 +227,27 @@ fn a_damaged_state_file_is_refused_with_exit_2_and_left_untouched() {
         "nothing written beside it"
     );
 }
+
+#[test]
+fn a_second_service_on_the_same_state_is_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    let mut first = spawn(&data);
+    let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another cascade serve is using this state folder"),
+        "{}",
+        stderr(&out)
+    );
+    // Once the first is gone (even by SIGKILL), the folder is free again.
+    let mut again = spawn(&data);
+    let _ = again.child.kill();
+    let _ = again.child.wait();
+}
