@@ -18,7 +18,7 @@ use crate::events::{Change, Event, PositionSide, MAX_ID_LEN};
 pub const MAX_BATCH_ITEMS: usize = 100_000;
 
 /// One problem of a batch: the item (its index in the batch's array), the field and what is wrong.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ItemError {
     pub index: usize,
     pub field: String,

@@ -186,7 +186,7 @@ fn io_error(path: &Path, what: &str, error: std::io::Error) -> StoreError {
 }
 
 /// State of an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     Firing,
@@ -204,7 +204,7 @@ impl AlertState {
 
 /// One alert: a rule's verdict on one key (an account, an asset, the whole system, …). Stored once
 /// per `(rule, key)`; [`Store::upsert_alert`] replaces the previous record of the pair.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AlertRecord {
     /// The rule's name.
     pub rule: String,

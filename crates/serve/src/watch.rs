@@ -64,7 +64,7 @@ pub struct ScenarioRun {
 }
 
 /// The latest contagion coefficients.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContagionRun {
     pub seq: u64,
     pub at_ms: i64,
@@ -77,7 +77,7 @@ pub struct ContagionRun {
 }
 
 /// The pair with the smallest contagion threshold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MinThreshold {
     pub drop: f64,
     pub asset: String,
@@ -86,7 +86,7 @@ pub struct MinThreshold {
 
 /// Accounts with HF < 1 at current prices that no liquidator would touch (the liquidation would
 /// not pay for its cost), from the no-shock run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Unliquidatable {
     pub accounts: u64,
     /// Their debt at current prices, USD.

@@ -3,6 +3,7 @@
 //! `_tokens`; a health factor is `null` when it is infinite (no debt) or not tracked.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use cascade_model::{ProtocolParams, Side};
 
@@ -10,7 +11,7 @@ use super::agg::{HF_BINS, HF_BIN_EDGES, NO_DEBT_BIN};
 use super::{Live, Rules, LADDER_CURVE_MAX_PERCENT, LADDER_DROPS};
 
 /// Accounts with `HF < 1` and what they owe and hold.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, ToSchema)]
 pub struct BelowOne {
     pub accounts: u64,
     pub debt_usd: f64,
@@ -18,7 +19,7 @@ pub struct BelowOne {
 }
 
 /// One protocol's totals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ProtocolTotals {
     pub id: String,
     pub kind: &'static str,
@@ -35,7 +36,7 @@ pub struct ProtocolTotals {
 }
 
 /// The headline figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Summary {
     /// Sequence number of the last applied event (0 before any).
     pub seq: u64,
@@ -54,7 +55,7 @@ pub struct Summary {
 }
 
 /// A lending reserve.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ReserveView {
     pub asset: String,
     pub price_usd: f64,
@@ -73,7 +74,7 @@ pub struct ReserveView {
 }
 
 /// A CDP vault type.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct VaultTypeView {
     pub id: String,
     pub collateral: String,
@@ -90,7 +91,7 @@ pub struct VaultTypeView {
 }
 
 /// One bin of the health-factor histogram: `lower ≤ HF < upper`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct HistogramBin {
     pub label: String,
     pub lower: Option<f64>,
@@ -100,7 +101,7 @@ pub struct HistogramBin {
 }
 
 /// One of a protocol's largest accounts by debt.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LargestAccount {
     pub account: String,
     pub debt_usd: f64,
@@ -109,7 +110,7 @@ pub struct LargestAccount {
 }
 
 /// A protocol in detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ProtocolView {
     #[serde(flatten)]
     pub totals: ProtocolTotals,
@@ -127,7 +128,7 @@ pub struct ProtocolView {
 }
 
 /// One position of an account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PositionView {
     pub asset: String,
     pub side: &'static str,
@@ -141,7 +142,7 @@ pub struct PositionView {
 /// The drop of an asset (with the assets priced from it) at which an account becomes liquidatable,
 /// all other prices held, exact rule: `d* = (W − D) / K`, `K` the account's net weighted exposure to
 /// the asset's family (docs/serve-live.md#liquidation-drop).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DropView {
     pub asset: String,
     pub price_usd: f64,
@@ -152,7 +153,7 @@ pub struct DropView {
 }
 
 /// An account of one protocol.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AccountView {
     pub protocol: String,
     pub kind: &'static str,
@@ -174,7 +175,7 @@ pub struct AccountView {
 }
 
 /// Accounts and debt that a drop makes liquidatable.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
 pub struct LadderPoint {
     /// Fraction (0.1 = 10%).
     pub drop: f64,
@@ -187,7 +188,7 @@ pub struct LadderPoint {
 }
 
 /// One protocol's share of a ladder's headline points.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ProtocolLadder {
     pub protocol: String,
     pub points: Vec<LadderPoint>,
@@ -197,7 +198,7 @@ pub struct ProtocolLadder {
 /// liquidatable if it drops, with the assets priced from it, all other prices held; exact
 /// health-factor rule (for an `aave-v3` pool the ladder is the exact rule's, which can differ from
 /// the pool's by one basis point of average threshold).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Ladder {
     pub asset: String,
     pub price_usd: f64,

@@ -445,6 +445,16 @@ fn check_write(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
+#[utoipa::path(post, path = "/v1/prices", tag = "ingest",
+    request_body = openapi::PriceBatch, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "durable and applied", body = openapi::Answer),
+        (status = 400, description = "malformed batch", body = openapi::Refused),
+        (status = 401, description = "missing or wrong bearer token", body = openapi::ErrorBody),
+        (status = 413, description = "body too large"),
+        (status = 422, description = "values the system does not accept", body = openapi::Refused),
+        (status = 429, description = "rate limited", body = openapi::ErrorBody),
+        (status = 503, description = "the state's disk is full; nothing applied", body = openapi::ErrorBody)))]
 async fn post_prices(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -459,6 +469,16 @@ async fn post_prices(
     }
 }
 
+#[utoipa::path(post, path = "/v1/positions", tag = "ingest",
+    request_body = openapi::PositionBatch, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "durable and applied", body = openapi::Answer),
+        (status = 400, description = "malformed batch", body = openapi::Refused),
+        (status = 401, description = "missing or wrong bearer token", body = openapi::ErrorBody),
+        (status = 413, description = "body too large"),
+        (status = 422, description = "values the system does not accept", body = openapi::Refused),
+        (status = 429, description = "rate limited", body = openapi::ErrorBody),
+        (status = 503, description = "the state's disk is full; nothing applied", body = openapi::ErrorBody)))]
 async fn post_positions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -485,14 +505,22 @@ fn refused(state: &AppState, e: IngestError) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/v1/summary", tag = "read",
+    responses((status = 200, description = "OK", body = crate::live::Summary), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn summary(State(state): State<Arc<AppState>>) -> Response {
     Json(state.live().summary()).into_response()
 }
 
+#[utoipa::path(get, path = "/v1/protocols", tag = "read",
+    responses((status = 200, description = "OK", body = Vec<crate::live::ProtocolTotals>), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn protocols(State(state): State<Arc<AppState>>) -> Response {
     Json(state.live().protocols()).into_response()
 }
 
+#[utoipa::path(get, path = "/v1/protocols/{id}", tag = "read",
+    params(("id" = String, Path, description = "protocol id")),
+    responses((status = 200, description = "OK", body = crate::live::ProtocolView),
+        (status = 404, description = "unknown name", body = openapi::ErrorBody), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn protocol(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     match state.live().protocol(&id) {
         Some(p) => Json(p).into_response(),
@@ -500,6 +528,10 @@ async fn protocol(State(state): State<Arc<AppState>>, Path(id): Path<String>) ->
     }
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "read",
+    params(("id" = String, Path, description = "account id")),
+    responses((status = 200, description = "OK", body = Vec<crate::live::AccountView>),
+        (status = 404, description = "unknown name", body = openapi::ErrorBody), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn account(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     let views = state.live().account(&id);
     if views.is_empty() {
@@ -514,6 +546,11 @@ struct LadderQuery {
     asset: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/ladder", tag = "read",
+    params(("asset" = String, Query, description = "the asset whose price drops (with the assets priced from it)")),
+    responses((status = 200, description = "OK", body = crate::live::Ladder),
+        (status = 404, description = "unknown name", body = openapi::ErrorBody),
+        (status = 400, description = "no asset given", body = openapi::ErrorBody), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn ladder(State(state): State<Arc<AppState>>, Query(q): Query<LadderQuery>) -> Response {
     let Some(asset) = q.asset else {
         return error(
@@ -534,6 +571,10 @@ struct HistoryQuery {
     to: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/v1/history", tag = "read",
+    params(("metric" = String, Query, description = "a number of /v1/summary, nested names joined by _ (below_one_accounts)"), ("from" = Option<i64>, Query, description = "ms since the Unix epoch"), ("to" = Option<i64>, Query, description = "ms since the Unix epoch")),
+    responses((status = 200, description = "OK", body = openapi::History),
+        (status = 400, description = "no metric given", body = openapi::ErrorBody), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn history(State(state): State<Arc<AppState>>, Query(q): Query<HistoryQuery>) -> Response {
     let Some(metric) = q.metric else {
         return error(
@@ -555,12 +596,19 @@ async fn history(State(state): State<Arc<AppState>>, Query(q): Query<HistoryQuer
     }
 }
 
+#[utoipa::path(get, path = "/v1/scenarios", tag = "read",
+    responses((status = 200, description = "OK", body = openapi::Watchlist), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn scenarios(State(state): State<Arc<AppState>>) -> Response {
     Json(state.watch_summary()).into_response()
 }
 
 /// The latest result of a watched scenario, exactly as `cascade stress --json` prints it; the
 /// state it ran on in the headers `x-cascade-seq` and `x-cascade-state-at-ms`.
+#[utoipa::path(get, path = "/v1/scenarios/{name}", tag = "read",
+    params(("name" = String, Path, description = "a watched scenario")),
+    responses((status = 200, description = "OK", body = Object),
+        (status = 404, description = "unknown name", body = openapi::ErrorBody),
+        (status = 503, description = "the watchlist has not run yet", body = openapi::ErrorBody), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn scenario(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
     let w = state.watch();
     match w.scenario(&name) {
@@ -592,6 +640,9 @@ async fn scenario(State(state): State<Arc<AppState>>, Path(name): Path<String>) 
 }
 
 /// The latest contagion coefficients (as `cascade contagion --json`'s `contagion_coefficients`).
+#[utoipa::path(get, path = "/v1/contagion", tag = "read",
+    responses((status = 200, description = "OK", body = crate::watch::ContagionRun),
+        (status = 503, description = "no contagion run yet", body = openapi::ErrorBody), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn contagion(State(state): State<Arc<AppState>>) -> Response {
     match &state.watch().contagion {
         Some(c) => Json(c).into_response(),
@@ -602,6 +653,8 @@ async fn contagion(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/v1/alerts", tag = "read",
+    responses((status = 200, description = "OK", body = openapi::Alerts), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn alerts(State(state): State<Arc<AppState>>) -> Response {
     let s = Arc::clone(&state);
     match tokio::task::spawn_blocking(move || lock(&s.store).alerts(500)).await {
@@ -613,6 +666,8 @@ async fn alerts(State(state): State<Arc<AppState>>) -> Response {
 
 /// `/v1/events`: Server-Sent Events — `summary` after every applied batch (the current one first),
 /// `watchlist` after every refresh, `alert` per alert that fires or resolves.
+#[utoipa::path(get, path = "/v1/events", tag = "read",
+    responses((status = 200, description = "Server-Sent Events: summary, watchlist, alert", body = String, content_type = "text/event-stream"), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn events(State(state): State<Arc<AppState>>) -> Response {
     let first = serde_json::to_value(state.live().summary()).unwrap_or(Value::Null);
     let rx = state.changes.subscribe();
@@ -650,6 +705,8 @@ fn futures_stream(
     })
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "read",
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
     let mut out = String::new();
@@ -750,6 +807,8 @@ async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "read",
+    responses((status = 200, description = "OK", body = Object), (status = 401, description = "reads need a bearer token on this server", body = openapi::ErrorBody), (status = 429, description = "rate limited", body = openapi::ErrorBody)))]
 async fn openapi_json() -> Response {
     Json(openapi::document()).into_response()
 }
