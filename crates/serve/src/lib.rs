@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod events;
+pub mod follow;
 pub mod ingest;
 pub mod live;
 pub mod server;

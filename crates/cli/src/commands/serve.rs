@@ -27,6 +27,8 @@ pub struct ServeArgs {
     /// Settings file (docs/serve.md#configuration); flags override it.
     #[arg(long, value_name = "serve.toml")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    follow: super::serve_follow::FollowArgs,
 }
 
 pub fn run(a: &ServeArgs) -> Result<(), Failure> {
@@ -49,21 +51,39 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
     if let Some(d) = &a.data {
         cfg.data = d.clone();
     }
+    let follow = a.follow.config(cfg.snapshot.is_some())?;
     let snapshot_arg = SnapshotArg {
         snapshot: a.snapshot.snapshot.clone().or(cfg.snapshot.clone()),
     };
-    let (snapshot, warnings) =
-        load_snapshot(&snapshot_arg).map_err(|d| Failure::Input(d.to_string()))?;
-    if !warnings.is_empty() {
-        eprint!("{warnings}");
-    }
-    let store = Store::open(&cfg.data).map_err(|e| {
+    // The snapshot served, or the market to follow (imported once, into the data folder).
+    let base = match follow {
+        Some(f) => Err(f),
+        None => {
+            let (snapshot, warnings) =
+                load_snapshot(&snapshot_arg).map_err(|d| Failure::Input(d.to_string()))?;
+            if !warnings.is_empty() {
+                eprint!("{warnings}");
+            }
+            Ok(snapshot)
+        }
+    };
+    let mut store = Store::open(&cfg.data).map_err(|e| {
         if e.is_usage() {
             Failure::Input(format!("error: {e}"))
         } else {
             Failure::Runtime(anyhow::Error::new(e))
         }
     })?;
+    let (snapshot, follow) = match base {
+        Ok(s) => (s, None),
+        Err(f) => {
+            let followed = super::serve_follow::prepare_followed(&f, &cfg.data, &mut store)?;
+            (
+                followed.snapshot,
+                Some((f, followed.tracked, followed.cursor)),
+            )
+        }
+    };
     let started = std::time::Instant::now();
     let live = recover(snapshot, &store).map_err(|e| Failure::Input(format!("error: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -92,8 +112,13 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
             seq,
             started.elapsed().as_secs_f64()
         );
-        serve(state, listener, shutdown_signal())
-            .await
-            .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))
+        let follower = follow.map(|(f, tracked, cursor)| {
+            cascade_serve::follow::spawn(std::sync::Arc::clone(&state), f, tracked, cursor)
+        });
+        let served = serve(state, listener, shutdown_signal()).await;
+        if let Some(f) = follower {
+            f.stop().await;
+        }
+        served.map_err(|e| Failure::Runtime(anyhow::Error::new(e)))
     })
 }

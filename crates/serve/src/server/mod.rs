@@ -101,6 +101,12 @@ impl AppState {
         Ok(())
     }
 
+    /// Runs `f` on the store (blocking: call it from `spawn_blocking`), for background workers'
+    /// bookkeeping (a follower's cursor in the `meta` table).
+    pub fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut lock(&self.store))
+    }
+
     /// Records the headline figures as one point of history.
     pub fn record_history(&self) -> Result<(), StoreError> {
         let summary = serde_json::to_value(self.live().summary()).unwrap_or(Value::Null);
