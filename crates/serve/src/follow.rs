@@ -343,6 +343,8 @@ async fn run(
     let rpc: SharedRpc = Arc::new(Mutex::new(Rpc::new(&cfg.rpc, cfg.timeout)));
     let mut prices = live_prices(&state.live(), &tracked);
     let mut backoff = cfg.poll;
+    // The cursor resolved at the start (the log may be ahead of the saved one): saved at once.
+    save_cursor(&state, cursor).await;
     tracing::info!(
         provider = %tracked.provider.to_checksum(None),
         after = cursor,
@@ -457,17 +459,21 @@ async fn step(
         }
         *cursor = n;
     }
+    save_cursor(state, *cursor).await;
+    result
+}
+
+/// Saves the cursor in the store's `meta` table. The events are durable already: a cursor not
+/// saved only makes a restart walk blocks that have no events again (see [`prepare`]).
+async fn save_cursor(state: &Arc<AppState>, cursor: u64) {
     let (s, c) = (Arc::clone(state), cursor.to_string());
     let saved = tokio::task::spawn_blocking(move || s.with_store(|st| st.set_meta(CURSOR_KEY, &c)))
         .await
         .map_err(|e| FollowError::Io(format!("saving the cursor stopped: {e}")))
         .and_then(|r| r.map_err(FollowError::Store));
-    // The events are durable already: a cursor not saved only makes a restart re-run blocks
-    // whose events are then duplicates.
     if let Err(e) = saved {
         tracing::warn!(error = %e, "follower: cursor not saved");
     }
-    result
 }
 
 /// An event id: `aave:N:rest`, or with the reserve's id instead of the asset's when too long.
