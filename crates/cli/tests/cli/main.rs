@@ -17,6 +17,7 @@ mod margin;
 mod output;
 mod readme;
 mod scenarios;
+mod serve_follow;
 mod simulate;
 mod stress;
 mod validate;
