@@ -412,7 +412,7 @@ pub fn read_market(
         });
     }
 
-    let users = read_users(rpc, n, pool, &reserves, users, progress)?;
+    let users = read_users(rpc, n, pool, &reserves, users, true, progress)?;
     Ok(Market {
         block,
         provider,
@@ -428,12 +428,17 @@ pub fn read_market(
 /// Users per round of batches (two batches a round: configurations, then balances).
 const USERS_PER_ROUND: usize = 500;
 
-fn read_users(
+/// Reads `users` at block `n`: their configuration words, e-mode categories and, for the reserves
+/// the configuration names, the balances times the indices of `reserves` (which must be those of
+/// block `n`). A reserve id the list does not have is an error when `strict`, else skipped (a
+/// follower whose reserve list predates a newly listed reserve).
+pub(crate) fn read_users(
     rpc: &Rpc,
     n: u64,
     pool: Address,
     reserves: &[ReserveState],
     users: &[Address],
+    strict: bool,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<UserState>, ChainError> {
     const POOL: &str = "an Aave v3 Pool";
@@ -474,6 +479,9 @@ fn read_users(
                     continue;
                 }
                 let Some(r) = by_id(id) else {
+                    if !strict {
+                        continue;
+                    }
                     return Err(ChainError::Malformed {
                         call: calls[2 * k].label.clone(),
                         detail: format!("the user's configuration names reserve id {id}, which the pool does not list"),

@@ -228,14 +228,20 @@ impl Rpc {
 
     /// Runs `calls` at `block`; each call's returned bytes, in order.
     pub fn eth_calls(&self, block: u64, calls: &[Call]) -> Result<Vec<Vec<u8>>, ChainError> {
-        let tag = format!("0x{block:x}");
+        let at: Vec<(u64, &Call)> = calls.iter().map(|c| (block, c)).collect();
+        self.eth_calls_at(&at)
+    }
+
+    /// Runs each call at its own block (in as few batches as the batch size allows); each call's
+    /// returned bytes, in order.
+    pub fn eth_calls_at(&self, calls: &[(u64, &Call)]) -> Result<Vec<Vec<u8>>, ChainError> {
         let requests: Vec<(String, &str, Value)> = calls
             .iter()
-            .map(|c| {
+            .map(|(block, c)| {
                 (
                     format!("{} at {}", c.label, c.to),
                     "eth_call",
-                    json!([{"to": c.to, "data": hex(&c.data)}, tag]),
+                    json!([{"to": c.to, "data": hex(&c.data)}, format!("0x{block:x}")]),
                 )
             })
             .collect();
@@ -263,6 +269,24 @@ impl Rpc {
         (from, to): (u64, u64),
         range: u64,
     ) -> Result<Vec<Value>, ChainError> {
+        self.logs_any(&[address.to_string()], &[*topic0], (from, to), range)
+    }
+
+    /// The logs emitted by any of `addresses` whose first topic is any of `topics0`, in blocks
+    /// `from..=to`, in ranges of at most `range` blocks; in the endpoint's order (by block, then
+    /// by position in the block).
+    pub fn logs_any(
+        &self,
+        addresses: &[String],
+        topics0: &[[u8; 32]],
+        (from, to): (u64, u64),
+        range: u64,
+    ) -> Result<Vec<Value>, ChainError> {
+        let topics: Vec<String> = topics0.iter().map(|t| hex(t)).collect();
+        let address = match addresses {
+            [one] => one.clone(),
+            _ => format!("{} contracts", addresses.len()),
+        };
         let mut requests = Vec::new();
         let mut start = from;
         while start <= to {
@@ -270,7 +294,7 @@ impl Rpc {
             requests.push((
                 format!("eth_getLogs({address}, blocks {start}..={end})"),
                 "eth_getLogs",
-                json!([{"address": address, "topics": [hex(topic0)],
+                json!([{"address": addresses, "topics": [topics],
                         "fromBlock": format!("0x{start:x}"), "toBlock": format!("0x{end:x}")}]),
             ));
             if end == u64::MAX {

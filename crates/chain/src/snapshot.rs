@@ -179,8 +179,13 @@ fn share(bps: u64) -> f64 {
     to_units(U256::from(bps), 4)
 }
 
+/// An oracle price in USD per token: `price / BASE_CURRENCY_UNIT`, as the snapshot writes it.
+pub fn price_usd(price: U256, base_unit: U256) -> f64 {
+    to_units(price, 0) / to_units(base_unit, 0)
+}
+
 /// Asset ids: the symbols, made unique (`X`, `X-2`, …) and safe in TOML strings.
-fn asset_ids(m: &Market) -> Vec<String> {
+pub fn asset_ids(m: &Market) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for r in &m.reserves {
         let base: String = r
@@ -237,7 +242,7 @@ pub fn snapshot_toml(m: &Market, positions: &str, venues: &[Venue]) -> String {
         } else {
             "governance"
         };
-        let price = to_units(r.price, 0) / to_units(m.base_unit, 0);
+        let price = price_usd(r.price, m.base_unit);
         let supplied = to_units(r.total_supplied, r.config.decimals);
         let liquidity = match venues.iter().find(|v| v.asset == k) {
             Some(v) => format!(

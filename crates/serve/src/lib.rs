@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod config;
 pub mod events;
+pub mod follow;
 pub mod ingest;
 pub mod live;
 pub mod server;

@@ -82,6 +82,14 @@ CREATE TABLE alerts (
 ) STRICT;
 ";
 
+/// A small key/value table for background workers' durable bookmarks (a chain follower's last
+/// applied block, docs/serve-follow.md#cursor). Created on open when missing, so a store of schema
+/// version 1 written before it existed gains it without a version change; older builds ignore it.
+const META: &str = "CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;";
+
 /// Tables a version-1 store must have.
 const TABLES_V1: [&str; 4] = ["events", "checkpoints", "metrics", "alerts"];
 
@@ -316,6 +324,10 @@ impl Store {
             Some(Inspection::Current) => {}
             None | Some(Inspection::Empty) => store.create_schema()?,
         }
+        store
+            .conn
+            .execute_batch(META)
+            .map_err(|e| sql_error(&store.path, e))?;
         if inspection.is_none() {
             sync_dir(dir, !dir_existed, &store.path)?;
         }
@@ -472,6 +484,39 @@ impl Store {
             f(seq, Event { id, at_ms, change })?;
         }
         Ok(())
+    }
+
+    /// The value kept under `key` in the `meta` table, if any.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Keeps `value` under `key` in the `meta` table (replacing the previous one), durably when it
+    /// returns `Ok`.
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(self.err())
+    }
+
+    /// The id of the last event of the log (highest `seq`) whose id starts with `prefix`, if any.
+    pub fn last_id_with_prefix(&self, prefix: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM events WHERE substr(id, 1, length(?1)) = ?1 ORDER BY seq DESC LIMIT 1",
+                [prefix],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
     }
 
     /// The `seq` of the last event of the log; 0 when the log is empty.

@@ -12,6 +12,7 @@ pub mod import;
 pub mod margin;
 pub mod scenarios;
 pub mod serve;
+pub mod serve_follow;
 pub mod simulate;
 pub mod stress;
 pub mod validate;

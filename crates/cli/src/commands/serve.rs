@@ -29,6 +29,8 @@ pub struct ServeArgs {
     /// Settings file (docs/serve.md#configuration); flags override it.
     #[arg(long, value_name = "serve.toml")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    follow: super::serve_follow::FollowArgs,
 }
 
 pub fn run(a: &ServeArgs) -> Result<(), Failure> {
@@ -51,43 +53,23 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
     if let Some(d) = &a.data {
         cfg.data = d.clone();
     }
+    let follow = a.follow.config(cfg.snapshot.is_some())?;
     let snapshot_arg = SnapshotArg {
         snapshot: a.snapshot.snapshot.clone().or(cfg.snapshot.clone()),
     };
-    let (snapshot, warnings) =
-        load_snapshot(&snapshot_arg).map_err(|d| Failure::Input(d.to_string()))?;
-    if !warnings.is_empty() {
-        eprint!("{warnings}");
-    }
-    // The watchlist: its scenarios resolved against the served system (assets and protocols do not
-    // change while it runs); by default every built-in scenario that fits it.
-    let mut scenarios = Vec::new();
-    let names: Vec<String> = if cfg.watch.scenarios.is_empty() {
-        fitting_builtins(&snapshot)
-            .into_iter()
-            .map(String::from)
-            .collect()
-    } else {
-        cfg.watch.scenarios.clone()
+    // The snapshot served, or the market to follow (imported once, into the data folder).
+    let base = match follow {
+        Some(f) => Err(f),
+        None => {
+            let (snapshot, warnings) =
+                load_snapshot(&snapshot_arg).map_err(|d| Failure::Input(d.to_string()))?;
+            if !warnings.is_empty() {
+                eprint!("{warnings}");
+            }
+            Ok(snapshot)
+        }
     };
-    for name in &names {
-        let (sc, d) = load_scenario(name, &snapshot).map_err(|d| {
-            Failure::Input(format!(
-                "{d}error: [watchlist] scenario \"{name}\" does not fit the served system"
-            ))
-        })?;
-        if !d.is_empty() {
-            eprint!("{d}");
-        }
-        scenarios.push(sc);
-    }
-    if scenarios.is_empty() {
-        if let Some(asset) = most_held_volatile(&snapshot) {
-            scenarios.push(generic_shock(asset));
-        }
-    }
-    let watched: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
-    let store = Store::open(&cfg.data).map_err(|e| {
+    let mut store = Store::open(&cfg.data).map_err(|e| {
         if e.is_usage() {
             Failure::Input(format!("error: {e}"))
         } else {
@@ -119,6 +101,44 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
             )))
         }
     }
+    let (snapshot, follow) = match base {
+        Ok(s) => (s, None),
+        Err(f) => {
+            let followed = super::serve_follow::prepare_followed(&f, &cfg.data, &mut store)?;
+            (
+                followed.snapshot,
+                Some((f, followed.tracked, followed.cursor)),
+            )
+        }
+    };
+    // The watchlist: its scenarios resolved against the served system (assets and protocols do not
+    // change while it runs); by default every built-in scenario that fits it.
+    let mut scenarios = Vec::new();
+    let names: Vec<String> = if cfg.watch.scenarios.is_empty() {
+        fitting_builtins(&snapshot)
+            .into_iter()
+            .map(String::from)
+            .collect()
+    } else {
+        cfg.watch.scenarios.clone()
+    };
+    for name in &names {
+        let (sc, d) = load_scenario(name, &snapshot).map_err(|d| {
+            Failure::Input(format!(
+                "{d}error: [watchlist] scenario \"{name}\" does not fit the served system"
+            ))
+        })?;
+        if !d.is_empty() {
+            eprint!("{d}");
+        }
+        scenarios.push(sc);
+    }
+    if scenarios.is_empty() {
+        if let Some(asset) = most_held_volatile(&snapshot) {
+            scenarios.push(generic_shock(asset));
+        }
+    }
+    let watched: Vec<String> = scenarios.iter().map(|s| s.name.clone()).collect();
     let started = std::time::Instant::now();
     let live = recover(snapshot, &store).map_err(|e| Failure::Input(format!("error: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -163,8 +183,13 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
             started.elapsed().as_secs_f64(),
             if watched.is_empty() { "no scenario".to_string() } else { watched.join(", ") }
         );
-        serve(state, listener, shutdown_signal())
-            .await
-            .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))
+        let follower = follow.map(|(f, tracked, cursor)| {
+            cascade_serve::follow::spawn(std::sync::Arc::clone(&state), f, tracked, cursor)
+        });
+        let served = serve(state, listener, shutdown_signal()).await;
+        if let Some(f) = follower {
+            f.stop().await;
+        }
+        served.map_err(|e| Failure::Runtime(anyhow::Error::new(e)))
     })
 }

@@ -18,6 +18,7 @@ mod output;
 mod readme;
 mod scenarios;
 mod serve;
+mod serve_follow;
 mod simulate;
 mod stress;
 mod validate;

@@ -142,7 +142,8 @@ impl AppState {
         let _ = self.changes.send((what, v));
     }
 
-    /// Runs `f` on the store (blocking: call from `spawn_blocking`).
+    /// Runs `f` on the store (blocking: call it from `spawn_blocking`), for background workers'
+    /// bookkeeping (alerts, a follower's cursor in the `meta` table).
     pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
         f(&mut lock(&self.store))
     }
