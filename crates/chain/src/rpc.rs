@@ -11,6 +11,9 @@ use crate::ChainError;
 pub const DEFAULT_BATCH: usize = 200;
 /// Attempts per batch when the endpoint cannot be reached or answers 429/5xx.
 const ATTEMPTS: u32 = 4;
+/// The largest answer read (bytes). ureq's own default, 10 MiB, is below what one `eth_getLogs`
+/// range of a busy pool returns (10,000 users' Supply events on the local node: ~9 MB).
+const MAX_ANSWER_BYTES: u64 = 1 << 30;
 
 /// One `eth_call`: what it is (for messages), the contract and the calldata.
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub struct Rpc {
     batch: usize,
     /// Requests sent (batches count their members), for progress and benchmarks.
     sent: std::cell::Cell<u64>,
+    /// Batches answered (one HTTP post each; retries not counted), for benchmarks.
+    posts: std::cell::Cell<u64>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -85,6 +90,7 @@ impl Rpc {
             agent: config.into(),
             batch: DEFAULT_BATCH,
             sent: std::cell::Cell::new(0),
+            posts: std::cell::Cell::new(0),
         }
     }
 
@@ -97,6 +103,11 @@ impl Rpc {
     /// Requests sent so far.
     pub fn requests_sent(&self) -> u64 {
         self.sent.get()
+    }
+
+    /// Batches answered so far.
+    pub fn batches_sent(&self) -> u64 {
+        self.posts.get()
     }
 
     /// Posts `body`, retrying network faults and 429/5xx answers with backoff (0.5, 1, 2 s).
@@ -120,7 +131,23 @@ impl Rpc {
                             detail: format!("HTTP {status}"),
                         });
                     }
-                    return resp.body_mut().read_json::<Value>().map_err(|e| {
+                    // Read whole, then parsed from memory: ureq's read_json parses an answer above
+                    // 3.3 MB byte by byte from the socket and refuses one above 10 MiB.
+                    let bytes = resp
+                        .body_mut()
+                        .with_config()
+                        .limit(MAX_ANSWER_BYTES)
+                        .read_to_vec()
+                        .map_err(|e| ChainError::Malformed {
+                            call: what.to_string(),
+                            detail: match e {
+                                ureq::Error::BodyExceedsLimit(_) => {
+                                    format!("the answer is larger than {MAX_ANSWER_BYTES} bytes")
+                                }
+                                e => format!("cannot read the answer: {e}"),
+                            },
+                        })?;
+                    return serde_json::from_slice::<Value>(&bytes).map_err(|e| {
                         ChainError::Malformed {
                             call: what.to_string(),
                             detail: format!("the answer is not JSON: {e}"),
@@ -152,6 +179,7 @@ impl Rpc {
             let what = &chunk[0].0;
             let answer = self.post(what, &Value::Array(body))?;
             self.sent.set(self.sent.get() + chunk.len() as u64);
+            self.posts.set(self.posts.get() + 1);
             let Value::Array(items) = answer else {
                 return Err(ChainError::Malformed {
                     call: what.clone(),
@@ -169,7 +197,7 @@ impl Rpc {
                 });
             }
             let mut results: Vec<Option<Value>> = vec![None; chunk.len()];
-            for item in items {
+            for mut item in items {
                 let id = item
                     .get("id")
                     .and_then(Value::as_u64)
@@ -191,7 +219,7 @@ impl Rpc {
                             .to_string(),
                     });
                 }
-                results[id] = item.get("result").cloned();
+                results[id] = item.as_object_mut().and_then(|o| o.remove("result"));
             }
             for (i, r) in results.into_iter().enumerate() {
                 out.push(r.ok_or_else(|| ChainError::Malformed {
@@ -306,5 +334,56 @@ mod tests {
         assert_eq!(unhex("0x0"), None);
         assert_eq!(unhex("12"), None);
         assert_eq!(unhex("0xzz"), None);
+    }
+
+    /// A one-connection HTTP server on loopback that answers any request with `body`.
+    fn serve_once(body: String) -> String {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let url = format!(
+            "http://{}",
+            listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        );
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut request = vec![0u8; length];
+            let _ = reader.read_exact(&mut request);
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        });
+        url
+    }
+
+    #[test]
+    fn answers_above_ten_mebibytes_are_read() {
+        // 6 MB returned by one call: a 12 MB answer, above ureq's 10 MiB default (and above the
+        // 3.3 MB from which its read_json parses from the socket byte by byte).
+        let returned = vec![0xabu8; 6_000_000];
+        let body = format!(
+            r#"[{{"jsonrpc":"2.0","id":0,"result":"{}"}}]"#,
+            hex(&returned)
+        );
+        let rpc = Rpc::new(&serve_once(body), Duration::from_secs(30));
+        let call = Call::new("big()", alloy_primitives::Address::ZERO, vec![1, 2, 3, 4]);
+        let out = rpc.eth_calls(1, &[call]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out, vec![returned]);
+        assert_eq!((rpc.requests_sent(), rpc.batches_sent()), (1, 1));
     }
 }

@@ -185,7 +185,7 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
         .filter(|d| d.field.ends_with("assumed"))
         .count();
     eprintln!(
-        "wrote {}: {} reserves, {} e-mode categories, {} users with positions, {} positions at block {} (timestamp {}); {} requests in {:.1} s",
+        "wrote {}: {} reserves, {} e-mode categories, {} users with positions, {} positions at block {} (timestamp {}); {} requests in {} batches, {:.1} s",
         snap_path.display(),
         market.reserves.len(),
         market.emodes.len(),
@@ -194,6 +194,7 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
         block.number,
         block.timestamp,
         rpc.requests_sent(),
+        rpc.batches_sent(),
         t0.elapsed().as_secs_f64()
     );
     if assumed > 0 {
