@@ -161,7 +161,7 @@ const PM_VOL_SHOCK: f64 = 0.3;
 pub(crate) fn portfolio_margin(settings: &Settings) -> Result<Option<Measurement>, BenchError> {
     use cascade_protocols::clearinghouse::margin::series_terms;
     use cascade_protocols::clearinghouse::Clearinghouse;
-    use cascade_protocols::options::black76_price;
+    use cascade_protocols::options::{black76_price, OptionSpec};
 
     let Settings {
         runs,
@@ -223,7 +223,14 @@ pub(crate) fn portfolio_margin(settings: &Settings) -> Result<Option<Measurement
                 let spot = v.option_spot[se.underlying];
                 let value = |s0: f64, f: f64| {
                     let (kind, t, vol) = series_terms(se, p, 1.0, s0);
-                    black76_price(kind, s0, se.strike, p.options.rate, vol * f, t)
+                    black76_price(&OptionSpec {
+                        kind,
+                        spot: s0,
+                        strike: se.strike,
+                        rate: p.options.rate,
+                        vol: vol * f,
+                        t_years: t,
+                    })
                 };
                 add(
                     v.root[se.underlying],

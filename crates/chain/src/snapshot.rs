@@ -5,65 +5,149 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use alloy_primitives::U256;
 use cascade_io::write::{write_table_parquet, Column};
+use cascade_model::{CurveSpec, PoolDepth};
 
 use crate::aave::Market;
-use crate::dex::{V2Pair, UNISWAP_V2_FEE};
+use crate::dex::{DexPool, UNISWAP_V2_FEE};
 use crate::ChainError;
 
-/// A measured venue for one of the market's assets: a constant-product pool (docs/import.md#dex-liquidity).
+/// A measured venue for one of the market's assets: a Uniswap v2 pair or v3 pool
+/// (docs/import.md#dex-liquidity).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Venue {
     /// Index into [`Market::reserves`] of the asset sold there.
     pub asset: usize,
     /// Index of the asset it pays in.
     pub quote_asset: usize,
-    /// Pool reserves, tokens.
-    pub base: f64,
-    pub quote: f64,
-    pub fee: f64,
-    /// Where it was read.
+    /// The curve, in tokens of the asset and of the quote asset.
+    pub curve: CurveSpec,
+    /// Where it was read: "Uniswap v2 pair 0x…" or "Uniswap v3 pool 0x…".
     pub pool: String,
 }
 
-/// The venues of Uniswap v2 `pairs` for the market's assets: each pair serves its volatile token,
-/// quoted in the other, when exactly one of the two is a USD stablecoin; otherwise `token0`, quoted
-/// in `token1`. Both tokens must be reserves of the market; an asset keeps its first pool.
-pub fn v2_venues(m: &Market, pairs: &[V2Pair]) -> Result<Vec<Venue>, ChainError> {
+/// Which of a pool's two tokens it serves, as indices into the market's reserves: its volatile
+/// token, quoted in the other, when exactly one of the two is a USD stablecoin; otherwise `token0`,
+/// quoted in `token1`. Both tokens must be reserves of the market.
+fn served(m: &Market, pool: &DexPool) -> Result<(usize, usize, bool), ChainError> {
+    let (t0, t1) = pool.tokens();
+    let find = |t| m.reserves.iter().position(|r| r.underlying == t);
+    let (Some(i0), Some(i1)) = (find(t0), find(t1)) else {
+        return Err(ChainError::Usage(format!(
+            "--dex-pool {}: trades {t0} and {t1}, which are not both reserves of the market",
+            pool.address().to_checksum(None),
+        )));
+    };
+    let stable = |i: usize| STABLES.contains(&m.reserves[i].symbol.as_str());
+    Ok(if stable(i0) && !stable(i1) {
+        (i1, i0, false)
+    } else {
+        (i0, i1, true)
+    })
+}
+
+/// The curve of `pool` for selling token0 (`base_is_token0`) or token1, in tokens of both.
+pub fn pool_curve(pool: &DexPool, base_is_token0: bool) -> Result<CurveSpec, ChainError> {
+    Ok(match pool {
+        DexPool::V2(p) => {
+            let r0 = to_units(p.reserve0, u64::from(p.decimals0));
+            let r1 = to_units(p.reserve1, u64::from(p.decimals1));
+            let (base, quote) = if base_is_token0 { (r0, r1) } else { (r1, r0) };
+            CurveSpec::ConstantProduct(PoolDepth {
+                base,
+                quote,
+                fee: UNISWAP_V2_FEE,
+            })
+        }
+        DexPool::V3(p) => CurveSpec::Concentrated(Arc::new(p.curve(base_is_token0)?)),
+    })
+}
+
+/// "Uniswap v2 pair 0x…" or "Uniswap v3 pool 0x…".
+fn pool_label(pool: &DexPool) -> String {
+    let kind = match pool {
+        DexPool::V2(_) => "Uniswap v2 pair",
+        DexPool::V3(_) => "Uniswap v3 pool",
+    };
+    format!("{kind} {}", pool.address().to_checksum(None))
+}
+
+/// The `cascade import dex` file (docs/import.md#dex-liquidity): per pool, one `[[venue]]` for each
+/// of its tokens sold for the other, with the `liquidity = { … }` line a snapshot's asset takes.
+pub fn dex_curves_toml(
+    pools: &[DexPool],
+    symbols: &[(String, String)],
+    block: u64,
+) -> Result<String, ChainError> {
+    let mut o = format!(
+        "# DEX liquidity read by `cascade import dex` at block {block} (docs/import.md#dex-liquidity).\n\
+         # Put a venue's `liquidity` line in the [[asset]] table of the token it sells; its quote_asset\n\
+         # must be the id the other token has in your snapshot (here its symbol).\n"
+    );
+    for (p, (s0, s1)) in pools.iter().zip(symbols) {
+        let (t0, t1) = p.tokens();
+        for (base_is_token0, sells, sells_at, gets, gets_at) in
+            [(true, s0, t0, s1, t1), (false, s1, t1, s0, t0)]
+        {
+            let _ = write!(
+                o,
+                "\n[[venue]]\npool = \"{}\"\nsells = \"{sells}\"\nsells_address = \"{}\"\nfor = \"{gets}\"\nfor_address = \"{}\"\n{}\n",
+                pool_label(p),
+                sells_at.to_checksum(None),
+                gets_at.to_checksum(None),
+                liquidity_line(&pool_curve(p, base_is_token0)?, gets)
+            );
+        }
+    }
+    Ok(o)
+}
+
+/// The venues of `pools` for the market's assets ([`served`] decides which token a pool serves); an
+/// asset keeps its first pool. A v2 pair is a constant product on its reserves with the 0.3% fee; a
+/// v3 pool is its concentrated liquidity ([`crate::dex::V3Pool::curve`]).
+pub fn venues(m: &Market, pools: &[DexPool]) -> Result<Vec<Venue>, ChainError> {
     let mut venues: Vec<Venue> = Vec::new();
-    for p in pairs {
-        let find = |t| m.reserves.iter().position(|r| r.underlying == t);
-        let (Some(i0), Some(i1)) = (find(p.token0), find(p.token1)) else {
-            return Err(ChainError::Usage(format!(
-                "--dex-pool {}: trades {} and {}, which are not both reserves of the market",
-                p.address.to_checksum(None),
-                p.token0,
-                p.token1
-            )));
-        };
-        let stable = |i: usize| STABLES.contains(&m.reserves[i].symbol.as_str());
-        let r0 = to_units(p.reserve0, u64::from(p.decimals0));
-        let r1 = to_units(p.reserve1, u64::from(p.decimals1));
-        let (asset, quote_asset, base, quote) = if stable(i0) && !stable(i1) {
-            (i1, i0, r1, r0)
-        } else {
-            (i0, i1, r0, r1)
-        };
+    for p in pools {
+        let (asset, quote_asset, base_is_token0) = served(m, p)?;
         if venues.iter().any(|v| v.asset == asset) {
             continue;
         }
         venues.push(Venue {
             asset,
             quote_asset,
-            base,
-            quote,
-            fee: UNISWAP_V2_FEE,
-            pool: p.address.to_checksum(None),
+            curve: pool_curve(p, base_is_token0)?,
+            pool: pool_label(p),
         });
     }
     Ok(venues)
+}
+
+/// A measured curve's `liquidity = { … }` line, paid in `quote_asset`.
+fn liquidity_line(curve: &CurveSpec, quote_asset: &str) -> String {
+    match curve {
+        CurveSpec::ConstantProduct(d) => format!(
+            "liquidity = {{ curve = \"constant_product\", base = {:?}, quote = {:?}, fee = {:?}, quote_asset = \"{quote_asset}\" }}",
+            d.base, d.quote, d.fee
+        ),
+        CurveSpec::Concentrated(c) => {
+            let ranges: Vec<String> = c
+                .ranges
+                .iter()
+                .map(|r| format!("[{:?}, {:?}, {:?}]", r.lower, r.upper, r.liquidity))
+                .collect();
+            format!(
+                "liquidity = {{ curve = \"concentrated\", price = {:?}, fee = {:?}, ranges = [{}], quote_asset = \"{quote_asset}\" }}",
+                c.price,
+                c.fee,
+                ranges.join(", ")
+            )
+        }
+        // Importers write only the two kinds above.
+        other => format!("# unsupported venue curve {other:?}"),
+    }
 }
 
 /// The protocol id of the imported pool.
@@ -157,8 +241,10 @@ pub fn snapshot_toml(m: &Market, positions: &str, venues: &[Venue]) -> String {
         let supplied = to_units(r.total_supplied, r.config.decimals);
         let liquidity = match venues.iter().find(|v| v.asset == k) {
             Some(v) => format!(
-                "# Uniswap v2 pair {} at block {}\nliquidity = {{ curve = \"constant_product\", base = {:?}, quote = {:?}, fee = {:?}, quote_asset = \"{}\" }}",
-                v.pool, m.block.number, v.base, v.quote, v.fee, ids[v.quote_asset]
+                "# {} at block {}\n{}",
+                v.pool,
+                m.block.number,
+                liquidity_line(&v.curve, &ids[v.quote_asset])
             ),
             // The assumption: a day's volume equal to the reserve's supplied value (at least $1M),
             // and a square-root impact of 10% when that much is sold.

@@ -235,6 +235,9 @@ fn imported_accounts_match_the_contracts_and_faults_are_named() {
     // The Uniswap v2 pair as WETH's venue: selling 10 WETH through the imported curve leaves the price
     // the pair shows after the same swap on chain.
     v2_curve_matches_the_pair_after_a_swap(&node, &addresses, &rpc, &market, dir.path());
+    // The Uniswap v3 pool the same way, both directions, each swap crossing initialized ticks; and
+    // `cascade import dex` writes the same curve.
+    v3_curve_matches_the_pool_after_swaps(&node, &addresses, &rpc, &market, dir.path());
 
     // A 20% drop of WETH, in cascade and on chain: every first-round liquidation cascade predicts is
     // executed on chain with cascade's pair and amount, and the contracts move the same amounts.
@@ -397,10 +400,10 @@ fn v2_curve_matches_the_pair_after_a_swap(
 ) {
     let pair = parse_address(addresses["uniswap"]["v2"]["pair"].as_str().unwrap_or(""))
         .unwrap_or_else(|e| panic!("{e}"));
-    let pairs = cascade_chain::dex::read_v2_pairs(rpc, market.block.number, &[pair])
+    let pools = cascade_chain::dex::read_pools(rpc, market.block.number, &[pair])
         .unwrap_or_else(|e| panic!("{e}"));
-    let venues =
-        cascade_chain::snapshot::v2_venues(market, &pairs).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(pools[0], cascade_chain::dex::DexPool::V2(_)));
+    let venues = cascade_chain::snapshot::venues(market, &pools).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(venues.len(), 1);
     let out = dir.join("with-dex");
     write_market(market, &venues, &out).unwrap_or_else(|e| panic!("{e}"));
@@ -449,4 +452,118 @@ fn v2_curve_matches_the_pair_after_a_swap(
         close(proceeds, got, 1e-9),
         "proceeds: cascade {proceeds} vs chain {got}"
     );
+}
+
+/// A number the harness printed as a decimal string.
+fn num_at(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_str()
+        .unwrap_or("nan")
+        .parse::<f64>()
+        .unwrap_or(f64::NAN)
+}
+
+fn v3_curve_matches_the_pool_after_swaps(
+    node: &Node,
+    addresses: &Value,
+    rpc: &Rpc,
+    market: &cascade_chain::aave::Market,
+    dir: &Path,
+) {
+    let pool = parse_address(addresses["uniswap"]["v3"]["pool"].as_str().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = market.block.number;
+    let pools = cascade_chain::dex::read_pools(rpc, at, &[pool]).unwrap_or_else(|e| panic!("{e}"));
+    let cascade_chain::dex::DexPool::V3(v3) = &pools[0] else {
+        panic!("the v3 pool was read as {:?}", pools[0]);
+    };
+    // Four positions: their eight ends are the initialized ticks.
+    assert_eq!(v3.ticks.len(), 8, "{:?}", v3.ticks);
+    let venues = cascade_chain::snapshot::venues(market, &pools).unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("with-v3");
+    write_market(market, &venues, &out).unwrap_or_else(|e| panic!("{e}"));
+    let (snap, _) =
+        cascade_io::load_snapshot(&out.join("snapshot.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let weth = snap.asset_idx("WETH").unwrap_or_else(|| panic!("no WETH"));
+    let spec = snap.assets[weth].liquidity.curve.clone();
+    assert!(matches!(spec, cascade_model::CurveSpec::Concentrated(_)));
+    let mut curve = cascade_market::curve::Curve::from_spec(&spec);
+    // USDC per WETH from a pool's sqrtPriceX96 (WETH 18 decimals, USDC 6).
+    let weth_is_token0 = v3.token0 == market.reserves[weth].underlying;
+    let usd_per_weth = |sqrt_x96: f64| {
+        let p = (sqrt_x96 / 2f64.powi(96)).powi(2);
+        if weth_is_token0 {
+            p * 1e12
+        } else {
+            1.0 / (p * 1e12)
+        }
+    };
+    let before = usd_per_weth(to_f64(v3.sqrt_price_x96));
+    assert!(close(curve.spot_price(), before, 1e-12));
+    // Sell 50 WETH (down through the narrow range's lower tick near 3,920), then spend 400,000
+    // USDC (back up through that tick and the one near 4,080): the pool after each swap is
+    // cascade's curve.
+    for (token_in, amount_in, raw) in [
+        ("WETH", 50.0, "50000000000000000000"),
+        ("USDC", 400_000.0, "400000000000"),
+    ] {
+        let (got, tick_before) = {
+            let (q, t) = (amount_in, curve.spot_price());
+            if token_in == "WETH" {
+                (curve.sell(q), t)
+            } else {
+                (curve.spend(q), t)
+            }
+        };
+        let chain = node_script(
+            node,
+            "swap.js",
+            &[("POOL", "v3"), ("TOKEN_IN", token_in), ("AMOUNT_IN", raw)],
+        );
+        let after = usd_per_weth(num_at(&chain["poolAfter"], "sqrtPriceX96"));
+        // The swap crossed initialized ticks (the sale one, the buy the same one back and one more).
+        let tick = |k: &str| chain[k]["tick"].as_i64().unwrap_or(0);
+        let (lo, hi) = {
+            let (a, b) = (tick("poolBefore"), tick("poolAfter"));
+            (a.min(b), a.max(b))
+        };
+        let crossed = v3
+            .ticks
+            .iter()
+            .filter(|(t, _)| (lo..=hi).contains(&i64::from(*t)))
+            .count();
+        assert!(
+            crossed >= if token_in == "WETH" { 1 } else { 2 },
+            "{token_in}: {crossed} ticks crossed: {chain}"
+        );
+        assert!(
+            close(curve.spot_price(), after, 1e-9),
+            "{token_in} in: price after, cascade {} vs chain {after} (before {tick_before})",
+            curve.spot_price()
+        );
+        let decimals_out = if token_in == "WETH" { 1e6 } else { 1e18 };
+        let chain_out = num_at(&chain, "amountOut") / decimals_out;
+        assert!(
+            close(got, chain_out, 1e-9),
+            "{token_in} in: out cascade {got} vs chain {chain_out}"
+        );
+    }
+    // `cascade import dex` at the same block writes the same WETH curve, and USDC's the other way.
+    let symbols =
+        cascade_chain::dex::token_symbols(rpc, at, &pools).unwrap_or_else(|e| panic!("{e}"));
+    let text = cascade_chain::snapshot::dex_curves_toml(&pools, &symbols, at)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let snapshot_text =
+        std::fs::read_to_string(out.join("snapshot.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let weth_line = snapshot_text
+        .lines()
+        .find(|l| l.starts_with("liquidity = { curve = \"concentrated\""))
+        .unwrap_or_else(|| panic!("{snapshot_text}"));
+    assert!(text.contains(weth_line), "{text}");
+    assert_eq!(text.matches("[[venue]]").count(), 2);
+    assert!(text.contains("sells = \"USDC\"") && text.contains("quote_asset = \"WETH\""));
+}
+
+fn to_f64(x: alloy_primitives::U256) -> f64 {
+    x.to_string().parse::<f64>().unwrap_or(f64::NAN)
 }

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 use commands::{
     bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks, import, margin,
-    scenarios, simulate, stress, validate,
+    scenarios, serve, simulate, stress, validate,
 };
 use failure::Failure;
 
@@ -61,6 +61,9 @@ enum Command {
     Greeks(greeks::GreeksArgs),
     /// Read real protocol state over JSON-RPC at a pinned block into a snapshot (docs/import.md).
     Import(import::ImportArgs),
+    /// The live monitor: ingest prices and positions over HTTP, keep risk current, serve it
+    /// (docs/serve.md).
+    Serve(serve::ServeArgs),
     /// Write a realistic synthetic system of any size: DIR/snapshot.toml and DIR/positions.parquet.
     Gen(gen::GenArgs),
     /// The benchmark suite: every engine timed against this machine's measured limits.
@@ -110,6 +113,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Greeks(args) => greeks::run(&args),
         Command::Margin(args) => margin::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Gen(args) => gen::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Scenarios(args) => scenarios::run(&args),

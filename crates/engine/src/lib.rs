@@ -503,25 +503,11 @@ fn round_report(
     }
     let sales = fills
         .iter()
-        .map(|f| SaleReport {
-            asset: asset(f.asset),
-            quantity: f.quantity,
-            proceeds_usd: f.proceeds_usd,
-            slippage_usd: f.slippage_usd,
-            price_before: f.price_before,
-            price_after: f.price_after,
-        })
+        .map(|f| Traded::new(asset(f.asset), f))
         .collect();
     let buys = buy_fills
         .iter()
-        .map(|f| BuyReport {
-            asset: asset(f.asset),
-            quantity: f.quantity,
-            cost_usd: f.cost_usd,
-            slippage_usd: f.slippage_usd,
-            price_before: f.price_before,
-            price_after: f.price_after,
-        })
+        .map(|f| Traded::new(asset(f.asset), f))
         .collect();
     let bad_debt_usd = bad_debt.iter().map(|b: &BadDebtReport| b.usd).sum();
     let with_accounts: Vec<(&LossOutcome, u64)> = losses

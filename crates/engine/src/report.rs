@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use cascade_market::price::{BuyFill, SaleFill};
 use cascade_protocols::{EndState, LossOutcome, ProtocolModel, ProtocolRound};
 
 /// Everything one stress run produced.
@@ -337,31 +338,31 @@ pub struct PausedReport {
     pub deferred_accounts: u64,
 }
 
-/// All sales of one asset in one round.
+/// What one round's trades of one asset did ([`SaleFill`] or [`BuyFill`]), the asset named: in JSON
+/// the fill's fields follow `asset` at the same level.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SaleReport {
+pub struct Traded<F> {
     pub asset: String,
-    pub quantity: f64,
-    pub proceeds_usd: f64,
-    pub slippage_usd: f64,
-    pub price_before: f64,
-    pub price_after: f64,
+    #[serde(flatten)]
+    pub fill: F,
 }
+
+impl<F: Clone> Traded<F> {
+    /// `fill` under the asset's name.
+    pub fn new(asset: String, fill: &F) -> Traded<F> {
+        Traded {
+            asset,
+            fill: fill.clone(),
+        }
+    }
+}
+
+/// All sales of one asset in one round.
+pub type SaleReport = Traded<SaleFill>;
 
 /// All buys of one asset in one round (after crossing with the round's sales of it, see
 /// `Market::execute_orders`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BuyReport {
-    pub asset: String,
-    /// Tokens bought.
-    pub quantity: f64,
-    /// Paid, USD.
-    pub cost_usd: f64,
-    /// `cost_usd − quantity·price_before`, USD.
-    pub slippage_usd: f64,
-    pub price_before: f64,
-    pub price_after: f64,
-}
+pub type BuyReport = Traded<BuyFill>;
 
 /// Liquidations of one protocol, collateral and debt asset in one round.
 #[derive(Debug, Clone, PartialEq, Serialize)]

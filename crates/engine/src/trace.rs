@@ -224,35 +224,37 @@ pub(crate) fn round_lines(
             fmt_usd(l.uncovered_usd)
         ));
     }
-    for sale in &r.sales {
-        let a = s
-            .assets
-            .iter()
-            .position(|x| x.id == sale.asset)
-            .unwrap_or(0);
+    // Sales, then buys: (asset, verb, tokens, what the trade gives, USD, slippage USD).
+    let sales = r.sales.iter().map(|t| {
+        let f = &t.fill;
+        (
+            &t.asset,
+            "selling",
+            f.quantity,
+            "yields",
+            f.proceeds_usd,
+            f.slippage_usd,
+        )
+    });
+    let buys = r.buys.iter().map(|t| {
+        let f = &t.fill;
+        (
+            &t.asset,
+            "buying",
+            f.quantity,
+            "costs",
+            f.cost_usd,
+            f.slippage_usd,
+        )
+    });
+    for (asset, doing, tokens, gives, usd, slippage) in sales.chain(buys) {
+        let a = s.assets.iter().position(|x| &x.id == asset).unwrap_or(0);
         lines.push(format!(
-            "round {}: selling {} {} yields {} (slippage {}) → {} {} (${:.4} → ${:.4})",
+            "round {}: {doing} {} {asset} {gives} {} (slippage {}) → {asset} {} (${:.4} → ${:.4})",
             r.round,
-            fmt_tokens(sale.quantity),
-            sale.asset,
-            fmt_usd(sale.proceeds_usd),
-            fmt_usd(sale.slippage_usd),
-            sale.asset,
-            fmt_change(start[a], next[a]),
-            start[a],
-            next[a],
-        ));
-    }
-    for buy in &r.buys {
-        let a = s.assets.iter().position(|x| x.id == buy.asset).unwrap_or(0);
-        lines.push(format!(
-            "round {}: buying {} {} costs {} (slippage {}) → {} {} (${:.4} → ${:.4})",
-            r.round,
-            fmt_tokens(buy.quantity),
-            buy.asset,
-            fmt_usd(buy.cost_usd),
-            fmt_usd(buy.slippage_usd),
-            buy.asset,
+            fmt_tokens(tokens),
+            fmt_usd(usd),
+            fmt_usd(slippage),
             fmt_change(start[a], next[a]),
             start[a],
             next[a],

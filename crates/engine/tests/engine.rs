@@ -179,7 +179,7 @@ fn liquidation_protocol_fee_goes_to_the_treasury_and_is_not_sold() {
     assert_close!(l.protocol_fee_usd, 75.0);
     let sold = &r.rounds[1].sales;
     assert_eq!(sold.len(), 1);
-    assert_close!(sold[0].quantity, 9.796875);
+    assert_close!(sold[0].fill.quantity, 9.796875);
     // Without the fee the liquidator sells all it seized.
     let s = System::new()
         .name("fee")
@@ -190,7 +190,7 @@ fn liquidation_protocol_fee_goes_to_the_treasury_and_is_not_sold() {
         .build();
     let r = run(&s, &scenario(&s, sc));
     assert_eq!(r.rounds[1].liquidations[0].protocol_fee_tokens, 0.0);
-    assert_close!(r.rounds[1].sales[0].quantity, 9.84375);
+    assert_close!(r.rounds[1].sales[0].fill.quantity, 9.84375);
 }
 
 #[test]
@@ -259,13 +259,25 @@ fn two_round_power_law_fire_sale() {
     let r = run(&s, &scenario(&s, ETH_MINUS_5));
     assert_eq!(r.rounds[1].liquidations.len(), 1);
     assert_close!(r.rounds[1].liquidations[0].seized_tokens, 9.394736842105264);
-    assert_close!(r.rounds[1].sales[0].proceeds_usd, 17347.23380185219, 1e-9);
-    assert_close!(r.rounds[1].sales[0].slippage_usd, 502.7661981478086, 1e-7);
+    assert_close!(
+        r.rounds[1].sales[0].fill.proceeds_usd,
+        17347.23380185219,
+        1e-9
+    );
+    assert_close!(
+        r.rounds[1].sales[0].fill.slippage_usd,
+        502.7661981478086,
+        1e-7
+    );
     assert_close!(r.rounds[2].prices["ETH"], 1819.726405337745);
     let l2 = &r.rounds[2].liquidations[0];
     assert_close!(l2.repaid_tokens, 7750.0);
     assert_close!(l2.seized_tokens, 4.47182608117931);
-    assert_close!(r.rounds[2].sales[0].proceeds_usd, 8097.680428235056, 1e-9);
+    assert_close!(
+        r.rounds[2].sales[0].fill.proceeds_usd,
+        8097.680428235056,
+        1e-9
+    );
     assert_close!(r.final_prices["ETH"], 1802.47525693917);
     assert_eq!(r.system.rounds, 3);
     assert!(r.system.fixed_point);
@@ -445,8 +457,8 @@ fn stableswap_quoted_in_eth_routes_proceeds_to_what_the_liquidator_repaid() {
         (sales[0].asset.as_str(), sales[1].asset.as_str()),
         ("stETH", "ETH")
     );
-    assert_close!(sales[0].quantity, 137.6140350877193);
-    assert_close!(sales[1].quantity, 88.31348810574006, 1e-8);
+    assert_close!(sales[0].fill.quantity, 137.6140350877193);
+    assert_close!(sales[1].fill.quantity, 88.31348810574006, 1e-8);
     assert_close!(r.final_prices["stETH"], 1709.2301752298322, 1e-9);
     assert_close!(r.final_prices["ETH"], 1800.0);
     assert_eq!(r.system.rounds, 2);

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use cascade_model::{
     Asset, AssetKind, Breakers, ClearinghouseParams, CollateralWeight, CurveSpec, Liquidity,
-    LossMode, MarginMode, OptionType, OptionsParams, OracleSpec, PerpMarket, Protocol,
+    LossMode, MarginMode, OptionType, OptionsParams, OracleSpec, PerpMarket, PoolDepth, Protocol,
     ProtocolKind, ProtocolParams, Side, SmileSpec, Snapshot,
 };
 use rand::{Rng, SeedableRng};
@@ -278,9 +278,11 @@ pub fn clearinghouse_book(accounts: usize, options_per_account: usize, seed: u64
         0.0,
         CurveSpec::StableSwap {
             amplification: 50.0,
-            base: 1e5 * depth,
-            quote: 1e5 * depth,
-            fee: 0.0004,
+            depth: PoolDepth {
+                base: 1e5 * depth,
+                quote: 1e5 * depth,
+                fee: 0.0004,
+            },
         },
     );
     steth.underlying = Some(1);

@@ -41,7 +41,7 @@ pub use clearinghouse::{
     PERP_SHARE, SHORT_OPTION_SHARE,
 };
 
-use cascade_model::{AssetIdx, AssetKind, CurveSpec, ProtocolParams, Side, Snapshot};
+use cascade_model::{AssetIdx, AssetKind, ProtocolParams, Side, Snapshot};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
@@ -292,29 +292,7 @@ pub fn scale_market_depth(out: &mut Snapshot, base: &Snapshot, prices: &[f64]) {
         } else {
             to_all / from_all
         };
-        asset.liquidity.curve = match asset.liquidity.curve {
-            CurveSpec::ConstantProduct { base, quote, fee } => CurveSpec::ConstantProduct {
-                base: base * m,
-                quote: quote * m,
-                fee,
-            },
-            CurveSpec::StableSwap {
-                amplification,
-                base,
-                quote,
-                fee,
-            } => CurveSpec::StableSwap {
-                amplification,
-                base: base * m,
-                quote: quote * m,
-                fee,
-            },
-            CurveSpec::PowerLaw { adv_usd, k, alpha } => CurveSpec::PowerLaw {
-                adv_usd: adv_usd * m,
-                k,
-                alpha,
-            },
-        };
+        asset.liquidity.curve = asset.liquidity.curve.scaled(m);
     }
 }
 

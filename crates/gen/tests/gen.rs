@@ -7,7 +7,7 @@
 use cascade_gen::{generate, generate_detailed, MIN_HEALTH_FACTOR};
 use cascade_io::Format;
 use cascade_io::{parse_scenario, snapshot_from_str};
-use cascade_model::{AssetKind, Side, Snapshot};
+use cascade_model::{AssetKind, PoolDepth, Side, Snapshot};
 
 const SYSTEM: &str = include_str!("../../../examples/builtin/system.toml");
 const ETH_CRASH: &str = include_str!("../../../examples/builtin/eth-crash.toml");
@@ -280,7 +280,7 @@ fn same_seed_same_system_different_seed_different_system() {
     // Assets are the base's but for their curves' depth (scaled to the book; see below).
     let mut same = a.assets.clone();
     for (x, y) in same.iter_mut().zip(&base.assets) {
-        x.liquidity = y.liquidity;
+        x.liquidity = y.liquidity.clone();
     }
     assert_eq!(same, base.assets);
     assert_eq!(a.correlations, base.correlations);
@@ -420,8 +420,8 @@ fn market_depth_scales_with_each_assets_collateral() {
     let eth = base.asset_idx("ETH").unwrap_or(0);
     let ratio = coll(&g, eth) / coll(&base, eth);
     match (
-        base.assets[eth].liquidity.curve,
-        g.assets[eth].liquidity.curve,
+        &base.assets[eth].liquidity.curve,
+        &g.assets[eth].liquidity.curve,
     ) {
         (
             CurveSpec::PowerLaw {
@@ -443,19 +443,17 @@ fn market_depth_scales_with_each_assets_collateral() {
     let steth = base.asset_idx("stETH").unwrap_or(0);
     let ratio = coll(&g, steth) / coll(&base, steth);
     match (
-        base.assets[steth].liquidity.curve,
-        g.assets[steth].liquidity.curve,
+        &base.assets[steth].liquidity.curve,
+        &g.assets[steth].liquidity.curve,
     ) {
         (
             CurveSpec::StableSwap {
-                base: x0,
                 amplification: a0,
-                ..
+                depth: PoolDepth { base: x0, .. },
             },
             CurveSpec::StableSwap {
-                base: x1,
                 amplification: a1,
-                ..
+                depth: PoolDepth { base: x1, .. },
             },
         ) => {
             assert!((x1 / x0 - ratio).abs() < 1e-9 * ratio);

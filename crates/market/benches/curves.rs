@@ -4,26 +4,28 @@
 use std::hint::black_box;
 
 use cascade_market::curve::{Curve, Quoter};
-use cascade_model::CurveSpec;
+use cascade_model::{CurveSpec, PoolDepth};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn curves(c: &mut Criterion) {
     let specs = [
         (
             "constant_product",
-            CurveSpec::ConstantProduct {
+            CurveSpec::ConstantProduct(PoolDepth {
                 base: 1.0e5,
                 quote: 2.0e8,
                 fee: 0.003,
-            },
+            }),
         ),
         (
             "stableswap",
             CurveSpec::StableSwap {
                 amplification: 50.0,
-                base: 1.0e5,
-                quote: 1.0e5,
-                fee: 0.0004,
+                depth: PoolDepth {
+                    base: 1.0e5,
+                    quote: 1.0e5,
+                    fee: 0.0004,
+                },
             },
         ),
         (

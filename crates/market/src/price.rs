@@ -11,6 +11,8 @@
 //! base, `par` being the asset's redemption value in quote units (an lst's `p_U·rate`, a stable's peg),
 //! so the pool's marginal price is the asset's discount to par (0.93 = 7% depegged).
 
+use serde::Serialize;
+
 use cascade_model::{AssetIdx, AssetKind, Scenario, Snapshot};
 
 use crate::curve::{Curve, Quoter};
@@ -42,9 +44,11 @@ pub struct PricingState {
     pub shock_factor: Vec<f64>,
 }
 
-/// What the sales of one asset in one round did.
-#[derive(Debug, Clone, PartialEq)]
+/// What the sales of one asset in one round did. Serialized without the asset's index: a report
+/// names the asset (see `cascade_engine::report::Traded`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SaleFill {
+    #[serde(skip)]
     pub asset: AssetIdx,
     /// Tokens sold.
     pub quantity: f64,
@@ -75,9 +79,10 @@ pub struct BuyOrder {
     pub quantity: f64,
 }
 
-/// What the buys of one asset in one round did.
-#[derive(Debug, Clone, PartialEq)]
+/// What the buys of one asset in one round did, serialized like [`SaleFill`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BuyFill {
+    #[serde(skip)]
     pub asset: AssetIdx,
     /// Tokens bought (less than ordered only when the pool could not deliver, see
     /// [`Market::execute_orders`]).

@@ -48,25 +48,111 @@ impl AssetKind {
     }
 }
 
-/// The shape of an asset's market depth (docs/liquidity.md). Amounts are in tokens of the asset (`base`) and
-/// of the quote asset (`quote`, USD unless the liquidity names a `quote_asset`).
+/// The balances and fee of a two-coin pool (constant product or stableswap): `base` tokens of the asset
+/// sold, `quote` tokens of what it is sold for (USD unless the liquidity names a `quote_asset`), and the
+/// fee, a fraction of the input kept by the pool.
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolDepth {
+    /// Tokens of the asset sold.
+    pub base: f64,
+    /// Tokens (or USD) of the quote.
+    pub quote: f64,
+    /// Fraction of each input kept by the pool, in [0, 1).
+    pub fee: f64,
+}
+
+impl PoolDepth {
+    /// The same pool with both balances times `m` (its price `quote/base` unchanged, the fee kept):
+    /// a scenario's or a generator's depth scaling (docs/liquidity.md#depth-scaling).
+    pub fn scaled(self, m: f64) -> PoolDepth {
+        PoolDepth {
+            base: self.base * m,
+            quote: self.quote * m,
+            fee: self.fee,
+        }
+    }
+}
+
+/// Liquidity `L` on one price range of a concentrated-liquidity pool: `L` is constant for prices
+/// (quote per base token) in `[lower, upper)`, in units of `√(base tokens · quote tokens)`, so that
+/// on the range the pool holds `L·(1/√p − 1/√upper)` base and `L·(√p − √lower)` quote at price `p`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiquidityRange {
+    pub lower: f64,
+    pub upper: f64,
+    pub liquidity: f64,
+}
+
+/// A concentrated-liquidity pool (Uniswap v3, docs/liquidity.md#concentrated-liquidity): its price
+/// now (quote per base token), its fee (a fraction of each input, not added to the liquidity) and
+/// its liquidity by price range; overlapping ranges add up, prices outside every range have none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConcentratedSpec {
+    pub price: f64,
+    pub fee: f64,
+    pub ranges: Vec<LiquidityRange>,
+}
+
+impl ConcentratedSpec {
+    /// The same pool with every range's liquidity times `m` (prices and fee unchanged): depth
+    /// scaling (docs/liquidity.md#depth-scaling).
+    pub fn scaled(&self, m: f64) -> ConcentratedSpec {
+        ConcentratedSpec {
+            price: self.price,
+            fee: self.fee,
+            ranges: self
+                .ranges
+                .iter()
+                .map(|r| LiquidityRange {
+                    liquidity: r.liquidity * m,
+                    ..*r
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The shape of an asset's market depth (docs/liquidity.md).
+#[derive(Debug, Clone, PartialEq)]
 pub enum CurveSpec {
     /// `x·y = k` with a fee kept by the pool.
-    ConstantProduct { base: f64, quote: f64, fee: f64 },
+    ConstantProduct(PoolDepth),
     /// Curve's two-coin invariant with amplification `A`.
     StableSwap {
         amplification: f64,
-        base: f64,
-        quote: f64,
-        fee: f64,
+        depth: PoolDepth,
     },
     /// `p(V) = p_ref·(1 − k·(V/adv_usd)^alpha)`, `V` the value sold since round 0 at `p_ref`.
     PowerLaw { adv_usd: f64, k: f64, alpha: f64 },
+    /// Uniswap v3's concentrated liquidity; shared, since a tick profile can be long.
+    Concentrated(std::sync::Arc<ConcentratedSpec>),
+}
+
+impl CurveSpec {
+    /// The curve with its depth times `m` (docs/liquidity.md#depth-scaling): a pool's balances or
+    /// liquidity, a power law's `adv_usd`; prices, fees and shapes unchanged.
+    pub fn scaled(&self, m: f64) -> CurveSpec {
+        match self {
+            CurveSpec::ConstantProduct(depth) => CurveSpec::ConstantProduct(depth.scaled(m)),
+            &CurveSpec::StableSwap {
+                amplification,
+                depth,
+            } => CurveSpec::StableSwap {
+                amplification,
+                depth: depth.scaled(m),
+            },
+            &CurveSpec::PowerLaw { adv_usd, k, alpha } => CurveSpec::PowerLaw {
+                adv_usd: adv_usd * m,
+                k,
+                alpha,
+            },
+            CurveSpec::Concentrated(c) => CurveSpec::Concentrated(std::sync::Arc::new(c.scaled(m))),
+        }
+    }
 }
 
 /// Where an asset is sold: its curve and the asset the curve pays in (`None` = USD).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Liquidity {
     pub curve: CurveSpec,
     pub quote_asset: Option<AssetIdx>,

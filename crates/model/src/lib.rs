@@ -12,7 +12,9 @@ pub mod scenario;
 pub mod snapshot;
 pub mod units;
 
-pub use asset::{Asset, AssetIdx, AssetKind, CurveSpec, Liquidity};
+pub use asset::{
+    Asset, AssetIdx, AssetKind, ConcentratedSpec, CurveSpec, Liquidity, LiquidityRange, PoolDepth,
+};
 pub use derivatives::{
     AssetWeight, ClearinghouseParams, CollateralWeight, LiabilityWeight, LossMode, MarginMode,
     OptionPositions, OptionType, OptionsParams, OracleSpec, PerpMarket, PerpPositions, SmileSpec,

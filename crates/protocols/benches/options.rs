@@ -4,7 +4,7 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use cascade_model::OptionType;
-use cascade_protocols::options::{black76_batch, black76_price, Greeks};
+use cascade_protocols::options::{black76_batch, black76_price, Greeks, OptionSpec};
 
 /// A deterministic book of `n` options: calls and puts, strikes 50%–150% of spot, expiries a day to
 /// two years, vols 10%–150%, rates −1%–9%.
@@ -66,14 +66,14 @@ fn bench(c: &mut Criterion) {
             bch.iter(|| {
                 let mut sum = 0.0;
                 for i in 0..N {
-                    sum += black76_price(
-                        b.kind[i],
-                        b.spot[i],
-                        b.strike[i],
-                        b.rate[i],
-                        b.vol[i],
-                        b.t_years[i],
-                    );
+                    sum += black76_price(&OptionSpec {
+                        kind: b.kind[i],
+                        spot: b.spot[i],
+                        strike: b.strike[i],
+                        rate: b.rate[i],
+                        vol: b.vol[i],
+                        t_years: b.t_years[i],
+                    });
                 }
                 black_box(sum)
             })

@@ -37,7 +37,7 @@
 //! An AMM has no accounts: it liquidates nothing and its end state is empty.
 
 use cascade_market::curve::Curve;
-use cascade_model::{AmmInvariant, AmmParams, AssetIdx, ProtocolKind, Snapshot};
+use cascade_model::{AmmInvariant, AmmParams, AssetIdx, PoolDepth, ProtocolKind, Snapshot};
 
 use crate::{EndState, PriceInput, ProtocolModel, ProtocolRound, RoundCtx};
 
@@ -106,16 +106,18 @@ impl Amm {
         let (a, x) = params.reserves[0];
         let (b, y) = params.reserves[1];
         let snapshot_pool = match params.invariant {
-            AmmInvariant::ConstantProduct => Curve::ConstantProduct {
+            AmmInvariant::ConstantProduct => Curve::ConstantProduct(PoolDepth {
                 base: x,
                 quote: y,
                 fee: params.fee,
-            },
+            }),
             AmmInvariant::StableSwap => Curve::StableSwap {
                 amplification: params.amplification,
-                base: x,
-                quote: y,
-                fee: params.fee,
+                depth: PoolDepth {
+                    base: x,
+                    quote: y,
+                    fee: params.fee,
+                },
             },
         };
         Amm {
@@ -179,8 +181,11 @@ impl ProtocolModel for Amm {
             (true, true) => {
                 let mut pool = self.snapshot_pool.clone();
                 pool.anchor(pa / pb);
-                if let Curve::ConstantProduct { base, quote, .. }
-                | Curve::StableSwap { base, quote, .. } = pool
+                if let Curve::ConstantProduct(PoolDepth { base, quote, .. })
+                | Curve::StableSwap {
+                    depth: PoolDepth { base, quote, .. },
+                    ..
+                } = pool
                 {
                     self.reserves = [base, quote];
                 }

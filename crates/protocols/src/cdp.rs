@@ -120,6 +120,8 @@ pub fn auction_split(proceeds_usd: f64, efficiency: f64, debt: f64, penalty: f64
 /// A vault auctioned this round, waiting for its proceeds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Auction {
+    /// The vault's row.
+    vault: usize,
     collateral: AssetIdx,
     tokens: f64,
     debt: f64,
@@ -336,6 +338,7 @@ impl ProtocolModel for Cdp {
                 continue;
             }
             self.pending.push(Auction {
+                vault: k,
                 collateral: a,
                 tokens: c,
                 debt: d,
@@ -420,6 +423,9 @@ impl ProtocolModel for Cdp {
             self.surplus_usd += split.penalty_usd;
             shortfall += split.shortfall_usd;
             vaults_short += u64::from(split.shortfall_usd > 0.0);
+            if let Some(l) = self.logs.get_mut(au.vault) {
+                l.bad_debt_usd += split.shortfall_usd;
+            }
         }
         let bad_debt = if shortfall > 0.0 {
             vec![BadDebt {

@@ -401,7 +401,8 @@ pub fn black76(spec: &OptionSpec) -> Greeks {
     )
 }
 
-/// Black-76 price only (the `price` of [`black76`]), with no validation: the hot path for callers
+/// Black-76 price only (the `price` of [`black76`]) of an option whose fields are not validated (a struct
+/// literal rather than [`OptionSpec::new`]): the hot path for callers
 /// that validated their inputs once (e.g. a portfolio-margin grid). Out-of-domain inputs give
 /// NaN (negative or NaN `σ√T`) or meaningless numbers, never a panic.
 ///
@@ -409,19 +410,16 @@ pub fn black76(spec: &OptionSpec) -> Greeks {
 /// ```
 /// use cascade_model::OptionType;
 /// use cascade_protocols::options::black76_price;
-/// let c = black76_price(OptionType::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0);
+/// use cascade_protocols::options::OptionSpec;
+/// let (spot, strike, rate, vol, t_years) = (49.0, 50.0, 0.05, 0.20, 20.0 / 52.0);
+/// let c = black76_price(&OptionSpec { kind: OptionType::Call, spot, strike, rate, vol, t_years });
 /// assert!((c - 2.400_527_323_3).abs() < 1e-9);
 /// ```
-pub fn black76_price(
-    kind: OptionType,
-    spot: f64,
-    strike: f64,
-    rate: f64,
-    vol: f64,
-    t_years: f64,
-) -> f64 {
-    let w = payoff_sign(kind);
-    let v = vol * t_years.sqrt();
+pub fn black76_price(option: &OptionSpec) -> f64 {
+    let o = option;
+    let (spot, strike, rate, t_years) = (o.spot, o.strike, o.rate, o.t_years);
+    let w = payoff_sign(o.kind);
+    let v = o.vol * t_years.sqrt();
     let df = (-rate * t_years).exp();
     let s_over_k = spot / strike;
     let ln_fk = s_over_k.ln() + rate * t_years;

@@ -14,25 +14,48 @@ use crate::charts::{axis_usd, house_style, render, trim_decimals, FONT, WIDTH};
 const LOG_SCALE_SPAN: f64 = 50.0;
 const MIN_BINS: usize = 10;
 const MAX_BINS: usize = 60;
-const HEIGHT: u32 = 500;
-/// Room under the plot for the caption lines.
-const CAPTION_H: u32 = 64;
-/// The chart's margin, the room of the y labels and of the x labels, and the title's height, pixels:
-/// what is left of the top `HEIGHT − CAPTION_H` pixels is the plot.
-const MARGIN: u32 = 12;
-/// On the right, room for half the last x label past the plot's end.
-const MARGIN_RIGHT: u32 = 32;
-const Y_LABEL_AREA: u32 = 72;
-const X_LABEL_AREA: u32 = 50;
-const TITLE_FONT: u32 = 22;
-/// Marker labels: font size, one row's height, the least gap between two labels on a row, and the
-/// approximate width of a character (the SVG renders the 16 px font at ~13 px: 7–8 px a character).
-const LABEL_FONT: u32 = 16;
-const LABEL_ROW_H: f64 = 22.0;
-pub(crate) const LABEL_GAP: f64 = 10.0;
-const LABEL_CHAR_W: f64 = 7.5;
-/// A label starts this far from its marker's line.
-const LABEL_PAD: f64 = 4.0;
+
+/// The chart's frame in pixels: its height, the room under the plot for the caption lines, the
+/// margin, the room on the right for half the last x label past the plot's end, the y and x label
+/// areas and the title's font size. What is left of the top `height − caption_h` pixels is the plot.
+struct Frame {
+    height: u32,
+    caption_h: u32,
+    margin: u32,
+    margin_right: u32,
+    y_label_area: u32,
+    x_label_area: u32,
+    title_font: u32,
+}
+
+const FRAME: Frame = Frame {
+    height: 500,
+    caption_h: 64,
+    margin: 12,
+    margin_right: 32,
+    y_label_area: 72,
+    x_label_area: 50,
+    title_font: 22,
+};
+
+/// How VaR and ES marker labels are set, pixels: font size, one row's height, the least gap between
+/// two labels on a row, the approximate width of a character (the SVG renders the 16 px font at
+/// ~13 px: 7–8 px a character) and how far a label starts from its marker's line.
+pub(crate) struct MarkerLabels {
+    pub(crate) font: u32,
+    pub(crate) row_h: f64,
+    pub(crate) gap: f64,
+    pub(crate) char_w: f64,
+    pub(crate) pad: f64,
+}
+
+pub(crate) const LABELS: MarkerLabels = MarkerLabels {
+    font: 16,
+    row_h: 22.0,
+    gap: 10.0,
+    char_w: 7.5,
+    pad: 4.0,
+};
 
 const BAR: RGBColor = RGBColor(78, 121, 167);
 const VAR_COLOR: RGBColor = RGBColor(214, 110, 0);
@@ -205,8 +228,8 @@ pub fn loss_distribution_svg(
     };
     let caption = caption_lines(&finite, pos.len(), no_loss, non_finite, &markers, &bins);
 
-    render(WIDTH, HEIGHT, |root| {
-        let (plot, foot) = root.split_vertically(HEIGHT - CAPTION_H);
+    render(WIDTH, FRAME.height, |root| {
+        let (plot, foot) = root.split_vertically(FRAME.height - FRAME.caption_h);
         let style = (FONT, 16).into_font().color(&RGBColor(60, 68, 77));
         for (k, line) in caption.iter().enumerate() {
             foot.draw(&Text::new(
@@ -235,9 +258,16 @@ pub fn loss_distribution_svg(
             .as_ref()
             .map_or(0, |b| b.counts.iter().copied().max().unwrap_or(0));
         // The plot's pixel box inside `plot` (see the constants), for laying out the marker labels.
-        let plot_left = f64::from(MARGIN + Y_LABEL_AREA);
-        let plot_right = f64::from(WIDTH - MARGIN_RIGHT);
-        let plot_h = f64::from(HEIGHT - CAPTION_H - 2 * MARGIN - X_LABEL_AREA - TITLE_FONT - 8);
+        let plot_left = f64::from(FRAME.margin + FRAME.y_label_area);
+        let plot_right = f64::from(WIDTH - FRAME.margin_right);
+        let plot_h = f64::from(
+            FRAME.height
+                - FRAME.caption_h
+                - 2 * FRAME.margin
+                - FRAME.x_label_area
+                - FRAME.title_font
+                - 8,
+        );
         let to_px = |x: f64| {
             let f = if x1 > x0 { (x - x0) / (x1 - x0) } else { 0.0 };
             plot_left + f.clamp(0.0, 1.0) * (plot_right - plot_left)
@@ -263,7 +293,7 @@ pub fn loss_distribution_svg(
         );
         let rows = placed.iter().map(|p| p.row + 1).max().unwrap_or(0);
         // Head room above the highest bar for the rows of marker labels.
-        let band = (LABEL_ROW_H * rows as f64 + 8.0) / plot_h;
+        let band = (LABELS.row_h * rows as f64 + 8.0) / plot_h;
         let y = Axis::nice_with_min_step(
             0.0,
             (max_count as f64 * 1.08 / (1.0 - band.min(0.7))).max(1.0),
@@ -272,11 +302,11 @@ pub fn loss_distribution_svg(
         );
         let y_top = y.hi;
         let mut chart = ChartBuilder::on(&plot)
-            .caption(title, (FONT, TITLE_FONT))
-            .margin(MARGIN)
-            .margin_right(MARGIN_RIGHT)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
+            .caption(title, (FONT, FRAME.title_font))
+            .margin(FRAME.margin)
+            .margin_right(FRAME.margin_right)
+            .x_label_area_size(FRAME.x_label_area)
+            .y_label_area_size(FRAME.y_label_area)
             .build_cartesian_2d(x_axis, y)?;
         let x_desc = match scale {
             Scale::Linear => "loss (USD)",
@@ -343,16 +373,16 @@ pub fn loss_distribution_svg(
         }
         for ((m, _), p) in shown.iter().zip(&placed) {
             // Drawn in pixels, where `layout_labels` put them.
-            let ty = top + 4 + (LABEL_ROW_H * p.row as f64) as i32;
+            let ty = top + 4 + (LABELS.row_h * p.row as f64) as i32;
             let (l, r) = (p.left as i32, p.right as i32);
             plot.draw(&Rectangle::new(
-                [(l - 2, ty - 1), (r + 2, ty + LABEL_FONT as i32 + 3)],
+                [(l - 2, ty - 1), (r + 2, ty + LABELS.font as i32 + 3)],
                 WHITE.filled(),
             ))?;
             plot.draw(&Text::new(
                 m.label.clone(),
                 (l, ty),
-                (FONT, LABEL_FONT)
+                (FONT, LABELS.font)
                     .into_font()
                     .color(&m.color)
                     .pos(Pos::new(HPos::Left, VPos::Top)),
@@ -364,7 +394,7 @@ pub fn loss_distribution_svg(
 
 /// A marker label's estimated width in pixels.
 fn label_width(label: &str) -> f64 {
-    label.chars().count() as f64 * LABEL_CHAR_W
+    label.chars().count() as f64 * LABELS.char_w
 }
 
 /// Where a marker label goes: its left and right edges (pixels) and its row (0 = top).
@@ -377,22 +407,22 @@ pub(crate) struct Placed {
 
 /// Lays out marker labels, given each marker's pixel x and its label's width, inside the plot's
 /// `(left, right)` edges: a label sits right of its marker's line, or left of it when it would pass
-/// the right edge; then it takes the first row (from the top) where it is at least [`LABEL_GAP`] from
+/// the right edge; then it takes the first row (from the top) where it is at least `LABELS.gap` from
 /// every label already there. Close markers so get labels on different rows; far ones share a row.
 pub(crate) fn layout_labels(markers: &[(f64, f64)], (left, right): (f64, f64)) -> Vec<Placed> {
     let mut rows: Vec<Vec<(f64, f64)>> = Vec::new();
     markers
         .iter()
         .map(|&(x, w)| {
-            let (a, b) = if x + LABEL_PAD + w <= right {
-                (x + LABEL_PAD, x + LABEL_PAD + w)
+            let (a, b) = if x + LABELS.pad + w <= right {
+                (x + LABELS.pad, x + LABELS.pad + w)
             } else {
-                let b = (x - LABEL_PAD).max(left + w);
+                let b = (x - LABELS.pad).max(left + w);
                 (b - w, b)
             };
             let free = |row: &Vec<(f64, f64)>| {
                 row.iter()
-                    .all(|&(c, d)| b + LABEL_GAP <= c || d + LABEL_GAP <= a)
+                    .all(|&(c, d)| b + LABELS.gap <= c || d + LABELS.gap <= a)
             };
             let row = match rows.iter().position(free) {
                 Some(r) => r,

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use cascade_chain::aave::{discover_users, parse_address, read_market};
-use cascade_chain::dex::read_v2_pairs;
+use cascade_chain::dex::{read_pools, token_symbols};
 use cascade_chain::rpc::Rpc;
-use cascade_chain::snapshot::{check_out_dir, v2_venues, write_market};
+use cascade_chain::snapshot::{check_out_dir, dex_curves_toml, venues, write_market};
 use cascade_chain::ChainError;
 
 use crate::failure::Failure;
@@ -27,6 +27,30 @@ enum Source {
     /// prices and every user's positions at one block → DIR/snapshot.toml and DIR/positions.parquet.
     #[command(name = "aave-v3")]
     AaveV3(AaveArgs),
+    /// Uniswap v2 pairs and v3 pools (or forks with their interfaces): each pool's liquidity curve
+    /// for both of its tokens at one block → a TOML file of `[[venue]]` tables whose `liquidity`
+    /// lines go into a snapshot's assets.
+    Dex(DexArgs),
+}
+
+/// Flags of `cascade import dex`.
+#[derive(Args, Debug)]
+pub struct DexArgs {
+    /// JSON-RPC endpoint (http or https).
+    #[arg(long, value_name = "URL")]
+    rpc: String,
+    /// A Uniswap v2 pair or v3 pool (told apart by the chain); repeatable.
+    #[arg(long, value_name = "ADDR", required = true, num_args = 1..)]
+    pool: Vec<String>,
+    /// Block to read at (default: the latest).
+    #[arg(long, value_name = "N")]
+    block: Option<u64>,
+    /// Seconds before a request is abandoned (each is retried 3 times with backoff).
+    #[arg(long, value_name = "S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Output TOML file (written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
 }
 
 /// Flags of `cascade import aave-v3`.
@@ -57,9 +81,10 @@ pub struct AaveArgs {
     /// Seconds before a request is abandoned (each is retried 3 times with backoff).
     #[arg(long, value_name = "S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
-    /// A Uniswap v2 pair (or fork) whose reserves at the block become the liquidity curve of one of
-    /// its tokens (the volatile one, quoted in the stablecoin); repeatable. Assets without a pool
-    /// get an assumed curve. See docs/import.md#dex-liquidity.
+    /// A Uniswap v2 pair or v3 pool (or fork) whose state at the block becomes the liquidity curve
+    /// of one of its tokens (the volatile one, quoted in the stablecoin): a constant product for a
+    /// pair, concentrated liquidity for a v3 pool; repeatable. Assets without a pool get an assumed
+    /// curve. See docs/import.md#dex-liquidity.
     #[arg(long = "dex-pool", value_name = "ADDR")]
     dex_pools: Vec<String>,
     /// Output folder (new or empty): snapshot.toml and positions.parquet.
@@ -70,7 +95,34 @@ pub struct AaveArgs {
 pub fn run(a: &ImportArgs) -> Result<(), Failure> {
     match &a.source {
         Source::AaveV3(args) => aave(args),
+        Source::Dex(args) => dex(args),
     }
+}
+
+fn addresses(flag: &str, list: &[String]) -> Result<Vec<alloy_primitives::Address>, Failure> {
+    list.iter()
+        .map(|p| parse_address(p).map_err(|e| Failure::Input(format!("error: {flag} {e}"))))
+        .collect()
+}
+
+fn dex(a: &DexArgs) -> Result<(), Failure> {
+    let pools = addresses("--pool", &a.pool)?;
+    crate::output::check_output_path("--out", &a.out)?;
+    let rpc = Rpc::new(&a.rpc, Duration::from_secs(a.timeout));
+    let block = rpc.block(a.block).map_err(chain)?;
+    let read = read_pools(&rpc, block.number, &pools).map_err(chain)?;
+    let symbols = token_symbols(&rpc, block.number, &read).map_err(chain)?;
+    let text = dex_curves_toml(&read, &symbols, block.number).map_err(chain)?;
+    crate::output::write_file(&a.out, text.as_bytes())?;
+    eprintln!(
+        "wrote {}: {} pool(s), {} curve(s) at block {} (timestamp {})",
+        a.out.display(),
+        read.len(),
+        2 * read.len(),
+        block.number,
+        block.timestamp
+    );
+    Ok(())
 }
 
 fn chain(e: ChainError) -> Failure {
@@ -115,11 +167,7 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
     let provider = parse_address(&a.pool_addresses_provider)
         .map_err(|e| Failure::Input(format!("error: --pool-addresses-provider {e}")))?;
     check_out_dir(&a.out_dir).map_err(chain)?;
-    let dex_pools = a
-        .dex_pools
-        .iter()
-        .map(|p| parse_address(p).map_err(|e| Failure::Input(format!("error: --dex-pool {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let dex_pools = addresses("--dex-pool", &a.dex_pools)?;
     let listed = match &a.users {
         Some(p) => Some(read_users(p)?),
         None => None,
@@ -168,8 +216,8 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
     })
     .map_err(chain)?;
     bar.finish_and_clear();
-    let pairs = read_v2_pairs(&rpc, block.number, &dex_pools).map_err(chain)?;
-    let venues = v2_venues(&market, &pairs).map_err(chain)?;
+    let pools = read_pools(&rpc, block.number, &dex_pools).map_err(chain)?;
+    let venues = venues(&market, &pools).map_err(chain)?;
     write_market(&market, &venues, &a.out_dir).map_err(chain)?;
     let snap_path = a.out_dir.join("snapshot.toml");
     // What was written must load: a failure here is a bug of the importer, said as such.

@@ -11,6 +11,7 @@ pub mod greeks;
 pub mod import;
 pub mod margin;
 pub mod scenarios;
+pub mod serve;
 pub mod simulate;
 pub mod stress;
 pub mod validate;

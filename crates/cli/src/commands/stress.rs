@@ -29,9 +29,9 @@ pub struct StressArgs {
     /// Also write a self-contained HTML report with charts (written whole or not at all).
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
-    /// Also write one row per account of the lending pools and per CDP vault (health before and after, liquidated,
-    /// seized, fee, bad debt, first liquidation round and call, unprofitable rounds) as Parquet or
-    /// CSV by the file's extension; with --breakers both, the breakers-on run. See
+    /// Also write one row per account of the lending pools and clearinghouses and per CDP vault
+    /// (health before and after, liquidated, seized, fee, bad debt, first liquidation round and
+    /// call, unprofitable rounds) as Parquet or CSV by the file's extension; with --breakers both, the breakers-on run. See
     /// docs/formats.md#per-account-results.
     #[arg(long, value_name = "FILE.parquet|FILE.csv")]
     accounts: Option<PathBuf>,

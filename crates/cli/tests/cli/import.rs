@@ -77,3 +77,52 @@ fn bad_arguments_are_usage_errors_and_an_unreachable_endpoint_a_runtime_error() 
     assert!(!out.exists(), "no output folder after a failed import");
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
+
+#[test]
+fn import_dex_checks_its_arguments_and_writes_nothing_on_a_fault() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("dex.toml");
+    let out_s = out.to_string_lossy().into_owned();
+    let pool = "0x0000000000000000000000000000000000000003";
+    let run = |pool: &str, out: &str| {
+        cascade(&[
+            "import",
+            "dex",
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--pool",
+            pool,
+            "--out",
+            out,
+            "--timeout",
+            "1",
+        ])
+    };
+    // A malformed pool address, and an output in a missing folder: usage errors (exit 2).
+    let o = run("0x12", &out_s);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--pool"), "{}", stderr(&o));
+    let missing = dir.path().join("no/such/dir/dex.toml");
+    let o = run(pool, &missing.to_string_lossy());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+    // No pool at all.
+    let o = cascade(&[
+        "import",
+        "dex",
+        "--rpc",
+        "http://127.0.0.1:9",
+        "--out",
+        &out_s,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Nothing listens on port 9: a network fault (exit 1), and no file.
+    let o = run(pool, &out_s);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot reach http://127.0.0.1:9"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}

@@ -236,3 +236,120 @@ fn a_zero_price_loads_with_a_warning_and_every_run_stays_finite() {
         Some(17000.0 + 15500.0)
     );
 }
+
+#[test]
+fn clearinghouse_accounts_carry_their_margin_ratio_and_add_up_to_the_protocol() {
+    // perp-long-02 of the built-in system: 1,500 ETH collateral (maintenance weight 0.92) behind a
+    // 4,000 ETH long entered at 2,000, ETH at 2,000 before the shocks: equity 1500·2000·0.92 =
+    // 2,760,000, maintenance margin 0.03·4000·2000 = 240,000, margin ratio 11.5.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let csv = dir.path().join("accounts.csv");
+    let o = cascade(&["stress", "--json", "--accounts", &csv.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let text = std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{e}"));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .filter(|r: &Vec<String>| r[0] == "perp-dex")
+        .collect();
+    assert_eq!(rows.len(), 7, "{text}");
+    let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
+    let long02 = rows
+        .iter()
+        .find(|r| r[1] == "perp-long-02")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!((num(&long02[col("health_before")]) - 11.5).abs() < 1e-12);
+    // The rows add up to the protocol's own figures: bad debt, collateral seized, accounts closed.
+    let sum = |c: &str| rows.iter().map(|r| num(&r[col(c)])).sum::<f64>();
+    let rounds = v["rounds"].as_array().cloned().unwrap_or_default();
+    let of_protocol = |list: &str, field: &str| {
+        rounds
+            .iter()
+            .flat_map(|r| r[list].as_array().cloned().unwrap_or_default())
+            .filter(|x| x["protocol"] == "perp-dex")
+            .map(|x| x[field].as_f64().unwrap_or(f64::NAN))
+            .sum::<f64>()
+    };
+    let bad = of_protocol("bad_debt", "usd");
+    assert!(bad > 0.0);
+    assert!((sum("bad_debt_usd") - bad).abs() <= 1e-9 * bad);
+    let seized = of_protocol("liquidations", "seized_usd");
+    assert!((sum("seized_collateral_usd") - seized).abs() <= 1e-9 * seized);
+    let closed = rows
+        .iter()
+        .filter(|r| r[col("first_liquidation_round")] != "0")
+        .count();
+    let protocol = v["protocols"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["id"] == "perp-dex").cloned())
+        .unwrap_or_default();
+    assert_eq!(
+        Some(closed as u64),
+        protocol["accounts_liquidated"].as_u64()
+    );
+    // Every account closed was below maintenance when it was closed; none is left open below it.
+    for r in &rows {
+        let after = num(&r[col("health_after")]);
+        assert!(after >= 1.0 || after.is_nan(), "{r:?}");
+    }
+}
+
+#[test]
+fn per_account_bad_debt_adds_up_to_each_protocols_in_every_kind() {
+    // Lending accounts, CDP vaults (each vault's own auction shortfall; Black Thursday's zero bids)
+    // and clearinghouse accounts: the rows of a protocol sum to its bad debt in rounds[].
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let csv = dir.path().join("accounts.csv");
+    let csv_s = csv.to_string_lossy().into_owned();
+    let bt_snap = example_path("replays/black-thursday/snapshot.toml");
+    let bt_scen = example_path("replays/black-thursday/scenario.toml");
+    for args in [
+        vec!["stress", "--json", "--accounts", &csv_s],
+        vec![
+            "stress",
+            "--json",
+            "--accounts",
+            &csv_s,
+            "--snapshot",
+            &bt_snap,
+            "--scenario",
+            &bt_scen,
+        ],
+    ] {
+        let o = cascade(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        let text = std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{e}"));
+        let mut per_account: std::collections::BTreeMap<String, f64> = Default::default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            *per_account.entry(f[0].to_string()).or_default() +=
+                f[7].parse::<f64>().unwrap_or(f64::NAN);
+        }
+        let mut with_bad_debt = 0;
+        for (protocol, rows) in &per_account {
+            let total: f64 = v["rounds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["bad_debt"].as_array().cloned().unwrap_or_default())
+                .filter(|b| b["protocol"] == protocol.as_str())
+                .map(|b| b["usd"].as_f64().unwrap_or(f64::NAN))
+                .sum();
+            assert!(
+                (rows - total).abs() <= 1e-9 * total.max(1.0),
+                "{args:?} {protocol}: rows {rows} vs rounds {total}"
+            );
+            with_bad_debt += usize::from(total > 0.0);
+        }
+        assert!(with_bad_debt >= 1, "{args:?}: {per_account:?}");
+    }
+}

@@ -59,14 +59,17 @@ fn one_redemption_then_the_run_by_hand() {
     // Round 1.
     let g1 = 10.0 * (100.0_f64 / 110.0).powi(2);
     assert_eq!(r.rounds[1].sales.len(), 1);
-    assert_close!(r.rounds[1].sales[0].quantity, 10.0);
-    assert_close!(r.rounds[1].sales[0].proceeds_usd, 1000.0 * 10.0 / 110.0);
+    assert_close!(r.rounds[1].sales[0].fill.quantity, 10.0);
+    assert_close!(
+        r.rounds[1].sales[0].fill.proceeds_usd,
+        1000.0 * 10.0 / 110.0
+    );
     assert_close!(price(&r, 2, "G"), g1);
     assert_close!(price(&r, 2, "S"), g1 * 310.0 / 2800.0);
     assert_close!(price(&r, 2, "S"), 0.914_994_096_812_279, 1e-12);
     // Round 2: the run.
     let g2 = 10.0 * (100.0_f64 / 122.1).powi(2);
-    assert_close!(r.rounds[2].sales[0].quantity, 12.1);
+    assert_close!(r.rounds[2].sales[0].fill.quantity, 12.1);
     assert_close!(r.final_prices["G"], g2);
     assert_close!(r.final_prices["S"], g2 * 322.1 / 2700.0);
     assert_close!(r.final_prices["S"], 0.800_194_63, 1e-8);
@@ -91,7 +94,7 @@ fn the_floor_bounds_the_panic_price() {
 fn a_small_outflow_is_redeemed_at_par() {
     let s = algo(1000.0, 300.0, 100.0, 0.0);
     let r = run(&s, &outflow(&s, 50.0, 10));
-    assert_close!(r.rounds[1].sales[0].quantity, 5.0);
+    assert_close!(r.rounds[1].sales[0].fill.quantity, 5.0);
     assert_close!(r.final_prices["G"], 10.0 * (100.0_f64 / 105.0).powi(2));
     assert_eq!(r.final_prices["S"], 1.0);
     assert!(r.rounds[2].sales.is_empty());
@@ -123,7 +126,7 @@ fn an_absorber_crash_alone_starts_the_run() {
     );
     let r = run(&s, &sc);
     assert_close!(price(&r, 0, "S"), 5.0 * 300.0 / 2900.0);
-    assert_close!(r.rounds[1].sales[0].quantity, 20.0);
+    assert_close!(r.rounds[1].sales[0].fill.quantity, 20.0);
     // The curve was re-anchored at $5 (100·√2 G, 1000/√2 USD); 20 G move it to 5·(b/(b+20))².
     let b = 100.0 * 2.0_f64.sqrt();
     assert_close!(r.final_prices["G"], 5.0 * (b / (b + 20.0)).powi(2));
@@ -204,7 +207,11 @@ fn ust_a_lower_redemption_cap_removes_the_spiral() {
     // All of the $2B was redeemed: Σ minted·p_G (each round's oracle price) = 2e9.
     let redeemed: f64 = r.rounds[1..]
         .iter()
-        .flat_map(|x| x.sales.iter().map(move |s| s.quantity * x.prices["LUNA"]))
+        .flat_map(|x| {
+            x.sales
+                .iter()
+                .map(move |s| s.fill.quantity * x.prices["LUNA"])
+        })
         .sum();
     assert_close!(redeemed, 2.0e9, 1e-9);
     let (_, lowest_uncapped, _) = loss(&base, &long);

@@ -169,7 +169,7 @@ fn lp_collateral_is_liquidated_when_the_lp_value_falls() {
     // its value: 4,243.52 LP × 0.8660254 = 3,675 USD (it once yielded 4,243.52 USD when the curve was
     // still anchored at the pre-shock price of 1).
     assert_eq!(r.rounds[1].sales[0].asset, "LP");
-    assert_close!(r.rounds[1].sales[0].proceeds_usd, 3675.0, 1e-9);
+    assert_close!(r.rounds[1].sales[0].fill.proceeds_usd, 3675.0, 1e-9);
     assert_eq!(l[0].calls, 1);
     assert_eq!(r.system.accounts_liquidated, 1);
     assert_eq!(r.system.bad_debt_usd, 0.0);
@@ -286,7 +286,11 @@ fn an_amm_pool_is_the_liquidity_venue_of_an_asset() {
     );
     let l = &r.rounds[1].liquidations[0];
     assert_close!(l.seized_tokens, 91875.0);
-    assert_close!(r.rounds[1].sales[0].proceeds_usd, 72900.93295174057, 1e-9);
+    assert_close!(
+        r.rounds[1].sales[0].fill.proceeds_usd,
+        72900.93295174057,
+        1e-9
+    );
     assert_close!(r.final_prices["X"], 0.7870122301239926, 1e-9);
     // The serialised snapshot keeps the pool reference.
     let toml = cascade_io::write::snapshot_to_toml(&s, &[], true);

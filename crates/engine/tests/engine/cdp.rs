@@ -103,8 +103,8 @@ fn auction_with_penalty_refund_and_shortfall() {
     assert_close!(l[0].seized_tokens, 20.0);
     assert_close!(l[0].repaid_tokens, 22000.0);
     assert_eq!(l[0].calls, 2);
-    assert_close!(r.rounds[1].sales[0].quantity, 20.0);
-    assert_close!(r.rounds[1].sales[0].proceeds_usd, 24000.0);
+    assert_close!(r.rounds[1].sales[0].fill.quantity, 20.0);
+    assert_close!(r.rounds[1].sales[0].fill.proceeds_usd, 24000.0);
     let m = maker(&r);
     assert_close!(m.bad_debt_usd, 2200.0);
     assert_close!(m.insurance_used_usd, 1170.0);
@@ -239,9 +239,9 @@ fn zero_bid_auction_after_what_the_curve_absorbs() {
     assert!(1.0 - 2.0 / 3.0 * 0.132f64.sqrt() < ZERO_BID_MIN_PROCEEDS_SHARE);
     assert_close!(r.rounds[1].liquidations[0].seized_tokens, 11.0);
     let sale = &r.rounds[1].sales[0];
-    assert_close!(sale.quantity, 1.0);
-    assert_close!(sale.proceeds_usd, 1e5 * (x - 2.0 / 3.0 * x.powf(1.5)));
-    assert_close!(sale.proceeds_usd, 1112.3644, 1e-7);
+    assert_close!(sale.fill.quantity, 1.0);
+    assert_close!(sale.fill.proceeds_usd, 1e5 * (x - 2.0 / 3.0 * x.powf(1.5)));
+    assert_close!(sale.fill.proceeds_usd, 1112.3644, 1e-7);
     let mk = maker(&r);
     assert_close!(mk.bad_debt_usd, 13000.0);
     assert_close!(mk.insurance_used_usd, 1117.0);
@@ -258,7 +258,7 @@ fn zero_bid_auction_after_what_the_curve_absorbs() {
     .snapshot(&vaults);
     let r = run(&s, &scenario(&s, ETH_MINUS_40));
     let x: f64 = 0.132;
-    assert_close!(r.rounds[1].sales[0].quantity, 11.0);
+    assert_close!(r.rounds[1].sales[0].fill.quantity, 11.0);
     let z = 10.0 / 11.0 * 1e5 * (x - 2.0 / 3.0 * x.powf(1.5));
     assert_close!(r.rounds[1].bad_debt_usd, 13000.0 - z);
     assert_close!(r.rounds[1].bad_debt_usd, 3906.55, 1e-5);
@@ -313,7 +313,7 @@ fn black_thursday_replay_lands_in_the_public_band() {
                 .sales
                 .iter()
                 .filter(|x| x.asset == "ETH")
-                .map(|x| x.quantity)
+                .map(|x| x.fill.quantity)
                 .sum();
             (seized - sold).max(0.0) * rd.prices.get("ETH").copied().unwrap_or(0.0)
         })
@@ -371,11 +371,11 @@ mod properties {
                 return Ok(());
             }
             let sale = &r.rounds[1].sales[0];
-            prop_assert!(close(sale.quantity, eth, 1e-12));
-            prop_assert!(close(sale.quantity * p1, sale.proceeds_usd + sale.slippage_usd, 1e-9));
-            let split = auction_split(sale.proceeds_usd, efficiency, debt, penalty);
-            prop_assert!(close(split.kept_usd + split.refund_usd, sale.proceeds_usd * efficiency, 1e-9));
-            prop_assert!(close(split.keeper_usd + split.kept_usd + split.refund_usd, sale.proceeds_usd, 1e-9));
+            prop_assert!(close(sale.fill.quantity, eth, 1e-12));
+            prop_assert!(close(sale.fill.quantity * p1, sale.fill.proceeds_usd + sale.fill.slippage_usd, 1e-9));
+            let split = auction_split(sale.fill.proceeds_usd, efficiency, debt, penalty);
+            prop_assert!(close(split.kept_usd + split.refund_usd, sale.fill.proceeds_usd * efficiency, 1e-9));
+            prop_assert!(close(split.keeper_usd + split.kept_usd + split.refund_usd, sale.fill.proceeds_usd, 1e-9));
             prop_assert!(split.kept_usd <= debt * (1.0 + penalty) * (1.0 + 1e-12));
             prop_assert!(split.refund_usd >= 0.0);
             let bad = maker(&r).bad_debt_usd;

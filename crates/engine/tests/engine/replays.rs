@@ -65,9 +65,9 @@ fn liquidators_buying_the_debt_squeeze_it_into_bad_debt() {
         assert_close!(rr.liquidations[0].repaid_tokens, q, 1e-9);
         assert_close!(rr.liquidations[0].seized_tokens, q * p * (1.0 + lb), 1e-9);
         // The buy: cost p·B·q/(B−q) (quote = p·B), price after p·(B/(B−q))² = p·1.05².
-        assert_close!(rr.buys[0].quantity, q, 1e-9);
-        assert_close!(rr.buys[0].cost_usd, p * b * q / (b - q), 1e-9);
-        assert_close!(rr.buys[0].price_after, p * 1.05 * 1.05, 1e-9);
+        assert_close!(rr.buys[0].fill.quantity, q, 1e-9);
+        assert_close!(rr.buys[0].fill.cost_usd, p * b * q / (b - q), 1e-9);
+        assert_close!(rr.buys[0].fill.price_after, p * 1.05 * 1.05, 1e-9);
         assert!(rr.bad_debt.is_empty());
         c -= q * p * (1.0 + lb);
         d -= q;

@@ -4,7 +4,7 @@
 use super::{own_asset, Ctx, Refs, Table};
 use crate::problem::Problem;
 use crate::reader::{BELOW_ONE, POSITIVE};
-use cascade_model::asset::{Asset, AssetKind, CurveSpec};
+use cascade_model::asset::{Asset, AssetKind, CurveSpec, PoolDepth};
 use cascade_model::protocol::{AmmInvariant, AmmParams, Protocol};
 
 /// Fills in the curve of every asset that sells into an AMM pool: the pool's invariant, its reserve of
@@ -34,16 +34,18 @@ pub(super) fn resolve_pool_venues(assets: &mut [Asset], protocols: &[Protocol], 
             continue;
         };
         a.liquidity.curve = match m.invariant {
-            AmmInvariant::ConstantProduct => CurveSpec::ConstantProduct {
+            AmmInvariant::ConstantProduct => CurveSpec::ConstantProduct(PoolDepth {
                 base,
                 quote,
                 fee: m.fee,
-            },
+            }),
             AmmInvariant::StableSwap => CurveSpec::StableSwap {
                 amplification: m.amplification,
-                base,
-                quote,
-                fee: m.fee,
+                depth: PoolDepth {
+                    base,
+                    quote,
+                    fee: m.fee,
+                },
             },
         };
         a.liquidity.quote_asset = Some(q);

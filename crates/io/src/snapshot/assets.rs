@@ -7,11 +7,14 @@ use super::Refs;
 use crate::doc::{Node, Value};
 use crate::problem::{NameKind, Problem};
 use crate::reader::{
-    missing, str_of, wrong_type, Ctx, Table, BELOW_ONE, NON_NEGATIVE, POSITIVE, UNIT,
+    missing, num_of, str_of, wrong_type, Ctx, Table, BELOW_ONE, NON_NEGATIVE, POSITIVE, UNIT,
 };
-use cascade_model::asset::{Asset, AssetKind, CurveSpec, Liquidity};
+use cascade_model::asset::{
+    Asset, AssetKind, ConcentratedSpec, CurveSpec, Liquidity, LiquidityRange, PoolDepth,
+};
 use cascade_model::protocol::ProtocolKind;
 use cascade_model::snapshot::Correlation;
+use std::sync::Arc;
 
 pub(super) fn parse_asset(
     n: &Node,
@@ -217,12 +220,10 @@ pub(super) fn parse_liquidity(
             let fee = t.opt("fee", BELOW_ONE, ctx).unwrap_or(0.0);
             let (base, quote) = (base?, quote?);
             Some(match amplification {
-                None => CurveSpec::ConstantProduct { base, quote, fee },
+                None => CurveSpec::ConstantProduct(PoolDepth { base, quote, fee }),
                 Some(a) => CurveSpec::StableSwap {
                     amplification: a?,
-                    base,
-                    quote,
-                    fee,
+                    depth: PoolDepth { base, quote, fee },
                 },
             })
         }
@@ -236,13 +237,14 @@ pub(super) fn parse_liquidity(
                 alpha: alpha?,
             })
         }
+        Some("concentrated") => parse_concentrated(&mut t, ctx),
         Some(other) => {
             ctx.error(
                 t.line_of("curve"),
                 t.field("curve"),
                 Problem::bad_text(
                     other,
-                    "one of: constant_product, stableswap, power_law, amm",
+                    "one of: constant_product, stableswap, power_law, concentrated, amm",
                 ),
             );
             None
@@ -255,6 +257,81 @@ pub(super) fn parse_liquidity(
         quote_asset: quote_idx,
         pool: None,
     })
+}
+
+/// A concentrated-liquidity curve (docs/liquidity.md#concentrated-liquidity): `price`, `fee` and
+/// `ranges = [[lower, upper, liquidity], …]`, prices in quote per base token, `0 < lower < upper`,
+/// liquidity ≥ 0; at least one range with liquidity.
+fn parse_concentrated(t: &mut Table, ctx: &mut Ctx) -> Option<CurveSpec> {
+    let price = t.req("price", POSITIVE, ctx);
+    let fee = t.opt("fee", BELOW_ONE, ctx).unwrap_or(0.0);
+    let line = t.line_of("ranges");
+    let field = t.field("ranges");
+    if !t.has("ranges") {
+        ctx.error(
+            t.line_of("curve"),
+            field.clone(),
+            missing("a list of [lower, upper, liquidity] price ranges"),
+        );
+    }
+    let mut ranges = Vec::new();
+    let mut ok = true;
+    for (i, r) in t.arr("ranges", ctx).iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let nums: Option<Vec<f64>> = match &r.value {
+            Value::Arr(xs) if xs.len() == 3 => xs
+                .iter()
+                .enumerate()
+                .map(|(j, x)| num_of(x, &format!("{at}[{j}]"), ctx))
+                .collect(),
+            other => {
+                ctx.error(
+                    r.line,
+                    at.clone(),
+                    wrong_type(other, "[lower, upper, liquidity]"),
+                );
+                None
+            }
+        };
+        let Some(v) = nums else {
+            ok = false;
+            continue;
+        };
+        let (lower, upper, liquidity) = (v[0], v[1], v[2]);
+        if !(lower > 0.0 && upper > lower) {
+            ctx.error(
+                r.line,
+                at,
+                Problem::out_of_range(
+                    upper,
+                    format!("an upper price above the lower price {lower} > 0"),
+                ),
+            );
+            ok = false;
+        } else if liquidity < 0.0 {
+            ctx.error(
+                r.line,
+                at,
+                Problem::out_of_range(liquidity, "a liquidity ≥ 0"),
+            );
+            ok = false;
+        } else {
+            ranges.push(LiquidityRange {
+                lower,
+                upper,
+                liquidity,
+            });
+        }
+    }
+    if ok && t.has("ranges") && !ranges.iter().any(|r| r.liquidity > 0.0) {
+        ctx.error(line, field, "no range has liquidity: the pool cannot trade");
+        ok = false;
+    }
+    Some(CurveSpec::Concentrated(Arc::new(ConcentratedSpec {
+        price: price?,
+        fee,
+        ranges: ok.then_some(ranges)?,
+    })))
 }
 
 /// Asset id → (kind, underlying id), read in pass 1 so protocols can check the assets they name.

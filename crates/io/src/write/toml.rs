@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{write_atomic, WriteError};
 use cascade_model::{
     AmmInvariant, CurveSpec, HealthFactorRule, LendingParams, LossMode, MarginMode, OptionsParams,
-    OracleSpec, ProtocolParams, Side, Snapshot,
+    OracleSpec, PoolDepth, ProtocolParams, Side, Snapshot,
 };
 
 /// Writes [`snapshot_to_toml`] to `path` atomically.
@@ -113,18 +113,16 @@ impl Kv {
 
 /// A curve's `curve = "…"` and its parameters (docs/liquidity.md), defaults omitted.
 fn curve_fields(c: &CurveSpec, l: &mut Kv) {
-    match *c {
-        CurveSpec::ConstantProduct { base, quote, fee } => {
+    match c {
+        &CurveSpec::ConstantProduct(PoolDepth { base, quote, fee }) => {
             l.str("curve", "constant_product")
                 .num("base", base)
                 .num("quote", quote)
                 .num_unless("fee", fee, 0.0);
         }
-        CurveSpec::StableSwap {
+        &CurveSpec::StableSwap {
             amplification,
-            base,
-            quote,
-            fee,
+            depth: PoolDepth { base, quote, fee },
         } => {
             l.str("curve", "stableswap")
                 .num("amplification", amplification)
@@ -132,11 +130,22 @@ fn curve_fields(c: &CurveSpec, l: &mut Kv) {
                 .num("quote", quote)
                 .num_unless("fee", fee, 0.0);
         }
-        CurveSpec::PowerLaw { adv_usd, k, alpha } => {
+        &CurveSpec::PowerLaw { adv_usd, k, alpha } => {
             l.str("curve", "power_law")
                 .num("adv_usd", adv_usd)
                 .num("k", k)
                 .num("alpha", alpha);
+        }
+        CurveSpec::Concentrated(c) => {
+            let ranges: Vec<String> = c
+                .ranges
+                .iter()
+                .map(|r| format!("[{}, {}, {}]", num(r.lower), num(r.upper), num(r.liquidity)))
+                .collect();
+            l.str("curve", "concentrated")
+                .num("price", c.price)
+                .num_unless("fee", c.fee, 0.0)
+                .raw("ranges", format!("[{}]", ranges.join(", ")));
         }
     }
 }

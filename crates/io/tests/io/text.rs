@@ -494,11 +494,11 @@ fn pool_venue_errors() {
     assert_eq!(s.assets[usdc].liquidity.quote_asset, s.asset_idx("ETH"));
     assert_eq!(
         s.assets[usdc].liquidity.curve,
-        cascade_model::CurveSpec::ConstantProduct {
+        cascade_model::CurveSpec::ConstantProduct(cascade_model::PoolDepth {
             base: 2.0e5,
             quote: 100.0,
             fee: 0.0
-        }
+        })
     );
     let e = errors(&venue(
         &base.replace(
@@ -811,4 +811,59 @@ fn an_assumed_liquidity_curve_loads_with_a_warning() {
     let (_, d) = snapshot_from_str(&text.replace("true", "false"), Format::Toml, "s.toml")
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(d.items.is_empty(), "{d:?}");
+}
+
+#[test]
+fn concentrated_curves_load_write_back_and_name_bad_ranges() {
+    let eth_curve = "liquidity = { curve = \"power_law\", adv_usd = 1.0e8, k = 1.0, alpha = 0.5 }";
+    let with = |curve: &str| GOOD.replacen(eth_curve, curve, 1);
+    let good = "liquidity = { curve = \"concentrated\", price = 2000.0, fee = 0.003, ranges = [[1000.0, 4000.0, 5.0e4], [1900.0, 2100.0, 2.0e5]], quote_asset = \"USDC\" }";
+    let (s, _) =
+        snapshot_from_str(&with(good), Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}"));
+    let eth = s.asset_idx("ETH").unwrap_or(0);
+    let cascade_model::CurveSpec::Concentrated(c) = &s.assets[eth].liquidity.curve else {
+        panic!("{:?}", s.assets[eth].liquidity.curve);
+    };
+    assert_eq!((c.price, c.fee, c.ranges.len()), (2000.0, 0.003, 2));
+    assert_eq!(
+        c.ranges[1],
+        cascade_model::LiquidityRange {
+            lower: 1900.0,
+            upper: 2100.0,
+            liquidity: 2.0e5
+        }
+    );
+    // Written back and read again: the same curve.
+    let text = cascade_io::write::snapshot_to_toml(&s, &[], true);
+    let (again, _) =
+        snapshot_from_str(&text, Format::Toml, "s.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(again.assets[eth].liquidity, s.assets[eth].liquidity);
+    // Bad ranges, each named with its index, on the asset's line (line 6).
+    let e = errors(&with(
+        &good.replace("[1000.0, 4000.0, 5.0e4]", "[4000.0, 1000.0, 5.0e4]"),
+    ));
+    assert!(has(&e, 6, "ranges[0]", "above the lower price"), "{e:#?}");
+    let e = errors(&with(
+        &good.replace("[1900.0, 2100.0, 2.0e5]", "[1900.0, 2100.0, -1.0]"),
+    ));
+    assert!(has(&e, 6, "ranges[1]", "liquidity ≥ 0"), "{e:#?}");
+    let e = errors(&with(
+        &good.replace("[1900.0, 2100.0, 2.0e5]", "[1900.0, 2100.0]"),
+    ));
+    assert!(
+        has(&e, 6, "ranges[1]", "[lower, upper, liquidity]"),
+        "{e:#?}"
+    );
+    let e = errors(&with(
+        "liquidity = { curve = \"concentrated\", price = 2000.0, ranges = [[1.0, 2.0, 0.0]] }",
+    ));
+    assert!(has(&e, 6, "ranges", "no range has liquidity"), "{e:#?}");
+    let e = errors(&with(
+        "liquidity = { curve = \"concentrated\", price = 2000.0 }",
+    ));
+    assert!(has(&e, 6, "ranges", "missing"), "{e:#?}");
+    let e = errors(&with(
+        "liquidity = { curve = \"concentrated\", price = -1.0, ranges = [[1.0, 2.0, 1.0]] }",
+    ));
+    assert!(has(&e, 6, "price", ""), "{e:#?}");
 }

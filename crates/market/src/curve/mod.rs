@@ -1,11 +1,12 @@
 //! Liquidity curves: the pure math of price impact (docs/liquidity.md#liquidity-curves-and-price-impact).
 //!
 //! A [`Curve`] is the state of one venue where an asset (the *base*) is sold for its quote (USD, or
-//! tokens of a quote asset). Prices are in quote units per base token. Three shapes:
+//! tokens of a quote asset). Prices are in quote units per base token. Four shapes:
 //!
 //! - constant product (`x·y = k`, fee kept by the pool),
 //! - stableswap (Curve's two-coin invariant, n = 2),
-//! - power law (`p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` in the cumulative value sold `V`).
+//! - power law (`p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)` in the cumulative value sold `V`),
+//! - concentrated liquidity (Uniswap v3: liquidity piecewise constant in `√price`).
 //!
 //! Every curve also buys ([`Curve::buy`], [`Curve::spend`]): the inverse of its sale, the fee charged
 //! on the input; a power law's state goes below 0 on the buy side, where `p(V) =
@@ -18,9 +19,11 @@
 //! past its floor). Parameters are validated by the loader (`cascade_model`); should an invalid value
 //! reach this module anyway it is handled conservatively, as documented on each variant.
 //!
-//! One module per curve kind holds its formulas (`constant_product`, `stableswap`, `power_law`);
+//! One module per curve kind holds its formulas (`constant_product`, `stableswap`, `power_law`,
+//! `concentrated`);
 //! [`Curve`] dispatches to them, and [`Quoter`] answers many quotes against one state.
 
+mod concentrated;
 mod constant_product;
 mod power_law;
 mod quoter;
@@ -29,8 +32,12 @@ mod stableswap;
 #[cfg(test)]
 mod tests;
 
-use cascade_model::CurveSpec;
+use cascade_model::{ConcentratedSpec, CurveSpec, PoolDepth};
 
+pub use concentrated::{
+    parse_sqrt_price_x96, Concentrated, ConcentratedError, PoolToken, UniswapV3Pool, MAX_TICK,
+    MIN_TICK,
+};
 pub use power_law::POWER_LAW_FLOOR;
 pub use quoter::Quoter;
 
@@ -51,10 +58,11 @@ const MAX_BISECTION_STEPS: usize = 400;
 ///
 /// ```
 /// use cascade_market::curve::Curve;
-/// use cascade_model::CurveSpec;
+/// use cascade_model::{CurveSpec, PoolDepth};
 ///
 /// // x·y = k, no fee: 100 of 1000 base tokens for 1000 quote: out = 1000·100/(1000 + 100).
-/// let mut c = Curve::from_spec(&CurveSpec::ConstantProduct { base: 1000.0, quote: 1000.0, fee: 0.0 });
+/// let depth = PoolDepth { base: 1000.0, quote: 1000.0, fee: 0.0 };
+/// let mut c = Curve::from_spec(&CurveSpec::ConstantProduct(depth));
 /// assert_eq!(c.spot_price(), 1.0);
 /// let out = c.sell(100.0);
 /// assert!((out - 1000.0 * 100.0 / 1100.0).abs() < 1e-9);
@@ -66,7 +74,7 @@ pub enum Curve {
     /// `out = quote·q(1−fee)/(base + q(1−fee))`, then `base' = base + q`, `quote' = quote − out`, and
     /// the price is `quote/base` (docs/liquidity.md#constant-product). `fee` outside `[0, 1]` is clamped to it; a NaN fee
     /// pays nothing.
-    ConstantProduct { base: f64, quote: f64, fee: f64 },
+    ConstantProduct(PoolDepth),
     /// Curve's two-coin stableswap with amplification `A` (docs/liquidity.md#stableswap): balances `x = base`,
     /// `y = quote` satisfy `A·n^n·(x+y) + D = A·D·n^n + D^(n+1)/(n^n·x·y)`, n = 2. A sale of `dx`
     /// solves the invariant for `y'` at `x + dx`; the seller receives `(y − y')(1−fee)` and the fee
@@ -74,9 +82,7 @@ pub enum Curve {
     /// (or infinite) as 1e12.
     StableSwap {
         amplification: f64,
-        base: f64,
-        quote: f64,
-        fee: f64,
+        depth: PoolDepth,
     },
     /// Power-law market impact (docs/liquidity.md#power-law): `p(V) = p_ref·max(0.01, 1 − k·(V/adv)^alpha)`, `V` =
     /// `sold`, the value sold since anchoring measured at `p_ref`; `adv` is the average daily volume
@@ -89,6 +95,9 @@ pub enum Curve {
         p_ref: f64,
         sold: f64,
     },
+    /// Concentrated liquidity (docs/liquidity.md#concentrated-liquidity): a Uniswap v3 pool's
+    /// liquidity profile and its current price; see [`Concentrated`].
+    Concentrated(Concentrated),
 }
 
 impl Curve {
@@ -106,19 +115,13 @@ impl Curve {
     /// ```
     pub fn from_spec(spec: &CurveSpec) -> Curve {
         match *spec {
-            CurveSpec::ConstantProduct { base, quote, fee } => {
-                Curve::ConstantProduct { base, quote, fee }
-            }
+            CurveSpec::ConstantProduct(depth) => Curve::ConstantProduct(depth),
             CurveSpec::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth,
             } => Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth,
             },
             CurveSpec::PowerLaw { adv_usd, k, alpha } => Curve::PowerLaw {
                 adv: adv_usd,
@@ -127,6 +130,7 @@ impl Curve {
                 p_ref: 1.0,
                 sold: 0.0,
             },
+            CurveSpec::Concentrated(ref c) => Curve::Concentrated(concentrated_of(c)),
         }
     }
 
@@ -139,11 +143,11 @@ impl Curve {
             return;
         }
         match self {
-            Curve::ConstantProduct { base, quote, .. } | Curve::StableSwap { base, quote, .. } => {
-                *base *= m;
-                *quote *= m;
+            Curve::ConstantProduct(depth) | Curve::StableSwap { depth, .. } => {
+                *depth = depth.scaled(m)
             }
             Curve::PowerLaw { adv, .. } => *adv *= m,
+            Curve::Concentrated(c) => c.scale_depth(m),
         }
     }
 
@@ -158,20 +162,20 @@ impl Curve {
     ///
     /// ```
     /// use cascade_market::curve::Curve;
+    /// use cascade_model::PoolDepth;
     ///
-    /// let c = Curve::StableSwap { amplification: 100.0, base: 1e6, quote: 1e6, fee: 0.0 };
+    /// let depth = PoolDepth { base: 1e6, quote: 1e6, fee: 0.0 };
+    /// let c = Curve::StableSwap { amplification: 100.0, depth };
     /// assert_eq!(c.spot_price(), 1.0);
     /// let c = Curve::PowerLaw { adv: 1e6, k: 1.0, alpha: 0.5, p_ref: 100.0, sold: 1e4 };
     /// assert!((c.spot_price() - 90.0).abs() < 1e-12); // 100·(1 − 0.01^0.5)
     /// ```
     pub fn spot_price(&self) -> f64 {
         match *self {
-            Curve::ConstantProduct { base, quote, .. } => quote / base,
+            Curve::ConstantProduct(PoolDepth { base, quote, .. }) => quote / base,
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                ..
+                depth: PoolDepth { base, quote, .. },
             } => stableswap::spot_price(amplification, base, quote),
             Curve::PowerLaw {
                 adv,
@@ -180,6 +184,7 @@ impl Curve {
                 p_ref,
                 sold,
             } => p_ref * PowerLaw::new(adv, k, alpha).relative_price(sold),
+            Curve::Concentrated(ref c) => c.spot_price(),
         }
     }
 
@@ -198,8 +203,10 @@ impl Curve {
     ///
     /// ```
     /// use cascade_market::curve::Curve;
+    /// use cascade_model::PoolDepth;
     ///
-    /// let mut c = Curve::StableSwap { amplification: 100.0, base: 1e6, quote: 1e6, fee: 0.0 };
+    /// let depth = PoolDepth { base: 1e6, quote: 1e6, fee: 0.0 };
+    /// let mut c = Curve::StableSwap { amplification: 100.0, depth };
     /// c.anchor(0.95);
     /// assert!((c.spot_price() - 0.95).abs() < 1e-9);
     /// ```
@@ -208,19 +215,18 @@ impl Curve {
             return;
         }
         match self {
-            Curve::ConstantProduct { base, quote, .. } => {
+            Curve::ConstantProduct(PoolDepth { base, quote, .. }) => {
                 constant_product::anchor(base, quote, price)
             }
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                ..
+                depth: PoolDepth { base, quote, .. },
             } => stableswap::anchor(*amplification, base, quote, price),
             Curve::PowerLaw { p_ref, sold, .. } => {
                 *p_ref = price;
                 *sold = 0.0;
             }
+            Curve::Concentrated(c) => c.anchor(price),
         }
     }
 
@@ -233,7 +239,9 @@ impl Curve {
     pub fn move_to_price(&mut self, price: f64) {
         let law = match *self {
             Curve::PowerLaw { adv, k, alpha, .. } => PowerLaw::new(adv, k, alpha),
-            Curve::ConstantProduct { .. } | Curve::StableSwap { .. } => return self.anchor(price),
+            Curve::ConstantProduct(..) | Curve::StableSwap { .. } | Curve::Concentrated(_) => {
+                return self.anchor(price)
+            }
         };
         if let Curve::PowerLaw { p_ref, sold, .. } = self {
             if price.is_nan() {
@@ -264,7 +272,10 @@ impl Curve {
     /// assert!((c.proceeds(1000.0) - 78_918.148_932_2).abs() < 1e-6);
     /// ```
     pub fn proceeds(&self, q: f64) -> f64 {
-        self.clone().sell(q)
+        match self {
+            Curve::Concentrated(c) => c.proceeds(q),
+            _ => self.clone().sell(q),
+        }
     }
 
     /// Sells `q` base tokens: returns [`Curve::proceeds`]`(q)` and moves the state (docs/liquidity.md#liquidity-curves-and-price-impact: depth
@@ -293,14 +304,18 @@ impl Curve {
     ///
     /// ```
     /// use cascade_market::curve::Curve;
+    /// use cascade_model::PoolDepth;
     ///
     /// // x·y = k, no fee: buying 100 of 1000 base tokens costs 1000·100/(1000 − 100).
-    /// let c = Curve::ConstantProduct { base: 1000.0, quote: 1000.0, fee: 0.0 };
+    /// let c = Curve::ConstantProduct(PoolDepth { base: 1000.0, quote: 1000.0, fee: 0.0 });
     /// assert!((c.buy_cost(100.0) - 1000.0 * 100.0 / 900.0).abs() < 1e-9);
     /// assert_eq!(c.buy_cost(1000.0), f64::INFINITY); // the pool cannot be emptied
     /// ```
     pub fn buy_cost(&self, q: f64) -> f64 {
-        self.clone().buy(q)
+        match self {
+            Curve::Concentrated(c) => c.buy_cost(q),
+            _ => self.clone().buy(q),
+        }
     }
 
     /// Buys `q` base tokens with quote: returns the quote paid and moves the state (the mirror of
@@ -331,15 +346,13 @@ impl Curve {
             return 0.0;
         }
         match self {
-            Curve::ConstantProduct { base, quote, fee } => match side {
+            Curve::ConstantProduct(PoolDepth { base, quote, fee }) => match side {
                 Trade::Sell => constant_product::sell(base, quote, *fee, q),
                 Trade::Buy => constant_product::buy(base, quote, *fee, q),
             },
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth: PoolDepth { base, quote, fee },
             } => match Pool::new(*amplification, *base, *quote) {
                 Some(pool) => pool.trade(side, *fee, q, base, quote),
                 None => side.impossible(),
@@ -357,6 +370,10 @@ impl Curve {
                     side.impossible()
                 }
             }
+            Curve::Concentrated(c) => match side {
+                Trade::Sell => c.sell(q),
+                Trade::Buy => c.buy(q),
+            },
         }
     }
 
@@ -365,7 +382,11 @@ impl Curve {
     /// no depth.
     pub fn max_buy_tokens(&self) -> f64 {
         match *self {
-            Curve::ConstantProduct { base, .. } | Curve::StableSwap { base, .. } => base.max(0.0),
+            Curve::ConstantProduct(PoolDepth { base, .. })
+            | Curve::StableSwap {
+                depth: PoolDepth { base, .. },
+                ..
+            } => base.max(0.0),
             Curve::PowerLaw {
                 adv,
                 k,
@@ -377,6 +398,7 @@ impl Curve {
                 _ if is_positive(p_ref) => f64::INFINITY,
                 _ => 0.0,
             },
+            Curve::Concentrated(ref c) => c.max_buy_tokens(),
         }
     }
 
@@ -394,8 +416,9 @@ impl Curve {
     ///
     /// ```
     /// use cascade_market::curve::Curve;
+    /// use cascade_model::PoolDepth;
     ///
-    /// let c = Curve::ConstantProduct { base: 1000.0, quote: 1000.0, fee: 0.0 };
+    /// let c = Curve::ConstantProduct(PoolDepth { base: 1000.0, quote: 1000.0, fee: 0.0 });
     /// // 1000·100/(1000 + 100) tokens for 100 of quote.
     /// assert!((c.tokens_for_budget(100.0) - 1000.0 * 100.0 / 1100.0).abs() < 1e-9);
     /// ```
@@ -404,14 +427,12 @@ impl Curve {
             return 0.0;
         }
         match *self {
-            Curve::ConstantProduct { base, quote, fee } => {
+            Curve::ConstantProduct(PoolDepth { base, quote, fee }) => {
                 constant_product::tokens_for_budget(base, quote, fee, usd)
             }
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                fee,
+                depth: PoolDepth { base, quote, fee },
             } => stableswap::tokens_for_budget(amplification, base, quote, fee, usd),
             Curve::PowerLaw { .. } => {
                 let spot = self.spot_price();
@@ -435,6 +456,7 @@ impl Curve {
                 }
                 lo
             }
+            Curve::Concentrated(ref c) => c.tokens_for_budget(usd),
         }
     }
 
@@ -476,6 +498,20 @@ impl Trade {
             Trade::Buy => f64::INFINITY,
         }
     }
+}
+
+/// The curve of a loaded concentrated-liquidity spec (prices and ranges in quote per base, validated
+/// by the loader): its ranges summed where they overlap, in square roots of prices. A spec the curve
+/// cannot hold (its virtual balances beyond the f64 range) is a pool with no depth, at its price.
+fn concentrated_of(c: &ConcentratedSpec) -> Concentrated {
+    let positions: Vec<(f64, f64, f64)> = c
+        .ranges
+        .iter()
+        .map(|r| (r.lower.sqrt(), r.upper.sqrt(), r.liquidity))
+        .collect();
+    let s = c.price.sqrt();
+    Concentrated::from_positions(s, c.fee, &positions)
+        .unwrap_or_else(|_| Concentrated::without_depth(s))
 }
 
 /// `v > 0`; false for NaN.

@@ -1,7 +1,7 @@
 //! A curve prepared for many quotes at one state.
 
 use super::stableswap::Pool;
-use super::{positive_part, Curve};
+use super::{positive_part, Curve, PoolDepth};
 
 #[cfg(test)]
 mod tests;
@@ -13,7 +13,9 @@ mod tests;
 pub struct Quoter {
     curve: Curve,
     spot: f64,
-    pool: Option<Pool>,
+    /// A stableswap's solved pool and its fee; `None` for other kinds and for a stableswap whose
+    /// invariant has no solution (it sells nothing and cannot be bought from).
+    pool: Option<(Pool, f64)>,
 }
 
 impl Quoter {
@@ -21,10 +23,8 @@ impl Quoter {
         let pool = match curve {
             Curve::StableSwap {
                 amplification,
-                base,
-                quote,
-                ..
-            } => Pool::new(*amplification, *base, *quote),
+                depth: PoolDepth { base, quote, fee },
+            } => Pool::new(*amplification, *base, *quote).map(|pool| (pool, *fee)),
             _ => None,
         };
         Quoter {
@@ -44,10 +44,10 @@ impl Quoter {
         if !(q > 0.0 && q.is_finite()) {
             return 0.0;
         }
-        match (&self.curve, &self.pool) {
-            (Curve::StableSwap { fee, .. }, Some(pool)) => pool.sale(*fee, q).0,
-            (Curve::StableSwap { .. }, None) => 0.0,
-            (c, _) => c.proceeds(q),
+        match (&self.pool, &self.curve) {
+            (Some((pool, fee)), _) => pool.sale(*fee, q).0,
+            (None, Curve::StableSwap { .. }) => 0.0,
+            (None, c) => c.proceeds(q),
         }
     }
 
@@ -64,10 +64,10 @@ impl Quoter {
         if !(q > 0.0 && q.is_finite()) {
             return 0.0;
         }
-        match (&self.curve, &self.pool) {
-            (Curve::StableSwap { fee, .. }, Some(pool)) => pool.buy_cost(*fee, q),
-            (Curve::StableSwap { .. }, None) => f64::INFINITY,
-            (c, _) => c.buy_cost(q),
+        match (&self.pool, &self.curve) {
+            (Some((pool, fee)), _) => pool.buy_cost(*fee, q),
+            (None, Curve::StableSwap { .. }) => f64::INFINITY,
+            (None, c) => c.buy_cost(q),
         }
     }
 

@@ -6,15 +6,13 @@ fn rel_err(a: f64, b: f64) -> f64 {
 }
 
 fn cp(base: f64, quote: f64, fee: f64) -> Curve {
-    Curve::ConstantProduct { base, quote, fee }
+    Curve::ConstantProduct(PoolDepth { base, quote, fee })
 }
 
 fn ss(amplification: f64, base: f64, quote: f64, fee: f64) -> Curve {
     Curve::StableSwap {
         amplification,
-        base,
-        quote,
-        fee,
+        depth: PoolDepth { base, quote, fee },
     }
 }
 
@@ -33,9 +31,7 @@ fn ss_d(c: &Curve) -> f64 {
     match *c {
         Curve::StableSwap {
             amplification,
-            base,
-            quote,
-            ..
+            depth: PoolDepth { base, quote, .. },
         } => {
             let p = Pool::new(amplification, base, quote).unwrap();
             p.d * p.scale
@@ -52,17 +48,19 @@ fn ss_sides(a: f64, x: f64, y: f64, d: f64) -> (f64, f64) {
 
 #[test]
 fn from_spec_copies_parameters() {
-    let c = Curve::from_spec(&CurveSpec::ConstantProduct {
+    let c = Curve::from_spec(&CurveSpec::ConstantProduct(PoolDepth {
         base: 1.0,
         quote: 2.0,
         fee: 0.003,
-    });
+    }));
     assert_eq!(c, cp(1.0, 2.0, 0.003));
     let c = Curve::from_spec(&CurveSpec::StableSwap {
         amplification: 50.0,
-        base: 3.0,
-        quote: 4.0,
-        fee: 0.0004,
+        depth: PoolDepth {
+            base: 3.0,
+            quote: 4.0,
+            fee: 0.0004,
+        },
     });
     assert_eq!(c, ss(50.0, 3.0, 4.0, 0.0004));
     let c = Curve::from_spec(&CurveSpec::PowerLaw {
@@ -88,7 +86,7 @@ fn constant_product_sale_by_hand() {
     assert!((c.slippage(10.0) - (20_000.0 - 19_743.160_688)).abs() < 1e-5);
     let out = c.sell(10.0);
     assert!((out - 19_743.160_688).abs() < 1e-5);
-    let Curve::ConstantProduct { base, quote, .. } = c else {
+    let Curve::ConstantProduct(PoolDepth { base, quote, .. }) = c else {
         unreachable!()
     };
     assert_eq!(base, 1010.0);
@@ -177,7 +175,11 @@ fn stableswap_balanced_sale_and_fee() {
     assert_eq!(out, fee_free);
     // Better than x·y = k on the same balances (1e6·1e5/1.1e6 = 90_909.09), worse than par.
     assert!(out > 90_909.1 && out < 1e5, "{out}");
-    let Curve::StableSwap { base, quote, .. } = c else {
+    let Curve::StableSwap {
+        depth: PoolDepth { base, quote, .. },
+        ..
+    } = c
+    else {
         unreachable!()
     };
     assert_eq!(base, 1.1e6);
@@ -202,7 +204,11 @@ fn stableswap_anchor_keeps_d() {
     c.anchor(0.95);
     assert!((c.spot_price() - 0.95).abs() < 1e-9, "{}", c.spot_price());
     assert!(rel_err(ss_d(&c), d0) < 1e-10);
-    let Curve::StableSwap { base, quote, .. } = c else {
+    let Curve::StableSwap {
+        depth: PoolDepth { base, quote, .. },
+        ..
+    } = c
+    else {
         unreachable!()
     };
     assert!(base > quote);
@@ -220,7 +226,7 @@ fn constant_product_anchor_keeps_k() {
     // quote = sqrt(2e9·1800) = sqrt(3.6e12) = 1_897_366.596.
     let mut c = cp(1000.0, 2e6, 0.003);
     c.anchor(1800.0);
-    let Curve::ConstantProduct { base, quote, .. } = c else {
+    let Curve::ConstantProduct(PoolDepth { base, quote, .. }) = c else {
         unreachable!()
     };
     assert!((base - 1_054.092_553).abs() < 1e-6);
@@ -228,7 +234,7 @@ fn constant_product_anchor_keeps_k() {
     assert!(rel_err(base * quote, 2e9) < 1e-12);
     assert!(rel_err(c.spot_price(), 1800.0) < 1e-12);
     c.move_to_price(2500.0);
-    let Curve::ConstantProduct { base, quote, .. } = c else {
+    let Curve::ConstantProduct(PoolDepth { base, quote, .. }) = c else {
         unreachable!()
     };
     assert!(rel_err(base * quote, 2e9) < 1e-12);
@@ -306,8 +312,13 @@ fn any_curve() -> impl Strategy<Value = Curve> {
 /// A sale size between 1e-6 and 1e3 times the curve's depth (in tokens).
 fn sale(c: &Curve, u: f64) -> f64 {
     let depth = match *c {
-        Curve::ConstantProduct { base, .. } | Curve::StableSwap { base, .. } => base,
+        Curve::ConstantProduct(PoolDepth { base, .. })
+        | Curve::StableSwap {
+            depth: PoolDepth { base, .. },
+            ..
+        } => base,
         Curve::PowerLaw { adv, p_ref, .. } => adv / p_ref,
+        Curve::Concentrated(ref c) => c.max_sell_tokens(),
     };
     depth * 10f64.powf(u)
 }
@@ -335,12 +346,12 @@ proptest! {
         let total = split.sell(qa) + split.sell(qb);
         let once = c.proceeds(q);
         match c {
-            Curve::ConstantProduct { fee, .. } if fee > 0.0 => {
+            Curve::ConstantProduct(PoolDepth { fee, .. }) if fee > 0.0 => {
                 // The first sale's fee stays in base, so the second sale meets a cheaper base:
                 // splitting pays slightly less, never more.
                 prop_assert!(total <= once * (1.0 + 1e-9), "{total} > {once}");
             }
-            Curve::StableSwap { fee, .. } if fee > 0.0 => {
+            Curve::StableSwap { depth: PoolDepth { fee, .. }, .. } if fee > 0.0 => {
                 // The first sale's fee stays in quote, so the second sale meets a dearer base:
                 // splitting pays slightly more, but never more than the fee-free sale.
                 let fee_free = once / (1.0 - fee);
@@ -384,28 +395,28 @@ mod buy {
     fn constant_product_buy_by_hand() {
         // base 1000, quote 2000 (price 2), fee 0.3%: buying 100 needs net 2000·100/900 = 222.2…,
         // gross 222.2…/0.997; the pool keeps the fee.
-        let mut c = Curve::ConstantProduct {
+        let mut c = Curve::ConstantProduct(PoolDepth {
             base: 1000.0,
             quote: 2000.0,
             fee: 0.003,
-        };
+        });
         let cost = c.buy(100.0);
         let want = 2000.0 * 100.0 / 900.0 / 0.997;
         assert!((cost - want).abs() < 1e-9, "{cost} vs {want}");
         assert_eq!(
             c,
-            Curve::ConstantProduct {
+            Curve::ConstantProduct(PoolDepth {
                 base: 900.0,
                 quote: 2000.0 + want,
                 fee: 0.003
-            }
+            })
         );
         // A budget buys the inverse: 222.84… of quote buys 100 tokens back on the old state.
-        let c0 = Curve::ConstantProduct {
+        let c0 = Curve::ConstantProduct(PoolDepth {
             base: 1000.0,
             quote: 2000.0,
             fee: 0.003,
-        };
+        });
         assert!((c0.tokens_for_budget(want) - 100.0).abs() < 1e-9);
         assert_eq!(c0.buy_cost(1000.0), f64::INFINITY);
         assert_eq!(c0.max_buy_tokens(), 1000.0);
@@ -419,9 +430,11 @@ mod buy {
         // cost = y' − y, computed here from the invariant's quadratic directly.
         let c = Curve::StableSwap {
             amplification: 100.0,
-            base: 1e6,
-            quote: 1e6,
-            fee: 0.0,
+            depth: PoolDepth {
+                base: 1e6,
+                quote: 1e6,
+                fee: 0.0,
+            },
         };
         // D = 2e6 at balance. y' solves Ann·y² + β·y − e = 0 at x' = 9e5 (normalised by 1e6).
         let (ann, d, x1) = (400.0_f64, 2.0_f64, 0.9_f64);
@@ -435,9 +448,11 @@ mod buy {
         // With a 0.04% fee on the input the cost is want/(1 − 0.0004).
         let f = Curve::StableSwap {
             amplification: 100.0,
-            base: 1e6,
-            quote: 1e6,
-            fee: 0.0004,
+            depth: PoolDepth {
+                base: 1e6,
+                quote: 1e6,
+                fee: 0.0004,
+            },
         };
         assert!(rel_err(f.buy_cost(1e5), want / 0.9996) < 1e-9);
         assert!(rel_err(f.tokens_for_budget(want / 0.9996), 1e5) < 1e-9);
@@ -497,11 +512,11 @@ mod buy {
 
     #[test]
     fn degenerate_buys_cost_nothing_and_change_nothing() {
-        let c0 = Curve::ConstantProduct {
+        let c0 = Curve::ConstantProduct(PoolDepth {
             base: 10.0,
             quote: 10.0,
             fee: 0.0,
-        };
+        });
         let mut c = c0.clone();
         for q in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert_eq!(c.buy(q), 0.0);
@@ -513,14 +528,17 @@ mod buy {
 
     fn any_curve() -> impl Strategy<Value = Curve> {
         prop_oneof![
-            (1e-3..1e9f64, 1e-3..1e12f64, 0.0..0.05f64)
-                .prop_map(|(base, quote, fee)| { Curve::ConstantProduct { base, quote, fee } }),
+            (1e-3..1e9f64, 1e-3..1e12f64, 0.0..0.05f64).prop_map(|(base, quote, fee)| {
+                Curve::ConstantProduct(PoolDepth { base, quote, fee })
+            }),
             (0.01..5000.0f64, 1.0..1e10f64, 0.05..20.0f64, 0.0..0.05f64).prop_map(
                 |(amplification, base, r, fee)| Curve::StableSwap {
                     amplification,
-                    base,
-                    quote: base * r,
-                    fee
+                    depth: PoolDepth {
+                        base,
+                        quote: base * r,
+                        fee
+                    }
                 }
             ),
             (
@@ -543,10 +561,13 @@ mod buy {
     /// A buy of `10^u` of the curve's depth in tokens (below 1 for pools, which cannot be emptied).
     fn size(c: &Curve, u: f64) -> f64 {
         match *c {
-            Curve::ConstantProduct { base, .. } | Curve::StableSwap { base, .. } => {
-                base * 10f64.powf(u).min(0.9)
-            }
+            Curve::ConstantProduct(PoolDepth { base, .. })
+            | Curve::StableSwap {
+                depth: PoolDepth { base, .. },
+                ..
+            } => base * 10f64.powf(u).min(0.9),
             Curve::PowerLaw { adv, p_ref, .. } => adv / p_ref * 10f64.powf(u),
+            Curve::Concentrated(ref c) => c.max_buy_tokens() * 10f64.powf(u).min(0.9),
         }
     }
 

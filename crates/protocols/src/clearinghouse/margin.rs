@@ -168,7 +168,14 @@ pub fn series_value(
     vf: f64,
 ) -> f64 {
     let (kind, t, vol) = series_terms(s, params, vol_mult, spot);
-    black76_price(kind, spot, s.strike, params.options.rate, vol * vf, t)
+    black76_price(&OptionSpec {
+        kind,
+        spot,
+        strike: s.strike,
+        rate: params.options.rate,
+        vol: vol * vf,
+        t_years: t,
+    })
 }
 
 /// Series j's Greeks per option at the base point (for explanations).
@@ -259,6 +266,17 @@ impl Health {
     /// Maintenance health `E_M − MM`; below 0 the account is liquidated.
     pub fn maintenance(&self) -> f64 {
         self.equity_maintenance - self.mm
+    }
+    /// Margin ratio `E_M / MM`: below 1 exactly when [`Health::maintenance`] is negative. With no
+    /// requirement (`MM = 0`) it is ∞ for `E_M ≥ 0` and 0 below.
+    pub fn margin_ratio(&self) -> f64 {
+        if self.mm > 0.0 {
+            self.equity_maintenance / self.mm
+        } else if self.equity_maintenance >= 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        }
     }
     /// Initial health `E_I − IM`: what may still be opened or borrowed, USD of weighted value.
     pub fn initial(&self) -> f64 {

@@ -33,6 +33,8 @@ use rayon::prelude::*;
 
 use margin::{health, Book, Health, OptPos, PerpPos, Series, Valuation};
 
+use crate::AccountLog;
+
 /// Accounts per parallel chunk of the health scan (fixed, so results never depend on threads).
 const CHUNK: usize = 1024;
 
@@ -86,6 +88,8 @@ pub struct Clearinghouse {
     root: Vec<AssetIdx>,
     series: Vec<Series>,
     names: Vec<String>,
+    /// Snapshot index of each account.
+    account: Vec<u32>,
     mode: Vec<MarginMode>,
     collateral: Vec<Vec<(AssetIdx, f64)>>,
     liabilities: Vec<Vec<(AssetIdx, f64)>>,
@@ -116,6 +120,8 @@ pub struct Clearinghouse {
     pending: Vec<PendingTrade>,
     /// Accounts liquidated this round, with the liquidation fees charged to them (USD).
     pending_accounts: Vec<(usize, f64)>,
+    /// Per account, when recording ([`ProtocolModel::record_accounts`]); empty otherwise.
+    logs: Vec<AccountLog>,
     /// USD the winners gave up (socialised or deleveraged), over the run.
     pub winners_paid_usd: f64,
 }
@@ -126,11 +132,13 @@ impl Clearinghouse {
         let root: Vec<AssetIdx> = (0..n_assets).map(|a| s.root_asset(a)).collect();
         let mut local = vec![usize::MAX; s.accounts.len()];
         let mut names = Vec::new();
+        let mut account = Vec::new();
         let mut mode = Vec::new();
         for (g, &pr) in s.accounts.protocol.iter().enumerate() {
             if pr as usize == protocol {
                 local[g] = names.len();
                 names.push(s.accounts.id[g].clone());
+                account.push(g as u32);
                 mode.push(s.accounts.margin_mode[g]);
             }
         }
@@ -202,6 +210,7 @@ impl Clearinghouse {
             root,
             series,
             names,
+            account,
             mode,
             collateral,
             liabilities,
@@ -232,6 +241,7 @@ impl Clearinghouse {
             last_marks: Vec::new(),
             pending: Vec::new(),
             pending_accounts: Vec::new(),
+            logs: Vec::new(),
             winners_paid_usd: 0.0,
         }
     }

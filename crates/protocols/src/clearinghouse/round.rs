@@ -9,8 +9,8 @@ use cascade_model::{AssetIdx, OracleSpec, ProtocolKind, Scenario};
 use super::margin::{health, Valuation};
 use super::{total_tokens, BorrowOutcome, Clearinghouse, PendingTrade, Pump};
 use crate::{
-    BadDebt, EndState, LiquidationRecord, LossOutcome, ProtocolBuyFill, ProtocolFill,
-    ProtocolModel, ProtocolRound, RoundCtx, Settlement,
+    AccountLog, AccountResult, BadDebt, EndState, LiquidationRecord, LossOutcome, ProtocolBuyFill,
+    ProtocolFill, ProtocolModel, ProtocolRound, RoundCtx, Settlement,
 };
 
 impl Clearinghouse {
@@ -109,9 +109,14 @@ impl Clearinghouse {
         notes
     }
 
-    /// Liquidates account `k` (steps 1–4 of the module's documentation) at valuation `v`, appending its
-    /// orders to `out`.
-    fn liquidate_account(&mut self, k: usize, v: &Valuation, out: &mut ProtocolRound) {
+    /// Liquidates account `k` (steps 1–4 of the module's documentation) at valuation `v` in round
+    /// `round`, appending its orders to `out` and, when recording, to the account's log: the notional
+    /// closed at the marks (perps `|size|·mark`, options `|size·value|`, borrowed tokens repaid) as
+    /// its liquidated debt, the collateral sold as seized, and the insurance fund's share of the
+    /// liquidation fees as the protocol's fee.
+    fn liquidate_account(&mut self, k: usize, round: u32, v: &Valuation, out: &mut ProtocolRound) {
+        let mut closed_usd = 0.0;
+        let mut seized_usd = 0.0;
         let (p0, p1) = (self.perp_start[k] as usize, self.perp_start[k + 1] as usize);
         let share = self.params.insurance_fee_share;
         let mut est_pnl = 0.0;
@@ -125,6 +130,7 @@ impl Clearinghouse {
             let mark = v.marks[pp.market];
             let u = mk.underlying;
             let fee = mk.liquidation_fee * pp.size.abs() * mark;
+            closed_usd += pp.size.abs() * mark;
             fees += fee;
             self.cash[k] -= fee;
             self.fund_usd += fee * share;
@@ -160,6 +166,7 @@ impl Clearinghouse {
             }
             let value = op.size * v.values[op.series];
             let fee = self.params.options.liquidation_fee * value.abs();
+            closed_usd += value.abs();
             fees += fee;
             self.cash[k] += value - fee;
             self.fund_usd += fee * share;
@@ -168,6 +175,7 @@ impl Clearinghouse {
         let settle_asset = self.settlement_asset;
         for (a, q) in std::mem::take(&mut self.liabilities[k]) {
             self.cash[k] -= q * v.prices[a];
+            closed_usd += q * v.prices[a];
             // A borrow repaid from cash: a spot leg of the liquidation.
             LiquidationRecord {
                 collateral: settle_asset,
@@ -200,6 +208,7 @@ impl Clearinghouse {
                 let sell = q.min(deficit / p);
                 self.collateral[k][j].1 -= sell;
                 deficit -= sell * p;
+                seized_usd += sell * p;
                 out.sales.push(SaleOrder {
                     asset: a,
                     quantity: sell,
@@ -224,6 +233,14 @@ impl Clearinghouse {
         }
         self.liquidated[k] = true;
         self.pending_accounts.push((k, fees));
+        if let Some(log) = self.logs.get_mut(k) {
+            log.liquidated_debt_usd += closed_usd;
+            log.seized_collateral_usd += seized_usd;
+            log.protocol_fee_usd += fees * share;
+            if log.first_round == 0 {
+                log.first_round = round;
+            }
+        }
     }
 }
 
@@ -325,7 +342,7 @@ impl ProtocolModel for Clearinghouse {
                 notional += p.size.abs() * v.marks[p.market];
             }
             options_closed += b.options.iter().filter(|o| o.size != 0.0).count() as u64;
-            self.liquidate_account(k, &v, &mut out);
+            self.liquidate_account(k, ctx.round, &v, &mut out);
         }
         out.accounts_liquidated = underwater.len() as u64;
         out.notes.push(format!(
@@ -391,6 +408,9 @@ impl ProtocolModel for Clearinghouse {
             let unpaid = fees.min(-self.cash[k]);
             self.cash[k] += unpaid;
             self.fund_usd = (self.fund_usd - unpaid * share).max(0.0);
+            if let Some(log) = self.logs.get_mut(k) {
+                log.protocol_fee_usd -= unpaid * share;
+            }
             if self.cash[k] >= 0.0 {
                 continue;
             }
@@ -410,6 +430,9 @@ impl ProtocolModel for Clearinghouse {
             if self.cash[k] < -1e-9 {
                 bad_usd += -self.cash[k];
                 accounts_bad_debt += 1;
+                if let Some(log) = self.logs.get_mut(k) {
+                    log.bad_debt_usd += -self.cash[k];
+                }
             }
             self.cash[k] = self.cash[k].max(0.0);
         }
@@ -446,6 +469,26 @@ impl ProtocolModel for Clearinghouse {
 
     fn insurance_fund_usd(&self, prices: &[f64]) -> f64 {
         self.fund_usd + self.fund.iter().map(|&(a, q)| q * prices[a]).sum::<f64>()
+    }
+
+    fn record_accounts(&mut self) {
+        self.logs = vec![AccountLog::default(); self.names.len()];
+    }
+
+    /// An account's health is its margin ratio at `prices` (the marks equal to the prices):
+    /// maintenance equity over the maintenance requirement, `E_M / MM`, below 1 when it is
+    /// liquidated; ∞ with no requirement and equity ≥ 0, 0 with none and equity < 0.
+    fn account_results(&self, prices: &[f64]) -> Vec<AccountResult> {
+        let v = self.valuation_at(prices);
+        self.health_all(&v)
+            .iter()
+            .enumerate()
+            .map(|(k, h)| AccountResult {
+                account: self.account[k],
+                health: h.margin_ratio(),
+                log: self.logs.get(k).copied().unwrap_or_default(),
+            })
+            .collect()
     }
 
     fn end_state(&self, prices: &[f64]) -> EndState {

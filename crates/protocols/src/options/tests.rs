@@ -30,7 +30,7 @@ fn reproduces_the_published_values() {
     let c2 = black76(&spec(OptionType::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0));
     close(c2.price, 2.400_527_323_3, 5e-11, "call S=49");
     close(
-        black76_price(OptionType::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0),
+        price_of(OptionType::Call, 49.0, 50.0, 0.05, 0.20, 20.0 / 52.0),
         2.400_527_323_3,
         5e-11,
         "black76_price S=49",
@@ -116,8 +116,7 @@ fn greeks_equal_central_finite_differences_of_the_price() {
     let tol = |g: f64| 1e-6 * g.abs().max(1.0);
     for s in grid() {
         let g = black76(&s);
-        let price =
-            |spot: f64, vol: f64, t: f64| black76_price(s.kind, spot, s.strike, s.rate, vol, t);
+        let price = |spot: f64, vol: f64, t: f64| price_of(s.kind, spot, s.strike, s.rate, vol, t);
         // Steps scale with S·σ√T, the width of the price's curvature in S, and balance
         // truncation (h²) against round-off (ε/h, ε/h²).
         let width = s.spot * s.vol * s.t_years.sqrt();
@@ -157,7 +156,7 @@ fn call_rises_with_spot_and_falls_with_strike_on_a_grid() {
             let mut last = f64::NAN;
             for i in 0..40 {
                 let s = 60.0 + 2.0 * f64::from(i);
-                let p = black76_price(kind, s, 100.0, 0.03, 0.4, t);
+                let p = price_of(kind, s, 100.0, 0.03, 0.4, t);
                 if i > 0 {
                     match kind {
                         OptionType::Call => assert!(p > last, "call in S: {p} ≤ {last}"),
@@ -168,7 +167,7 @@ fn call_rises_with_spot_and_falls_with_strike_on_a_grid() {
             }
             for i in 0..40 {
                 let k = 60.0 + 2.0 * f64::from(i);
-                let p = black76_price(kind, 100.0, k, 0.03, 0.4, t);
+                let p = price_of(kind, 100.0, k, 0.03, 0.4, t);
                 if i > 0 {
                     match kind {
                         OptionType::Call => assert!(p < last, "call in K: {p} ≥ {last}"),
@@ -189,9 +188,9 @@ proptest! {
         s in 1.0f64..1000.0, k in 1.0f64..1000.0, r in -0.05f64..0.2,
         vol in 0.0f64..3.0, t in 1e-4f64..10.0, bump in 1e-6f64..0.5,
     ) {
-        let c = black76_price(OptionType::Call, s, k, r, vol, t);
-        let c_s = black76_price(OptionType::Call, s * (1.0 + bump), k, r, vol, t);
-        let c_k = black76_price(OptionType::Call, s, k * (1.0 + bump), r, vol, t);
+        let c = price_of(OptionType::Call, s, k, r, vol, t);
+        let c_s = price_of(OptionType::Call, s * (1.0 + bump), k, r, vol, t);
+        let c_k = price_of(OptionType::Call, s, k * (1.0 + bump), r, vol, t);
         let slack = 1e-12 * s.max(k);
         prop_assert!(c_s >= c - slack, "C(S) = {c}, C(S·(1+{bump})) = {c_s}");
         prop_assert!(c_k <= c + slack, "C(K) = {c}, C(K·(1+{bump})) = {c_k}");
@@ -226,7 +225,7 @@ fn zero_vol_is_discounted_intrinsic_value_without_nan() {
     let e = black76(&spec(OptionType::Call, 100.0, 105.0, 0.05, 1e-9, 1.0));
     close(e.price, c.price, 1e-9, "σ→0 limit");
     // Unvalidated negative vol is NaN, not a number made up from the intrinsic value.
-    assert!(black76_price(OptionType::Call, 100.0, 90.0, 0.0, -0.2, 1.0).is_nan());
+    assert!(price_of(OptionType::Call, 100.0, 90.0, 0.0, -0.2, 1.0).is_nan());
     let mut out = [Greeks::default()];
     black76_batch(
         &[OptionType::Put],
@@ -366,7 +365,7 @@ fn batch_equals_one_at_a_time_across_chunks() {
         let one = black76(&spec(kind[i], spot[i], strike[i], rate[i], vol[i], t[i]));
         assert_eq!(out[i], one, "option {i}");
         assert_eq!(
-            black76_price(kind[i], spot[i], strike[i], rate[i], vol[i], t[i]),
+            price_of(kind[i], spot[i], strike[i], rate[i], vol[i], t[i]),
             one.price,
             "price of option {i}"
         );
@@ -378,4 +377,16 @@ fn payoff_signs() {
     // max(w·(S − K), 0): a call pays S − K above the strike, a put K − S below it.
     assert_eq!(payoff_sign(OptionType::Call), 1.0);
     assert_eq!(payoff_sign(OptionType::Put), -1.0);
+}
+
+/// [`black76_price`] of the option with these terms, unvalidated.
+fn price_of(kind: OptionType, spot: f64, strike: f64, rate: f64, vol: f64, t_years: f64) -> f64 {
+    black76_price(&OptionSpec {
+        kind,
+        spot,
+        strike,
+        rate,
+        vol,
+        t_years,
+    })
 }

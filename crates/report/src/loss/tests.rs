@@ -42,10 +42,10 @@ fn rounding() {
     assert_eq!(round_sig(0.0, 2), 0.0);
 }
 
-/// Two labels' boxes (one row = LABEL_ROW_H pixels tall) are apart: on different rows, or at least
-/// `LABEL_GAP` apart on one row.
+/// Two labels' boxes (one row = LABELS.row_h pixels tall) are apart: on different rows, or at least
+/// `LABELS.gap` apart on one row.
 fn apart(a: &Placed, b: &Placed) -> bool {
-    a.row != b.row || a.right + LABEL_GAP <= b.left || b.right + LABEL_GAP <= a.left
+    a.row != b.row || a.right + LABELS.gap <= b.left || b.right + LABELS.gap <= a.left
 }
 
 #[test]

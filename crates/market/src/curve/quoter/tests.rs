@@ -1,4 +1,4 @@
-use super::super::Curve;
+use super::super::{Curve, PoolDepth};
 use super::Quoter;
 
 #[test]
@@ -6,15 +6,17 @@ fn quoter_matches_the_curve() {
     let curves = [
         Curve::StableSwap {
             amplification: 200.0,
-            base: 1.7e5,
-            quote: 3.0e4,
-            fee: 0.0004,
+            depth: PoolDepth {
+                base: 1.7e5,
+                quote: 3.0e4,
+                fee: 0.0004,
+            },
         },
-        Curve::ConstantProduct {
+        Curve::ConstantProduct(PoolDepth {
             base: 1000.0,
             quote: 2.0e6,
             fee: 0.003,
-        },
+        }),
         Curve::PowerLaw {
             adv: 1e7,
             k: 0.5,
@@ -38,15 +40,17 @@ fn quoter_buys_match_the_curve() {
     let curves = [
         Curve::StableSwap {
             amplification: 200.0,
-            base: 1.7e5,
-            quote: 3.0e4,
-            fee: 0.0004,
+            depth: PoolDepth {
+                base: 1.7e5,
+                quote: 3.0e4,
+                fee: 0.0004,
+            },
         },
-        Curve::ConstantProduct {
+        Curve::ConstantProduct(PoolDepth {
             base: 1000.0,
             quote: 2.0e6,
             fee: 0.003,
-        },
+        }),
         Curve::PowerLaw {
             adv: 1e7,
             k: 0.5,

@@ -1,0 +1,1003 @@
+//! The live state of `cascade serve` (docs/serve-live.md): a snapshot kept current as price updates
+//! and position changes stream in, with its risk recomputed incrementally.
+//!
+//! A price update recomputes only the accounts that hold the asset or an asset priced from it (an
+//! index from asset to holders); a position change only its account. Kept current after every
+//! batch: each account's sums and health, the health-factor histogram and the open accounts of each
+//! protocol, the set of accounts with `HF < 1`, and token totals per protocol, asset and side. Per
+//! asset, a sorted liquidation-price index ([`index`]) answers "debt liquidatable if the asset drops
+//! by d" by binary search: the liquidation ladder ([`Live::ladder`]).
+//!
+//! Health is incremental for lending pools (the pool's rule, e-mode and isolation mode as
+//! `cascade_protocols::lending::LendingPool` resolves them) and CDP vaults (`CR / LR`, debt at par).
+//! Accounts of other kinds (clearinghouse) keep their positions, so that [`Live::snapshot`] is
+//! complete, but have no incremental health; their derivatives (perps, options) are kept as the
+//! snapshot had them.
+
+mod agg;
+mod book;
+mod checkpoint;
+mod error;
+mod holders;
+mod index;
+mod pricing;
+mod views;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use cascade_model::{
+    Accounts, HealthFactorRule, NameList, OptionPositions, PerpPositions, ProtocolIdx,
+    ProtocolParams, Side, Snapshot,
+};
+use cascade_protocols::lending::health_factor_by;
+
+use crate::events::{Change, PositionSide};
+
+pub use agg::{HF_BINS, HF_BIN_EDGES};
+pub use error::LiveError;
+pub use pricing::PRICE_PASSES;
+pub use views::{
+    AccountView, BelowOne, DropView, HistogramBin, Ladder, LadderPoint, LargestAccount,
+    PositionView, ProtocolLadder, ProtocolTotals, ProtocolView, ReserveView, Summary,
+    VaultTypeView,
+};
+
+use agg::{bin_of, BelowSet, ProtocolAgg, NO_BIN};
+use book::Book;
+use holders::Holders;
+use index::{AssetIndex, Family, IndexCtx};
+use pricing::Pricing;
+
+/// Longest accepted account id, bytes.
+pub const MAX_ACCOUNT_ID_LEN: usize = 256;
+
+/// The drops of the liquidation ladder's headline points: 5%, 10%, 20%, 30%.
+pub const LADDER_DROPS: [f64; 4] = [0.05, 0.10, 0.20, 0.30];
+/// The ladder's fine curve: every 1% from 1% to this many percent.
+pub const LADDER_CURVE_MAX_PERCENT: u32 = 50;
+
+/// A change checked against the state and with its names resolved to indices, ready for
+/// [`Live::apply`]. Valid for the state it was resolved against and every later state (assets and
+/// protocols never change, accounts are only added).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved(Op);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Op {
+    Price {
+        asset: usize,
+        usd: f64,
+    },
+    Position {
+        protocol: ProtocolIdx,
+        account: AccountRef,
+        asset: usize,
+        side: Side,
+        tokens: f64,
+    },
+    Close {
+        account: u32,
+    },
+}
+
+/// An account named by a position change: known, or to be opened when the change is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AccountRef {
+    Known(u32),
+    New(String),
+}
+
+/// How a protocol's accounts are weighted (see [`book`]).
+#[derive(Debug, Clone)]
+enum Rules {
+    Lending {
+        rule: HealthFactorRule,
+        /// Per asset: the reserve's liquidation threshold if collateral-enabled, else 0.
+        lt: Vec<f64>,
+        /// Per asset: isolated collateral (a reserve with a debt ceiling).
+        isolated: Vec<bool>,
+        /// Per e-mode category: its threshold and its assets.
+        emode: Vec<(f64, Vec<bool>)>,
+    },
+    Cdp {
+        stable: usize,
+        /// Per vault type: its collateral and `1 / liquidation_ratio`.
+        types: Vec<(usize, f64)>,
+    },
+    Untracked,
+}
+
+impl Rules {
+    fn of(p: &cascade_model::Protocol, n: usize) -> Rules {
+        match &p.params {
+            ProtocolParams::Lending(l) => {
+                let mut lt = vec![0.0; n];
+                let mut isolated = vec![false; n];
+                for r in &l.reserves {
+                    if r.collateral_enabled {
+                        lt[r.asset] = r.liquidation_threshold;
+                    }
+                    isolated[r.asset] = r.debt_ceiling_usd.is_some();
+                }
+                let emode = l
+                    .emode
+                    .iter()
+                    .map(|c| {
+                        let mut m = vec![false; n];
+                        c.assets.iter().for_each(|&a| m[a] = true);
+                        (c.liquidation_threshold, m)
+                    })
+                    .collect();
+                Rules::Lending {
+                    rule: l.health_factor_rule,
+                    lt,
+                    isolated,
+                    emode,
+                }
+            }
+            ProtocolParams::Cdp(c) => Rules::Cdp {
+                stable: c.stable,
+                types: c
+                    .vault_types
+                    .iter()
+                    .map(|v| (v.collateral, 1.0 / v.liquidation_ratio))
+                    .collect(),
+            },
+            _ => Rules::Untracked,
+        }
+    }
+
+    fn tracked(&self) -> bool {
+        !matches!(self, Rules::Untracked)
+    }
+
+    /// The health factor from an account's sums: the pool's rule for lending, `CR / LR` (the
+    /// weights hold `1/LR`) for a vault; NaN untracked.
+    #[inline]
+    fn health(&self, weighted: f64, collateral_weighted: f64, debt: f64) -> f64 {
+        match self {
+            Rules::Lending { rule, .. } => {
+                health_factor_by(*rule, weighted, collateral_weighted, debt)
+            }
+            Rules::Cdp { .. } => health_factor_by(HealthFactorRule::Exact, weighted, 0.0, debt),
+            Rules::Untracked => f64::NAN,
+        }
+    }
+}
+
+/// The live state (module doc).
+pub struct Live {
+    /// The snapshot without its accounts: assets (prices as loaded), protocols (default LP supplies
+    /// made explicit), correlations.
+    base: Snapshot,
+    perps: PerpPositions,
+    options: OptionPositions,
+    pricing: Pricing,
+    accounts: Accounts,
+    book: Book,
+    rules: Vec<Rules>,
+    tracked: Vec<bool>,
+    agg: Vec<ProtocolAgg>,
+    below: BelowSet,
+    holders: Holders,
+    family: Family,
+    /// One liquidation-price index per asset, refreshed when queried.
+    indexes: Vec<Mutex<AssetIndex>>,
+    asset_ids: HashMap<String, usize>,
+    protocol_ids: HashMap<String, usize>,
+    seq: u64,
+    updated_at_ms: i64,
+    /// Per account: touched by a position change of the batch being applied (bits).
+    touched: Vec<u64>,
+    /// Per account: to recompute in the batch being applied (bits).
+    affected: Vec<u64>,
+}
+
+/// `LockResult` → the guard, a poisoned lock included (an index is rebuilt from the state, so a
+/// panic in another reader leaves nothing to distrust beyond what `refresh` recomputes).
+fn lock(m: &Mutex<AssetIndex>) -> MutexGuard<'_, AssetIndex> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[inline]
+fn set_bit(bits: &mut [u64], k: usize) -> bool {
+    let (w, b) = (k / 64, 1u64 << (k % 64));
+    let was = bits[w] & b != 0;
+    bits[w] |= b;
+    !was
+}
+
+#[inline]
+fn get_bit(bits: &[u64], k: usize) -> bool {
+    bits[k / 64] & (1u64 << (k % 64)) != 0
+}
+
+impl Live {
+    /// The live state of `snapshot` at its prices. The snapshot is one the loader or the generator
+    /// produced; indices and numbers this state reads are checked, and a snapshot that breaks them
+    /// is refused ([`LiveError::Snapshot`]).
+    pub fn new(snapshot: Snapshot) -> Result<Live, LiveError> {
+        check(&snapshot)?;
+        let protocols = pricing::resolve_lp_supply(&snapshot);
+        let pricing = Pricing::new(&snapshot, &protocols);
+        Ok(Live::assemble(snapshot, protocols, pricing))
+    }
+
+    /// Builds the state from a checked snapshot, its protocols and its pricing.
+    fn assemble(s: Snapshot, protocols: Vec<cascade_model::Protocol>, pricing: Pricing) -> Live {
+        let n = s.assets.len();
+        let Snapshot {
+            name,
+            source,
+            assets,
+            correlations,
+            protocols: _,
+            accounts,
+            positions,
+            perps,
+            options,
+        } = s;
+        let base = Snapshot {
+            name,
+            source,
+            assets,
+            correlations,
+            protocols,
+            ..Default::default()
+        };
+        let rules: Vec<Rules> = base.protocols.iter().map(|p| Rules::of(p, n)).collect();
+        let tracked = rules.iter().map(Rules::tracked).collect();
+        let n_acc = accounts.len();
+        let book = Book::new(
+            n_acc,
+            &positions.account,
+            &positions.asset,
+            &positions.side,
+            &positions.amount,
+        );
+        drop(positions);
+        let family = Family::new(n, |a| pricing.follows_underlying(a));
+        let mut live = Live {
+            agg: (0..base.protocols.len())
+                .map(|_| ProtocolAgg::new(n + 2))
+                .collect(),
+            asset_ids: base
+                .assets
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.id.clone(), i))
+                .collect(),
+            protocol_ids: base
+                .protocols
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.clone(), i))
+                .collect(),
+            indexes: (0..n).map(|y| Mutex::new(AssetIndex::new(y))).collect(),
+            base,
+            perps,
+            options,
+            pricing,
+            accounts,
+            book,
+            rules,
+            tracked,
+            below: BelowSet::default(),
+            holders: Holders::default(),
+            family,
+            seq: 0,
+            updated_at_ms: 0,
+            touched: Vec::new(),
+            affected: Vec::new(),
+        };
+        live.below.grow_to(n_acc);
+        for k in 0..n_acc {
+            live.restate(k);
+            let p = live.accounts.protocol[k] as usize;
+            for i in live.book.slots(k) {
+                let side = side_ix(live.book.side[i]);
+                live.agg[p].tokens[live.book.price_ix[i] as usize][side].add(live.book.amount[i]);
+            }
+            if live.book.len[k] > 0 {
+                live.agg[p].open += 1;
+            }
+        }
+        live.holders = Holders::new(n, &live.book);
+        let words = n_acc.div_ceil(64);
+        live.touched = vec![0; words];
+        live.affected = vec![0; words];
+        live.recompute_all();
+        live
+    }
+
+    /// Sets account `k`'s price slots and weights from its protocol's rules.
+    fn restate(&mut self, k: usize) {
+        let p = self.accounts.protocol[k] as usize;
+        restate(
+            &self.rules[p],
+            self.accounts.emode[k],
+            self.accounts.vault_type[k],
+            (self.pricing.par() as u32, self.pricing.zero() as u32),
+            &mut self.book,
+            k,
+        );
+    }
+
+    /// The price slot a position of protocol `p` is valued at.
+    fn price_slot(&self, p: usize, asset: usize, side: Side) -> u32 {
+        match (&self.rules[p], side) {
+            (Rules::Cdp { stable, .. }, Side::Debt) if asset == *stable => {
+                self.pricing.par() as u32
+            }
+            (Rules::Cdp { .. }, Side::Debt) => self.pricing.zero() as u32,
+            _ => asset as u32,
+        }
+    }
+
+    /// Recomputes every account (at build).
+    fn recompute_all(&mut self) {
+        for k in 0..self.book.accounts() {
+            set_bit(&mut self.affected, k);
+        }
+        self.recompute_affected(&[]);
+    }
+
+    /// Checks a change against the state and resolves its names. Errors name the field: an unknown
+    /// `asset`, `protocol` or `account` (a position change on a known protocol opens an account; a
+    /// close does not), a `price` or `amount` that is negative or not finite, a price update on a
+    /// derived asset, a position its protocol does not accept (no reserve, not borrowable, not the
+    /// CDP's stable, a protocol without accounts).
+    pub fn resolve(&self, c: &Change) -> Result<Resolved, LiveError> {
+        match c {
+            Change::Price { asset, price } => {
+                let a = self.asset(asset)?;
+                let kind = self.base.assets[a].kind;
+                if !kind.is_exogenous() {
+                    return Err(LiveError::DerivedPrice {
+                        asset: asset.clone(),
+                        kind,
+                    });
+                }
+                check_number("price", *price)?;
+                Ok(Resolved(Op::Price {
+                    asset: a,
+                    usd: *price,
+                }))
+            }
+            Change::Position {
+                protocol,
+                account,
+                asset,
+                side,
+                amount,
+            } => {
+                let p = self.protocol_idx(protocol)?;
+                let a = self.asset(asset)?;
+                check_number("amount", *amount)?;
+                let side = match side {
+                    PositionSide::Collateral => Side::Collateral,
+                    PositionSide::Debt => Side::Debt,
+                };
+                self.base.check_position(p, a, side)?;
+                check_account_id(account)?;
+                let account = match self.find(p, account) {
+                    Some(k) => AccountRef::Known(k),
+                    None => AccountRef::New(account.clone()),
+                };
+                Ok(Resolved(Op::Position {
+                    protocol: p,
+                    account,
+                    asset: a,
+                    side,
+                    tokens: *amount,
+                }))
+            }
+            Change::Close { protocol, account } => {
+                let p = self.protocol_idx(protocol)?;
+                match self.find(p, account) {
+                    Some(k) => Ok(Resolved(Op::Close { account: k })),
+                    None => Err(LiveError::UnknownAccount {
+                        protocol: protocol.clone(),
+                        account: account.clone(),
+                    }),
+                }
+            }
+        }
+    }
+
+    fn asset(&self, id: &str) -> Result<usize, LiveError> {
+        self.asset_ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| LiveError::UnknownAsset {
+                name: id.to_string(),
+                known: NameList(self.base.assets.iter().map(|a| a.id.clone()).collect()),
+            })
+    }
+
+    fn protocol_idx(&self, id: &str) -> Result<usize, LiveError> {
+        self.protocol_ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| LiveError::UnknownProtocol {
+                name: id.to_string(),
+                known: NameList(self.base.protocols.iter().map(|p| p.id.clone()).collect()),
+            })
+    }
+
+    /// Account `id` of protocol `p`, if it exists.
+    fn find(&self, p: usize, id: &str) -> Option<u32> {
+        self.accounts
+            .find(p, id)
+            .filter(|&k| (k as usize) < self.book.accounts())
+    }
+
+    /// Applies a batch of resolved changes. The result is the state that applying them one at a
+    /// time, in order, would give (prices and positions are absolute, so only the order of the
+    /// changes of one account matters, and it is kept); the work is done once per batch:
+    ///
+    /// 1. every change is written in order (prices into the exogenous prices, positions into the
+    ///    account's slab, token totals and holder lists updated);
+    /// 2. if a price moved, every derived price is re-derived (lst, receipt and bridged from their
+    ///    underlying, issued assets from their issuer);
+    /// 3. the accounts that hold an asset whose price changed, and those whose positions changed,
+    ///    are recomputed once each: sums, health factor, histogram bin, `HF < 1` set;
+    /// 4. their entries in the liquidation-price indexes that may have changed are marked stale
+    ///    (re-keyed when the index is next queried).
+    ///
+    /// A change that does not belong to this state (an index out of range) is skipped.
+    pub fn apply(&mut self, batch: &[Resolved]) {
+        let n = self.pricing.assets();
+        let mut moved = false;
+        for r in batch {
+            match &r.0 {
+                Op::Price { asset, usd } => {
+                    if self
+                        .base
+                        .assets
+                        .get(*asset)
+                        .is_some_and(|a| a.kind.is_exogenous())
+                    {
+                        moved |= self.pricing.set(*asset, *usd);
+                    }
+                }
+                Op::Position {
+                    protocol,
+                    account,
+                    asset,
+                    side,
+                    tokens,
+                } => {
+                    if *protocol >= self.rules.len() || *asset >= n {
+                        continue;
+                    }
+                    let k = match account {
+                        AccountRef::Known(k) if (*k as usize) < self.book.accounts() => *k as usize,
+                        AccountRef::Known(_) => continue,
+                        AccountRef::New(id) => match self.find(*protocol, id) {
+                            Some(k) => k as usize,
+                            None if *tokens > 0.0 => self.open(*protocol, id),
+                            None => continue,
+                        },
+                    };
+                    if self.accounts.protocol[k] as usize != *protocol {
+                        continue;
+                    }
+                    self.set_position(k, *asset, *side, *tokens);
+                }
+                Op::Close { account } => {
+                    let k = *account as usize;
+                    if k < self.book.accounts() {
+                        self.close(k);
+                    }
+                }
+            }
+        }
+        let mut changed = vec![false; n + 2];
+        if moved {
+            let before = self.pricing.prices.clone();
+            self.pricing.derive();
+            for a in 0..n {
+                if before[a].to_bits() != self.pricing.prices[a].to_bits() {
+                    changed[a] = true;
+                    for &k in &self.holders.lists[a] {
+                        set_bit(&mut self.affected, k as usize);
+                    }
+                }
+            }
+        }
+        for (w, t) in self.affected.iter_mut().zip(&self.touched) {
+            *w |= *t;
+        }
+        self.recompute_affected(&changed);
+        self.touched.iter_mut().for_each(|w| *w = 0);
+        self.holders.compact(&self.book);
+    }
+
+    /// Records the last applied event's sequence number and time (milliseconds since the Unix
+    /// epoch), reported by [`Live::summary`] and kept by checkpoints.
+    pub fn set_applied(&mut self, seq: u64, at_ms: i64) {
+        self.seq = seq;
+        self.updated_at_ms = at_ms;
+    }
+
+    /// Opens account `id` in protocol `p` (no positions yet).
+    fn open(&mut self, p: usize, id: &str) -> usize {
+        let k = self.accounts.get_or_insert(p, id) as usize;
+        while self.book.accounts() <= k {
+            self.book.push_account();
+        }
+        self.below.grow_to(self.book.accounts());
+        let words = self.book.accounts().div_ceil(64);
+        self.touched.resize(words, 0);
+        self.affected.resize(words, 0);
+        k
+    }
+
+    /// Marks account `k` touched by this batch; the first time, its current index entries stale.
+    fn touch(&mut self, k: usize) {
+        if set_bit(&mut self.touched, k) {
+            self.mark_all_entries(k);
+        }
+    }
+
+    /// Marks stale every index entry account `k` may have (the families of all its price slots).
+    fn mark_all_entries(&mut self, k: usize) {
+        let p = self.accounts.protocol[k] as usize;
+        if !self.tracked[p] {
+            return;
+        }
+        let n = self.pricing.assets();
+        for i in self.book.slots(k) {
+            let a = self.book.price_ix[i] as usize;
+            if a < n {
+                for &y in &self.family.ancestors[a] {
+                    lock_mut(&mut self.indexes[y as usize]).mark(k as u32);
+                }
+            }
+        }
+    }
+
+    fn set_position(&mut self, k: usize, asset: usize, side: Side, tokens: f64) {
+        self.touch(k);
+        let p = self.accounts.protocol[k] as usize;
+        if let Rules::Cdp { types, .. } = &self.rules[p] {
+            if side == Side::Collateral && tokens > 0.0 && self.accounts.vault_type[k].is_none() {
+                // A vault opened live takes the first type of its first collateral.
+                self.accounts.vault_type[k] = types
+                    .iter()
+                    .position(|&(c, _)| c == asset)
+                    .and_then(|t| u16::try_from(t).ok());
+            }
+        }
+        let slot = self.price_slot(p, asset, side);
+        let n = self.pricing.assets();
+        let held = (slot as usize) < n && self.book.holds(k, slot);
+        let was_open = self.book.len[k] > 0;
+        let out = self.book.set(k, asset as u32, side, tokens, slot);
+        self.agg[p].tokens[slot as usize][side_ix(side)].add(tokens - out.old_tokens);
+        if (slot as usize) < n {
+            match (held, self.book.holds(k, slot)) {
+                (false, true) => self.holders.added(slot as usize, k as u32),
+                (true, false) => self.holders.removed(slot as usize),
+                _ => {}
+            }
+        }
+        self.reopen(p, was_open, self.book.len[k] > 0);
+        self.mark_all_entries(k);
+    }
+
+    fn close(&mut self, k: usize) {
+        self.touch(k);
+        let p = self.accounts.protocol[k] as usize;
+        let n = self.pricing.assets();
+        let slots = self.book.slots(k);
+        let mut gone: Vec<u32> = Vec::with_capacity(slots.len());
+        for i in slots {
+            let slot = self.book.price_ix[i];
+            self.agg[p].tokens[slot as usize][side_ix(self.book.side[i])].add(-self.book.amount[i]);
+            if (slot as usize) < n && !gone.contains(&slot) {
+                gone.push(slot);
+            }
+        }
+        gone.iter().for_each(|&a| self.holders.removed(a as usize));
+        let was_open = self.book.len[k] > 0;
+        self.book.clear(k);
+        self.reopen(p, was_open, false);
+    }
+
+    fn reopen(&mut self, p: usize, was: bool, is: bool) {
+        match (was, is) {
+            (false, true) => self.agg[p].open += 1,
+            (true, false) => self.agg[p].open -= 1,
+            _ => {}
+        }
+    }
+
+    /// Step 3 and 4 of [`Live::apply`] over the accounts whose bit is set in `affected` (cleared
+    /// on the way); `changed[a]`: price slot `a` moved in this batch.
+    fn recompute_affected(&mut self, changed: &[bool]) {
+        let n = self.pricing.assets();
+        let any_changed = changed.iter().any(|&c| c);
+        let slots_pz = (self.pricing.par() as u32, self.pricing.zero() as u32);
+        let mut indexes: Vec<&mut AssetIndex> = self.indexes.iter_mut().map(lock_mut).collect();
+        for w in 0..self.affected.len() {
+            let mut bits = std::mem::take(&mut self.affected[w]);
+            while bits != 0 {
+                let k = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let touched = get_bit(&self.touched, k);
+                let p = self.accounts.protocol[k] as usize;
+                let rules = &self.rules[p];
+                let b = &mut self.book;
+                if touched {
+                    let acc = &self.accounts;
+                    restate(rules, acc.emode[k], acc.vault_type[k], slots_pz, b, k);
+                }
+                let s = b.sums(k, &self.pricing.prices);
+                let hf = rules.health(s.weighted, s.collateral_weighted, s.debt);
+                let bin = if b.len[k] == 0 || !rules.tracked() {
+                    NO_BIN
+                } else {
+                    bin_of(hf)
+                };
+                self.agg[p].rebin(b.bin[k], b.debt[k], bin, s.debt);
+                b.weighted[k] = s.weighted;
+                b.collateral_weighted[k] = s.collateral_weighted;
+                b.collateral[k] = s.collateral;
+                b.debt[k] = s.debt;
+                b.hf[k] = hf;
+                b.bin[k] = bin;
+                self.below.set(k, bin == 0);
+                if !rules.tracked() {
+                    continue;
+                }
+                // Stale index entries: after a position change, every family the account is in;
+                // after prices alone, the families of its weighted collateral in which some other
+                // price of the account moved.
+                let slots = b.slots(k);
+                for i in slots.clone() {
+                    let a = b.price_ix[i] as usize;
+                    if a >= n
+                        || b.side[i] != Side::Collateral
+                        || b.weight[i].is_nan()
+                        || b.weight[i] <= 0.0
+                    {
+                        continue;
+                    }
+                    for &y in &self.family.ancestors[a] {
+                        let stale = touched
+                            || (any_changed
+                                && slots.clone().any(|j| {
+                                    let h = b.price_ix[j] as usize;
+                                    changed[h] && !self.family.contains(y as usize, h)
+                                }));
+                        if stale {
+                            indexes[y as usize].mark(k as u32);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An asset's price now, USD per token.
+    pub fn price(&self, asset: &str) -> Option<f64> {
+        let a = *self.asset_ids.get(asset)?;
+        self.pricing.prices.get(a).copied()
+    }
+
+    /// Every asset's price now, USD per token, in snapshot order.
+    pub fn prices(&self) -> &[f64] {
+        &self.pricing.prices[..self.pricing.assets()]
+    }
+
+    /// Number of accounts (open or closed).
+    pub fn accounts(&self) -> usize {
+        self.book.accounts()
+    }
+
+    /// The liquidation-price index of asset `y`, brought up to date.
+    fn index(&self, y: usize) -> MutexGuard<'_, AssetIndex> {
+        let mut g = lock(&self.indexes[y]);
+        g.refresh(&IndexCtx {
+            book: &self.book,
+            prices: &self.pricing.prices,
+            protocol_of: &self.accounts.protocol,
+            tracked: &self.tracked,
+            family: &self.family,
+            holders: &self.holders.lists,
+        });
+        g
+    }
+
+    /// Brings every liquidation-price index up to date now (they are otherwise refreshed when
+    /// queried): for a background tick after a burst of updates.
+    pub fn refresh_indexes(&self) {
+        for y in 0..self.indexes.len() {
+            drop(self.index(y));
+        }
+    }
+
+    /// Debt (USD, at the dropped prices) of the accounts that are not liquidatable now and would
+    /// be if `asset` and the assets priced from it (its lst, receipt, bridged forms) dropped by
+    /// `drop` (a fraction in [0, 1]), all other prices held, under the exact health-factor rule.
+    /// Accounts already below 1 are not included (see [`Live::summary`]). `None` for an unknown
+    /// asset or a drop outside [0, 1].
+    pub fn liquidatable_debt(&self, asset: &str, drop: f64) -> Option<f64> {
+        let y = *self.asset_ids.get(asset)?;
+        if !(0.0..=1.0).contains(&drop) {
+            return None;
+        }
+        let idx = self.index(y);
+        let p = self.pricing.prices[y];
+        Some(
+            (0..self.rules.len())
+                .map(|proto| idx.newly(proto, p, drop).1)
+                .sum(),
+        )
+    }
+
+    /// The current state as a snapshot, for full cascade runs: assets with the latest exogenous
+    /// prices, protocols (each AMM's default LP supply made explicit: see [`Live::new`]),
+    /// every account (opened live ones after the snapshot's) with its positions in order,
+    /// derivatives as the snapshot had them.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut s = self.base.clone();
+        for (a, asset) in s.assets.iter_mut().enumerate() {
+            if asset.kind.is_exogenous() {
+                asset.price = Some(self.pricing.base[a]);
+            }
+        }
+        s.accounts = self.accounts.clone();
+        let total: usize = self.book.len.iter().map(|&l| l as usize).sum();
+        s.positions.reserve(total);
+        for k in 0..self.book.accounts() {
+            for i in self.book.slots(k) {
+                s.positions.push(
+                    k as u32,
+                    self.book.asset[i] as usize,
+                    self.book.side[i],
+                    self.book.amount[i],
+                );
+            }
+        }
+        s.perps = self.perps.clone();
+        s.options = self.options.clone();
+        s
+    }
+}
+
+/// Sets account `k`'s price slots and weights from its protocol's `rules` (e-mode category
+/// `emode`, isolation mode, vault type `vault_type`), as `LendingPool::new` and `Cdp::new`
+/// resolve them; `par_zero` are the price slots of 1 USD and of nothing.
+fn restate(
+    rules: &Rules,
+    emode: Option<u16>,
+    vault_type: Option<u16>,
+    (par, zero): (u32, u32),
+    b: &mut Book,
+    k: usize,
+) {
+    let slots = b.slots(k);
+    match rules {
+        Rules::Lending {
+            lt,
+            isolated,
+            emode: cats,
+            ..
+        } => {
+            let cat = emode.and_then(|c| cats.get(c as usize));
+            let mut iso = None;
+            for i in slots.clone() {
+                let a = b.asset[i] as usize;
+                b.price_ix[i] = a as u32;
+                b.weight[i] = match b.side[i] {
+                    Side::Collateral => match cat {
+                        Some((t, m)) if m[a] => *t,
+                        _ => lt[a],
+                    },
+                    Side::Debt => 0.0,
+                };
+                if iso.is_none()
+                    && b.side[i] == Side::Collateral
+                    && b.amount[i] > 0.0
+                    && isolated[a]
+                {
+                    iso = Some(a as u32);
+                }
+            }
+            if let Some(iso) = iso {
+                for i in slots {
+                    if b.side[i] == Side::Collateral && b.asset[i] != iso {
+                        b.weight[i] = 0.0;
+                    }
+                }
+            }
+        }
+        Rules::Cdp { stable, types } => {
+            let vt = vault_type.unwrap_or(0) as usize;
+            let (coll, w) = types.get(vt).copied().unwrap_or((usize::MAX, 0.0));
+            for i in slots {
+                let a = b.asset[i] as usize;
+                match b.side[i] {
+                    Side::Collateral => {
+                        b.price_ix[i] = a as u32;
+                        b.weight[i] = if a == coll { w } else { 0.0 };
+                    }
+                    Side::Debt => {
+                        b.price_ix[i] = if a == *stable { par } else { zero };
+                        b.weight[i] = 0.0;
+                    }
+                }
+            }
+        }
+        Rules::Untracked => {
+            for i in slots {
+                b.price_ix[i] = b.asset[i];
+                b.weight[i] = 0.0;
+            }
+        }
+    }
+}
+
+/// `Mutex::get_mut`, a poisoned lock included.
+fn lock_mut(m: &mut Mutex<AssetIndex>) -> &mut AssetIndex {
+    m.get_mut().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn side_ix(s: Side) -> usize {
+    match s {
+        Side::Collateral => 0,
+        Side::Debt => 1,
+    }
+}
+
+fn check_number(field: &'static str, x: f64) -> Result<(), LiveError> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(())
+    } else {
+        Err(LiveError::Number {
+            field,
+            found: x,
+            expected: "a finite number ≥ 0",
+        })
+    }
+}
+
+fn check_account_id(id: &str) -> Result<(), LiveError> {
+    if id.is_empty() || id.len() > MAX_ACCOUNT_ID_LEN {
+        let shown: String = id.chars().take(40).collect();
+        return Err(LiveError::AccountId {
+            found: format!("\"{shown}\" ({} bytes)", id.len()),
+            max: MAX_ACCOUNT_ID_LEN,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a snapshot with an index or number this state would trip on.
+fn check(s: &Snapshot) -> Result<(), LiveError> {
+    let bad = |m: String| Err(LiveError::Snapshot(m));
+    let n = s.assets.len();
+    let n_p = s.protocols.len();
+    let acc = &s.accounts;
+    let n_acc = acc.len();
+    if [
+        acc.protocol.len(),
+        acc.emode.len(),
+        acc.vault_type.len(),
+        acc.margin_mode.len(),
+    ]
+    .iter()
+    .any(|&l| l != n_acc)
+    {
+        return bad("accounts: columns of different lengths".into());
+    }
+    if n_acc >= u32::MAX as usize {
+        return bad(format!(
+            "accounts: found {n_acc}, expected fewer than 2^32 − 1"
+        ));
+    }
+    let pos = &s.positions;
+    let n_pos = pos.account.len();
+    if [pos.asset.len(), pos.side.len(), pos.amount.len()]
+        .iter()
+        .any(|&l| l != n_pos)
+    {
+        return bad("positions: columns of different lengths".into());
+    }
+    for x in &s.assets {
+        if x.underlying.is_some_and(|u| u >= n) {
+            return bad(format!("asset \"{}\": underlying index out of range", x.id));
+        }
+        if let Some(p) = x.price {
+            if !(p.is_finite() && p >= 0.0) {
+                return bad(format!(
+                    "asset \"{}\": price = {p}, expected a finite number ≥ 0",
+                    x.id
+                ));
+            }
+        }
+        for (f, v) in [
+            ("rate", x.rate),
+            ("discount", x.discount),
+            ("bridge_loss", x.bridge_loss),
+        ] {
+            if !v.is_finite() {
+                return bad(format!(
+                    "asset \"{}\": {f} = {v}, expected a finite number",
+                    x.id
+                ));
+            }
+        }
+    }
+    let in_range = |a: usize| a < n;
+    for p in &s.protocols {
+        let ok = match &p.params {
+            ProtocolParams::Lending(l) => {
+                l.reserves.iter().all(|r| in_range(r.asset))
+                    && l.emode
+                        .iter()
+                        .all(|c| c.assets.iter().all(|&a| in_range(a)))
+            }
+            ProtocolParams::Cdp(c) => {
+                in_range(c.stable)
+                    && c.psm.is_none_or(|(a, _)| in_range(a))
+                    && !c.vault_types.is_empty()
+                    && c.vault_types
+                        .iter()
+                        .all(|v| in_range(v.collateral) && v.liquidation_ratio > 0.0)
+            }
+            ProtocolParams::Amm(a) => {
+                a.reserves.len() == 2
+                    && a.reserves.iter().all(|&(x, _)| in_range(x))
+                    && in_range(a.lp_asset)
+            }
+            ProtocolParams::Bridge(b) => in_range(b.bridged) && in_range(b.underlying),
+            ProtocolParams::Algostable(a) => in_range(a.stable) && in_range(a.absorber),
+            ProtocolParams::Clearinghouse(_) => true,
+        };
+        if !ok {
+            return bad(format!(
+                "protocol \"{}\": an asset index out of range or a missing parameter",
+                p.id
+            ));
+        }
+    }
+    for k in 0..n_acc {
+        let p = acc.protocol[k] as usize;
+        if p >= n_p {
+            return bad(format!(
+                "account \"{}\": protocol index out of range",
+                acc.id[k]
+            ));
+        }
+        if let (Some(c), Some(vt)) = (s.protocols[p].cdp(), acc.vault_type[k]) {
+            if vt as usize >= c.vault_types.len() {
+                return bad(format!(
+                    "account \"{}\": vault type index out of range",
+                    acc.id[k]
+                ));
+            }
+        }
+    }
+    for r in 0..n_pos {
+        if pos.account[r] as usize >= n_acc || pos.asset[r] as usize >= n {
+            return bad(format!(
+                "positions: row {r}: account or asset index out of range"
+            ));
+        }
+        let x = pos.amount[r];
+        if !(x.is_finite() && x >= 0.0) {
+            return bad(format!(
+                "positions: row {r}: amount = {x}, expected a finite number ≥ 0"
+            ));
+        }
+    }
+    Ok(())
+}

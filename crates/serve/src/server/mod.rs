@@ -1,0 +1,700 @@
+//! The HTTP service of `cascade serve` (docs/serve.md): ingest, reads, Server-Sent Events, the
+//! OpenAPI document and Prometheus metrics, behind the token, body-size, timeout and rate limits.
+//!
+//! Writes go one batch at a time: a batch is checked whole, appended to the log in one durable
+//! transaction, then applied to the live state, and only then acknowledged; so the log's order is
+//! the order in which the live state changed, and a restart (checkpoint + replay) rebuilds it.
+
+pub mod limits;
+pub mod metrics;
+mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+use crate::config::ServeConfig;
+use crate::events::Event;
+use crate::ingest::{parse_positions, parse_prices, IngestError, ItemError};
+use crate::live::{Live, Resolved};
+use crate::store::{Store, StoreError};
+
+use limits::{authorised, RateLimiter};
+use metrics::ServiceMetrics;
+
+/// What every handler shares.
+pub struct AppState {
+    pub config: ServeConfig,
+    live: Mutex<Live>,
+    store: Mutex<Store>,
+    /// One writer at a time: a batch's append and apply are not interleaved with another's.
+    writer: tokio::sync::Mutex<()>,
+    pub metrics: ServiceMetrics,
+    limiter: RateLimiter,
+    /// Summaries after each applied batch, for `/v1/events`.
+    changes: broadcast::Sender<Value>,
+    /// Events applied since the last checkpoint.
+    since_checkpoint: Mutex<u64>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A JSON error response `{"error": message}`.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock cannot leave these states half-changed (each change is a
+    // whole batch applied after it was durable), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    /// The state of a service over `live` and `store`.
+    pub fn new(config: ServeConfig, live: Live, store: Store) -> Arc<AppState> {
+        let (changes, _) = broadcast::channel(64);
+        Arc::new(AppState {
+            limiter: RateLimiter::new(config.rate_per_second, config.rate_burst),
+            config,
+            live: Mutex::new(live),
+            store: Mutex::new(store),
+            writer: tokio::sync::Mutex::new(()),
+            metrics: ServiceMetrics::default(),
+            changes,
+            since_checkpoint: Mutex::new(0),
+        })
+    }
+
+    /// The live state, for reads.
+    pub fn live(&self) -> MutexGuard<'_, Live> {
+        lock(&self.live)
+    }
+
+    /// Writes a checkpoint of the live state now (at shutdown, and every
+    /// `checkpoint_every_events`).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let (seq, bytes) = {
+            let live = self.live();
+            (live.summary().seq as i64, live.to_bytes())
+        };
+        lock(&self.store).checkpoint(seq, &bytes)?;
+        *lock(&self.since_checkpoint) = 0;
+        Ok(())
+    }
+
+    /// Records the headline figures as one point of history.
+    pub fn record_history(&self) -> Result<(), StoreError> {
+        let summary = serde_json::to_value(self.live().summary()).unwrap_or(Value::Null);
+        let points = metrics::numbers(&summary);
+        let refs: Vec<(&str, f64)> = points
+            .iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        lock(&self.store).record_metrics(now_ms(), &refs)
+    }
+
+    /// Checks, logs and applies one batch of events from any source (HTTP, NATS, a chain
+    /// follower): names are resolved against the live state, the batch is appended to the log in
+    /// one durable transaction, then applied; `Ok` means every event is durable (acknowledge it).
+    /// `array` names the batch's items in errors (`prices[3].asset`).
+    pub async fn apply_events(
+        self: &Arc<Self>,
+        events: Vec<Event>,
+        array: &str,
+    ) -> Result<Applied, Refusal> {
+        let started = Instant::now();
+        let _one_writer = self.writer.lock().await;
+        // Names resolved against the state the batch applies to.
+        let resolved: Result<Vec<Resolved>, Vec<ItemError>> = {
+            let live = self.live();
+            let mut errors = Vec::new();
+            let mut ok = Vec::with_capacity(events.len());
+            for (index, e) in events.iter().enumerate() {
+                match live.resolve(&e.change) {
+                    Ok(r) => ok.push(r),
+                    Err(err) => {
+                        let text = err.to_string();
+                        let (field, message) = match text.split_once(": ") {
+                            Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
+                            _ => (String::new(), text),
+                        };
+                        let field = if field.is_empty() {
+                            format!("{array}[{index}]")
+                        } else {
+                            format!("{array}[{index}].{field}")
+                        };
+                        errors.push(ItemError {
+                            index,
+                            field,
+                            message,
+                        })
+                    }
+                }
+            }
+            if errors.is_empty() {
+                Ok(ok)
+            } else {
+                Err(errors)
+            }
+        };
+        let resolved = match resolved {
+            Ok(r) => r,
+            Err(errors) => {
+                self.metrics
+                    .batches_refused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Err(Refusal::Items(IngestError::Items {
+                    unprocessable: true,
+                    errors,
+                }));
+            }
+        };
+        let state = Arc::clone(self);
+        let appended = tokio::task::spawn_blocking(move || {
+            let out = lock(&state.store).append(&events);
+            (out, events)
+        })
+        .await;
+        let (seqs, events) = match appended {
+            Ok((Ok(seqs), events)) => (seqs, events),
+            Ok((Err(e), _)) if e.is_full() => {
+                tracing::error!(error = %e, "ingest refused: disk full");
+                return Err(Refusal::Full(format!(
+                    "the state's disk is full; nothing of this batch was applied: {e}"
+                )));
+            }
+            Ok((Err(e), _)) => {
+                tracing::error!(error = %e, "ingest failed");
+                return Err(Refusal::Internal(e.to_string()));
+            }
+            Err(e) => return Err(Refusal::Internal(e.to_string())),
+        };
+        let fresh: Vec<Resolved> = resolved
+            .into_iter()
+            .zip(&seqs)
+            .filter(|(_, s)| s.is_some())
+            .map(|(r, _)| r)
+            .collect();
+        let applied = fresh.len() as u64;
+        let duplicates = seqs.len() as u64 - applied;
+        let last = seqs.iter().flatten().max().copied();
+        let summary = {
+            let mut live = self.live();
+            if !fresh.is_empty() {
+                live.apply(&fresh);
+            }
+            if let (Some(seq), Some(e)) = (last, events.last()) {
+                live.set_applied(seq as u64, e.at_ms);
+            }
+            serde_json::to_value(live.summary()).unwrap_or(Value::Null)
+        };
+        let m = &self.metrics;
+        m.events_applied
+            .fetch_add(applied, std::sync::atomic::Ordering::Relaxed);
+        m.events_duplicate
+            .fetch_add(duplicates, std::sync::atomic::Ordering::Relaxed);
+        m.ingest_lag.observe(started.elapsed().as_secs_f64());
+        let due = {
+            let mut n = lock(&self.since_checkpoint);
+            *n += applied;
+            *n >= self.config.checkpoint_every_events
+        };
+        if due {
+            let state = Arc::clone(self);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || state.checkpoint()).await {
+                tracing::warn!(error = %e, "checkpoint failed; the log still has every event");
+            }
+        }
+        let seq = summary.get("seq").and_then(Value::as_u64).unwrap_or(0);
+        if applied > 0 {
+            let _ = self.changes.send(summary);
+        }
+        Ok(Applied {
+            applied,
+            duplicates,
+            seq,
+        })
+    }
+
+    /// Summaries after each applied batch (for `/v1/events` and background workers).
+    pub fn subscribe(&self) -> broadcast::Receiver<Value> {
+        self.changes.subscribe()
+    }
+
+    /// [`AppState::apply_events`] as an HTTP answer.
+    async fn ingest(self: &Arc<Self>, events: Vec<Event>, array: &str) -> Response {
+        match self.apply_events(events, array).await {
+            Ok(a) => Json(json!({
+                "applied": a.applied,
+                "duplicates": a.duplicates,
+                "seq": a.seq,
+            }))
+            .into_response(),
+            Err(Refusal::Items(e)) => (
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                Json(e.body()),
+            )
+                .into_response(),
+            Err(Refusal::Full(m)) => error(StatusCode::SERVICE_UNAVAILABLE, m),
+            Err(Refusal::Internal(m)) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
+        }
+    }
+}
+
+/// What an applied batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// Events that changed the state.
+    pub applied: u64,
+    /// Events whose id was already in the log (no-ops).
+    pub duplicates: u64,
+    /// The log position the live state is at after the batch.
+    pub seq: u64,
+}
+
+/// Why a batch was not applied; nothing of it was.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Items that do not fit the live state (unknown names, …): the sender's fault, 422.
+    Items(IngestError),
+    /// The state's disk is full: retry later, 503.
+    Full(String),
+    /// Anything else (an I/O error of the log): 500.
+    Internal(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Items(e) => write!(f, "{}", e.body()),
+            Refusal::Full(m) | Refusal::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Builds the live state from `snapshot` and the log in `store`: the latest checkpoint, then every
+/// event after it. Events that no longer resolve (the log was written for another snapshot) are
+/// an error naming the first.
+pub fn recover(snapshot: cascade_model::Snapshot, store: &Store) -> Result<Live, String> {
+    let mut live = match store.latest_checkpoint().map_err(|e| e.to_string())? {
+        Some((_, bytes)) => Live::from_bytes(&snapshot, &bytes).map_err(|e| e.to_string())?,
+        None => Live::new(snapshot).map_err(|e| e.to_string())?,
+    };
+    let after = live.summary().seq as i64;
+    let mut batch = Vec::new();
+    let mut last = None;
+    let mut failure = None;
+    store
+        .replay(after, |seq, e| {
+            match live.resolve(&e.change) {
+                Ok(r) => batch.push(r),
+                Err(err) if failure.is_none() => {
+                    failure = Some(format!(
+                        "event {seq} ({:?}) of the log does not fit the snapshot: {err}",
+                        e.id
+                    ))
+                }
+                Err(_) => {}
+            }
+            last = Some((seq, e.at_ms));
+            // Applied in order, a few thousand at a time, so that a close after an open resolves.
+            if batch.len() >= 4096 {
+                live.apply(&batch);
+                batch.clear();
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    live.apply(&batch);
+    if let Some((seq, at)) = last {
+        live.set_applied(seq as u64, at);
+    }
+    Ok(live)
+}
+
+/// Reads need the token unless they are open.
+fn may_read(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.open_reads || authorised(headers, state.config.token.as_deref())
+}
+
+/// Rate limit, read authorisation and latency, around every route.
+async fn guard(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    if !state.limiter.allow(client.ip(), started) {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests from this client; slow down",
+        );
+    }
+    let write = req.method() == Method::POST;
+    if !write && !may_read(&state, req.headers()) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "reads need a bearer token on this server",
+        );
+    }
+    let res = next.run(req).await;
+    let h = if write {
+        &state.metrics.write_latency
+    } else {
+        &state.metrics.read_latency
+    };
+    h.observe(started.elapsed().as_secs_f64());
+    res
+}
+
+fn check_write(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    if authorised(headers, state.config.token.as_deref()) {
+        Ok(())
+    } else if state.config.token.is_none() {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "writes need a bearer token; none is configured (set token in serve.toml or CASCADE_TOKEN)",
+        ))
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        ))
+    }
+}
+
+async fn post_prices(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_write(&state, &headers) {
+        return r;
+    }
+    match parse_prices(&body, now_ms()) {
+        Ok(events) => state.ingest(events, "prices").await,
+        Err(e) => refused(&state, e),
+    }
+}
+
+async fn post_positions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = check_write(&state, &headers) {
+        return r;
+    }
+    match parse_positions(&body, now_ms()) {
+        Ok(events) => state.ingest(events, "changes").await,
+        Err(e) => refused(&state, e),
+    }
+}
+
+fn refused(state: &AppState, e: IngestError) -> Response {
+    state
+        .metrics
+        .batches_refused
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+        Json(e.body()),
+    )
+        .into_response()
+}
+
+async fn summary(State(state): State<Arc<AppState>>) -> Response {
+    Json(state.live().summary()).into_response()
+}
+
+async fn protocols(State(state): State<Arc<AppState>>) -> Response {
+    Json(state.live().protocols()).into_response()
+}
+
+async fn protocol(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    match state.live().protocol(&id) {
+        Some(p) => Json(p).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no protocol \"{id}\"")),
+    }
+}
+
+async fn account(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let views = state.live().account(&id);
+    if views.is_empty() {
+        error(StatusCode::NOT_FOUND, format!("no account \"{id}\""))
+    } else {
+        Json(views).into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct LadderQuery {
+    asset: Option<String>,
+}
+
+async fn ladder(State(state): State<Arc<AppState>>, Query(q): Query<LadderQuery>) -> Response {
+    let Some(asset) = q.asset else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "missing ?asset=<id>: the asset whose price drops",
+        );
+    };
+    match state.live().ladder(&asset) {
+        Some(l) => Json(l).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no asset \"{asset}\"")),
+    }
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    metric: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+async fn history(State(state): State<Arc<AppState>>, Query(q): Query<HistoryQuery>) -> Response {
+    let Some(metric) = q.metric else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "missing ?metric=<name> (a number of /v1/summary); from and to are milliseconds since the Unix epoch",
+        );
+    };
+    let (from, to) = (q.from.unwrap_or(0), q.to.unwrap_or(i64::MAX));
+    let s = Arc::clone(&state);
+    let m = metric.clone();
+    match tokio::task::spawn_blocking(move || lock(&s.store).history(&m, from, to)).await {
+        Ok(Ok(points)) => Json(json!({
+            "metric": metric,
+            "points": points.iter().map(|(t, v)| json!([t, v])).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn alerts(State(state): State<Arc<AppState>>) -> Response {
+    let s = Arc::clone(&state);
+    match tokio::task::spawn_blocking(move || lock(&s.store).alerts(500)).await {
+        Ok(Ok(a)) => Json(json!({ "alerts": a })).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `/v1/events`: the summary after every applied batch, as Server-Sent Events named `summary`; the
+/// current summary first.
+async fn events(State(state): State<Arc<AppState>>) -> Response {
+    let first = serde_json::to_value(state.live().summary()).unwrap_or(Value::Null);
+    let rx = state.changes.subscribe();
+    let stream = futures_stream(first, rx);
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+/// The first summary, then each broadcast one (a subscriber that lags skips to the newest).
+fn futures_stream(
+    first: Value,
+    rx: broadcast::Receiver<Value>,
+) -> impl futures_core::Stream<Item = Result<SseEvent, std::convert::Infallible>> {
+    let state = (Some(first), rx);
+    futures_util::stream::unfold(state, |(first, mut rx)| async move {
+        if let Some(v) = first {
+            return Some((
+                Ok(SseEvent::default().event("summary").data(v.to_string())),
+                (None, rx),
+            ));
+        }
+        loop {
+            match rx.recv().await {
+                Ok(v) => {
+                    return Some((
+                        Ok(SseEvent::default().event("summary").data(v.to_string())),
+                        (None, rx),
+                    ))
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
+async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut out = String::new();
+    let summary = serde_json::to_value(state.live().summary()).unwrap_or(Value::Null);
+    for (k, v) in metrics::numbers(&summary) {
+        metrics::sample(&mut out, &format!("cascade_{k}"), &[], v);
+    }
+    let protocols = serde_json::to_value(state.live().protocols()).unwrap_or(Value::Null);
+    for p in protocols.as_array().into_iter().flatten() {
+        let id = p.get("id").and_then(Value::as_str).unwrap_or("");
+        for (k, v) in metrics::numbers(p) {
+            metrics::sample(
+                &mut out,
+                &format!("cascade_protocol_{k}"),
+                &[("protocol", id)],
+                v,
+            );
+        }
+    }
+    let m = &state.metrics;
+    metrics::sample(
+        &mut out,
+        "cascade_events_applied_total",
+        &[],
+        m.events_applied.load(Relaxed) as f64,
+    );
+    metrics::sample(
+        &mut out,
+        "cascade_events_duplicate_total",
+        &[],
+        m.events_duplicate.load(Relaxed) as f64,
+    );
+    metrics::sample(
+        &mut out,
+        "cascade_batches_refused_total",
+        &[],
+        m.batches_refused.load(Relaxed) as f64,
+    );
+    m.read_latency
+        .render(&mut out, "cascade_request_seconds", "kind=\"read\"");
+    m.write_latency
+        .render(&mut out, "cascade_request_seconds", "kind=\"write\"");
+    m.ingest_lag
+        .render(&mut out, "cascade_ingest_lag_seconds", "");
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+async fn openapi_json() -> Response {
+    Json(openapi::document()).into_response()
+}
+
+async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; see /v1/openapi.json",
+    )
+}
+
+/// The service's routes with every limit.
+pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.config.body_limit_bytes;
+    let timeout = state.config.request_timeout;
+    Router::new()
+        .route("/v1/prices", post(post_prices))
+        .route("/v1/positions", post(post_positions))
+        .route("/v1/summary", get(summary))
+        .route("/v1/protocols", get(protocols))
+        .route("/v1/protocols/{id}", get(protocol))
+        .route("/v1/accounts/{id}", get(account))
+        .route("/v1/ladder", get(ladder))
+        .route("/v1/history", get(history))
+        .route("/v1/alerts", get(alerts))
+        .route("/v1/events", get(events))
+        .route("/v1/openapi.json", get(openapi_json))
+        .route("/metrics", get(prometheus))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then drains requests and writes a
+/// checkpoint; a history point every `history_every_seconds` meanwhile.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let every = Duration::from_secs(state.config.history_every_seconds.max(1));
+    let recorder = {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let s = Arc::clone(&state);
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.record_history()).await {
+                    tracing::warn!(error = %e, "metric history not recorded");
+                }
+            }
+        })
+    };
+    let app = router(Arc::clone(&state));
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    recorder.abort();
+    let s = Arc::clone(&state);
+    match tokio::task::spawn_blocking(move || s.checkpoint()).await {
+        Ok(Ok(())) => tracing::info!("checkpoint written at shutdown"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "no checkpoint at shutdown; the log has every event")
+        }
+        Err(e) => tracing::warn!(error = %e, "no checkpoint at shutdown"),
+    }
+    result
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
