@@ -45,6 +45,9 @@ async function batch(reqs) {
   for (let s = 0; s < reqs.length; s += RPC_BATCH) {
     const part = reqs.slice(s, s + RPC_BATCH);
     const body = part.map(([method, params], i) => ({ jsonrpc: "2.0", id: i, method, params }));
+    // fetch (undici) rather than ethers' provider: undici retires a kept-alive socket before the
+    // node's 5 s keep-alive timeout closes it; ethers v5 on Node's agent could reuse one the node
+    // had just closed ("missing response") after a long round.
     const res = await fetch(L.rpcUrl(), {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -62,6 +65,11 @@ async function batch(reqs) {
     }
   }
   return out;
+}
+
+// One request, through the same path.
+async function rpc(method, params = []) {
+  return (await batch([[method, params]]))[0];
 }
 
 // Deterministic generated user i: key, address, and a stream of pseudo-random bytes.
@@ -118,7 +126,8 @@ async function main() {
   const funders = accts.slice(FIRST_FUNDER, FIRST_FUNDER + FUNDERS);
   const liquidity = funders[0];
 
-  const latest = await L.provider().getBlock("latest");
+  const raw = await rpc("eth_getBlockByNumber", ["latest", false]);
+  const latest = { number: parseInt(raw.number, 16), timestamp: parseInt(raw.timestamp, 16) };
   if (latest.number < addrs.pinnedBlock.number) throw new Error("the node is not the one populate.js populated");
   let ts = latest.timestamp;
   if (process.env.TIMESTAMP) {
@@ -143,7 +152,7 @@ async function main() {
   let blocks = 0;
   const nonces = new Map();
   for (const f of funders) {
-    nonces.set(f, parseInt(await L.rpc("eth_getTransactionCount", [f, "latest"]), 16));
+    nonces.set(f, parseInt(await rpc("eth_getTransactionCount", [f, "latest"]), 16));
   }
   const tx = (from, to, data, gas) => {
     const nonce = nonces.get(from) || 0;
@@ -154,10 +163,10 @@ async function main() {
   const round = async (reqs, what) => {
     if (reqs.length === 0) return;
     const gas = reqs.reduce((a, r) => a + parseInt(r[1][0].gas, 16), 0);
-    await L.rpc("evm_setBlockGasLimit", ["0x" + Math.max(gas + 1, DEFAULT_GAS_LIMIT).toString(16)]);
+    await rpc("evm_setBlockGasLimit", ["0x" + Math.max(gas + 1, DEFAULT_GAS_LIMIT).toString(16)]);
     const hashes = await batch(reqs);
-    await L.rpc("evm_setNextBlockTimestamp", [ts]);
-    await L.rpc("evm_mine", []);
+    await rpc("evm_setNextBlockTimestamp", [ts]);
+    await rpc("evm_mine", []);
     blocks++;
     txs += hashes.length;
     const receipts = await batch(hashes.map((h) => ["eth_getTransactionReceipt", [h]]));
@@ -167,7 +176,10 @@ async function main() {
     });
   };
 
-  await L.rpc("evm_setAutomine", [false]);
+  // The node's console log of every transaction costs it more than the transactions; off while
+  // populating, back on at the end.
+  await rpc("hardhat_setLoggingEnabled", [false]);
+  await rpc("evm_setAutomine", [false]);
   try {
     // gas for the users (impersonated: the node sends for them)
     for (let s = 0; s < n; s += RPC_BATCH) {
@@ -230,7 +242,7 @@ async function main() {
     const file = path.join(L.outDir(), "users-many.txt");
     const lines = [...addrs.users.map((x) => x.address), liquidity, ...users.map((u) => u.address)];
     fs.writeFileSync(file, lines.join("\n") + "\n");
-    const last = await L.provider().getBlock("latest");
+    const last = await rpc("eth_getBlockByNumber", ["latest", false]);
     L.printJson({
       ok: true,
       accounts: n,
@@ -242,13 +254,14 @@ async function main() {
       usersInFile: lines.length,
       transactions: txs,
       blocks,
-      block: { number: last.number, timestamp: last.timestamp, hash: last.hash },
+      block: { number: parseInt(last.number, 16), timestamp: parseInt(last.timestamp, 16), hash: last.hash },
       keysSeconds,
       seconds: (Date.now() - t0) / 1000,
     });
   } finally {
-    await L.rpc("evm_setBlockGasLimit", ["0x" + DEFAULT_GAS_LIMIT.toString(16)]);
-    await L.rpc("evm_setAutomine", [true]);
+    await rpc("evm_setBlockGasLimit", ["0x" + DEFAULT_GAS_LIMIT.toString(16)]);
+    await rpc("evm_setAutomine", [true]);
+    await rpc("hardhat_setLoggingEnabled", [true]);
   }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod aave;
 pub mod dex;
+pub mod multicall;
 pub mod rpc;
 pub mod snapshot;
 
