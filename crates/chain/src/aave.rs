@@ -425,8 +425,9 @@ pub fn read_market(
     })
 }
 
-/// Users per round of batches (two batches a round: configurations, then balances).
-const USERS_PER_ROUND: usize = 500;
+/// Users per round (two requests a round: configurations, then balances; each a JSON-RPC batch of
+/// multicalls, [`Rpc::eth_call_words`]).
+const USERS_PER_ROUND: usize = 2100;
 
 /// Reads `users` at block `n`: their configuration words, e-mode categories and, for the reserves
 /// the configuration names, the balances times the indices of `reserves` (which must be those of
@@ -458,7 +459,7 @@ pub(crate) fn read_users(
                 IPool::getUserEModeCall { user: u }.abi_encode(),
             ));
         }
-        let answers = rpc.eth_calls(n, &calls)?;
+        let answers = rpc.eth_call_words(n, &calls)?;
         // (user, reserve, kind): 0 aToken scaled, 1 variable debt scaled, 2 stable debt balance.
         let mut wanted: Vec<(usize, usize, u8)> = Vec::new();
         let mut states = Vec::with_capacity(chunk.len());
@@ -525,7 +526,7 @@ pub(crate) fn read_users(
                 }
             })
             .collect();
-        let balances = rpc.eth_calls(n, &balance_calls)?;
+        let balances = rpc.eth_call_words(n, &balance_calls)?;
         for ((&(k, r, kind), b), c) in wanted.iter().zip(&balances).zip(&balance_calls) {
             let v = match kind {
                 0 | 1 => decode::<IToken::scaledBalanceOfCall>(b, c, "an Aave v3 token")?,

@@ -6,6 +6,7 @@
 pub mod aave;
 pub mod dex;
 pub mod follow;
+pub mod multicall;
 pub mod rpc;
 pub mod snapshot;
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cascade_chain::aave::{parse_address, read_market};
-use cascade_chain::rpc::Rpc;
+use cascade_chain::rpc::{Call, Rpc};
 use cascade_chain::snapshot::write_market;
 use cascade_chain::ChainError;
 use cascade_model::Side;
@@ -122,12 +122,40 @@ fn imported_accounts_match_the_contracts_and_faults_are_named() {
     let market = read_market(&rpc, provider, block, &users, &mut |_, _| {})
         .unwrap_or_else(|e| panic!("{e}"));
 
-    // Written twice from two reads: the same bytes.
+    // The users were read through multicall requests.
+    assert!(
+        rpc.calls_in_multicalls() >= 2 * users.len() as u64,
+        "{} calls in multicalls",
+        rpc.calls_in_multicalls()
+    );
+    assert_eq!(rpc.multicall_refused(), None);
+
+    // Written twice from two reads, the second with one eth_call per call: the same bytes.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     write_market(&market, &[], &a).unwrap_or_else(|e| panic!("{e}"));
-    let again = read_market(&rpc, provider, block, &users, &mut |_, _| {})
+    let plain = Rpc::new(&url, std::time::Duration::from_secs(30)).with_multicall(false);
+    let again = read_market(&plain, provider, block, &users, &mut |_, _| {})
         .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plain.calls_in_multicalls(), 0);
+
+    // A multicall with a call that returns no word (an address without code) is refused by the
+    // node; its calls are made again one by one, which gives that call's empty answer (for the
+    // readers to name), and multicall stays on.
+    let get_pool = alloy_primitives::keccak256("getPool()")[..4].to_vec();
+    let calls = [
+        Call::new("getPool()", provider, get_pool.clone()),
+        Call::new(
+            "getPool()",
+            alloy_primitives::Address::repeat_byte(0x77),
+            get_pool,
+        ),
+    ];
+    let words = rpc
+        .eth_call_words(pinned, &calls)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((words[0].len(), words[1].len()), (32, 0));
+    assert_eq!(rpc.multicall_refused(), None);
     write_market(&again, &[], &b).unwrap_or_else(|e| panic!("{e}"));
     for f in ["snapshot.toml", "positions.parquet"] {
         let read = |p: &Path| std::fs::read(p.join(f)).unwrap_or_else(|e| panic!("{e}"));

@@ -81,6 +81,10 @@ pub struct AaveArgs {
     /// Seconds before a request is abandoned (each is retried 3 times with backoff).
     #[arg(long, value_name = "S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
+    /// Read the users with one eth_call per call instead of multicall requests (up to 700 calls in
+    /// one eth_call, no contract deployed; see docs/import.md#requests).
+    #[arg(long)]
+    no_multicall: bool,
     /// A Uniswap v2 pair or v3 pool (or fork) whose state at the block becomes the liquidity curve
     /// of one of its tokens (the volatile one, quoted in the stablecoin): a constant product for a
     /// pair, concentrated liquidity for a v3 pool; repeatable. Assets without a pool get an assumed
@@ -173,7 +177,9 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
         None => None,
     };
     let t0 = Instant::now();
-    let rpc = Rpc::new(&a.rpc, Duration::from_secs(a.timeout)).with_batch(a.batch as usize);
+    let rpc = Rpc::new(&a.rpc, Duration::from_secs(a.timeout))
+        .with_batch(a.batch as usize)
+        .with_multicall(!a.no_multicall);
     let block = rpc.block(a.block).map_err(chain)?;
     let users = match (listed, a.from_block) {
         (Some(u), _) => u,
@@ -233,7 +239,7 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
         .filter(|d| d.field.ends_with("assumed"))
         .count();
     eprintln!(
-        "wrote {}: {} reserves, {} e-mode categories, {} users with positions, {} positions at block {} (timestamp {}); {} requests in {:.1} s",
+        "wrote {}: {} reserves, {} e-mode categories, {} users with positions, {} positions at block {} (timestamp {}); {} requests in {} batches ({} calls inside multicalls), {:.1} s",
         snap_path.display(),
         market.reserves.len(),
         market.emodes.len(),
@@ -242,8 +248,13 @@ fn aave(a: &AaveArgs) -> Result<(), Failure> {
         block.number,
         block.timestamp,
         rpc.requests_sent(),
+        rpc.batches_sent(),
+        rpc.calls_in_multicalls(),
         t0.elapsed().as_secs_f64()
     );
+    if let Some(what) = rpc.multicall_refused() {
+        eprintln!("note: the endpoint refused a multicall ({what}); the users were read with one eth_call per call from there on");
+    }
     if assumed > 0 {
         eprintln!(
             "warning: {assumed} asset(s) have an assumed liquidity curve (no DEX pool read): fire-sale prices are illustrative; see docs/import.md#liquidity"
