@@ -10,6 +10,8 @@ use cascade_io::doc::Format;
 use cascade_io::reader::{Ctx, Table, POSITIVE};
 use cascade_io::Diagnostics;
 
+use crate::nats::NatsConfig;
+
 /// Environment variable holding the write token when the file has none.
 pub const TOKEN_ENV: &str = "CASCADE_TOKEN";
 
@@ -38,6 +40,8 @@ pub struct ServeConfig {
     pub checkpoint_every_events: u64,
     /// Seconds between two points of metric history.
     pub history_every_seconds: u64,
+    /// NATS JetStream ingest and alerts (`[nats]`, docs/serve-nats.md); none without the table.
+    pub nats: Option<NatsConfig>,
 }
 
 impl Default for ServeConfig {
@@ -54,6 +58,7 @@ impl Default for ServeConfig {
             rate_burst: 2_000.0,
             checkpoint_every_events: 1_000_000,
             history_every_seconds: 10,
+            nats: None,
         }
     }
 }
@@ -124,6 +129,9 @@ impl ServeConfig {
         }
         if let Some(x) = t.opt("history_every_seconds", POSITIVE, ctx) {
             c.history_every_seconds = x.ceil() as u64;
+        }
+        if let Some(n) = t.get("nats") {
+            c.nats = NatsConfig::read(n, ctx);
         }
         t.finish(ctx);
         Some(c)

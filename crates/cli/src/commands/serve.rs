@@ -92,8 +92,17 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
             seq,
             started.elapsed().as_secs_f64()
         );
-        serve(state, listener, shutdown_signal())
-            .await
-            .map_err(|e| Failure::Runtime(anyhow::Error::new(e)))
+        // NATS JetStream ingest (docs/serve-nats.md) when the config has a [nats] table; NATS
+        // being down never holds up HTTP.
+        let nats = state
+            .config
+            .nats
+            .clone()
+            .map(|n| cascade_serve::nats::spawn(std::sync::Arc::clone(&state), n, None));
+        let served = serve(state, listener, shutdown_signal()).await;
+        if let Some(n) = nats {
+            n.abort();
+        }
+        served.map_err(|e| Failure::Runtime(anyhow::Error::new(e)))
     })
 }

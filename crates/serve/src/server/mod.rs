@@ -101,6 +101,13 @@ impl AppState {
         Ok(())
     }
 
+    /// Caps the log's file at `max_pages` pages ([`Store::limit_pages_for_test`]); returns the cap
+    /// in effect. Tests simulate a full disk with it.
+    #[doc(hidden)]
+    pub fn limit_pages_for_test(&self, max_pages: u64) -> Result<u64, StoreError> {
+        lock(&self.store).limit_pages_for_test(max_pages)
+    }
+
     /// Records the headline figures as one point of history.
     pub fn record_history(&self) -> Result<(), StoreError> {
         let summary = serde_json::to_value(self.live().summary()).unwrap_or(Value::Null);
@@ -583,6 +590,21 @@ async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
         &[],
         m.batches_refused.load(Relaxed) as f64,
     );
+    for (name, v) in [
+        ("cascade_nats_messages_consumed_total", &m.nats_consumed),
+        ("cascade_nats_messages_terminated_total", &m.nats_terminated),
+        (
+            "cascade_nats_messages_redelivered_total",
+            &m.nats_redelivered,
+        ),
+        (
+            "cascade_nats_alerts_published_total",
+            &m.nats_alerts_published,
+        ),
+        ("cascade_nats_connected", &m.nats_connected),
+    ] {
+        metrics::sample(&mut out, name, &[], v.load(Relaxed) as f64);
+    }
     m.read_latency
         .render(&mut out, "cascade_request_seconds", "kind=\"read\"");
     m.write_latency
