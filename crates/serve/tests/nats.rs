@@ -273,7 +273,8 @@ impl Publisher {
                     .connect(format!("nats://127.0.0.1:{port}")),
             )
             .unwrap_or_else(|e| panic!("{e}"));
-        let js = jetstream::new(client);
+        // The context spawns its acker on the runtime.
+        let js = rt.block_on(async { jetstream::new(client) });
         Publisher { rt, js }
     }
 
@@ -298,6 +299,28 @@ impl Publisher {
                 }
             }
         }
+    }
+
+    /// Publishes every body without waiting in between, then waits for the stream's
+    /// acknowledgements; returns the last stream sequence.
+    fn publish_all(&self, subject: &str, bodies: &[Value]) -> u64 {
+        self.rt
+            .block_on(async {
+                let mut acks = Vec::with_capacity(bodies.len());
+                for b in bodies {
+                    acks.push(
+                        self.js
+                            .publish(subject.to_string(), b.to_string().into())
+                            .await?,
+                    );
+                }
+                let mut last = 0;
+                for a in acks {
+                    last = a.await?.sequence;
+                }
+                Ok::<_, async_nats::Error>(last)
+            })
+            .unwrap_or_else(|e| panic!("publish to {subject}: {e}"))
     }
 
     /// The durable consumer's info, once the service has created it.
@@ -534,10 +557,10 @@ fn nats_killed_mid_run_and_restarted_loses_and_repeats_nothing() {
     p.wait_consumer(&cfg);
 
     // 40 messages, and the server killed while they are being consumed.
-    for k in 0..40 {
-        let id = format!("a{k:02}");
-        p.publish(&cfg.prices_subject(), &prices(&[(&id, 1000.0 + k as f64)]));
-    }
+    let a: Vec<Value> = (0..40)
+        .map(|k| prices(&[(&format!("a{k:02}"), 1000.0 + k as f64)]))
+        .collect();
+    assert_eq!(p.publish_all(&cfg.prices_subject(), &a), 40);
     nats.kill();
     wait_until("the service to see the loss", || {
         s.state.metrics.nats_connected.load(Relaxed) == 0
@@ -548,10 +571,11 @@ fn nats_killed_mid_run_and_restarted_loses_and_repeats_nothing() {
 
     // Same port and store: the stream and the consumer's acks survived.
     let _nats = NatsServer::start(&bin, port, &store);
-    for k in 0..40 {
-        let id = format!("b{k:02}");
-        p.publish(&cfg.prices_subject(), &prices(&[(&id, 2000.0 + k as f64)]));
-    }
+    p.wait_consumer(&cfg);
+    let b: Vec<Value> = (0..40)
+        .map(|k| prices(&[(&format!("b{k:02}"), 2000.0 + k as f64)]))
+        .collect();
+    assert_eq!(p.publish_all(&cfg.prices_subject(), &b), 80);
     wait_until("every event in the log", || s.log_counts() == (81, 81));
     p.wait_all_acked(&cfg, 80);
     assert_eq!(s.log_counts(), (81, 81), "each event exactly once");
