@@ -575,10 +575,7 @@ async fn handle(
                 array,
             }),
             Err(e) => {
-                state
-                    .metrics
-                    .batches_refused
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                state.metrics.batches_refused.fetch_add(1, Relaxed);
                 terminate(state, &msg, seq, &ingest_text(&e)).await;
             }
         }
@@ -614,6 +611,9 @@ async fn apply_run(state: &Arc<AppState>, cfg: &NatsConfig, run: Vec<Parsed>) ->
             None
         }
         Err(Refusal::Items(e)) => {
+            // The combined batch was ours, not a sender's: only the messages refused on their
+            // own below count as refused batches.
+            state.metrics.batches_refused.fetch_sub(1, Relaxed);
             // Which messages hold the refused items.
             let bad: Vec<usize> = match &e {
                 IngestError::Items { errors, .. } => errors.iter().map(|x| x.index).collect(),

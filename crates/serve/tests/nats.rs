@@ -497,6 +497,7 @@ fn a_bad_message_is_terminated_and_counted_while_its_neighbours_apply() {
     let m = &s.state.metrics;
     assert_eq!(m.nats_terminated.load(Relaxed), 2);
     assert_eq!(m.nats_consumed.load(Relaxed), 4);
+    assert_eq!(m.batches_refused.load(Relaxed), 2, "one per bad message");
     assert_eq!(s.metric("cascade_nats_messages_terminated_total"), 2.0);
     // Terminated messages are not redelivered.
     std::thread::sleep(cfg.ack_wait + Duration::from_millis(500));
