@@ -121,7 +121,11 @@ struct Running {
 }
 
 impl Running {
-    fn start(dir: &Path, nats: NatsConfig) -> Running {
+    fn start(
+        dir: &Path,
+        nats: NatsConfig,
+        alerts: Option<tokio::sync::broadcast::Receiver<Value>>,
+    ) -> Running {
         let cfg = ServeConfig {
             data: dir.join("data"),
             token: Some(TOKEN.into()),
@@ -145,7 +149,7 @@ impl Running {
                     .unwrap_or_else(|e| panic!("{e}"));
                 let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
                 let state = AppState::new(cfg, live, store);
-                let worker = spawn(Arc::clone(&state), nats, None);
+                let worker = spawn(Arc::clone(&state), nats, alerts);
                 let _ = ready_tx.send((addr, Arc::clone(&state)));
                 let _ = serve(state, listener, async {
                     let _ = rx.await;
@@ -256,6 +260,7 @@ fn post(url: &str, body: &str) -> (u16, Value) {
 /// A test-side NATS client on its own small runtime.
 struct Publisher {
     rt: tokio::runtime::Runtime,
+    client: async_nats::Client,
     js: jetstream::Context,
 }
 
@@ -274,8 +279,8 @@ impl Publisher {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         // The context spawns its acker on the runtime.
-        let js = rt.block_on(async { jetstream::new(client) });
-        Publisher { rt, js }
+        let js = rt.block_on(async { jetstream::new(client.clone()) });
+        Publisher { rt, client, js }
     }
 
     /// Publishes and waits for the stream's acknowledgement (retrying while the stream is not
@@ -373,7 +378,8 @@ fn both_subjects_apply_replays_are_no_ops_and_acks_follow_commits() {
     let port = free_port();
     let _nats = NatsServer::start(&bin, port, &dir.path().join("js"));
     let cfg = nats_config(port);
-    let s = Running::start(dir.path(), cfg.clone());
+    let (alerts, alerts_rx) = tokio::sync::broadcast::channel(16);
+    let s = Running::start(dir.path(), cfg.clone(), Some(alerts_rx));
     let p = Publisher::connect(port);
     p.wait_consumer(&cfg);
     assert_eq!(s.state.live().accounts(), 2);
@@ -403,6 +409,28 @@ fn both_subjects_apply_replays_are_no_ops_and_acks_follow_commits() {
     assert_eq!(m.nats_terminated.load(Relaxed), 0);
     assert_eq!(s.metric("cascade_nats_messages_consumed_total"), 4.0);
     assert_eq!(s.metric("cascade_nats_connected"), 1.0);
+
+    // Alerts go out as JSON on {prefix}.alerts. (The subscriber lives and dies on the runtime.)
+    let alert = json!({"rule": "below_one", "key": "alice", "state": "firing"});
+    let got = p.rt.block_on(async {
+        use futures_util::StreamExt;
+        let mut sub = p
+            .client
+            .subscribe(cfg.alerts_subject())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        p.client.flush().await.unwrap_or_else(|e| panic!("{e}"));
+        alerts.send(alert.clone()).unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::timeout(DEADLINE, sub.next())
+            .await
+            .unwrap_or_else(|e| panic!("no alert published: {e}"))
+            .unwrap_or_else(|| panic!("alert subscription closed"))
+    });
+    let got: Value = serde_json::from_slice(&got.payload).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got, alert);
+    wait_until("the alert counted", || {
+        s.metric("cascade_nats_alerts_published_total") == 1.0
+    });
 }
 
 #[test]
@@ -414,7 +442,7 @@ fn a_full_disk_hands_the_batch_back_and_it_applies_once_there_is_room() {
     let port = free_port();
     let _nats = NatsServer::start(&bin, port, &dir.path().join("js"));
     let cfg = nats_config(port);
-    let s = Running::start(dir.path(), cfg.clone());
+    let s = Running::start(dir.path(), cfg.clone(), None);
     let p = Publisher::connect(port);
     p.wait_consumer(&cfg);
 
@@ -467,13 +495,15 @@ fn a_bad_message_is_terminated_and_counted_while_its_neighbours_apply() {
     let p = Publisher::connect(port);
     // The stream exists before the service starts, so that the messages are all waiting and are
     // combined into one batch.
-    p.rt.block_on(p.js.create_stream(jetstream::stream::Config {
-        name: cfg.stream.clone(),
-        subjects: vec![cfg.prices_subject(), cfg.positions_subject()],
-        storage: jetstream::stream::StorageType::File,
-        ..Default::default()
-    }))
-    .unwrap_or_else(|e| panic!("{e}"));
+    wait_until("the stream created", || {
+        p.rt.block_on(p.js.create_stream(jetstream::stream::Config {
+            name: cfg.stream.clone(),
+            subjects: vec![cfg.prices_subject(), cfg.positions_subject()],
+            storage: jetstream::stream::StorageType::File,
+            ..Default::default()
+        }))
+        .is_ok()
+    });
     p.publish(&cfg.prices_subject(), &prices(&[("p1", 1900.0)]));
     let not_json = p.publish(&cfg.prices_subject(), &json!("not a batch"));
     p.publish(&cfg.positions_subject(), &carol("c1"));
@@ -485,7 +515,7 @@ fn a_bad_message_is_terminated_and_counted_while_its_neighbours_apply() {
     let last = p.publish(&cfg.prices_subject(), &prices(&[("p2", 1950.0)]));
     assert_eq!((not_json, doge, last), (2, 4, 6));
 
-    let s = Running::start(dir.path(), cfg.clone());
+    let s = Running::start(dir.path(), cfg.clone(), None);
     p.wait_all_acked(&cfg, last);
     wait_until("the good messages applied", || s.log_counts() == (6, 6));
     assert_eq!(
@@ -514,7 +544,7 @@ fn nats_down_at_start_http_works_then_the_consumer_catches_up() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let port = free_port();
     let cfg = nats_config(port);
-    let s = Running::start(dir.path(), cfg.clone());
+    let s = Running::start(dir.path(), cfg.clone(), None);
 
     // No NATS: HTTP ingest and reads work.
     let (code, body) = post(&s.url("/v1/prices"), &prices(&[("h1", 1500.0)]).to_string());
@@ -553,7 +583,7 @@ fn nats_killed_mid_run_and_restarted_loses_and_repeats_nothing() {
     let store = dir.path().join("js");
     let nats = NatsServer::start(&bin, port, &store);
     let cfg = nats_config(port);
-    let s = Running::start(dir.path(), cfg.clone());
+    let s = Running::start(dir.path(), cfg.clone(), None);
     let p = Publisher::connect(port);
     p.wait_consumer(&cfg);
 
