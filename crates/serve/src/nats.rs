@@ -287,7 +287,8 @@ async fn connect(
                     async_nats::Event::Connected => {
                         state.metrics.nats_connected.store(1, Relaxed);
                         up.send_replace(true);
-                        tracing::info!("NATS connected again");
+                        // The first connection is logged by connect_forever (with the URL).
+                        tracing::debug!("NATS connection up");
                     }
                     async_nats::Event::Disconnected | async_nats::Event::Closed => {
                         state.metrics.nats_connected.store(0, Relaxed);
