@@ -13,6 +13,8 @@ use crate::alerts::{AlertRule, Delivery, Direction};
 use crate::watch::WatchConfig;
 use cascade_io::Diagnostics;
 
+use crate::nats::NatsConfig;
+
 /// Environment variable holding the write token when the file has none.
 pub const TOKEN_ENV: &str = "CASCADE_TOKEN";
 
@@ -47,6 +49,8 @@ pub struct ServeConfig {
     pub alerts: Vec<AlertRule>,
     /// `[alert_delivery]`: where alerts go besides the store and the log.
     pub delivery: Delivery,
+    /// NATS JetStream ingest and alerts (`[nats]`, docs/serve-nats.md); none without the table.
+    pub nats: Option<NatsConfig>,
 }
 
 impl Default for ServeConfig {
@@ -69,6 +73,7 @@ impl Default for ServeConfig {
                 webhook: None,
                 webhook_attempts: 5,
             },
+            nats: None,
         }
     }
 }
@@ -175,6 +180,9 @@ impl ServeConfig {
                 }
                 d.finish(ctx);
             }
+        }
+        if let Some(n) = t.get("nats") {
+            c.nats = NatsConfig::read(n, ctx);
         }
         t.finish(ctx);
         Some(c)

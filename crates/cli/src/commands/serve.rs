@@ -186,9 +186,18 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
         let follower = follow.map(|(f, tracked, cursor)| {
             cascade_serve::follow::spawn(std::sync::Arc::clone(&state), f, tracked, cursor)
         });
+        // NATS JetStream ingest and alerts (docs/serve-nats.md) when the config has a [nats]
+        // table; NATS being down never holds up HTTP.
+        let nats = state.config.nats.clone().map(|n| {
+            let alerts = state.subscribe();
+            cascade_serve::nats::spawn(std::sync::Arc::clone(&state), n, Some(alerts))
+        });
         let served = serve(state, listener, shutdown_signal()).await;
         if let Some(f) = follower {
             f.stop().await;
+        }
+        if let Some(n) = nats {
+            n.abort();
         }
         served.map_err(|e| Failure::Runtime(anyhow::Error::new(e)))
     })

@@ -63,6 +63,13 @@ pub struct ServiceMetrics {
     pub write_latency: Histogram,
     /// From a batch's arrival to its events being applied to the live state.
     pub ingest_lag: Histogram,
+    /// NATS (docs/serve-nats.md): messages applied and acked, terminated (refused for good),
+    /// handed back for redelivery (log not writable), alerts published; 1 while connected.
+    pub nats_consumed: AtomicU64,
+    pub nats_terminated: AtomicU64,
+    pub nats_redelivered: AtomicU64,
+    pub nats_alerts_published: AtomicU64,
+    pub nats_connected: AtomicU64,
 }
 
 /// A Prometheus sample line: `name{labels} value`, NaN and infinities as Prometheus spells them.

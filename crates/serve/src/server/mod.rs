@@ -792,6 +792,21 @@ async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
         &[],
         m.batches_refused.load(Relaxed) as f64,
     );
+    for (name, v) in [
+        ("cascade_nats_messages_consumed_total", &m.nats_consumed),
+        ("cascade_nats_messages_terminated_total", &m.nats_terminated),
+        (
+            "cascade_nats_messages_redelivered_total",
+            &m.nats_redelivered,
+        ),
+        (
+            "cascade_nats_alerts_published_total",
+            &m.nats_alerts_published,
+        ),
+        ("cascade_nats_connected", &m.nats_connected),
+    ] {
+        metrics::sample(&mut out, name, &[], v.load(Relaxed) as f64);
+    }
     m.read_latency
         .render(&mut out, "cascade_request_seconds", "kind=\"read\"");
     m.write_latency
