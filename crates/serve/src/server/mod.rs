@@ -38,7 +38,9 @@ use metrics::ServiceMetrics;
 /// What every handler shares.
 pub struct AppState {
     pub config: ServeConfig,
-    live: Mutex<Live>,
+    /// Reads share it (every query of [`Live`] takes `&self`; the ladder's indexes have their own
+    /// locks); a batch's application takes it alone, briefly.
+    live: RwLock<Live>,
     store: Mutex<Store>,
     /// One writer at a time: a batch's append and apply are not interleaved with another's.
     writer: tokio::sync::Mutex<()>,
@@ -79,7 +81,7 @@ impl AppState {
         Arc::new(AppState {
             limiter: RateLimiter::new(config.rate_per_second, config.rate_burst),
             config,
-            live: Mutex::new(live),
+            live: RwLock::new(live),
             store: Mutex::new(store),
             writer: tokio::sync::Mutex::new(()),
             metrics: ServiceMetrics::default(),
@@ -89,9 +91,15 @@ impl AppState {
         })
     }
 
-    /// The live state, for reads.
-    pub fn live(&self) -> MutexGuard<'_, Live> {
-        lock(&self.live)
+    /// The live state, for reads (shared with other readers). Do not take it twice in one
+    /// statement: a writer waiting between the two would deadlock them.
+    pub fn live(&self) -> RwLockReadGuard<'_, Live> {
+        self.live.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live state, to apply a batch (alone).
+    fn live_mut(&self) -> RwLockWriteGuard<'_, Live> {
+        self.live.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The watchlist's latest results.
@@ -256,16 +264,18 @@ impl AppState {
         let applied = fresh.len() as u64;
         let duplicates = seqs.len() as u64 - applied;
         let last = seqs.iter().flatten().max().copied();
-        let summary = {
-            let mut live = self.live();
+        {
+            let mut live = self.live_mut();
             if !fresh.is_empty() {
                 live.apply(&fresh);
             }
             if let (Some(seq), Some(e)) = (last, events.last()) {
                 live.set_applied(seq as u64, e.at_ms);
             }
-            serde_json::to_value(live.summary()).unwrap_or(Value::Null)
-        };
+        }
+        // Still the only writer (`_one_writer`): the summary is the state this batch left, taken
+        // while readers go on.
+        let summary = serde_json::to_value(self.live().summary()).unwrap_or(Value::Null);
         let m = &self.metrics;
         m.events_applied
             .fetch_add(applied, std::sync::atomic::Ordering::Relaxed);
