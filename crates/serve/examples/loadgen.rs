@@ -559,16 +559,16 @@ fn batch_body(
     s
 }
 
-fn ingest(
-    addr: &str,
-    token: &str,
-    book: &Arc<Book>,
-    kind: Kind,
-    batch: usize,
+/// One sustained-ingest run: where, what, how much.
+struct Load<'a> {
+    addr: &'a str,
+    token: &'a str,
+    book: &'a Arc<Book>,
     connections: usize,
-    seconds: f64,
-    tag: &str,
-) -> Rate {
+}
+
+fn ingest(l: &Load<'_>, kind: Kind, batch: usize, seconds: f64, tag: &str) -> Rate {
+    let (addr, token, book, connections) = (l.addr, l.token, l.book, l.connections);
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -763,6 +763,12 @@ fn main() {
     );
 
     // (b) sustained ingest while the watchlist runs.
+    let load = Load {
+        addr: &addr,
+        token: &token,
+        book: &book,
+        connections: a.connections,
+    };
     let log_at = log_len(&log);
     let mut watch_under_load = Vec::new();
     for (kind, batch, target, name) in [
@@ -776,16 +782,7 @@ fn main() {
     ] {
         let w0 = refreshes(&mut c);
         let tag = if kind == Kind::Prices { "p" } else { "c" };
-        let r = ingest(
-            &addr,
-            &token,
-            &book,
-            kind,
-            batch,
-            a.connections,
-            a.seconds,
-            tag,
-        );
+        let r = ingest(&load, kind, batch, a.seconds, tag);
         let runs = refreshes(&mut c) - w0;
         row(
             &format!(
@@ -874,12 +871,9 @@ fn main() {
         format!("{:.2} s", warm.as_secs_f64()),
     );
     let before_kill = ingest(
-        &addr,
-        &token,
-        &book,
+        &load,
         Kind::Positions,
         a.position_batch,
-        a.connections,
         (a.seconds / 2.0).max(2.0),
         "k",
     );
