@@ -208,14 +208,17 @@ pub fn run_scenarios(snapshot: &Snapshot, scenarios: &[Scenario]) -> Vec<(String
         &cascade_engine::Prepared::new(snapshot),
         snapshot,
         scenarios,
+        Vec::new(),
     )
 }
 
-/// [`run_scenarios`] from a prepared snapshot.
+/// [`run_scenarios`] from a prepared snapshot; `baselines`: no-shock runs already made (their
+/// scenario, named "baseline", and figures), used for the scenarios with the same round settings.
 pub fn run_scenarios_prepared(
     prepared: &cascade_engine::Prepared,
     snapshot: &Snapshot,
     scenarios: &[Scenario],
+    mut baselines: Vec<(Scenario, cascade_engine::Figures)>,
 ) -> Vec<(String, Value, f64)> {
     let options = cascade_engine::Options::default();
     let quiet = cascade_engine::Options {
@@ -223,7 +226,6 @@ pub fn run_scenarios_prepared(
         accounts: false,
         ..options
     };
-    let mut baselines: Vec<(Scenario, cascade_engine::Figures)> = Vec::new();
     scenarios
         .iter()
         .map(|sc| {
@@ -282,25 +284,29 @@ pub fn run_contagion_prepared(
 /// Accounts below HF 1 now that the no-shock cascade leaves unliquidated because no liquidation
 /// would pay for its cost: `(protocol, account)` pairs.
 pub fn unliquidatable(snapshot: &Snapshot) -> Vec<(String, String)> {
-    unliquidatable_prepared(&cascade_engine::Prepared::new(snapshot), snapshot)
+    unliquidatable_prepared(&cascade_engine::Prepared::new(snapshot), snapshot).0
 }
 
-/// [`unliquidatable`] from a prepared snapshot.
+/// [`unliquidatable`] from a prepared snapshot, with the figures of that no-shock run (the
+/// baseline of every scenario with the default round settings: [`run_scenarios_prepared`]).
 pub fn unliquidatable_prepared(
     prepared: &cascade_engine::Prepared,
     snapshot: &Snapshot,
-) -> Vec<(String, String)> {
+) -> (Vec<(String, String)>, (Scenario, cascade_engine::Figures)) {
+    let calm = Scenario::baseline();
     let r = cascade_engine::run_prepared(
         prepared,
         snapshot,
-        &Scenario::baseline(),
+        &calm,
         &cascade_engine::Options {
             breakers: true,
             detail: false,
             accounts: true,
         },
     );
-    r.accounts
+    let figures = cascade_engine::Figures::of(&r);
+    let stuck = r
+        .accounts
         .into_iter()
         .filter(|a| {
             a.health_before.is_some_and(|h| h < 1.0)
@@ -308,7 +314,8 @@ pub fn unliquidatable_prepared(
                 && a.unprofitable_rounds > 0
         })
         .map(|a| (a.protocol, a.account))
-        .collect()
+        .collect();
+    (stuck, (calm, figures))
 }
 
 /// One refresh: copies the live state (the only time it is held), then runs everything on the
@@ -338,8 +345,11 @@ async fn refresh(
     let sc = Arc::clone(scenarios);
     let work = tokio::task::spawn_blocking(move || {
         let prepared = cascade_engine::Prepared::new(&snapshot);
-        let runs = run_scenarios_prepared(&prepared, &snapshot, &sc);
-        let stuck = unliquidatable_prepared(&prepared, &snapshot);
+        // The no-shock run with every account first: it is also the baseline of the scenarios
+        // with the default round settings (breakers on, as `Options::default()`), so that
+        // cascade runs once, not twice.
+        let (stuck, calm) = unliquidatable_prepared(&prepared, &snapshot);
+        let runs = run_scenarios_prepared(&prepared, &snapshot, &sc, vec![calm]);
         let contagion = with_contagion.then(|| {
             let t = Instant::now();
             let (c, m) = run_contagion_prepared(&prepared, &snapshot);

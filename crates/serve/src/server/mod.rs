@@ -272,8 +272,10 @@ impl AppState {
             replies.push(p.reply);
         }
         let state = Arc::clone(self);
+        let timer = Instant::now();
         let appended =
             tokio::task::spawn_blocking(move || lock(&state.store).append(&events)).await;
+        let append_ms = timer.elapsed().as_secs_f64() * 1e3;
         let seqs = match appended {
             Ok(Ok(seqs)) => seqs,
             Ok(Err(e)) => {
@@ -326,6 +328,7 @@ impl AppState {
                 applied_at = Some((*seq as u64, *t));
             }
         }
+        let timer = Instant::now();
         {
             let mut live = self.live_mut();
             if !fresh.is_empty() {
@@ -335,9 +338,18 @@ impl AppState {
                 live.set_applied(seq, t);
             }
         }
+        let apply_ms = timer.elapsed().as_secs_f64() * 1e3;
         // Still the only writer: the summary is the state the group left, taken while readers go
         // on.
         let summary = serde_json::to_value(self.live().summary()).unwrap_or(Value::Null);
+        tracing::debug!(
+            batches = batches.len(),
+            events = seqs.len(),
+            append_ms = format!("{append_ms:.2}"),
+            apply_ms = format!("{apply_ms:.2}"),
+            summary_ms = format!("{:.2}", timer.elapsed().as_secs_f64() * 1e3 - apply_ms),
+            "group written"
+        );
         let applied = fresh.len() as u64;
         let m = &self.metrics;
         m.events_applied
