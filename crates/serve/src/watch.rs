@@ -332,10 +332,16 @@ async fn refresh(
 ) -> Basis {
     let basis = Basis::of(state);
     let held = Instant::now();
-    let state_at_ms = {
+    let (state_at_ms, none_below) = {
         let live = state.live();
         live.snapshot_into(copy);
-        live.summary().updated_at_ms
+        let s = live.summary();
+        // No account below 1 where health is kept, and none where it is not: no account can be
+        // one below 1 that no liquidator touches.
+        (
+            s.updated_at_ms,
+            s.below_one.accounts == 0 && s.accounts == s.accounts_tracked,
+        )
     };
     let copy_ms = held.elapsed().as_secs_f64() * 1e3;
     let Some(snapshot) = copy.take() else {
@@ -347,9 +353,15 @@ async fn refresh(
         let prepared = cascade_engine::Prepared::new(&snapshot);
         // The no-shock run with every account first: it is also the baseline of the scenarios
         // with the default round settings (breakers on, as `Options::default()`), so that
-        // cascade runs once, not twice.
-        let (stuck, calm) = unliquidatable_prepared(&prepared, &snapshot);
-        let runs = run_scenarios_prepared(&prepared, &snapshot, &sc, vec![calm]);
+        // cascade runs once, not twice. Skipped when no account is below 1: a report of every
+        // account (a million rows) for nothing to find.
+        let (stuck, calm) = if none_below {
+            (Vec::new(), Vec::new())
+        } else {
+            let (stuck, calm) = unliquidatable_prepared(&prepared, &snapshot);
+            (stuck, vec![calm])
+        };
+        let runs = run_scenarios_prepared(&prepared, &snapshot, &sc, calm);
         let contagion = with_contagion.then(|| {
             let t = Instant::now();
             let (c, m) = run_contagion_prepared(&prepared, &snapshot);
