@@ -195,18 +195,56 @@ impl Basis {
     }
 }
 
-/// Runs every scenario, then (when due) the contagion coefficients, on `snapshot`; pure and
-/// blocking (rayon inside the engine).
+/// Runs every scenario on `snapshot` with its no-shock baseline beside it, as
+/// `cascade_engine::run_with_baseline` does (the same figures and JSON as `cascade stress --json`);
+/// pure and blocking (rayon inside the engine). The snapshot is prepared once for every run, and a
+/// baseline is run once for all the scenarios whose round settings are the same (their no-shock
+/// runs are the same run). `(name, result, seconds)`, the seconds of the scenario's own run.
 pub fn run_scenarios(snapshot: &Snapshot, scenarios: &[Scenario]) -> Vec<(String, Value, f64)> {
+    run_scenarios_prepared(
+        &cascade_engine::Prepared::new(snapshot),
+        snapshot,
+        scenarios,
+        Vec::new(),
+    )
+}
+
+/// [`run_scenarios`] from a prepared snapshot; `baselines`: no-shock runs already made (their
+/// scenario, named "baseline", and figures), used for the scenarios with the same round settings.
+pub fn run_scenarios_prepared(
+    prepared: &cascade_engine::Prepared,
+    snapshot: &Snapshot,
+    scenarios: &[Scenario],
+    mut baselines: Vec<(Scenario, cascade_engine::Figures)>,
+) -> Vec<(String, Value, f64)> {
+    let options = cascade_engine::Options::default();
+    let quiet = cascade_engine::Options {
+        detail: false,
+        accounts: false,
+        ..options
+    };
     scenarios
         .iter()
         .map(|sc| {
             let t = Instant::now();
-            let r = cascade_engine::run_with_baseline(
-                snapshot,
-                sc,
-                &cascade_engine::Options::default(),
-            );
+            let mut r = cascade_engine::run_prepared(prepared, snapshot, sc, &options);
+            let calm = Scenario {
+                name: "baseline".into(),
+                shocks: Vec::new(),
+                ..sc.clone()
+            };
+            let base = match baselines.iter().find(|(c, _)| *c == calm) {
+                Some((_, f)) => f.clone(),
+                None => {
+                    let f = cascade_engine::Figures::of(&cascade_engine::run_prepared(
+                        prepared, snapshot, &calm, &quiet,
+                    ));
+                    baselines.push((calm, f.clone()));
+                    f
+                }
+            };
+            r.incremental = Some(cascade_engine::Figures::of(&r).minus(&base));
+            r.baseline = Some(base);
             let v = serde_json::to_value(&r).unwrap_or(Value::Null);
             (sc.name.clone(), v, t.elapsed().as_secs_f64())
         })
@@ -215,8 +253,15 @@ pub fn run_scenarios(snapshot: &Snapshot, scenarios: &[Scenario]) -> Vec<(String
 
 /// The contagion coefficients of `snapshot` and their smallest threshold.
 pub fn run_contagion(snapshot: &Snapshot) -> (Value, Option<MinThreshold>) {
-    let prepared = cascade_engine::Prepared::new(snapshot);
-    let coefficients = cascade_contagion::snapshot::contagion_coefficients(snapshot, &prepared);
+    run_contagion_prepared(&cascade_engine::Prepared::new(snapshot), snapshot)
+}
+
+/// [`run_contagion`] from a prepared snapshot.
+pub fn run_contagion_prepared(
+    prepared: &cascade_engine::Prepared,
+    snapshot: &Snapshot,
+) -> (Value, Option<MinThreshold>) {
+    let coefficients = cascade_contagion::snapshot::contagion_coefficients(snapshot, prepared);
     let min = coefficients
         .iter()
         .filter_map(|c| {
@@ -236,16 +281,29 @@ pub fn run_contagion(snapshot: &Snapshot) -> (Value, Option<MinThreshold>) {
 /// Accounts below HF 1 now that the no-shock cascade leaves unliquidated because no liquidation
 /// would pay for its cost: `(protocol, account)` pairs.
 pub fn unliquidatable(snapshot: &Snapshot) -> Vec<(String, String)> {
-    let r = cascade_engine::run_with(
+    unliquidatable_prepared(&cascade_engine::Prepared::new(snapshot), snapshot).0
+}
+
+/// [`unliquidatable`] from a prepared snapshot, with the figures of that no-shock run (the
+/// baseline of every scenario with the default round settings: [`run_scenarios_prepared`]).
+pub fn unliquidatable_prepared(
+    prepared: &cascade_engine::Prepared,
+    snapshot: &Snapshot,
+) -> (Vec<(String, String)>, (Scenario, cascade_engine::Figures)) {
+    let calm = Scenario::baseline();
+    let r = cascade_engine::run_prepared(
+        prepared,
         snapshot,
-        &Scenario::baseline(),
+        &calm,
         &cascade_engine::Options {
             breakers: true,
             detail: false,
             accounts: true,
         },
     );
-    r.accounts
+    let figures = cascade_engine::Figures::of(&r);
+    let stuck = r
+        .accounts
         .into_iter()
         .filter(|a| {
             a.health_before.is_some_and(|h| h < 1.0)
@@ -253,35 +311,63 @@ pub fn unliquidatable(snapshot: &Snapshot) -> Vec<(String, String)> {
                 && a.unprofitable_rounds > 0
         })
         .map(|a| (a.protocol, a.account))
-        .collect()
+        .collect();
+    (stuck, (calm, figures))
 }
 
 /// One refresh: copies the live state (the only time it is held), then runs everything on the
 /// copy in a blocking thread, and publishes the results.
+///
+/// `copy` is the previous refresh's copy of the state, brought up to date in place
+/// ([`crate::live::Live::snapshot_into`]) so that the live state is held (shared with readers;
+/// batches wait) for as short a time as possible.
 async fn refresh(
     state: &Arc<AppState>,
     scenarios: &Arc<Vec<Scenario>>,
     with_contagion: bool,
+    copy: &mut Option<Snapshot>,
 ) -> Basis {
     let basis = Basis::of(state);
-    let (snapshot, state_at_ms) = {
+    let held = Instant::now();
+    let (state_at_ms, none_below) = {
         let live = state.live();
-        (live.snapshot(), live.summary().updated_at_ms)
+        live.snapshot_into(copy);
+        let s = live.summary();
+        // No account below 1 where health is kept, and none where it is not: no account can be
+        // one below 1 that no liquidator touches.
+        (
+            s.updated_at_ms,
+            s.below_one.accounts == 0 && s.accounts == s.accounts_tracked,
+        )
+    };
+    let copy_ms = held.elapsed().as_secs_f64() * 1e3;
+    let Some(snapshot) = copy.take() else {
+        return basis;
     };
     let started = Instant::now();
     let sc = Arc::clone(scenarios);
     let work = tokio::task::spawn_blocking(move || {
-        let runs = run_scenarios(&snapshot, &sc);
-        let stuck = unliquidatable(&snapshot);
+        let prepared = cascade_engine::Prepared::new(&snapshot);
+        // The no-shock run with every account first: it is also the baseline of the scenarios
+        // with the default round settings (breakers on, as `Options::default()`), so that
+        // cascade runs once, not twice. Skipped when no account is below 1: a report of every
+        // account (a million rows) for nothing to find.
+        let (stuck, calm) = if none_below {
+            (Vec::new(), Vec::new())
+        } else {
+            let (stuck, calm) = unliquidatable_prepared(&prepared, &snapshot);
+            (stuck, vec![calm])
+        };
+        let runs = run_scenarios_prepared(&prepared, &snapshot, &sc, calm);
         let contagion = with_contagion.then(|| {
             let t = Instant::now();
-            let (c, m) = run_contagion(&snapshot);
+            let (c, m) = run_contagion_prepared(&prepared, &snapshot);
             (c, m, t.elapsed().as_secs_f64())
         });
-        (runs, stuck, contagion)
+        (runs, stuck, contagion, snapshot)
     })
     .await;
-    let Ok((runs, stuck, contagion)) = work else {
+    let Ok((runs, stuck, contagion, snapshot)) = work else {
         tracing::error!("the watchlist run failed; the previous results stay");
         return basis;
     };
@@ -300,6 +386,7 @@ async fn refresh(
         }
         u
     };
+    *copy = Some(snapshot);
     let at = now_ms();
     let seconds = started.elapsed().as_secs_f64();
     {
@@ -331,6 +418,7 @@ async fn refresh(
     tracing::info!(
         seq = basis.seq,
         seconds = format!("{seconds:.3}"),
+        copy_ms = format!("{copy_ms:.1}"),
         "watchlist refreshed"
     );
     state.notify("watchlist", state.watch_summary());
@@ -351,8 +439,9 @@ pub fn spawn(
         let contagion_due = |last: Option<Instant>| {
             config.contagion && last.is_none_or(|t| t.elapsed() >= config.contagion_every)
         };
+        let mut copy = None;
         let with = contagion_due(last_contagion);
-        let mut basis = refresh(&state, &scenarios, with).await;
+        let mut basis = refresh(&state, &scenarios, with, &mut copy).await;
         if with {
             last_contagion = Some(Instant::now());
         }
@@ -384,7 +473,7 @@ pub fn spawn(
             }
             if run {
                 let with = contagion_due(last_contagion);
-                basis = refresh(&state, &scenarios, with).await;
+                basis = refresh(&state, &scenarios, with, &mut copy).await;
                 if with {
                     last_contagion = Some(Instant::now());
                 }

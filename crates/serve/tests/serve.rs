@@ -235,3 +235,144 @@ fn a_foreign_state_file_is_refused_untouched() {
         b"not a database at all"
     );
 }
+
+/// Batches posted from many clients at once are written in groups (one transaction, one
+/// application): each is still answered on its own, whole; the log has every event once; and the
+/// state served is the log's events applied one at a time.
+#[test]
+fn concurrent_batches_are_grouped_and_equal_the_log_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = start(config(dir.path()));
+    let url = s.url("/v1/positions");
+    let prices = s.url("/v1/prices");
+    let threads: Vec<_> = (0..6)
+        .map(|t| {
+            let (url, prices) = (url.clone(), prices.clone());
+            std::thread::spawn(move || {
+                let a = agent();
+                let (mut applied, mut duplicates, mut refused) = (0, 0, 0);
+                for i in 0..15 {
+                    let acc = format!("t{t}-{}", i % 3);
+                    let mut changes = vec![
+                        json!({"id": format!("c{t}-{i}-a"), "op": "set", "protocol": "lend",
+                               "account": acc, "asset": "ETH", "side": "collateral",
+                               "amount": 1.0 + (t * 15 + i) as f64}),
+                        json!({"id": format!("c{t}-{i}-b"), "op": "set", "protocol": "lend",
+                               "account": acc, "asset": "USDC", "side": "debt",
+                               "amount": 1000.0 * (1 + i) as f64}),
+                    ];
+                    if i % 5 == 4 {
+                        // Opened by this client's earlier batches, so it exists by now.
+                        changes.push(json!({"id": format!("c{t}-{i}-x"), "op": "close",
+                                            "protocol": "lend", "account": format!("t{t}-0")}));
+                    }
+                    let (code, body) = post(&a, &url, Some(TOKEN), &json!({"changes": changes}).to_string());
+                    assert_eq!(code, 200, "{body}");
+                    applied += body["applied"].as_u64().unwrap_or(0);
+                    duplicates += body["duplicates"].as_u64().unwrap_or(0);
+                    // The same id from every client: applied once in all.
+                    let p = json!({"prices": [{"id": format!("shared-{i}"), "asset": "ETH",
+                                               "price": 1900.0 + i as f64}]});
+                    let (code, body) = post(&a, &prices, Some(TOKEN), &p.to_string());
+                    assert_eq!(code, 200, "{body}");
+                    applied += body["applied"].as_u64().unwrap_or(0);
+                    duplicates += body["duplicates"].as_u64().unwrap_or(0);
+                    if t == 1 && i % 4 == 0 {
+                        let bad = json!({"prices": [{"id": format!("bad-{i}"), "asset": "DOGE", "price": 1.0}]});
+                        let (code, body) = post(&a, &prices, Some(TOKEN), &bad.to_string());
+                        assert_eq!(code, 422, "{body}");
+                        refused += 1;
+                    }
+                }
+                (applied, duplicates, refused)
+            })
+        })
+        .collect();
+    let (mut applied, mut duplicates) = (0, 0);
+    for t in threads {
+        let (a, d, _) = t.join().unwrap_or_else(|_| panic!("a client panicked"));
+        applied += a;
+        duplicates += d;
+    }
+    // 6 clients × 15 batches × 2 changes, 3 closes each, 15 shared prices sent 6 times.
+    assert_eq!(applied, 6 * 15 * 2 + 6 * 3 + 15);
+    assert_eq!(duplicates, 15 * 5);
+    let (_, summary) = get(&agent(), &s.url("/v1/summary"));
+    assert_eq!(summary["seq"].as_u64(), Some(applied), "{summary}");
+    s.stop();
+    // The log, one event at a time from the snapshot, gives the state that was served.
+    let store = Store::open(&dir.path().join("data")).unwrap_or_else(|e| panic!("{e}"));
+    let mut live = cascade_serve::live::Live::new(snapshot()).unwrap_or_else(|e| panic!("{e}"));
+    let mut n = 0;
+    store
+        .replay(0, |_, e| {
+            let r = live
+                .resolve(&e.change)
+                .unwrap_or_else(|err| panic!("{err}"));
+            live.apply(std::slice::from_ref(&r));
+            n += 1;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, applied);
+    let replayed = serde_json::to_value(live.summary()).unwrap_or_default();
+    assert_eq!(replayed["accounts"], summary["accounts"]);
+    assert_eq!(
+        below_one(&replayed),
+        below_one(&summary),
+        "{replayed} vs {summary}"
+    );
+    for k in ["collateral_usd", "debt_usd"] {
+        let (x, y) = (
+            replayed[k].as_f64().unwrap_or(f64::NAN),
+            summary[k].as_f64().unwrap_or(f64::NAN),
+        );
+        assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{k}: {x} vs {y}");
+    }
+}
+
+#[test]
+fn a_log_that_opens_and_closes_an_account_replays() {
+    use cascade_serve::events::{Change, Event, PositionSide};
+    use cascade_serve::server::recover;
+    // Two batches, as two requests would log them: dave opens, then closes. Replayed without a
+    // checkpoint, both fall in one chunk of the replay; the close must find the account.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let event = |id: &str, change: Change| Event {
+        id: id.into(),
+        at_ms: 1,
+        change,
+    };
+    let open = |id: &str, account: &str| {
+        event(
+            id,
+            Change::Position {
+                protocol: "lend".into(),
+                account: account.into(),
+                asset: "ETH".into(),
+                side: PositionSide::Collateral,
+                amount: 3.0,
+            },
+        )
+    };
+    store
+        .append(&[open("e1", "dave"), open("e2", "erin")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .append(&[event(
+            "e3",
+            Change::Close {
+                protocol: "lend".into(),
+                account: "dave".into(),
+            },
+        )])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let live = recover(snapshot(), &store).unwrap_or_else(|e| panic!("{e}"));
+    let s = live.summary();
+    assert_eq!(s.seq, 3);
+    // alice, bob and erin hold positions; dave has none.
+    assert_eq!(s.accounts, 3, "{s:?}");
+    assert!(live.account("dave").iter().all(|v| v.positions.is_empty()));
+    assert_eq!(live.account("erin")[0].positions[0].tokens, 3.0);
+}

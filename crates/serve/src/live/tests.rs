@@ -865,10 +865,15 @@ proptest! {
         let _ = l.ladder("ETH");
         let _ = l.ladder("WBTC");
         let changes = random_changes(&l, &ops);
+        // The watchlist's copy, brought up to date after every batch, is always the snapshot.
+        let mut copy = None;
+        l.snapshot_into(&mut copy);
         for chunk in changes.chunks(batch) {
             let resolved: Vec<Resolved> = chunk.iter().filter_map(|c| l.resolve(c).ok()).collect();
             l.apply(&resolved);
             let _ = l.ladder("ETH");
+            l.snapshot_into(&mut copy);
+            prop_assert!(copy.as_ref() == Some(&l.snapshot()));
         }
         assert_health_matches(&l);
         assert_summary_matches(&l);

@@ -1,9 +1,10 @@
 //! The HTTP service of `cascade serve` (docs/serve.md): ingest, reads, Server-Sent Events, the
 //! OpenAPI document and Prometheus metrics, behind the token, body-size, timeout and rate limits.
 //!
-//! Writes go one batch at a time: a batch is checked whole, appended to the log in one durable
-//! transaction, then applied to the live state, and only then acknowledged; so the log's order is
-//! the order in which the live state changed, and a restart (checkpoint + replay) rebuilds it.
+//! Writes go one group of batches at a time: a batch is checked whole, appended to the log in one
+//! durable transaction (with the batches queued behind the one before: group commit), then applied
+//! to the live state, and only then acknowledged; so the log's order is the order in which the live
+//! state changed, and a restart (checkpoint + replay) rebuilds it.
 
 pub mod limits;
 pub mod metrics;
@@ -38,10 +39,14 @@ use metrics::ServiceMetrics;
 /// What every handler shares.
 pub struct AppState {
     pub config: ServeConfig,
-    live: Mutex<Live>,
+    /// Reads share it (every query of [`Live`] takes `&self`; the ladder's indexes have their own
+    /// locks); a batch's application takes it alone, briefly.
+    live: RwLock<Live>,
     store: Mutex<Store>,
-    /// One writer at a time: a batch's append and apply are not interleaved with another's.
+    /// One writer at a time: a group's append and apply are not interleaved with another's.
     writer: tokio::sync::Mutex<()>,
+    /// Batches waiting for the writer ([`AppState::apply_events`]).
+    pending: Mutex<Vec<Pending>>,
     pub metrics: ServiceMetrics,
     limiter: RateLimiter,
     /// What happened, for `/v1/events` and the workers: `("summary", the summary)` after each
@@ -79,9 +84,10 @@ impl AppState {
         Arc::new(AppState {
             limiter: RateLimiter::new(config.rate_per_second, config.rate_burst),
             config,
-            live: Mutex::new(live),
+            live: RwLock::new(live),
             store: Mutex::new(store),
             writer: tokio::sync::Mutex::new(()),
+            pending: Mutex::new(Vec::new()),
             metrics: ServiceMetrics::default(),
             changes,
             watch: RwLock::new(WatchState::default()),
@@ -89,9 +95,15 @@ impl AppState {
         })
     }
 
-    /// The live state, for reads.
-    pub fn live(&self) -> MutexGuard<'_, Live> {
-        lock(&self.live)
+    /// The live state, for reads (shared with other readers). Do not take it twice in one
+    /// statement: a writer waiting between the two would deadlock them.
+    pub fn live(&self) -> RwLockReadGuard<'_, Live> {
+        self.live.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live state, to apply a batch (alone).
+    fn live_mut(&self) -> RwLockWriteGuard<'_, Live> {
+        self.live.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The watchlist's latest results.
@@ -176,103 +188,180 @@ impl AppState {
     /// follower): names are resolved against the live state, the batch is appended to the log in
     /// one durable transaction, then applied; `Ok` means every event is durable (acknowledge it).
     /// `array` names the batch's items in errors (`prices[3].asset`).
+    ///
+    /// Batches that arrive while another is being written wait in a queue and are then written
+    /// together (group commit): one transaction and one `fsync` for all of them, one application
+    /// to the live state. Each is still checked on its own against the state the earlier ones
+    /// leave, and refused or acknowledged on its own; the log's order is the queue's, and the state
+    /// after the group is the state after its batches one at a time. The writing runs in its own
+    /// task, so a request abandoned meanwhile (a client gone, a timeout) cannot leave a batch logged
+    /// but not applied.
     pub async fn apply_events(
         self: &Arc<Self>,
         events: Vec<Event>,
         array: &str,
     ) -> Result<Applied, Refusal> {
-        let started = Instant::now();
-        let _one_writer = self.writer.lock().await;
-        // Names resolved against the state the batch applies to.
-        let resolved: Result<Vec<Resolved>, Vec<ItemError>> = {
-            let live = self.live();
-            let mut errors = Vec::new();
-            let mut ok = Vec::with_capacity(events.len());
-            for (index, e) in events.iter().enumerate() {
-                match live.resolve(&e.change) {
-                    Ok(r) => ok.push(r),
-                    Err(err) => {
-                        let text = err.to_string();
-                        let (field, message) = match text.split_once(": ") {
-                            Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
-                            _ => (String::new(), text),
-                        };
-                        let field = if field.is_empty() {
-                            format!("{array}[{index}]")
-                        } else {
-                            format!("{array}[{index}].{field}")
-                        };
-                        errors.push(ItemError {
-                            index,
-                            field,
-                            message,
-                        })
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        lock(&self.pending).push(Pending {
+            events,
+            array: array.to_string(),
+            started: Instant::now(),
+            reply,
+        });
+        let state = Arc::clone(self);
+        tokio::spawn(async move {
+            let _one_writer = state.writer.lock().await;
+            let group = std::mem::take(&mut *lock(&state.pending));
+            if !group.is_empty() {
+                state.write_group(group).await;
+            }
+        });
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Refusal::Internal("the batch's writer stopped".into())))
+    }
+
+    /// Writes queued batches (the caller holds `writer`): each resolved against the state the ones
+    /// before it leave; a batch that does not resolve is refused if nothing before it in the group
+    /// is pending (the state is then exactly the one it would meet alone), else it and the batches
+    /// after it wait for the next round, after the ones before are written.
+    async fn write_group(self: &Arc<Self>, group: Vec<Pending>) {
+        let mut todo = group;
+        while !todo.is_empty() {
+            let mut accepted: Vec<(Pending, Vec<Resolved>)> = Vec::new();
+            let mut later = Vec::new();
+            {
+                let live = self.live();
+                for p in todo {
+                    if !later.is_empty() {
+                        later.push(p);
+                        continue;
+                    }
+                    match resolve_batch(&live, &p.events, &p.array) {
+                        Ok(r) => accepted.push((p, r)),
+                        Err(errors) if accepted.is_empty() => {
+                            self.metrics
+                                .batches_refused
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let _ = p.reply.send(Err(Refusal::Items(IngestError::Items {
+                                unprocessable: true,
+                                errors,
+                            })));
+                        }
+                        Err(_) => later.push(p),
                     }
                 }
             }
-            if errors.is_empty() {
-                Ok(ok)
-            } else {
-                Err(errors)
+            if !accepted.is_empty() {
+                self.commit(accepted).await;
             }
-        };
-        let resolved = match resolved {
-            Ok(r) => r,
-            Err(errors) => {
-                self.metrics
-                    .batches_refused
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return Err(Refusal::Items(IngestError::Items {
-                    unprocessable: true,
-                    errors,
-                }));
-            }
-        };
+            todo = later;
+        }
+    }
+
+    /// Appends the resolved batches to the log in one durable transaction, applies them, then
+    /// answers each.
+    async fn commit(self: &Arc<Self>, accepted: Vec<(Pending, Vec<Resolved>)>) {
+        let mut replies = Vec::with_capacity(accepted.len());
+        let mut events = Vec::new();
+        let mut batches = Vec::with_capacity(accepted.len());
+        for (p, resolved) in accepted {
+            let n = p.events.len();
+            let last_at = p.events.last().map(|e| e.at_ms);
+            events.extend(p.events);
+            batches.push((n, last_at, resolved, p.started));
+            replies.push(p.reply);
+        }
         let state = Arc::clone(self);
-        let appended = tokio::task::spawn_blocking(move || {
-            let out = lock(&state.store).append(&events);
-            (out, events)
-        })
-        .await;
-        let (seqs, events) = match appended {
-            Ok((Ok(seqs), events)) => (seqs, events),
-            Ok((Err(e), _)) if e.is_full() => {
-                tracing::error!(error = %e, "ingest refused: disk full");
-                return Err(Refusal::Full(format!(
-                    "the state's disk is full; nothing of this batch was applied: {e}"
-                )));
+        let timer = Instant::now();
+        let appended =
+            tokio::task::spawn_blocking(move || lock(&state.store).append(&events)).await;
+        let append_ms = timer.elapsed().as_secs_f64() * 1e3;
+        let seqs = match appended {
+            Ok(Ok(seqs)) => seqs,
+            Ok(Err(e)) => {
+                let refusal = |e: &StoreError| {
+                    if e.is_full() {
+                        Refusal::Full(format!(
+                            "the state's disk is full; nothing of this batch was applied: {e}"
+                        ))
+                    } else {
+                        Refusal::Internal(e.to_string())
+                    }
+                };
+                if e.is_full() {
+                    tracing::error!(error = %e, "ingest refused: disk full");
+                } else {
+                    tracing::error!(error = %e, "ingest failed");
+                }
+                for r in replies {
+                    let _ = r.send(Err(refusal(&e)));
+                }
+                return;
             }
-            Ok((Err(e), _)) => {
-                tracing::error!(error = %e, "ingest failed");
-                return Err(Refusal::Internal(e.to_string()));
+            Err(e) => {
+                for r in replies {
+                    let _ = r.send(Err(Refusal::Internal(e.to_string())));
+                }
+                return;
             }
-            Err(e) => return Err(Refusal::Internal(e.to_string())),
         };
-        let fresh: Vec<Resolved> = resolved
-            .into_iter()
-            .zip(&seqs)
-            .filter(|(_, s)| s.is_some())
-            .map(|(r, _)| r)
-            .collect();
-        let applied = fresh.len() as u64;
-        let duplicates = seqs.len() as u64 - applied;
-        let last = seqs.iter().flatten().max().copied();
-        let summary = {
-            let mut live = self.live();
+        // Per batch: its events' sequence numbers; the state after the group is at the last
+        // batch that appended anything (its last event's time), as after the batches in turn.
+        let mut fresh: Vec<Resolved> = Vec::new();
+        let mut counts = Vec::with_capacity(batches.len());
+        let mut applied_at: Option<(u64, i64)> = None;
+        let mut at = 0;
+        for (n, last_at, resolved, _) in &mut batches {
+            let own = &seqs[at..at + *n];
+            at += *n;
+            let before = fresh.len();
+            fresh.extend(
+                std::mem::take(resolved)
+                    .into_iter()
+                    .zip(own)
+                    .filter(|(_, s)| s.is_some())
+                    .map(|(r, _)| r),
+            );
+            let applied = (fresh.len() - before) as u64;
+            counts.push((applied, *n as u64 - applied));
+            if let (Some(seq), Some(t)) = (own.iter().flatten().max(), last_at) {
+                applied_at = Some((*seq as u64, *t));
+            }
+        }
+        let timer = Instant::now();
+        {
+            let mut live = self.live_mut();
             if !fresh.is_empty() {
                 live.apply(&fresh);
             }
-            if let (Some(seq), Some(e)) = (last, events.last()) {
-                live.set_applied(seq as u64, e.at_ms);
+            if let Some((seq, t)) = applied_at {
+                live.set_applied(seq, t);
             }
-            serde_json::to_value(live.summary()).unwrap_or(Value::Null)
-        };
+        }
+        let apply_ms = timer.elapsed().as_secs_f64() * 1e3;
+        // Still the only writer: the summary is the state the group left, taken while readers go
+        // on.
+        let summary = serde_json::to_value(self.live().summary()).unwrap_or(Value::Null);
+        tracing::debug!(
+            batches = batches.len(),
+            events = seqs.len(),
+            append_ms = format!("{append_ms:.2}"),
+            apply_ms = format!("{apply_ms:.2}"),
+            summary_ms = format!("{:.2}", timer.elapsed().as_secs_f64() * 1e3 - apply_ms),
+            "group written"
+        );
+        let applied = fresh.len() as u64;
         let m = &self.metrics;
         m.events_applied
             .fetch_add(applied, std::sync::atomic::Ordering::Relaxed);
-        m.events_duplicate
-            .fetch_add(duplicates, std::sync::atomic::Ordering::Relaxed);
-        m.ingest_lag.observe(started.elapsed().as_secs_f64());
+        m.events_duplicate.fetch_add(
+            seqs.len() as u64 - applied,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        for (_, _, _, started) in &batches {
+            m.ingest_lag.observe(started.elapsed().as_secs_f64());
+        }
         let due = {
             let mut n = lock(&self.since_checkpoint);
             *n += applied;
@@ -288,11 +377,13 @@ impl AppState {
         if applied > 0 {
             self.notify("summary", summary);
         }
-        Ok(Applied {
-            applied,
-            duplicates,
-            seq,
-        })
+        for (reply, (applied, duplicates)) in replies.into_iter().zip(counts) {
+            let _ = reply.send(Ok(Applied {
+                applied,
+                duplicates,
+                seq,
+            }));
+        }
     }
 
     /// Summaries after each applied batch (for `/v1/events` and background workers).
@@ -320,6 +411,52 @@ impl AppState {
     }
 }
 
+/// A batch waiting for the writer, and where its answer goes.
+struct Pending {
+    events: Vec<Event>,
+    array: String,
+    started: Instant,
+    reply: tokio::sync::oneshot::Sender<Result<Applied, Refusal>>,
+}
+
+/// The batch's changes resolved against `live`, or every item that does not resolve (named
+/// `array[index].field`).
+fn resolve_batch(
+    live: &Live,
+    events: &[Event],
+    array: &str,
+) -> Result<Vec<Resolved>, Vec<ItemError>> {
+    let mut errors = Vec::new();
+    let mut ok = Vec::with_capacity(events.len());
+    for (index, e) in events.iter().enumerate() {
+        match live.resolve(&e.change) {
+            Ok(r) => ok.push(r),
+            Err(err) => {
+                let text = err.to_string();
+                let (field, message) = match text.split_once(": ") {
+                    Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
+                    _ => (String::new(), text),
+                };
+                let field = if field.is_empty() {
+                    format!("{array}[{index}]")
+                } else {
+                    format!("{array}[{index}].{field}")
+                };
+                errors.push(ItemError {
+                    index,
+                    field,
+                    message,
+                })
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(ok)
+    } else {
+        Err(errors)
+    }
+}
+
 /// What an applied batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {
@@ -327,7 +464,8 @@ pub struct Applied {
     pub applied: u64,
     /// Events whose id was already in the log (no-ops).
     pub duplicates: u64,
-    /// The log position the live state is at after the batch.
+    /// The log position the live state is at after the batch (and the batches written in the
+    /// same group, [`AppState::apply_events`]): the last event of the log.
     pub seq: u64,
 }
 
@@ -365,7 +503,18 @@ pub fn recover(snapshot: cascade_model::Snapshot, store: &Store) -> Result<Live,
     let mut failure = None;
     store
         .replay(after, |seq, e| {
-            match live.resolve(&e.change) {
+            // An event may name an account opened by an earlier event of the same chunk (a close
+            // after an open): apply what is pending, then resolve it again.
+            let resolved = live.resolve(&e.change).or_else(|err| {
+                if batch.is_empty() {
+                    Err(err)
+                } else {
+                    live.apply(&batch);
+                    batch.clear();
+                    live.resolve(&e.change)
+                }
+            });
+            match resolved {
                 Ok(r) => batch.push(r),
                 Err(err) if failure.is_none() => {
                     failure = Some(format!(
@@ -376,7 +525,7 @@ pub fn recover(snapshot: cascade_model::Snapshot, store: &Store) -> Result<Live,
                 Err(_) => {}
             }
             last = Some((seq, e.at_ms));
-            // Applied in order, a few thousand at a time, so that a close after an open resolves.
+            // Applied in order, a few thousand at a time.
             if batch.len() >= 4096 {
                 live.apply(&batch);
                 batch.clear();
