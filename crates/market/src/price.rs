@@ -120,7 +120,7 @@ pub struct Market {
 
 /// Assets ordered so that every asset comes after the ones `dep` points to (the snapshot rejects cycles;
 /// a cycle here would leave the remaining assets in snapshot order).
-fn topo_order(n: usize, dep: impl Fn(usize) -> Option<usize>) -> Vec<usize> {
+pub fn topo_order(n: usize, dep: impl Fn(usize) -> Option<usize>) -> Vec<usize> {
     let depth = |mut a: usize| {
         let mut d = 0;
         while let Some(u) = dep(a) {

@@ -58,26 +58,6 @@ impl Clone for Pricing {
     }
 }
 
-/// Assets ordered so that each comes after its underlying (by chain depth, then index), as the
-/// market orders them; a chain longer than the asset count (a cycle) stops counting there.
-fn price_order(underlying: &[Option<usize>]) -> Vec<usize> {
-    let n = underlying.len();
-    let depth = |mut a: usize| {
-        let mut d = 0;
-        while let Some(u) = underlying.get(a).copied().flatten() {
-            a = u;
-            d += 1;
-            if d > n {
-                break;
-            }
-        }
-        d
-    };
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&a| (depth(a), a));
-    order
-}
-
 impl Pricing {
     /// The pricing of `s`'s assets, with `protocols` as the issuers (the snapshot's own, their
     /// default LP supplies resolved: see [`resolve_lp_supply`]). Indices must have been checked.
@@ -114,7 +94,7 @@ impl Pricing {
             base: s.assets.iter().map(|a| a.price.unwrap_or(0.0)).collect(),
             recovery: vec![1.0; n],
             bridge_loss: s.assets.iter().map(|a| a.bridge_loss).collect(),
-            order: price_order(&underlying),
+            order: cascade_market::price::topo_order(underlying.len(), |a| underlying[a]),
             underlying,
             models,
             prices: vec![0.0; n + 2],
