@@ -16,14 +16,19 @@
 //! a newer schema, without writing to it ([`StoreError::is_usage`]).
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
-use serde::{Deserialize, Serialize};
 
 use crate::events::{Change, Event};
+
+mod alerts;
+mod inspect;
+
+pub use alerts::{AlertRecord, AlertState};
+
+use inspect::{inspect, Inspection};
 
 #[cfg(test)]
 mod tests;
@@ -191,54 +196,6 @@ fn io_error(path: &Path, what: &str, error: std::io::Error) -> StoreError {
     } else {
         StoreError::Io { path, detail }
     }
-}
-
-/// State of an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertState {
-    Firing,
-    Resolved,
-}
-
-impl AlertState {
-    fn as_str(self) -> &'static str {
-        match self {
-            AlertState::Firing => "firing",
-            AlertState::Resolved => "resolved",
-        }
-    }
-}
-
-/// One alert: a rule's verdict on one key (an account, an asset, the whole system, …). Stored once
-/// per `(rule, key)`; [`Store::upsert_alert`] replaces the previous record of the pair.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AlertRecord {
-    /// The rule's name.
-    pub rule: String,
-    /// What the rule fired on (an account id, an asset, `""` for the system).
-    pub key: String,
-    pub state: AlertState,
-    /// When it last started firing, milliseconds since the Unix epoch.
-    pub fired_at_ms: i64,
-    /// When it resolved, milliseconds since the Unix epoch; `None` while firing.
-    pub resolved_at_ms: Option<i64>,
-    /// The value of the rule's metric that fired it (or the last value seen), in the metric's unit.
-    /// Not NaN.
-    pub value: f64,
-    /// A line for humans.
-    pub message: String,
-    /// Whether an operator acknowledged it.
-    pub acknowledged: bool,
-}
-
-/// What a read-only look at an existing file found.
-enum Inspection {
-    /// An SQLite database with no tables and no application id (an empty file included): becomes a
-    /// store.
-    Empty,
-    /// A cascade store of this schema version.
-    Current,
 }
 
 /// The store: one read-write connection to `DIR/cascade.sqlite`. Not `Sync`; the server owns it
@@ -673,104 +630,6 @@ impl Store {
         Ok(points)
     }
 
-    /// Inserts the alert or replaces the record of its `(rule, key)`. Refuses a NaN value
-    /// ([`StoreError::Invalid`]).
-    pub fn upsert_alert(&mut self, a: &AlertRecord) -> Result<(), StoreError> {
-        if a.value.is_nan() {
-            return Err(StoreError::Invalid {
-                path: self.path.clone(),
-                detail: format!(
-                    "alert {:?} on {:?}: the value is NaN, expected a number",
-                    a.rule, a.key
-                ),
-            });
-        }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO alerts (rule, key, state, fired_at_ms, resolved_at_ms, value, message,
-                                     acknowledged)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (rule, key) DO UPDATE SET
-                     state = excluded.state, fired_at_ms = excluded.fired_at_ms,
-                     resolved_at_ms = excluded.resolved_at_ms, value = excluded.value,
-                     message = excluded.message, acknowledged = excluded.acknowledged",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    a.rule,
-                    a.key,
-                    a.state.as_str(),
-                    a.fired_at_ms,
-                    a.resolved_at_ms,
-                    a.value,
-                    a.message,
-                    a.acknowledged
-                ])
-            })
-            .map(|_| ())
-            .map_err(self.err())
-    }
-
-    /// The record of `(rule, key)`, if any.
-    pub fn alert(&self, rule: &str, key: &str) -> Result<Option<AlertRecord>, StoreError> {
-        let err = self.err();
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{ALERT_SELECT} WHERE rule = ?1 AND key = ?2"))
-            .map_err(&err)?;
-        let mut rows = stmt.query(params![rule, key]).map_err(&err)?;
-        match rows.next().map_err(&err)? {
-            Some(row) => self.alert_of(row).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// Up to `limit` alerts: the firing ones first (most recently fired first), then the resolved
-    /// ones (most recently resolved first).
-    pub fn alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
-        let err = self.err();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "{ALERT_SELECT} ORDER BY state = 'firing' DESC,
-                 coalesce(resolved_at_ms, fired_at_ms) DESC, fired_at_ms DESC, rule, key
-                 LIMIT ?1"
-            ))
-            .map_err(&err)?;
-        let mut rows = stmt.query([limit]).map_err(&err)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(&err)? {
-            out.push(self.alert_of(row)?);
-        }
-        Ok(out)
-    }
-
-    fn alert_of(&self, row: &rusqlite::Row<'_>) -> Result<AlertRecord, StoreError> {
-        let err = self.err();
-        let state: String = row.get(2).map_err(&err)?;
-        let state = match state.as_str() {
-            "firing" => AlertState::Firing,
-            "resolved" => AlertState::Resolved,
-            other => {
-                return Err(StoreError::Corrupt {
-                    path: self.path.clone(),
-                    detail: format!("alert state {other:?}, expected firing or resolved"),
-                })
-            }
-        };
-        Ok(AlertRecord {
-            rule: row.get(0).map_err(&err)?,
-            key: row.get(1).map_err(&err)?,
-            state,
-            fired_at_ms: row.get(3).map_err(&err)?,
-            resolved_at_ms: row.get(4).map_err(&err)?,
-            value: row.get(5).map_err(&err)?,
-            message: row.get(6).map_err(&err)?,
-            acknowledged: row.get(7).map_err(&err)?,
-        })
-    }
-
     /// Deletes metric points older than `before_ms` and alerts resolved before it, in one
     /// transaction; returns how many rows went. The event log and the checkpoint are never pruned.
     pub fn prune(&mut self, before_ms: i64) -> Result<usize, StoreError> {
@@ -806,9 +665,6 @@ impl Store {
     }
 }
 
-const ALERT_SELECT: &str = "SELECT rule, key, state, fired_at_ms, resolved_at_ms, value, message,
-                                   acknowledged FROM alerts";
-
 /// The change's number (price USD per token or amount in tokens), if it has one.
 ///
 /// The log keeps this number twice: in the change's JSON text (for people and tools) and as its
@@ -839,150 +695,6 @@ fn decode_change(text: &str, bits: Option<i64>) -> Result<Change, String> {
         (None, Some(_)) => return Err("number bits on a change without a number".into()),
     }
     Ok(change)
-}
-
-/// Looks at an existing file through a read-only connection, writing nothing to it.
-///
-/// A read-only connection to a WAL-mode file still creates the `-wal` and `-shm` files beside it
-/// (and leaves them). So when there is no `-wal` file (the file was closed cleanly, or is not in WAL
-/// mode) the file is opened as `immutable`: no locks, no side files, every page read from the file
-/// itself, which then holds the whole database. A `-wal` file present means an unclean shutdown
-/// (or another process with the file open): the normal read-only open reads the WAL too.
-fn inspect(path: &Path) -> Result<Inspection, StoreError> {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let conn = match immutable_uri(path) {
-        Some(uri) if !Path::new(&wal).exists() => Connection::open_with_flags(
-            uri,
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        ),
-        _ => Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        ),
-    }
-    .map_err(|e| sql_error(path, e))?;
-    let classify = |e: rusqlite::Error| -> StoreError {
-        match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) if !has_sqlite_header(path) => StoreError::Foreign {
-                path: path.to_path_buf(),
-                detail: "the file is not an SQLite database".into(),
-            },
-            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
-                StoreError::Corrupt {
-                    path: path.to_path_buf(),
-                    detail: e.to_string(),
-                }
-            }
-            _ => sql_error(path, e),
-        }
-    };
-    let _ = conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
-    let app_id: i32 = conn
-        .pragma_query_value(None, "application_id", |r| r.get(0))
-        .map_err(classify)?;
-    let version: i32 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(classify)?;
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
-        .and_then(|mut s| {
-            s.query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()
-        })
-        .map_err(classify)?;
-    if app_id != APPLICATION_ID && app_id != 0 {
-        return Err(StoreError::Foreign {
-            path: path.to_path_buf(),
-            detail: format!(
-                "its application id is {app_id:#010x}, a cascade store's is {APPLICATION_ID:#010x}"
-            ),
-        });
-    }
-    if app_id == 0 && !tables.is_empty() {
-        return Err(StoreError::Foreign {
-            path: path.to_path_buf(),
-            detail: format!(
-                "an SQLite database of another program (tables {}, no application id)",
-                tables.join(", ")
-            ),
-        });
-    }
-    let problems = quick_check(&conn).map_err(classify)?;
-    if !problems.is_empty() {
-        return Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-            detail: format!("PRAGMA quick_check: {}", problems.join("; ")),
-        });
-    }
-    if app_id == 0 {
-        return Ok(Inspection::Empty);
-    }
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found: version,
-            expected: SCHEMA_VERSION,
-        });
-    }
-    if version < 1 {
-        return Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-            detail: format!(
-                "a cascade store with schema version {version}, expected 1..={SCHEMA_VERSION}"
-            ),
-        });
-    }
-    let missing: Vec<&str> = TABLES_V1
-        .iter()
-        .copied()
-        .filter(|t| !tables.iter().any(|have| have == t))
-        .collect();
-    if !missing.is_empty() {
-        return Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-            detail: format!("tables missing: {}", missing.join(", ")),
-        });
-    }
-    Ok(Inspection::Current)
-}
-
-/// `file:PATH?mode=ro&immutable=1` with the path percent-encoded (RFC 3986 unreserved bytes and `/`
-/// kept); `None` where paths are not `/`-separated bytes.
-fn immutable_uri(path: &Path) -> Option<String> {
-    if !cfg!(unix) {
-        return None;
-    }
-    let mut uri = String::from("file:");
-    for &b in path.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            uri.push(char::from(b));
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri.push_str("?mode=ro&immutable=1");
-    Some(uri)
-}
-
-/// The lines of `PRAGMA quick_check` other than `ok` (at most 10).
-fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("PRAGMA quick_check(10)")?;
-    let lines = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(lines.into_iter().filter(|l| l != "ok").collect())
-}
-
-/// Whether the file starts with SQLite's 16-byte header (an unreadable file counts as not).
-fn has_sqlite_header(path: &Path) -> bool {
-    let mut head = [0u8; 16];
-    fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .map(|()| &head == SQLITE_HEADER)
-        .unwrap_or(false)
 }
 
 /// Flushes the new file's entry in the folder (and the folder's entry in its parent if the folder is
