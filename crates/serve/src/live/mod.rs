@@ -21,6 +21,8 @@ mod error;
 mod holders;
 mod index;
 mod pricing;
+mod resolve;
+mod snapshot;
 mod views;
 
 #[cfg(test)]
@@ -346,89 +348,6 @@ impl Live {
         self.recompute_affected(&[]);
     }
 
-    /// Checks a change against the state and resolves its names. Errors name the field: an unknown
-    /// `asset`, `protocol` or `account` (a position change on a known protocol opens an account; a
-    /// close does not), a `price` or `amount` that is negative or not finite, a price update on a
-    /// derived asset, a position its protocol does not accept (no reserve, not borrowable, not the
-    /// CDP's stable, a protocol without accounts).
-    pub fn resolve(&self, c: &Change) -> Result<Resolved, LiveError> {
-        match c {
-            Change::Price { asset, price } => {
-                let a = self.asset(asset)?;
-                let kind = self.base.assets[a].kind;
-                if !kind.is_exogenous() {
-                    return Err(LiveError::DerivedPrice {
-                        asset: asset.clone(),
-                        kind,
-                    });
-                }
-                check_number("price", *price)?;
-                Ok(Resolved(Op::Price {
-                    asset: a,
-                    usd: *price,
-                }))
-            }
-            Change::Position {
-                protocol,
-                account,
-                asset,
-                side,
-                amount,
-            } => {
-                let p = self.protocol_idx(protocol)?;
-                let a = self.asset(asset)?;
-                check_number("amount", *amount)?;
-                let side = match side {
-                    PositionSide::Collateral => Side::Collateral,
-                    PositionSide::Debt => Side::Debt,
-                };
-                self.base.check_position(p, a, side)?;
-                check_account_id(account)?;
-                let account = match self.find(p, account) {
-                    Some(k) => AccountRef::Known(k),
-                    None => AccountRef::New(account.clone()),
-                };
-                Ok(Resolved(Op::Position {
-                    protocol: p,
-                    account,
-                    asset: a,
-                    side,
-                    tokens: *amount,
-                }))
-            }
-            Change::Close { protocol, account } => {
-                let p = self.protocol_idx(protocol)?;
-                match self.find(p, account) {
-                    Some(k) => Ok(Resolved(Op::Close { account: k })),
-                    None => Err(LiveError::UnknownAccount {
-                        protocol: protocol.clone(),
-                        account: account.clone(),
-                    }),
-                }
-            }
-        }
-    }
-
-    fn asset(&self, id: &str) -> Result<usize, LiveError> {
-        self.asset_ids
-            .get(id)
-            .copied()
-            .ok_or_else(|| LiveError::UnknownAsset {
-                name: id.to_string(),
-                known: NameList(self.base.assets.iter().map(|a| a.id.clone()).collect()),
-            })
-    }
-
-    fn protocol_idx(&self, id: &str) -> Result<usize, LiveError> {
-        self.protocol_ids
-            .get(id)
-            .copied()
-            .ok_or_else(|| LiveError::UnknownProtocol {
-                name: id.to_string(),
-                known: NameList(self.base.protocols.iter().map(|p| p.id.clone()).collect()),
-            })
-    }
-
     /// Account `id` of protocol `p`, if it exists.
     fn find(&self, p: usize, id: &str) -> Option<u32> {
         self.accounts
@@ -741,84 +660,6 @@ impl Live {
                 .sum(),
         )
     }
-
-    /// The current state as a snapshot, for full cascade runs: assets with the latest exogenous
-    /// prices, protocols (each AMM's default LP supply made explicit: see [`Live::new`]),
-    /// every account (opened live ones after the snapshot's) with its positions in order,
-    /// derivatives as the snapshot had them.
-    pub fn snapshot(&self) -> Snapshot {
-        let mut s = self.base.clone();
-        for (a, asset) in s.assets.iter_mut().enumerate() {
-            if asset.kind.is_exogenous() {
-                asset.price = Some(self.pricing.base[a]);
-            }
-        }
-        s.accounts = self.accounts.clone();
-        self.positions_into(&mut s.positions);
-        s.perps = self.perps.clone();
-        s.options = self.options.clone();
-        s
-    }
-
-    /// [`Live::snapshot`] written over `copy`, an earlier snapshot of this state (`None` the first
-    /// time): the same snapshot, made by copying only what may have changed since — prices,
-    /// positions, the accounts opened since and the accounts' columns — and not the million
-    /// account ids again (ids are only ever appended). For the watchlist, which copies the state
-    /// while holding it and reuses its last copy.
-    pub fn snapshot_into(&self, copy: &mut Option<Snapshot>) {
-        let acc = &self.accounts;
-        let reusable = copy.as_ref().is_some_and(|s| {
-            let n = s.accounts.len();
-            n <= acc.len()
-                && s.name == self.base.name
-                && (n == 0 || s.accounts.id[n - 1] == acc.id[n - 1])
-        });
-        let s = match copy {
-            Some(s) if reusable => s,
-            _ => {
-                *copy = Some(self.snapshot());
-                return;
-            }
-        };
-        s.assets.clone_from(&self.base.assets);
-        for (a, asset) in s.assets.iter_mut().enumerate() {
-            if asset.kind.is_exogenous() {
-                asset.price = Some(self.pricing.base[a]);
-            }
-        }
-        s.protocols.clone_from(&self.base.protocols);
-        s.correlations.clone_from(&self.base.correlations);
-        for k in s.accounts.len()..acc.len() {
-            s.accounts
-                .get_or_insert(acc.protocol[k] as usize, &acc.id[k]);
-        }
-        s.accounts.protocol.clone_from(&acc.protocol);
-        s.accounts.emode.clone_from(&acc.emode);
-        s.accounts.vault_type.clone_from(&acc.vault_type);
-        s.accounts.margin_mode.clone_from(&acc.margin_mode);
-        s.positions.account.clear();
-        s.positions.asset.clear();
-        s.positions.side.clear();
-        s.positions.amount.clear();
-        self.positions_into(&mut s.positions);
-        // Derivatives never change in the live state: the copy's are the snapshot's.
-    }
-
-    /// Appends every account's positions, in account then slot order.
-    fn positions_into(&self, out: &mut cascade_model::Positions) {
-        let total: usize = self.book.len.iter().map(|&l| l as usize).sum();
-        out.reserve(total);
-        for k in 0..self.book.accounts() {
-            for i in self.book.slots(k) {
-                out.push(
-                    k as u32,
-                    self.book.asset[i] as usize,
-                    self.book.side[i],
-                    self.book.amount[i],
-                );
-            }
-        }
-    }
 }
 
 /// Sets account `k`'s price slots and weights from its protocol's `rules` (e-mode category
@@ -904,29 +745,6 @@ fn side_ix(s: Side) -> usize {
         Side::Collateral => 0,
         Side::Debt => 1,
     }
-}
-
-fn check_number(field: &'static str, x: f64) -> Result<(), LiveError> {
-    if x.is_finite() && x >= 0.0 {
-        Ok(())
-    } else {
-        Err(LiveError::Number {
-            field,
-            found: x,
-            expected: "a finite number ≥ 0",
-        })
-    }
-}
-
-fn check_account_id(id: &str) -> Result<(), LiveError> {
-    if id.is_empty() || id.len() > MAX_ACCOUNT_ID_LEN {
-        let shown: String = id.chars().take(40).collect();
-        return Err(LiveError::AccountId {
-            found: format!("\"{shown}\" ({} bytes)", id.len()),
-            max: MAX_ACCOUNT_ID_LEN,
-        });
-    }
-    Ok(())
 }
 
 /// Refuses a snapshot with an index or number this state would trip on.
