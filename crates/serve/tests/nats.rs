@@ -12,14 +12,15 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use async_nats::jetstream;
 use cascade_serve::config::ServeConfig;
 use cascade_serve::nats::{spawn, NatsConfig};
-use cascade_serve::server::{recover, serve, AppState};
-use cascade_serve::store::Store;
+use cascade_serve::server::AppState;
+use common::{snapshot, TOKEN};
 use serde_json::{json, Value};
 
-const TOKEN: &str = "test-token-0123456789";
 /// Every wait of these tests polls up to this long: a loaded 2-core machine is slow, not stuck.
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -94,13 +95,6 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-fn snapshot() -> cascade_model::Snapshot {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/worked/snapshot.toml");
-    cascade_io::load_snapshot(&path)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
-}
-
 fn nats_config(port: u16) -> NatsConfig {
     NatsConfig {
         url: format!("nats://127.0.0.1:{port}"),
@@ -111,13 +105,13 @@ fn nats_config(port: u16) -> NatsConfig {
     }
 }
 
-/// The service on loopback with the NATS worker, on its own runtime in a thread.
+/// The service on loopback with the NATS worker (the shared in-process service of
+/// `tests/common`, with the worker spawned on its runtime).
 struct Running {
     addr: SocketAddr,
     state: Arc<AppState>,
     data: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    service: Option<common::Running>,
 }
 
 impl Running {
@@ -133,40 +127,15 @@ impl Running {
             ..ServeConfig::default()
         };
         let data = cfg.data.clone();
-        let store = Store::open(&cfg.data).unwrap_or_else(|e| panic!("{e}"));
-        let live = recover(snapshot(), &store).unwrap_or_else(|e| panic!("{e}"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap_or_else(|e| panic!("{e}"));
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-                let state = AppState::new(cfg, live, store);
-                let worker = spawn(Arc::clone(&state), nats, alerts);
-                let _ = ready_tx.send((addr, Arc::clone(&state)));
-                let _ = serve(state, listener, async {
-                    let _ = rx.await;
-                })
-                .await;
-                worker.abort();
-            });
+        let service = common::start_with(cfg, snapshot(), move |state| {
+            // Ends with the service's runtime.
+            drop(spawn(Arc::clone(state), nats, alerts));
         });
-        let (addr, state) = ready_rx
-            .recv_timeout(DEADLINE)
-            .unwrap_or_else(|e| panic!("{e}"));
         Running {
-            addr,
-            state,
+            addr: service.addr,
+            state: Arc::clone(&service.state),
             data,
-            stop: Some(tx),
-            thread: Some(thread),
+            service: Some(service),
         }
     }
 
@@ -213,11 +182,8 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if let Some(s) = self.service.take() {
+            s.stop();
         }
     }
 }
