@@ -462,7 +462,28 @@ pub(crate) fn vbar_stacked(
     y_desc: &str,
     width: u32,
 ) -> String {
+    vbar_stacked_in(title, x_labels, series, (y_desc, Unit::Usd), width)
+}
+
+/// The unit of a value axis: how its tick labels read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// `$1.2M`.
+    Usd,
+    /// A plain number with the decimals its ticks need.
+    Plain,
+}
+
+/// [`vbar_stacked`] with the value axis in `unit`.
+pub(crate) fn vbar_stacked_in(
+    title: &str,
+    x_labels: &[String],
+    series: &[Series],
+    (y_desc, unit): (&str, Unit),
+    width: u32,
+) -> String {
     let (n, _, axis) = stacked_axis(x_labels.len(), series, 0.12);
+    let y_decimals = axis.label_decimals();
     // One label per bar while they fit (~28 px each), else every k-th.
     let every = (n * 28 / width.max(1) as usize) + 1;
     render(width, 360 + header_h(series, width), |root| {
@@ -483,7 +504,10 @@ pub(crate) fn vbar_stacked(
                     }
                     _ => String::new(),
                 })
-                .y_label_formatter(&|y| axis_usd(*y))
+                .y_label_formatter(&|y| match unit {
+                    Unit::Usd => axis_usd(*y),
+                    Unit::Plain => label_with(*y, y_decimals),
+                })
                 .y_desc(y_desc),
         )
         .draw()?;
@@ -509,6 +533,17 @@ pub(crate) fn lines(
     (x_desc, y_desc): (&str, &str),
     width: u32,
 ) -> String {
+    lines_in(title, xs, series, (x_desc, y_desc, Unit::Plain), width)
+}
+
+/// [`lines`] with the value axis in `unit`.
+pub(crate) fn lines_in(
+    title: &str,
+    xs: &[u32],
+    series: &[Series],
+    (x_desc, y_desc, unit): (&str, &str, Unit),
+    width: u32,
+) -> String {
     let finite = series
         .iter()
         .flat_map(|s| s.values.iter().copied())
@@ -518,8 +553,14 @@ pub(crate) fn lines(
     });
     // 8% of the span on each side (computed on halves, which cannot overflow).
     let pad = (hi / 2.0 - lo / 2.0) * 0.16;
+    // USD amounts that are never negative keep their axis at 0 and above.
+    let floor = if unit == Unit::Usd && lo >= 0.0 {
+        0.0
+    } else {
+        f64::NEG_INFINITY
+    };
     let y = if pad.is_finite() && pad > 0.0 {
-        Axis::nice(lo - pad, hi + pad, VALUE_TICKS)
+        Axis::nice((lo - pad).max(floor), hi + pad, VALUE_TICKS)
     } else {
         Axis::nice(lo, hi, VALUE_TICKS)
     };
@@ -529,7 +570,11 @@ pub(crate) fn lines(
     let longest = y
         .ticks
         .iter()
-        .map(|&t| label_with(t, y_decimals).chars().count())
+        .map(|&t| match unit {
+            Unit::Usd => axis_usd(t),
+            Unit::Plain => label_with(t, y_decimals),
+        })
+        .map(|l| l.chars().count())
         .max()
         .unwrap_or(0);
     let y_label_area = (24 + 8 * longest as u32).max(72);
@@ -557,7 +602,10 @@ pub(crate) fn lines(
                         String::new()
                     }
                 })
-                .y_label_formatter(&|y| label_with(*y, y_decimals))
+                .y_label_formatter(&|y| match unit {
+                    Unit::Usd => axis_usd(*y),
+                    Unit::Plain => label_with(*y, y_decimals),
+                })
                 .x_desc(x_desc)
                 .y_desc(y_desc),
         )

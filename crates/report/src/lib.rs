@@ -13,19 +13,27 @@
 //! - [`simulation_report_html`]: the report of a Monte Carlo run (loss distribution with VaR / ES,
 //!   figures per protocol, the worst path re-run in full by [`worst_path`]);
 //! - [`loss_distribution_svg`]: a loss histogram with VaR / ES markers, for a Monte Carlo sample;
-//! - [`simulation_html`] and [`Section`]: a generic page of sections (text, chart, table).
+//! - [`simulation_html`] and [`Section`]: a generic page of sections (text, chart, table);
+//! - for the live monitor's dashboard: [`stress_sections_html`] (a stress report's sections to
+//!   embed), [`line_chart_svg`], [`bar_chart_svg`], [`sparkline_svg`], [`heatmap_svg`] and
+//!   [`network_svg`].
 #![forbid(unsafe_code)]
 
 mod axis;
 mod charts;
 mod compare;
 mod html;
+mod live;
 mod loss;
 mod simulate;
 mod stress;
 
 pub use compare::stress_comparison_html;
 pub use html::{escape_html, simulation_html, Section};
+pub use live::{
+    bar_chart_svg, heatmap_svg, line_chart_svg, network_svg, sparkline_points, sparkline_svg,
+    stress_sections_html, GraphEdge, GraphNode, ValueAxis,
+};
 pub use loss::loss_distribution_svg;
 pub use simulate::{simulation_report_html, worst_path, WorstPath};
 pub use stress::stress_html;

@@ -61,6 +61,19 @@ pub struct ScenarioRun {
     /// The result, as `cascade stress --json` prints it.
     #[serde(skip)]
     pub result: Value,
+    /// The stress report's sections (HTML with inline SVG charts), for the dashboard.
+    #[serde(skip)]
+    pub report_html: Arc<str>,
+}
+
+/// One scenario's run on a copy of the state: its name, its result as `cascade stress --json`
+/// prints it, the stress report's sections (HTML) and the seconds of its own run.
+#[derive(Debug, Clone)]
+pub struct ScenarioOutcome {
+    pub name: String,
+    pub result: Value,
+    pub report_html: String,
+    pub seconds: f64,
 }
 
 /// The latest contagion coefficients.
@@ -74,6 +87,13 @@ pub struct ContagionRun {
     /// The smallest price drop of any asset at which any protocol realises bad debt (fraction), with
     /// the asset and the protocol; `None` if none does even at a 99% drop.
     pub min_threshold: Option<MinThreshold>,
+    /// The exposure graph, as `cascade contagion --json`'s `exposure_graph`.
+    pub exposure_graph: Value,
+    /// Each protocol's DebtRank (differential variant), as `cascade contagion --json`'s `debtrank`:
+    /// `[protocol, DebtRank]` pairs.
+    pub debtrank: Value,
+    /// Each protocol's TVL at the state's prices, USD (`[protocol, USD]` pairs, snapshot order).
+    pub tvl_usd: Value,
 }
 
 /// The pair with the smallest contagion threshold.
@@ -200,7 +220,7 @@ impl Basis {
 /// pure and blocking (rayon inside the engine). The snapshot is prepared once for every run, and a
 /// baseline is run once for all the scenarios whose round settings are the same (their no-shock
 /// runs are the same run). `(name, result, seconds)`, the seconds of the scenario's own run.
-pub fn run_scenarios(snapshot: &Snapshot, scenarios: &[Scenario]) -> Vec<(String, Value, f64)> {
+pub fn run_scenarios(snapshot: &Snapshot, scenarios: &[Scenario]) -> Vec<ScenarioOutcome> {
     run_scenarios_prepared(
         &cascade_engine::Prepared::new(snapshot),
         snapshot,
@@ -216,7 +236,7 @@ pub fn run_scenarios_prepared(
     snapshot: &Snapshot,
     scenarios: &[Scenario],
     mut baselines: Vec<(Scenario, cascade_engine::Figures)>,
-) -> Vec<(String, Value, f64)> {
+) -> Vec<ScenarioOutcome> {
     let options = cascade_engine::Options::default();
     let quiet = cascade_engine::Options {
         detail: false,
@@ -245,23 +265,53 @@ pub fn run_scenarios_prepared(
             };
             r.incremental = Some(cascade_engine::Figures::of(&r).minus(&base));
             r.baseline = Some(base);
-            let v = serde_json::to_value(&r).unwrap_or(Value::Null);
-            (sc.name.clone(), v, t.elapsed().as_secs_f64())
+            let seconds = t.elapsed().as_secs_f64();
+            ScenarioOutcome {
+                name: sc.name.clone(),
+                result: serde_json::to_value(&r).unwrap_or(Value::Null),
+                report_html: cascade_report::stress_sections_html(snapshot, &r),
+                seconds,
+            }
         })
         .collect()
 }
 
-/// The contagion coefficients of `snapshot` and their smallest threshold.
-pub fn run_contagion(snapshot: &Snapshot) -> (Value, Option<MinThreshold>) {
-    run_contagion_prepared(&cascade_engine::Prepared::new(snapshot), snapshot)
+/// What a contagion run finds: the coefficients (JSON), their smallest threshold, the exposure
+/// graph, DebtRank and TVL per protocol (JSON).
+#[derive(Debug, Clone)]
+pub struct ContagionFindings {
+    pub coefficients: Value,
+    pub min_threshold: Option<MinThreshold>,
+    pub exposure_graph: Value,
+    pub debtrank: Value,
+    pub tvl_usd: Value,
 }
 
-/// [`run_contagion`] from a prepared snapshot.
+/// The contagion coefficients of `snapshot` and their smallest threshold.
+pub fn run_contagion(snapshot: &Snapshot) -> (Value, Option<MinThreshold>) {
+    let f = run_contagion_prepared(&cascade_engine::Prepared::new(snapshot), snapshot);
+    (f.coefficients, f.min_threshold)
+}
+
+/// [`run_contagion`] from a prepared snapshot, with the exposure graph, DebtRank and TVLs.
 pub fn run_contagion_prepared(
     prepared: &cascade_engine::Prepared,
     snapshot: &Snapshot,
-) -> (Value, Option<MinThreshold>) {
-    let coefficients = cascade_contagion::snapshot::contagion_coefficients(snapshot, prepared);
+) -> ContagionFindings {
+    use cascade_contagion::snapshot as cs;
+    let coefficients = cs::contagion_coefficients(snapshot, prepared);
+    let edges = cs::exposure_graph(snapshot, prepared);
+    let debtrank = cs::snapshot_debtrank(
+        snapshot,
+        prepared,
+        cascade_contagion::debtrank::Variant::Differential,
+    );
+    let tvl: Vec<(String, f64)> = snapshot
+        .protocols
+        .iter()
+        .zip(prepared.tvl_usd())
+        .map(|(p, &t)| (p.id.clone(), t))
+        .collect();
     let min = coefficients
         .iter()
         .filter_map(|c| {
@@ -272,10 +322,13 @@ pub fn run_contagion_prepared(
             })
         })
         .min_by(|a, b| a.drop.total_cmp(&b.drop));
-    (
-        serde_json::to_value(&coefficients).unwrap_or(Value::Null),
-        min,
-    )
+    ContagionFindings {
+        coefficients: serde_json::to_value(&coefficients).unwrap_or(Value::Null),
+        min_threshold: min,
+        exposure_graph: serde_json::to_value(&edges).unwrap_or(Value::Null),
+        debtrank: serde_json::to_value(&debtrank).unwrap_or(Value::Null),
+        tvl_usd: serde_json::to_value(&tvl).unwrap_or(Value::Null),
+    }
 }
 
 /// Accounts below HF 1 now that the no-shock cascade leaves unliquidated because no liquidation
@@ -361,8 +414,8 @@ async fn refresh(
         let runs = run_scenarios_prepared(&prepared, &snapshot, &sc, calm);
         let contagion = with_contagion.then(|| {
             let t = Instant::now();
-            let (c, m) = run_contagion_prepared(&prepared, &snapshot);
-            (c, m, t.elapsed().as_secs_f64())
+            let f = run_contagion_prepared(&prepared, &snapshot);
+            (f, t.elapsed().as_secs_f64())
         });
         (runs, stuck, contagion, snapshot)
     })
@@ -393,22 +446,26 @@ async fn refresh(
         let mut w = state.watch_mut();
         w.scenarios = runs
             .into_iter()
-            .map(|(name, result, secs)| ScenarioRun {
-                name,
+            .map(|o| ScenarioRun {
+                name: o.name,
                 seq: basis.seq,
                 state_at_ms,
                 at_ms: at,
-                seconds: secs,
-                result,
+                seconds: o.seconds,
+                result: o.result,
+                report_html: o.report_html.into(),
             })
             .collect();
-        if let Some((coefficients, min_threshold, secs)) = contagion {
+        if let Some((f, secs)) = contagion {
             w.contagion = Some(ContagionRun {
                 seq: basis.seq,
                 at_ms: at,
                 seconds: secs,
-                coefficients,
-                min_threshold,
+                coefficients: f.coefficients,
+                min_threshold: f.min_threshold,
+                exposure_graph: f.exposure_graph,
+                debtrank: f.debtrank,
+                tvl_usd: f.tvl_usd,
             });
         }
         w.unliquidatable = Some(stuck);
@@ -507,6 +564,7 @@ mod tests {
             at_ms: 0,
             seconds: 0.0,
             result: serde_json::json!({"system": {"bad_debt_usd": x}}),
+            report_html: "".into(),
         };
         let w = WatchState {
             scenarios: vec![run("eth", 1.0), run("eth.crash", 2.0)],

@@ -183,6 +183,11 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
             started.elapsed().as_secs_f64(),
             if watched.is_empty() { "no scenario".to_string() } else { watched.join(", ") }
         );
+        // The dashboard, and a one-time link that signs a browser in (to acknowledge alerts).
+        eprintln!(
+            "cascade serve: dashboard at http://{addr}/ ; sign in (once) with http://{addr}/login?key={}",
+            state.dashboard.sessions.login_key()
+        );
         let follower = follow.map(|(f, tracked, cursor)| {
             cascade_serve::follow::spawn(std::sync::Arc::clone(&state), f, tracked, cursor)
         });

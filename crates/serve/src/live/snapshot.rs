@@ -4,6 +4,12 @@
 use super::*;
 
 impl Live {
+    /// The served system without its accounts: assets (prices as loaded), protocols, correlations.
+    /// Current prices are [`Live::prices`].
+    pub fn system(&self) -> &Snapshot {
+        &self.base
+    }
+
     /// The current state as a snapshot, for full cascade runs: assets with the latest exogenous
     /// prices, protocols (each AMM's default LP supply made explicit: see [`Live::new`]),
     /// every account (opened live ones after the snapshot's) with its positions in order,

@@ -59,6 +59,8 @@ pub struct AppState {
     watch: RwLock<WatchState>,
     /// Events applied since the last checkpoint.
     since_checkpoint: Mutex<u64>,
+    /// The dashboard's sessions and its what-if slot.
+    pub dashboard: crate::dashboard::Dashboard,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -95,6 +97,7 @@ impl AppState {
             changes,
             watch: RwLock::new(WatchState::default()),
             since_checkpoint: Mutex::new(0),
+            dashboard: crate::dashboard::Dashboard::default(),
         })
     }
 
@@ -175,10 +178,16 @@ impl AppState {
         Ok(())
     }
 
-    /// Records the headline figures as one point of history.
+    /// Records the headline figures as one point of history: the summary's numbers and the
+    /// dashboard's tiles (`crate::dashboard::tile_values`).
     pub fn record_history(&self) -> Result<(), StoreError> {
         let summary = serde_json::to_value(self.live().summary()).unwrap_or(Value::Null);
-        let points = metrics::numbers(&summary);
+        let mut points = metrics::numbers(&summary);
+        for t in crate::dashboard::tile_values(self) {
+            if !points.iter().any(|(k, _)| *k == t.key) {
+                points.push((t.key, t.value));
+            }
+        }
         let refs: Vec<(&str, f64)> = points
             .iter()
             .filter(|(_, v)| v.is_finite())
@@ -212,9 +221,11 @@ impl AppState {
     }
 }
 
-/// Reads need the token unless they are open.
+/// Reads need the token (or a dashboard session) unless they are open.
 fn may_read(state: &AppState, headers: &HeaderMap) -> bool {
-    state.config.open_reads || authorised(headers, state.config.token.as_deref())
+    state.config.open_reads
+        || authorised(headers, state.config.token.as_deref())
+        || state.dashboard.sessions.signed_in(headers, Instant::now())
 }
 
 /// Rate limit, read authorisation and latency, around every route.
@@ -232,7 +243,12 @@ async fn guard(
         );
     }
     let write = req.method() == Method::POST;
-    if !write && !may_read(&state, req.headers()) {
+    let path = req.uri().path();
+    let always_open = path == "/login" || path.starts_with("/assets/");
+    if !write && !always_open && !may_read(&state, req.headers()) {
+        if crate::dashboard::is_page(path) {
+            return axum::response::Redirect::to("/login").into_response();
+        }
         return error(
             StatusCode::UNAUTHORIZED,
             "reads need a bearer token on this server",
@@ -647,6 +663,19 @@ async fn openapi_json() -> Response {
     Json(openapi::document()).into_response()
 }
 
+/// `POST /v1/login-url` (bearer token): the dashboard's current one-time login path, for an
+/// operator who needs a new one after the one printed at start was used.
+#[utoipa::path(post, path = "/v1/login-url", tag = "ingest", security(("bearer" = [])),
+    responses((status = 200, description = "the path of a one-time login link (append it to the server's address)", body = Object),
+        (status = 401, description = "missing or wrong bearer token", body = openapi::ErrorBody)))]
+async fn login_url(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = check_write(&state, &headers) {
+        return r;
+    }
+    Json(json!({ "path": format!("/login?key={}", state.dashboard.sessions.login_key()) }))
+        .into_response()
+}
+
 async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -674,6 +703,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/events", get(events))
         .route("/v1/openapi.json", get(openapi_json))
         .route("/metrics", get(prometheus))
+        .route("/v1/login-url", post(login_url))
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -158,6 +158,7 @@ impl Modify for Bearer {
         super::events,
         super::prometheus,
         super::openapi_json,
+        super::login_url,
     ),
     components(schemas(ItemError)),
     modifiers(&Bearer)

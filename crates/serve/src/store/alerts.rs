@@ -48,7 +48,9 @@ const ALERT_SELECT: &str = "SELECT rule, key, state, fired_at_ms, resolved_at_ms
                                    acknowledged FROM alerts";
 
 impl Store {
-    /// Inserts the alert or replaces the record of its `(rule, key)`. Refuses a NaN value
+    /// Inserts the alert or replaces the record of its `(rule, key)`. An acknowledgement stays with
+    /// its crossing: replacing a record of the same firing (same `fired_at_ms`, e.g. its
+    /// resolution) keeps it; a new firing starts unacknowledged. Refuses a NaN value
     /// ([`StoreError::Invalid`]).
     pub fn upsert_alert(&mut self, a: &AlertRecord) -> Result<(), StoreError> {
         if a.value.is_nan() {
@@ -68,7 +70,10 @@ impl Store {
                  ON CONFLICT (rule, key) DO UPDATE SET
                      state = excluded.state, fired_at_ms = excluded.fired_at_ms,
                      resolved_at_ms = excluded.resolved_at_ms, value = excluded.value,
-                     message = excluded.message, acknowledged = excluded.acknowledged",
+                     message = excluded.message,
+                     acknowledged = CASE WHEN excluded.fired_at_ms = alerts.fired_at_ms
+                                         THEN max(alerts.acknowledged, excluded.acknowledged)
+                                         ELSE excluded.acknowledged END",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -83,6 +88,15 @@ impl Store {
                 ])
             })
             .map(|_| ())
+            .map_err(self.err())
+    }
+
+    /// Marks the alert of `(rule, key)` acknowledged by an operator; false if there is none.
+    pub fn acknowledge_alert(&mut self, rule: &str, key: &str) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("UPDATE alerts SET acknowledged = 1 WHERE rule = ?1 AND key = ?2")
+            .and_then(|mut s| s.execute(params![rule, key]))
+            .map(|n| n > 0)
             .map_err(self.err())
     }
 

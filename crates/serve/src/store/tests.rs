@@ -712,6 +712,43 @@ fn alerts_upsert_by_rule_and_key_and_list_firing_first() {
     assert_eq!(store.alerts(10).unwrap().len(), 3);
 }
 
+#[test]
+fn an_acknowledgement_stays_with_its_crossing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let rec = |state, fired_at_ms, resolved_at_ms| AlertRecord {
+        rule: "bad_debt".into(),
+        key: String::new(),
+        state,
+        fired_at_ms,
+        resolved_at_ms,
+        value: 1.0,
+        message: "m".into(),
+        acknowledged: false,
+    };
+    assert!(
+        !store.acknowledge_alert("bad_debt", "").unwrap(),
+        "nothing to acknowledge yet"
+    );
+    store
+        .upsert_alert(&rec(AlertState::Firing, 10, None))
+        .unwrap();
+    assert!(store.acknowledge_alert("bad_debt", "").unwrap());
+    assert!(store.alert("bad_debt", "").unwrap().unwrap().acknowledged);
+    // The same crossing resolves: still acknowledged.
+    store
+        .upsert_alert(&rec(AlertState::Resolved, 10, Some(20)))
+        .unwrap();
+    let a = store.alert("bad_debt", "").unwrap().unwrap();
+    assert_eq!((a.state, a.acknowledged), (AlertState::Resolved, true));
+    // A new crossing starts unacknowledged.
+    store
+        .upsert_alert(&rec(AlertState::Firing, 30, None))
+        .unwrap();
+    assert!(!store.alert("bad_debt", "").unwrap().unwrap().acknowledged);
+    assert!(!store.acknowledge_alert("other", "").unwrap());
+}
+
 // ---- crash safety ----
 
 /// Environment variable that turns [`crash_child`] into the appender of [`kill_9_loses_nothing_acknowledged`].

@@ -1,0 +1,93 @@
+//! How the dashboard writes numbers and times. USD and token amounts are the CLI's
+//! (`cascade_model::units`); the page script formats live values the same way.
+
+pub use cascade_model::units::{fmt_tokens, fmt_usd};
+pub use cascade_report::escape_html as esc;
+
+/// A fraction as a percentage with `decimals` decimals (`0.0606` → `6.06%`); `n/a` when not finite.
+pub fn fmt_pct(x: f64, decimals: usize) -> String {
+    if x.is_finite() {
+        format!("{:.*}%", decimals, x * 100.0)
+    } else {
+        "n/a".to_string()
+    }
+}
+
+/// A count grouped by thousands (`1,000,000`).
+pub fn fmt_count(n: u64) -> String {
+    let s = n.to_string();
+    let mut o = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            o.push(',');
+        }
+        o.push(c);
+    }
+    o
+}
+
+/// A health factor with three decimals; `∞` without debt (`None`).
+pub fn fmt_hf(h: Option<f64>) -> String {
+    match h {
+        Some(x) if x.is_finite() => format!("{x:.3}"),
+        _ => "∞".to_string(),
+    }
+}
+
+/// Milliseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`; `—` for 0 (nothing yet) or a
+/// time before the epoch.
+pub fn fmt_time_ms(ms: i64) -> String {
+    if ms <= 0 {
+        return "—".to_string();
+    }
+    let secs = ms / 1000;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_utc() {
+        assert_eq!(fmt_time_ms(0), "—");
+        assert_eq!(fmt_time_ms(1_000), "1970-01-01 00:00:01 UTC");
+        // 2000-02-29 12:34:56 UTC = 951,827,696 s.
+        assert_eq!(fmt_time_ms(951_827_696_000), "2000-02-29 12:34:56 UTC");
+        // 2026-12-07 04:41:09 UTC = 1,796,618,469 s.
+        assert_eq!(fmt_time_ms(1_796_618_469_123), "2026-12-07 04:41:09 UTC");
+    }
+
+    #[test]
+    fn counts_and_percentages() {
+        assert_eq!(fmt_count(0), "0");
+        assert_eq!(fmt_count(999), "999");
+        assert_eq!(fmt_count(1_000), "1,000");
+        assert_eq!(fmt_count(1_234_567), "1,234,567");
+        assert_eq!(fmt_pct(0.0606, 2), "6.06%");
+        assert_eq!(fmt_pct(f64::NAN, 1), "n/a");
+        assert_eq!(fmt_hf(None), "∞");
+        assert_eq!(fmt_hf(Some(1.0645)), "1.065");
+    }
+}
