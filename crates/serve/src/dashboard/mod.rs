@@ -49,6 +49,8 @@ impl Default for Dashboard {
 
 const CSS: &str = include_str!("dashboard.css");
 const JS: &str = include_str!("dashboard.js");
+/// The tab's icon: a falling line in a square.
+const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#1d2a38\"/><path d=\"M2 4 L6 7 L9 6 L14 12\" fill=\"none\" stroke=\"#7aa7ff\" stroke-width=\"2\"/></svg>";
 
 /// The dashboard's pages, its script and style sheet, and signing in and out.
 pub fn routes() -> Router<Arc<AppState>> {
@@ -67,6 +69,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(logout))
         .route("/assets/dashboard.css", get(css))
         .route("/assets/dashboard.js", get(js))
+        .route("/assets/icon.svg", get(icon))
 }
 
 /// Whether a path is one of the dashboard's pages (not the API, not its assets, not signing in):
@@ -86,6 +89,17 @@ async fn css() -> Response {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         CSS,
+    )
+        .into_response()
+}
+
+async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        ICON,
     )
         .into_response()
 }
@@ -142,7 +156,7 @@ pub(crate) fn shell(
     };
     let system = state.live().system().name.clone();
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{t} · cascade</title>\n<link rel=\"stylesheet\" href=\"/assets/dashboard.css\">\n<script src=\"/assets/dashboard.js\" defer></script>\n</head>\n<body>\n<header><nav aria-label=\"Pages\"><span class=\"brand\">cascade</span>{nav}</nav>{who}</header>\n<main>\n<h1>{t}</h1>\n<p class=\"state\">System <b>{sys}</b> · state after event <b data-live=\"seq\">{seq}</b>, received <time data-live=\"updated_at_ms\" data-format=\"time\">{at}</time> · <span class=\"conn\" data-live=\"connection\">live updates connecting…</span></p>\n{body}\n</main>\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{t} · cascade</title>\n<link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\">\n<link rel=\"stylesheet\" href=\"/assets/dashboard.css\">\n<script src=\"/assets/dashboard.js\" defer></script>\n</head>\n<body>\n<header><nav aria-label=\"Pages\"><span class=\"brand\">cascade</span>{nav}</nav>{who}</header>\n<main>\n<h1>{t}</h1>\n<p class=\"state\">System <b>{sys}</b> · state after event <b data-live=\"seq\">{seq}</b>, received <time data-live=\"updated_at_ms\" data-format=\"time\">{at}</time> · <span class=\"conn\" data-live=\"connection\">live updates connecting…</span></p>\n{body}\n</main>\n</body>\n</html>\n",
         t = esc(title),
         sys = esc(&system),
         at = fmt_time_ms(at),
