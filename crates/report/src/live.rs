@@ -39,6 +39,15 @@ impl ValueAxis {
     }
 }
 
+/// `(name, values)` pairs as series in the palette's colours, in order.
+fn palette_series(series: &[(String, Vec<f64>)]) -> Vec<Series> {
+    series
+        .iter()
+        .enumerate()
+        .map(|(k, (name, v))| Series::nth(k, name.clone(), v.clone()))
+        .collect()
+}
+
 /// A line chart: one line per `(name, values)` over the integer x values `xs`, in the house style,
 /// the value axis in `axis`; `width` pixels wide (it scales down with its container). Values that
 /// are not finite are skipped.
@@ -49,11 +58,7 @@ pub fn line_chart_svg(
     (x_desc, y_desc, axis): (&str, &str, ValueAxis),
     width: u32,
 ) -> String {
-    let s: Vec<Series> = series
-        .iter()
-        .enumerate()
-        .map(|(k, (name, v))| Series::nth(k, name.clone(), v.clone()))
-        .collect();
+    let s = palette_series(series);
     inline_svg(&lines_in(
         title,
         xs,
@@ -72,11 +77,7 @@ pub fn bar_chart_svg(
     (y_desc, axis): (&str, ValueAxis),
     width: u32,
 ) -> String {
-    let s: Vec<Series> = series
-        .iter()
-        .enumerate()
-        .map(|(k, (name, v))| Series::nth(k, name.clone(), v.clone()))
-        .collect();
+    let s = palette_series(series);
     inline_svg(&vbar_stacked_in(
         title,
         labels,

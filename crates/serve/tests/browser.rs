@@ -13,12 +13,9 @@ mod common;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cascade_serve::alerts::{AlertRule, Delivery, Direction};
-use cascade_serve::watch::WatchConfig;
-use common::{agent, config, post, snapshot, start_with, Running, TOKEN};
+use common::{agent, dashboard_service, post, TOKEN};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -69,7 +66,10 @@ fn start_driver() -> Driver {
         .map(|r| r.status().as_u16() != 200)
         .unwrap_or(true)
     {
-        assert!(t.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     d
@@ -109,7 +109,8 @@ async fn console(c: &Client, d: &Driver) -> Vec<(String, String)> {
             .header("content-type", "application/json")
             .send(r#"{"type":"browser"}"#)
             .unwrap_or_else(|e| panic!("{url}: {e}"));
-        serde_json::from_str(&r.body_mut().read_to_string().unwrap_or_default()).unwrap_or(Value::Null)
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap_or_default())
+            .unwrap_or(Value::Null)
     });
     v["value"]
         .as_array()
@@ -122,39 +123,6 @@ async fn console(c: &Client, d: &Driver) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn scenario() -> cascade_model::Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/worked/scenario.toml");
-    cascade_io::load_scenario(&path, &snapshot())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
-}
-
-fn service(dir: &Path) -> Running {
-    let watch = WatchConfig {
-        debounce: Duration::from_millis(50),
-        ..WatchConfig::default()
-    };
-    let rule = AlertRule {
-        name: "debt-high".into(),
-        metric: "summary.debt_usd".into(),
-        direction: Direction::Above,
-        threshold: 1_000.0,
-        duration: Duration::ZERO,
-        clear: AlertRule::default_clear(Direction::Above, 1_000.0),
-    };
-    start_with(config(dir), snapshot(), move |state| {
-        cascade_serve::watch::spawn(Arc::clone(state), vec![scenario()], watch);
-        cascade_serve::alerts::spawn(
-            Arc::clone(state),
-            vec![rule],
-            Delivery {
-                webhook: None,
-                webhook_attempts: 1,
-            },
-        );
-    })
 }
 
 async fn text(c: &Client, css: &str) -> String {
@@ -195,13 +163,16 @@ const PAGES: [(&str, &str); 10] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let s = service(dir.path());
+    let s = dashboard_service(dir.path(), true);
     let driver = start_driver();
     let c = browser(&driver, &dir.path().join("profile")).await;
     // The watchlist's first run, so that every page has its figures.
     let t = Instant::now();
     while s.state.watch().refreshes == 0 {
-        assert!(t.elapsed() < Duration::from_secs(30), "the watchlist did not run");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the watchlist did not run"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = console(&c, &driver).await;
@@ -220,12 +191,28 @@ async fn the_dashboard_in_chromium() {
                 .into_iter()
                 .filter(|(level, _)| level == "SEVERE")
                 .collect();
-            assert!(errors.is_empty(), "{path} at {width} px: console errors {errors:?}");
+            assert!(
+                errors.is_empty(),
+                "{path} at {width} px: console errors {errors:?}"
+            );
             if width == 390 {
-                let v = eval(&c, "return [window.innerWidth, document.documentElement.scrollWidth];").await;
-                let (inner, scroll) = (v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(f64::MAX));
-                assert!(inner <= 400.0, "the window is {inner} px wide, not a phone's");
-                assert!(scroll <= inner, "{path}: the page scrolls sideways at {inner} px ({scroll} px wide)");
+                let v = eval(
+                    &c,
+                    "return [window.innerWidth, document.documentElement.scrollWidth];",
+                )
+                .await;
+                let (inner, scroll) = (
+                    v[0].as_f64().unwrap_or(0.0),
+                    v[1].as_f64().unwrap_or(f64::MAX),
+                );
+                assert!(
+                    inner <= 400.0,
+                    "the window is {inner} px wide, not a phone's"
+                );
+                assert!(
+                    scroll <= inner,
+                    "{path}: the page scrolls sideways at {inner} px ({scroll} px wide)"
+                );
             }
             let name = format!("{width}{}", path.replace(['/', '?', '=', '&'], "_"));
             screenshot(&c, &name).await;
@@ -239,7 +226,10 @@ async fn the_dashboard_in_chromium() {
     assert_eq!(text(&c, tile).await, "$40.00k");
     let t = Instant::now();
     while text(&c, "[data-live=\"connection\"]").await != "live" {
-        assert!(t.elapsed() < Duration::from_secs(10), "the event stream did not connect");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the event stream did not connect"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eval(&c, "window.__same_page = true; return null;").await;
@@ -254,33 +244,57 @@ async fn the_dashboard_in_chromium() {
     assert_eq!(status, 200);
     let posted = Instant::now();
     while text(&c, tile).await != "$38.00k" {
-        assert!(posted.elapsed() < Duration::from_secs(2), "the tile did not change within 2 s: {}", text(&c, tile).await);
+        assert!(
+            posted.elapsed() < Duration::from_secs(2),
+            "the tile did not change within 2 s: {}",
+            text(&c, tile).await
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(eval(&c, "return window.__same_page === true;").await, json!(true), "the page was reloaded");
+    assert_eq!(
+        eval(&c, "return window.__same_page === true;").await,
+        json!(true),
+        "the page was reloaded"
+    );
     assert_eq!(text(&c, "[data-live=\"seq\"]").await, "1");
 
     // The what-if form: ETH −5% at today's depth on the state now (ETH at 1,900: alice and bob
     // both below 1 after the drop to 1,805). The page shows the run and its figures.
     c.goto(&s.url("/what-if")).await.unwrap();
-    c.find(Locator::Css("#asset option[value=\"ETH\"]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#asset option[value=\"ETH\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let drop_field = c.find(Locator::Css("#drop")).await.unwrap();
     drop_field.clear().await.unwrap();
     drop_field.send_keys("5").await.unwrap();
-    c.find(Locator::Css("#what-if button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#what-if button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let t = Instant::now();
     while text(&c, "#h-result").await.is_empty() {
         assert!(t.elapsed() < Duration::from_secs(10), "no what-if result");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(text(&c, "#h-result").await, "Result: what-if: ETH −5%, depth ×1");
+    assert_eq!(
+        text(&c, "#h-result").await,
+        "Result: what-if: ETH −5%, depth ×1"
+    );
     let lead = text(&c, "#result .lead").await;
     assert!(lead.starts_with("On the state after event 1 "), "{lead}");
     screenshot(&c, "what-if-submitted").await;
 
     // Acknowledging an alert: no button before signing in; the one-time link; the button.
     c.goto(&s.url("/alerts")).await.unwrap();
-    assert!(c.find(Locator::Css("button[aria-label=\"Acknowledge debt-high\"]")).await.is_err());
+    assert!(c
+        .find(Locator::Css("button[aria-label=\"Acknowledge debt-high\"]"))
+        .await
+        .is_err());
     let key = s.state.dashboard.sessions.login_key();
     c.goto(&s.url(&format!("/login?key={key}"))).await.unwrap();
     assert_eq!(text(&c, "h1").await, "Overview");
@@ -293,7 +307,10 @@ async fn the_dashboard_in_chromium() {
         .unwrap();
     let t = Instant::now();
     while !text(&c, "#h-active + div").await.contains("acknowledged") {
-        assert!(t.elapsed() < Duration::from_secs(5), "not acknowledged on the page");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "not acknowledged on the page"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let stored = tokio::task::block_in_place(|| s.state.with_store(|st| st.alert("debt-high", "")));

@@ -6,52 +6,13 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cascade_serve::alerts::{AlertRule, Delivery, Direction};
-use cascade_serve::watch::WatchConfig;
-use common::{agent, config, post, snapshot, start_with, Running, TOKEN};
+use common::{agent, dashboard_service, post, until, Running, TOKEN};
 use serde_json::Value;
 
-fn scenario() -> cascade_model::Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/worked/scenario.toml");
-    cascade_io::load_scenario(&path, &snapshot())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
-}
-
-/// A rule that fires at once: the system's debt (32,500) above 1,000.
-fn debt_rule() -> AlertRule {
-    AlertRule {
-        name: "debt-high".into(),
-        metric: "summary.debt_usd".into(),
-        direction: Direction::Above,
-        threshold: 1_000.0,
-        duration: Duration::ZERO,
-        clear: AlertRule::default_clear(Direction::Above, 1_000.0),
-    }
-}
-
-/// The worked example served with its scenario watched and [`debt_rule`]; `open_reads` as given.
 fn service(dir: &Path, open_reads: bool) -> Running {
-    let mut cfg = config(dir);
-    cfg.open_reads = open_reads;
-    let watch = WatchConfig {
-        debounce: Duration::from_millis(50),
-        ..WatchConfig::default()
-    };
-    start_with(cfg, snapshot(), move |state| {
-        cascade_serve::watch::spawn(Arc::clone(state), vec![scenario()], watch);
-        cascade_serve::alerts::spawn(
-            Arc::clone(state),
-            vec![debt_rule()],
-            Delivery {
-                webhook: None,
-                webhook_attempts: 1,
-            },
-        );
-    })
+    dashboard_service(dir, open_reads)
 }
 
 /// An agent that does not follow redirects (to see them).
@@ -74,14 +35,23 @@ fn page(a: &ureq::Agent, url: &str, cookie: Option<&str>) -> (u16, ureq::http::H
         Ok(mut r) => {
             let status = r.status().as_u16();
             let headers = r.headers().clone();
-            (status, headers, r.body_mut().read_to_string().unwrap_or_default())
+            (
+                status,
+                headers,
+                r.body_mut().read_to_string().unwrap_or_default(),
+            )
         }
         Err(e) => panic!("{url}: {e}"),
     }
 }
 
 /// A form POST: (status, headers, body).
-fn form(a: &ureq::Agent, url: &str, body: &str, extra: &[(&str, &str)]) -> (u16, ureq::http::HeaderMap, String) {
+fn form(
+    a: &ureq::Agent,
+    url: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> (u16, ureq::http::HeaderMap, String) {
     let mut req = a
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded");
@@ -92,20 +62,13 @@ fn form(a: &ureq::Agent, url: &str, body: &str, extra: &[(&str, &str)]) -> (u16,
         Ok(mut r) => {
             let status = r.status().as_u16();
             let headers = r.headers().clone();
-            (status, headers, r.body_mut().read_to_string().unwrap_or_default())
+            (
+                status,
+                headers,
+                r.body_mut().read_to_string().unwrap_or_default(),
+            )
         }
         Err(e) => panic!("{url}: {e}"),
-    }
-}
-
-fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -121,20 +84,61 @@ fn every_page_renders_with_its_figures() {
     let s = service(dir.path(), true);
     let a = agent();
     // The watchlist's first run and the alert.
-    until("the watchlist", || (s.state.watch().refreshes > 0).then_some(()));
+    until("the watchlist", || {
+        (s.state.watch().refreshes > 0).then_some(())
+    });
     until("the alert", || {
         let (_, _, b) = page(&a, &s.url("/alerts"), None);
         b.contains("debt-high").then_some(())
     });
     let pages = [
-        ("/", "Overview", vec!["Total value locked", "$40.00k", "$32.50k", "Liquidatable if ETH −10%", "Bad debt under eth-minus-5", "<a href=\"/protocols/lend\">lend</a>"]),
-        ("/protocols/lend", "Protocol lend", vec!["Reserves", "Liquidation ladder", "Health factor distribution", "Insurance fund and coverage", "Largest accounts", "alice", "0.971"]),
+        (
+            "/",
+            "Overview",
+            vec![
+                "Total value locked",
+                "$40.00k",
+                "$32.50k",
+                "Liquidatable if ETH −10%",
+                "Bad debt under eth-minus-5",
+                "<a href=\"/protocols/lend\">lend</a>",
+            ],
+        ),
+        (
+            "/protocols/lend",
+            "Protocol lend",
+            vec![
+                "Reserves",
+                "Liquidation ladder",
+                "Health factor distribution",
+                "Insurance fund and coverage",
+                "Largest accounts",
+                "alice",
+                "0.971",
+            ],
+        ),
         ("/scenarios", "Scenarios", vec!["eth-minus-5", "$0.00"]),
-        ("/scenarios/eth-minus-5", "Scenario eth-minus-5", vec!["$24.75k", "$8.50k", "$16.25k", "<svg"]),
+        (
+            "/scenarios/eth-minus-5",
+            "Scenario eth-minus-5",
+            vec!["$24.75k", "$8.50k", "$16.25k", "<svg"],
+        ),
         ("/contagion", "Contagion", vec![]),
-        ("/alerts", "Alerts", vec!["debt-high", "Sign in</a> to acknowledge"]),
-        ("/accounts?id=bob", "Account bob", vec!["1.065", "6.06%", "$1.88k"]),
-        ("/what-if", "What-if", vec!["<label for=\"drop\">", "<option value=\"ETH\""]),
+        (
+            "/alerts",
+            "Alerts",
+            vec!["debt-high", "Sign in</a> to acknowledge"],
+        ),
+        (
+            "/accounts?id=bob",
+            "Account bob",
+            vec!["1.065", "6.06%", "$1.88k"],
+        ),
+        (
+            "/what-if",
+            "What-if",
+            vec!["<label for=\"drop\">", "<option value=\"ETH\""],
+        ),
         ("/login", "Sign in", vec!["<input id=\"token\""]),
     ];
     for (path, h1, texts) in pages {
@@ -145,14 +149,27 @@ fn every_page_renders_with_its_figures() {
             Some("text/html; charset=utf-8"),
             "{path}"
         );
-        assert!(body.contains(&format!("<h1>{h1}</h1>")), "{path}: no h1 {h1}");
+        assert!(
+            body.contains(&format!("<h1>{h1}</h1>")),
+            "{path}: no h1 {h1}"
+        );
         for t in texts {
             assert!(body.contains(t), "{path}: no {t:?} in\n{body}");
         }
-        assert!(body.contains("<script src=\"/assets/dashboard.js\" defer></script>"), "{path}");
-        assert!(!body.contains("http://") && !body.contains("https://"), "{path}: loads nothing from elsewhere");
+        assert!(
+            body.contains("<script src=\"/assets/dashboard.js\" defer></script>"),
+            "{path}"
+        );
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path}: loads nothing from elsewhere"
+        );
     }
-    for (path, status) in [("/protocols/nope", 404), ("/scenarios/nope", 404), ("/accounts?id=nobody", 404)] {
+    for (path, status) in [
+        ("/protocols/nope", 404),
+        ("/scenarios/nope", 404),
+        ("/accounts?id=nobody", 404),
+    ] {
         assert_eq!(page(&a, &s.url(path), None).0, status, "{path}");
     }
     for path in ["/assets/dashboard.js", "/assets/dashboard.css"] {
@@ -215,7 +232,10 @@ fn what_if_runs_the_cascade_on_the_live_state() {
         ("asset=ETH&drop=abc", "drop: expected a number"),
         ("asset=ETH&drop=150", "drop: 150 is outside"),
         ("asset=ETH&drop=5&liquidity=0", "liquidity: 0 is outside"),
-        ("asset=DOGE&drop=5", "asset: &quot;DOGE&quot; is not an asset"),
+        (
+            "asset=DOGE&drop=5",
+            "asset: &quot;DOGE&quot; is not an asset",
+        ),
     ] {
         let (status, _, body) = page(&a, &s.url(&format!("/what-if?{q}")), None);
         assert_eq!(status, 422, "{q}");
@@ -239,7 +259,10 @@ fn signing_in_and_acknowledging_an_alert() {
     // login form and the assets are open.
     let (status, headers, _) = page(&a, &s.url("/"), None);
     assert_eq!(status, 303);
-    assert_eq!(headers.get("location").and_then(|v| v.to_str().ok()), Some("/login"));
+    assert_eq!(
+        headers.get("location").and_then(|v| v.to_str().ok()),
+        Some("/login")
+    );
     assert_eq!(page(&a, &s.url("/v1/summary"), None).0, 401);
     assert_eq!(page(&a, &s.url("/login"), None).0, 200);
     assert_eq!(page(&a, &s.url("/assets/dashboard.js"), None).0, 200);
@@ -253,9 +276,16 @@ fn signing_in_and_acknowledging_an_alert() {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     let cookie = set.split(';').next().unwrap_or_default().to_string();
-    assert_eq!(page(&a, &s.url(&format!("/login?key={key}")), None).0, 403, "used once");
+    assert_eq!(
+        page(&a, &s.url(&format!("/login?key={key}")), None).0,
+        403,
+        "used once"
+    );
     // Signed in: pages, the API's reads, and the acknowledge button.
     assert_eq!(page(&a, &s.url("/v1/summary"), Some(&cookie)).0, 200);
     let (status, _, body) = page(&a, &s.url("/alerts"), Some(&cookie));
@@ -264,17 +294,42 @@ fn signing_in_and_acknowledging_an_alert() {
     // Acknowledging: not without the session, not from another site.
     let ack = "rule=debt-high&key=";
     assert_eq!(form(&a, &s.url("/alerts/acknowledge"), ack, &[]).0, 401);
-    let evil = [("cookie", cookie.as_str()), ("origin", "http://evil.example")];
+    let evil = [
+        ("cookie", cookie.as_str()),
+        ("origin", "http://evil.example"),
+    ];
     assert_eq!(form(&a, &s.url("/alerts/acknowledge"), ack, &evil).0, 403);
-    assert!(!s.state.with_store(|st| st.alert("debt-high", "")).unwrap().unwrap().acknowledged);
+    assert!(
+        !s.state
+            .with_store(|st| st.alert("debt-high", ""))
+            .unwrap()
+            .unwrap()
+            .acknowledged
+    );
     let host = s.addr.to_string();
     let origin = format!("http://{host}");
-    let ok = [("cookie", cookie.as_str()), ("origin", origin.as_str()), ("host", host.as_str())];
+    let ok = [
+        ("cookie", cookie.as_str()),
+        ("origin", origin.as_str()),
+        ("host", host.as_str()),
+    ];
     let (status, headers, _) = form(&a, &s.url("/alerts/acknowledge"), ack, &ok);
     assert_eq!(status, 303);
-    assert_eq!(headers.get("location").and_then(|v| v.to_str().ok()), Some("/alerts"));
-    assert!(s.state.with_store(|st| st.alert("debt-high", "")).unwrap().unwrap().acknowledged);
-    assert_eq!(form(&a, &s.url("/alerts/acknowledge"), "rule=nope&key=", &ok).0, 404);
+    assert_eq!(
+        headers.get("location").and_then(|v| v.to_str().ok()),
+        Some("/alerts")
+    );
+    assert!(
+        s.state
+            .with_store(|st| st.alert("debt-high", ""))
+            .unwrap()
+            .unwrap()
+            .acknowledged
+    );
+    assert_eq!(
+        form(&a, &s.url("/alerts/acknowledge"), "rule=nope&key=", &ok).0,
+        404
+    );
     // The token typed into the form signs in too; a wrong one does not.
     assert_eq!(form(&a, &s.url("/login"), "token=wrong", &[]).0, 401);
     let (status, headers, _) = form(&a, &s.url("/login"), &format!("token={TOKEN}"), &[]);
@@ -283,7 +338,10 @@ fn signing_in_and_acknowledging_an_alert() {
     // A new link for the operator, with the token.
     let (status, v) = post(&agent(), &s.url("/v1/login-url"), Some(TOKEN), "");
     assert_eq!(status, 200);
-    assert_eq!(v["path"], format!("/login?key={}", s.state.dashboard.sessions.login_key()));
+    assert_eq!(
+        v["path"],
+        format!("/login?key={}", s.state.dashboard.sessions.login_key())
+    );
     // Signing out ends the session.
     let (status, _, _) = form(&a, &s.url("/logout"), "", &[("cookie", cookie.as_str())]);
     assert_eq!(status, 303);

@@ -8,31 +8,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cascade_serve::alerts::{AlertRule, Delivery, Direction};
 use cascade_serve::watch::WatchConfig;
 use common::*;
 use serde_json::{json, Value};
-
-fn scenario() -> cascade_model::Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/worked/scenario.toml");
-    cascade_io::load_scenario(&path, &snapshot())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
-}
-
-/// Polls `f` until it gives a value or 30 s pass.
-fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn near(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)

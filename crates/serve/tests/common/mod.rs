@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cascade_serve::config::ServeConfig;
 use cascade_serve::server::{recover, serve, AppState};
@@ -145,4 +145,56 @@ pub fn below_one(summary: &Value) -> u64 {
     summary["below_one"]["accounts"]
         .as_u64()
         .unwrap_or(u64::MAX)
+}
+
+/// The worked example's scenario (ETH −5%).
+pub fn scenario() -> cascade_model::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/worked/scenario.toml");
+    cascade_io::load_scenario(&path, &snapshot())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+}
+
+/// Polls `f` until it gives a value or 30 s pass.
+pub fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let t = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The worked example served as the dashboard's tests see it: its scenario watched, and one alert
+/// rule that fires at once (`debt-high`: the system's debt, 32,500, above 1,000); `open_reads` as
+/// given.
+pub fn dashboard_service(dir: &Path, open_reads: bool) -> Running {
+    use cascade_serve::alerts::{AlertRule, Delivery, Direction};
+    let mut cfg = config(dir);
+    cfg.open_reads = open_reads;
+    let watch = cascade_serve::watch::WatchConfig {
+        debounce: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let rule = AlertRule {
+        name: "debt-high".into(),
+        metric: "summary.debt_usd".into(),
+        direction: Direction::Above,
+        threshold: 1_000.0,
+        duration: Duration::ZERO,
+        clear: AlertRule::default_clear(Direction::Above, 1_000.0),
+    };
+    start_with(cfg, snapshot(), move |state| {
+        cascade_serve::watch::spawn(Arc::clone(state), vec![scenario()], watch);
+        cascade_serve::alerts::spawn(
+            Arc::clone(state),
+            vec![rule],
+            Delivery {
+                webhook: None,
+                webhook_attempts: 1,
+            },
+        );
+    })
 }
