@@ -14,10 +14,11 @@ use super::common::{example_path, stderr};
 
 const TOKEN: &str = "kill-nine-token";
 
-/// A running `cascade serve` and its base URL.
+/// A running `cascade serve`, its base URL and the dashboard's sign-in link it printed.
 struct Service {
     child: Child,
     url: String,
+    login: String,
 }
 
 /// Starts `cascade serve` on the worked example with its state in `data`, on a free port; waits
@@ -42,19 +43,23 @@ fn spawn(data: &Path) -> Service {
     let err = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let mut addr = None;
         for line in BufReader::new(err).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                let _ = tx.send(addr);
+                addr = Some(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+            if let (Some(a), Some(link)) = (&addr, line.split("sign in (once) with ").nth(1)) {
+                let _ = tx.send((a.clone(), link.trim().to_string()));
             }
         }
     });
-    let addr = rx
+    let (addr, login) = rx
         .recv_timeout(Duration::from_secs(60))
         .unwrap_or_else(|_| panic!("cascade serve did not start"));
     Service {
         child,
         url: format!("http://{addr}"),
+        login,
     }
 }
 
@@ -250,4 +255,39 @@ fn a_second_service_on_the_same_state_is_refused() {
     let mut again = spawn(&data);
     let _ = again.child.kill();
     let _ = again.child.wait();
+}
+
+#[test]
+fn the_printed_sign_in_link_signs_a_browser_in_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spawn(&dir.path().join("state"));
+    assert!(
+        s.login.starts_with(&format!("{}/login?key=", s.url)),
+        "{}",
+        s.login
+    );
+    let a: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let r = a.get(&s.login).call().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(cookie.starts_with("cascade_session="), "{cookie}");
+    let again = a.get(&s.login).call().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.status().as_u16(), 403, "the link works once");
+    let page = a
+        .get(&format!("{}/", s.url))
+        .call()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status().as_u16(), 200);
+    let _ = s.child.kill();
+    let _ = s.child.wait();
 }

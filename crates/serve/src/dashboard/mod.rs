@@ -159,7 +159,11 @@ pub(crate) fn shell(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{t} · cascade</title>\n<link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\">\n<link rel=\"stylesheet\" href=\"/assets/dashboard.css\">\n<script src=\"/assets/dashboard.js\" defer></script>\n</head>\n<body>\n<header><nav aria-label=\"Pages\"><span class=\"brand\">cascade</span>{nav}</nav>{who}</header>\n<main>\n<h1>{t}</h1>\n<p class=\"state\">System <b>{sys}</b> · state after event <b data-live=\"seq\">{seq}</b>, received <time data-live=\"updated_at_ms\" data-format=\"time\">{at}</time> · <span class=\"conn\" data-live=\"connection\">live updates connecting…</span></p>\n{body}\n</main>\n</body>\n</html>\n",
         t = esc(title),
         sys = esc(&system),
-        at = fmt_time_ms(at),
+        at = if seq == 0 {
+            "— (the snapshot as loaded)".to_string()
+        } else {
+            fmt_time_ms(at)
+        },
     );
     (
         [

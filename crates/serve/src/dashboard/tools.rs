@@ -352,11 +352,13 @@ pub async fn what_if(
         return r;
     };
     let started = Instant::now();
+    // The copy is the only time the live state is held (shared with readers; batches wait).
     let (snapshot, seq, at) = {
         let live = state.live();
         let s = live.summary();
         (live.snapshot(), s.seq, s.updated_at_ms)
     };
+    let copy_ms = started.elapsed().as_secs_f64() * 1e3;
     let asset_id = snapshot.assets[a].id.clone();
     let mut shocks = vec![Shock {
         asset: Some(a),
@@ -409,6 +411,13 @@ pub async fn what_if(
         o.report_html,
         n = esc(&o.name),
     );
-    tracing::info!(asset = %asset_id, drop, liquidity = liq, seconds = format!("{secs:.3}"), "what-if run from the dashboard");
+    tracing::info!(
+        asset = %asset_id,
+        drop,
+        liquidity = liq,
+        seconds = format!("{secs:.3}"),
+        copy_ms = format!("{copy_ms:.1}"),
+        "what-if run from the dashboard"
+    );
     shell(&state, &headers, "What-if", "/what-if", &body)
 }
