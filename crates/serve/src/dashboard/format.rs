@@ -34,6 +34,21 @@ pub fn fmt_hf(h: Option<f64>) -> String {
     }
 }
 
+/// Percent-encodes every byte but the unreserved ones (`A–Z a–z 0–9 - _ . ~`), for a name put in a
+/// URL's path or query.
+pub fn urlencode(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                o.push(b as char)
+            }
+            _ => o.push_str(&format!("%{b:02X}")),
+        }
+    }
+    o
+}
+
 /// Milliseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`; `—` for 0 (nothing yet) or a
 /// time before the epoch.
 pub fn fmt_time_ms(ms: i64) -> String {
@@ -77,6 +92,12 @@ mod tests {
         assert_eq!(fmt_time_ms(951_827_696_000), "2000-02-29 12:34:56 UTC");
         // 2026-12-07 04:41:09 UTC = 1,796,618,469 s.
         assert_eq!(fmt_time_ms(1_796_618_469_123), "2026-12-07 04:41:09 UTC");
+    }
+
+    #[test]
+    fn names_in_urls() {
+        assert_eq!(urlencode("aave-v3"), "aave-v3");
+        assert_eq!(urlencode("a b/c?d&é"), "a%20b%2Fc%3Fd%26%C3%A9");
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub fn tile_values(state: &AppState) -> Vec<Tile> {
                     inc.map(|x| format!("; {} more than with no shock", fmt_usd(x)))
                         .unwrap_or_default()
                 ),
-                link: Some(format!("/scenarios/{}", r.name)),
+                link: Some(format!("/scenarios/{}", super::format::urlencode(&r.name))),
             });
         }
     }
@@ -232,8 +232,9 @@ fn protocols_table(state: &AppState) -> String {
     let mut o = String::from("<section aria-labelledby=\"h-protocols\"><h2 id=\"h-protocols\">Protocols</h2><p class=\"note\">At current prices, USD. “At risk”: accounts with health factor below 1.</p><div class=\"scroll\"><table><thead><tr><th>Protocol</th><th>Kind</th><th class=\"num\">Collateral</th><th class=\"num\">Debt</th><th class=\"num\">Accounts</th><th class=\"num\">At risk</th><th class=\"num\">Their debt</th></tr></thead><tbody>");
     for p in &protocols {
         o.push_str(&format!(
-            "<tr><td><a href=\"/protocols/{id}\">{id}</a></td><td>{kind}</td><td class=\"num\">{c}</td><td class=\"num\">{d}</td><td class=\"num\">{n}</td><td class=\"num\">{b}</td><td class=\"num\">{bd}</td></tr>",
+            "<tr><td><a href=\"/protocols/{href}\">{id}</a></td><td>{kind}</td><td class=\"num\">{c}</td><td class=\"num\">{d}</td><td class=\"num\">{n}</td><td class=\"num\">{b}</td><td class=\"num\">{bd}</td></tr>",
             id = esc(&p.id),
+            href = esc(&super::format::urlencode(&p.id)),
             kind = esc(p.kind),
             c = fmt_usd(p.collateral_usd),
             d = fmt_usd(p.debt_usd),

@@ -15,7 +15,7 @@ use crate::live::LADDER_DROPS;
 use crate::server::AppState;
 use crate::watch::json_number;
 
-use super::format::{esc, fmt_count, fmt_hf, fmt_pct, fmt_time_ms, fmt_tokens, fmt_usd};
+use super::format::{esc, fmt_count, fmt_hf, fmt_pct, fmt_time_ms, fmt_tokens, fmt_usd, urlencode};
 use super::{message, shell};
 
 /// Chart width in the dashboard, pixels (charts scale down with the page).
@@ -287,7 +287,11 @@ fn protocol_body(state: &AppState, id: &str) -> Option<String> {
         let n = |k: &str| me.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
         let bad = n("bad_debt_usd");
         rows.push(vec![
-            format!("<a href=\"/scenarios/{0}\">{0}</a>", esc(&r.name)),
+            format!(
+                "<a href=\"/scenarios/{}\">{}</a>",
+                esc(&urlencode(&r.name)),
+                esc(&r.name)
+            ),
             fmt_usd(bad),
             fmt_usd(n("insurance_used_usd")),
             fmt_usd(n("uncovered_usd")),
@@ -346,20 +350,6 @@ fn protocol_body(state: &AppState, id: &str) -> Option<String> {
     Some(o)
 }
 
-/// Percent-encodes what a query value must not hold raw.
-pub(crate) fn urlencode(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                o.push(b as char)
-            }
-            _ => o.push_str(&format!("%{b:02X}")),
-        }
-    }
-    o
-}
-
 /// The three headline figures of a run: the scenario's, the no-shock baseline's and the difference.
 fn figures_table(result: &Value) -> String {
     let keys = [
@@ -407,7 +397,11 @@ pub async fn scenarios(State(state): State<Arc<AppState>>, headers: HeaderMap) -
                         .unwrap_or_else(|| "—".into())
                 };
                 vec![
-                    format!("<a href=\"/scenarios/{0}\">{0}</a>", esc(&r.name)),
+                    format!(
+                        "<a href=\"/scenarios/{}\">{}</a>",
+                        esc(&urlencode(&r.name)),
+                        esc(&r.name)
+                    ),
                     f("system.bad_debt_usd"),
                     f("baseline.bad_debt_usd"),
                     f("incremental.bad_debt_usd"),

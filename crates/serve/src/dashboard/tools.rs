@@ -230,10 +230,11 @@ pub async fn account(
             })
             .collect();
         body.push_str(&format!(
-            "<section aria-labelledby=\"h-{p}\"><h2 id=\"h-{p}\">{id} in <a href=\"/protocols/{p}\">{p}</a></h2><p class=\"lead\">Health factor <b>{hf}</b>{liq} · collateral {c} (weighted {w}) · debt {d}{em}</p>{}<h3>Price drop that makes it liquidatable</h3><p class=\"note\">Per asset its collateral is exposed to: the drop of that asset (and the assets priced from it), every other price held, at which the health factor reaches 1 (exact rule).</p>{}</section>",
+            "<section aria-labelledby=\"h-{p}\"><h2 id=\"h-{p}\">{id} in <a href=\"/protocols/{href}\">{p}</a></h2><p class=\"lead\">Health factor <b>{hf}</b>{liq} · collateral {c} (weighted {w}) · debt {d}{em}</p>{}<h3>Price drop that makes it liquidatable</h3><p class=\"note\">Per asset its collateral is exposed to: the drop of that asset (and the assets priced from it), every other price held, at which the health factor reaches 1 (exact rule).</p>{}</section>",
             table(&["Asset", "Side", "Tokens", "USD now", "Weight in health"], &[2, 3, 4], &positions),
             table(&["Asset", "Price now", "Drop", "Liquidation price"], &[1, 2, 3], &drops),
             p = esc(&v.protocol),
+            href = esc(&super::format::urlencode(&v.protocol)),
             id = esc(&id),
             liq = if v.liquidatable { " — <b class=\"bad\">liquidatable now</b>" } else { "" },
             c = fmt_usd(v.collateral_usd),
