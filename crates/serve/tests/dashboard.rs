@@ -348,3 +348,69 @@ fn signing_in_and_acknowledging_an_alert() {
     assert_eq!(page(&a, &s.url("/"), Some(&cookie)).0, 303);
     s.stop();
 }
+
+#[test]
+fn each_protocol_has_its_own_ladder_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = service(dir.path(), true);
+    let a = agent();
+    let (status, _, body) = page(&a, &s.url("/v1/ladder?asset=ETH"), None);
+    assert_eq!(status, 200);
+    let l: Value = serde_json::from_str(&body).unwrap();
+    let mine = &l["by_protocol"][0];
+    assert_eq!(mine["protocol"], "lend");
+    // One protocol: its curve is the system's, point for point. By hand: bob (10 ETH, 15,500 USDC,
+    // LT 0.825) is liquidatable below 15,500 / 8.25 = $1,878.79, a drop of 6.06%; so nothing at
+    // 1–6%, his 15,500 from 7% on (alice, already below 1, is never counted).
+    assert_eq!(mine["curve"], l["curve"]);
+    let debt = |pc: usize| mine["curve"][pc - 1]["debt_usd"].as_f64().unwrap();
+    assert_eq!(mine["curve"].as_array().map(Vec::len), Some(50));
+    assert_eq!(debt(6), 0.0);
+    assert_eq!(debt(7), 15_500.0);
+    assert_eq!(debt(50), 15_500.0);
+    let (status, _, body) = page(&a, &s.url("/protocols/lend"), None);
+    assert_eq!(status, 200);
+    assert!(body.contains("every 1% up to 50% in the chart"), "{body}");
+    s.stop();
+}
+
+#[test]
+fn protocol_ladder_curves_add_up_to_the_system_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/builtin/system.toml");
+    let builtin = cascade_io::load_snapshot(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0;
+    let s = common::start_with(common::config(dir.path()), builtin, |_| {});
+    let a = agent();
+    for asset in ["ETH", "WBTC", "USDC", "stETH"] {
+        let (status, _, body) = page(&a, &s.url(&format!("/v1/ladder?asset={asset}")), None);
+        assert_eq!(status, 200, "{asset}");
+        let l: Value = serde_json::from_str(&body).unwrap();
+        let protocols = l["by_protocol"].as_array().cloned().unwrap_or_default();
+        assert!(protocols.len() >= 4, "{asset}: {}", protocols.len());
+        for pc in 0..50 {
+            let system = l["curve"][pc]["debt_usd"].as_f64().unwrap();
+            let sum: f64 = protocols
+                .iter()
+                .map(|p| p["curve"][pc]["debt_usd"].as_f64().unwrap())
+                .sum();
+            assert!(
+                (sum - system).abs() <= 1e-9 * system.abs().max(1.0),
+                "{asset} at {}%: {sum} vs {system}",
+                pc + 1
+            );
+            let accounts: u64 = protocols
+                .iter()
+                .map(|p| p["curve"][pc]["accounts"].as_u64().unwrap())
+                .sum();
+            assert_eq!(
+                accounts,
+                l["curve"][pc]["accounts"].as_u64().unwrap(),
+                "{asset} at {}%",
+                pc + 1
+            );
+        }
+    }
+    s.stop();
+}

@@ -11,7 +11,7 @@ use cascade_report::{
 };
 use serde_json::Value;
 
-use crate::live::LADDER_DROPS;
+use crate::live::{LADDER_CURVE_MAX_PERCENT, LADDER_DROPS};
 use crate::server::AppState;
 use crate::watch::json_number;
 
@@ -207,7 +207,7 @@ fn protocol_body(state: &AppState, id: &str) -> Option<String> {
                 continue;
             };
             let mut vals = vec![0.0];
-            vals.extend(mine.points.iter().map(|x| x.debt_usd));
+            vals.extend(mine.curve.iter().map(|x| x.debt_usd));
             let mut row = vec![esc(a), fmt_usd(l.price_usd)];
             row.extend(
                 mine.points
@@ -217,8 +217,7 @@ fn protocol_body(state: &AppState, id: &str) -> Option<String> {
             rows.push(row);
             series.push((a.clone(), vals));
         }
-        let mut xs = vec![0u32];
-        xs.extend(LADDER_DROPS.iter().map(|d| (d * 100.0).round() as u32));
+        let xs: Vec<u32> = (0..=LADDER_CURVE_MAX_PERCENT).collect();
         let chart = line_chart_svg(
             &format!("Debt of {id} liquidatable if one collateral asset drops"),
             &xs,
@@ -239,7 +238,7 @@ fn protocol_body(state: &AppState, id: &str) -> Option<String> {
         o.push_str(&section(
             "ladder",
             "Liquidation ladder",
-            "For each collateral asset: the debt of accounts healthy now that become liquidatable if that asset (and the assets priced from it) drops by the given share, every other price held. USD at the dropped prices; accounts already below 1 are not counted.",
+            "For each collateral asset: the debt of this protocol's accounts, healthy now, that become liquidatable if that asset (and the assets priced from it) drops by the given share, every other price held — every 1% up to 50% in the chart, the headline drops in the table. USD at the dropped prices; accounts already below 1 are not counted.",
             &format!("<figure>{chart}</figure>{}", table(&head, &[1, 2, 3, 4, 5], &rows)),
         ));
     }

@@ -187,11 +187,14 @@ pub struct LadderPoint {
     pub debt_usd: f64,
 }
 
-/// One protocol's share of a ladder's headline points.
+/// One protocol's share of a ladder: its headline points and its fine curve.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ProtocolLadder {
     pub protocol: String,
+    /// At drops of 5%, 10%, 20%, 30%.
     pub points: Vec<LadderPoint>,
+    /// At every 1% from 1% to 50%.
+    pub curve: Vec<LadderPoint>,
 }
 
 /// The liquidation ladder of an asset (docs/serve-live.md#the-liquidation-ladder): what becomes
@@ -593,6 +596,9 @@ impl Live {
             .map(|&q| ProtocolLadder {
                 protocol: self.base.protocols[q].id.clone(),
                 points: LADDER_DROPS.iter().map(|&d| point(d, &[q])).collect(),
+                curve: (1..=LADDER_CURVE_MAX_PERCENT)
+                    .map(|pc| point(f64::from(pc) / 100.0, &[q]))
+                    .collect(),
             })
             .collect();
         drop(idx);
