@@ -219,7 +219,7 @@ impl Basis {
 /// `cascade_engine::run_with_baseline` does (the same figures and JSON as `cascade stress --json`);
 /// pure and blocking (rayon inside the engine). The snapshot is prepared once for every run, and a
 /// baseline is run once for all the scenarios whose round settings are the same (their no-shock
-/// runs are the same run). `(name, result, seconds)`, the seconds of the scenario's own run.
+/// runs are the same run). Each outcome has the scenario's report (HTML) and the seconds of its own run.
 pub fn run_scenarios(snapshot: &Snapshot, scenarios: &[Scenario]) -> Vec<ScenarioOutcome> {
     run_scenarios_prepared(
         &cascade_engine::Prepared::new(snapshot),
