@@ -4,10 +4,11 @@
 //! background task polls the chain's head and turns every new block into events of the log:
 //!
 //! - the oracle's price of each followed reserve, when it changed: `Price`, id `aave:N:price:ASSET`;
-//! - for every user the block's pool events (and aToken transfers) name, the user's positions re-read
-//!   at the block (scaled balances × the block's indices, exactly as the importer): absolute
-//!   `Position` events, id `aave:N:ACCOUNT:ASSET:SIDE`, with 0 for a side the service holds and the
-//!   chain no longer has.
+//! - for every user the block's pool events (and aToken transfers) name, and every known user whose
+//!   turn in the sweep it is ([`swept_at`]: each account once every `refresh_blocks` blocks, so that
+//!   accrued interest shows), the user's positions re-read at the block (scaled balances × the
+//!   block's indices, exactly as the importer): absolute `Position` events, id
+//!   `aave:N:ACCOUNT:ASSET:SIDE`, with 0 for a side the service holds and the chain no longer has.
 //!
 //! Ids are deterministic and amounts absolute, so processing a block twice is a no-op. The last block
 //! fully applied (the cursor) is kept in the store's `meta` table under [`CURSOR_KEY`]; a restart
@@ -69,11 +70,16 @@ pub struct FollowConfig {
     pub timeout: Duration,
     /// Longest wait between two tries after RPC faults.
     pub max_backoff: Duration,
+    /// Every followed account is re-read at least once every this many blocks, touched or not (so
+    /// that accrued interest shows): at block `N` the accounts whose address, as a number, is `N`
+    /// modulo this. 0: only touched accounts are re-read.
+    pub refresh_blocks: u64,
 }
 
 impl FollowConfig {
     /// The defaults for following `provider` through `rpc`: users from block 0, a look at the head
-    /// every 250 ms, no confirmations, 100 blocks per step, 30 s timeout.
+    /// every 250 ms, no confirmations, 100 blocks per step, 30 s timeout, every account re-read
+    /// every [`DEFAULT_REFRESH_BLOCKS`] blocks.
     pub fn new(rpc: &str, provider: Address) -> FollowConfig {
         FollowConfig {
             rpc: rpc.to_string(),
@@ -85,8 +91,24 @@ impl FollowConfig {
             log_range: 10_000,
             timeout: Duration::from_secs(30),
             max_backoff: Duration::from_secs(30),
+            refresh_blocks: DEFAULT_REFRESH_BLOCKS,
         }
     }
+}
+
+/// Blocks over which every followed account is re-read once (about an hour of Ethereum blocks).
+pub const DEFAULT_REFRESH_BLOCKS: u64 = 300;
+
+/// Whether `user` is re-read at block `n` by the sweep of `every` blocks: its address's last eight
+/// bytes, as a number, equal `n` modulo `every` (never when `every` is 0).
+pub fn swept_at(user: &Address, n: u64, every: u64) -> bool {
+    if every == 0 {
+        return false;
+    }
+    let b = user.as_slice();
+    let mut tail = [0u8; 8];
+    tail.copy_from_slice(&b[b.len() - 8..]);
+    u64::from_be_bytes(tail) % every == n % every
 }
 
 /// Why a follower could not start.
@@ -342,6 +364,13 @@ async fn run(
 ) {
     let rpc: SharedRpc = Arc::new(Mutex::new(Rpc::new(&cfg.rpc, cfg.timeout)));
     let mut prices = live_prices(&state.live(), &tracked);
+    // The accounts the sweep re-reads: the served ones, and every one touched from now on.
+    let mut known: BTreeSet<Address> = state
+        .live()
+        .account_ids(PROTOCOL_ID)
+        .iter()
+        .filter_map(|id| id.parse::<Address>().ok())
+        .collect();
     let mut backoff = cfg.poll;
     // The cursor resolved at the start (the log may be ahead of the saved one): saved at once.
     save_cursor(&state, cursor).await;
@@ -359,8 +388,7 @@ async fn run(
             &cfg,
             &tracked,
             &rpc,
-            &mut cursor,
-            &mut prices,
+            (&mut cursor, &mut prices, &mut known),
             &stop,
         )
         .await
@@ -389,14 +417,14 @@ async fn run(
 }
 
 /// Walks the blocks after `cursor` up to the head (minus confirmations), at most `range` of them;
-/// `Ok(true)` if more blocks are waiting.
+/// `Ok(true)` if more blocks are waiting. In each block the users it touched and the `known` users
+/// the sweep re-reads there ([`swept_at`]) are read at that block.
 async fn step(
     state: &Arc<AppState>,
     cfg: &FollowConfig,
     t: &Arc<Tracked>,
     rpc: &SharedRpc,
-    cursor: &mut u64,
-    prices: &mut [Option<f64>],
+    (cursor, prices, known): (&mut u64, &mut [Option<f64>], &mut BTreeSet<Address>),
     stop: &watch::Receiver<bool>,
 ) -> Result<bool, FollowError> {
     let head = chain(rpc, t, |r, _| r.block(None)).await?;
@@ -421,7 +449,15 @@ async fn step(
             result = Ok(false);
             break;
         }
-        let users = touched.get(&n).cloned().unwrap_or_default();
+        let mut users = touched.get(&n).cloned().unwrap_or_default();
+        let in_block: BTreeSet<Address> = users.iter().copied().collect();
+        known.extend(in_block.iter().copied());
+        users.extend(
+            known
+                .iter()
+                .filter(|&u| swept_at(u, n, cfg.refresh_blocks) && !in_block.contains(u))
+                .copied(),
+        );
         let states = if users.is_empty() {
             Vec::new()
         } else {
@@ -596,4 +632,36 @@ fn block_events(
             .any(|e| matches!(&e.change, Change::Price { asset: a, .. } if a == asset))
     });
     (events, moved)
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_reads_each_account_once_every_n_blocks() {
+        let users: Vec<Address> = (0u64..1_000)
+            .map(|i| {
+                let mut b = [0u8; 20];
+                b[0] = 0xab;
+                b[12..].copy_from_slice(&(i * 7919).to_be_bytes());
+                Address::from(b)
+            })
+            .collect();
+        // Over any 300 consecutive blocks each account is read exactly once.
+        for start in [0u64, 17, 1_000_003] {
+            for u in &users {
+                let hits = (start..start + 300)
+                    .filter(|&n| swept_at(u, n, 300))
+                    .count();
+                assert_eq!(hits, 1, "{u} from block {start}");
+            }
+        }
+        // An address ending in …0x012c (300) is read at blocks ≡ 0 mod 300; off: never.
+        let mut b = [0u8; 20];
+        b[18..].copy_from_slice(&300u16.to_be_bytes());
+        let u = Address::from(b);
+        assert!(swept_at(&u, 600, 300) && !swept_at(&u, 601, 300));
+        assert!(!swept_at(&u, 600, 0));
+    }
 }

@@ -319,6 +319,9 @@ fn a_followed_market_shows_chain_changes_within_2s_and_restarts_without_duplicat
     let url = format!("http://127.0.0.1:{}", node.port);
     let mut fc = FollowConfig::new(&url, provider);
     fc.poll = Duration::from_millis(100);
+    // No sweep in the first part: an account not touched keeps its last read balances (checked
+    // below); the sweep has its own part at the end.
+    fc.refresh_blocks = 0;
     let svc = start_service(&data, fc.clone());
     assert!(svc.followed_imported);
     let imported = svc.cursor;
@@ -528,6 +531,35 @@ fn a_followed_market_shows_chain_changes_within_2s_and_restarts_without_duplicat
         events_before
     );
     assert_eq!(snapshot_of(&svc), state_before);
+    svc.stop();
+
+    // The sweep: with every account re-read every 4 blocks, a year of interest shows on user 5's
+    // USDC debt although nothing touches the account: after a year passes and 8 blocks are mined,
+    // the served debt is the debt token's balance at the last block whose turn it was.
+    let mut swept = fc.clone();
+    swept.refresh_blocks = 4;
+    let svc = start_service(&data, swept);
+    let before = served_tokens(&svc, user(5), "USDC", "debt").unwrap_or(f64::NAN);
+    rpc(&node, "evm_increaseTime", json!([365 * 24 * 3600]));
+    // One block at a time (hardhat_mine's reserved blocks cannot be called at).
+    for _ in 0..8 {
+        rpc(&node, "evm_mine", json!([]));
+    }
+    let head = quantity(&rpc(&node, "eth_blockNumber", json!([])));
+    let turn = (head - 7..=head)
+        .rev()
+        .find(|&n| cascade_serve::follow::swept_at(&user(5), n, 4))
+        .unwrap_or_else(|| panic!("no turn of user 5 in 8 blocks"));
+    let want = debt_at(user(5), &usdc, turn);
+    assert!(
+        want > before * 1.001,
+        "a year of interest: {before} → {want}"
+    );
+    within_2s(
+        Instant::now(),
+        "user 5's debt with a year of interest",
+        || served_tokens(&svc, user(5), "USDC", "debt") == Some(want),
+    );
     svc.stop();
 
     // Another provider on the same folder is refused (a usage error), as is a log without its

@@ -43,6 +43,16 @@ pub struct FollowArgs {
         requires = "follow_aave_v3"
     )]
     pub follow_confirmations: u64,
+    /// With --follow-aave-v3: every followed account is re-read at least once every N blocks,
+    /// touched or not, so that accrued interest shows (a share of the accounts each block); 0 re-reads
+    /// only the accounts a block touches.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = cascade_serve::follow::DEFAULT_REFRESH_BLOCKS,
+        requires = "follow_aave_v3"
+    )]
+    pub follow_refresh_blocks: u64,
 }
 
 impl FollowArgs {
@@ -74,6 +84,7 @@ impl FollowArgs {
         c.from_block = self.follow_from_block;
         c.poll = Duration::from_millis(self.follow_poll_ms);
         c.confirmations = self.follow_confirmations;
+        c.refresh_blocks = self.follow_refresh_blocks;
         Ok(Some(c))
     }
 }

@@ -10,6 +10,19 @@ impl Live {
         &self.base
     }
 
+    /// The ids of protocol `protocol`'s accounts (open or closed, opened live ones included), in
+    /// the order they were added; empty for an unknown protocol.
+    pub fn account_ids(&self, protocol: &str) -> Vec<String> {
+        let Some(&p) = self.protocol_ids.get(protocol) else {
+            return Vec::new();
+        };
+        let acc = &self.accounts;
+        (0..acc.len().min(self.book.accounts()))
+            .filter(|&k| acc.protocol[k] as usize == p)
+            .map(|k| acc.id[k].clone())
+            .collect()
+    }
+
     /// The current state as a snapshot, for full cascade runs: assets with the latest exogenous
     /// prices, protocols (each AMM's default LP supply made explicit: see [`Live::new`]),
     /// every account (opened live ones after the snapshot's) with its positions in order,
