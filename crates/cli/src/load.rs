@@ -1,14 +1,13 @@
 //! Loading the snapshot and the scenario every command starts from: a file, or the built-in system
 //! and scenarios compiled into the binary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 
-use cascade_io::{Diagnostics, Format, LoadError, Location};
+use cascade_io::{builtin, Diagnostics, Format, LoadError};
 use cascade_model::{AssetKind, Scenario, Shock, Side, Snapshot};
 
-use crate::builtin;
 use crate::failure::{input, Failure};
 
 /// The `--snapshot` flag shared by the commands that read a system.
@@ -23,9 +22,7 @@ pub struct SnapshotArg {
 pub fn load_snapshot(arg: &SnapshotArg) -> Result<(Snapshot, Diagnostics), Diagnostics> {
     let r = match &arg.snapshot {
         Some(path) => cascade_io::load::load_snapshot(path),
-        None => {
-            cascade_io::snapshot_from_str(builtin::SYSTEM_TOML, Format::Toml, builtin::SYSTEM_NAME)
-        }
+        None => builtin::system(),
     };
     r.map_err(|e: LoadError| e.diagnostics)
 }
@@ -35,32 +32,7 @@ pub fn load_scenario(
     arg: &str,
     snapshot: &Snapshot,
 ) -> Result<(Scenario, Diagnostics), Diagnostics> {
-    let file_error = |msg: String| {
-        let mut d = Diagnostics::new();
-        d.error(arg, Location::File, "", msg);
-        d
-    };
-    let path = Path::new(arg);
-    if !path.exists() {
-        return match builtin::scenario(arg) {
-            Some(builtin) => {
-                let name = format!("<builtin>/{arg}.toml");
-                cascade_io::parse_scenario(builtin.toml, Format::Toml, &name, snapshot)
-                    .map_err(|e| e.diagnostics)
-            }
-            None => Err(file_error(format!(
-                "no such scenario file, and not a built-in scenario (built-in: {})",
-                builtin::scenario_names().join(", ")
-            ))),
-        };
-    }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| file_error(format!("cannot read: {e}")))?;
-    if text.trim().is_empty() {
-        return Err(file_error("the file is empty; expected a scenario".into()));
-    }
-    cascade_io::parse_scenario(&text, Format::from_path(arg), arg, snapshot)
-        .map_err(|e| e.diagnostics)
+    builtin::scenario_file_or_builtin(arg, snapshot)
 }
 
 pub fn print_warnings(d: &Diagnostics) {

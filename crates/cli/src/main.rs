@@ -4,7 +4,6 @@
 //! Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
 
 mod args;
-mod builtin;
 mod commands;
 mod failure;
 mod load;

@@ -3,6 +3,7 @@
 //! snapshots and position files back, each whole or not at all.
 #![forbid(unsafe_code)]
 
+pub mod builtin;
 pub mod diag;
 pub mod doc;
 pub mod load;

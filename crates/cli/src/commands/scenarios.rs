@@ -3,12 +3,12 @@
 
 use clap::Args;
 
-use crate::builtin;
 use crate::failure::{input, Failure};
 use crate::load::{
     fitting_builtins, load_snapshot, most_held_volatile, SnapshotArg, GENERIC_SHOCK_PRICE_CHANGE,
 };
 use crate::output::print;
+use cascade_io::builtin;
 
 /// Flags of `cascade scenarios`.
 #[derive(Args, Debug)]

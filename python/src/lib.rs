@@ -1,0 +1,316 @@
+//! `cascade._native`: the compiled part of the Python package (docs/python.md). Snapshots are loaded
+//! and checked by the same code as the CLI, stress runs are the same runs as `cascade stress`, and
+//! every long call releases the GIL. Input problems raise `cascade.InputError` (a `ValueError`) with
+//! the CLI's message: file, line and field.
+
+mod frames;
+
+use std::sync::Arc;
+
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use cascade_engine::{run_with_baseline, Options, StressResult};
+use cascade_io::builtin;
+use cascade_model::OptionType;
+use cascade_protocols::options::{black76_batch, Greeks};
+
+create_exception!(
+    _native,
+    InputError,
+    PyValueError,
+    "A problem with the input: a file, a line, a field, and what is wrong (the CLI's message)."
+);
+
+fn input_error(msg: impl std::fmt::Display) -> PyErr {
+    InputError::new_err(msg.to_string().trim_end().to_string())
+}
+
+/// A system: assets, protocols, accounts and their positions.
+#[pyclass(module = "cascade._native", frozen)]
+struct Snapshot {
+    inner: Arc<cascade_model::Snapshot>,
+    /// Warnings found while loading it.
+    warnings: Vec<String>,
+    builtin: bool,
+}
+
+#[pymethods]
+impl Snapshot {
+    /// The snapshot's name.
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// Where it was loaded from.
+    #[getter]
+    fn source(&self) -> String {
+        self.inner.source.clone()
+    }
+
+    /// The asset ids, in the snapshot's order.
+    #[getter]
+    fn assets(&self) -> Vec<String> {
+        self.inner.assets.iter().map(|a| a.id.clone()).collect()
+    }
+
+    /// The protocol ids, in the snapshot's order.
+    #[getter]
+    fn protocols(&self) -> Vec<String> {
+        self.inner.protocols.iter().map(|p| p.id.clone()).collect()
+    }
+
+    /// The number of accounts.
+    #[getter]
+    fn accounts(&self) -> usize {
+        self.inner.accounts.len()
+    }
+
+    /// The warnings found while loading it (lines as the CLI prints them).
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<cascade.Snapshot {:?}: {} assets, {} protocols, {} accounts>",
+            self.inner.name,
+            self.inner.assets.len(),
+            self.inner.protocols.len(),
+            self.inner.accounts.len()
+        )
+    }
+
+    /// Runs one stress scenario (a file, or a built-in name) through the full cascade, beside the
+    /// same system with no shock (the baseline), as `cascade stress --json` does. `breakers`:
+    /// circuit breakers as configured (True) or ignored (False); `accounts`: also report every
+    /// account. Releases the GIL while it runs.
+    #[pyo3(signature = (scenario=None, breakers=true, accounts=false))]
+    fn stress(
+        &self,
+        py: Python<'_>,
+        scenario: Option<String>,
+        breakers: bool,
+        accounts: bool,
+    ) -> PyResult<StressRun> {
+        let name = match scenario {
+            Some(s) => s,
+            None if self.builtin => builtin::SCENARIOS[0].name.to_string(),
+            None => {
+                return Err(input_error(
+                    "scenario: name one (a scenario file, or a built-in name: eth-crash, steth-depeg, bridge-hack, usdc-depeg)",
+                ))
+            }
+        };
+        let (sc, _) = builtin::scenario_file_or_builtin(&name, &self.inner).map_err(input_error)?;
+        let snap = Arc::clone(&self.inner);
+        let result = py.detach(move || {
+            run_with_baseline(
+                &snap,
+                &sc,
+                &Options {
+                    breakers,
+                    accounts,
+                    ..Default::default()
+                },
+            )
+        });
+        StressRun::new(result)
+    }
+}
+
+/// The result of a stress run: the same figures as `cascade stress --json`.
+#[pyclass(module = "cascade._native", frozen)]
+struct StressRun {
+    json: String,
+    value: serde_json::Value,
+}
+
+impl StressRun {
+    fn new(r: StressResult) -> PyResult<StressRun> {
+        let value = serde_json::to_value(&r).map_err(input_error)?;
+        let json = serde_json::to_string_pretty(&value).map_err(input_error)?;
+        Ok(StressRun { json, value })
+    }
+}
+
+#[pymethods]
+impl StressRun {
+    /// The whole result as JSON text (exactly `cascade stress --json`'s).
+    fn to_json(&self) -> String {
+        self.json.clone()
+    }
+
+    /// One of the result's tables as an Arrow IPC stream: `protocols` (one row per protocol),
+    /// `rounds` (one row per round: bad debt, liquidations, sales and every price) or `accounts`
+    /// (one row per account, when the run reported them).
+    fn table<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let rows: Vec<serde_json::Value> = match name {
+            "protocols" | "accounts" => self.value[name].as_array().cloned().unwrap_or_default(),
+            "rounds" => self.value["rounds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(round_row)
+                .collect(),
+            other => {
+                return Err(input_error(format!(
+                    "table: \"{other}\", expected protocols, rounds or accounts"
+                )))
+            }
+        };
+        let bytes = frames::ipc(&rows).map_err(input_error)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+}
+
+/// A round's row: its number, bad debt, liquidated debt and seized collateral (USD), how many
+/// liquidations and sales, and each asset's price (`price.ASSET`).
+fn round_row(r: &serde_json::Value) -> serde_json::Value {
+    let sum = |list: &str, key: &str| -> f64 {
+        r[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x[key].as_f64())
+            .sum()
+    };
+    let count = |list: &str| r[list].as_array().map_or(0, Vec::len);
+    serde_json::json!({
+        "round": r["round"],
+        "bad_debt_usd": r["bad_debt_usd"],
+        "liquidated_debt_usd": sum("liquidations", "repaid_usd"),
+        "seized_collateral_usd": sum("liquidations", "seized_usd"),
+        "liquidations": count("liquidations"),
+        "sales": count("sales"),
+        "price": r["prices"],
+    })
+}
+
+/// Loads a snapshot file (TOML or JSON, with the position files it names); every problem found
+/// raises one `InputError` listing them.
+#[pyfunction]
+fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Snapshot> {
+    let (s, d) = py
+        .detach(|| cascade_io::load::load_snapshot(&path))
+        .map_err(|e| input_error(e.diagnostics))?;
+    Ok(Snapshot {
+        inner: Arc::new(s),
+        warnings: d.warnings().map(|w| w.to_string()).collect(),
+        builtin: false,
+    })
+}
+
+/// The built-in example system (the one `cascade stress` runs with no --snapshot).
+#[pyfunction]
+fn builtin_system() -> PyResult<Snapshot> {
+    let (s, d) = builtin::system().map_err(|e| input_error(e.diagnostics))?;
+    Ok(Snapshot {
+        inner: Arc::new(s),
+        warnings: d.warnings().map(|w| w.to_string()).collect(),
+        builtin: true,
+    })
+}
+
+type Column<'py> = Bound<'py, PyArray1<f64>>;
+
+/// Black-76 value and Greeks of many options at once, on float64 arrays of equal length (read in
+/// place) and `is_call` (True: call); the GIL released while they run. Raises `InputError` naming
+/// the first option and input outside its domain (spot, strike > 0; vol ≥ 0; expiry > 0; all
+/// finite).
+#[pyfunction]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn greeks<'py>(
+    py: Python<'py>,
+    spot: PyReadonlyArray1<'py, f64>,
+    strike: PyReadonlyArray1<'py, f64>,
+    rate: PyReadonlyArray1<'py, f64>,
+    vol: PyReadonlyArray1<'py, f64>,
+    expiry_years: PyReadonlyArray1<'py, f64>,
+    is_call: PyReadonlyArray1<'py, bool>,
+) -> PyResult<(
+    Column<'py>,
+    Column<'py>,
+    Column<'py>,
+    Column<'py>,
+    Column<'py>,
+)> {
+    let cols = [&spot, &strike, &rate, &vol, &expiry_years];
+    let slices: Vec<&[f64]> = cols
+        .iter()
+        .map(|c| c.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| input_error(format!("arrays must be contiguous: {e}")))?;
+    let calls = is_call
+        .as_slice()
+        .map_err(|e| input_error(format!("arrays must be contiguous: {e}")))?;
+    let n = calls.len();
+    let names = ["spot", "strike", "rate", "vol", "expiry_years"];
+    for (s, name) in slices.iter().zip(names) {
+        if s.len() != n {
+            return Err(input_error(format!(
+                "{name}: {} values, expected {n} (as many as the other inputs)",
+                s.len()
+            )));
+        }
+    }
+    let (s, k, r, v, t) = (slices[0], slices[1], slices[2], slices[3], slices[4]);
+    let out = py.detach(|| -> Result<Vec<Greeks>, String> {
+        for i in 0..n {
+            for (x, name) in [s[i], k[i], r[i], v[i], t[i]].iter().zip(names) {
+                if !x.is_finite() {
+                    return Err(format!(
+                        "option {i}: {name} = {x}, expected a finite number"
+                    ));
+                }
+            }
+            let bad = if s[i] <= 0.0 {
+                Some(("spot", s[i], "> 0"))
+            } else if k[i] <= 0.0 {
+                Some(("strike", k[i], "> 0"))
+            } else if v[i] < 0.0 {
+                Some(("vol", v[i], "≥ 0"))
+            } else if t[i] <= 0.0 {
+                Some(("expiry_years", t[i], "> 0"))
+            } else {
+                None
+            };
+            if let Some((name, x, want)) = bad {
+                return Err(format!("option {i}: {name} = {x}, expected {want}"));
+            }
+        }
+        let kinds: Vec<OptionType> = calls
+            .iter()
+            .map(|&c| if c { OptionType::Call } else { OptionType::Put })
+            .collect();
+        let mut out = vec![Greeks::default(); n];
+        black76_batch(&kinds, s, k, r, v, t, &mut out);
+        Ok(out)
+    });
+    let out = out.map_err(input_error)?;
+    let col = |f: fn(&Greeks) -> f64| out.iter().map(f).collect::<Vec<f64>>().into_pyarray(py);
+    Ok((
+        col(|g| g.price),
+        col(|g| g.delta),
+        col(|g| g.gamma),
+        col(|g| g.vega),
+        col(|g| g.theta),
+    ))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("InputError", m.py().get_type::<InputError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Snapshot>()?;
+    m.add_class::<StressRun>()?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_system, m)?)?;
+    m.add_function(wrap_pyfunction!(greeks, m)?)?;
+    Ok(())
+}

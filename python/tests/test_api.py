@@ -1,0 +1,145 @@
+"""The Python package against hand-worked figures, the CLI's own output and closed forms.
+
+The worked example (examples/worked/, README "Worked example"): alice holds 10 ETH and owes 17,000
+USDC, bob 10 ETH and 15,500 USDC, ETH at $2,000 with a liquidation threshold of 0.825; ETH −5%
+liquidates $24,750 of debt in all, $8,500 of it with no shock (alice is already below 1), so the
+scenario's own part is $16,250; no bad debt.
+"""
+
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cascade
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKED = ROOT / "examples" / "worked"
+
+
+def cli():
+    """The cascade binary, if built (CASCADE_BIN, else target/debug or target/release)."""
+    for p in (os.environ.get("CASCADE_BIN"), ROOT / "target/debug/cascade", ROOT / "target/release/cascade"):
+        if p and Path(p).is_file():
+            return str(p)
+    return shutil.which("cascade")
+
+
+def test_builtin_snapshot():
+    s = cascade.builtin()
+    assert (len(s.assets), len(s.protocols), s.accounts) == (11, 7, 68)
+    assert repr(s) == '<cascade.Snapshot "builtin": 11 assets, 7 protocols, 68 accounts>'
+    assert "ETH" in s.assets and "aave-v3" in s.protocols
+
+
+def test_worked_example_by_hand():
+    s = cascade.load(WORKED / "snapshot.toml")
+    r = s.stress(WORKED / "scenario.toml", accounts=True)
+    assert r.scenario == "eth-minus-5"
+    assert r.system["liquidated_debt_usd"] == pytest.approx(24_750, abs=1e-6)
+    assert r.system["bad_debt_usd"] == 0
+    assert r.baseline["liquidated_debt_usd"] == pytest.approx(8_500, abs=1e-6)
+    assert r.incremental["liquidated_debt_usd"] == pytest.approx(16_250, abs=1e-6)
+    # Tables: one protocol; rounds 0 (the shock: ETH 1,900) to 3 (the fixed point).
+    assert isinstance(r.protocols, pd.DataFrame)
+    assert list(r.protocols["id"]) == ["lend"]
+    assert r.protocols.loc[0, "liquidated_debt_usd"] == pytest.approx(24_750, abs=1e-6)
+    assert list(r.rounds["round"]) == [0, 1, 2, 3]
+    assert r.rounds.loc[0, "price.ETH"] == 1_900
+    # Round 1 repays alice's 17,000; round 2 half of bob's 15,500.
+    assert list(r.rounds["liquidated_debt_usd"].round(6)) == [0, 17_000, 7_750, 0]
+    a = r.accounts.set_index("account")
+    assert a.loc["alice", "liquidated_debt_usd"] == pytest.approx(17_000, abs=1e-6)
+    assert a.loc["bob", "liquidated_debt_usd"] == pytest.approx(7_750, abs=1e-6)
+    assert r.trace[0].startswith('round 0: scenario "eth-minus-5"')
+
+
+def test_same_figures_as_the_cli():
+    exe = cli()
+    if exe is None:
+        pytest.skip("no cascade binary built (cargo build, or CASCADE_BIN)")
+    out = subprocess.run(
+        [exe, "stress", "--scenario", "eth-crash", "--json"], check=True, capture_output=True, text=True
+    ).stdout
+    r = cascade.builtin().stress("eth-crash")
+    assert json.loads(r.to_json()) == json.loads(out)
+    off = subprocess.run(
+        [exe, "stress", "--scenario", "usdc-depeg", "--breakers", "off", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert json.loads(cascade.builtin().stress("usdc-depeg", breakers=False).to_json()) == json.loads(off)
+
+
+def test_default_scenario_on_the_builtin_system():
+    assert cascade.builtin().stress().scenario == "eth-crash"
+    with pytest.raises(cascade.InputError, match="scenario: name one"):
+        cascade.load(WORKED / "snapshot.toml").stress()
+
+
+def test_input_errors_name_file_line_and_field(tmp_path):
+    bad = tmp_path / "bad.toml"
+    text = (WORKED / "snapshot.toml").read_text().replace("liquidation_threshold = 0.825", "liquidation_threshold = 1.7")
+    assert text != (WORKED / "snapshot.toml").read_text()
+    bad.write_text(text)
+    with pytest.raises(cascade.InputError) as e:
+        cascade.load(bad)
+    msg = str(e.value)
+    assert isinstance(e.value, ValueError)
+    assert str(bad) in msg and "liquidation_threshold" in msg
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "liquidation_threshold = 1.7" in l)
+    assert f":{line}" in msg
+    with pytest.raises(cascade.InputError, match="not a built-in scenario"):
+        cascade.builtin().stress("no-such-scenario")
+
+
+def bs(kind, s, k, r, v, t):
+    """Black–Scholes–Merton with carry r (the engine's Black-76 on the forward S·e^{rT}), by hand."""
+    n = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
+    d1 = (math.log(s / k) + (r + v * v / 2) * t) / (v * math.sqrt(t))
+    d2 = d1 - v * math.sqrt(t)
+    if kind == "call":
+        return s * n(d1) - k * math.exp(-r * t) * n(d2)
+    return k * math.exp(-r * t) * n(-d2) - s * n(-d1)
+
+
+def test_greeks_hull_example_parity_and_closed_form():
+    # Hull, Options, Futures and Other Derivatives: S 42, K 40, r 10%, σ 20%, T 0.5.
+    g = cascade.greeks([42.0, 42.0], 40.0, 0.10, 0.20, 0.5, ["call", "put"])
+    assert g["price"][0] == pytest.approx(4.759_422_392_9, abs=1e-9)
+    assert g["price"][1] == pytest.approx(0.808_599_372_9, abs=1e-9)
+    rng = random.Random(7)
+    rows = [
+        (rng.uniform(50, 150), rng.uniform(50, 150), rng.uniform(0, 0.1), rng.uniform(0.05, 1.5), rng.uniform(0.05, 3))
+        for _ in range(200)
+    ]
+    s, k, r, v, t = (np.array(c) for c in zip(*rows))
+    call = cascade.greeks(s, k, r, v, t, "call")
+    put = cascade.greeks(s, k, r, v, t, "put")
+    # Put–call parity: C − P = S − K·e^{−rT}.
+    np.testing.assert_allclose(call["price"] - put["price"], s - k * np.exp(-r * t), rtol=0, atol=1e-9)
+    for i, row in enumerate(rows):
+        assert call["price"][i] == pytest.approx(bs("call", *row), rel=1e-9, abs=1e-9)
+        # Delta by central difference of the hand formula.
+        h = 1e-4 * row[0]
+        up, dn = bs("call", row[0] + h, *row[1:]), bs("call", row[0] - h, *row[1:])
+        assert call["delta"][i] == pytest.approx((up - dn) / (2 * h), abs=1e-6)
+    # Broadcasting keeps the shape.
+    assert cascade.greeks(np.ones((2, 3)) * 100, 100.0, 0.0, 0.2, 1.0)["vega"].shape == (2, 3)
+
+
+def test_greeks_refuse_inputs_outside_the_domain():
+    with pytest.raises(cascade.InputError, match=r"option 1: spot = 0, expected > 0"):
+        cascade.greeks([100.0, 0.0], 100.0, 0.0, 0.2, 1.0)
+    with pytest.raises(cascade.InputError, match=r"option 0: vol = NaN, expected a finite number"):
+        cascade.greeks(100.0, 100.0, 0.0, float("nan"), 1.0)
+    with pytest.raises(cascade.InputError, match="kind: 'straddle'"):
+        cascade.greeks(100.0, 100.0, 0.0, 0.2, 1.0, "straddle")
