@@ -14,14 +14,25 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _native
 from ._native import InputError
 
-__all__ = ["InputError", "Snapshot", "StressResult", "builtin", "greeks", "load", "__version__"]
+__all__ = [
+    "InputError",
+    "SimulationResult",
+    "SimulationSpec",
+    "Snapshot",
+    "StressResult",
+    "builtin",
+    "greeks",
+    "load",
+    "__version__",
+]
 __version__: str = _native.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -116,6 +127,94 @@ class StressResult:
         return self._native.to_json()
 
 
+@dataclass(frozen=True)
+class SimulationSpec:
+    """The settings of a Monte Carlo run, with ``cascade simulate``'s defaults."""
+
+    paths: int = 1000
+    horizon_days: float = 1.0
+    seed: int = 1
+    dist: str = "normal"
+    dof: float = 4.0
+    antithetic: bool = False
+    confidence: Tuple[float, ...] = (0.95, 0.99, 0.999)
+    breakers: bool = True
+    max_rounds: int = 50
+    jumps: Tuple[Tuple[str, float, float], ...] = field(default_factory=tuple)
+
+    @staticmethod
+    def of(
+        paths: int = 1000,
+        horizon_days: float = 1.0,
+        seed: int = 1,
+        dist: str = "normal",
+        dof: float = 4.0,
+        antithetic: bool = False,
+        confidence: Sequence[float] = (0.95, 0.99, 0.999),
+        breakers: bool = True,
+        max_rounds: int = 50,
+        jumps: Optional[Union[Mapping[str, Tuple[float, float]], Sequence[Tuple[str, float, float]]]] = None,
+    ) -> "SimulationSpec":
+        """A spec from keyword arguments; ``jumps`` maps an asset to ``(probability, size)`` (or is a
+        list of ``(asset, probability, size)``), as ``--jump ASSET=P:SIZE``."""
+        if jumps is None:
+            j: Tuple[Tuple[str, float, float], ...] = ()
+        elif isinstance(jumps, Mapping):
+            j = tuple((a, float(p), float(x)) for a, (p, x) in jumps.items())
+        else:
+            j = tuple((a, float(p), float(x)) for a, p, x in jumps)
+        return SimulationSpec(
+            int(paths), float(horizon_days), int(seed), str(dist), float(dof), bool(antithetic),
+            tuple(float(c) for c in confidence), bool(breakers), int(max_rounds), j,
+        )
+
+
+class SimulationResult:
+    """A Monte Carlo run: the figures of ``cascade simulate --json``.
+
+    ``metrics`` (dict): the whole document; ``system`` (dict): VaR, ES, LaR with their intervals,
+    probability of bad debt, mean loss (USD; the loss of a path is its insolvent debt);
+    ``protocols`` (DataFrame): the same per protocol; ``paths`` (DataFrame): one row per path;
+    ``to_json()``: the document as JSON text.
+    """
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+        self.metrics: Dict[str, Any] = json.loads(native.to_json())
+        self._paths: Any = None
+
+    def __repr__(self) -> str:
+        s = self.system
+        return (
+            f"<cascade.SimulationResult {self.metrics['paths']} paths, seed {self.metrics['seed']}: "
+            f"VaR 99% ${s.get('var_99_usd', float('nan')):,.2f}, ES 99% ${s.get('es_99_usd', float('nan')):,.2f}>"
+        )
+
+    @property
+    def system(self) -> Dict[str, Any]:
+        """The system's figures."""
+        return self.metrics["system"]
+
+    @property
+    def protocols(self) -> "pandas.DataFrame":  # noqa: F821
+        """One row per protocol: its VaR, ES, LaR and their intervals."""
+        import pandas as pd
+
+        return pd.DataFrame(self.metrics["protocols"])
+
+    @property
+    def paths(self) -> "pandas.DataFrame":  # noqa: F821
+        """One row per path: ``path``, ``loss_usd``, ``bad_debt_usd``, ``liquidated_debt_usd``,
+        ``rounds``, ``loss_usd.PROTOCOL``, ``log_return.ASSET``."""
+        if self._paths is None:
+            self._paths = _frame(self._native.paths())
+        return self._paths
+
+    def to_json(self) -> str:
+        """The ``cascade simulate --json`` document as JSON text."""
+        return self._native.to_json()
+
+
 class Snapshot:
     """A system: assets, protocols, accounts and positions. Make one with :func:`load` or
     :func:`builtin`."""
@@ -150,6 +249,24 @@ class Snapshot:
     def warnings(self) -> List[str]:
         """Warnings found while loading (as the CLI prints them)."""
         return self._native.warnings
+
+    def simulate(self, **spec: Any) -> SimulationResult:
+        """Monte Carlo through the full cascade, as ``cascade simulate``: the same figures bit for
+        bit for the same settings. Keywords (defaults as the CLI's): ``paths`` (1000),
+        ``horizon_days`` (1), ``seed`` (1), ``dist`` ("normal" or "t"), ``dof`` (4, for "t"),
+        ``antithetic`` (False), ``confidence`` ((0.95, 0.99, 0.999)), ``breakers`` (True),
+        ``max_rounds`` (50), ``jumps`` ({asset: (probability, size)}). Releases the GIL."""
+        return SimulationResult(self._native.simulate(SimulationSpec.of(**spec)))
+
+    def simulate_shard(self, start: int, stop: int, **spec: Any) -> bytes:
+        """The paths ``start..stop`` of the simulation ``spec`` (a shard; each path has its own
+        random stream), as bytes for :meth:`merge_simulation`."""
+        return self._native.simulate_shard(SimulationSpec.of(**spec), int(start), int(stop))
+
+    def merge_simulation(self, shards: Sequence[bytes], **spec: Any) -> SimulationResult:
+        """The simulation ``spec`` from its shards, in any order: bit for bit :meth:`simulate`'s.
+        Raises :class:`InputError` unless the shards hold each path exactly once."""
+        return SimulationResult(self._native.merge_simulation(SimulationSpec.of(**spec), [bytes(b) for b in shards]))
 
     def stress(
         self, scenario: Optional[PathLike] = None, breakers: bool = True, accounts: bool = False

@@ -124,16 +124,32 @@ pub fn batch(rows: &[Value]) -> Result<RecordBatch, ArrowError> {
     RecordBatch::try_new(schema, arrays)
 }
 
-/// The rows as an Arrow IPC stream (one batch).
-pub fn ipc(rows: &[Value]) -> Result<Vec<u8>, ArrowError> {
-    let b = batch(rows)?;
+/// Named columns (equal lengths) as an Arrow IPC stream (one batch).
+pub fn columns_ipc(cols: Vec<(String, ArrayRef)>) -> Result<Vec<u8>, ArrowError> {
+    let fields: Vec<Field> = cols
+        .iter()
+        .map(|(n, a)| Field::new(n, a.data_type().clone(), true))
+        .collect();
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        cols.into_iter().map(|(_, a)| a).collect(),
+    )?;
+    write_ipc(&b)
+}
+
+fn write_ipc(b: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
     let mut out = Vec::new();
     {
         let mut w = StreamWriter::try_new(&mut out, &b.schema())?;
-        w.write(&b)?;
+        w.write(b)?;
         w.finish()?;
     }
     Ok(out)
+}
+
+/// The rows as an Arrow IPC stream (one batch).
+pub fn ipc(rows: &[Value]) -> Result<Vec<u8>, ArrowError> {
+    write_ipc(&batch(rows)?)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! the CLI's message: file, line and field.
 
 mod frames;
+mod simulation;
 
 use std::sync::Arc;
 
@@ -25,13 +26,13 @@ create_exception!(
     "A problem with the input: a file, a line, a field, and what is wrong (the CLI's message)."
 );
 
-fn input_error(msg: impl std::fmt::Display) -> PyErr {
+pub(crate) fn input_error(msg: impl std::fmt::Display) -> PyErr {
     InputError::new_err(msg.to_string().trim_end().to_string())
 }
 
 /// A system: assets, protocols, accounts and their positions.
 #[pyclass(module = "cascade._native", frozen)]
-struct Snapshot {
+pub(crate) struct Snapshot {
     inner: Arc<cascade_model::Snapshot>,
     /// Warnings found while loading it.
     warnings: Vec<String>,
@@ -121,6 +122,36 @@ impl Snapshot {
             )
         });
         StressRun::new(result)
+    }
+
+    /// Monte Carlo through the full cascade, as `cascade simulate`: `spec` holds its settings
+    /// (the Python layer fills the defaults).
+    fn simulate(
+        &self,
+        py: Python<'_>,
+        spec: simulation::SpecArgs,
+    ) -> PyResult<simulation::SimulationRun> {
+        self.run_simulation(py, spec)
+    }
+
+    /// The paths `start..stop` of the simulation `spec`, as bytes for `merge_simulation`.
+    fn simulate_shard<'py>(
+        &self,
+        py: Python<'py>,
+        spec: simulation::SpecArgs,
+        start: u64,
+        stop: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        self.run_shard(py, spec, start, stop)
+    }
+
+    /// The simulation `spec` from its shards (any order), bit for bit `simulate`'s.
+    fn merge_simulation(
+        &self,
+        spec: simulation::SpecArgs,
+        shards: Vec<Vec<u8>>,
+    ) -> PyResult<simulation::SimulationRun> {
+        self.merge_shards(spec, shards)
     }
 }
 
@@ -309,6 +340,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Snapshot>()?;
     m.add_class::<StressRun>()?;
+    m.add_class::<simulation::SimulationRun>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(builtin_system, m)?)?;
     m.add_function(wrap_pyfunction!(greeks, m)?)?;

@@ -71,6 +71,18 @@ pub fn simulate(
     spec: &SimulationSpec,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Simulation, PathError> {
+    simulate_range(s, spec, 0..spec.paths as u64, progress)
+}
+
+/// Runs the paths `range` of the simulation `spec` (path `i` on its own random stream, as in
+/// [`simulate`]): a shard of it. The shards of a partition of `0..spec.paths`, put together with
+/// [`Simulation::merge`], are the whole simulation bit for bit, wherever each ran.
+pub fn simulate_range(
+    s: &Snapshot,
+    spec: &SimulationSpec,
+    range: std::ops::Range<u64>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Simulation, PathError> {
     let model = PathModel::new(s, spec.horizon_days, spec.dist, spec.jumps.clone())?;
     let prepared = Prepared::new(s);
     let options = Options {
@@ -78,7 +90,7 @@ pub fn simulate(
         detail: false,
         ..Options::default()
     };
-    let paths: Vec<PathOutcome> = (0..spec.paths as u64)
+    let paths: Vec<PathOutcome> = range
         .into_par_iter()
         .map(|i| {
             let draw = model.draw(spec.seed, i, spec.antithetic);
@@ -189,6 +201,29 @@ impl Figures {
 }
 
 impl Simulation {
+    /// The simulation of `spec` on a snapshot with these `protocols` and modelled `assets` (ids),
+    /// from its paths run in shards ([`simulate_range`]), in any order: the paths sorted by index.
+    /// `None` unless the shards hold each path of `0..spec.paths` exactly once.
+    pub fn merge(
+        spec: &SimulationSpec,
+        protocols: Vec<String>,
+        assets: Vec<String>,
+        warnings: Vec<String>,
+        shards: Vec<Vec<PathOutcome>>,
+    ) -> Option<Simulation> {
+        let mut paths: Vec<PathOutcome> = shards.into_iter().flatten().collect();
+        paths.sort_by_key(|p| p.path);
+        let complete = paths.len() == spec.paths
+            && paths.iter().enumerate().all(|(i, p)| p.path == i as u64);
+        complete.then(|| Simulation {
+            spec: spec.clone(),
+            protocols,
+            assets,
+            paths,
+            warnings,
+        })
+    }
+
     /// System figures.
     pub fn system(&self) -> Figures {
         let losses: Vec<f64> = self.paths.iter().map(|p| p.loss_usd).collect();

@@ -2,7 +2,7 @@
 
 use cascade_risk::metrics::{es, var_estimate};
 use cascade_risk::paths::{Dist, Jump, PathModel};
-use cascade_risk::simulate::{simulate, SimulationSpec};
+use cascade_risk::simulate::{simulate, simulate_range, Simulation, SimulationSpec};
 use cascade_testkit::system::{System, ETH_RESERVE, USDC_RESERVE};
 
 /// ETH (σ = 0.8) and BTC (σ = 0.6) with correlation `rho` and a lending pool; accounts follow.
@@ -223,6 +223,51 @@ fn simulation_is_the_same_with_one_and_two_threads() {
     // A week at 80% volatility liquidates someone on some path, and ES ≥ VaR.
     assert!(v["system"]["lar_95_usd"].as_f64().unwrap_or(0.0) > 0.0);
     assert!(v["system"]["es_99_usd"].as_f64() >= v["system"]["var_99_usd"].as_f64());
+}
+
+#[test]
+fn shards_of_a_simulation_merge_into_the_whole_bit_for_bit() {
+    let s = with_accounts(two_assets(0.6), 120, 10.0, |k| {
+        let hf = 1.02 + (k % 30) as f64 * 0.02;
+        10.0 * 2000.0 * 0.825 / hf
+    })
+    .build();
+    let spec = SimulationSpec {
+        paths: 301,
+        horizon_days: 7.0,
+        seed: 5,
+        dist: Dist::StudentT { dof: 4.0 },
+        jumps: Vec::new(),
+        antithetic: true,
+        alphas: SimulationSpec::DEFAULT_ALPHAS.to_vec(),
+        breakers: true,
+        max_rounds: 50,
+    };
+    let whole = simulate(&s, &spec, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    // Uneven shards, an odd boundary (antithetic pairs split across shards), given out of order.
+    let shard = |r: std::ops::Range<u64>| {
+        simulate_range(&s, &spec, r, &|| {})
+            .unwrap_or_else(|e| panic!("{e}"))
+            .paths
+    };
+    let parts = vec![shard(200..301), shard(0..77), shard(77..200)];
+    let merged = Simulation::merge(
+        &spec,
+        whole.protocols.clone(),
+        whole.assets.clone(),
+        whole.warnings.clone(),
+        parts.clone(),
+    )
+    .unwrap_or_else(|| panic!("incomplete"));
+    assert_eq!(merged.paths, whole.paths);
+    assert_eq!(merged.to_json().to_string(), whole.to_json().to_string());
+    // A missing or repeated path is refused.
+    let mut gap = parts.clone();
+    gap[0].pop();
+    assert!(Simulation::merge(&spec, vec![], vec![], vec![], gap).is_none());
+    let mut twice = parts;
+    twice.push(shard(5..6));
+    assert!(Simulation::merge(&spec, vec![], vec![], vec![], twice).is_none());
 }
 
 #[test]
