@@ -213,8 +213,8 @@ impl Simulation {
     ) -> Option<Simulation> {
         let mut paths: Vec<PathOutcome> = shards.into_iter().flatten().collect();
         paths.sort_by_key(|p| p.path);
-        let complete = paths.len() == spec.paths
-            && paths.iter().enumerate().all(|(i, p)| p.path == i as u64);
+        let complete =
+            paths.len() == spec.paths && paths.iter().enumerate().all(|(i, p)| p.path == i as u64);
         complete.then(|| Simulation {
             spec: spec.clone(),
             protocols,
