@@ -225,6 +225,12 @@ class Snapshot:
     def __repr__(self) -> str:
         return repr(self._native)
 
+    def __reduce__(self) -> Any:
+        # Pickled as its files (snapshot.toml and positions.parquet, as `cascade gen` writes
+        # them): another process, or a Ray worker on another machine, loads an equal snapshot.
+        files, is_builtin = self._native.to_files()
+        return (_from_files, (files, is_builtin))
+
     @property
     def name(self) -> str:
         """The snapshot's name."""
@@ -281,6 +287,10 @@ class Snapshot:
         """
         sc = None if scenario is None else str(scenario)
         return StressResult(self._native.stress(sc, breakers, accounts))
+
+
+def _from_files(files: Any, is_builtin: bool) -> Snapshot:
+    return Snapshot(_native.from_files(files, is_builtin))
 
 
 def load(path: PathLike) -> Snapshot:

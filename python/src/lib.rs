@@ -124,6 +124,31 @@ impl Snapshot {
         StressRun::new(result)
     }
 
+    /// The snapshot as files, `[(name, bytes)]`: `snapshot.toml` (without accounts) and the
+    /// `positions.parquet` it names, as `cascade gen` writes them; [`from_files`] reads them back to
+    /// an equal snapshot. For pickling (a snapshot shipped to other processes). `builtin`: whether
+    /// it is the built-in system.
+    fn to_files(&self, py: Python<'_>) -> PyResult<(Files, bool)> {
+        let s = Arc::clone(&self.inner);
+        let files = py.detach(move || -> Result<Files, String> {
+            let dir = scratch_dir().map_err(|e| e.to_string())?;
+            let result = (|| {
+                let parquet = dir.join("positions.parquet");
+                cascade_io::write::write_positions_parquet(&parquet, &s)
+                    .map_err(|e| e.to_string())?;
+                let toml = cascade_io::write::snapshot_to_toml(&s, &["positions.parquet"], false);
+                let bytes = std::fs::read(&parquet).map_err(|e| e.to_string())?;
+                Ok(vec![
+                    ("snapshot.toml".to_string(), toml.into_bytes()),
+                    ("positions.parquet".to_string(), bytes),
+                ])
+            })();
+            let _ = std::fs::remove_dir_all(&dir);
+            result
+        });
+        Ok((files.map_err(input_error)?, self.builtin))
+    }
+
     /// Monte Carlo through the full cascade, as `cascade simulate`: `spec` holds its settings
     /// (the Python layer fills the defaults).
     fn simulate(
@@ -237,6 +262,61 @@ fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Snapshot> {
     })
 }
 
+/// A stress result from its JSON text (as `to_json` wrote it), e.g. one run in another process.
+#[pyfunction]
+fn stress_run_from_json(text: &str) -> PyResult<StressRun> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(input_error)?;
+    Ok(StressRun {
+        json: text.to_string(),
+        value,
+    })
+}
+
+/// Named files' bytes.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// A fresh folder in the system's temporary folder.
+fn scratch_dir() -> std::io::Result<std::path::PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "cascade-py-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The snapshot that [`Snapshot::to_files`] wrote (`builtin` as it said).
+#[pyfunction]
+fn from_files(py: Python<'_>, files: Files, builtin: bool) -> PyResult<Snapshot> {
+    let loaded = py.detach(
+        move || -> Result<(cascade_model::Snapshot, Vec<String>), String> {
+            let dir = scratch_dir().map_err(|e| e.to_string())?;
+            let result = (|| {
+                for (name, bytes) in &files {
+                    if name.contains('/') || name.contains('\\') || name.starts_with('.') {
+                        return Err(format!("{name}: not a file name"));
+                    }
+                    std::fs::write(dir.join(name), bytes).map_err(|e| e.to_string())?;
+                }
+                let (s, d) = cascade_io::load::load_snapshot(&dir.join("snapshot.toml"))
+                    .map_err(|e| e.diagnostics.to_string())?;
+                Ok((s, d.warnings().map(|w| w.to_string()).collect()))
+            })();
+            let _ = std::fs::remove_dir_all(&dir);
+            result
+        },
+    );
+    let (s, warnings) = loaded.map_err(input_error)?;
+    Ok(Snapshot {
+        inner: Arc::new(s),
+        warnings,
+        builtin,
+    })
+}
+
 /// The built-in example system (the one `cascade stress` runs with no --snapshot).
 #[pyfunction]
 fn builtin_system() -> PyResult<Snapshot> {
@@ -343,6 +423,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<simulation::SimulationRun>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(builtin_system, m)?)?;
+    m.add_function(wrap_pyfunction!(from_files, m)?)?;
+    m.add_function(wrap_pyfunction!(stress_run_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(greeks, m)?)?;
     Ok(())
 }
