@@ -23,12 +23,15 @@ from . import _native
 from ._native import InputError
 
 __all__ = [
+    "ContagionResult",
     "InputError",
     "SimulationResult",
     "SimulationSpec",
     "Snapshot",
     "StressResult",
     "builtin",
+    "clearing",
+    "debtrank",
     "greeks",
     "load",
     "__version__",
@@ -215,6 +218,58 @@ class SimulationResult:
         return self._native.to_json()
 
 
+class ContagionResult:
+    """A snapshot's contagion analysis: the document of ``cascade contagion --json``.
+
+    ``report`` (dict): the whole document; ``exposure_graph``, ``coefficients``,
+    ``concentration`` and ``debtrank`` (pandas DataFrames): its tables; ``loops`` (dict).
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self.report: Dict[str, Any] = json.loads(text)
+
+    def __repr__(self) -> str:
+        return (
+            f"<cascade.ContagionResult of {self.report['snapshot']!r}: "
+            f"{len(self.report['exposure_graph'])} edges, {len(self.report['contagion_coefficients'])} coefficients>"
+        )
+
+    def _df(self, key: str) -> "pandas.DataFrame":  # noqa: F821
+        import pandas as pd
+
+        return pd.DataFrame(self.report[key])
+
+    @property
+    def exposure_graph(self) -> "pandas.DataFrame":  # noqa: F821
+        """One row per edge: from, to, kind, asset, usd."""
+        return self._df("exposure_graph")
+
+    @property
+    def coefficients(self) -> "pandas.DataFrame":  # noqa: F821
+        """One row per (asset, protocol): the smallest drop at which the protocol has bad debt."""
+        return self._df("contagion_coefficients")
+
+    @property
+    def concentration(self) -> "pandas.DataFrame":  # noqa: F821
+        """Collateral concentration per (protocol, asset)."""
+        return self._df("concentration")
+
+    @property
+    def debtrank(self) -> "pandas.DataFrame":  # noqa: F821
+        """Each protocol's DebtRank when it alone is fully distressed."""
+        return self._df("debtrank")
+
+    @property
+    def loops(self) -> Dict[str, Any]:
+        """Recursive-leverage loops and the bad debt they carry under the loops' scenario."""
+        return self.report["loops"]
+
+    def to_json(self) -> str:
+        """The document as JSON text."""
+        return self._text
+
+
 class Snapshot:
     """A system: assets, protocols, accounts and positions. Make one with :func:`load` or
     :func:`builtin`."""
@@ -255,6 +310,13 @@ class Snapshot:
     def warnings(self) -> List[str]:
         """Warnings found while loading (as the CLI prints them)."""
         return self._native.warnings
+
+    def contagion(self, scenario: Optional[PathLike] = None) -> ContagionResult:
+        """The contagion analysis, as ``cascade contagion --json``: the exposure graph, contagion
+        coefficients (a bisection over the full cascade per asset), the loops that carry bad debt
+        under ``scenario`` (``eth-crash`` by default on the built-in system), concentration and
+        DebtRank. Releases the GIL."""
+        return ContagionResult(self._native.contagion(None if scenario is None else str(scenario)))
 
     def simulate(self, **spec: Any) -> SimulationResult:
         """Monte Carlo through the full cascade, as ``cascade simulate``: the same figures bit for
@@ -304,6 +366,89 @@ def load(path: PathLike) -> Snapshot:
 def builtin() -> Snapshot:
     """The built-in example system (the one ``cascade stress`` runs with no ``--snapshot``)."""
     return Snapshot(_native.builtin_system())
+
+
+def _matrix(m: Any) -> Tuple[List[List[float]], List[str]]:
+    """A square matrix (numpy array, nested lists or a DataFrame whose index names the nodes) as
+    rows, and its node names (empty when none are given)."""
+    names: List[str] = []
+    if hasattr(m, "index") and hasattr(m, "to_numpy"):
+        names = [str(x) for x in m.index]
+        m = m.to_numpy()
+    a = np.asarray(m, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise InputError(f"expected a square matrix, got shape {a.shape}")
+    return a.tolist(), names
+
+
+def _vector(v: Any, n: int, what: str) -> List[float]:
+    if v is None:
+        return [0.0] * n
+    a = np.asarray(v, dtype=np.float64).reshape(-1)
+    if a.shape[0] != n:
+        raise InputError(f"{what}: {a.shape[0]} values for {n} nodes")
+    return a.tolist()
+
+
+def clearing(
+    liabilities: Any,
+    external_assets: Any,
+    external_liabilities: Any = None,
+    names: Optional[Sequence[str]] = None,
+    external_recovery: float = 1.0,
+    interbank_recovery: float = 1.0,
+    shock: float = 0.0,
+) -> Dict[str, Any]:
+    """Eisenberg–Noe clearing of a network, as ``cascade clearing --json``.
+
+    ``liabilities[i][j]``: what node ``i`` owes node ``j`` (a numpy array, nested lists, or a
+    DataFrame whose index names the nodes); ``external_assets[i]``; ``external_liabilities[i]``
+    (0 by default). ``external_recovery`` and ``interbank_recovery``: the Rogers–Veraart shares a
+    defaulting node realises (1, 1: plain Eisenberg–Noe); ``shock``: share of every node's external
+    assets lost first. Returns a dict of ``payments``, ``obligations``, ``recovery``,
+    ``default_round`` (by node name), ``rounds`` and the parameters.
+    """
+    rows, found = _matrix(liabilities)
+    n = len(rows)
+    node_names = [str(x) for x in names] if names is not None else found
+    text = _native.clearing(
+        rows,
+        _vector(external_assets, n, "external_assets"),
+        _vector(external_liabilities, n, "external_liabilities"),
+        node_names,
+        (float(external_recovery), float(interbank_recovery), float(shock)),
+    )
+    return json.loads(text)
+
+
+def debtrank(
+    exposures: Any,
+    equity: Any,
+    weight: Any = None,
+    names: Optional[Sequence[str]] = None,
+    shocks: Optional[Mapping[str, float]] = None,
+    variant: str = "differential",
+) -> Dict[str, Any]:
+    """DebtRank of a network of exposures, as ``cascade debtrank --json``.
+
+    ``exposures[j][i]``: exposure of node ``j`` to node ``i`` (array, nested lists or DataFrame);
+    ``equity[j]``; ``weight[j]`` (the equity by default). With ``shocks`` ({node: fraction of
+    distress}) the run from that shock; without, every node's DebtRank when it alone is fully
+    distressed (``by_node``, highest first). ``variant``: "differential" or "original".
+    """
+    rows, found = _matrix(exposures)
+    n = len(rows)
+    node_names = [str(x) for x in names] if names is not None else found
+    w = None if weight is None else _vector(weight, n, "weight")
+    text = _native.debtrank_json(
+        rows,
+        _vector(equity, n, "equity"),
+        w,
+        node_names,
+        [(str(k), float(v)) for k, v in (shocks or {}).items()],
+        variant,
+    )
+    return json.loads(text)
 
 
 def greeks(

@@ -4,6 +4,7 @@
 //! the CLI's message: file, line and field.
 
 mod frames;
+mod network;
 mod simulation;
 
 use std::sync::Arc;
@@ -99,16 +100,7 @@ impl Snapshot {
         breakers: bool,
         accounts: bool,
     ) -> PyResult<StressRun> {
-        let name = match scenario {
-            Some(s) => s,
-            None if self.builtin => builtin::SCENARIOS[0].name.to_string(),
-            None => {
-                return Err(input_error(
-                    "scenario: name one (a scenario file, or a built-in name: eth-crash, steth-depeg, bridge-hack, usdc-depeg)",
-                ))
-            }
-        };
-        let (sc, _) = builtin::scenario_file_or_builtin(&name, &self.inner).map_err(input_error)?;
+        let sc = self.scenario(scenario)?;
         let snap = Arc::clone(&self.inner);
         let result = py.detach(move || {
             run_with_baseline(
@@ -149,6 +141,16 @@ impl Snapshot {
         Ok((files.map_err(input_error)?, self.builtin))
     }
 
+    /// The contagion analysis (exposure graph, contagion coefficients, loops under `scenario`,
+    /// concentration, DebtRank) as JSON: `cascade contagion --json`'s document. Releases the GIL.
+    #[pyo3(signature = (scenario=None))]
+    fn contagion(&self, py: Python<'_>, scenario: Option<String>) -> PyResult<String> {
+        let sc = self.scenario(scenario)?;
+        let s = Arc::clone(&self.inner);
+        let report = py.detach(move || network::contagion_report(&s, &sc));
+        serde_json::to_string_pretty(&report).map_err(input_error)
+    }
+
     /// Monte Carlo through the full cascade, as `cascade simulate`: `spec` holds its settings
     /// (the Python layer fills the defaults).
     fn simulate(
@@ -177,6 +179,26 @@ impl Snapshot {
         shards: Vec<Vec<u8>>,
     ) -> PyResult<simulation::SimulationRun> {
         self.merge_shards(spec, shards)
+    }
+}
+
+impl Snapshot {
+    /// The scenario named (a file or a built-in name), checked against this snapshot; `eth-crash`
+    /// when none is named on the built-in system.
+    fn scenario(&self, scenario: Option<String>) -> PyResult<cascade_model::Scenario> {
+        let name = match scenario {
+            Some(s) => s,
+            None if self.builtin => builtin::SCENARIOS[0].name.to_string(),
+            None => {
+                return Err(input_error(format!(
+                    "scenario: name one (a scenario file, or a built-in name: {})",
+                    builtin::scenario_names().join(", ")
+                )))
+            }
+        };
+        builtin::scenario_file_or_builtin(&name, &self.inner)
+            .map(|(sc, _)| sc)
+            .map_err(input_error)
     }
 }
 
@@ -425,6 +447,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(builtin_system, m)?)?;
     m.add_function(wrap_pyfunction!(from_files, m)?)?;
     m.add_function(wrap_pyfunction!(stress_run_from_json, m)?)?;
+    m.add_function(wrap_pyfunction!(network::clearing, m)?)?;
+    m.add_function(wrap_pyfunction!(network::debtrank_json, m)?)?;
     m.add_function(wrap_pyfunction!(greeks, m)?)?;
     Ok(())
 }

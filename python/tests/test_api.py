@@ -193,3 +193,67 @@ def test_simulation_settings_are_checked():
     ]:
         with pytest.raises(cascade.InputError, match=msg):
             s.simulate(**kw)
+
+
+def test_greeks_match_quantlib_on_random_inputs():
+    ql = pytest.importorskip("QuantLib")
+    rng = np.random.default_rng(20261207)
+    n = 1000
+    s = rng.uniform(1, 5000, n)
+    k = s * rng.uniform(0.5, 1.5, n)
+    r = rng.uniform(-0.01, 0.15, n)
+    v = rng.uniform(0.01, 2.0, n)
+    t = rng.uniform(0.01, 3.0, n)
+    kinds = np.where(rng.random(n) < 0.5, "call", "put")
+    g = cascade.greeks(s, k, r, v, t, kinds)
+    for i in range(n):
+        payoff = ql.PlainVanillaPayoff(ql.Option.Call if kinds[i] == "call" else ql.Option.Put, k[i])
+        bc = ql.BlackCalculator(payoff, s[i] * math.exp(r[i] * t[i]), v[i] * math.sqrt(t[i]), math.exp(-r[i] * t[i]))
+        want = {
+            "price": bc.value(),
+            "delta": bc.delta(s[i]),
+            "gamma": bc.gamma(s[i]),
+            "vega": bc.vega(t[i]),
+            "theta": bc.theta(s[i], t[i]),
+        }
+        for name, w in want.items():
+            assert abs(g[name][i] - w) <= 1e-9 * max(1.0, abs(w)), (i, name, g[name][i], w)
+
+
+def test_contagion_is_the_cli_document():
+    exe = cli()
+    if exe is None:
+        pytest.skip("no cascade binary built (cargo build, or CASCADE_BIN)")
+    out = subprocess.run([exe, "contagion", "--json"], check=True, capture_output=True, text=True).stdout
+    c = cascade.builtin().contagion()
+    assert c.report == json.loads(out)
+    assert set(c.coefficients.columns) >= {"asset", "protocol", "threshold_drop"}
+    assert list(c.debtrank["protocol"]) == cascade.builtin().protocols
+
+
+def test_clearing_by_hand():
+    # A owes B 10, B owes C 10; A holds 5 outside the network, B nothing: A pays its 5, so B can
+    # pay only those 5; both default in the first round, C is paid in full of what reaches it.
+    names = ["A", "B", "C"]
+    L = pd.DataFrame([[0, 10, 0], [0, 0, 10], [0, 0, 0]], index=names, columns=names)
+    r = cascade.clearing(L, [5, 0, 0])
+    assert r["payments"] == {"A": 5.0, "B": 5.0, "C": 0.0}
+    assert r["recovery"]["A"] == 0.5 and r["recovery"]["B"] == 0.5
+    assert all(r["payments"][n] <= r["obligations"][n] for n in names)
+    # Rogers–Veraart: A realises only 80% of its outside assets once it defaults.
+    rv = cascade.clearing(np.array(L), [5, 0, 0], names=names, external_recovery=0.8)
+    assert rv["payments"]["A"] == pytest.approx(4.0)
+    with pytest.raises(cascade.InputError, match="external_assets: 2 values for 3 nodes"):
+        cascade.clearing(L, [5, 0])
+
+
+def test_debtrank_by_hand():
+    # a is exposed 5 to b with equity 2 (impact min(1, 5/2) = 1); b is exposed 3 to a with equity
+    # 4 (impact 3/4); weights = equities, total 6. b alone distresses a fully: 2/6. a alone
+    # distresses b by 3/4: 4·0.75/6 = 0.5.
+    r = cascade.debtrank([[0, 5], [3, 0]], [2, 4], names=["a", "b"])
+    assert [(x["node"], x["debtrank"]) for x in r["by_node"]] == [("a", 0.5), ("b", pytest.approx(1 / 3))]
+    half = cascade.debtrank([[0, 5], [3, 0]], [2, 4], names=["a", "b"], shocks={"a": 1.0})
+    assert half["debtrank"] == pytest.approx(0.5)
+    with pytest.raises(cascade.InputError, match="variant"):
+        cascade.debtrank([[0, 5], [3, 0]], [2, 4], variant="other")
