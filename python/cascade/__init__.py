@@ -318,6 +318,34 @@ class Snapshot:
         DebtRank. Releases the GIL."""
         return ContagionResult(self._native.contagion(None if scenario is None else str(scenario)))
 
+    def calibrate(
+        self,
+        protocol: str,
+        asset: str,
+        confidence: float = 0.99,
+        budget: float = 0.01,
+        max_supply_factor: float = 4.0,
+        paths: int = 200,
+        horizon_days: float = 1.0,
+        seed: int = 1,
+        dist: str = "t",
+        dof: float = 4.0,
+        run: Any = None,
+    ) -> Optional[Dict[str, Any]]:
+        """The Monte Carlo calibration of reserve (``protocol``, ``asset``), as one entry of
+        ``cascade calibrate --json``'s ``monte_carlo`` (same defaults): by bisection, the largest
+        liquidation threshold and supply whose ``ES_confidence`` of the protocol's loss stays within
+        ``budget`` × its supplied value, and ES at LT ± 5 points. ``None`` when the reserve is not
+        collateral. ``run``: make every simulation elsewhere — a callable taking a ``Snapshot`` and
+        returning its shards (``simulate_shard`` bytes covering every path once); see
+        ``cascade.distributed.calibrate``."""
+        spec = SimulationSpec.of(paths=paths, horizon_days=horizon_days, seed=seed, dist=dist, dof=dof)
+        runner = None if run is None else (lambda native: run(Snapshot(native)))
+        text = self._native.calibrate(
+            protocol, asset, spec, (float(confidence), float(budget), float(max_supply_factor)), runner
+        )
+        return None if text is None else json.loads(text)
+
     def simulate(self, **spec: Any) -> SimulationResult:
         """Monte Carlo through the full cascade, as ``cascade simulate``: the same figures bit for
         bit for the same settings. Keywords (defaults as the CLI's): ``paths`` (1000),

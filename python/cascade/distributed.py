@@ -17,7 +17,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from . import PathLike, SimulationResult, Snapshot, StressResult, _native, load
 
-__all__ = ["shard_bounds", "simulate", "sweep"]
+__all__ = ["calibrate", "shard_bounds", "simulate", "sweep"]
 
 #: Ray's retries of a failed task (a worker that died, an exception).
 MAX_RETRIES = 3
@@ -105,3 +105,33 @@ def sweep(
 
     texts = ray.get([one.remote(ref, str(sc)) for sc in scenarios])
     return [StressResult(_native.stress_run_from_json(t)) for t in texts]
+
+
+def calibrate(
+    snapshot: Union[Snapshot, PathLike],
+    protocol: str,
+    asset: str,
+    shards: Optional[int] = None,
+    **kw: Any,
+) -> Optional[dict]:
+    """``Snapshot.calibrate`` with every simulation of the bisection run in ``shards`` Ray tasks
+    (default: the cluster's CPUs): each evaluated snapshot (the reserve at a trial threshold or
+    supply) goes to the object store once, its paths are cut into shards and merged back — the
+    result is the one-machine calibration's. ``kw``: the keywords of ``Snapshot.calibrate``."""
+    ray = _ray()
+    snap = _snapshot(snapshot)
+    n = shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    spec = {k: kw[k] for k in ("paths", "horizon_days", "seed", "dist", "dof") if k in kw}
+    spec.setdefault("paths", 200)
+    spec.setdefault("dist", "t")
+
+    @ray.remote(max_retries=MAX_RETRIES, retry_exceptions=True)
+    def shard(s: Snapshot, start: int, stop: int, spec: dict) -> bytes:
+        _maybe_fail_once()
+        return s.simulate_shard(start, stop, **spec)
+
+    def run(trial: Snapshot) -> List[bytes]:
+        ref = ray.put(trial)
+        return ray.get([shard.remote(ref, a, b, spec) for a, b in shard_bounds(spec["paths"], n)])
+
+    return snap.calibrate(protocol, asset, run=run, **kw)

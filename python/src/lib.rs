@@ -151,6 +151,21 @@ impl Snapshot {
         serde_json::to_string_pretty(&report).map_err(input_error)
     }
 
+    /// The Monte Carlo calibration of a reserve, as `cascade calibrate` (JSON, or None when the
+    /// reserve is not collateral); with `run`, its simulations are made by `run(snapshot)` (shards).
+    #[pyo3(signature = (protocol, asset, spec, levels, run=None))]
+    fn calibrate(
+        &self,
+        py: Python<'_>,
+        protocol: &str,
+        asset: &str,
+        spec: simulation::SpecArgs,
+        levels: (f64, f64, f64),
+        run: Option<Py<PyAny>>,
+    ) -> PyResult<Option<String>> {
+        self.run_calibration(py, (protocol, asset), spec, levels, run)
+    }
+
     /// Monte Carlo through the full cascade, as `cascade simulate`: `spec` holds its settings
     /// (the Python layer fills the defaults).
     fn simulate(

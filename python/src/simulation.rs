@@ -277,6 +277,123 @@ impl Snapshot {
     }
 }
 
+/// Why a calibration with a Python `run` stopped: the path model, or the Python callable.
+enum CalibrationError {
+    Path(cascade_risk::paths::PathError),
+    Python(PyErr),
+}
+
+impl From<cascade_risk::paths::PathError> for CalibrationError {
+    fn from(e: cascade_risk::paths::PathError) -> Self {
+        CalibrationError::Path(e)
+    }
+}
+
+impl CalibrationError {
+    fn into_py(self) -> PyErr {
+        match self {
+            CalibrationError::Path(e) => input_error(e),
+            CalibrationError::Python(e) => e,
+        }
+    }
+}
+
+impl Snapshot {
+    /// The Monte Carlo calibration of reserve (`protocol`, `asset`), as `cascade calibrate`:
+    /// the largest liquidation threshold and supply whose `ES_alpha` of the protocol's loss stays
+    /// within `budget_share` of its supplied value. With `run`, every simulation of the bisection is
+    /// made by `run(snapshot)` — a Python callable returning the shards of `spec`'s paths on that
+    /// snapshot (`simulate_shard` bytes, e.g. from Ray tasks) — and merged here: the result is the
+    /// same. JSON of the result, or `None` for a reserve that is not collateral.
+    pub(crate) fn run_calibration(
+        &self,
+        py: Python<'_>,
+        (protocol, asset): (&str, &str),
+        spec: SpecArgs,
+        (alpha, budget_share, max_supply_factor): (f64, f64, f64),
+        run: Option<Py<PyAny>>,
+    ) -> PyResult<Option<String>> {
+        let s = &self.inner;
+        let p = s
+            .protocol_idx(protocol)
+            .ok_or_else(|| input_error(format!("protocol: no \"{protocol}\" in the snapshot")))?;
+        let a = s
+            .asset_idx(asset)
+            .ok_or_else(|| input_error(format!("asset: no \"{asset}\" in the snapshot")))?;
+        if !(alpha > 0.5 && alpha < 1.0) {
+            return Err(input_error(format!(
+                "confidence = {alpha}, expected a confidence level in (0.5, 1)"
+            )));
+        }
+        if !(budget_share >= 0.0 && max_supply_factor >= 1.0) {
+            return Err(input_error("budget must be ≥ 0 and max_supply_factor ≥ 1"));
+        }
+        let mut spec = spec_of(s, &spec)?;
+        spec.alphas = vec![alpha];
+        let result = match run {
+            None => {
+                let s = Arc::clone(s);
+                py.detach(move || {
+                    cascade_risk::bisect::calibrate_reserve(
+                        &s,
+                        &spec,
+                        p,
+                        a,
+                        alpha,
+                        budget_share,
+                        max_supply_factor,
+                    )
+                })
+                .map_err(input_error)?
+            }
+            Some(run) => {
+                let builtin = self.builtin;
+                let mut remote = |t: &cascade_model::Snapshot,
+                                  sp: &SimulationSpec|
+                 -> Result<Simulation, CalibrationError> {
+                    let snap = Snapshot {
+                        inner: Arc::new(t.clone()),
+                        warnings: Vec::new(),
+                        builtin,
+                    };
+                    let parts: Vec<Vec<u8>> = run
+                        .call1(py, (snap,))
+                        .and_then(|v| v.extract(py))
+                        .map_err(CalibrationError::Python)?;
+                    let parts = parts
+                        .iter()
+                        .map(|b| decode(b))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| {
+                            CalibrationError::Python(input_error(
+                                "run: did not return simulate_shard bytes",
+                            ))
+                        })?;
+                    let empty = simulate_range(t, sp, 0..0, &|| {})?;
+                    Simulation::merge(sp, empty.protocols, empty.assets, empty.warnings, parts)
+                        .ok_or_else(|| {
+                            CalibrationError::Python(input_error(format!(
+                                "run: the shards must hold each path of 0..{} exactly once",
+                                sp.paths
+                            )))
+                        })
+                };
+                cascade_risk::bisect::calibrate_reserve_with(
+                    s,
+                    &spec,
+                    (p, a),
+                    (alpha, budget_share, max_supply_factor),
+                    &mut remote,
+                )
+                .map_err(CalibrationError::into_py)?
+            }
+        };
+        result
+            .map(|r| serde_json::to_string_pretty(&r).map_err(input_error))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

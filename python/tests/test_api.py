@@ -257,3 +257,23 @@ def test_debtrank_by_hand():
     assert half["debtrank"] == pytest.approx(0.5)
     with pytest.raises(cascade.InputError, match="variant"):
         cascade.debtrank([[0, 5], [3, 0]], [2, 4], variant="other")
+
+
+def test_calibration_is_the_cli_monte_carlo_entry(tmp_path):
+    exe = cli()
+    if exe is None:
+        pytest.skip("no cascade binary built (cargo build, or CASCADE_BIN)")
+    out = subprocess.run(
+        [exe, "calibrate", "--paths", "30", "--seed", "2", "--json"], check=True, capture_output=True, text=True
+    ).stdout
+    doc = json.loads(out)
+    s = cascade.builtin()
+    for entry in doc["monte_carlo"][:2]:
+        got = s.calibrate(entry["protocol"], entry["asset"], paths=30, seed=2)
+        assert got == entry
+    # A shard runner made of local shards gives the same.
+    e = doc["monte_carlo"][0]
+    three = lambda t: [t.simulate_shard(a, b, paths=30, seed=2, dist="t") for a, b in [(20, 30), (0, 7), (7, 20)]]  # noqa: E731
+    assert s.calibrate(e["protocol"], e["asset"], paths=30, seed=2, run=three) == e
+    with pytest.raises(cascade.InputError, match='protocol: no "nope"'):
+        s.calibrate("nope", "ETH")

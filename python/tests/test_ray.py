@@ -87,3 +87,11 @@ def test_sweep_returns_each_run_in_order(cluster):
     for r, n in zip(runs, names):
         assert r.to_json() == s.stress(n).to_json()
     assert list(runs[1].protocols["id"]) == s.protocols
+
+
+def test_distributed_calibration_is_the_one_machine_calibration(cluster):
+    s = cascade.builtin()
+    kw = dict(paths=40, seed=3, horizon_days=2, budget=0.002)
+    one = s.calibrate("aave-v3", "ETH", **kw)
+    assert one is not None and one["protocol"] == "aave-v3" and one["asset"] == "ETH"
+    assert cd.calibrate(s, "aave-v3", "ETH", shards=3, **kw) == one

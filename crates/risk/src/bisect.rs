@@ -13,7 +13,7 @@ use cascade_engine::Prepared;
 use cascade_model::{AssetIdx, ProtocolIdx, ProtocolParams, Side, Snapshot};
 
 use crate::paths::PathError;
-use crate::simulate::{simulate, SimulationSpec};
+use crate::simulate::{simulate, Simulation, SimulationSpec};
 
 /// Steps of each bisection (the interval shrinks 2¹² = 4096 times: under 0.03 points of LT).
 pub const BISECTION_STEPS: usize = 12;
@@ -121,13 +121,15 @@ pub fn with_supply_scaled(s: &Snapshot, p: ProtocolIdx, a: AssetIdx, f: f64) -> 
     t
 }
 
-fn protocol_es(
+/// `ES_alpha` of protocol `p`'s loss in the simulation `run` makes of `s` under `spec`.
+fn protocol_es<E>(
     s: &Snapshot,
     spec: &SimulationSpec,
     p: ProtocolIdx,
     alpha: f64,
-) -> Result<f64, PathError> {
-    let sim = simulate(s, spec, &|| {})?;
+    run: &mut dyn FnMut(&Snapshot, &SimulationSpec) -> Result<Simulation, E>,
+) -> Result<f64, E> {
+    let sim = run(s, spec)?;
     let f = sim.protocol(p);
     Ok(f.es
         .iter()
@@ -136,11 +138,11 @@ fn protocol_es(
 }
 
 /// Largest `x` in `[lo, hi]` with `ok(x)`, assuming `ok` holds below some point and fails above it.
-fn bisect_max(
+fn bisect_max<E>(
     lo: f64,
     hi: f64,
-    mut ok: impl FnMut(f64) -> Result<bool, PathError>,
-) -> Result<Option<f64>, PathError> {
+    mut ok: impl FnMut(f64) -> Result<bool, E>,
+) -> Result<Option<f64>, E> {
     if ok(hi)? {
         return Ok(Some(hi));
     }
@@ -170,6 +172,25 @@ pub fn calibrate_reserve(
     budget_share: f64,
     max_supply_factor: f64,
 ) -> Result<Option<McCalibration>, PathError> {
+    calibrate_reserve_with(
+        s,
+        spec,
+        (p, a),
+        (alpha, budget_share, max_supply_factor),
+        &mut |t: &Snapshot, sp: &SimulationSpec| simulate(t, sp, &|| {}),
+    )
+}
+
+/// [`calibrate_reserve`] with every simulation made by `run` (the same simulation, made elsewhere:
+/// e.g. in shards on a cluster, merged with [`Simulation::merge`]); `(alpha, budget_share,
+/// max_supply_factor)` as there. The result is the same whenever `run` gives `simulate`'s paths.
+pub fn calibrate_reserve_with<E: From<PathError>>(
+    s: &Snapshot,
+    spec: &SimulationSpec,
+    (p, a): (ProtocolIdx, AssetIdx),
+    (alpha, budget_share, max_supply_factor): (f64, f64, f64),
+    run: &mut dyn FnMut(&Snapshot, &SimulationSpec) -> Result<Simulation, E>,
+) -> Result<Option<McCalibration>, E> {
     let Some(lending) = s.protocols[p].lending() else {
         return Ok(None);
     };
@@ -192,14 +213,17 @@ pub fn calibrate_reserve(
         .map(|x| x.supplied.unwrap_or(0.0).max(totals[p][x.asset][0]) * prices[x.asset])
         .sum();
     let budget = budget_share * supplied_usd;
-    let es_at_lt = |lt: f64| protocol_es(&with_lt_at(s, p, a, lt, &prices), &spec, p, alpha);
-    let es_current = protocol_es(s, &spec, p, alpha)?;
+    let es_at_lt =
+        |lt: f64, run: &mut dyn FnMut(&Snapshot, &SimulationSpec) -> Result<Simulation, E>| {
+            protocol_es(&with_lt_at(s, p, a, lt, &prices), &spec, p, alpha, run)
+        };
+    let es_current = protocol_es(s, &spec, p, alpha, run)?;
     let hi = (1.0 / (1.0 + r.liquidation_bonus)).min(0.99);
-    let max_lt = bisect_max(0.01, hi, |lt| Ok(es_at_lt(lt)? <= budget))?;
+    let max_lt = bisect_max::<E>(0.01, hi, |lt| Ok(es_at_lt(lt, run)? <= budget))?;
     let current_supply = totals[p][a][0];
     let max_supply_tokens = if current_supply > 0.0 {
-        bisect_max(1.0, max_supply_factor, |f| {
-            Ok(protocol_es(&with_supply_scaled(s, p, a, f), &spec, p, alpha)? <= budget)
+        bisect_max::<E>(1.0, max_supply_factor, |f| {
+            Ok(protocol_es(&with_supply_scaled(s, p, a, f), &spec, p, alpha, run)? <= budget)
         })?
         .map(|f| f * current_supply)
     } else {
@@ -213,7 +237,7 @@ pub fn calibrate_reserve(
             if d == 0.0 && lt == r.liquidation_threshold {
                 es_current
             } else {
-                es_at_lt(lt)?
+                es_at_lt(lt, run)?
             },
         ));
     }
