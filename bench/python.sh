@@ -79,8 +79,9 @@ rng = np.random.default_rng(1)
 s = rng.uniform(50, 150, n); k = rng.uniform(50, 150, n); r = np.full(n, 0.03)
 v = rng.uniform(0.1, 1.0, n); T = rng.uniform(0.05, 2.0, n); kind = np.where(rng.random(n) < 0.5, "call", "put")
 is_call = kind == "call"
-for label, f in [("kind as strings", lambda: cascade.greeks(s, k, r, v, T, kind)),
-                 ("kind as a bool array (native call)", lambda: cascade._native.greeks(s, k, r, v, T, is_call))]:
+for label, f in [("kind an array of strings", lambda: cascade.greeks(s, k, r, v, T, kind)),
+                 ("kind a bool array (True: call)", lambda: cascade.greeks(s, k, r, v, T, is_call)),
+                 ("kind \"call\" for all", lambda: cascade.greeks(s, k, r, v, T, "call"))]:
     f()
     t = time.perf_counter(); f(); dt = time.perf_counter() - t
     print(f"greeks from Python, {n:,} options, {label}: {dt:.3f} s = {n / dt / 1e6:.1f}M options/s")

@@ -490,22 +490,35 @@ def greeks(
     """Black-76 value and Greeks of options, vectorised over numpy arrays.
 
     Every input is a number or an array; they broadcast together. ``kind`` is ``"call"`` or
-    ``"put"`` (or an array of them). Returns a dict of float64 arrays: ``price`` (per unit of the
+    ``"put"``, an array of them, or a boolean array (True: call; the fastest). Returns a dict of float64 arrays: ``price`` (per unit of the
     underlying), ``delta``, ``gamma``, ``vega`` (per unit of volatility), ``theta`` (per year).
     Contiguous float64 arrays are read in place; the GIL is released while they are computed.
     Raises :class:`InputError` naming the first option outside the model's domain.
     """
-    kinds = np.asarray(kind)
-    if kinds.dtype.kind not in "UO":
-        raise InputError(f"kind: expected 'call' or 'put', got {kinds.dtype}")
-    lower = np.char.lower(kinds.astype(str))
-    bad = ~np.isin(lower, ["call", "put"])
-    if bad.any():
-        first = str(lower.reshape(-1)[np.argmax(bad.reshape(-1))])
-        raise InputError(f"kind: {first!r}, expected 'call' or 'put'")
+    if isinstance(kind, str):
+        k = kind.lower()
+        if k not in ("call", "put"):
+            raise InputError(f"kind: {kind!r}, expected 'call' or 'put'")
+        is_call: Any = np.bool_(k == "call")
+    else:
+        kinds = np.asarray(kind)
+        if kinds.dtype == np.bool_:
+            is_call = kinds
+        elif kinds.dtype.kind in "UO":
+            call, put = kinds == "call", kinds == "put"
+            if not (call | put).all():
+                lower = np.char.lower(kinds.astype(str))
+                call, put = lower == "call", lower == "put"
+                bad = ~(call | put)
+                if bad.any():
+                    first = str(lower.reshape(-1)[np.argmax(bad.reshape(-1))])
+                    raise InputError(f"kind: {first!r}, expected 'call' or 'put'")
+            is_call = call
+        else:
+            raise InputError(f"kind: expected 'call', 'put', an array of them or of booleans (True: call), got {kinds.dtype}")
     arrays = np.broadcast_arrays(
         *(np.asarray(x, dtype=np.float64) for x in (spot, strike, rate, vol, expiry_years)),
-        lower == "call",
+        is_call,
     )
     shape = arrays[0].shape
     flat = [np.ascontiguousarray(a.reshape(-1)) for a in arrays]
