@@ -143,6 +143,11 @@ impl Coords {
         })
     }
 
+    /// Every coordinate's price (non-roots: their own, unused).
+    pub fn prices(&self, prices: &[f64]) -> Vec<f64> {
+        (0..self.count()).map(|c| self.price(prices, c)).collect()
+    }
+
     /// The angle of coordinates `r < s`... any two: `atan2(x_r, x_s)`.
     #[inline]
     pub fn angle(&self, prices: &[f64], r: usize, s: usize) -> f64 {
@@ -164,6 +169,38 @@ pub(crate) struct Coef {
 pub(crate) enum Shape {
     Few(usize, [Coef; 2]),
     Many,
+}
+
+/// Account `k`'s coefficients for every coordinate it has, in the order met.
+pub(crate) fn coefs(book: &Book, coords: &Coords, k: usize) -> Vec<Coef> {
+    let mut v: Vec<Coef> = Vec::with_capacity(4);
+    for i in book.slots(k) {
+        let slot = book.price_ix[i] as usize;
+        let coord = coords.of[slot];
+        if coord == NO_COORD {
+            continue;
+        }
+        let x = book.amount[i] * coords.mult[slot];
+        let (w, c, d) = match book.side[i] {
+            Side::Collateral if book.weight[i] > 0.0 => (x * book.weight[i], x, 0.0),
+            Side::Collateral => continue,
+            Side::Debt => (0.0, 0.0, x),
+        };
+        let at = match v.iter().position(|e| e.coord == coord) {
+            Some(j) => j,
+            None => {
+                v.push(Coef {
+                    coord,
+                    ..Default::default()
+                });
+                v.len() - 1
+            }
+        };
+        v[at].w += w;
+        v[at].c += c;
+        v[at].d += d;
+    }
+    v
 }
 
 /// Account `k`'s coefficients per coordinate.

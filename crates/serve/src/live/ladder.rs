@@ -20,6 +20,7 @@ use cascade_model::Side;
 
 use super::book::{Book, Sums};
 use super::coords::{Coef, Family};
+use super::rows::Rows;
 
 /// One account of a list.
 #[derive(Debug, Clone, Copy)]
@@ -116,6 +117,8 @@ impl LiqList {
 #[derive(Debug, Clone)]
 pub(crate) struct Grid {
     pub drops: Vec<f64>,
+    /// `drops[j] = (j + 1) / 100`.
+    percent_grid: bool,
     pub n: Vec<i64>,
     /// Debt outside the family, USD.
     pub other: Vec<f64>,
@@ -131,6 +134,10 @@ impl Grid {
         let z = drops.len();
         Grid {
             drops: drops.to_vec(),
+            percent_grid: drops
+                .iter()
+                .enumerate()
+                .all(|(j, &d)| d == (j as f64 + 1.0) / 100.0),
             n: vec![0; z],
             other: vec![0.0; z],
             fam: vec![0.0; z],
@@ -231,16 +238,52 @@ impl ScanCtx<'_> {
                 }
             }
         }
-        let py = self.prices[y];
-        if !(exposure > 0.0 && py > 0.0) {
-            return;
-        }
-        let key = py * (1.0 - (s.weighted - debt) / exposure);
-        if !key.is_finite() || key <= 0.0 || key > py {
-            return;
-        }
-        let g = &mut out[p];
-        let j0 = g.drops.partition_point(|&d| py * (1.0 - d) >= key);
+        bucket_account(
+            &mut out[p],
+            self.prices[y],
+            s.weighted,
+            debt,
+            exposure,
+            family_debt,
+        );
+    }
+}
+
+/// Adds an account to its protocol's grid `g` by its liquidation price `p_Y·(1 − (W − D)/K)`
+/// (module doc): `exposure` is `K`, `family_debt` its debt in the family, USD.
+#[inline]
+pub(crate) fn bucket_account(
+    g: &mut Grid,
+    py: f64,
+    weighted: f64,
+    debt: f64,
+    exposure: f64,
+    family_debt: f64,
+) {
+    if !(debt > 0.0 && exposure > 0.0 && py > 0.0) {
+        return;
+    }
+    let margin = (weighted - debt) / exposure;
+    let key = py * (1.0 - margin);
+    if !key.is_finite() || key <= 0.0 || key > py {
+        return;
+    }
+    let n = g.drops.len();
+    // The first drop whose price is below the key: found from the margin's percent on a grid of
+    // whole percents, then settled by the comparison itself.
+    let above = |j: usize| py * (1.0 - g.drops[j]) >= key;
+    let mut j0 = if g.percent_grid {
+        ((margin * 100.0).floor().max(0.0) as usize).min(n)
+    } else {
+        g.drops.partition_point(|&d| py * (1.0 - d) >= key)
+    };
+    while j0 > 0 && !above(j0 - 1) {
+        j0 -= 1;
+    }
+    while j0 < n && above(j0) {
+        j0 += 1;
+    }
+    if j0 < n {
         g.bucket(j0, 1.0, debt - family_debt, family_debt);
     }
 }
@@ -254,6 +297,19 @@ pub(crate) fn entry_of(y: Coef, o: Coef, rho: f64, k: u32, gen: u32) -> LiqEntry
         dy: y.d,
         dor: o.d,
     }
+}
+
+/// Row `r`'s contribution to the grids of coordinate `y` (`x`: coordinate prices).
+#[inline]
+pub(crate) fn rows_entry(rows: &Rows, r: usize, y: usize, x: &[f64], g: &mut [Grid]) {
+    if rows.acct[r] == u32::MAX {
+        return;
+    }
+    let s = rows.sums(r, x);
+    let (wy, dy) = rows.in_coord(r, y as u32);
+    let xy = x[y];
+    let p = rows.proto[r] as usize;
+    bucket_account(&mut g[p], xy, s.weighted, s.debt, (wy - dy) * xy, dy * xy);
 }
 
 /// The ladder's drops: every 1% up to [`super::LADDER_CURVE_MAX_PERCENT`] (the headline points are
@@ -311,13 +367,23 @@ impl super::Live {
                 }
                 return out;
             }
-            let mut seen = vec![0u64; self.book.accounts().div_ceil(64)];
-            for &(k, g) in &keys.brute[y].list {
-                if keys.gen[k as usize] == g && keys.many[k as usize] {
-                    super::set_bit(&mut seen, k as usize);
+            let x = self.coords.prices(&self.pricing.prices);
+            let rows = &keys.rows;
+            let parts: Vec<Vec<Grid>> = rows.by_coord[y]
+                .par_chunks(CHUNK)
+                .map(|part| {
+                    let mut g: Vec<Grid> = (0..np).map(|_| Grid::new(drops)).collect();
+                    for &r in part {
+                        rows_entry(rows, r as usize, y, &x, &mut g);
+                    }
+                    g
+                })
+                .collect();
+            for part in &parts {
+                for (o, p) in out.iter_mut().zip(part) {
+                    o.absorb(p);
                 }
             }
-            ctx.scan(y, &ascending(&seen), &mut out);
         } else {
             let mut seen = vec![0u64; self.book.accounts().div_ceil(64)];
             for &a in &self.family.members[y] {

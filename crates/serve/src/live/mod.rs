@@ -26,11 +26,14 @@ mod ladder;
 mod pricing;
 mod reprice;
 mod resolve;
+mod rows;
 mod snapshot;
 mod views;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bins;
 
 use std::collections::HashMap;
 

@@ -11,8 +11,9 @@ use rayon::prelude::*;
 use super::agg::{bin_of, NO_BIN};
 use super::bands::{BruteList, PairBands};
 use super::book::Book;
-use super::coords::{keying, liquidation_ratio, shape, Coords, Keying, Shape, NO_COORD};
+use super::coords::{coefs, keying, liquidation_ratio, shape, Coords, Keying, Shape, NO_COORD};
 use super::ladder::{ascending, entry_of, Grid, LiqList, CHUNK};
+use super::rows::{bin_from_row, Rows};
 use super::{set_bit, side_ix, Live, Rules};
 
 const NONE: u32 = u32::MAX;
@@ -38,6 +39,10 @@ pub(crate) struct KeyState {
     pub brute: Vec<BruteList>,
     /// Per (dropping coordinate `y`, other `o`, protocol): `(y·C + o)·P + p`.
     pub lists: Vec<LiqList>,
+    /// The accounts with more than two coordinates that are checked at every move, as rows.
+    pub rows: Rows,
+    /// Per account: its row (`NONE`: none).
+    pub row_of: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,6 +58,7 @@ impl KeyState {
             pairs: vec![PairBands::default(); coords * coords],
             brute: vec![BruteList::default(); coords],
             lists: vec![LiqList::default(); coords * coords * protocols],
+            rows: Rows::new(coords),
             ..Default::default()
         }
     }
@@ -64,6 +70,7 @@ impl KeyState {
         self.mode.resize(n, Mode::Static);
         self.liq_at.resize(n, (NONE, NONE));
         self.liq_gen.resize(n, 0);
+        self.row_of.resize(n, NONE);
     }
 }
 
@@ -82,6 +89,10 @@ fn coords_of(book: &Book, coords: &Coords, k: usize) -> Vec<u32> {
     }
     v
 }
+
+/// What a chunk of rows gives: `(row, account, new bin)` of the rows whose bin changed, and the
+/// chunk's ladder grids.
+type RowsPart = (Vec<(u32, u32, u8)>, Vec<Grid>);
 
 /// What a recomputation of one account gives.
 struct Fresh {
@@ -130,6 +141,10 @@ impl Live {
                 pb.lo.died();
                 pb.hi.died();
             }
+            Mode::Brute if self.keys.row_of[k] != NONE => {
+                self.keys.rows.remove(self.keys.row_of[k]);
+                self.keys.row_of[k] = NONE;
+            }
             Mode::Brute => {
                 for x in coords_of(&self.book, &self.coords, k) {
                     if (x as usize) < c {
@@ -162,6 +177,13 @@ impl Live {
                     pb.hi.push(hi, k as u32, gen);
                 }
                 self.keys.mode[k] = Mode::Band(pair as u32);
+            }
+            Keying::Brute if self.keys.many[k] => {
+                let p = self.accounts.protocol[k];
+                let cs = coefs(&self.book, &self.coords, k);
+                let row = self.keys.rows.add(k as u32, p, self.book.bin[k], &cs);
+                self.keys.row_of[k] = row;
+                self.keys.mode[k] = Mode::Brute;
             }
             Keying::Brute => {
                 for x in coords_of(&self.book, &self.coords, k) {
@@ -266,6 +288,17 @@ impl Live {
 
     /// Merges every due buffer (all of them if `force`).
     pub(crate) fn merge_all(&mut self, force: bool) {
+        if self.keys.rows.due() {
+            let old = std::mem::replace(&mut self.keys.rows, Rows::new(self.coords.count()));
+            for r in 0..old.acct.len() {
+                let k = old.acct[r];
+                if k != NONE {
+                    let cs = coefs(&self.book, &self.coords, k as usize);
+                    let row = self.keys.rows.add(k, old.proto[r], old.bin[r], &cs);
+                    self.keys.row_of[k as usize] = row;
+                }
+            }
+        }
         let KeyState {
             gen,
             pairs,
@@ -332,25 +365,10 @@ impl Live {
                 pb.theta = t1;
             }
         }
-        // The accounts checked at every move: straight from the list when one moved coordinate
-        // has any (no account is twice in a list), else gathered in the bits with the others.
-        let live_in = |b: &BruteList| b.list.iter().any(|&(k, g)| gen[k as usize] == g);
-        let lists: Vec<usize> = (0..c).filter(|&x| moved[x] && live_in(&brute[x])).collect();
-        let direct = (lists.len() == 1).then(|| lists[0]);
-        let mut checked: Vec<u32> = Vec::new();
-        match direct {
-            Some(y) => checked.extend(
-                brute[y]
-                    .list
-                    .iter()
-                    .filter(|&&(k, g)| gen[k as usize] == g)
-                    .map(|&(k, _)| k),
-            ),
-            None => {
-                for &x in &lists {
-                    for &(k, g) in &brute[x].list {
-                        add(k, g);
-                    }
+        for x in 0..c {
+            if moved[x] {
+                for &(k, g) in &brute[x].list {
+                    add(k, g);
                 }
             }
         }
@@ -366,50 +384,98 @@ impl Live {
             })
             .collect();
         self.settle(&banded, fresh);
-        // With one list, also the ladder of its coordinate for the accounts that only a pass
-        // reaches (more than two coordinates), from the same sums.
-        let ladder_y = direct.filter(|&y| y < self.pricing.assets());
+        self.reprice_rows(&moved);
+    }
+
+    /// The rows' part of a price pass: the rows of the moved coordinate (of every row with a moved
+    /// coordinate if several moved), their bins, and with one moved coordinate its ladder's grid
+    /// for these accounts, in fixed-size chunks merged in order.
+    fn reprice_rows(&mut self, moved: &[bool]) {
+        let rows = &self.keys.rows;
+        let with_rows: Vec<usize> = (0..moved.len())
+            .filter(|&x| moved[x] && !rows.by_coord[x].is_empty())
+            .collect();
+        let single = (with_rows.len() == 1).then(|| with_rows[0]);
+        let all: Vec<u32>;
+        let list: &[u32] = match single {
+            Some(y) => &rows.by_coord[y],
+            None if with_rows.is_empty() => &[],
+            None => {
+                all = (0..rows.acct.len() as u32).collect();
+                &all
+            }
+        };
+        let ladder_y = single.filter(|&y| y < self.pricing.assets());
+        let x = self.coords.prices(&self.pricing.prices);
         let drops = super::ladder::standard_drops();
-        let ctx = self.scan_ctx();
         let np = self.rules.len();
-        let parts: Vec<(Vec<Fresh>, Vec<Grid>)> = checked
+        let rule: Vec<Option<cascade_model::HealthFactorRule>> = self
+            .rules
+            .iter()
+            .map(|r| match r {
+                Rules::Lending { rule, .. } => Some(*rule),
+                _ => None,
+            })
+            .collect();
+        let parts: Vec<RowsPart> = list
             .par_chunks(CHUNK)
             .map(|part| {
                 let mut grids: Vec<Grid> = match ladder_y {
                     Some(_) => (0..np).map(|_| Grid::new(&drops)).collect(),
                     None => Vec::new(),
                 };
-                let fresh = part
-                    .iter()
-                    .map(|&k| {
-                        let k = k as usize;
-                        if !self.keys.many[k] {
-                            return self.fresh(k, shape(&self.book, &self.coords, k));
-                        }
-                        let p = self.accounts.protocol[k] as usize;
-                        let s = self.book.sums(k, &self.pricing.prices);
-                        if let Some(y) = ladder_y {
-                            ctx.entry(y, k, &s, &mut grids);
-                        }
-                        let hf = self.rules[p].health(s.weighted, s.collateral_weighted, s.debt);
-                        Fresh {
-                            bin: bin_of(hf),
-                            keying: Keying::Brute,
-                        }
-                    })
-                    .collect();
-                (fresh, grids)
+                let mut bins = Vec::new();
+                for &r in part {
+                    let r = r as usize;
+                    let k = rows.acct[r];
+                    if k == NONE {
+                        continue;
+                    }
+                    if single.is_none() && !rows.has_any(r, moved) {
+                        continue;
+                    }
+                    let p = rows.proto[r] as usize;
+                    let s = rows.sums(r, &x);
+                    let hf = self.rules[p].health(s.weighted, s.collateral_weighted, s.debt);
+                    let bin =
+                        bin_from_row(hf, &s, rule[p]).unwrap_or_else(|| self.bin_now(k as usize));
+                    if bin != rows.bin[r] {
+                        bins.push((r as u32, k, bin));
+                    }
+                    if let Some(y) = ladder_y {
+                        let (wy, dy) = rows.in_coord(r, y as u32);
+                        let xy = x[y];
+                        super::ladder::bucket_account(
+                            &mut grids[p],
+                            xy,
+                            s.weighted,
+                            s.debt,
+                            (wy - dy) * xy,
+                            dy * xy,
+                        );
+                    }
+                }
+                (bins, grids)
             })
             .collect();
         let mut grids: Vec<Grid> = (0..np).map(|_| Grid::new(&drops)).collect();
-        let mut fresh = Vec::with_capacity(checked.len());
-        for (f, g) in parts {
-            fresh.extend(f);
+        for (bins, g) in parts {
+            for (r, k, bin) in bins {
+                let k = k as usize;
+                self.keys.rows.bin[r as usize] = bin;
+                let old_bin = self.book.bin[k];
+                if bin != old_bin {
+                    let p = self.accounts.protocol[k] as usize;
+                    let agg = &mut self.agg[p];
+                    agg.count(old_bin, -1.0, Self::positions(&self.book, k));
+                    agg.count(bin, 1.0, Self::positions(&self.book, k));
+                    self.book.bin[k] = bin;
+                }
+            }
             for (o, p) in grids.iter_mut().zip(&g) {
                 o.absorb(p);
             }
         }
-        self.settle(&checked, fresh);
         self.many_ladder = ladder_y.map(|y| (y, grids));
     }
 

@@ -21,18 +21,18 @@ fn builtin() -> Snapshot {
     }
 }
 
-fn generated(accounts: usize, seed: u64) -> Snapshot {
+pub(super) fn generated(accounts: usize, seed: u64) -> Snapshot {
     cascade_gen::generate(&builtin(), accounts, seed)
 }
 
-fn live(s: Snapshot) -> Live {
+pub(super) fn live(s: Snapshot) -> Live {
     match Live::new(s) {
         Ok(l) => l,
         Err(e) => panic!("{e}"),
     }
 }
 
-fn rel(a: f64, b: f64) -> f64 {
+pub(super) fn rel(a: f64, b: f64) -> f64 {
     if a == b {
         0.0
     } else {
@@ -50,7 +50,7 @@ fn bits(x: &[f64]) -> Vec<u64> {
     x.iter().map(|v| v.to_bits()).collect()
 }
 
-fn apply(l: &mut Live, changes: &[Change]) {
+pub(super) fn apply(l: &mut Live, changes: &[Change]) {
     let batch: Vec<Resolved> = changes
         .iter()
         .map(|c| l.resolve(c).unwrap_or_else(|e| panic!("{c:?}: {e}")))
@@ -58,7 +58,7 @@ fn apply(l: &mut Live, changes: &[Change]) {
     l.apply(&batch);
 }
 
-fn price(asset: &str, p: f64) -> Change {
+pub(super) fn price(asset: &str, p: f64) -> Change {
     Change::Price {
         asset: asset.into(),
         price: p,
@@ -92,7 +92,7 @@ fn scratch_health(l: &Live) -> Vec<Option<f64>> {
 
 /// The live health factors equal the from-scratch ones to 1e-12 relative (both infinite without
 /// debt), for every lending account and vault.
-fn assert_health_matches(l: &Live) -> usize {
+pub(super) fn assert_health_matches(l: &Live) -> usize {
     let scratch = scratch_health(l);
     let mut checked = 0;
     for (k, h) in scratch.iter().enumerate() {
@@ -205,7 +205,7 @@ fn brute_ladder(s: &Snapshot, prices: &[f64], y: usize, d: f64) -> (u64, f64) {
 }
 
 /// The ladder of every asset at several drops equals the brute force.
-fn assert_ladders_match(l: &Live, drops: &[f64]) {
+pub(super) fn assert_ladders_match(l: &Live, drops: &[f64]) {
     let s = l.snapshot();
     let prices = l.prices().to_vec();
     let total_debt = l.summary().debt_usd.max(1.0);
@@ -231,7 +231,7 @@ fn assert_ladders_match(l: &Live, drops: &[f64]) {
 }
 
 /// The summary's figures against a recomputation from the positions.
-fn assert_summary_matches(l: &Live) {
+pub(super) fn assert_summary_matches(l: &Live) {
     let sm = l.summary();
     let s = l.snapshot();
     let prices = l.prices();
@@ -346,7 +346,7 @@ fn health_matches_on_a_generated_system_after_updates() {
 /// An account of a test system: its id, its collateral and its debt, (asset, amount) each.
 type TestAccount<'a> = (&'a str, &'a [(&'a str, f64)], &'a [(&'a str, f64)]);
 
-fn two_asset_system(accounts: &[TestAccount]) -> Snapshot {
+pub(super) fn two_asset_system(accounts: &[TestAccount]) -> Snapshot {
     let mut sys = System::new()
         .eth(2000.0)
         .usdc()
@@ -790,7 +790,7 @@ fn live_is_send_and_sync() {
 
 /// Random changes to a generated system: price moves of the exogenous assets, position changes of
 /// existing and new accounts (lending and CDP), closes; applied in random batches.
-fn random_changes(l: &Live, ops: &[(u8, u32, u8, u8, bool, f64)]) -> Vec<Change> {
+pub(super) fn random_changes(l: &Live, ops: &[(u8, u32, u8, u8, bool, f64)]) -> Vec<Change> {
     let s = &l.base;
     let exo: Vec<usize> = (0..s.assets.len())
         .filter(|&a| s.assets[a].kind.is_exogenous())
@@ -892,181 +892,4 @@ proptest! {
         prop_assert!(Live::from_bytes(&base, &framed).is_err());
         let _ = Live::from_bytes(&base, &bytes);
     }
-}
-
-/// Every account's bin, the histograms (accounts and debt per bin), the accounts below 1 and their
-/// totals, against a recomputation of every account from its positions at the current prices; and
-/// the summary and ladders against a state built afresh from the snapshot.
-fn assert_bins_match(l: &Live) {
-    let prices = l.prices().to_vec();
-    let np = l.rules.len();
-    let mut count = vec![[0u64; HF_BINS]; np];
-    let mut debt = vec![[0.0f64; HF_BINS]; np];
-    let mut below = BelowOne::default();
-    for k in 0..l.accounts() {
-        let p = l.accounts.protocol[k] as usize;
-        let (s, hf) = l.sums_and_health(k);
-        let bin = if l.book.len[k] == 0 || !l.rules[p].tracked() {
-            agg::NO_BIN
-        } else {
-            agg::bin_of(hf)
-        };
-        assert_eq!(
-            l.book.bin[k], bin,
-            "account {k} ({}): bin {} kept, {bin} from scratch (HF {hf})",
-            l.accounts.id[k], l.book.bin[k]
-        );
-        if bin != agg::NO_BIN {
-            count[p][bin as usize] += 1;
-            debt[p][bin as usize] += s.debt;
-        }
-        if bin == 0 {
-            below.accounts += 1;
-            below.debt_usd += s.debt;
-            below.collateral_usd += s.collateral;
-        }
-    }
-    let scale = l.summary().debt_usd.max(1.0);
-    for v in l.protocols() {
-        let p = l.protocol_ids[&v.totals.id];
-        for (b, h) in v.histogram.iter().enumerate() {
-            assert_eq!(h.accounts, count[p][b], "{} bin {b}", v.totals.id);
-            assert!(
-                (h.debt_usd - debt[p][b]).abs() <= 1e-9 * scale,
-                "{} bin {b}: debt {} kept, {} from scratch",
-                v.totals.id,
-                h.debt_usd,
-                debt[p][b]
-            );
-        }
-    }
-    let sm = l.summary();
-    assert_eq!(sm.below_one.accounts, below.accounts);
-    assert!((sm.below_one.debt_usd - below.debt_usd).abs() <= 1e-9 * scale);
-    assert!((sm.below_one.collateral_usd - below.collateral_usd).abs() <= 1e-9 * scale);
-    let _ = prices;
-    // A state built afresh from the snapshot has the same figures.
-    let fresh = live(l.snapshot());
-    let fs = fresh.summary();
-    assert_eq!(fs.below_one.accounts, sm.below_one.accounts);
-    assert!(rel(fs.collateral_usd, sm.collateral_usd) < 1e-12);
-    assert!(rel(fs.debt_usd, sm.debt_usd) < 1e-12);
-    for asset in ["ETH", "WBTC", "USDC", "stETH"] {
-        let (a, b) = (l.ladder(asset), fresh.ladder(asset));
-        let (Some(a), Some(b)) = (a, b) else {
-            continue;
-        };
-        for (x, y) in a.curve.iter().zip(&b.curve) {
-            assert_eq!(x.accounts, y.accounts, "{asset} at {}", x.drop);
-            assert!((x.debt_usd - y.debt_usd).abs() <= 1e-9 * scale);
-        }
-    }
-}
-
-/// Seeded walk: single-asset moves (the bands' path), now and then a batch moving several assets
-/// or changing positions, checked against brute force along the way.
-fn walk(mut l: Live, seed: u64, steps: usize, step_size: f64) -> Live {
-    let exo: Vec<usize> = (0..l.base.assets.len())
-        .filter(|&a| l.base.assets[a].kind.is_exogenous())
-        .collect();
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        (rng >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let reference: Vec<f64> = l.pricing.base.clone();
-    for step in 0..steps {
-        let mut changes = Vec::new();
-        let multi = step % 9 == 8;
-        for (i, &y) in exo.iter().enumerate() {
-            if multi || i == step % exo.len() {
-                let p = l.pricing.base[y] * (1.0 + step_size * (2.0 * next() - 1.0));
-                let p = p.clamp(0.5 * reference[y], 1.5 * reference[y]);
-                changes.push(price(&l.base.assets[y].id, p));
-            }
-        }
-        if step % 7 == 3 {
-            let ops: Vec<(u8, u32, u8, u8, bool, f64)> = (0..6)
-                .map(|_| {
-                    (
-                        4 + (next() * 6.0) as u8,
-                        (next() * 1e9) as u32,
-                        (next() * 255.0) as u8,
-                        (next() * 255.0) as u8,
-                        next() < 0.5,
-                        next(),
-                    )
-                })
-                .collect();
-            changes.extend(random_changes(&l, &ops));
-        }
-        let batch: Vec<Resolved> = changes.iter().filter_map(|c| l.resolve(c).ok()).collect();
-        l.apply(&batch);
-        if step % 25 == 24 {
-            assert_bins_match(&l);
-        }
-    }
-    assert_bins_match(&l);
-    assert_ladders_match(&l, &[0.0, 0.03, 0.1, 0.25, 0.5]);
-    l
-}
-
-#[test]
-fn bins_histograms_and_ladders_match_brute_force_along_a_walk() {
-    let l = walk(live(generated(2000, 21)), 1, 150, 0.04);
-    assert_health_matches(&l);
-    assert_summary_matches(&l);
-}
-
-#[test]
-fn bins_match_under_the_aave_v3_rule_along_a_walk() {
-    let mut s = generated(1500, 8);
-    for p in &mut s.protocols {
-        if let ProtocolParams::Lending(lp) = &mut p.params {
-            lp.health_factor_rule = HealthFactorRule::AaveV3;
-        }
-    }
-    walk(live(s), 2, 120, 0.03);
-}
-
-#[test]
-fn a_price_at_zero_and_back_recomputes_everything() {
-    let mut l = live(generated(800, 4));
-    apply(&mut l, &[price("WBTC", 0.0)]);
-    assert!(l.degenerate);
-    assert_bins_match(&l);
-    assert_ladders_match(&l, &[0.1, 0.3]);
-    apply(&mut l, &[price("ETH", 1900.0)]);
-    assert_bins_match(&l);
-    apply(&mut l, &[price("WBTC", 58_000.0)]);
-    assert!(!l.degenerate);
-    let l = walk(l, 3, 40, 0.05);
-    assert_health_matches(&l);
-}
-
-#[test]
-fn bands_by_hand() {
-    // One account, 10 ETH (LT 0.825 at 2,000: W = 16,500) against 12,000 USDC: HF = 1.375, bin
-    // [1.25, 1.5). It leaves the bin below ETH = 12,000·1.25/8.25 = 1,818.18 and above
-    // 12,000·1.5/8.25 = 2,181.82: a move to 1,820 recomputes nothing, to 1,815 moves it.
-    let mut l = live(two_asset_system(&[(
-        "a",
-        &[("ETH", 10.0)],
-        &[("USDC", 12_000.0)],
-    )]));
-    let k = l.find(0, "a").map_or(usize::MAX, |k| k as usize);
-    let bin = |l: &Live| l.book.bin[k];
-    assert_eq!(bin(&l), 4);
-    apply(&mut l, &[price("ETH", 1820.0)]);
-    assert_eq!(bin(&l), 4);
-    apply(&mut l, &[price("ETH", 1815.0)]);
-    assert_eq!(bin(&l), 3);
-    apply(&mut l, &[price("ETH", 2185.0)]);
-    assert_eq!(bin(&l), 5);
-    // USDC at 1.01 moves the ratio the other way: 16,500·(2185/2000)/(12,000·1.01) = 1.487.
-    apply(&mut l, &[price("USDC", 1.01)]);
-    assert_eq!(bin(&l), 4);
-    assert_bins_match(&l);
 }
