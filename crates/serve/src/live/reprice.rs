@@ -15,6 +15,7 @@ use super::coords::{coefs, keying, liquidation_ratio, shape, Coords, Keying, Sha
 use super::ladder::{ascending, entry_of, Grid, LiqList, CHUNK};
 use super::rows::{bin_from_row, Rows};
 use super::{set_bit, side_ix, Live, Rules};
+use cascade_model::HealthFactorRule;
 
 const NONE: u32 = u32::MAX;
 
@@ -409,7 +410,7 @@ impl Live {
         let x = self.coords.prices(&self.pricing.prices);
         let drops = super::ladder::standard_drops();
         let np = self.rules.len();
-        let rule: Vec<Option<cascade_model::HealthFactorRule>> = self
+        let rule: Vec<Option<HealthFactorRule>> = self
             .rules
             .iter()
             .map(|r| match r {
@@ -435,15 +436,20 @@ impl Live {
                         continue;
                     }
                     let p = rows.proto[r] as usize;
-                    let s = rows.sums(r, &x);
-                    let hf = self.rules[p].health(s.weighted, s.collateral_weighted, s.debt);
+                    let (s, wy, dy) = rows.sums_with(r, &x, ladder_y.unwrap_or(usize::MAX) as u32);
+                    let hf = match rule[p] {
+                        Some(HealthFactorRule::AaveV3) => {
+                            self.rules[p].health(s.weighted, s.collateral_weighted, s.debt)
+                        }
+                        _ if s.debt > 0.0 => s.weighted / s.debt,
+                        _ => f64::INFINITY,
+                    };
                     let bin =
                         bin_from_row(hf, &s, rule[p]).unwrap_or_else(|| self.bin_now(k as usize));
                     if bin != rows.bin[r] {
                         bins.push((r as u32, k, bin));
                     }
                     if let Some(y) = ladder_y {
-                        let (wy, dy) = rows.in_coord(r, y as u32);
                         let xy = x[y];
                         super::ladder::bucket_account(
                             &mut grids[p],

@@ -104,6 +104,31 @@ impl Rows {
         s
     }
 
+    /// Row `r`'s sums at coordinate prices `x`, and its weighted collateral and debt in coordinate
+    /// `y` (coordinate units; zeros if it has none), in one pass.
+    #[inline]
+    pub fn sums_with(&self, r: usize, x: &[f64], y: u32) -> (RowSums, f64, f64) {
+        let (a, n) = (self.at[r] as usize, self.n[r] as usize);
+        let mut s = RowSums {
+            weighted: 0.0,
+            collateral_weighted: 0.0,
+            debt: 0.0,
+        };
+        let (mut wy, mut dy) = (0.0, 0.0);
+        for i in a..a + n {
+            let c = self.coord[i];
+            let p = x[c as usize];
+            s.weighted += self.w[i] * p;
+            s.collateral_weighted += self.c[i] * p;
+            s.debt += self.d[i] * p;
+            if c == y {
+                wy = self.w[i];
+                dy = self.d[i];
+            }
+        }
+        (s, wy, dy)
+    }
+
     /// Whether row `r` has a coordinate `x` with `moved[x]`.
     #[inline]
     pub fn has_any(&self, r: usize, moved: &[bool]) -> bool {
