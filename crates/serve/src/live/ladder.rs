@@ -260,8 +260,14 @@ pub(crate) fn bucket_account(
     exposure: f64,
     family_debt: f64,
 ) {
-    if !(debt > 0.0 && exposure > 0.0 && py > 0.0) {
+    if !(debt > 0.0 && exposure > 0.0 && py > 0.0) || weighted < debt {
         return;
+    }
+    // Beyond the last drop by more than any rounding: no point of the grid reaches it.
+    if let Some(&last) = g.drops.last() {
+        if weighted - debt > (last + 1e-6) * exposure {
+            return;
+        }
     }
     let margin = (weighted - debt) / exposure;
     let key = py * (1.0 - margin);
@@ -302,13 +308,12 @@ pub(crate) fn entry_of(y: Coef, o: Coef, rho: f64, k: u32, gen: u32) -> LiqEntry
 /// Row `r`'s contribution to the grids of coordinate `y` (`x`: coordinate prices).
 #[inline]
 pub(crate) fn rows_entry(rows: &Rows, r: usize, y: usize, x: &[f64], g: &mut [Grid]) {
-    if rows.acct[r] == u32::MAX {
+    if rows.acct(r) == u32::MAX {
         return;
     }
-    let s = rows.sums(r, x);
-    let (wy, dy) = rows.in_coord(r, y as u32);
+    let (s, wy, dy) = rows.sums_with(r, x, y as u32);
     let xy = x[y];
-    let p = rows.proto[r] as usize;
+    let p = rows.proto(r) as usize;
     bucket_account(&mut g[p], xy, s.weighted, s.debt, (wy - dy) * xy, dy * xy);
 }
 

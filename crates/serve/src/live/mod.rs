@@ -1,12 +1,13 @@
 //! The live state of `cascade serve` (docs/serve-live.md): a snapshot kept current as price updates
 //! and position changes stream in, with its risk recomputed incrementally.
 //!
-//! A price update recomputes only the accounts that hold the asset or an asset priced from it (an
-//! index from asset to holders); a position change only its account. Kept current after every
-//! batch: each account's sums and health, the health-factor histogram and the open accounts of each
-//! protocol, the set of accounts with `HF < 1`, and token totals per protocol, asset and side. Per
-//! asset, a sorted liquidation-price index ([`index`]) answers "debt liquidatable if the asset drops
-//! by d" by binary search: the liquidation ladder ([`Live::ladder`]).
+//! Kept current after every batch: each account's health-factor bin, and per protocol the accounts
+//! and the tokens (per asset and side) of each bin, the open accounts and token totals; the USD
+//! figures are those tokens at the current prices. A price update recomputes the accounts whose
+//! bin it may change: those whose price band it leaves (`coords`, `bands`) and those with more
+//! than two price coordinates (`rows`); a position change only its account (`reprice`). The
+//! liquidation ladder ([`Live::ladder`]) reads lists keyed by ratios no price changes plus a pass
+//! over the accounts with more coordinates (`ladder`).
 //!
 //! Health is incremental for lending pools (the pool's rule, e-mode and isolation mode as
 //! `cascade_protocols::lending::LendingPool` resolves them) and CDP vaults (`CR / LR`, debt at par).

@@ -18,6 +18,8 @@ use super::{set_bit, side_ix, Live, Rules};
 use cascade_model::HealthFactorRule;
 
 const NONE: u32 = u32::MAX;
+/// Accounts per chunk when recomputing banded accounts (fewer and costlier than rows).
+const BANDED_CHUNK: usize = 256;
 
 /// How each account is keyed, and the structures that key them.
 #[derive(Debug, Clone, Default)]
@@ -291,11 +293,11 @@ impl Live {
     pub(crate) fn merge_all(&mut self, force: bool) {
         if self.keys.rows.due() {
             let old = std::mem::replace(&mut self.keys.rows, Rows::new(self.coords.count()));
-            for r in 0..old.acct.len() {
-                let k = old.acct[r];
+            for r in 0..old.len() {
+                let k = old.acct(r);
                 if k != NONE {
                     let cs = coefs(&self.book, &self.coords, k as usize);
-                    let row = self.keys.rows.add(k, old.proto[r], old.bin[r], &cs);
+                    let row = self.keys.rows.add(k, old.proto(r), old.bin(r), &cs);
                     self.keys.row_of[k as usize] = row;
                 }
             }
@@ -376,7 +378,7 @@ impl Live {
         let banded = ascending(&cand);
         self.scratch = cand;
         let fresh: Vec<Fresh> = banded
-            .par_chunks(CHUNK)
+            .par_chunks(BANDED_CHUNK)
             .flat_map_iter(|part| {
                 part.iter().map(|&k| {
                     let sh = shape(&self.book, &self.coords, k as usize);
@@ -402,7 +404,7 @@ impl Live {
             Some(y) => &rows.by_coord[y],
             None if with_rows.is_empty() => &[],
             None => {
-                all = (0..rows.acct.len() as u32).collect();
+                all = (0..rows.len() as u32).collect();
                 &all
             }
         };
@@ -428,14 +430,14 @@ impl Live {
                 let mut bins = Vec::new();
                 for &r in part {
                     let r = r as usize;
-                    let k = rows.acct[r];
+                    let k = rows.acct(r);
                     if k == NONE {
                         continue;
                     }
                     if single.is_none() && !rows.has_any(r, moved) {
                         continue;
                     }
-                    let p = rows.proto[r] as usize;
+                    let p = rows.proto(r) as usize;
                     let (s, wy, dy) = rows.sums_with(r, &x, ladder_y.unwrap_or(usize::MAX) as u32);
                     let hf = match rule[p] {
                         Some(HealthFactorRule::AaveV3) => {
@@ -446,7 +448,7 @@ impl Live {
                     };
                     let bin =
                         bin_from_row(hf, &s, rule[p]).unwrap_or_else(|| self.bin_now(k as usize));
-                    if bin != rows.bin[r] {
+                    if bin != rows.bin(r) {
                         bins.push((r as u32, k, bin));
                     }
                     if let Some(y) = ladder_y {
@@ -468,7 +470,7 @@ impl Live {
         for (bins, g) in parts {
             for (r, k, bin) in bins {
                 let k = k as usize;
-                self.keys.rows.bin[r as usize] = bin;
+                self.keys.rows.set_bin(r as usize, bin);
                 let old_bin = self.book.bin[k];
                 if bin != old_bin {
                     let p = self.accounts.protocol[k] as usize;

@@ -15,21 +15,31 @@ use super::coords::Coef;
 pub const NEAR_EDGE: f64 = 1e-9;
 const NONE: u32 = u32::MAX;
 
+/// A row's header: its account (`NONE`: dead), protocol, bin (kept equal to the book's) and
+/// coefficients `at..at + n`.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    acct: u32,
+    proto: u32,
+    at: u32,
+    n: u16,
+    bin: u8,
+}
+
+/// One coefficient of a row (module doc), side by side so that a pass reads one stream.
+#[derive(Debug, Clone, Copy)]
+struct Term {
+    coord: u32,
+    w: f64,
+    c: f64,
+    d: f64,
+}
+
 /// Rows of coefficients; rows of removed accounts are dead until the next compaction.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rows {
-    /// Per row: its account (`NONE`: dead).
-    pub acct: Vec<u32>,
-    pub proto: Vec<u32>,
-    /// Per row: the account's bin (kept equal to the book's).
-    pub bin: Vec<u8>,
-    /// Per row: its coefficients `at[r]..at[r + 1]`… as a start and a count.
-    at: Vec<u32>,
-    n: Vec<u8>,
-    coord: Vec<u32>,
-    w: Vec<f64>,
-    c: Vec<f64>,
-    d: Vec<f64>,
+    head: Vec<Head>,
+    terms: Vec<Term>,
     /// Per coordinate: its rows, ascending.
     pub by_coord: Vec<Vec<u32>>,
     dead: usize,
@@ -51,19 +61,46 @@ impl Rows {
         }
     }
 
-    /// Adds account `k` of protocol `p` with coefficients `coefs`; its row.
+    /// Number of rows, dead ones included.
+    pub fn len(&self) -> usize {
+        self.head.len()
+    }
+
+    /// Row `r`'s account (`u32::MAX`: dead), protocol and bin.
+    #[inline]
+    pub fn acct(&self, r: usize) -> u32 {
+        self.head[r].acct
+    }
+    #[inline]
+    pub fn proto(&self, r: usize) -> u32 {
+        self.head[r].proto
+    }
+    #[inline]
+    pub fn bin(&self, r: usize) -> u8 {
+        self.head[r].bin
+    }
+    pub fn set_bin(&mut self, r: usize, bin: u8) {
+        self.head[r].bin = bin;
+    }
+
+    /// Adds account `k` of protocol `p` in bin `bin` with coefficients `coefs`; its row.
     pub fn add(&mut self, k: u32, p: u32, bin: u8, coefs: &[Coef]) -> u32 {
-        let r = self.acct.len() as u32;
-        self.acct.push(k);
-        self.proto.push(p);
-        self.bin.push(bin);
-        self.at.push(self.coord.len() as u32);
-        self.n.push(coefs.len().min(u8::MAX as usize) as u8);
-        for e in coefs.iter().take(u8::MAX as usize) {
-            self.coord.push(e.coord);
-            self.w.push(e.w);
-            self.c.push(e.c);
-            self.d.push(e.d);
+        let r = self.head.len() as u32;
+        let n = coefs.len().min(u16::MAX as usize);
+        self.head.push(Head {
+            acct: k,
+            proto: p,
+            at: self.terms.len() as u32,
+            n: n as u16,
+            bin,
+        });
+        for e in &coefs[..n] {
+            self.terms.push(Term {
+                coord: e.coord,
+                w: e.w,
+                c: e.c,
+                d: e.d,
+            });
             if let Some(l) = self.by_coord.get_mut(e.coord as usize) {
                 l.push(r);
             }
@@ -73,9 +110,9 @@ impl Rows {
 
     /// Marks row `r` dead.
     pub fn remove(&mut self, r: u32) {
-        if let Some(a) = self.acct.get_mut(r as usize) {
-            if *a != NONE {
-                *a = NONE;
+        if let Some(h) = self.head.get_mut(r as usize) {
+            if h.acct != NONE {
+                h.acct = NONE;
                 self.dead += 1;
             }
         }
@@ -83,47 +120,28 @@ impl Rows {
 
     /// Whether dead rows are many enough to rebuild.
     pub fn due(&self) -> bool {
-        self.dead > 4096 && 2 * self.dead > self.acct.len()
+        self.dead > 4096 && 2 * self.dead > self.head.len()
     }
 
-    /// Row `r`'s sums at coordinate prices `x` (`x[coord]`).
-    #[inline]
-    pub fn sums(&self, r: usize, x: &[f64]) -> RowSums {
-        let (a, n) = (self.at[r] as usize, self.n[r] as usize);
-        let mut s = RowSums {
-            weighted: 0.0,
-            collateral_weighted: 0.0,
-            debt: 0.0,
-        };
-        for i in a..a + n {
-            let p = x[self.coord[i] as usize];
-            s.weighted += self.w[i] * p;
-            s.collateral_weighted += self.c[i] * p;
-            s.debt += self.d[i] * p;
-        }
-        s
-    }
-
-    /// Row `r`'s sums at coordinate prices `x`, and its weighted collateral and debt in coordinate
-    /// `y` (coordinate units; zeros if it has none), in one pass.
+    /// Row `r`'s sums at coordinate prices `x` (`x[coord]`), and its weighted collateral and debt
+    /// in coordinate `y` (coordinate units; zeros if it has none), in one pass.
     #[inline]
     pub fn sums_with(&self, r: usize, x: &[f64], y: u32) -> (RowSums, f64, f64) {
-        let (a, n) = (self.at[r] as usize, self.n[r] as usize);
+        let h = self.head[r];
         let mut s = RowSums {
             weighted: 0.0,
             collateral_weighted: 0.0,
             debt: 0.0,
         };
         let (mut wy, mut dy) = (0.0, 0.0);
-        for i in a..a + n {
-            let c = self.coord[i];
-            let p = x[c as usize];
-            s.weighted += self.w[i] * p;
-            s.collateral_weighted += self.c[i] * p;
-            s.debt += self.d[i] * p;
-            if c == y {
-                wy = self.w[i];
-                dy = self.d[i];
+        for t in &self.terms[h.at as usize..h.at as usize + h.n as usize] {
+            let p = x[t.coord as usize];
+            s.weighted += t.w * p;
+            s.collateral_weighted += t.c * p;
+            s.debt += t.d * p;
+            if t.coord == y {
+                wy = t.w;
+                dy = t.d;
             }
         }
         (s, wy, dy)
@@ -132,19 +150,10 @@ impl Rows {
     /// Whether row `r` has a coordinate `x` with `moved[x]`.
     #[inline]
     pub fn has_any(&self, r: usize, moved: &[bool]) -> bool {
-        let (a, n) = (self.at[r] as usize, self.n[r] as usize);
-        self.coord[a..a + n]
+        let h = self.head[r];
+        self.terms[h.at as usize..h.at as usize + h.n as usize]
             .iter()
-            .any(|&c| moved.get(c as usize).copied().unwrap_or(false))
-    }
-
-    /// Row `r`'s weighted collateral and debt in coordinate `y` (coordinate units).
-    #[inline]
-    pub fn in_coord(&self, r: usize, y: u32) -> (f64, f64) {
-        let (a, n) = (self.at[r] as usize, self.n[r] as usize);
-        (a..a + n)
-            .find(|&i| self.coord[i] == y)
-            .map_or((0.0, 0.0), |i| (self.w[i], self.d[i]))
+            .any(|t| moved.get(t.coord as usize).copied().unwrap_or(false))
     }
 }
 
