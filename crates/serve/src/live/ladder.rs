@@ -81,8 +81,11 @@ impl LiqList {
             placed(e.k, i as u32);
         }
         self.main = v;
-        self.dead.clear();
-        self.buf.clear();
+        // New vectors, not cleared ones: a merge after a rebuild would keep the build's room.
+        self.dead = Vec::new();
+        self.buf = Vec::new();
+        self.cum_dy.shrink_to_fit();
+        self.cum_do.shrink_to_fit();
     }
 
     /// Adds to `g` (drops ascending) this list's accounts, `t = x_y / x_o`; `live` as in `merge`.

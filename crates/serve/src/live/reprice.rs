@@ -287,6 +287,10 @@ impl Live {
             }
         }
         self.merge_all(true);
+        self.keys.rows.shrink();
+        for b in self.keys.brute.iter_mut() {
+            b.list.shrink_to_fit();
+        }
     }
 
     /// Merges every due buffer (all of them if `force`).
@@ -301,6 +305,7 @@ impl Live {
                     self.keys.row_of[k as usize] = row;
                 }
             }
+            self.keys.rows.shrink();
         }
         let KeyState {
             gen,

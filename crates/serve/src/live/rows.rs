@@ -108,6 +108,13 @@ impl Rows {
         r
     }
 
+    /// Gives back the room the vectors grew beyond their rows.
+    pub fn shrink(&mut self) {
+        self.head.shrink_to_fit();
+        self.terms.shrink_to_fit();
+        self.by_coord.iter_mut().for_each(Vec::shrink_to_fit);
+    }
+
     /// Marks row `r` dead.
     pub fn remove(&mut self, r: u32) {
         if let Some(h) = self.head.get_mut(r as usize) {
