@@ -14,7 +14,7 @@ use crate::events::{Change, PositionSide};
 
 const BUILTIN: &str = include_str!("../../../../examples/builtin/system.toml");
 
-fn builtin() -> Snapshot {
+pub(super) fn builtin() -> Snapshot {
     match snapshot_from_str(BUILTIN, Format::Toml, "system.toml") {
         Ok((s, _)) => s,
         Err(e) => panic!("built-in system: {e}"),

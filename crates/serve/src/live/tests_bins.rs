@@ -214,3 +214,10 @@ fn figures_do_not_depend_on_the_number_of_threads() {
     };
     assert_eq!(run(1), run(3));
 }
+
+#[test]
+fn bins_match_on_the_builtin_system_along_a_walk() {
+    // Vaults (debt at par), an LP token and a receipt token as collateral, e-mode loops.
+    let l = walk(live(super::tests::builtin()), 5, 120, 0.05);
+    assert_health_matches(&l);
+}
