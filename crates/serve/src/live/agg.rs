@@ -1,6 +1,5 @@
-//! Aggregates kept current as accounts are recomputed: per protocol the health-factor histogram
-//! (accounts and debt per bin), open accounts and token totals per asset and side; system-wide the
-//! set of accounts with `HF < 1`.
+//! Aggregates kept current as accounts change: per protocol the health-factor histogram (accounts
+//! and tokens per bin), open accounts and token totals per asset and side.
 
 /// Health-factor bin edges: bins are `HF < 1`, `[1, 1.05)`, `[1.05, 1.1)`, `[1.1, 1.25)`,
 /// `[1.25, 1.5)`, `[1.5, 2)`, `[2, 5)`, `≥ 5`, then accounts without debt (`HF = ∞`).
@@ -59,9 +58,11 @@ pub struct ProtocolAgg {
     /// Accounts with at least one position.
     pub open: u64,
     pub hist_accounts: [u64; HF_BINS],
-    pub hist_debt: [Neumaier; HF_BINS],
     /// Tokens per price slot: `[collateral, debt]`.
     pub tokens: Vec<[Neumaier; 2]>,
+    /// Tokens per histogram bin and price slot (`bin · slots + slot`): `[collateral, debt]`, so that
+    /// a bin's debt (and the collateral and debt of the accounts below 1) is `Σ tokens · price`.
+    pub bin_tokens: Vec<[Neumaier; 2]>,
 }
 
 impl ProtocolAgg {
@@ -69,58 +70,46 @@ impl ProtocolAgg {
         ProtocolAgg {
             open: 0,
             hist_accounts: [0; HF_BINS],
-            hist_debt: [Neumaier::default(); HF_BINS],
             tokens: vec![[Neumaier::default(); 2]; slots],
+            bin_tokens: vec![[Neumaier::default(); 2]; slots * HF_BINS],
         }
     }
 
-    /// Moves an account from (`old_bin`, `old_debt`) to (`new_bin`, `new_debt`).
+    fn slots(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Adds (`sign` 1) or removes (−1) an account of bin `bin` with positions `(slot, side, tokens)`.
     #[inline]
-    pub fn rebin(&mut self, old_bin: u8, old_debt: f64, new_bin: u8, new_debt: f64) {
-        if old_bin == new_bin && old_debt == new_debt {
+    pub fn count(
+        &mut self,
+        bin: u8,
+        sign: f64,
+        positions: impl Iterator<Item = (u32, usize, f64)>,
+    ) {
+        let b = bin as usize;
+        if b >= HF_BINS {
             return;
         }
-        if let Some(c) = self.hist_accounts.get_mut(old_bin as usize) {
-            *c -= 1;
-            self.hist_debt[old_bin as usize].add(-old_debt);
+        if sign > 0.0 {
+            self.hist_accounts[b] += 1;
+        } else {
+            self.hist_accounts[b] -= 1;
         }
-        if let Some(c) = self.hist_accounts.get_mut(new_bin as usize) {
-            *c += 1;
-            self.hist_debt[new_bin as usize].add(new_debt);
+        let n = self.slots();
+        for (slot, side, tokens) in positions {
+            self.bin_tokens[b * n + slot as usize][side].add(sign * tokens);
         }
     }
-}
 
-/// The accounts with `HF < 1` (under their pool's rule), in no order, with each account's place.
-#[derive(Debug, Clone, Default)]
-pub struct BelowSet {
-    pub members: Vec<u32>,
-    /// Place in `members` of each account, `u32::MAX` if absent.
-    place: Vec<u32>,
-}
-
-impl BelowSet {
-    pub fn grow_to(&mut self, accounts: usize) {
-        self.place.resize(accounts, u32::MAX);
-    }
-
-    #[inline]
-    pub fn set(&mut self, k: usize, below: bool) {
-        let at = self.place[k];
-        match (at != u32::MAX, below) {
-            (false, true) => {
-                self.place[k] = self.members.len() as u32;
-                self.members.push(k as u32);
-            }
-            (true, false) => {
-                let last = self.members.len() - 1;
-                self.members.swap(at as usize, last);
-                let moved = self.members[at as usize] as usize;
-                self.place[moved] = at;
-                self.members.pop();
-                self.place[k] = u32::MAX;
-            }
-            _ => {}
+    /// The value of bin `bin`'s tokens at `prices`: (collateral, debt), USD.
+    pub fn bin_value(&self, bin: usize, prices: &[f64]) -> (f64, f64) {
+        let n = self.slots();
+        let (mut c, mut d) = (0.0, 0.0);
+        for (slot, t) in self.bin_tokens[bin * n..(bin + 1) * n].iter().enumerate() {
+            c += t[0].value() * prices[slot];
+            d += t[1].value() * prices[slot];
         }
+        (c, d)
     }
 }

@@ -1,5 +1,5 @@
 //! The positions of every account in flat columns (struct of arrays), one slab of adjacent slots per
-//! account, and each account's sums at the current prices.
+//! account, and each account's histogram bin. Sums are computed when asked for ([`Book::sums`]).
 //!
 //! A slot is one position: its asset, the price slot it is valued at (the asset's own, or "par" for
 //! a CDP's debt, or "zero"), its side, its effective weight (a lending collateral's effective
@@ -42,12 +42,6 @@ pub(crate) struct Book {
     pub amount: Vec<f64>,
     /// Slots of abandoned slabs.
     holes: usize,
-    pub weighted: Vec<f64>,
-    pub collateral_weighted: Vec<f64>,
-    pub collateral: Vec<f64>,
-    pub debt: Vec<f64>,
-    /// Health factor under the protocol's rule (∞ without debt, NaN untracked).
-    pub hf: Vec<f64>,
     /// Histogram bin of the health factor (`NO_BIN`: not counted).
     pub bin: Vec<u8>,
 }
@@ -94,11 +88,6 @@ impl Book {
         b.cap = len.clone();
         b.len = len;
         b.start = start;
-        b.weighted = vec![0.0; accounts];
-        b.collateral_weighted = vec![0.0; accounts];
-        b.collateral = vec![0.0; accounts];
-        b.debt = vec![0.0; accounts];
-        b.hf = vec![f64::NAN; accounts];
         b.bin = vec![super::agg::NO_BIN; accounts];
         b
     }
@@ -112,11 +101,6 @@ impl Book {
         self.start.push(self.asset.len());
         self.len.push(0);
         self.cap.push(0);
-        self.weighted.push(0.0);
-        self.collateral_weighted.push(0.0);
-        self.collateral.push(0.0);
-        self.debt.push(0.0);
-        self.hf.push(f64::NAN);
         self.bin.push(super::agg::NO_BIN);
     }
 

@@ -1,12 +1,13 @@
 //! The live state of `cascade serve` (docs/serve-live.md): a snapshot kept current as price updates
 //! and position changes stream in, with its risk recomputed incrementally.
 //!
-//! A price update recomputes only the accounts that hold the asset or an asset priced from it (an
-//! index from asset to holders); a position change only its account. Kept current after every
-//! batch: each account's sums and health, the health-factor histogram and the open accounts of each
-//! protocol, the set of accounts with `HF < 1`, and token totals per protocol, asset and side. Per
-//! asset, a sorted liquidation-price index ([`index`]) answers "debt liquidatable if the asset drops
-//! by d" by binary search: the liquidation ladder ([`Live::ladder`]).
+//! Kept current after every batch: each account's health-factor bin, and per protocol the accounts
+//! and the tokens (per asset and side) of each bin, the open accounts and token totals; the USD
+//! figures are those tokens at the current prices. A price update recomputes the accounts whose
+//! bin it may change: those whose price band it leaves (`coords`, `bands`) and those with more
+//! than two price coordinates (`rows`); a position change only its account (`reprice`). The
+//! liquidation ladder ([`Live::ladder`]) reads lists keyed by ratios no price changes plus a pass
+//! over the accounts with more coordinates (`ladder`).
 //!
 //! Health is incremental for lending pools (the pool's rule, e-mode and isolation mode as
 //! `cascade_protocols::lending::LendingPool` resolves them) and CDP vaults (`CR / LR`, debt at par).
@@ -15,22 +16,27 @@
 //! snapshot had them.
 
 mod agg;
+mod bands;
 mod book;
 mod check;
 mod checkpoint;
+mod coords;
 mod error;
 mod holders;
-mod index;
+mod ladder;
 mod pricing;
+mod reprice;
 mod resolve;
+mod rows;
 mod snapshot;
 mod views;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bins;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use cascade_model::{
     Accounts, HealthFactorRule, NameList, OptionPositions, PerpPositions, ProtocolIdx,
@@ -49,12 +55,13 @@ pub use views::{
     VaultTypeView,
 };
 
-use agg::{bin_of, BelowSet, ProtocolAgg, NO_BIN};
+use agg::ProtocolAgg;
 use book::Book;
 use check::check;
+use coords::{Coords, Family};
 use holders::Holders;
-use index::{AssetIndex, Family, IndexCtx};
 use pricing::Pricing;
+use reprice::KeyState;
 
 /// Longest accepted account id, bytes.
 pub const MAX_ACCOUNT_ID_LEN: usize = 256;
@@ -185,26 +192,27 @@ pub struct Live {
     book: Book,
     rules: Vec<Rules>,
     tracked: Vec<bool>,
+    /// Per protocol: its rule's slack below the exact health factor (see `reprice::slack`).
+    eta: Vec<f64>,
     agg: Vec<ProtocolAgg>,
-    below: BelowSet,
     holders: Holders,
     family: Family,
-    /// One liquidation-price index per asset, refreshed when queried.
-    indexes: Vec<Mutex<AssetIndex>>,
+    coords: Coords,
+    /// Where every account's bin is kept current, and the ladder's lists.
+    keys: KeyState,
+    /// A coordinate's price is 0 (or not finite): no bands; every price batch recomputes all.
+    degenerate: bool,
     asset_ids: HashMap<String, usize>,
     protocol_ids: HashMap<String, usize>,
     seq: u64,
     updated_at_ms: i64,
     /// Per account: touched by a position change of the batch being applied (bits).
     touched: Vec<u64>,
-    /// Per account: to recompute in the batch being applied (bits).
-    affected: Vec<u64>,
-}
-
-/// `LockResult` → the guard, a poisoned lock included (an index is rebuilt from the state, so a
-/// panic in another reader leaves nothing to distrust beyond what `refresh` recomputes).
-fn lock(m: &Mutex<AssetIndex>) -> MutexGuard<'_, AssetIndex> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Candidates of a price pass (bits), kept to reuse the allocation.
+    scratch: Vec<u64>,
+    /// The ladder grids (standard drops, per protocol) of the accounts with more than two
+    /// coordinates of the one coordinate the last batch's pass went through, at the prices now.
+    many_ladder: Option<(usize, Vec<ladder::Grid>)>,
 }
 
 #[inline]
@@ -213,11 +221,6 @@ fn set_bit(bits: &mut [u64], k: usize) -> bool {
     let was = bits[w] & b != 0;
     bits[w] |= b;
     !was
-}
-
-#[inline]
-fn get_bit(bits: &[u64], k: usize) -> bool {
-    bits[k / 64] & (1u64 << (k % 64)) != 0
 }
 
 impl Live {
@@ -255,6 +258,7 @@ impl Live {
         };
         let rules: Vec<Rules> = base.protocols.iter().map(|p| Rules::of(p, n)).collect();
         let tracked = rules.iter().map(Rules::tracked).collect();
+        let eta = rules.iter().map(reprice::slack).collect();
         let n_acc = accounts.len();
         let book = Book::new(
             n_acc,
@@ -265,6 +269,7 @@ impl Live {
         );
         drop(positions);
         let family = Family::new(n, |a| pricing.follows_underlying(a));
+        let coords = Coords::new(&family, n);
         let mut live = Live {
             agg: (0..base.protocols.len())
                 .map(|_| ProtocolAgg::new(n + 2))
@@ -281,7 +286,6 @@ impl Live {
                 .enumerate()
                 .map(|(i, p)| (p.id.clone(), i))
                 .collect(),
-            indexes: (0..n).map(|y| Mutex::new(AssetIndex::new(y))).collect(),
             base,
             perps,
             options,
@@ -290,15 +294,18 @@ impl Live {
             book,
             rules,
             tracked,
-            below: BelowSet::default(),
+            eta,
             holders: Holders::default(),
             family,
+            coords,
+            keys: KeyState::default(),
+            degenerate: false,
             seq: 0,
             updated_at_ms: 0,
-            touched: Vec::new(),
-            affected: Vec::new(),
+            touched: vec![0; n_acc.div_ceil(64)],
+            scratch: Vec::new(),
+            many_ladder: None,
         };
-        live.below.grow_to(n_acc);
         for k in 0..n_acc {
             live.restate(k);
             let p = live.accounts.protocol[k] as usize;
@@ -311,10 +318,7 @@ impl Live {
             }
         }
         live.holders = Holders::new(n, &live.book);
-        let words = n_acc.div_ceil(64);
-        live.touched = vec![0; words];
-        live.affected = vec![0; words];
-        live.recompute_all();
+        live.rebuild();
         live
     }
 
@@ -342,14 +346,6 @@ impl Live {
         }
     }
 
-    /// Recomputes every account (at build).
-    fn recompute_all(&mut self) {
-        for k in 0..self.book.accounts() {
-            set_bit(&mut self.affected, k);
-        }
-        self.recompute_affected(&[]);
-    }
-
     /// Account `id` of protocol `p`, if it exists.
     fn find(&self, p: usize, id: &str) -> Option<u32> {
         self.accounts
@@ -362,13 +358,13 @@ impl Live {
     /// changes of one account matters, and it is kept); the work is done once per batch:
     ///
     /// 1. every change is written in order (prices into the exogenous prices, positions into the
-    ///    account's slab, token totals and holder lists updated);
+    ///    account's slab, token totals and holder lists updated); an account whose positions change
+    ///    is first taken out of the aggregates and indexes;
     /// 2. if a price moved, every derived price is re-derived (lst, receipt and bridged from their
-    ///    underlying, issued assets from their issuer);
-    /// 3. the accounts that hold an asset whose price changed, and those whose positions changed,
-    ///    are recomputed once each: sums, health factor, histogram bin, `HF < 1` set;
-    /// 4. their entries in the liquidation-price indexes that may have changed are marked stale
-    ///    (re-keyed when the index is next queried).
+    ///    underlying, issued assets from their issuer), and the accounts whose bin the move may
+    ///    have changed — those whose band it leaves, and those checked at every move — are
+    ///    recomputed (docs/serve-live.md#what-a-price-update-recomputes);
+    /// 3. the accounts whose positions changed are put back: bin, aggregates, keys, ladder entry.
     ///
     /// A change that does not belong to this state (an index out of range) is skipped.
     pub fn apply(&mut self, batch: &[Resolved]) {
@@ -418,24 +414,30 @@ impl Live {
                 }
             }
         }
-        let mut changed = vec![false; n + 2];
+        self.many_ladder = None;
+        let mut rebuilt = false;
         if moved {
             let before = self.pricing.prices.clone();
             self.pricing.derive();
-            for a in 0..n {
-                if before[a].to_bits() != self.pricing.prices[a].to_bits() {
-                    changed[a] = true;
-                    for &k in &self.holders.lists[a] {
-                        set_bit(&mut self.affected, k as usize);
-                    }
-                }
+            if self.bands_hold() {
+                self.reprice(&before);
+            } else {
+                self.rebuild();
+                rebuilt = true;
             }
         }
-        for (w, t) in self.affected.iter_mut().zip(&self.touched) {
-            *w |= *t;
+        for w in 0..self.touched.len() {
+            let mut bits = std::mem::take(&mut self.touched[w]);
+            while bits != 0 {
+                let k = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if !rebuilt {
+                    self.attach(k);
+                }
+                self.many_ladder = None;
+            }
         }
-        self.recompute_affected(&changed);
-        self.touched.iter_mut().for_each(|w| *w = 0);
+        self.merge_all(false);
         self.holders.compact(&self.book);
     }
 
@@ -452,34 +454,16 @@ impl Live {
         while self.book.accounts() <= k {
             self.book.push_account();
         }
-        self.below.grow_to(self.book.accounts());
-        let words = self.book.accounts().div_ceil(64);
-        self.touched.resize(words, 0);
-        self.affected.resize(words, 0);
+        self.keys.grow_to(self.book.accounts());
+        self.touched.resize(self.book.accounts().div_ceil(64), 0);
         k
     }
 
-    /// Marks account `k` touched by this batch; the first time, its current index entries stale.
+    /// Marks account `k` touched by this batch; the first time, takes it out of the aggregates and
+    /// indexes (it is put back at the end of the batch).
     fn touch(&mut self, k: usize) {
         if set_bit(&mut self.touched, k) {
-            self.mark_all_entries(k);
-        }
-    }
-
-    /// Marks stale every index entry account `k` may have (the families of all its price slots).
-    fn mark_all_entries(&mut self, k: usize) {
-        let p = self.accounts.protocol[k] as usize;
-        if !self.tracked[p] {
-            return;
-        }
-        let n = self.pricing.assets();
-        for i in self.book.slots(k) {
-            let a = self.book.price_ix[i] as usize;
-            if a < n {
-                for &y in &self.family.ancestors[a] {
-                    lock_mut(&mut self.indexes[y as usize]).mark(k as u32);
-                }
-            }
+            self.detach(k);
         }
     }
 
@@ -509,7 +493,6 @@ impl Live {
             }
         }
         self.reopen(p, was_open, self.book.len[k] > 0);
-        self.mark_all_entries(k);
     }
 
     fn close(&mut self, k: usize) {
@@ -539,73 +522,6 @@ impl Live {
         }
     }
 
-    /// Step 3 and 4 of [`Live::apply`] over the accounts whose bit is set in `affected` (cleared
-    /// on the way); `changed[a]`: price slot `a` moved in this batch.
-    fn recompute_affected(&mut self, changed: &[bool]) {
-        let n = self.pricing.assets();
-        let any_changed = changed.iter().any(|&c| c);
-        let slots_pz = (self.pricing.par() as u32, self.pricing.zero() as u32);
-        let mut indexes: Vec<&mut AssetIndex> = self.indexes.iter_mut().map(lock_mut).collect();
-        for w in 0..self.affected.len() {
-            let mut bits = std::mem::take(&mut self.affected[w]);
-            while bits != 0 {
-                let k = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let touched = get_bit(&self.touched, k);
-                let p = self.accounts.protocol[k] as usize;
-                let rules = &self.rules[p];
-                let b = &mut self.book;
-                if touched {
-                    let acc = &self.accounts;
-                    restate(rules, acc.emode[k], acc.vault_type[k], slots_pz, b, k);
-                }
-                let s = b.sums(k, &self.pricing.prices);
-                let hf = rules.health(s.weighted, s.collateral_weighted, s.debt);
-                let bin = if b.len[k] == 0 || !rules.tracked() {
-                    NO_BIN
-                } else {
-                    bin_of(hf)
-                };
-                self.agg[p].rebin(b.bin[k], b.debt[k], bin, s.debt);
-                b.weighted[k] = s.weighted;
-                b.collateral_weighted[k] = s.collateral_weighted;
-                b.collateral[k] = s.collateral;
-                b.debt[k] = s.debt;
-                b.hf[k] = hf;
-                b.bin[k] = bin;
-                self.below.set(k, bin == 0);
-                if !rules.tracked() {
-                    continue;
-                }
-                // Stale index entries: after a position change, every family the account is in;
-                // after prices alone, the families of its weighted collateral in which some other
-                // price of the account moved.
-                let slots = b.slots(k);
-                for i in slots.clone() {
-                    let a = b.price_ix[i] as usize;
-                    if a >= n
-                        || b.side[i] != Side::Collateral
-                        || b.weight[i].is_nan()
-                        || b.weight[i] <= 0.0
-                    {
-                        continue;
-                    }
-                    for &y in &self.family.ancestors[a] {
-                        let stale = touched
-                            || (any_changed
-                                && slots.clone().any(|j| {
-                                    let h = b.price_ix[j] as usize;
-                                    changed[h] && !self.family.contains(y as usize, h)
-                                }));
-                        if stale {
-                            indexes[y as usize].mark(k as u32);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// An asset's price now, USD per token.
     pub fn price(&self, asset: &str) -> Option<f64> {
         let a = *self.asset_ids.get(asset)?;
@@ -622,27 +538,9 @@ impl Live {
         self.book.accounts()
     }
 
-    /// The liquidation-price index of asset `y`, brought up to date.
-    fn index(&self, y: usize) -> MutexGuard<'_, AssetIndex> {
-        let mut g = lock(&self.indexes[y]);
-        g.refresh(&IndexCtx {
-            book: &self.book,
-            prices: &self.pricing.prices,
-            protocol_of: &self.accounts.protocol,
-            tracked: &self.tracked,
-            family: &self.family,
-            holders: &self.holders.lists,
-        });
-        g
-    }
-
-    /// Brings every liquidation-price index up to date now (they are otherwise refreshed when
-    /// queried): for a background tick after a burst of updates.
-    pub fn refresh_indexes(&self) {
-        for y in 0..self.indexes.len() {
-            drop(self.index(y));
-        }
-    }
+    /// Kept for callers that refreshed the ladder's indexes in the background: there is nothing
+    /// to refresh any more (every batch leaves them current).
+    pub fn refresh_indexes(&self) {}
 
     /// Debt (USD, at the dropped prices) of the accounts that are not liquidatable now and would
     /// be if `asset` and the assets priced from it (its lst, receipt, bridged forms) dropped by
@@ -654,11 +552,10 @@ impl Live {
         if !(0.0..=1.0).contains(&drop) {
             return None;
         }
-        let idx = self.index(y);
-        let p = self.pricing.prices[y];
         Some(
-            (0..self.rules.len())
-                .map(|proto| idx.newly(proto, p, drop).1)
+            self.ladder_grids(y, &[drop])
+                .iter()
+                .map(|g| g.finish()[0].1)
                 .sum(),
         )
     }
@@ -735,11 +632,6 @@ fn restate(
             }
         }
     }
-}
-
-/// `Mutex::get_mut`, a poisoned lock included.
-fn lock_mut(m: &mut Mutex<AssetIndex>) -> &mut AssetIndex {
-    m.get_mut().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn side_ix(s: Side) -> usize {

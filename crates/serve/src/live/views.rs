@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use cascade_model::{ProtocolParams, Side};
 
 use super::agg::{HF_BINS, HF_BIN_EDGES, NO_DEBT_BIN};
-use super::{Live, Rules, LADDER_CURVE_MAX_PERCENT, LADDER_DROPS};
+use super::book::Sums;
+use super::{Live, Rules, LADDER_DROPS};
 
 /// Accounts with `HF < 1` and what they owe and hold.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, ToSchema)]
@@ -248,16 +249,24 @@ struct Scan {
 pub const LARGEST: usize = 10;
 
 impl Live {
+    /// Per protocol, the accounts below 1 and their debt and collateral: the tokens of its
+    /// histogram's first bin at the current prices.
     fn below_by_protocol(&self) -> Vec<BelowOne> {
-        let mut out = vec![BelowOne::default(); self.rules.len()];
-        for &k in &self.below.members {
-            let k = k as usize;
-            let b = &mut out[self.accounts.protocol[k] as usize];
-            b.accounts += 1;
-            b.debt_usd += self.book.debt[k];
-            b.collateral_usd += self.book.collateral[k];
-        }
-        out
+        self.agg
+            .iter()
+            .map(|a| {
+                let accounts = a.hist_accounts[0];
+                if accounts == 0 {
+                    return BelowOne::default();
+                }
+                let (c, d) = a.bin_value(0, &self.pricing.prices);
+                BelowOne {
+                    accounts,
+                    debt_usd: d.max(0.0),
+                    collateral_usd: c.max(0.0),
+                }
+            })
+            .collect()
     }
 
     fn totals(&self, p: usize, below: BelowOne) -> ProtocolTotals {
@@ -281,7 +290,7 @@ impl Live {
     }
 
     /// The headline figures: TVL (collateral), debt, accounts, accounts with `HF < 1`, per
-    /// protocol totals, the last applied event. O(protocols · assets + accounts below 1).
+    /// protocol totals, the last applied event. O(protocols · bins · assets).
     pub fn summary(&self) -> Summary {
         let below = self.below_by_protocol();
         let protocols: Vec<ProtocolTotals> = (0..self.rules.len())
@@ -327,7 +336,7 @@ impl Live {
                 continue;
             }
             let s = &mut out[p];
-            let debt = self.book.debt[k];
+            let debt = self.book.sums(k, &self.pricing.prices).debt;
             if debt > 0.0
                 && (s.largest.len() < LARGEST || s.largest.last().is_some_and(|l| debt > l.0))
             {
@@ -372,11 +381,14 @@ impl Live {
             largest_accounts: scan
                 .largest
                 .iter()
-                .map(|&(debt, k)| LargestAccount {
-                    account: self.accounts.id[k as usize].clone(),
-                    debt_usd: debt,
-                    collateral_usd: self.book.collateral[k as usize],
-                    health_factor: finite(self.book.hf[k as usize]),
+                .map(|&(debt, k)| {
+                    let (s, hf) = self.sums_and_health(k as usize);
+                    LargestAccount {
+                        account: self.accounts.id[k as usize].clone(),
+                        debt_usd: debt,
+                        collateral_usd: s.collateral,
+                        health_factor: finite(hf),
+                    }
                 })
                 .collect(),
         };
@@ -445,7 +457,7 @@ impl Live {
                         debt_usd: if accounts == 0 {
                             0.0
                         } else {
-                            agg.hist_debt[b].value().max(0.0)
+                            agg.bin_value(b, prices).1.max(0.0)
                         },
                     }
                 })
@@ -501,6 +513,7 @@ impl Live {
                 weight: b.weight[i],
             })
             .collect();
+        let (sums, hf) = self.sums_and_health(k);
         let mut drops = Vec::new();
         if rules.tracked() {
             let mut ys: Vec<u32> = Vec::new();
@@ -528,7 +541,7 @@ impl Live {
                     }
                 }
                 let py = prices[y];
-                let drop = liquidation_drop(b.weighted[k], b.debt[k], exposure);
+                let drop = liquidation_drop(sums.weighted, sums.debt, exposure);
                 drops.push(DropView {
                     asset: self.base.assets[y].id.clone(),
                     price_usd: py,
@@ -537,7 +550,6 @@ impl Live {
                 });
             }
         }
-        let hf = b.hf[k];
         AccountView {
             protocol: proto.id.clone(),
             kind: proto.kind.name(),
@@ -554,31 +566,47 @@ impl Live {
                     .map(|t| t.id.clone())
             }),
             positions,
-            collateral_usd: b.collateral[k],
-            weighted_collateral_usd: b.weighted[k],
-            debt_usd: b.debt[k],
+            collateral_usd: sums.collateral,
+            weighted_collateral_usd: sums.weighted,
+            debt_usd: sums.debt,
             health_factor: finite(hf),
             liquidatable: hf < 1.0,
             drops,
         }
     }
 
-    /// The liquidation ladder of `asset` (`None` if unknown): brings its index up to date (a
-    /// merge of the entries re-keyed since the last query, or a rebuild), then two binary searches
-    /// per protocol and drop.
+    /// Account `k`'s sums at the current prices and its health factor under its protocol's rule
+    /// (∞ without debt, NaN untracked).
+    pub(crate) fn sums_and_health(&self, k: usize) -> (Sums, f64) {
+        let s = self.book.sums(k, &self.pricing.prices);
+        let rules = &self.rules[self.accounts.protocol[k] as usize];
+        (s, rules.health(s.weighted, s.collateral_weighted, s.debt))
+    }
+
+    /// The liquidation ladder of `asset` (`None` if unknown): per protocol, binary searches in the
+    /// lists of its two-coordinate accounts and a pass over the others that hold it
+    /// (docs/serve-live.md#the-liquidation-ladder).
     pub fn ladder(&self, asset: &str) -> Option<Ladder> {
         let y = *self.asset_ids.get(asset)?;
-        let idx = self.index(y);
         let p = self.pricing.prices[y];
         let tracked: Vec<usize> = (0..self.rules.len())
             .filter(|&q| self.rules[q].tracked())
             .collect();
+        let drops = super::ladder::standard_drops();
+        let grids: Vec<Vec<(u64, f64)>> = self
+            .ladder_grids(y, &drops)
+            .iter()
+            .map(|g| g.finish())
+            .collect();
+        let at = |d: f64| drops.iter().position(|&x| x == d);
         let point = |d: f64, protos: &[usize]| {
             let (mut accounts, mut debt) = (0, 0.0);
-            for &q in protos {
-                let (a, x) = idx.newly(q, p, d);
-                accounts += a;
-                debt += x;
+            if let Some(j) = at(d) {
+                for &q in protos {
+                    let (a, x) = grids[q][j];
+                    accounts += a;
+                    debt += x;
+                }
             }
             LadderPoint {
                 drop: d,
@@ -588,20 +616,15 @@ impl Live {
             }
         };
         let points = LADDER_DROPS.iter().map(|&d| point(d, &tracked)).collect();
-        let curve = (1..=LADDER_CURVE_MAX_PERCENT)
-            .map(|pc| point(f64::from(pc) / 100.0, &tracked))
-            .collect();
+        let curve = drops.iter().map(|&d| point(d, &tracked)).collect();
         let by_protocol = tracked
             .iter()
             .map(|&q| ProtocolLadder {
                 protocol: self.base.protocols[q].id.clone(),
                 points: LADDER_DROPS.iter().map(|&d| point(d, &[q])).collect(),
-                curve: (1..=LADDER_CURVE_MAX_PERCENT)
-                    .map(|pc| point(f64::from(pc) / 100.0, &[q]))
-                    .collect(),
+                curve: drops.iter().map(|&d| point(d, &[q])).collect(),
             })
             .collect();
-        drop(idx);
         let mut below = BelowOne::default();
         for b in self.below_by_protocol() {
             below.accounts += b.accounts;

@@ -1,0 +1,188 @@
+//! The accounts whose health depends on more than two price coordinates, as compact rows of their
+//! coefficients ([`super::coords`]): a price move goes through the rows of the moved coordinate in
+//! order, reading only `W_f`, `C_f`, `D_f` per coordinate instead of the account's slots, and
+//! computes each account's health factor and, for the ladder of the moved asset, its liquidation
+//! price. A health factor within [`NEAR_EDGE`] of a bin edge (or, under the aave-v3 rule, an
+//! average threshold that near a whole basis point) is recomputed from the account's positions, so
+//! that the bin is always the one the positions give.
+
+use cascade_model::HealthFactorRule;
+
+use super::agg::{bin_of, HF_BIN_EDGES};
+use super::coords::Coef;
+
+/// Relative distance to a bin edge below which the positions decide.
+pub const NEAR_EDGE: f64 = 1e-9;
+const NONE: u32 = u32::MAX;
+
+/// A row's header: its account (`NONE`: dead), protocol, bin (kept equal to the book's) and
+/// coefficients `at..at + n`.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    acct: u32,
+    proto: u32,
+    at: u32,
+    n: u16,
+    bin: u8,
+}
+
+/// One coefficient of a row (module doc), side by side so that a pass reads one stream.
+#[derive(Debug, Clone, Copy)]
+struct Term {
+    coord: u32,
+    w: f64,
+    c: f64,
+    d: f64,
+}
+
+/// Rows of coefficients; rows of removed accounts are dead until the next compaction.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rows {
+    head: Vec<Head>,
+    terms: Vec<Term>,
+    /// Per coordinate: its rows, ascending.
+    pub by_coord: Vec<Vec<u32>>,
+    dead: usize,
+}
+
+/// What a row gives at given prices.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowSums {
+    pub weighted: f64,
+    pub collateral_weighted: f64,
+    pub debt: f64,
+}
+
+impl Rows {
+    pub fn new(coords: usize) -> Rows {
+        Rows {
+            by_coord: vec![Vec::new(); coords],
+            ..Default::default()
+        }
+    }
+
+    /// Number of rows, dead ones included.
+    pub fn len(&self) -> usize {
+        self.head.len()
+    }
+
+    /// Row `r`'s account (`u32::MAX`: dead), protocol and bin.
+    #[inline]
+    pub fn acct(&self, r: usize) -> u32 {
+        self.head[r].acct
+    }
+    #[inline]
+    pub fn proto(&self, r: usize) -> u32 {
+        self.head[r].proto
+    }
+    #[inline]
+    pub fn bin(&self, r: usize) -> u8 {
+        self.head[r].bin
+    }
+    pub fn set_bin(&mut self, r: usize, bin: u8) {
+        self.head[r].bin = bin;
+    }
+
+    /// Adds account `k` of protocol `p` in bin `bin` with coefficients `coefs`; its row.
+    pub fn add(&mut self, k: u32, p: u32, bin: u8, coefs: &[Coef]) -> u32 {
+        let r = self.head.len() as u32;
+        let n = coefs.len().min(u16::MAX as usize);
+        self.head.push(Head {
+            acct: k,
+            proto: p,
+            at: self.terms.len() as u32,
+            n: n as u16,
+            bin,
+        });
+        for e in &coefs[..n] {
+            self.terms.push(Term {
+                coord: e.coord,
+                w: e.w,
+                c: e.c,
+                d: e.d,
+            });
+            if let Some(l) = self.by_coord.get_mut(e.coord as usize) {
+                l.push(r);
+            }
+        }
+        r
+    }
+
+    /// Gives back the room the vectors grew beyond their rows.
+    pub fn shrink(&mut self) {
+        self.head.shrink_to_fit();
+        self.terms.shrink_to_fit();
+        self.by_coord.iter_mut().for_each(Vec::shrink_to_fit);
+    }
+
+    /// Marks row `r` dead.
+    pub fn remove(&mut self, r: u32) {
+        if let Some(h) = self.head.get_mut(r as usize) {
+            if h.acct != NONE {
+                h.acct = NONE;
+                self.dead += 1;
+            }
+        }
+    }
+
+    /// Whether dead rows are many enough to rebuild.
+    pub fn due(&self) -> bool {
+        self.dead > 4096 && 2 * self.dead > self.head.len()
+    }
+
+    /// Row `r`'s sums at coordinate prices `x` (`x[coord]`), and its weighted collateral and debt
+    /// in coordinate `y` (coordinate units; zeros if it has none), in one pass.
+    #[inline]
+    pub fn sums_with(&self, r: usize, x: &[f64], y: u32) -> (RowSums, f64, f64) {
+        let h = self.head[r];
+        let mut s = RowSums {
+            weighted: 0.0,
+            collateral_weighted: 0.0,
+            debt: 0.0,
+        };
+        let (mut wy, mut dy) = (0.0, 0.0);
+        for t in &self.terms[h.at as usize..h.at as usize + h.n as usize] {
+            let p = x[t.coord as usize];
+            s.weighted += t.w * p;
+            s.collateral_weighted += t.c * p;
+            s.debt += t.d * p;
+            if t.coord == y {
+                wy = t.w;
+                dy = t.d;
+            }
+        }
+        (s, wy, dy)
+    }
+
+    /// Whether row `r` has a coordinate `x` with `moved[x]`.
+    #[inline]
+    pub fn has_any(&self, r: usize, moved: &[bool]) -> bool {
+        let h = self.head[r];
+        self.terms[h.at as usize..h.at as usize + h.n as usize]
+            .iter()
+            .any(|t| moved.get(t.coord as usize).copied().unwrap_or(false))
+    }
+}
+
+/// The bin of a health factor computed from a row, or `None` if the positions must decide (too
+/// near an edge, or under the aave-v3 rule too near a whole basis point of average threshold).
+#[inline]
+pub(crate) fn bin_from_row(hf: f64, s: &RowSums, rule: Option<HealthFactorRule>) -> Option<u8> {
+    if !hf.is_finite() {
+        return None;
+    }
+    if HF_BIN_EDGES
+        .iter()
+        .any(|&e| (hf - e).abs() <= NEAR_EDGE * e)
+    {
+        return None;
+    }
+    if rule == Some(HealthFactorRule::AaveV3) && s.collateral_weighted > 0.0 {
+        let bps = 10_000.0 * s.weighted / s.collateral_weighted + 1e-9;
+        let frac = bps - bps.floor();
+        if !(1e-6..=1.0 - 1e-6).contains(&frac) {
+            return None;
+        }
+    }
+    Some(bin_of(hf))
+}
