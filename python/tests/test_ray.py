@@ -3,8 +3,10 @@ with one CPU): the distributed simulation equals the one-machine simulation bit 
 a task's worker dies and Ray retries it; a sweep returns each scenario's run in order; a snapshot
 survives pickling unchanged."""
 
+import json
 import os
 import pickle
+import shutil
 import socket
 import subprocess
 import sys
@@ -74,6 +76,14 @@ def test_distributed_simulation_is_the_one_machine_simulation(cluster):
     many = cd.simulate(s, paths=240, shards=4, **spec)
     assert Path(cluster).exists(), "no task was made to fail"
     assert many.to_json() == one.to_json()
+    # And the CLI's own document, when the binary is built.
+    exe = os.environ.get("CASCADE_BIN") or shutil.which("cascade")
+    if exe and Path(exe).is_file():
+        out = subprocess.run(
+            [exe, "simulate", "--paths", "240", "--seed", "5", "--horizon-days", "3", "--dist", "t", "--dof", "4", "--json"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        assert many.metrics == json.loads(out)
     # From a path, with the cluster's CPU count as the shard count.
     from_path = cd.simulate(WORKED / "snapshot.toml", paths=64, seed=9)
     assert from_path.to_json() == cascade.load(WORKED / "snapshot.toml").simulate(paths=64, seed=9).to_json()
