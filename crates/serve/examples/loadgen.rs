@@ -20,7 +20,8 @@
 //! 5. restart to serving after SIGTERM, and after `kill -9` with events logged since the last
 //!    checkpoint (replayed at start).
 //!
-//! JetStream ingest is not driven here yet: see `jetstream_ingest` (the hook).
+//! With `--jetstream URL` (a nats-server with JetStream), the same batches are also published to
+//! the service's JetStream subjects and timed until applied (`jetstream_ingest`).
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -635,24 +636,99 @@ fn ingest(l: &Load<'_>, kind: Kind, batch: usize, seconds: f64, tag: &str) -> Ra
     rate
 }
 
-/// HOOK(jetstream): ingest through NATS JetStream, built on another branch. When it lands, publish
-/// the same batches as [`batch_body`] to the service's subjects on `url` from `connections`
-/// publishers for `seconds` (the watchlist running), wait until the service's `seq` has caught up
-/// with the last acknowledged publish, and return the rate as for HTTP. Until then: not measured.
+/// Sustained ingest through NATS JetStream: `connections` publishers send the same batches as
+/// [`batch_body`] to the service's subject (`cascade.prices` / `cascade.positions`) for `seconds`,
+/// each publish awaited until the stream has stored it; then the clock runs on until the service's
+/// `seq` shows every published event applied. The rate is events / (first publish → last applied):
+/// what the service sustains from the stream, acknowledgement after the log's commit included.
 fn jetstream_ingest(
     url: Option<&str>,
-    _book: &Arc<Book>,
-    _kind: Kind,
-    _batch: usize,
-    _connections: usize,
-    _seconds: f64,
+    l: &Load<'_>,
+    kind: Kind,
+    batch: usize,
+    seconds: f64,
 ) -> Option<Rate> {
-    if let Some(u) = url {
-        eprintln!(
-            "loadgen: --jetstream {u}: JetStream ingest is not implemented in this driver yet"
-        );
+    let url = url?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let subject = match kind {
+        Kind::Prices => "cascade.prices",
+        Kind::Positions => "cascade.positions",
+    };
+    let mut c = Conn::open(l.addr, l.token).unwrap_or_else(|e| die(&e.to_string()));
+    let seq_now = |c: &mut Conn| {
+        c.get("/v1/summary")
+            .ok()
+            .and_then(|r| r.json().get("seq").and_then(Value::as_u64))
+            .unwrap_or(0)
+    };
+    let seq0 = seq_now(&mut c);
+    let book = Arc::clone(l.book);
+    let connections = l.connections;
+    let tag = if kind == Kind::Prices { "jp" } else { "jc" };
+    let (events, batches, started) = rt.block_on(async move {
+        let client = async_nats::connect(url)
+            .await
+            .unwrap_or_else(|e| die(&format!("--jetstream {url}: {e}")));
+        let js = async_nats::jetstream::new(client);
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..connections)
+            .map(|w| {
+                let (js, stop, book) = (js.clone(), Arc::clone(&stop), Arc::clone(&book));
+                let tag = format!("{tag}{w}");
+                tokio::spawn(async move {
+                    let mut rng = Rng(200 + w as u64);
+                    let (mut seq, mut events, mut batches) = (0u64, 0u64, 0u64);
+                    while !stop.load(Ordering::Relaxed) {
+                        let body = batch_body(kind, &book, &mut rng, batch, &tag, &mut seq);
+                        let stored = match js.publish(subject, body.into()).await {
+                            Ok(ack) => ack.await.is_ok(),
+                            Err(_) => false,
+                        };
+                        if stored {
+                            events += batch as u64;
+                            batches += 1;
+                        } else {
+                            // The stream may not exist yet (the service creates it): wait.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                    (events, batches)
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+        stop.store(true, Ordering::Relaxed);
+        let (mut events, mut batches) = (0u64, 0u64);
+        for t in tasks {
+            let (e, b) = t.await.unwrap_or((0, 0));
+            events += e;
+            batches += b;
+        }
+        (events, batches, started)
+    });
+    // Wait until the service has applied every stored event.
+    let limit = Instant::now();
+    while seq_now(&mut c) < seq0 + events {
+        if limit.elapsed() > Duration::from_secs(300) {
+            die(&format!(
+                "JetStream: the service applied {} of {events} events in 300 s",
+                seq_now(&mut c) - seq0
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    None
+    Some(Rate {
+        events,
+        batches,
+        seconds: started.elapsed().as_secs_f64(),
+        batch_ms: Vec::new(),
+        errors: 0,
+    })
 }
 
 fn fmt_ms(x: f64) -> String {
@@ -679,11 +755,15 @@ fn main() {
         format!(
             "listen = \"{addr}\"\ndata = {}\nsnapshot = {}\ntoken = \"{token}\"\n\
              rate_per_second = 1000000\nrate_burst = 1000000\n\n\
-             [watchlist]\nscenarios = [{}]\ncontagion = {}\n",
+             [watchlist]\nscenarios = [{}]\ncontagion = {}\n{}",
             quoted(&data.display().to_string()),
             quoted(&snapshot.display().to_string()),
             scenarios.join(", "),
-            a.contagion
+            a.contagion,
+            a.jetstream
+                .as_deref()
+                .map(|u| format!("\n[nats]\nurl = {}\n", quoted(u)))
+                .unwrap_or_default()
         ),
     )
     .unwrap_or_else(|e| die(&e.to_string()));
@@ -796,21 +876,16 @@ fn main() {
             target,
             format!("{:.0}/s", r.per_second()),
         );
-        let js = jetstream_ingest(
-            a.jetstream.as_deref(),
-            &book,
-            kind,
-            batch,
-            a.connections,
-            a.seconds,
-        );
+        let js = jetstream_ingest(a.jetstream.as_deref(), &load, kind, batch, a.seconds);
         row(
-            &format!("{name}, JetStream"),
-            target,
-            js.map_or(
-                "not measured (JetStream ingest: another branch; hook in loadgen.rs)".into(),
-                |r| format!("{:.0}/s", r.per_second()),
+            &format!(
+                "{name}, JetStream batches of {batch}, {} publishers, {:.0} s of publishing, until applied",
+                a.connections, a.seconds
             ),
+            target,
+            js.map_or("not measured (pass --jetstream nats://…)".into(), |r| {
+                format!("{:.0}/s ({} events in {:.1} s)", r.per_second(), r.events, r.seconds)
+            }),
         );
     }
     watch_under_load.extend(logged_refreshes(&log, log_at));
