@@ -8,8 +8,8 @@ use cascade_contagion::debtrank::{
 };
 use cascade_contagion::network::Network;
 use cascade_contagion::output::{
-    ClearingReport, ContagionReport, DebtRankByNode, DebtRankReport, NodeDebtRank,
-    ProtocolDebtRank, SNAPSHOT_DEBTRANK_NOTE,
+    ClearingReport, ContagionReport, DebtRankByNode, DebtRankReport, ProtocolDebtRank,
+    SNAPSHOT_DEBTRANK_NOTE,
 };
 use pyo3::prelude::*;
 
@@ -94,21 +94,7 @@ pub fn debtrank_json(
         let runs = py
             .detach(|| each_node_alone(&net, &options))
             .map_err(input_error)?;
-        let mut rows: Vec<NodeDebtRank> = net
-            .names
-            .iter()
-            .zip(&runs)
-            .map(|(n, r)| NodeDebtRank {
-                node: n.clone(),
-                debtrank: r.debtrank,
-                rounds: r.rounds,
-            })
-            .collect();
-        rows.sort_by(|x, y| y.debtrank.total_cmp(&x.debtrank).then(x.node.cmp(&y.node)));
-        return json(&DebtRankByNode {
-            variant: variant.name(),
-            by_node: rows,
-        });
+        return json(&DebtRankByNode::new(&net, variant, &runs));
     }
     let refs: Vec<(&str, f64)> = shocks.iter().map(|(n, f)| (n.as_str(), *f)).collect();
     let h0 = shock_vector(&net, &refs).map_err(input_error)?;

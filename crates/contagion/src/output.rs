@@ -86,6 +86,28 @@ pub struct DebtRankByNode {
     pub by_node: Vec<NodeDebtRank>,
 }
 
+impl DebtRankByNode {
+    /// The report of `runs`, one per node of `network` in its order (each node alone fully
+    /// distressed): highest DebtRank first, ties by name.
+    pub fn new(network: &Network, variant: Variant, runs: &[DebtRank]) -> Self {
+        let mut by_node: Vec<NodeDebtRank> = network
+            .names
+            .iter()
+            .zip(runs)
+            .map(|(n, r)| NodeDebtRank {
+                node: n.clone(),
+                debtrank: r.debtrank,
+                rounds: r.rounds,
+            })
+            .collect();
+        by_node.sort_by(|x, y| y.debtrank.total_cmp(&x.debtrank).then(x.node.cmp(&y.node)));
+        DebtRankByNode {
+            variant: variant.name(),
+            by_node,
+        }
+    }
+}
+
 /// A DebtRank run from a given shock (`cascade debtrank --shock … --json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DebtRankReport {

@@ -9,7 +9,7 @@ use cascade_contagion::debtrank::{
     debtrank, each_node_alone, shock_vector, DebtRankOptions, Variant,
 };
 use cascade_contagion::network::Network;
-use cascade_contagion::output::{DebtRankByNode, DebtRankReport, NodeDebtRank};
+use cascade_contagion::output::{DebtRankByNode, DebtRankReport};
 use cascade_io::network::read_debtrank_network;
 
 use crate::args::{DebtRankVariant, JsonArgs};
@@ -73,17 +73,7 @@ pub fn run(a: &DebtrankArgs) -> Result<(), Failure> {
     if pairs.is_empty() {
         // Every node's DebtRank when it alone is fully distressed.
         let runs = each_node_alone(&net, &options).map_err(|e| bad(e.to_string()))?;
-        let mut rows: Vec<NodeDebtRank> = net
-            .names
-            .iter()
-            .zip(&runs)
-            .map(|(n, r)| NodeDebtRank {
-                node: n.clone(),
-                debtrank: r.debtrank,
-                rounds: r.rounds,
-            })
-            .collect();
-        rows.sort_by(|x, y| y.debtrank.total_cmp(&x.debtrank).then(x.node.cmp(&y.node)));
+        let report = DebtRankByNode::new(&net, variant, &runs);
         let unconverged = runs.iter().filter(|r| !r.converged).count();
         if unconverged > 0 {
             eprintln!(
@@ -93,19 +83,13 @@ pub fn run(a: &DebtrankArgs) -> Result<(), Failure> {
         }
         return emit(
             &a.out,
-            || {
-                let report = DebtRankByNode {
-                    variant: variant.name(),
-                    by_node: rows.clone(),
-                };
-                to_json(&serde_json::to_value(&report).context("serialising the result")?)
-            },
+            || to_json(&serde_json::to_value(&report).context("serialising the result")?),
             || {
                 let mut text = format!(
                     "DebtRank ({}) of each node alone fully distressed:\n",
                     variant.name()
                 );
-                for r in &rows {
+                for r in &report.by_node {
                     text.push_str(&format!(
                         "  {:<16} {:>8.4}  ({} rounds)\n",
                         r.node, r.debtrank, r.rounds
