@@ -132,7 +132,7 @@ fn every_page_renders_with_its_figures() {
         (
             "/accounts?id=bob",
             "Account bob",
-            vec!["1.065", "6.06%", "$1.88k"],
+            vec!["1.065", "6.06%", "$1,878.79"],
         ),
         (
             "/what-if",

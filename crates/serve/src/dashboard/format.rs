@@ -13,6 +13,31 @@ pub fn fmt_pct(x: f64, decimals: usize) -> String {
     }
 }
 
+/// A price in USD, exact enough to reconcile by hand: grouped by thousands with two decimals
+/// (`$1,878.79`), four below $1 (`$0.9998`), six below a cent; `n/a` when not finite.
+pub fn fmt_price(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".to_string();
+    }
+    let a = x.abs();
+    let decimals = if a >= 1.0 || a == 0.0 {
+        2
+    } else if a >= 0.01 {
+        4
+    } else {
+        6
+    };
+    let text = format!("{a:.decimals$}");
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let grouped = fmt_count(int.parse::<u64>().unwrap_or(0));
+    let sign = if x < 0.0 { "−" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}${grouped}")
+    } else {
+        format!("{sign}${grouped}.{frac}")
+    }
+}
+
 /// A count grouped by thousands (`1,000,000`).
 pub fn fmt_count(n: u64) -> String {
     let s = n.to_string();
@@ -92,6 +117,17 @@ mod tests {
         assert_eq!(fmt_time_ms(951_827_696_000), "2000-02-29 12:34:56 UTC");
         // 2026-12-07 04:41:09 UTC = 1,796,618,469 s.
         assert_eq!(fmt_time_ms(1_796_618_469_123), "2026-12-07 04:41:09 UTC");
+    }
+
+    #[test]
+    fn prices_to_the_cent() {
+        assert_eq!(fmt_price(1_878.787_878), "$1,878.79");
+        assert_eq!(fmt_price(60_000.0), "$60,000.00");
+        assert_eq!(fmt_price(0.999_8), "$0.9998");
+        assert_eq!(fmt_price(0.000_123_4), "$0.000123");
+        assert_eq!(fmt_price(0.0), "$0.00");
+        assert_eq!(fmt_price(-2.5), "−$2.50");
+        assert_eq!(fmt_price(f64::NAN), "n/a");
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crate::live::{LADDER_CURVE_MAX_PERCENT, LADDER_DROPS};
 use crate::server::AppState;
 use crate::watch::json_number;
 
-use super::format::{esc, fmt_count, fmt_hf, fmt_pct, fmt_time_ms, fmt_tokens, fmt_usd, urlencode};
+use super::format::{
+    esc, fmt_count, fmt_hf, fmt_pct, fmt_price, fmt_time_ms, fmt_tokens, fmt_usd, urlencode,
+};
 use super::{message, shell};
 
 /// Chart width in the dashboard, pixels (charts scale down with the page).
@@ -114,7 +116,7 @@ fn protocol_body(state: &AppState, id: &str) -> Option<String> {
             .map(|r| {
                 vec![
                     esc(&r.asset),
-                    fmt_usd(r.price_usd),
+                    fmt_price(r.price_usd),
                     format!(
                         "{} ({})",
                         fmt_tokens(r.supplied_tokens),
@@ -153,7 +155,7 @@ fn protocol_body(state: &AppState, id: &str) -> Option<String> {
                 vec![
                     esc(&t.id),
                     esc(&t.collateral),
-                    fmt_usd(t.price_usd),
+                    fmt_price(t.price_usd),
                     fmt_count(t.vaults),
                     format!(
                         "{} ({})",
@@ -208,7 +210,7 @@ fn protocol_body(state: &AppState, id: &str) -> Option<String> {
             };
             let mut vals = vec![0.0];
             vals.extend(mine.curve.iter().map(|x| x.debt_usd));
-            let mut row = vec![esc(a), fmt_usd(l.price_usd)];
+            let mut row = vec![esc(a), fmt_price(l.price_usd)];
             row.extend(
                 mine.points
                     .iter()

@@ -13,7 +13,7 @@ use crate::server::AppState;
 use crate::store::AlertState;
 
 use super::auth::same_origin;
-use super::format::{esc, fmt_hf, fmt_pct, fmt_time_ms, fmt_tokens, fmt_usd};
+use super::format::{esc, fmt_hf, fmt_pct, fmt_price, fmt_time_ms, fmt_tokens, fmt_usd};
 use super::pages::table;
 use super::{message, shell};
 
@@ -219,12 +219,12 @@ pub async fn account(
             .map(|d| {
                 vec![
                     esc(&d.asset),
-                    fmt_usd(d.price_usd),
+                    fmt_price(d.price_usd),
                     d.drop
                         .map(|x| fmt_pct(x, 2))
                         .unwrap_or_else(|| "none up to 100%".into()),
                     d.liquidation_price_usd
-                        .map(fmt_usd)
+                        .map(fmt_price)
                         .unwrap_or_else(|| "—".into()),
                 ]
             })
