@@ -49,5 +49,5 @@ if [ "$live_bench" = 1 ]; then
   # In-process, for comparison: the same update → summary + ladder without HTTP or the log.
   CASCADE_LIVE_ACCOUNTS="$accounts" cargo bench --locked -p cascade-serve --bench live -- \
     --warm-up-time 1 --measurement-time 3 2>&1 | tee "$out/live-bench.txt" |
-    grep -E "^(generate|Live::new|first build|one price|  |price updates|position changes|checkpoint)"
+    grep -E "^(generate|Live::new|one price|  |price updates|position changes|checkpoint)"
 fi

@@ -14,7 +14,6 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::server::{now_ms, AppState};
-use crate::store::AlertState;
 
 use super::format::{esc, fmt_count, fmt_time_ms, fmt_usd};
 use super::shell;
@@ -134,10 +133,7 @@ pub fn tile_values(state: &AppState) -> Vec<Tile> {
             });
         }
     }
-    let firing = state
-        .with_store(|s| s.alerts(10_000))
-        .map(|a| a.iter().filter(|x| x.state == AlertState::Firing).count())
-        .unwrap_or(0);
+    let firing = state.with_store(|s| s.firing_alerts()).unwrap_or(0);
     tiles.push(Tile {
         key: "alerts_firing".into(),
         title: "Active alerts".into(),

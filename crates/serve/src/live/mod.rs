@@ -538,10 +538,6 @@ impl Live {
         self.book.accounts()
     }
 
-    /// Kept for callers that refreshed the ladder's indexes in the background: there is nothing
-    /// to refresh any more (every batch leaves them current).
-    pub fn refresh_indexes(&self) {}
-
     /// Debt (USD, at the dropped prices) of the accounts that are not liquidatable now and would
     /// be if `asset` and the assets priced from it (its lst, receipt, bridged forms) dropped by
     /// `drop` (a fraction in [0, 1]), all other prices held, under the exact health-factor rule.

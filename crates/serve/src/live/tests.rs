@@ -766,7 +766,6 @@ fn bad_snapshots_are_refused() {
 fn a_batch_moving_every_price_matches() {
     // Large enough that the bands' buffers are merged (more than the merge's minimum re-keyed).
     let mut l = live(generated(12_000, 5));
-    l.refresh_indexes();
     apply(
         &mut l,
         &[

@@ -100,6 +100,18 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// How many alerts are firing now.
+    pub fn firing_alerts(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM alerts WHERE state = 'firing'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(self.err())
+    }
+
     /// The record of `(rule, key)`, if any.
     pub fn alert(&self, rule: &str, key: &str) -> Result<Option<AlertRecord>, StoreError> {
         let err = self.err();

@@ -741,6 +741,7 @@ fn an_acknowledgement_stays_with_its_crossing() {
         .unwrap();
     let a = store.alert("bad_debt", "").unwrap().unwrap();
     assert_eq!((a.state, a.acknowledged), (AlertState::Resolved, true));
+    assert_eq!(store.firing_alerts().unwrap(), 0);
     // A new crossing starts unacknowledged.
     store
         .upsert_alert(&rec(AlertState::Firing, 30, None))
