@@ -17,6 +17,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -234,6 +235,63 @@ fn io_error(path: &Path, what: &str, error: std::io::Error) -> StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Set when the file was too large to be checked whole at open ([`Store::deferred_check`]).
+    deferred: bool,
+    /// What the check after start found, if it found damage: appends are refused from then on.
+    damage: Arc<OnceLock<String>>,
+}
+
+/// The whole-file check that [`Store::open`] leaves for after start on a store larger than
+/// 256 MiB: run it on a thread of its own beside the service ([`DeferredCheck::run`]). Until it
+/// ends the log's older pages are unchecked; if it finds damage, the store refuses every append
+/// from then on (the service keeps answering reads) and the error says to restore the file.
+#[derive(Debug)]
+pub struct DeferredCheck {
+    path: PathBuf,
+    damage: Arc<OnceLock<String>>,
+}
+
+impl DeferredCheck {
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads every page (`PRAGMA quick_check`) through a read-only connection of its own; on
+    /// damage, marks the store so that appends fail with [`StoreError::Corrupt`].
+    pub fn run(self) -> Result<(), StoreError> {
+        let result = inspect::check_whole(&self.path);
+        if let Err(StoreError::Corrupt { detail, .. }) = &result {
+            let _ = self.damage.set(detail.clone());
+        }
+        result
+    }
+
+    /// [`DeferredCheck::run`] on a thread of its own, logging what it found (`store check passed`
+    /// with the seconds it took, or `store check failed` with the findings).
+    pub fn spawn(self) {
+        let file = self.path.display().to_string();
+        let spawned = std::thread::Builder::new()
+            .name("store-check".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                tracing::info!(%file, "checking the whole store beside the service (larger than 256 MiB)");
+                match self.run() {
+                    Ok(()) => tracing::info!(
+                        %file,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "store check passed"
+                    ),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "store check failed: writes are refused from now on; stop the service and restore the file"
+                    ),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the store check; the log's older pages stay unchecked");
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -250,15 +308,22 @@ impl Store {
     /// being written to, when it is not SQLite or has another application's id ([`StoreError::Foreign`]),
     /// has tables but no application id (another program's database, [`StoreError::Foreign`]),
     /// fails `PRAGMA quick_check` ([`StoreError::Corrupt`]) or has a schema version above
-    /// [`SCHEMA_VERSION`] ([`StoreError::TooNew`]). `quick_check` reads the whole file: opening a
-    /// store of several GB takes seconds.
+    /// [`SCHEMA_VERSION`] ([`StoreError::TooNew`]). `quick_check` reads the whole file, so a file
+    /// above 256 MiB (a long event log) is checked at open only in its header, its length against
+    /// its page count and every table but the log; [`Store::deferred_check`] checks it whole
+    /// after start.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_checking(dir, inspect::CHECK_AT_OPEN_MAX_BYTES)
+    }
+
+    /// [`Store::open`] with the size up to which a file is checked whole at open, bytes.
+    pub fn open_checking(dir: &Path, check_whole_up_to: u64) -> Result<Store, StoreError> {
         let path = dir.join(FILE_NAME);
         let dir_existed = dir.is_dir();
         fs::create_dir_all(dir).map_err(|e| io_error(&path, "cannot create the data folder", e))?;
         // `metadata` follows a symbolic link (a store kept on another disk), as SQLite does.
         let inspection = match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => Some(inspect(&path)?),
+            Ok(meta) if meta.is_file() => Some(inspect(&path, check_whole_up_to)?),
             Ok(_) => {
                 return Err(StoreError::Io {
                     path,
@@ -275,10 +340,16 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| sql_error(&path, e))?;
-        let mut store = Store { conn, path };
+        let deferred = matches!(inspection, Some(Inspection::Current { deferred: true }));
+        let mut store = Store {
+            conn,
+            path,
+            deferred,
+            damage: Arc::default(),
+        };
         store.configure()?;
         match inspection {
-            Some(Inspection::Current) => {}
+            Some(Inspection::Current { .. }) => {}
             None | Some(Inspection::Empty) => store.create_schema()?,
         }
         store
@@ -294,6 +365,16 @@ impl Store {
     /// The store's file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The whole-file check left for after start, once: `Some` when the file was larger than
+    /// 256 MiB at open (only its header, its length and every table but the event log were checked
+    /// then), `None` otherwise or when already taken.
+    pub fn deferred_check(&mut self) -> Option<DeferredCheck> {
+        std::mem::take(&mut self.deferred).then(|| DeferredCheck {
+            path: self.path.clone(),
+            damage: Arc::clone(&self.damage),
+        })
     }
 
     /// Connection settings: busy timeout, WAL, `synchronous=FULL`, WAL size limit.
@@ -371,6 +452,14 @@ impl Store {
     pub fn append(&mut self, events: &[Event]) -> Result<Vec<Option<i64>>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some(detail) = self.damage.get() {
+            return Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: format!(
+                    "found by the check after start, so nothing more is written: {detail}"
+                ),
+            });
         }
         let mut rows = Vec::with_capacity(events.len());
         for event in events {

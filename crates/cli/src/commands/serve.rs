@@ -157,6 +157,7 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
             "writes are refused until a token is set (token in serve.toml or CASCADE_TOKEN)"
         };
         let (watch, rules, delivery) = (cfg.watch.clone(), cfg.alerts.clone(), cfg.delivery.clone());
+        let deferred_check = store.deferred_check();
         let state = AppState::new(cfg, live, store);
         let problems = cascade_serve::alerts::check_rules(&state, &rules, &watched);
         if !problems.is_empty() {
@@ -183,6 +184,11 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
             started.elapsed().as_secs_f64(),
             if watched.is_empty() { "no scenario".to_string() } else { watched.join(", ") }
         );
+        // A store too large to be read whole before serving (a long event log) is read whole now,
+        // beside the service (docs/serve-store.md#foreign-damaged-and-newer-files).
+        if let Some(check) = deferred_check {
+            check.spawn();
+        }
         // The dashboard, and a one-time link that signs a browser in (to acknowledge alerts).
         eprintln!(
             "cascade serve: dashboard at http://{addr}/ ; sign in (once) with http://{addr}/login?key={}",

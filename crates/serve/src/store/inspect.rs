@@ -15,13 +15,20 @@ use super::{
     TABLES_V1,
 };
 
+/// Files up to this size are checked whole (`PRAGMA quick_check`) before they are opened, bytes.
+/// A larger store — a log of tens of millions of events — is checked whole after the service has
+/// started ([`check_whole`]), so that a restart does not wait for a read of every page: at open,
+/// only its header, its size against the page count it records, and every table but the event log.
+pub(crate) const CHECK_AT_OPEN_MAX_BYTES: u64 = 256 << 20;
+
 /// What a read-only look at an existing file found.
 pub(super) enum Inspection {
     /// An SQLite database with no tables and no application id (an empty file included): becomes a
     /// store.
     Empty,
-    /// A cascade store of this schema version.
-    Current,
+    /// A cascade store of this schema version; `deferred` when the file was too large to be checked
+    /// whole at open (its event log is checked after start).
+    Current { deferred: bool },
 }
 
 /// Looks at an existing file through a read-only connection, writing nothing to it.
@@ -31,9 +38,18 @@ pub(super) enum Inspection {
 /// mode) the file is opened as `immutable`: no locks, no side files, every page read from the file
 /// itself, which then holds the whole database. A `-wal` file present means an unclean shutdown
 /// (or another process with the file open): the normal read-only open reads the WAL too.
-pub(super) fn inspect(path: &Path) -> Result<Inspection, StoreError> {
+pub(super) fn inspect(path: &Path, check_whole_up_to: u64) -> Result<Inspection, StoreError> {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
+    // First the file's length against the page count its header records: a truncated file.
+    let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let truncated = pages_beyond_end(path, size, Path::new(&wal).exists());
+    if !truncated.is_empty() {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: truncated.join("; "),
+        });
+    }
     let conn = match immutable_uri(path) {
         Some(uri) if !Path::new(&wal).exists() => Connection::open_with_flags(
             uri,
@@ -93,7 +109,17 @@ pub(super) fn inspect(path: &Path) -> Result<Inspection, StoreError> {
             ),
         });
     }
-    let problems = quick_check(&conn).map_err(classify)?;
+    let deferred = app_id != 0 && size > check_whole_up_to;
+    let problems = if deferred {
+        // Every table but the log, each with its indexes.
+        let mut problems = Vec::new();
+        for table in tables.iter().filter(|t| t.as_str() != "events") {
+            problems.extend(quick_check(&conn, Some(table)).map_err(classify)?);
+        }
+        problems
+    } else {
+        quick_check(&conn, None).map_err(classify)?
+    };
     if !problems.is_empty() {
         return Err(StoreError::Corrupt {
             path: path.to_path_buf(),
@@ -129,7 +155,53 @@ pub(super) fn inspect(path: &Path) -> Result<Inspection, StoreError> {
             detail: format!("tables missing: {}", missing.join(", ")),
         });
     }
-    Ok(Inspection::Current)
+    Ok(Inspection::Current { deferred })
+}
+
+/// Checks the whole file (`PRAGMA quick_check`) through a read-only connection of its own, beside
+/// a writer that may be appending (WAL): what [`super::Store::open`] left for after start on a large
+/// store. `Ok` or [`StoreError::Corrupt`] with SQLite's first findings.
+pub(crate) fn check_whole(path: &Path) -> Result<(), StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| sql_error(path, e))?;
+    let _ = conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
+    let problems = quick_check(&conn, None).map_err(|e| sql_error(path, e))?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("PRAGMA quick_check: {}", problems.join("; ")),
+        })
+    }
+}
+
+/// A finding when the file is shorter than the pages its header counts (a truncated file); none
+/// when a WAL file is beside it (the log may hold pages the main file has not received yet) or
+/// when the header's count is not valid (written by a program that does not keep it: then the
+/// "version-valid-for" number, bytes 92–95, differs from the change counter, bytes 24–27).
+fn pages_beyond_end(path: &Path, size: u64, wal: bool) -> Vec<String> {
+    let mut head = [0u8; 100];
+    let read = fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
+    if wal || read.is_err() || &head[..16] != SQLITE_HEADER {
+        return Vec::new();
+    }
+    let be = |at: usize| u32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+    // The page size: bytes 16–17, where 1 means 65,536.
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(be(28));
+    if be(24) != be(92) || pages.saturating_mul(page_size) <= size {
+        return Vec::new();
+    }
+    vec![format!(
+        "the file holds {size} bytes, its header counts {pages} pages of {page_size} bytes (truncated)"
+    )]
 }
 
 /// `file:PATH?mode=ro&immutable=1` with the path percent-encoded (RFC 3986 unreserved bytes and `/`
@@ -150,9 +222,15 @@ fn immutable_uri(path: &Path) -> Option<String> {
     Some(uri)
 }
 
-/// The lines of `PRAGMA quick_check` other than `ok` (at most 10).
-fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("PRAGMA quick_check(10)")?;
+/// The lines of `PRAGMA quick_check` other than `ok` (at most 10), of the whole file or of one
+/// table and its indexes.
+fn quick_check(conn: &Connection, table: Option<&str>) -> rusqlite::Result<Vec<String>> {
+    let sql = match table {
+        // Table names come from the file's own schema; quoted as an identifier.
+        Some(t) => format!("PRAGMA quick_check(\"{}\")", t.replace('"', "\"\"")),
+        None => "PRAGMA quick_check(10)".to_string(),
+    };
+    let mut stmt = conn.prepare(&sql)?;
     let lines = stmt
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

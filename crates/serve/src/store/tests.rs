@@ -930,3 +930,77 @@ fn kill_9_loses_nothing_acknowledged() {
         );
     }
 }
+
+/// A store of events only (no checkpoint), closed: its middle pages are the log's.
+fn log_only_store(dir: &Path) -> u64 {
+    let mut store = Store::open(dir).unwrap();
+    for b in 0..10 {
+        store.append(&events(&format!("b{b}-"), 0..300)).unwrap();
+    }
+    drop(store);
+    fs::metadata(dir.join(FILE_NAME)).unwrap().len()
+}
+
+#[test]
+fn a_large_store_opens_at_once_and_its_log_is_checked_after_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = log_only_store(dir.path());
+    let path = dir.path().join(FILE_NAME);
+    let mut bytes = fs::read(&path).unwrap();
+    let page = 4096;
+    let at = (len as usize / 2) / page * page;
+    for (i, b) in bytes[at..at + 2 * page].iter_mut().enumerate() {
+        *b = (i * 37 % 251) as u8;
+    }
+    fs::write(&path, &bytes).unwrap();
+    // Checked whole at open (the default limit, far above this file): refused.
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StoreError::Corrupt { .. })
+    ));
+    // Above the limit: opens (header, length and the small tables are sound), the check after
+    // start finds the damaged log, and from then on nothing is appended.
+    let mut store = Store::open_checking(dir.path(), 0).unwrap();
+    let check = store.deferred_check().expect("a file above the limit");
+    assert!(store.deferred_check().is_none(), "handed out once");
+    let e = check.run().unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    let e = store.append(&events("late-", 0..1)).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    assert!(
+        e.to_string().contains("found by the check after start"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_sound_large_store_passes_the_check_after_start_and_keeps_appending() {
+    let dir = tempfile::tempdir().unwrap();
+    log_only_store(dir.path());
+    let mut store = Store::open_checking(dir.path(), 0).unwrap();
+    let check = store.deferred_check().expect("a file above the limit");
+    // The check reads beside the writer.
+    let appended = store.append(&events("during-", 0..5)).unwrap();
+    assert_eq!(appended.len(), 5);
+    check.run().unwrap();
+    assert_eq!(store.append(&events("after-", 0..1)).unwrap(), [Some(3006)]);
+    // A file under the limit was checked whole at open: nothing left for later.
+    drop(store);
+    let mut store = Store::open(dir.path()).unwrap();
+    assert!(store.deferred_check().is_none());
+}
+
+#[test]
+fn a_truncated_large_store_is_refused_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = log_only_store(dir.path());
+    let path = dir.path().join(FILE_NAME);
+    let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let before = untouched(dir.path());
+    let e = Store::open_checking(dir.path(), 0).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("truncated"), "{e}");
+    assert_eq!(untouched(dir.path()), before);
+}
