@@ -4,6 +4,13 @@
 //! Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
 
 mod args;
+
+/// jemalloc, not the system allocator: `cascade serve` allocates and frees large buffers from many
+/// threads (ingest, the watchlist's cascades, checkpoints), and glibc's per-thread arenas kept that
+/// freed memory, so resident memory grew with the hours of ingest; jemalloc returns it to the
+/// system (BENCHMARKS.md, "cascade serve").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod commands;
 mod failure;
 mod load;
