@@ -568,7 +568,17 @@ struct Load<'a> {
     connections: usize,
 }
 
-fn ingest(l: &Load<'_>, kind: Kind, batch: usize, seconds: f64, tag: &str) -> Rate {
+/// `per_second`: the rate to hold, events per second over all connections (each connection sends
+/// its batches on a fixed schedule and catches up without pause when behind); `None`: as fast as
+/// the service answers.
+fn ingest(
+    l: &Load<'_>,
+    kind: Kind,
+    batch: usize,
+    seconds: f64,
+    tag: &str,
+    per_second: Option<f64>,
+) -> Rate {
     let (addr, token, book, connections) = (l.addr, l.token, l.book, l.connections);
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
@@ -586,7 +596,18 @@ fn ingest(l: &Load<'_>, kind: Kind, batch: usize, seconds: f64, tag: &str) -> Ra
                 let mut rng = Rng(100 + w as u64);
                 let mut seq = 0u64;
                 let (mut lat, mut errors, mut batches) = (Vec::new(), 0u64, 0u64);
+                // Seconds between this connection's batches when paced.
+                let every = per_second.map(|r| batch as f64 * connections as f64 / r);
+                let mut sent = 0u64;
                 while !stop.load(Ordering::Relaxed) {
+                    if let Some(every) = every {
+                        let due = started + Duration::from_secs_f64(every * sent as f64);
+                        let now = Instant::now();
+                        if due > now {
+                            std::thread::sleep(due - now);
+                        }
+                        sent += 1;
+                    }
                     let body = batch_body(kind, &book, &mut rng, batch, &tag, &mut seq);
                     let t = Instant::now();
                     match c.post(path, &body) {
@@ -862,7 +883,7 @@ fn main() {
     ] {
         let w0 = refreshes(&mut c);
         let tag = if kind == Kind::Prices { "p" } else { "c" };
-        let r = ingest(&load, kind, batch, a.seconds, tag);
+        let r = ingest(&load, kind, batch, a.seconds, tag, None);
         let runs = refreshes(&mut c) - w0;
         row(
             &format!(
@@ -891,6 +912,59 @@ fn main() {
     watch_under_load.extend(logged_refreshes(&log, log_at));
     let mut wl = watch_under_load.clone();
     wl.sort_by(f64::total_cmp);
+
+    // (b') both kinds at once, held at the targets' rates (50,000 prices/s and 100,000 position
+    // changes/s, `--connections` each): does the service keep up, and how long does the
+    // watchlist take meanwhile?
+    let paced_at = log_len(&log);
+    let w0 = refreshes(&mut c);
+    let paced_load = &load;
+    let (pr, cr) = std::thread::scope(|sc| {
+        let p = sc.spawn(|| {
+            ingest(
+                &paced_load,
+                Kind::Prices,
+                a.price_batch,
+                a.seconds * 2.0,
+                "qp",
+                Some(50_000.0),
+            )
+        });
+        let c = sc.spawn(|| {
+            ingest(
+                paced_load,
+                Kind::Positions,
+                a.position_batch,
+                a.seconds * 2.0,
+                "qc",
+                Some(100_000.0),
+            )
+        });
+        (p.join().unwrap_or_default(), c.join().unwrap_or_default())
+    });
+    let paced_runs = refreshes(&mut c) - w0;
+    let mut pw = logged_refreshes(&log, paced_at);
+    pw.sort_by(f64::total_cmp);
+    row(
+        &format!(
+            "prices and position changes together, each held at its target ({:.0} s, {} connections each, batches p99 {} / {}{}): rates kept; watchlist refreshes meanwhile, runs, median / max",
+            pr.seconds.max(cr.seconds),
+            a.connections,
+            fmt_ms(percentile(&pr.batch_ms, 0.99)),
+            fmt_ms(percentile(&cr.batch_ms, 0.99)),
+            if pr.errors + cr.errors > 0 { format!(", {} errors", pr.errors + cr.errors) } else { String::new() }
+        ),
+        "≥ 50,000/s and ≥ 100,000/s; ≤ 2 s",
+        format!(
+            "{:.0}/s and {:.0}/s; {} runs ({} logged), {:.2} s / {:.2} s",
+            pr.per_second(),
+            cr.per_second(),
+            paced_runs,
+            pw.len(),
+            percentile(&pw, 0.5),
+            percentile(&pw, 1.0)
+        ),
+    );
 
     row(
         "4-scenario watchlist refresh, idle (first run at start; after one price move)",
@@ -951,6 +1025,7 @@ fn main() {
         a.position_batch,
         (a.seconds / 2.0).max(2.0),
         "k",
+        None,
     );
     let mut c = Conn::open(&addr, &token).unwrap_or_else(|e| die(&e.to_string()));
     let seq_killed = c
