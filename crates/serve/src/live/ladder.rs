@@ -20,7 +20,7 @@ use cascade_model::Side;
 
 use super::book::{Book, Sums};
 use super::coords::{Coef, Family};
-use super::rows::Rows;
+use super::rows::{Rows, LADDER_OUT};
 
 /// One account of a list.
 #[derive(Debug, Clone, Copy)]
@@ -377,7 +377,18 @@ impl super::Live {
             }
             let x = self.coords.prices(&self.pricing.prices);
             let rows = &keys.rows;
-            let parts: Vec<Vec<Grid>> = rows.by_coord[y]
+            // Up to the last standard drop, only the rows the tolerance index cannot place out of
+            // the ladder; beyond it, all of them.
+            let gathered: Vec<u32>;
+            let list: &[u32] = if drops.last().is_none_or(|&d| d + 1e-6 <= LADDER_OUT) {
+                let mut bits = vec![0u64; rows.len().div_ceil(64)];
+                keys.tol.gather(y, &mut bits);
+                gathered = ascending(&bits);
+                &gathered
+            } else {
+                &rows.by_coord[y]
+            };
+            let parts: Vec<Vec<Grid>> = list
                 .par_chunks(CHUNK)
                 .map(|part| {
                     let mut g: Vec<Grid> = (0..np).map(|_| Grid::new(drops)).collect();

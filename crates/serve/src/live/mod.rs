@@ -29,12 +29,15 @@ mod reprice;
 mod resolve;
 mod rows;
 mod snapshot;
+mod tol;
 mod views;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_bins;
+#[cfg(test)]
+mod tests_tol;
 
 use std::collections::HashMap;
 

@@ -9,11 +9,15 @@
 use cascade_model::HealthFactorRule;
 
 use super::agg::{bin_of, HF_BIN_EDGES};
-use super::coords::Coef;
+use super::coords::{Coef, EDGE_MARGIN};
 
 /// Relative distance to a bin edge below which the positions decide.
 pub const NEAR_EDGE: f64 = 1e-9;
 const NONE: u32 = u32::MAX;
+/// Relative margin kept by a tolerance out of a ladder (rounding of the sums).
+const RATIO_MARGIN: f64 = 1e-9;
+/// Beyond this drop an account is out of every ladder ([`super::ladder::bucket_account`]).
+pub const LADDER_OUT: f64 = super::LADDER_CURVE_MAX_PERCENT as f64 / 100.0 + 1e-6;
 
 /// A row's header: its account (`NONE`: dead), protocol, bin (kept equal to the book's) and
 /// coefficients `at..at + n`.
@@ -154,13 +158,54 @@ impl Rows {
         (s, wy, dy)
     }
 
-    /// Whether row `r` has a coordinate `x` with `moved[x]`.
-    #[inline]
-    pub fn has_any(&self, r: usize, moved: &[bool]) -> bool {
+    /// Row `r`'s tolerances ([`super::tol`]) at coordinate prices `x`, where its sums are `s` and
+    /// its bin `bin`; `eta` its rule's slack, `assets` the number of assets (coordinates below it
+    /// have a ladder). Calls `out(coordinate, ρ)` per coordinate: the factor by which its health
+    /// factor and, for an asset, its ratios out of that asset's ladder may move without changing its
+    /// bin or its place in or out of the ladder (≤ 1: none).
+    pub fn tolerances(
+        &self,
+        r: usize,
+        x: &[f64],
+        s: &RowSums,
+        (bin, eta): (u8, f64),
+        assets: usize,
+        mut out: impl FnMut(u32, f64),
+    ) {
+        let (w, d) = (s.weighted, s.debt);
+        let hf = w / d;
+        let b = bin as usize;
+        let rho_bin = if b > HF_BIN_EDGES.len() {
+            0.0
+        } else {
+            let lower = match b {
+                0 => f64::INFINITY,
+                _ => hf / (HF_BIN_EDGES[b - 1] * (1.0 + EDGE_MARGIN) / (1.0 - eta)),
+            };
+            let upper = match HF_BIN_EDGES.get(b) {
+                Some(&e) => e * (1.0 - EDGE_MARGIN) / hf,
+                None => f64::INFINITY,
+            };
+            lower.min(upper)
+        };
         let h = self.head[r];
-        self.terms[h.at as usize..h.at as usize + h.n as usize]
-            .iter()
-            .any(|t| moved.get(t.coord as usize).copied().unwrap_or(false))
+        for t in &self.terms[h.at as usize..h.at as usize + h.n as usize] {
+            let c = t.coord as usize;
+            let rho_ladder = if c >= assets || t.w <= t.d {
+                // No exposure: never in this coordinate's ladder.
+                f64::INFINITY
+            } else if w < d {
+                (d / w) * (1.0 - RATIO_MARGIN)
+            } else {
+                let g = (w - LADDER_OUT * t.w * x[c]) / (d - LADDER_OUT * t.d * x[c]);
+                if g > 1.0 {
+                    g * (1.0 - RATIO_MARGIN)
+                } else {
+                    0.0
+                }
+            };
+            out(t.coord, rho_bin.min(rho_ladder));
+        }
     }
 }
 
