@@ -311,7 +311,7 @@ pub(crate) fn entry_of(y: Coef, o: Coef, rho: f64, k: u32, gen: u32) -> LiqEntry
 /// Row `r`'s contribution to the grids of coordinate `y` (`x`: coordinate prices).
 #[inline]
 pub(crate) fn rows_entry(rows: &Rows, r: usize, y: usize, x: &[f64], g: &mut [Grid]) {
-    if rows.acct(r) == u32::MAX {
+    if !rows.live(r) {
         return;
     }
     let (s, wy, dy) = rows.sums_with(r, x, y as u32);
@@ -377,27 +377,27 @@ impl super::Live {
             }
             let x = self.coords.prices(&self.pricing.prices);
             let rows = &keys.rows;
+            let new_grids = || (0..np).map(|_| Grid::new(drops)).collect::<Vec<Grid>>();
             // Up to the last standard drop, only the rows the tolerance index cannot place out of
             // the ladder; beyond it, all of them.
-            let gathered: Vec<u32>;
-            let list: &[u32] = if drops.last().is_none_or(|&d| d + 1e-6 <= LADDER_OUT) {
-                let mut bits = vec![0u64; rows.len().div_ceil(64)];
-                keys.tol.gather(y, &mut bits);
-                gathered = ascending(&bits);
-                &gathered
-            } else {
-                &rows.by_coord[y]
-            };
-            let parts: Vec<Vec<Grid>> = list
-                .par_chunks(CHUNK)
-                .map(|part| {
-                    let mut g: Vec<Grid> = (0..np).map(|_| Grid::new(drops)).collect();
-                    for &r in part {
-                        rows_entry(rows, r as usize, y, &x, &mut g);
-                    }
-                    g
+            let parts: Vec<Vec<Grid>> = if drops.last().is_none_or(|&d| d + 1e-6 <= LADDER_OUT) {
+                self.pass_rows(&[y], (&x, y as u32), new_grids, |g, _, _, p, s, wy, dy| {
+                    let xy = x[y];
+                    let (w, d) = (s.weighted, s.debt);
+                    bucket_account(&mut g[p], xy, w, d, (wy - dy) * xy, dy * xy);
                 })
-                .collect();
+            } else {
+                rows.by_coord[y]
+                    .par_chunks(CHUNK)
+                    .map(|part| {
+                        let mut g = new_grids();
+                        for &r in part {
+                            rows_entry(rows, r as usize, y, &x, &mut g);
+                        }
+                        g
+                    })
+                    .collect()
+            };
             for part in &parts {
                 for (o, p) in out.iter_mut().zip(part) {
                     o.absorb(p);

@@ -414,50 +414,33 @@ impl Live {
             .filter(|&c| moved[c] && !rows.by_coord[c].is_empty())
             .collect();
         let single = (with_rows.len() == 1).then(|| with_rows[0]);
-        let mut bits = vec![0u64; rows.len().div_ceil(64)];
-        for &c in &with_rows {
-            self.keys.tol.gather(c, &mut bits);
-        }
-        let list = ascending(&bits);
         let ladder_y = single.filter(|&y| y < self.pricing.assets());
         let drops = super::ladder::standard_drops();
         let np = self.rules.len();
         let rule = self.row_rules();
-        let parts: Vec<RowsPart> = list
-            .par_chunks(CHUNK)
-            .map(|part| {
-                let mut grids: Vec<Grid> = match ladder_y {
+        let y = ladder_y.map_or(u32::MAX, |y| y as u32);
+        let parts: Vec<RowsPart> = self.pass_rows(
+            &with_rows,
+            (&x, y),
+            || {
+                let grids = match ladder_y {
                     Some(_) => (0..np).map(|_| Grid::new(&drops)).collect(),
                     None => Vec::new(),
                 };
-                let mut bins = Vec::new();
-                for &r in part {
-                    let r = r as usize;
-                    let k = rows.acct(r);
-                    if k == NONE {
-                        continue;
-                    }
-                    let p = rows.proto(r) as usize;
-                    let (s, wy, dy) = rows.sums_with(r, &x, ladder_y.unwrap_or(usize::MAX) as u32);
-                    let bin = self.row_bin(rule[p], p, k, &s);
-                    if bin != rows.bin(r) {
-                        bins.push((r as u32, k, bin));
-                    }
-                    if let Some(y) = ladder_y {
-                        let xy = x[y];
-                        super::ladder::bucket_account(
-                            &mut grids[p],
-                            xy,
-                            s.weighted,
-                            s.debt,
-                            (wy - dy) * xy,
-                            dy * xy,
-                        );
-                    }
+                (Vec::new(), grids)
+            },
+            |(bins, grids), r, k, p, s, wy, dy| {
+                let bin = self.row_bin(rule[p], p, k, s);
+                if bin != rows.bin(r as usize) {
+                    bins.push((r, k, bin));
                 }
-                (bins, grids)
-            })
-            .collect();
+                if let Some(y) = ladder_y {
+                    let xy = x[y];
+                    let (w, d) = (s.weighted, s.debt);
+                    super::ladder::bucket_account(&mut grids[p], xy, w, d, (wy - dy) * xy, dy * xy);
+                }
+            },
+        );
         let mut grids: Vec<Grid> = (0..np).map(|_| Grid::new(&drops)).collect();
         for (bins, g) in parts {
             for (r, k, bin) in bins {

@@ -19,20 +19,21 @@ const RATIO_MARGIN: f64 = 1e-9;
 /// Beyond this drop an account is out of every ladder ([`super::ladder::bucket_account`]).
 pub const LADDER_OUT: f64 = super::LADDER_CURVE_MAX_PERCENT as f64 / 100.0 + 1e-6;
 
-/// A row's header: its account (`NONE`: dead), protocol, bin (kept equal to the book's) and
-/// coefficients `at..at + n`.
+/// A row's header: its account (`NONE`: dead), protocol and coefficients `at..at + n`.
 #[derive(Debug, Clone, Copy)]
 struct Head {
     acct: u32,
     proto: u32,
     at: u32,
-    n: u16,
-    bin: u8,
+    n: u32,
 }
+
+/// The bin of a dead row.
+const DEAD: u8 = u8::MAX - 1;
 
 /// One coefficient of a row (module doc), side by side so that a pass reads one stream.
 #[derive(Debug, Clone, Copy)]
-struct Term {
+pub(crate) struct Term {
     coord: u32,
     w: f64,
     c: f64,
@@ -43,6 +44,9 @@ struct Term {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rows {
     head: Vec<Head>,
+    /// Per row: its bin (kept equal to the book's; [`DEAD`] for a dead row), apart from the
+    /// headers so that a pass over copies of the rows ([`Packed`]) reads it from a small column.
+    bins: Vec<u8>,
     terms: Vec<Term>,
     /// Per coordinate: its rows, ascending.
     pub by_coord: Vec<Vec<u32>>,
@@ -81,23 +85,28 @@ impl Rows {
     }
     #[inline]
     pub fn bin(&self, r: usize) -> u8 {
-        self.head[r].bin
+        self.bins[r]
+    }
+    /// Whether row `r` is live.
+    #[inline]
+    pub fn live(&self, r: usize) -> bool {
+        self.bins[r] != DEAD
     }
     pub fn set_bin(&mut self, r: usize, bin: u8) {
-        self.head[r].bin = bin;
+        self.bins[r] = bin;
     }
 
     /// Adds account `k` of protocol `p` in bin `bin` with coefficients `coefs`; its row.
     pub fn add(&mut self, k: u32, p: u32, bin: u8, coefs: &[Coef]) -> u32 {
         let r = self.head.len() as u32;
-        let n = coefs.len().min(u16::MAX as usize);
+        let n = coefs.len();
         self.head.push(Head {
             acct: k,
             proto: p,
             at: self.terms.len() as u32,
-            n: n as u16,
-            bin,
+            n: n as u32,
         });
+        self.bins.push(bin);
         for e in &coefs[..n] {
             self.terms.push(Term {
                 coord: e.coord,
@@ -115,6 +124,7 @@ impl Rows {
     /// Gives back the room the vectors grew beyond their rows.
     pub fn shrink(&mut self) {
         self.head.shrink_to_fit();
+        self.bins.shrink_to_fit();
         self.terms.shrink_to_fit();
         self.by_coord.iter_mut().for_each(Vec::shrink_to_fit);
     }
@@ -124,6 +134,7 @@ impl Rows {
         if let Some(h) = self.head.get_mut(r as usize) {
             if h.acct != NONE {
                 h.acct = NONE;
+                self.bins[r as usize] = DEAD;
                 self.dead += 1;
             }
         }
@@ -139,23 +150,11 @@ impl Rows {
     #[inline]
     pub fn sums_with(&self, r: usize, x: &[f64], y: u32) -> (RowSums, f64, f64) {
         let h = self.head[r];
-        let mut s = RowSums {
-            weighted: 0.0,
-            collateral_weighted: 0.0,
-            debt: 0.0,
-        };
-        let (mut wy, mut dy) = (0.0, 0.0);
-        for t in &self.terms[h.at as usize..h.at as usize + h.n as usize] {
-            let p = x[t.coord as usize];
-            s.weighted += t.w * p;
-            s.collateral_weighted += t.c * p;
-            s.debt += t.d * p;
-            if t.coord == y {
-                wy = t.w;
-                dy = t.d;
-            }
-        }
-        (s, wy, dy)
+        sums_of(
+            &self.terms[h.at as usize..h.at as usize + h.n as usize],
+            x,
+            y,
+        )
     }
 
     /// Row `r`'s tolerances ([`super::tol`]) at coordinate prices `x`, where its sums are `s` and
@@ -206,6 +205,79 @@ impl Rows {
             };
             out(t.coord, rho_bin.min(rho_ladder));
         }
+    }
+}
+
+/// The sums of coefficients `terms` at coordinate prices `x`, and their weighted collateral and
+/// debt in coordinate `y` (zeros if none).
+#[inline]
+fn sums_of(terms: &[Term], x: &[f64], y: u32) -> (RowSums, f64, f64) {
+    let mut s = RowSums {
+        weighted: 0.0,
+        collateral_weighted: 0.0,
+        debt: 0.0,
+    };
+    let (mut wy, mut dy) = (0.0, 0.0);
+    for t in terms {
+        let p = x[t.coord as usize];
+        s.weighted += t.w * p;
+        s.collateral_weighted += t.c * p;
+        s.debt += t.d * p;
+        if t.coord == y {
+            wy = t.w;
+            dy = t.d;
+        }
+    }
+    (s, wy, dy)
+}
+
+/// One row of a [`Packed`] copy: the row, its account and protocol, its coefficients.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PackedHead {
+    pub row: u32,
+    pub acct: u32,
+    pub proto: u32,
+    at: u32,
+    n: u32,
+}
+
+/// A copy of some rows, side by side in the order they were pushed, so that a pass over them
+/// reads two streams instead of the rows' scattered places. Rows only change by dying (a copy is
+/// rebuilt at its slice's next reference; [`Rows::live`] tells the dead).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Packed {
+    pub head: Vec<PackedHead>,
+    terms: Vec<Term>,
+}
+
+impl Packed {
+    pub fn clear(&mut self) {
+        self.head.clear();
+        self.terms.clear();
+    }
+
+    /// Appends a copy of row `r` of `rows`.
+    pub fn push(&mut self, rows: &Rows, r: usize) {
+        let h = rows.head[r];
+        self.head.push(PackedHead {
+            row: r as u32,
+            acct: h.acct,
+            proto: h.proto,
+            at: self.terms.len() as u32,
+            n: h.n,
+        });
+        self.terms
+            .extend_from_slice(&rows.terms[h.at as usize..h.at as usize + h.n as usize]);
+    }
+
+    /// As [`Rows::sums_with`], for the copy of `h`.
+    #[inline]
+    pub fn sums_with(&self, h: &PackedHead, x: &[f64], y: u32) -> (RowSums, f64, f64) {
+        sums_of(
+            &self.terms[h.at as usize..h.at as usize + h.n as usize],
+            x,
+            y,
+        )
     }
 }
 

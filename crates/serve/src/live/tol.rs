@@ -20,14 +20,20 @@
 
 use rayon::prelude::*;
 
+use super::ladder::{ascending, CHUNK};
+use super::rows::{Packed, RowSums, Rows};
+
 /// Rows per block of a slice (few in tests, so that small systems have rows in every slice).
 pub const BLOCK: usize = if cfg!(test) { 16 } else { 1024 };
 /// Slices, each re-referenced once every this many price batches.
-pub const SLICES: usize = 16;
+pub const SLICES: usize = 32;
 /// Classes of tolerance: class 0 below [`FIRST`], then bounds growing by [`GROWTH`] in log space.
 const CLASSES: usize = 48;
 const FIRST: f64 = 2e-4;
 const GROWTH: f64 = 1.25;
+/// The rows whose tolerance is below this log-ratio are also kept as a packed copy, read by a move
+/// as one stream; beyond it (larger moves since the reference) a move reads the rows in place.
+const HOT: f64 = 0.03;
 
 /// Rows of one (slice, coordinate), grouped by class.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +41,8 @@ struct ClassList {
     /// `rows[start[c]..start[c + 1]]` are the rows of class `c`.
     start: Vec<u32>,
     rows: Vec<u32>,
+    /// A copy of the rows of the classes below the hot bound, in the same order.
+    hot: Packed,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -57,6 +65,8 @@ pub(crate) struct Tol {
     bounds: Vec<f64>,
     /// The slice the next batch re-references.
     next: usize,
+    /// Classes below this one are packed.
+    hot: usize,
 }
 
 impl Default for Tol {
@@ -85,10 +95,12 @@ impl Tol {
             fresh: vec![Vec::new(); coords],
             ..Default::default()
         };
+        let hot = bounds.partition_point(|&b| b <= HOT.exp());
         Tol {
             slices: vec![slice; SLICES],
             bounds,
             next: 0,
+            hot,
         }
     }
 
@@ -163,6 +175,39 @@ impl Tol {
         }
     }
 
+    /// As [`Tol::gather`] for the move of one coordinate `y`, but the rows of each slice that are
+    /// packed are not set: per slice, how many of its packed copy's first rows the move needs.
+    pub fn candidates(&self, y: usize, bits: &mut [u64]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (i, s) in self.slices.iter().enumerate() {
+            let (Some(list), Some(fresh)) = (s.lists.get(y), s.fresh.get(y)) else {
+                continue;
+            };
+            let classes = if s.x_ref.is_empty() {
+                CLASSES
+            } else {
+                self.class(s.hi / s.lo) as usize + 1
+            };
+            let at = |c: usize| list.start.get(c).map_or(list.rows.len(), |&e| e as usize);
+            let (upto, packed) = (
+                at(classes),
+                at(classes.min(self.hot)).min(list.hot.head.len()),
+            );
+            if packed > 0 {
+                out.push((i, packed));
+            }
+            for &r in list.rows[packed..upto.max(packed)].iter().chain(fresh) {
+                super::set_bit(bits, r as usize);
+            }
+        }
+        out
+    }
+
+    /// Slice `s`'s packed copy of coordinate `y`'s rows.
+    pub fn packed(&self, s: usize, y: usize) -> &Packed {
+        &self.slices[s].lists[y].hot
+    }
+
     /// The slice the next batch re-references, and moves on.
     pub fn take_next(&mut self) -> usize {
         let s = self.next;
@@ -171,7 +216,8 @@ impl Tol {
     }
 
     /// Makes `x` slice `s`'s reference, its rows classed as `placed` (in row order).
-    pub fn set_slice(&mut self, s: usize, x: &[f64], placed: &[Placed]) {
+    pub fn set_slice(&mut self, s: usize, x: &[f64], placed: &[Placed], rows: &Rows) {
+        let hot = self.hot;
         let sl = &mut self.slices[s];
         let coords = sl.lists.len();
         let mut count = vec![vec![0u32; CLASSES + 1]; coords];
@@ -197,6 +243,13 @@ impl Tol {
                 *at += 1;
             }
         }
+        sl.lists.par_iter_mut().for_each(|l| {
+            l.hot.clear();
+            let n = l.start.get(hot).map_or(l.rows.len(), |&e| e as usize);
+            for &r in &l.rows[..n] {
+                l.hot.push(rows, r as usize);
+            }
+        });
         sl.x_ref = x.to_vec();
         sl.lo = 1.0;
         sl.hi = 1.0;
@@ -228,10 +281,10 @@ impl super::Live {
             .map(|range| {
                 let (mut bins, mut placed) = (Vec::new(), Vec::with_capacity(4 * range.len()));
                 for r in range.clone() {
-                    let k = rows.acct(r);
-                    if k == u32::MAX {
+                    if !rows.live(r) {
                         continue;
                     }
+                    let k = rows.acct(r);
                     let p = rows.proto(r) as usize;
                     let (sums, _, _) = rows.sums_with(r, x, u32::MAX);
                     let bin = self.row_bin(rule[p], p, k, &sums);
@@ -256,6 +309,71 @@ impl super::Live {
             }
             all.extend(placed);
         }
-        self.keys.tol.set_slice(s, x, &all);
+        let keys = &mut self.keys;
+        keys.tol.set_slice(s, x, &all, &keys.rows);
+    }
+}
+
+/// A piece of a pass over rows: a run of a packed copy, or rows read in place.
+enum Piece<'a> {
+    Packed(&'a Packed, std::ops::Range<usize>),
+    Rows(&'a [u32]),
+}
+
+impl super::Live {
+    /// The pass of a move of the coordinates `moved` over the rows it may reclassify: for each live
+    /// one, `visit(acc, row, account, protocol, sums, W_y, D_y)` with its sums at coordinate prices
+    /// `x` and its coefficients in coordinate `y` (`u32::MAX`: none), in fixed pieces on the thread
+    /// pool (a slice's packed rows, then the others ascending); the pieces' accumulators in order.
+    pub(crate) fn pass_rows<T: Send>(
+        &self,
+        moved: &[usize],
+        (x, y): (&[f64], u32),
+        init: impl Fn() -> T + Sync,
+        visit: impl Fn(&mut T, u32, u32, usize, &RowSums, f64, f64) + Sync,
+    ) -> Vec<T> {
+        let (tol, rows) = (&self.keys.tol, &self.keys.rows);
+        let mut bits = vec![0u64; rows.len().div_ceil(64)];
+        let mut packed = Vec::new();
+        match moved {
+            [c] => packed = tol.candidates(*c, &mut bits),
+            _ => moved.iter().for_each(|&c| tol.gather(c, &mut bits)),
+        }
+        let scattered = ascending(&bits);
+        let mut pieces = Vec::new();
+        for (s, n) in packed {
+            let p = tol.packed(s, moved[0]);
+            for a in (0..n).step_by(CHUNK) {
+                pieces.push(Piece::Packed(p, a..(a + CHUNK).min(n)));
+            }
+        }
+        pieces.extend(scattered.chunks(CHUNK).map(Piece::Rows));
+        pieces
+            .par_iter()
+            .map(|piece| {
+                let mut acc = init();
+                match piece {
+                    Piece::Packed(p, range) => {
+                        for h in &p.head[range.clone()] {
+                            if rows.live(h.row as usize) {
+                                let (s, wy, dy) = p.sums_with(h, x, y);
+                                visit(&mut acc, h.row, h.acct, h.proto as usize, &s, wy, dy);
+                            }
+                        }
+                    }
+                    Piece::Rows(list) => {
+                        for &r in *list {
+                            let r = r as usize;
+                            if rows.live(r) {
+                                let (s, wy, dy) = rows.sums_with(r, x, y);
+                                let (k, p) = (rows.acct(r), rows.proto(r) as usize);
+                                visit(&mut acc, r as u32, k, p, &s, wy, dy);
+                            }
+                        }
+                    }
+                }
+                acc
+            })
+            .collect()
     }
 }
