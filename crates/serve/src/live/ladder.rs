@@ -282,7 +282,8 @@ pub(crate) fn bucket_account(
     // whole percents, then settled by the comparison itself.
     let above = |j: usize| py * (1.0 - g.drops[j]) >= key;
     let mut j0 = if g.percent_grid {
-        ((margin * 100.0).floor().max(0.0) as usize).min(n)
+        // margin ≥ 0 here: truncation is the floor.
+        ((margin * 100.0) as usize).min(n)
     } else {
         g.drops.partition_point(|&d| py * (1.0 - d) >= key)
     };

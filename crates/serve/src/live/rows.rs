@@ -288,10 +288,11 @@ pub(crate) fn bin_from_row(hf: f64, s: &RowSums, rule: Option<HealthFactorRule>)
     if !hf.is_finite() {
         return None;
     }
-    if HF_BIN_EDGES
-        .iter()
-        .any(|&e| (hf - e).abs() <= NEAR_EDGE * e)
-    {
+    // The nearest edges are the bin's own two.
+    let bin = bin_of(hf);
+    let b = bin as usize;
+    let near = |e: f64| (hf - e).abs() <= NEAR_EDGE * e;
+    if (b > 0 && near(HF_BIN_EDGES[b - 1])) || HF_BIN_EDGES.get(b).is_some_and(|&e| near(e)) {
         return None;
     }
     if rule == Some(HealthFactorRule::AaveV3) && s.collateral_weighted > 0.0 {
@@ -301,5 +302,5 @@ pub(crate) fn bin_from_row(hf: f64, s: &RowSums, rule: Option<HealthFactorRule>)
             return None;
         }
     }
-    Some(bin_of(hf))
+    Some(bin)
 }
