@@ -293,7 +293,10 @@ impl super::Live {
                     }
                     let eta = self.eta[p];
                     rows.tolerances(r, x, &sums, (bin, eta), assets, |c, rho| {
-                        placed.push((r as u32, c, tol.class(rho)));
+                        // Par never moves: no list.
+                        if (c as usize) < assets {
+                            placed.push((r as u32, c, tol.class(rho)));
+                        }
                     });
                 }
                 (bins, placed)
