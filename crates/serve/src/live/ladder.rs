@@ -10,9 +10,10 @@
 //! the debt then is `x_o·Σδ_o + (1 − d)·x_y·Σδ_y`. Lists change only with positions: re-keyed
 //! entries go to an unsorted buffer, removed ones are remembered, both merged in when they grow.
 //!
-//! **More coordinates** (and the ladders of assets that are not roots): a pass over the holders,
-//! each account keyed as `p*_Y = p_Y·(1 − (W − D)/K)` with its family exposure `K = C_Y − D_Y`, in
-//! fixed-size chunks merged in chunk order.
+//! **More coordinates**: the rows of the asset that its tolerances ([`super::tol`]) cannot place out
+//! of the ladder; **assets that are not roots**: a pass over the holders. Each account is keyed as
+//! `p*_Y = p_Y·(1 − (W − D)/K)` with its family exposure `K = C_Y − D_Y`, in fixed-size chunks merged
+//! in chunk order.
 
 use rayon::prelude::*;
 

@@ -4,7 +4,8 @@
 //! again at the end of the batch. A price batch brings every pair of coordinates to its new angle,
 //! collecting the accounts whose band it leaves and those checked at every move of a moved
 //! coordinate, and recomputes exactly those: in fixed-size chunks on the thread pool, their bins and
-//! keys, then applied in account order.
+//! keys, then applied in account order; then the rows of more coordinates that the tolerances
+//! ([`super::tol`]) cannot rule out, and the next slice of rows is re-referenced.
 
 use rayon::prelude::*;
 

@@ -1,8 +1,8 @@
 //! The accounts whose health depends on more than two price coordinates, as compact rows of their
-//! coefficients ([`super::coords`]): a price move goes through the rows of the moved coordinate in
-//! order, reading only `W_f`, `C_f`, `D_f` per coordinate instead of the account's slots, and
-//! computes each account's health factor and, for the ladder of the moved asset, its liquidation
-//! price. A health factor within [`NEAR_EDGE`] of a bin edge (or, under the aave-v3 rule, an
+//! coefficients ([`super::coords`]): a price move goes through the rows of the moved coordinate
+//! that its tolerances ([`super::tol`]) cannot rule out, reading only `W_f`, `C_f`, `D_f` per
+//! coordinate instead of the account's slots (or a [`Packed`] copy of them), and computes each
+//! account's health factor and, for the ladder of the moved asset, its liquidation price. A health factor within [`NEAR_EDGE`] of a bin edge (or, under the aave-v3 rule, an
 //! average threshold that near a whole basis point) is recomputed from the account's positions, so
 //! that the bin is always the one the positions give.
 

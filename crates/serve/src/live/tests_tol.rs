@@ -1,4 +1,4 @@
-//! Tests of the tolerance index (docs/serve-live.md#more-coordinates): along walks of small moves,
+//! Tests of the tolerance index (docs/serve-live.md#what-a-price-update-recomputes): along walks of small moves,
 //! moves that go back to an earlier price, large moves and position changes, every account's bin,
 //! the histograms and the moved asset's ladder equal a recomputation from scratch after every
 //! batch, through the rolling re-references of the slices, the rows' compaction and a rebuild.

@@ -1,4 +1,4 @@
-//! Which rows a price move can reclassify (docs/serve-live.md#more-coordinates): a tolerance index
+//! Which rows a price move can reclassify (docs/serve-live.md#what-a-price-update-recomputes): a tolerance index
 //! over the accounts with three or more coordinates ([`super::rows`]).
 //!
 //! Everything that classifies such an account is a ratio of two linear forms in the coordinate
