@@ -383,11 +383,16 @@ impl super::Live {
             // Up to the last standard drop, only the rows the tolerance index cannot place out of
             // the ladder; beyond it, all of them.
             let parts: Vec<Vec<Grid>> = if drops.last().is_none_or(|&d| d + 1e-6 <= LADDER_OUT) {
-                self.pass_rows(&[y], (&x, y as u32), new_grids, |g, _, _, p, s, wy, dy| {
-                    let xy = x[y];
-                    let (w, d) = (s.weighted, s.debt);
-                    bucket_account(&mut g[p], xy, w, d, (wy - dy) * xy, dy * xy);
-                })
+                self.pass_rows(
+                    &[y],
+                    (&x, y as u32),
+                    new_grids,
+                    |g, _, _, p, s, (wy, dy), _| {
+                        let xy = x[y];
+                        let (w, d) = (s.weighted, s.debt);
+                        bucket_account(&mut g[p], xy, w, d, (wy - dy) * xy, dy * xy);
+                    },
+                )
             } else {
                 rows.by_coord[y]
                     .par_chunks(CHUNK)

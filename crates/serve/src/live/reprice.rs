@@ -431,10 +431,12 @@ impl Live {
                 };
                 (Vec::new(), grids)
             },
-            |(bins, grids), r, k, p, s, wy, dy| {
-                let bin = self.row_bin(rule[p], p, k, s);
-                if bin != rows.bin(r as usize) {
-                    bins.push((r, k, bin));
+            |(bins, grids), r, k, p, s, (wy, dy), may| {
+                if may {
+                    let bin = self.row_bin(rule[p], p, k, s);
+                    if bin != rows.bin(r as usize) {
+                        bins.push((r, k, bin));
+                    }
                 }
                 if let Some(y) = ladder_y {
                     let xy = x[y];

@@ -161,7 +161,7 @@ impl Rows {
     /// its bin `bin`; `eta` its rule's slack, `assets` the number of assets (coordinates below it
     /// have a ladder). Calls `out(coordinate, ρ)` per coordinate: the factor by which its health
     /// factor and, for an asset, its ratios out of that asset's ladder may move without changing its
-    /// bin or its place in or out of the ladder (≤ 1: none).
+    /// bin or its place in or out of the ladder (≤ 1: none). Returns the tolerance of its bin alone.
     pub fn tolerances(
         &self,
         r: usize,
@@ -170,7 +170,7 @@ impl Rows {
         (bin, eta): (u8, f64),
         assets: usize,
         mut out: impl FnMut(u32, f64),
-    ) {
+    ) -> f64 {
         let (w, d) = (s.weighted, s.debt);
         let hf = w / d;
         let b = bin as usize;
@@ -205,6 +205,7 @@ impl Rows {
             };
             out(t.coord, rho_bin.min(rho_ladder));
         }
+        rho_bin
     }
 }
 
@@ -239,6 +240,8 @@ pub(crate) struct PackedHead {
     pub proto: u32,
     at: u32,
     n: u32,
+    /// The tolerance class of its bin at its slice's reference ([`super::tol`]).
+    pub bin_class: u8,
 }
 
 /// A copy of some rows, side by side in the order they were pushed, so that a pass over them
@@ -256,8 +259,8 @@ impl Packed {
         self.terms.clear();
     }
 
-    /// Appends a copy of row `r` of `rows`.
-    pub fn push(&mut self, rows: &Rows, r: usize) {
+    /// Appends a copy of row `r` of `rows`, whose bin's tolerance class is `bin_class`.
+    pub fn push(&mut self, rows: &Rows, r: usize, bin_class: u8) {
         let h = rows.head[r];
         self.head.push(PackedHead {
             row: r as u32,
@@ -265,6 +268,7 @@ impl Packed {
             proto: h.proto,
             at: self.terms.len() as u32,
             n: h.n,
+            bin_class,
         });
         self.terms
             .extend_from_slice(&rows.terms[h.at as usize..h.at as usize + h.n as usize]);

@@ -75,8 +75,8 @@ impl Default for Tol {
     }
 }
 
-/// What a row's re-reference gives: its row, coordinate and class.
-pub(crate) type Placed = (u32, u32, u8);
+/// What a row's re-reference gives: its row, coordinate, class, and the class of its bin alone.
+pub(crate) type Placed = (u32, u32, u8, u8);
 
 /// What a block's re-reference gives: `(row, account, bin)` of the rows out of their bin (none, if
 /// the moves kept them current), and its rows placed.
@@ -176,8 +176,9 @@ impl Tol {
     }
 
     /// As [`Tol::gather`] for the move of one coordinate `y`, but the rows of each slice that are
-    /// packed are not set: per slice, how many of its packed copy's first rows the move needs.
-    pub fn candidates(&self, y: usize, bits: &mut [u64]) -> Vec<(usize, usize)> {
+    /// packed are not set: per slice, how many of its packed copy's first rows the move needs, and
+    /// the number of classes it takes (a packed row whose bin's class is not below it keeps its bin).
+    pub fn candidates(&self, y: usize, bits: &mut [u64]) -> Vec<(usize, usize, u8)> {
         let mut out = Vec::new();
         for (i, s) in self.slices.iter().enumerate() {
             let (Some(list), Some(fresh)) = (s.lists.get(y), s.fresh.get(y)) else {
@@ -194,7 +195,7 @@ impl Tol {
                 at(classes.min(self.hot)).min(list.hot.head.len()),
             );
             if packed > 0 {
-                out.push((i, packed));
+                out.push((i, packed, classes.min(CLASSES) as u8));
             }
             for &r in list.rows[packed..upto.max(packed)].iter().chain(fresh) {
                 super::set_bit(bits, r as usize);
@@ -221,7 +222,7 @@ impl Tol {
         let sl = &mut self.slices[s];
         let coords = sl.lists.len();
         let mut count = vec![vec![0u32; CLASSES + 1]; coords];
-        for &(_, c, k) in placed {
+        for &(_, c, k, _) in placed {
             if let Some(n) = count.get_mut(c as usize) {
                 n[k as usize + 1] += 1;
             }
@@ -236,20 +237,27 @@ impl Tol {
             l.start.clear();
             l.start.extend_from_slice(n);
         }
-        for &(r, c, k) in placed {
+        // The class of each listed row's bin, for its packed copy.
+        let mut bin_classes: Vec<Vec<u8>> =
+            sl.lists.iter().map(|l| vec![0; l.rows.len()]).collect();
+        for &(r, c, k, b) in placed {
             if let Some(n) = count.get_mut(c as usize) {
                 let at = &mut n[k as usize];
                 sl.lists[c as usize].rows[*at as usize] = r;
+                bin_classes[c as usize][*at as usize] = b;
                 *at += 1;
             }
         }
-        sl.lists.par_iter_mut().for_each(|l| {
-            l.hot.clear();
-            let n = l.start.get(hot).map_or(l.rows.len(), |&e| e as usize);
-            for &r in &l.rows[..n] {
-                l.hot.push(rows, r as usize);
-            }
-        });
+        sl.lists
+            .par_iter_mut()
+            .zip(&bin_classes)
+            .for_each(|(l, bins)| {
+                l.hot.clear();
+                let n = l.start.get(hot).map_or(l.rows.len(), |&e| e as usize);
+                for (&r, &b) in l.rows[..n].iter().zip(bins) {
+                    l.hot.push(rows, r as usize, b);
+                }
+            });
         sl.x_ref = x.to_vec();
         sl.lo = 1.0;
         sl.hi = 1.0;
@@ -292,12 +300,15 @@ impl super::Live {
                         bins.push((r as u32, k, bin));
                     }
                     let eta = self.eta[p];
-                    rows.tolerances(r, x, &sums, (bin, eta), assets, |c, rho| {
+                    let from = placed.len();
+                    let rho_bin = rows.tolerances(r, x, &sums, (bin, eta), assets, |c, rho| {
                         // Par never moves: no list.
                         if (c as usize) < assets {
-                            placed.push((r as u32, c, tol.class(rho)));
+                            placed.push((r as u32, c, tol.class(rho), 0));
                         }
                     });
+                    let b = tol.class(rho_bin);
+                    placed[from..].iter_mut().for_each(|e| e.3 = b);
                 }
                 (bins, placed)
             })
@@ -319,21 +330,24 @@ impl super::Live {
 
 /// A piece of a pass over rows: a run of a packed copy, or rows read in place.
 enum Piece<'a> {
-    Packed(&'a Packed, std::ops::Range<usize>),
+    /// With the number of classes the move takes.
+    Packed(&'a Packed, std::ops::Range<usize>, u8),
     Rows(&'a [u32]),
 }
 
 impl super::Live {
     /// The pass of a move of the coordinates `moved` over the rows it may reclassify: for each live
-    /// one, `visit(acc, row, account, protocol, sums, W_y, D_y)` with its sums at coordinate prices
-    /// `x` and its coefficients in coordinate `y` (`u32::MAX`: none), in fixed pieces on the thread
-    /// pool (a slice's packed rows, then the others ascending); the pieces' accumulators in order.
+    /// one, `visit(acc, row, account, protocol, sums, W_y, D_y, bin may change)` with its sums at
+    /// coordinate prices `x` and its coefficients in coordinate `y` (`u32::MAX`: none), in fixed
+    /// pieces on the thread pool (a slice's packed rows, then the others ascending); the pieces'
+    /// accumulators in order. A packed row's bin may change only if its bin's tolerance class is
+    /// among those the move takes.
     pub(crate) fn pass_rows<T: Send>(
         &self,
         moved: &[usize],
         (x, y): (&[f64], u32),
         init: impl Fn() -> T + Sync,
-        visit: impl Fn(&mut T, u32, u32, usize, &RowSums, f64, f64) + Sync,
+        visit: impl Fn(&mut T, u32, u32, usize, &RowSums, (f64, f64), bool) + Sync,
     ) -> Vec<T> {
         let (tol, rows) = (&self.keys.tol, &self.keys.rows);
         let mut bits = vec![0u64; rows.len().div_ceil(64)];
@@ -344,10 +358,10 @@ impl super::Live {
         }
         let scattered = ascending(&bits);
         let mut pieces = Vec::new();
-        for (s, n) in packed {
+        for (s, n, q) in packed {
             let p = tol.packed(s, moved[0]);
             for a in (0..n).step_by(CHUNK) {
-                pieces.push(Piece::Packed(p, a..(a + CHUNK).min(n)));
+                pieces.push(Piece::Packed(p, a..(a + CHUNK).min(n), q));
             }
         }
         pieces.extend(scattered.chunks(CHUNK).map(Piece::Rows));
@@ -356,11 +370,12 @@ impl super::Live {
             .map(|piece| {
                 let mut acc = init();
                 match piece {
-                    Piece::Packed(p, range) => {
+                    Piece::Packed(p, range, q) => {
                         for h in &p.head[range.clone()] {
                             if rows.live(h.row as usize) {
                                 let (s, wy, dy) = p.sums_with(h, x, y);
-                                visit(&mut acc, h.row, h.acct, h.proto as usize, &s, wy, dy);
+                                let bin = h.bin_class < *q;
+                                visit(&mut acc, h.row, h.acct, h.proto as usize, &s, (wy, dy), bin);
                             }
                         }
                     }
@@ -370,7 +385,7 @@ impl super::Live {
                             if rows.live(r) {
                                 let (s, wy, dy) = rows.sums_with(r, x, y);
                                 let (k, p) = (rows.acct(r), rows.proto(r) as usize);
-                                visit(&mut acc, r as u32, k, p, &s, wy, dy);
+                                visit(&mut acc, r as u32, k, p, &s, (wy, dy), true);
                             }
                         }
                     }
