@@ -9,7 +9,7 @@ use super::ladder::ascending;
 use super::tests::{
     apply, assert_ladders_match, brute_ladder, generated, live, position, price, random_changes,
 };
-use super::tol::SLICES;
+use super::tol::{BLOCK, SLICES};
 use super::*;
 
 /// Every account's bin and every protocol's histogram counts against the positions.
@@ -107,7 +107,7 @@ fn walk(l: &mut Live, seed: u64, steps: usize) {
 #[test]
 fn a_walk_with_reversals_keeps_bins_and_ladders_exact() {
     let mut l = live(generated(2500, 31));
-    assert!(l.keys.rows.len() > 16 * SLICES, "rows in every slice");
+    assert!(l.keys.rows.len() > BLOCK * SLICES, "rows in every slice");
     walk(&mut l, 7, 3 * SLICES + 20);
     assert_ladders_match(&l, &[0.05, 0.3, 0.5]);
 }

@@ -24,9 +24,9 @@ use super::ladder::{ascending, CHUNK};
 use super::rows::{Packed, RowSums, Rows};
 
 /// Rows per block of a slice (few in tests, so that small systems have rows in every slice).
-pub const BLOCK: usize = if cfg!(test) { 16 } else { 1024 };
+pub const BLOCK: usize = if cfg!(test) { 8 } else { 1024 };
 /// Slices, each re-referenced once every this many price batches.
-pub const SLICES: usize = 32;
+pub const SLICES: usize = 64;
 /// Classes of tolerance: class 0 below [`FIRST`], then bounds growing by [`GROWTH`] in log space.
 const CLASSES: usize = 48;
 const FIRST: f64 = 2e-4;
