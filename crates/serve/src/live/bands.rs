@@ -17,9 +17,9 @@ pub(crate) struct Keys {
     dead: usize,
 }
 
-/// Buffered entries beyond which a list is merged: this share of the sorted ones, and at least
-/// [`MIN_MERGE`] (dead ones: half the sorted ones).
-const MERGE_SHARE: usize = 4;
+/// Buffered entries beyond which a list is merged: this share of the sorted ones (small, since every
+/// move scans the buffer), and at least [`MIN_MERGE`] (dead ones: half the sorted ones).
+const MERGE_SHARE: usize = 16;
 const MIN_MERGE: usize = 1024;
 
 impl Keys {
@@ -55,13 +55,17 @@ impl Keys {
         }
     }
 
-    /// Merges the buffer into the sorted entries, without the dead ones, if it is due (or `force`).
+    /// Merges the buffer into the sorted entries if it is due (or `force`). The buffer's dead
+    /// entries are dropped; the sorted ones are checked (a lookup per entry) only when many are
+    /// known dead or when forced — otherwise they stay until then, skipped by the callers of
+    /// [`Keys::range`], which check generations anyway.
     pub fn merge(&mut self, live: impl Fn(u32, u32) -> bool, force: bool) {
-        let due = self.buf.len() > MIN_MERGE.max(self.main.len() / MERGE_SHARE)
-            || self.dead > MIN_MERGE.max(self.main.len() / 2);
-        if !(due || (force && !self.buf.is_empty())) {
+        let due_buf = self.buf.len() > MIN_MERGE.max(self.main.len() / MERGE_SHARE);
+        let due_dead = self.dead > MIN_MERGE.max(self.main.len() / 2);
+        if !(due_buf || due_dead || (force && !self.buf.is_empty())) {
             return;
         }
+        let check = due_dead || force;
         let mut buf: Vec<_> = std::mem::take(&mut self.buf)
             .into_iter()
             .filter(|e| live(e.1, e.2))
@@ -71,20 +75,21 @@ impl Keys {
         let mut out = Vec::with_capacity(old.len() + buf.len());
         let (mut i, mut j) = (0, 0);
         while i < old.len() || j < buf.len() {
-            let take_old = j >= buf.len() || (i < old.len() && cmp(&old[i], &buf[j]).is_le());
-            let e = if take_old {
+            if j >= buf.len() || (i < old.len() && cmp(&old[i], &buf[j]).is_le()) {
+                let e = old[i];
                 i += 1;
-                old[i - 1]
+                if !check || live(e.1, e.2) {
+                    out.push(e);
+                }
             } else {
+                out.push(buf[j]);
                 j += 1;
-                buf[j - 1]
-            };
-            if live(e.1, e.2) {
-                out.push(e);
             }
         }
         self.main = out;
-        self.dead = 0;
+        if check {
+            self.dead = 0;
+        }
     }
 }
 

@@ -143,6 +143,13 @@ impl Coords {
         })
     }
 
+    /// Per coordinate: a root asset or par (the others are never used).
+    pub fn roots(&self) -> Vec<bool> {
+        (0..self.count())
+            .map(|c| c == self.n || self.of[c] as usize == c)
+            .collect()
+    }
+
     /// Every coordinate's price (non-roots: their own, unused).
     pub fn prices(&self, prices: &[f64]) -> Vec<f64> {
         (0..self.count()).map(|c| self.price(prices, c)).collect()

@@ -10,9 +10,10 @@
 //! the debt then is `x_o·Σδ_o + (1 − d)·x_y·Σδ_y`. Lists change only with positions: re-keyed
 //! entries go to an unsorted buffer, removed ones are remembered, both merged in when they grow.
 //!
-//! **More coordinates** (and the ladders of assets that are not roots): a pass over the holders,
-//! each account keyed as `p*_Y = p_Y·(1 − (W − D)/K)` with its family exposure `K = C_Y − D_Y`, in
-//! fixed-size chunks merged in chunk order.
+//! **More coordinates**: the rows of the asset that its tolerances ([`super::tol`]) cannot place out
+//! of the ladder; **assets that are not roots**: a pass over the holders. Each account is keyed as
+//! `p*_Y = p_Y·(1 − (W − D)/K)` with its family exposure `K = C_Y − D_Y`, in fixed-size chunks merged
+//! in chunk order.
 
 use rayon::prelude::*;
 
@@ -20,7 +21,7 @@ use cascade_model::Side;
 
 use super::book::{Book, Sums};
 use super::coords::{Coef, Family};
-use super::rows::Rows;
+use super::rows::{Rows, LADDER_OUT};
 
 /// One account of a list.
 #[derive(Debug, Clone, Copy)]
@@ -282,7 +283,8 @@ pub(crate) fn bucket_account(
     // whole percents, then settled by the comparison itself.
     let above = |j: usize| py * (1.0 - g.drops[j]) >= key;
     let mut j0 = if g.percent_grid {
-        ((margin * 100.0).floor().max(0.0) as usize).min(n)
+        // margin ≥ 0 here: truncation is the floor.
+        ((margin * 100.0) as usize).min(n)
     } else {
         g.drops.partition_point(|&d| py * (1.0 - d) >= key)
     };
@@ -311,7 +313,7 @@ pub(crate) fn entry_of(y: Coef, o: Coef, rho: f64, k: u32, gen: u32) -> LiqEntry
 /// Row `r`'s contribution to the grids of coordinate `y` (`x`: coordinate prices).
 #[inline]
 pub(crate) fn rows_entry(rows: &Rows, r: usize, y: usize, x: &[f64], g: &mut [Grid]) {
-    if rows.acct(r) == u32::MAX {
+    if !rows.live(r) {
         return;
     }
     let (s, wy, dy) = rows.sums_with(r, x, y as u32);
@@ -377,16 +379,32 @@ impl super::Live {
             }
             let x = self.coords.prices(&self.pricing.prices);
             let rows = &keys.rows;
-            let parts: Vec<Vec<Grid>> = rows.by_coord[y]
-                .par_chunks(CHUNK)
-                .map(|part| {
-                    let mut g: Vec<Grid> = (0..np).map(|_| Grid::new(drops)).collect();
-                    for &r in part {
-                        rows_entry(rows, r as usize, y, &x, &mut g);
-                    }
-                    g
-                })
-                .collect();
+            let new_grids = || (0..np).map(|_| Grid::new(drops)).collect::<Vec<Grid>>();
+            // Up to the last standard drop, only the rows the tolerance index cannot place out of
+            // the ladder; beyond it, all of them.
+            let parts: Vec<Vec<Grid>> = if drops.last().is_none_or(|&d| d + 1e-6 <= LADDER_OUT) {
+                self.pass_rows(
+                    &[y],
+                    (&x, y as u32),
+                    new_grids,
+                    |g, _, _, p, s, (wy, dy), _| {
+                        let xy = x[y];
+                        let (w, d) = (s.weighted, s.debt);
+                        bucket_account(&mut g[p], xy, w, d, (wy - dy) * xy, dy * xy);
+                    },
+                )
+            } else {
+                rows.by_coord[y]
+                    .par_chunks(CHUNK)
+                    .map(|part| {
+                        let mut g = new_grids();
+                        for &r in part {
+                            rows_entry(rows, r as usize, y, &x, &mut g);
+                        }
+                        g
+                    })
+                    .collect()
+            };
             for part in &parts {
                 for (o, p) in out.iter_mut().zip(part) {
                     o.absorb(p);

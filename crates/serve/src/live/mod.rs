@@ -5,9 +5,10 @@
 //! and the tokens (per asset and side) of each bin, the open accounts and token totals; the USD
 //! figures are those tokens at the current prices. A price update recomputes the accounts whose
 //! bin it may change: those whose price band it leaves (`coords`, `bands`) and those with more
-//! than two price coordinates (`rows`); a position change only its account (`reprice`). The
-//! liquidation ladder ([`Live::ladder`]) reads lists keyed by ratios no price changes plus a pass
-//! over the accounts with more coordinates (`ladder`).
+//! than two price coordinates (`rows`) whose tolerance the prices since their reference may exceed
+//! (`tol`); a position change only its account (`reprice`). The liquidation ladder
+//! ([`Live::ladder`]) reads lists keyed by ratios no price changes plus the accounts with more
+//! coordinates that the tolerances cannot place out of it (`ladder`).
 //!
 //! Health is incremental for lending pools (the pool's rule, e-mode and isolation mode as
 //! `cascade_protocols::lending::LendingPool` resolves them) and CDP vaults (`CR / LR`, debt at par).
@@ -29,12 +30,15 @@ mod reprice;
 mod resolve;
 mod rows;
 mod snapshot;
+mod tol;
 mod views;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_bins;
+#[cfg(test)]
+mod tests_tol;
 
 use std::collections::HashMap;
 

@@ -4,7 +4,8 @@
 //! again at the end of the batch. A price batch brings every pair of coordinates to its new angle,
 //! collecting the accounts whose band it leaves and those checked at every move of a moved
 //! coordinate, and recomputes exactly those: in fixed-size chunks on the thread pool, their bins and
-//! keys, then applied in account order.
+//! keys, then applied in account order; then the rows of more coordinates that the tolerances
+//! ([`super::tol`]) cannot rule out, and the next slice of rows is re-referenced.
 
 use rayon::prelude::*;
 
@@ -13,7 +14,8 @@ use super::bands::{BruteList, PairBands};
 use super::book::Book;
 use super::coords::{coefs, keying, liquidation_ratio, shape, Coords, Keying, Shape, NO_COORD};
 use super::ladder::{ascending, entry_of, Grid, LiqList, CHUNK};
-use super::rows::{bin_from_row, Rows};
+use super::rows::{bin_from_row, RowSums, Rows};
+use super::tol::Tol;
 use super::{set_bit, side_ix, Live, Rules};
 use cascade_model::HealthFactorRule;
 
@@ -44,6 +46,8 @@ pub(crate) struct KeyState {
     pub lists: Vec<LiqList>,
     /// The accounts with more than two coordinates that are checked at every move, as rows.
     pub rows: Rows,
+    /// Which rows a move of a coordinate may reclassify.
+    pub tol: Tol,
     /// Per account: its row (`NONE`: none).
     pub row_of: Vec<u32>,
 }
@@ -62,6 +66,7 @@ impl KeyState {
             brute: vec![BruteList::default(); coords],
             lists: vec![LiqList::default(); coords * coords * protocols],
             rows: Rows::new(coords),
+            tol: Tol::new(coords),
             ..Default::default()
         }
     }
@@ -185,6 +190,7 @@ impl Live {
                 let p = self.accounts.protocol[k];
                 let cs = coefs(&self.book, &self.coords, k);
                 let row = self.keys.rows.add(k as u32, p, self.book.bin[k], &cs);
+                self.keys.tol.added(row, cs.iter().map(|e| e.coord));
                 self.keys.row_of[k] = row;
                 self.keys.mode[k] = Mode::Brute;
             }
@@ -287,6 +293,7 @@ impl Live {
             }
         }
         self.merge_all(true);
+        self.reference_all();
         self.keys.rows.shrink();
         for b in self.keys.brute.iter_mut() {
             b.list.shrink_to_fit();
@@ -306,6 +313,7 @@ impl Live {
                 }
             }
             self.keys.rows.shrink();
+            self.reference_all();
         }
         let KeyState {
             gen,
@@ -382,6 +390,7 @@ impl Live {
         }
         let banded = ascending(&cand);
         self.scratch = cand;
+        self.touch_columns(&banded);
         let fresh: Vec<Fresh> = banded
             .par_chunks(BANDED_CHUNK)
             .flat_map_iter(|part| {
@@ -395,101 +404,133 @@ impl Live {
         self.reprice_rows(&moved);
     }
 
-    /// The rows' part of a price pass: the rows of the moved coordinate (of every row with a moved
-    /// coordinate if several moved), their bins, and with one moved coordinate its ladder's grid
-    /// for these accounts, in fixed-size chunks merged in order.
+    /// The rows' part of a price pass: the rows of the moved coordinates that the move may
+    /// reclassify ([`super::tol`]), their bins, and with one moved coordinate its ladder's grid for
+    /// these accounts, in fixed-size chunks merged in order; then the next slice of the tolerance
+    /// index is re-referenced.
     fn reprice_rows(&mut self, moved: &[bool]) {
+        let x = self.coords.prices(&self.pricing.prices);
+        self.keys.tol.observe(&x, &self.coords.roots());
         let rows = &self.keys.rows;
         let with_rows: Vec<usize> = (0..moved.len())
-            .filter(|&x| moved[x] && !rows.by_coord[x].is_empty())
+            .filter(|&c| moved[c] && !rows.by_coord[c].is_empty())
             .collect();
         let single = (with_rows.len() == 1).then(|| with_rows[0]);
-        let all: Vec<u32>;
-        let list: &[u32] = match single {
-            Some(y) => &rows.by_coord[y],
-            None if with_rows.is_empty() => &[],
-            None => {
-                all = (0..rows.len() as u32).collect();
-                &all
-            }
-        };
         let ladder_y = single.filter(|&y| y < self.pricing.assets());
-        let x = self.coords.prices(&self.pricing.prices);
         let drops = super::ladder::standard_drops();
         let np = self.rules.len();
-        let rule: Vec<Option<HealthFactorRule>> = self
-            .rules
-            .iter()
-            .map(|r| match r {
-                Rules::Lending { rule, .. } => Some(*rule),
-                _ => None,
-            })
-            .collect();
-        let parts: Vec<RowsPart> = list
-            .par_chunks(CHUNK)
-            .map(|part| {
-                let mut grids: Vec<Grid> = match ladder_y {
+        let rule = self.row_rules();
+        let y = ladder_y.map_or(u32::MAX, |y| y as u32);
+        let parts: Vec<RowsPart> = self.pass_rows(
+            &with_rows,
+            (&x, y),
+            || {
+                let grids = match ladder_y {
                     Some(_) => (0..np).map(|_| Grid::new(&drops)).collect(),
                     None => Vec::new(),
                 };
-                let mut bins = Vec::new();
-                for &r in part {
-                    let r = r as usize;
-                    let k = rows.acct(r);
-                    if k == NONE {
-                        continue;
-                    }
-                    if single.is_none() && !rows.has_any(r, moved) {
-                        continue;
-                    }
-                    let p = rows.proto(r) as usize;
-                    let (s, wy, dy) = rows.sums_with(r, &x, ladder_y.unwrap_or(usize::MAX) as u32);
-                    let hf = match rule[p] {
-                        Some(HealthFactorRule::AaveV3) => {
-                            self.rules[p].health(s.weighted, s.collateral_weighted, s.debt)
-                        }
-                        _ if s.debt > 0.0 => s.weighted / s.debt,
-                        _ => f64::INFINITY,
-                    };
-                    let bin =
-                        bin_from_row(hf, &s, rule[p]).unwrap_or_else(|| self.bin_now(k as usize));
-                    if bin != rows.bin(r) {
-                        bins.push((r as u32, k, bin));
-                    }
-                    if let Some(y) = ladder_y {
-                        let xy = x[y];
-                        super::ladder::bucket_account(
-                            &mut grids[p],
-                            xy,
-                            s.weighted,
-                            s.debt,
-                            (wy - dy) * xy,
-                            dy * xy,
-                        );
+                (Vec::new(), grids)
+            },
+            |(bins, grids), r, k, p, s, (wy, dy), may| {
+                if may {
+                    let bin = self.row_bin(rule[p], p, k, s);
+                    if bin != rows.bin(r as usize) {
+                        bins.push((r, k, bin));
                     }
                 }
-                (bins, grids)
-            })
+                if let Some(y) = ladder_y {
+                    let xy = x[y];
+                    let (w, d) = (s.weighted, s.debt);
+                    super::ladder::bucket_account(&mut grids[p], xy, w, d, (wy - dy) * xy, dy * xy);
+                }
+            },
+        );
+        let changed: Vec<u32> = parts
+            .iter()
+            .flat_map(|(b, _)| b.iter().map(|e| e.1))
             .collect();
+        self.touch_columns(&changed);
         let mut grids: Vec<Grid> = (0..np).map(|_| Grid::new(&drops)).collect();
         for (bins, g) in parts {
             for (r, k, bin) in bins {
-                let k = k as usize;
-                self.keys.rows.set_bin(r as usize, bin);
-                let old_bin = self.book.bin[k];
-                if bin != old_bin {
-                    let p = self.accounts.protocol[k] as usize;
-                    let agg = &mut self.agg[p];
-                    agg.count(old_bin, -1.0, Self::positions(&self.book, k));
-                    agg.count(bin, 1.0, Self::positions(&self.book, k));
-                    self.book.bin[k] = bin;
-                }
+                self.set_row_bin(r, k, bin);
             }
             for (o, p) in grids.iter_mut().zip(&g) {
                 o.absorb(p);
             }
         }
         self.many_ladder = ladder_y.map(|y| (y, grids));
+        let s = self.keys.tol.take_next();
+        self.reference(s, &x);
+    }
+
+    /// Per protocol, the health-factor rule of a lending pool (`None`: a vault).
+    pub(crate) fn row_rules(&self) -> Vec<Option<HealthFactorRule>> {
+        self.rules
+            .iter()
+            .map(|r| match r {
+                Rules::Lending { rule, .. } => Some(*rule),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The bin of account `k` of protocol `p` (`rule` its rule) from its row's sums `s`; from its
+    /// positions if the row cannot decide ([`bin_from_row`]).
+    #[inline]
+    pub(crate) fn row_bin(
+        &self,
+        rule: Option<HealthFactorRule>,
+        p: usize,
+        k: u32,
+        s: &RowSums,
+    ) -> u8 {
+        let hf = match rule {
+            Some(HealthFactorRule::AaveV3) => {
+                self.rules[p].health(s.weighted, s.collateral_weighted, s.debt)
+            }
+            _ if s.debt > 0.0 => s.weighted / s.debt,
+            _ => f64::INFINITY,
+        };
+        bin_from_row(hf, s, rule).unwrap_or_else(|| self.bin_now(k as usize))
+    }
+
+    /// Moves row `r` (account `k`) to bin `bin`, in the aggregates too.
+    pub(crate) fn set_row_bin(&mut self, r: u32, k: u32, bin: u8) {
+        let k = k as usize;
+        self.keys.rows.set_bin(r as usize, bin);
+        let old_bin = self.book.bin[k];
+        if bin != old_bin {
+            let p = self.accounts.protocol[k] as usize;
+            let agg = &mut self.agg[p];
+            agg.count(old_bin, -1.0, Self::positions(&self.book, k));
+            agg.count(bin, 1.0, Self::positions(&self.book, k));
+            self.book.bin[k] = bin;
+        }
+    }
+
+    /// Reads the columns that recomputing accounts `ks` reads, in one loop whose iterations do not
+    /// depend on each other, so that their cache misses overlap instead of following one another
+    /// in the recomputation (a few scattered lines per account).
+    fn touch_columns(&self, ks: &[u32]) {
+        let b = &self.book;
+        let mut acc = 0u64;
+        for &k in ks {
+            let k = k as usize;
+            let i = b.start[k];
+            let j = i + (b.len[k] as usize).saturating_sub(1);
+            acc = acc.wrapping_add(
+                u64::from(b.price_ix[i])
+                    ^ u64::from(b.price_ix[j])
+                    ^ b.amount[i].to_bits()
+                    ^ b.amount[j].to_bits()
+                    ^ b.weight[i].to_bits()
+                    ^ u64::from(b.bin[k])
+                    ^ u64::from(self.accounts.protocol[k])
+                    ^ u64::from(self.keys.gen[k]),
+            );
+        }
+        std::hint::black_box(acc);
     }
 
     /// Applies recomputed bins and keys, in the order given.

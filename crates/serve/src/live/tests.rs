@@ -65,7 +65,13 @@ pub(super) fn price(asset: &str, p: f64) -> Change {
     }
 }
 
-fn position(protocol: &str, account: &str, asset: &str, side: PositionSide, amount: f64) -> Change {
+pub(super) fn position(
+    protocol: &str,
+    account: &str,
+    asset: &str,
+    side: PositionSide,
+    amount: f64,
+) -> Change {
     Change::Position {
         protocol: protocol.into(),
         account: account.into(),
@@ -184,7 +190,7 @@ fn exact_sums(s: &Snapshot, prices: &[f64]) -> Vec<Option<(f64, f64)>> {
 
 /// Brute force: accounts healthy now (exact rule) and liquidatable after asset `y`'s family drops
 /// by `d`, and their debt at the dropped prices.
-fn brute_ladder(s: &Snapshot, prices: &[f64], y: usize, d: f64) -> (u64, f64) {
+pub(super) fn brute_ladder(s: &Snapshot, prices: &[f64], y: usize, d: f64) -> (u64, f64) {
     let mut dropped = prices.to_vec();
     for a in family(s, y) {
         dropped[a] *= 1.0 - d;
