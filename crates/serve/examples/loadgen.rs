@@ -922,7 +922,7 @@ fn main() {
     let (pr, cr) = std::thread::scope(|sc| {
         let p = sc.spawn(|| {
             ingest(
-                &paced_load,
+                paced_load,
                 Kind::Prices,
                 a.price_batch,
                 a.seconds * 2.0,
