@@ -4,6 +4,11 @@
 //! Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
 
 mod args;
+mod commands;
+mod failure;
+mod load;
+mod output;
+mod table;
 
 /// jemalloc, not the system allocator: `cascade serve` allocates and frees large buffers from many
 /// threads (ingest, the watchlist's cascades, checkpoints), and glibc's per-thread arenas kept that
@@ -14,8 +19,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's settings, read once at its start (its `malloc_conf`): freed pages go back to the
 /// system after about a second instead of ten, by a background thread rather than on the next
-/// allocations, so that the service's resident size follows what it holds. `MALLOC_CONF` in the
-/// environment (`_RJEM_MALLOC_CONF`) still overrides it.
+/// allocations, so that the service's resident size follows what it holds. The environment variable
+/// `_RJEM_MALLOC_CONF` (jemalloc's `MALLOC_CONF` under this build's symbol prefix) still overrides it.
 #[export_name = "_rjem_malloc_conf"]
 static MALLOC_CONF: MallocConf =
     MallocConf(c"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0".as_ptr());
@@ -25,11 +30,6 @@ static MALLOC_CONF: MallocConf =
 struct MallocConf(*const std::ffi::c_char);
 // SAFETY: the pointer is to a `'static` C string literal, never written.
 unsafe impl Sync for MallocConf {}
-mod commands;
-mod failure;
-mod load;
-mod output;
-mod table;
 
 use std::process::ExitCode;
 
