@@ -409,30 +409,42 @@ fn a_text_file_is_refused_untouched() {
     assert_eq!(untouched(dir.path()), before);
 }
 
-/// A real store of a few hundred pages, closed.
-fn filled_store(dir: &Path) -> u64 {
+/// A store of 3,000 events in 10 batches and nothing else, closed: its middle pages are the log's.
+fn log_only_store(dir: &Path) -> u64 {
     let mut store = Store::open(dir).unwrap();
     for b in 0..10 {
         store.append(&events(&format!("b{b}-"), 0..300)).unwrap();
     }
+    drop(store);
+    fs::metadata(dir.join(FILE_NAME)).unwrap().len()
+}
+
+/// A real store of a few hundred pages (the log, then a checkpoint of 100 kB), closed.
+fn filled_store(dir: &Path) -> u64 {
+    log_only_store(dir);
+    let mut store = Store::open(dir).unwrap();
     store.checkpoint(1000, &vec![9u8; 100_000]).unwrap();
     drop(store);
     fs::metadata(dir.join(FILE_NAME)).unwrap().len()
 }
 
-#[test]
-fn a_store_with_damaged_pages_is_refused_untouched() {
-    let dir = tempfile::tempdir().unwrap();
-    let len = filled_store(dir.path());
-    let path = dir.path().join(FILE_NAME);
+/// Overwrites the two pages in the middle of the store of `len` bytes with garbage.
+fn damage_middle_pages(dir: &Path, len: u64) {
+    let path = dir.join(FILE_NAME);
     let mut bytes = fs::read(&path).unwrap();
-    // Overwrite two pages in the middle with garbage.
     let page = 4096;
     let at = (len as usize / 2) / page * page;
     for (i, b) in bytes[at..at + 2 * page].iter_mut().enumerate() {
         *b = (i * 37 % 251) as u8;
     }
     fs::write(&path, &bytes).unwrap();
+}
+
+#[test]
+fn a_store_with_damaged_pages_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = filled_store(dir.path());
+    damage_middle_pages(dir.path(), len);
     let before = untouched(dir.path());
     let e = Store::open(dir.path()).unwrap_err();
     assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
@@ -931,28 +943,11 @@ fn kill_9_loses_nothing_acknowledged() {
     }
 }
 
-/// A store of events only (no checkpoint), closed: its middle pages are the log's.
-fn log_only_store(dir: &Path) -> u64 {
-    let mut store = Store::open(dir).unwrap();
-    for b in 0..10 {
-        store.append(&events(&format!("b{b}-"), 0..300)).unwrap();
-    }
-    drop(store);
-    fs::metadata(dir.join(FILE_NAME)).unwrap().len()
-}
-
 #[test]
 fn a_large_store_opens_at_once_and_its_log_is_checked_after_start() {
     let dir = tempfile::tempdir().unwrap();
     let len = log_only_store(dir.path());
-    let path = dir.path().join(FILE_NAME);
-    let mut bytes = fs::read(&path).unwrap();
-    let page = 4096;
-    let at = (len as usize / 2) / page * page;
-    for (i, b) in bytes[at..at + 2 * page].iter_mut().enumerate() {
-        *b = (i * 37 % 251) as u8;
-    }
-    fs::write(&path, &bytes).unwrap();
+    damage_middle_pages(dir.path(), len);
     // Checked whole at open (the default limit, far above this file): refused.
     assert!(matches!(
         Store::open(dir.path()),
