@@ -67,8 +67,11 @@ impl NatsServer {
             .spawn()
             .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
         let server = NatsServer { child };
+        // A connection to a port nobody listens on yet can succeed by connecting to itself (the
+        // kernel may pick the same port as the source): only a different peer counts.
         wait_until("nats-server to listen", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
+            TcpStream::connect(("127.0.0.1", port))
+                .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
         });
         server
     }
@@ -237,13 +240,19 @@ impl Publisher {
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let client = rt
-            .block_on(
+        // Retried until the deadline: the server may still be starting.
+        let start = Instant::now();
+        let client = loop {
+            match rt.block_on(
                 async_nats::ConnectOptions::new()
                     .max_reconnects(None)
                     .connect(format!("nats://127.0.0.1:{port}")),
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
+            ) {
+                Ok(c) => break c,
+                Err(e) if start.elapsed() >= DEADLINE => panic!("{e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        };
         // The context spawns its acker on the runtime.
         let js = rt.block_on(async { jetstream::new(client.clone()) });
         Publisher { rt, client, js }
