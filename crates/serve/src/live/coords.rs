@@ -178,21 +178,41 @@ pub(crate) enum Shape {
     Many,
 }
 
-/// Account `k`'s coefficients for every coordinate it has, in the order met.
-pub(crate) fn coefs(book: &Book, coords: &Coords, k: usize) -> Vec<Coef> {
-    let mut v: Vec<Coef> = Vec::with_capacity(4);
-    for i in book.slots(k) {
+/// Account `k`'s positions that its health depends on, one term per slot in slot order: the
+/// coordinate and the slot's `(w, c, d)` in coordinate units (weighted collateral, collateral with a
+/// positive weight, debt). Slots of no coordinate and collateral of weight 0 give none.
+fn terms<'a>(
+    book: &'a Book,
+    coords: &'a Coords,
+    k: usize,
+) -> impl Iterator<Item = (u32, f64, f64, f64)> + 'a {
+    book.slots(k).filter_map(move |i| {
         let slot = book.price_ix[i] as usize;
         let coord = coords.of[slot];
         if coord == NO_COORD {
-            continue;
+            return None;
         }
         let x = book.amount[i] * coords.mult[slot];
-        let (w, c, d) = match book.side[i] {
-            Side::Collateral if book.weight[i] > 0.0 => (x * book.weight[i], x, 0.0),
-            Side::Collateral => continue,
-            Side::Debt => (0.0, 0.0, x),
-        };
+        match book.side[i] {
+            Side::Collateral if book.weight[i] > 0.0 => Some((coord, x * book.weight[i], x, 0.0)),
+            Side::Collateral => None,
+            Side::Debt => Some((coord, 0.0, 0.0, x)),
+        }
+    })
+}
+
+impl Coef {
+    fn add(&mut self, w: f64, c: f64, d: f64) {
+        self.w += w;
+        self.c += c;
+        self.d += d;
+    }
+}
+
+/// Account `k`'s coefficients for every coordinate it has, in the order met.
+pub(crate) fn coefs(book: &Book, coords: &Coords, k: usize) -> Vec<Coef> {
+    let mut v: Vec<Coef> = Vec::with_capacity(4);
+    for (coord, w, c, d) in terms(book, coords, k) {
         let at = match v.iter().position(|e| e.coord == coord) {
             Some(j) => j,
             None => {
@@ -203,9 +223,7 @@ pub(crate) fn coefs(book: &Book, coords: &Coords, k: usize) -> Vec<Coef> {
                 v.len() - 1
             }
         };
-        v[at].w += w;
-        v[at].c += c;
-        v[at].d += d;
+        v[at].add(w, c, d);
     }
     v
 }
@@ -214,18 +232,7 @@ pub(crate) fn coefs(book: &Book, coords: &Coords, k: usize) -> Vec<Coef> {
 pub(crate) fn shape(book: &Book, coords: &Coords, k: usize) -> Shape {
     let mut v = [Coef::default(); 2];
     let mut n = 0usize;
-    for i in book.slots(k) {
-        let slot = book.price_ix[i] as usize;
-        let coord = coords.of[slot];
-        if coord == NO_COORD {
-            continue;
-        }
-        let x = book.amount[i] * coords.mult[slot];
-        let (w, c, d) = match book.side[i] {
-            Side::Collateral if book.weight[i] > 0.0 => (x * book.weight[i], x, 0.0),
-            Side::Collateral => continue,
-            Side::Debt => (0.0, 0.0, x),
-        };
+    for (coord, w, c, d) in terms(book, coords, k) {
         let at = match v[..n].iter().position(|e| e.coord == coord) {
             Some(j) => j,
             None if n < 2 => {
@@ -235,9 +242,7 @@ pub(crate) fn shape(book: &Book, coords: &Coords, k: usize) -> Shape {
             }
             None => return Shape::Many,
         };
-        v[at].w += w;
-        v[at].c += c;
-        v[at].d += d;
+        v[at].add(w, c, d);
     }
     if n == 2 && v[0].coord > v[1].coord {
         v.swap(0, 1);
