@@ -793,6 +793,37 @@ fn live_is_send_and_sync() {
     check::<Live>();
 }
 
+/// Uniform draws in `[0, 1)` from a xorshift stream seeded by `seed` (walks of the tests).
+pub(super) fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// `n` random position-change operations for [`random_changes`], of the kinds `4..4 + kinds`.
+pub(super) fn random_ops(
+    next: &mut impl FnMut() -> f64,
+    n: usize,
+    kinds: f64,
+) -> Vec<(u8, u32, u8, u8, bool, f64)> {
+    (0..n)
+        .map(|_| {
+            (
+                4 + (next() * kinds) as u8,
+                (next() * 1e9) as u32,
+                (next() * 255.0) as u8,
+                (next() * 255.0) as u8,
+                next() < 0.5,
+                next(),
+            )
+        })
+        .collect()
+}
+
 /// Random changes to a generated system: price moves of the exogenous assets, position changes of
 /// existing and new accounts (lending and CDP), closes; applied in random batches.
 pub(super) fn random_changes(l: &Live, ops: &[(u8, u32, u8, u8, bool, f64)]) -> Vec<Change> {

@@ -6,7 +6,7 @@ use cascade_model::{HealthFactorRule, ProtocolParams};
 
 use super::tests::{
     apply, assert_health_matches, assert_ladders_match, assert_summary_matches, generated, live,
-    price, random_changes, rel, two_asset_system,
+    price, random_changes, random_ops, rel, two_asset_system, uniform,
 };
 use super::*;
 
@@ -85,13 +85,7 @@ fn walk(mut l: Live, seed: u64, steps: usize, step_size: f64) -> Live {
     let exo: Vec<usize> = (0..l.base.assets.len())
         .filter(|&a| l.base.assets[a].kind.is_exogenous())
         .collect();
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        (rng >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = uniform(seed);
     let reference: Vec<f64> = l.pricing.base.clone();
     for step in 0..steps {
         let mut changes = Vec::new();
@@ -104,18 +98,7 @@ fn walk(mut l: Live, seed: u64, steps: usize, step_size: f64) -> Live {
             }
         }
         if step % 7 == 3 {
-            let ops: Vec<(u8, u32, u8, u8, bool, f64)> = (0..6)
-                .map(|_| {
-                    (
-                        4 + (next() * 6.0) as u8,
-                        (next() * 1e9) as u32,
-                        (next() * 255.0) as u8,
-                        (next() * 255.0) as u8,
-                        next() < 0.5,
-                        next(),
-                    )
-                })
-                .collect();
+            let ops = random_ops(&mut next, 6, 6.0);
             changes.extend(random_changes(&l, &ops));
         }
         let batch: Vec<Resolved> = changes.iter().filter_map(|c| l.resolve(c).ok()).collect();

@@ -8,6 +8,7 @@ use cascade_model::{HealthFactorRule, ProtocolParams};
 use super::ladder::ascending;
 use super::tests::{
     apply, assert_ladders_match, brute_ladder, generated, live, position, price, random_changes,
+    random_ops, uniform,
 };
 use super::tol::{BLOCK, SLICES};
 use super::*;
@@ -61,13 +62,7 @@ fn asset(l: &Live, id: &str) -> usize {
 /// bins checked after every batch, the moved asset's ladder after most.
 fn walk(l: &mut Live, seed: u64, steps: usize) {
     let assets = ["ETH", "WBTC", "USDC", "AAVE"];
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        (rng >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = uniform(seed);
     let mut last: Vec<Option<f64>> = vec![None; assets.len()];
     for step in 0..steps {
         let i = (next() * assets.len() as f64) as usize % assets.len();
@@ -81,18 +76,7 @@ fn walk(l: &mut Live, seed: u64, steps: usize) {
         last[i] = Some(now);
         let mut changes = vec![price(assets[i], p)];
         if step % 7 == 6 {
-            let ops: Vec<(u8, u32, u8, u8, bool, f64)> = (0..4)
-                .map(|_| {
-                    (
-                        4 + (next() * 4.0) as u8,
-                        (next() * 1e9) as u32,
-                        (next() * 255.0) as u8,
-                        (next() * 255.0) as u8,
-                        next() < 0.5,
-                        next(),
-                    )
-                })
-                .collect();
+            let ops = random_ops(&mut next, 4, 4.0);
             changes.extend(random_changes(l, &ops));
         }
         let batch: Vec<Resolved> = changes.iter().filter_map(|c| l.resolve(c).ok()).collect();
