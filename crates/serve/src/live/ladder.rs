@@ -34,6 +34,11 @@ pub(crate) struct LiqEntry {
     pub dor: f64,
 }
 
+/// The order of a list: by `ρ`, then by account.
+fn order(a: &LiqEntry, b: &LiqEntry) -> std::cmp::Ordering {
+    a.rho.total_cmp(&b.rho).then(a.k.cmp(&b.k))
+}
+
 /// The accounts of one (`y`, `o`, protocol), by `ρ`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LiqList {
@@ -60,15 +65,19 @@ impl LiqList {
         for &p in &self.dead {
             gone[p as usize] = true;
         }
-        let mut v: Vec<LiqEntry> = self
-            .main
-            .iter()
-            .zip(&gone)
-            .filter(|(_, &g)| !g)
-            .map(|(e, _)| *e)
-            .collect();
-        v.extend(self.buf.iter().filter(|e| live(e)));
-        v.sort_unstable_by(|a, b| a.rho.total_cmp(&b.rho).then(a.k.cmp(&b.k)));
+        // `main` is sorted already: sort the buffer alone and merge the two in one pass.
+        let mut buf: Vec<LiqEntry> = self.buf.iter().filter(|e| live(e)).copied().collect();
+        buf.sort_unstable_by(order);
+        let mut v =
+            Vec::with_capacity(self.main.len() - self.dead.len().min(self.main.len()) + buf.len());
+        let mut rest = buf.iter().peekable();
+        for (e, _) in self.main.iter().zip(&gone).filter(|(_, &g)| !g) {
+            while let Some(b) = rest.next_if(|b| order(b, e).is_lt()) {
+                v.push(*b);
+            }
+            v.push(*e);
+        }
+        v.extend(rest);
         self.cum_dy.clear();
         self.cum_do.clear();
         let (mut a, mut b) = (0.0, 0.0);
