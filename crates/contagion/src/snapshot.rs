@@ -412,7 +412,7 @@ pub fn loops(s: &Snapshot, prepared: &Prepared, scenario: &Scenario) -> Loops {
                     }
                     Some(_) => {}
                     None => listed.push(LoopedAccount {
-                        account: s.accounts.id[acc].clone(),
+                        account: s.accounts.id[acc].to_string(),
                         protocol: s.protocols[p].id.clone(),
                         collateral: s.assets[c].id.clone(),
                         debt: s.assets[d].id.clone(),

@@ -413,7 +413,7 @@ fn account_reports(
             let l = r.log;
             out.push(AccountReport {
                 protocol: m.id().to_string(),
-                account: snapshot.accounts.id[r.account as usize].clone(),
+                account: snapshot.accounts.id[r.account as usize].to_string(),
                 health_before: finite_or_none(b.health),
                 health_after: finite_or_none(r.health),
                 liquidated_debt_usd: l.liquidated_debt_usd,

@@ -116,7 +116,7 @@ pub struct Generated {
 /// let s = cascade_gen::generate(&base, 1000, 7);
 /// assert_eq!(s.name, "synthetic-1000");
 /// assert_eq!(s.accounts.len(), 1000);
-/// assert_eq!(s.accounts.id[0], "acc-0000001");
+/// assert_eq!(&s.accounts.id[0], "acc-0000001");
 /// assert_eq!(s, cascade_gen::generate(&base, 1000, 7));
 /// ```
 pub fn generate(base: &Snapshot, accounts: usize, seed: u64) -> Snapshot {

@@ -4,6 +4,8 @@
 
 mod names;
 
+pub mod account_ids;
+
 pub mod asset;
 pub mod derivatives;
 pub mod position;
@@ -12,6 +14,7 @@ pub mod scenario;
 pub mod snapshot;
 pub mod units;
 
+pub use account_ids::AccountIds;
 pub use asset::{
     Asset, AssetIdx, AssetKind, ConcentratedSpec, CurveSpec, Liquidity, LiquidityRange, PoolDepth,
 };

@@ -1,7 +1,6 @@
 //! The system snapshot: assets, protocols, accounts and their positions (docs/formats.md).
 
-use rustc_hash::FxHashMap;
-
+use crate::account_ids::AccountIds;
 use crate::asset::{Asset, AssetIdx};
 use crate::derivatives::{MarginMode, OptionPositions, PerpPositions};
 use crate::protocol::{Protocol, ProtocolIdx};
@@ -19,7 +18,8 @@ crate::named_enum! {
 /// in two protocols is two accounts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Accounts {
-    pub id: Vec<String>,
+    /// The ids, with an index per protocol.
+    pub id: AccountIds,
     pub protocol: Vec<u32>,
     /// Lending e-mode category (index into the protocol's `emode`), if any.
     pub emode: Vec<Option<u16>>,
@@ -27,9 +27,6 @@ pub struct Accounts {
     pub vault_type: Vec<Option<u16>>,
     /// Clearinghouse margin mode (cross for every other kind).
     pub margin_mode: Vec<MarginMode>,
-    /// Per protocol: account id → row. Fx hashing: ids are not adversarial input to a risk run, and
-    /// SipHash was most of the time of building a million accounts.
-    index: Vec<FxHashMap<String, u32>>,
 }
 
 impl Accounts {
@@ -41,26 +38,21 @@ impl Accounts {
     }
     /// The account `id` of `protocol`, created if new.
     pub fn get_or_insert(&mut self, protocol: ProtocolIdx, id: &str) -> u32 {
-        if self.index.len() <= protocol {
-            self.index.resize_with(protocol + 1, FxHashMap::default);
+        let (i, created) = self.id.find_or_push(protocol, id);
+        if created {
+            self.protocol.push(protocol as u32);
+            self.emode.push(None);
+            self.vault_type.push(None);
+            self.margin_mode.push(MarginMode::Cross);
         }
-        if let Some(&i) = self.index[protocol].get(id) {
-            return i;
-        }
-        let i = self.id.len() as u32;
-        self.id.push(id.to_string());
-        self.protocol.push(protocol as u32);
-        self.emode.push(None);
-        self.vault_type.push(None);
-        self.margin_mode.push(MarginMode::Cross);
-        self.index[protocol].insert(id.to_string(), i);
         i
     }
     pub fn find(&self, protocol: ProtocolIdx, id: &str) -> Option<u32> {
-        self.index.get(protocol).and_then(|m| m.get(id)).copied()
+        self.id.find(protocol, id)
     }
+    /// Reserves room for `n` more accounts.
     pub fn reserve(&mut self, n: usize) {
-        self.id.reserve(n);
+        self.id.reserve(n, TYPICAL_ID_BYTES);
         self.protocol.reserve(n);
         self.emode.reserve(n);
         self.vault_type.reserve(n);
@@ -68,12 +60,12 @@ impl Accounts {
     }
     /// Reserves room for `n` more accounts of `protocol` in the id index.
     pub fn reserve_for(&mut self, protocol: ProtocolIdx, n: usize) {
-        if self.index.len() <= protocol {
-            self.index.resize_with(protocol + 1, FxHashMap::default);
-        }
-        self.index[protocol].reserve(n);
+        self.id.reserve_for(protocol, n);
     }
 }
+
+/// The id length reserved per account, bytes: a 0x-prefixed EVM address.
+const TYPICAL_ID_BYTES: usize = 42;
 
 /// Positions, one row per (account, asset, side) entry (struct of arrays). Rows of one account need
 /// not be adjacent; amounts are tokens.

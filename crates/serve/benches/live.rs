@@ -227,7 +227,7 @@ fn main() {
                     let account = if i % 100 == 99 {
                         format!("new-{j}-{i}")
                     } else {
-                        snap.accounts.id[k].clone()
+                        snap.accounts.id[k].to_string()
                     };
                     Change::Position {
                         protocol: snap.protocols[p].id.clone(),

@@ -218,8 +218,6 @@ fn check_real_data_shapes(s: &Snapshot, diags: &mut Diagnostics) {
     let pos = &s.positions;
     let mut dust = 0usize;
     let mut dust_examples: Vec<String> = Vec::new();
-    // (account, asset) → sides seen: bit 0 collateral, bit 1 debt.
-    let mut sides: rustc_hash::FxHashMap<(u32, u32), u8> = rustc_hash::FxHashMap::default();
     for r in 0..pos.len() {
         let (acc, asset, amount) = (pos.account[r], pos.asset[r], pos.amount[r]);
         if amount > 0.0 {
@@ -229,7 +227,7 @@ fn check_real_data_shapes(s: &Snapshot, diags: &mut Diagnostics) {
                     if dust_examples.len() < 3 {
                         dust_examples.push(format!(
                             "\"{}\" {} {}",
-                            s.accounts.id[acc as usize],
+                            &s.accounts.id[acc as usize],
                             crate::problem::fmt_number(amount),
                             s.assets[asset as usize].id
                         ));
@@ -237,11 +235,6 @@ fn check_real_data_shapes(s: &Snapshot, diags: &mut Diagnostics) {
                 }
             }
         }
-        let bit = match pos.side[r] {
-            Side::Collateral => 1,
-            Side::Debt => 2,
-        };
-        *sides.entry((acc, asset)).or_insert(0) |= bit;
     }
     if dust > 0 {
         diags.warning(
@@ -254,20 +247,15 @@ fn check_real_data_shapes(s: &Snapshot, diags: &mut Diagnostics) {
             ),
         );
     }
-    let mut both: Vec<(u32, u32)> = sides
-        .into_iter()
-        .filter(|&(_, b)| b == 3)
-        .map(|(k, _)| k)
-        .collect();
+    let both = held_on_both_sides(s);
     if !both.is_empty() {
-        both.sort_unstable();
         let examples: Vec<String> = both
             .iter()
             .take(3)
             .map(|&(acc, asset)| {
                 format!(
                     "\"{}\" {}",
-                    s.accounts.id[acc as usize], s.assets[asset as usize].id
+                    &s.accounts.id[acc as usize], s.assets[asset as usize].id
                 )
             })
             .collect();
@@ -282,6 +270,60 @@ fn check_real_data_shapes(s: &Snapshot, diags: &mut Diagnostics) {
             ),
         );
     }
+}
+
+/// Runs of one account's positions at most this long are checked pairwise; longer ones, and the
+/// positions of accounts whose rows are not adjacent, through a hash map.
+const SHORT_RUN: usize = 16;
+
+/// The (account, asset) pairs held both as collateral and as debt, sorted. Position rows usually
+/// come grouped by account (every writer and the generator group them), so each group is checked
+/// on its own and only the accounts spread over several groups go through a map.
+fn held_on_both_sides(s: &Snapshot) -> Vec<(u32, u32)> {
+    let pos = &s.positions;
+    let runs = || {
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            let start = i;
+            let acc = *pos.account.get(start)?;
+            while i < pos.len() && pos.account[i] == acc {
+                i += 1;
+            }
+            Some((acc, start..i))
+        })
+    };
+    // Accounts with more than one run of rows.
+    let mut n_runs = vec![0u8; s.accounts.len()];
+    for (acc, _) in runs() {
+        let n = &mut n_runs[acc as usize];
+        *n = n.saturating_add(1);
+    }
+    let mut both: Vec<(u32, u32)> = Vec::new();
+    // (account, asset) → sides seen: bit 0 collateral, bit 1 debt.
+    let mut sides: rustc_hash::FxHashMap<(u32, u32), u8> = rustc_hash::FxHashMap::default();
+    for (acc, rows) in runs() {
+        if n_runs[acc as usize] > 1 || rows.len() > SHORT_RUN {
+            for r in rows {
+                let bit = match pos.side[r] {
+                    Side::Collateral => 1,
+                    Side::Debt => 2,
+                };
+                *sides.entry((acc, pos.asset[r])).or_insert(0) |= bit;
+            }
+            continue;
+        }
+        for i in rows.clone() {
+            for j in i + 1..rows.end {
+                if pos.asset[i] == pos.asset[j] && pos.side[i] != pos.side[j] {
+                    both.push((acc, pos.asset[i]));
+                }
+            }
+        }
+    }
+    both.extend(sides.into_iter().filter(|&(_, b)| b == 3).map(|(k, _)| k));
+    both.sort_unstable();
+    both.dedup();
+    both
 }
 
 /// A CDP vault's collateral in an asset other than its vault type's counts for nothing: a warning per
@@ -311,7 +353,7 @@ pub(super) fn check_vault_collateral(s: &Snapshot, diags: &mut Diagnostics) {
                 &format!("protocol \"{}\" vault_type \"{}\"", s.protocols[p].id, vt.id),
                 format!(
                     "vaults of this type hold \"{}\", which counts for nothing: the type's collateral is \"{}\" (e.g. account \"{}\")",
-                    s.assets[a].id, s.assets[vt.collateral].id, s.accounts.id[acc]
+                    s.assets[a].id, s.assets[vt.collateral].id, &s.accounts.id[acc]
                 ),
             );
         }
@@ -369,6 +411,93 @@ pub(super) fn check_isolation_ceilings(
                     ),
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot of `n` accounts holding `rows` = (account, asset, side), in that order.
+    fn holding(n: usize, rows: &[(u32, u32, Side)]) -> Snapshot {
+        let mut s = Snapshot::default();
+        for k in 0..n {
+            s.accounts.get_or_insert(0, &format!("a{k}"));
+        }
+        for &(acc, asset, side) in rows {
+            s.positions.push(acc, asset as usize, side, 1.0);
+        }
+        s
+    }
+
+    /// Every pair of rows compared.
+    fn brute_force(s: &Snapshot) -> Vec<(u32, u32)> {
+        let p = &s.positions;
+        let mut out = Vec::new();
+        for i in 0..p.len() {
+            for j in 0..p.len() {
+                if p.account[i] == p.account[j]
+                    && p.asset[i] == p.asset[j]
+                    && p.side[i] != p.side[j]
+                {
+                    out.push((p.account[i], p.asset[i]));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn both_sides_are_found_in_grouped_spread_and_long_runs() {
+        use Side::{Collateral as C, Debt as D};
+        let mut rows = vec![
+            (0, 0, C),
+            (0, 1, D),
+            (0, 0, D),
+            (1, 0, C),
+            (2, 1, C),
+            (2, 1, C),
+        ];
+        rows.push((1, 0, D)); // account 1 again, after account 2: spread
+        for k in 0..2 * SHORT_RUN as u32 {
+            rows.push((3, k % 9, if k == 2 * SHORT_RUN as u32 - 2 { D } else { C }));
+        }
+        let s = holding(4, &rows);
+        let found = held_on_both_sides(&s);
+        assert_eq!(found, [(0, 0), (1, 0), (3, (2 * SHORT_RUN as u32 - 2) % 9)]);
+        assert_eq!(found, brute_force(&s));
+    }
+
+    #[test]
+    fn both_sides_agree_with_every_pair_compared_on_shuffled_rows() {
+        let mut x: u64 = 7;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % m) as u32
+        };
+        for round in 0..50 {
+            let n = 1 + next(30) as usize;
+            let mut rows = Vec::new();
+            for _ in 0..next(200) {
+                // Mostly grouped rows (repeat the previous account), sometimes a jump back.
+                let acc = match rows.last() {
+                    Some(&(a, _, _)) if next(4) > 0 => a,
+                    _ => next(n as u64),
+                };
+                let side = if next(2) == 0 {
+                    Side::Collateral
+                } else {
+                    Side::Debt
+                };
+                rows.push((acc, next(5), side));
+            }
+            let s = holding(n, &rows);
+            assert_eq!(held_on_both_sides(&s), brute_force(&s), "round {round}");
         }
     }
 }

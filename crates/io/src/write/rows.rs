@@ -125,7 +125,7 @@ pub(super) fn account_cells(s: &Snapshot, a: usize) -> [Option<&str>; 5] {
     let mode = s.accounts.margin_mode[a];
     [
         Some(p.id.as_str()),
-        Some(s.accounts.id[a].as_str()),
+        Some(&s.accounts.id[a]),
         emode,
         vault,
         (mode != MarginMode::Cross).then(|| mode.name()),

@@ -233,7 +233,7 @@ fn error_at(items: &[Diagnostic], row: u64, column: &str) -> String {
 #[test]
 fn toml_reference_reads_as_written() {
     let s = full();
-    let ids: Vec<&str> = s.accounts.id.iter().map(String::as_str).collect();
+    let ids: Vec<&str> = s.accounts.id.iter().collect();
     assert_eq!(
         ids,
         ["alice", "trader-1", "trader-2", "trader-3", "trader-4"]

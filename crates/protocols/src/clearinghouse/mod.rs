@@ -137,7 +137,7 @@ impl Clearinghouse {
         for (g, &pr) in s.accounts.protocol.iter().enumerate() {
             if pr as usize == protocol {
                 local[g] = names.len();
-                names.push(s.accounts.id[g].clone());
+                names.push(s.accounts.id[g].to_string());
                 account.push(g as u32);
                 mode.push(s.accounts.margin_mode[g]);
             }

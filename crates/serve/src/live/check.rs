@@ -96,14 +96,14 @@ pub(super) fn check(s: &Snapshot) -> Result<(), LiveError> {
         if p >= n_p {
             return bad(format!(
                 "account \"{}\": protocol index out of range",
-                acc.id[k]
+                &acc.id[k]
             ));
         }
         if let (Some(c), Some(vt)) = (s.protocols[p].cdp(), acc.vault_type[k]) {
             if vt as usize >= c.vault_types.len() {
                 return bad(format!(
                     "account \"{}\": vault type index out of range",
-                    acc.id[k]
+                    &acc.id[k]
                 ));
             }
         }

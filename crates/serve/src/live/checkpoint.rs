@@ -262,12 +262,12 @@ impl Live {
                 )));
             }
             if k < base.accounts.len()
-                && (base.accounts.protocol[k] as usize != p || base.accounts.id[k] != id)
+                && (base.accounts.protocol[k] as usize != p || &base.accounts.id[k] != id)
             {
                 return Err(bad(format!(
                     "account {k}: found \"{id}\" of \"{}\", the snapshot has \"{}\" of \"{}\"",
                     base.protocols[p].id,
-                    base.accounts.id[k],
+                    &base.accounts.id[k],
                     base.protocols
                         .get(base.accounts.protocol[k] as usize)
                         .map_or("?", |x| x.id.as_str())

@@ -19,7 +19,7 @@ impl Live {
         let acc = &self.accounts;
         (0..acc.len().min(self.book.accounts()))
             .filter(|&k| acc.protocol[k] as usize == p)
-            .map(|k| acc.id[k].clone())
+            .map(|k| acc.id[k].to_string())
             .collect()
     }
 

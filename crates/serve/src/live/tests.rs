@@ -109,12 +109,12 @@ pub(super) fn assert_health_matches(l: &Live) -> usize {
         }
         let mine = l.sums_and_health(k).1;
         if h.is_infinite() || mine.is_infinite() {
-            assert_eq!(h, mine, "account {k} ({})", l.accounts.id[k]);
+            assert_eq!(h, mine, "account {k} ({})", &l.accounts.id[k]);
         } else {
             assert!(
                 rel(h, mine) <= 1e-12,
                 "account {k} ({}): live HF {mine}, from scratch {h}",
-                l.accounts.id[k]
+                &l.accounts.id[k]
             );
         }
         checked += 1;
@@ -609,7 +609,7 @@ fn resolve_names_the_field() {
 #[test]
 fn a_batch_equals_its_changes_one_at_a_time() {
     let s = generated(500, 3);
-    let ids: Vec<String> = s.accounts.id.iter().take(40).cloned().collect();
+    let ids: Vec<String> = s.accounts.id.iter().take(40).map(str::to_string).collect();
     let mut changes = vec![price("ETH", 1700.0)];
     for (i, id) in ids.iter().enumerate() {
         let p = &s.protocols[s.accounts.protocol[i] as usize].id;
@@ -863,7 +863,7 @@ pub(super) fn random_changes(l: &Live, ops: &[(u8, u32, u8, u8, bool, f64)]) -> 
                 let p = l.accounts.protocol[k] as usize;
                 out.push(Change::Close {
                     protocol: s.protocols[p].id.clone(),
-                    account: l.accounts.id[k].clone(),
+                    account: l.accounts.id[k].to_string(),
                 });
             }
             _ => {

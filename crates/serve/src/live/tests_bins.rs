@@ -30,7 +30,7 @@ fn assert_bins_match(l: &Live) {
         assert_eq!(
             l.book.bin[k], bin,
             "account {k} ({}): bin {} kept, {bin} from scratch (HF {hf})",
-            l.accounts.id[k], l.book.bin[k]
+            &l.accounts.id[k], l.book.bin[k]
         );
         if bin != agg::NO_BIN {
             count[p][bin as usize] += 1;

@@ -384,7 +384,7 @@ impl Live {
                 .map(|&(debt, k)| {
                     let (s, hf) = self.sums_and_health(k as usize);
                     LargestAccount {
-                        account: self.accounts.id[k as usize].clone(),
+                        account: self.accounts.id[k as usize].to_string(),
                         debt_usd: debt,
                         collateral_usd: s.collateral,
                         health_factor: finite(hf),
