@@ -29,6 +29,8 @@ use cascade_model::{
 
 mod liquidation;
 
+use std::sync::Arc;
+
 pub use liquidation::protocol_fee_tokens;
 use liquidation::{liquidate_account, ChunkOut};
 
@@ -245,10 +247,10 @@ pub struct LendingPool {
     protocol_fee: Vec<f64>,
     /// Per account, when recording (empty otherwise).
     logs: Vec<AccountLog>,
-    /// Snapshot index of each account.
-    pub account: Vec<u32>,
-    /// `starts[k]..starts[k+1]` are account k's entries.
-    pub starts: Vec<usize>,
+    /// Snapshot index of each account. Shared with the copies a run makes: it never changes.
+    pub account: Arc<[u32]>,
+    /// `starts[k]..starts[k+1]` are account k's entries (shared, as `account`).
+    pub starts: Arc<[usize]>,
     pub entries: Vec<Entry>,
     status: Vec<u8>,
     /// Supplied tokens per reserve asset (passive suppliers included), for TVL and receipt recovery.
@@ -384,8 +386,8 @@ impl LendingPool {
             rules: LiquidationRules::of(params),
             protocol_fee,
             logs: Vec::new(),
-            account,
-            starts,
+            account: account.into(),
+            starts: starts.into(),
             entries,
             status,
             supplied,
