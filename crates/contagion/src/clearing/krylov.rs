@@ -74,7 +74,7 @@ pub(crate) struct Krylov<'a> {
 }
 
 impl<'a> Krylov<'a> {
-    /// Stores `Π` dense (callers ensure the network is stored dense, so `n²` is bounded).
+    /// Stores `Πᵀ` dense (callers ensure the network is stored dense, so `n²` is bounded).
     pub(crate) fn new(p: &'a Problem<'a>) -> Self {
         let l = p.liabilities;
         let n = l.n_rows();
