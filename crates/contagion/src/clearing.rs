@@ -15,13 +15,25 @@
 //! full; in round `k` every node not yet in default whose value falls short of its obligation joins
 //! the default set, and the defaulters' payments are solved from the linear system above with the
 //! others paying in full. Each round adds at least one defaulter, so there are at most `n` rounds.
-//! Each round's linear system is solved by Gauss–Seidel sweeps over the default set, starting from
-//! the previous payments (an upper bound, so the sweeps decrease monotonically to the greatest
-//! solution), until no payment moves by more than `tolerance × p̄_i`. Intermediate rounds stop at a
-//! looser 10⁻⁸: their payments are still upper bounds, so every default they reveal is genuine;
-//! when no new default appears the system is re-solved to `tolerance` and checked again, so the
-//! result is the same as solving every round exactly. Cost per sweep:
-//! O(entries in the defaulters' incoming columns), so sparse networks stay cheap.
+//! Each round's linear system is solved by one of three solvers (`Method`, chosen by the network's
+//! size and shape):
+//!
+//! - **Gauss–Seidel** over the full rows of `Πᵀ` (networks under 256 nodes):
+//!   sweeps over the default set, starting from the previous payments (an upper bound, so the
+//!   sweeps decrease monotonically to the greatest solution), until no payment moves by more than
+//!   `tolerance × p̄_i`. Intermediate rounds stop at a looser 10⁻⁸: their payments are still upper
+//!   bounds, so every default they reveal is genuine; when no new default appears the system is
+//!   re-solved to `tolerance` and checked again, so the result is the same as solving every round
+//!   exactly. Cost per sweep: O(entries in the defaulters' incoming columns).
+//! - **Compact Gauss–Seidel** (larger sparse networks, `clearing/compact.rs`): the same sweeps, order and stopping
+//!   rule, over the defaulters' block compacted each round (`u32` indices, the solvent nodes'
+//!   payments folded into a constant), about 2× cheaper a sweep.
+//! - **GMRES** (larger dense networks, `clearing/krylov.rs`): restarted GMRES on `(I − β·Π_DDᵀ)·p_D = rhs`, every
+//!   round solved until `max_i |G(p)_i − p_i| / p̄_i ≤ tolerance` for the round's clearing map `G`
+//!   (checked with an explicit product), about 8 products a round instead of about 20 sweeps.
+//!
+//! The fast solvers find the same defaults in the same rounds and agree with Gauss–Seidel to
+//! rounding (about 10⁻¹⁵·p̄); they are deterministic whatever the number of threads.
 //!
 //! A node is declared in default when its value is below `p̄_i·(1 − 10⁻¹²)`, so rounding noise does
 //! not create defaults at exact equality.
@@ -39,9 +51,9 @@
 
 use crate::network::{Csr, Network};
 
-/// Default convergence tolerance of the Gauss–Seidel sweeps, relative to each `p̄_i`.
+/// Default convergence tolerance of each round's solve, relative to each `p̄_i`.
 pub const DEFAULT_TOLERANCE: f64 = 1e-14;
-/// Default cap on the Gauss–Seidel sweeps of one round.
+/// Default cap on the sweeps (or GMRES products) of one round.
 pub const DEFAULT_MAX_SWEEPS: usize = 1_000_000;
 /// A node defaults when its value is below `p̄_i·(1 − DEFAULT_THRESHOLD)`.
 pub const DEFAULT_THRESHOLD: f64 = 1e-12;
@@ -59,9 +71,9 @@ pub struct ClearingOptions {
     /// Fractional drop of every node's external assets before clearing, in [0, 1]
     /// (0.1 = external assets shocked −10%).
     pub asset_shock: f64,
-    /// Gauss–Seidel stopping tolerance, relative to `p̄_i`; > 0.
+    /// Stopping tolerance of each round's solve, relative to `p̄_i`; > 0.
     pub tolerance: f64,
-    /// Cap on Gauss–Seidel sweeps per round; ≥ 1.
+    /// Cap on sweeps (or GMRES products) per round; ≥ 1.
     pub max_sweeps: usize,
 }
 
@@ -145,7 +157,8 @@ pub struct Clearing {
     pub default_round: Vec<Option<usize>>,
     /// Number of default rounds (0 if nobody defaults; ≤ n).
     pub rounds: usize,
-    /// Total Gauss–Seidel sweeps over all rounds (a cost diagnostic).
+    /// Total passes over the defaulters' systems, all rounds: Gauss–Seidel sweeps or GMRES
+    /// products (a cost diagnostic).
     pub sweeps: usize,
 }
 
@@ -184,13 +197,19 @@ enum Weights {
     Dense { n: usize, w: Vec<f64> },
 }
 
+/// Whether `liabilities` is stored dense: at least [`DENSE_SHARE`] of its entries nonzero and
+/// `n² ≤` [`DENSE_MAX_ENTRIES`].
+fn is_dense(liabilities: &Csr) -> bool {
+    let n = liabilities.n_rows();
+    n > 0
+        && n.saturating_mul(n) <= DENSE_MAX_ENTRIES
+        && liabilities.nnz() as f64 >= DENSE_SHARE * (n * n) as f64
+}
+
 impl Weights {
     fn new(liabilities: &Csr, obligations: &[f64]) -> Weights {
         let n = liabilities.n_rows();
-        let dense = n > 0
-            && n.saturating_mul(n) <= DENSE_MAX_ENTRIES
-            && liabilities.nnz() as f64 >= DENSE_SHARE * (n * n) as f64;
-        if !dense {
+        if !is_dense(liabilities) {
             // Row i lists the debtors j of i with Π_ji.
             return Weights::Sparse(liabilities.transpose_map(|j, _, l| l / obligations[j]));
         }
@@ -239,6 +258,23 @@ pub fn clear_matrix(
     external_liabilities: &[f64],
     options: &ClearingOptions,
 ) -> Result<Clearing, ClearingError> {
+    clear_matrix_with(
+        Method::choose(liabilities),
+        liabilities,
+        external_assets,
+        external_liabilities,
+        options,
+    )
+}
+
+/// [`clear_matrix`] with the round solver chosen by the caller (tests compare them).
+pub(crate) fn clear_matrix_with(
+    method: Method,
+    liabilities: &Csr,
+    external_assets: &[f64],
+    external_liabilities: &[f64],
+    options: &ClearingOptions,
+) -> Result<Clearing, ClearingError> {
     options.validate()?;
     let n = liabilities.n_rows();
     for (what, found) in [
@@ -278,31 +314,135 @@ pub fn clear_matrix(
         .zip(external_liabilities)
         .map(|(l, x)| l + x)
         .collect();
-    let weights = Weights::new(liabilities, &obligations);
     let factor = 1.0 - options.asset_shock;
     let assets: Vec<f64> = external_assets.iter().map(|a| a * factor).collect();
-    let inflow = |p: &[f64], i: usize| -> f64 { weights.inflow(p, i) };
+    let problem = Problem {
+        liabilities,
+        external_liabilities,
+        obligations: &obligations,
+        assets: &assets,
+        options,
+    };
+    let (payments, default_round, rounds, sweeps) = match method {
+        Method::GaussSeidel => {
+            let mut s = GaussSeidel {
+                weights: Weights::new(liabilities, &obligations),
+                p: &problem,
+            };
+            fictitious_default(&problem, &mut s)?
+        }
+        Method::Krylov => fictitious_default(&problem, &mut krylov::Krylov::new(&problem))?,
+        Method::Compact => fictitious_default(&problem, &mut compact::Compact::new(&problem))?,
+    };
 
-    let (alpha, beta) = (options.alpha, options.beta);
-    let mut payments = obligations.clone();
+    let recovery = payments
+        .iter()
+        .zip(&obligations)
+        .map(|(&p, &o)| if o > 0.0 { p / o } else { 1.0 })
+        .collect();
+    Ok(Clearing {
+        payments,
+        obligations,
+        recovery,
+        default_round,
+        rounds,
+        sweeps,
+    })
+}
+
+/// A clearing problem, checked: liabilities, obligations `p̄`, shocked external assets `e`.
+pub(crate) struct Problem<'a> {
+    pub liabilities: &'a Csr,
+    pub external_liabilities: &'a [f64],
+    pub obligations: &'a [f64],
+    pub assets: &'a [f64],
+    pub options: &'a ClearingOptions,
+}
+
+/// How the defaulters' linear system of each round is solved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// Gauss–Seidel sweeps over the full rows of `Πᵀ` (networks under [`FAST_MIN_NODES`] nodes).
+    GaussSeidel,
+    /// GMRES on the defaulters' dense block ([`krylov`]; dense networks).
+    Krylov,
+    /// Gauss–Seidel sweeps over the defaulters' compacted block ([`compact`]; sparse networks).
+    Compact,
+}
+
+/// Networks with fewer nodes are cleared by [`Method::GaussSeidel`]: a sweep costs little, and
+/// their results (the golden outputs among them) stay those of the original method to the bit.
+pub(crate) const FAST_MIN_NODES: usize = 256;
+
+impl Method {
+    pub(crate) fn choose(liabilities: &Csr) -> Method {
+        let n = liabilities.n_rows();
+        if n < FAST_MIN_NODES {
+            Method::GaussSeidel
+        } else if is_dense(liabilities) {
+            Method::Krylov
+        } else if n < u32::MAX as usize {
+            Method::Compact
+        } else {
+            Method::GaussSeidel
+        }
+    }
+}
+
+/// The solver of one round's system, used by [`fictitious_default`].
+pub(crate) trait RoundSolver {
+    /// Whether the iterates of [`RoundSolver::solve`] decrease from an upper bound of the
+    /// round's solution (Gauss–Seidel from the previous payments): then intermediate rounds may
+    /// stop at [`LOOSE_TOLERANCE`], every default they reveal being genuine. Otherwise every
+    /// round is solved to `tolerance`.
+    fn monotone(&self) -> bool;
+    /// `out[k] = e_i + Σ_j Π_ji·p_j` for `i = nodes[k]`: the value a node's solvency is tested on.
+    fn values(&mut self, p: &[f64], nodes: &[usize], out: &mut Vec<f64>);
+    /// Solves the round's system for `defaulters` (this round's new ones last, the others paying
+    /// `p̄`) from `p` until it meets `tolerance`; returns the passes made over the system.
+    fn solve(
+        &mut self,
+        defaulters: &[usize],
+        p: &mut [f64],
+        tolerance: f64,
+        round: usize,
+    ) -> Result<usize, ClearingError>;
+}
+
+/// The fictitious default algorithm (module docs): returns the payments, each node's default
+/// round, the rounds and the passes made over the defaulters' systems.
+#[allow(clippy::type_complexity)]
+fn fictitious_default<S: RoundSolver>(
+    problem: &Problem<'_>,
+    solver: &mut S,
+) -> Result<(Vec<f64>, Vec<Option<usize>>, usize, usize), ClearingError> {
+    let (obligations, options) = (problem.obligations, problem.options);
+    let n = obligations.len();
+    let mut payments = obligations.to_vec();
     let mut default_round: Vec<Option<usize>> = vec![None; n];
     let mut defaulters: Vec<usize> = Vec::new();
     let mut candidates: Vec<usize> = (0..n).collect();
-    let mut is_candidate = vec![false; n];
+    let (mut creditors, mut is_creditor, mut listed) = (Vec::new(), vec![false; n], 0);
+    let mut values = Vec::with_capacity(n);
     let mut rounds = 0;
     let mut total_sweeps = 0;
     // Whether `payments` solve the current round's system to `options.tolerance` (everybody
     // paying in full is exact).
     let mut precise = true;
-    let loose = options.tolerance.max(LOOSE_TOLERANCE);
+    let loose = if solver.monotone() {
+        options.tolerance.max(LOOSE_TOLERANCE)
+    } else {
+        options.tolerance
+    };
     loop {
+        solver.values(&payments, &candidates, &mut values);
         let new: Vec<usize> = candidates
             .iter()
-            .copied()
-            .filter(|&i| {
-                default_round[i].is_none()
-                    && assets[i] + inflow(&payments, i) < obligations[i] * (1.0 - DEFAULT_THRESHOLD)
+            .zip(&values)
+            .filter(|&(&i, &v)| {
+                default_round[i].is_none() && v < obligations[i] * (1.0 - DEFAULT_THRESHOLD)
             })
+            .map(|(&i, _)| i)
             .collect();
         let tolerance = if new.is_empty() {
             if precise {
@@ -319,12 +459,65 @@ pub fn clear_matrix(
             precise = loose <= options.tolerance;
             loose
         };
+        total_sweeps += solver.solve(&defaulters, &mut payments, tolerance, rounds)?;
 
+        // Only creditors of defaulters can have lost value. They are listed in the order of
+        // their first appearance going through the defaulters' rows in order; the defaulters
+        // only grow at the end, so only the new ones' rows are gone through.
+        for &d in &defaulters[listed..] {
+            for &j in problem.liabilities.row(d).0 {
+                if !is_creditor[j] {
+                    is_creditor[j] = true;
+                    creditors.push(j);
+                }
+            }
+        }
+        listed = defaulters.len();
+        candidates.clear();
+        candidates.extend(
+            creditors
+                .iter()
+                .copied()
+                .filter(|&j| default_round[j].is_none()),
+        );
+    }
+    Ok((payments, default_round, rounds, total_sweeps))
+}
+
+/// Gauss–Seidel sweeps over the full rows of `Πᵀ`, from the previous payments.
+struct GaussSeidel<'a> {
+    weights: Weights,
+    p: &'a Problem<'a>,
+}
+
+impl RoundSolver for GaussSeidel<'_> {
+    fn monotone(&self) -> bool {
+        true
+    }
+
+    fn values(&mut self, p: &[f64], nodes: &[usize], out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(
+            nodes
+                .iter()
+                .map(|&i| self.p.assets[i] + self.weights.inflow(p, i)),
+        );
+    }
+
+    fn solve(
+        &mut self,
+        defaulters: &[usize],
+        payments: &mut [f64],
+        tolerance: f64,
+        round: usize,
+    ) -> Result<usize, ClearingError> {
+        let (assets, obligations) = (self.p.assets, self.p.obligations);
+        let (alpha, beta) = (self.p.options.alpha, self.p.options.beta);
         let mut sweeps = 0;
         loop {
             let mut change = 0.0f64;
-            for &i in &defaulters {
-                let v = (alpha * assets[i] + beta * inflow(&payments, i))
+            for &i in defaulters {
+                let v = (alpha * assets[i] + beta * self.weights.inflow(payments, i))
                     .min(obligations[i])
                     .max(0.0);
                 change = change.max((payments[i] - v).abs() / obligations[i]);
@@ -332,47 +525,20 @@ pub fn clear_matrix(
             }
             sweeps += 1;
             if change <= tolerance {
-                break;
+                return Ok(sweeps);
             }
-            if sweeps >= options.max_sweeps {
+            if sweeps >= self.p.options.max_sweeps {
                 return Err(ClearingError::NotConverged {
-                    round: rounds,
+                    round,
                     sweeps,
                     change,
                 });
             }
         }
-        total_sweeps += sweeps;
-
-        // Only creditors of defaulters can have lost value.
-        candidates.clear();
-        for &d in &defaulters {
-            for &j in liabilities.row(d).0 {
-                if default_round[j].is_none() && !is_candidate[j] {
-                    is_candidate[j] = true;
-                    candidates.push(j);
-                }
-            }
-        }
-        for &j in &candidates {
-            is_candidate[j] = false;
-        }
     }
-
-    let recovery = payments
-        .iter()
-        .zip(&obligations)
-        .map(|(&p, &o)| if o > 0.0 { p / o } else { 1.0 })
-        .collect();
-    Ok(Clearing {
-        payments,
-        obligations,
-        recovery,
-        default_round,
-        rounds,
-        sweeps: total_sweeps,
-    })
 }
 
+mod compact;
+mod krylov;
 #[cfg(test)]
 mod tests;

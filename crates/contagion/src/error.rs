@@ -27,7 +27,7 @@ pub enum ContagionError {
         found: f64,
         expected: &'static str,
     },
-    /// Clearing: the Gauss–Seidel sweeps of a round hit `max_sweeps`.
+    /// Clearing: the sweeps (or GMRES products) of a round hit `max_sweeps`.
     #[error("round {round}: payments still moved by {change:e} (relative) after {sweeps} sweeps, expected ≤ the tolerance")]
     NotConverged {
         round: usize,

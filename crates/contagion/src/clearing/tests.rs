@@ -56,3 +56,5 @@ fn dot_sums_every_term() {
     assert_eq!(dot(&a, &b), 132.0);
     assert_eq!(dot(&[], &[]), 0.0);
 }
+
+mod fast;
