@@ -542,23 +542,33 @@ pub fn black76_batch(
         .all(|&l| l == n),
         "black76_batch: every column must have out.len() = {n} entries"
     );
+    let cols = Columns {
+        kind,
+        spot,
+        strike,
+        rate,
+        vol,
+        t_years,
+    };
+    batch_on(Kernel::detect(), &cols, out);
+}
+
+/// [`black76_batch`] on the given kernel (an unavailable one runs the scalar kernel): the same
+/// chunks of [`BATCH_CHUNK`] options, in parallel, whatever the kernel.
+fn batch_on(kernel: Kernel, cols: &Columns, out: &mut [Greeks]) {
     out.par_chunks_mut(BATCH_CHUNK)
         .enumerate()
         .for_each(|(c, chunk)| {
             let lo = c * BATCH_CHUNK;
-            let hi = lo + chunk.len();
-            let cols = kind[lo..hi]
-                .iter()
-                .zip(&spot[lo..hi])
-                .zip(&strike[lo..hi])
-                .zip(&rate[lo..hi])
-                .zip(&vol[lo..hi])
-                .zip(&t_years[lo..hi]);
-            for (g, (((((k, &s), &x), &r), &v), &t)) in chunk.iter_mut().zip(cols) {
-                *g = greeks_kernel(payoff_sign(*k), s, x, r, v, t);
-            }
+            simd::value_chunk(kernel, &cols.range(lo..lo + chunk.len()), chunk);
         });
 }
+
+// The crate's one unsafe code: calls into std::arch vector code, each with its SAFETY comment.
+#[allow(unsafe_code)]
+mod simd;
+use simd::Columns;
+pub use simd::Kernel;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,726 @@
+//! The Black-76 kernel of [`black76_batch`](super::black76_batch) over lanes of options: eight at
+//! a time with AVX-512 (`avx512f`, `avx512dq`), four with AVX2 and FMA, chosen at run time; the
+//! scalar kernel ([`greeks_kernel`]) where neither is available.
+//!
+//! Every lane computes what the scalar kernel computes (docs/clearinghouse.md#options-and-black-76),
+//! in the same order:
+//!
+//! ```text
+//! √T, v = σ√T, D = e^{−rT}, K·D, S/K, ln(F/K) = ln(S/K) + rT
+//! d1 = ln(F/K)/v + v/2, d2 = d1 − v, e1 = e^{−d1²/2}, e2 = e1·(S/K)/D   (= e^{−d2²/2})
+//! N(w·d1), N(w·d2) from e1, e2 by Cody's rationals (erf below |x|/√2 = 0.46875, erfc·e^{y²} above)
+//! price = w·(S·N(w·d1) − K·D·N(w·d2)), delta = w·N(w·d1), gamma = φ(d1)/(S·v),
+//! vega = S·φ(d1)·√T, theta = −S·φ(d1)·σ/(2√T) − w·r·K·D·N(w·d2)
+//! ```
+//!
+//! with three differences, all in the last bits: `e^x` and `ln x` are the vector versions below
+//! (under one ulp, where the scalar path calls the platform's libm, also under one ulp), Cody's
+//! polynomials are evaluated by Horner's rule with fused multiply–adds, and each lane divides Cody's
+//! numerator by its denominator once, after choosing its range's pair.
+//!
+//! Lanes the vector arithmetic does not cover are finished by the scalar kernel, so their results
+//! are the scalar path's exactly: `σ√T` not in `(0, ∞)` (zero volatility, NaN), `S/K` not a positive
+//! normal number, `|rT| > 700`, and `d1²/2 > 662` (`e1` below about 1e-288, where the scalar path
+//! switches to `e^{−d2²/2}` computed directly).
+//!
+//! Accuracy (against the scalar path, measured by `options::tests::simd_*`): for each output `X`,
+//! `|X_simd − X_scalar| ≤ 1e-12 · scale(X)`, where `scale` is the size of what the formula adds up —
+//! `S·N(w·d1) + K·D·N(w·d2)` for the price, `S·φ(d1)·σ/(2√T) + |r|·K·D·N(w·d2)` for theta, and
+//! `|X|` itself for delta, gamma and vega — or 1e-300 where `X` underflows. A difference of two
+//! nearly equal terms (a price at a tiny `σ√T`, far out of the money) keeps the terms' accuracy, not
+//! its own: both paths are exact to a few ulps of the terms and there is nothing more to agree on.
+//!
+//! Each lane's result depends on its own inputs only (lanes never mix, and a short last block is
+//! padded), so a batch gives the same bits however rayon splits it, run after run; the AVX-512 and
+//! AVX2 paths do the same operations and agree bit for bit.
+
+use super::{
+    greeks_kernel, payoff_sign, Greeks, CODY_A, CODY_B, CODY_C, CODY_D, CODY_P, CODY_Q, CODY_SMALL,
+    FRAC_1_SQRT_PI, INV_SQRT_2PI,
+};
+use cascade_model::OptionType;
+
+/// Which kernel [`black76_batch`](super::black76_batch) runs on this CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Eight lanes of `f64` (AVX-512F and AVX-512DQ).
+    Avx512,
+    /// Four lanes of `f64` (AVX2 and FMA).
+    Avx2,
+    /// One option at a time (no x86-64 vector unit the kernel uses).
+    Scalar,
+}
+
+impl Kernel {
+    /// The widest kernel this CPU runs, detected at run time.
+    pub fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+            {
+                return Kernel::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Kernel::Avx2;
+            }
+        }
+        Kernel::Scalar
+    }
+
+    /// Whether this CPU runs the kernel.
+    pub fn available(self) -> bool {
+        match self {
+            Kernel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// `"avx512"`, `"avx2"` or `"scalar"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512 => "avx512",
+            Kernel::Avx2 => "avx2",
+            Kernel::Scalar => "scalar",
+        }
+    }
+}
+
+/// Values the options of one chunk (every column as long as `out`) with `kernel`; one this CPU
+/// does not run ([`Kernel::available`]) falls back to the scalar kernel.
+pub(super) fn value_chunk(kernel: Kernel, cols: &Columns, out: &mut [Greeks]) {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if kernel.available() => {
+            // SAFETY: `available` has just detected AVX-512F and AVX-512DQ on this CPU, the target
+            // features `avx512::value` is compiled for.
+            unsafe { avx512::value(cols, out) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 if kernel.available() => {
+            // SAFETY: `available` has just detected AVX2 and FMA on this CPU, the target features
+            // `avx2::value` is compiled for.
+            unsafe { avx2::value(cols, out) }
+        }
+        _ => scalar(cols, 0..out.len(), out),
+    }
+}
+
+/// The input columns of a batch, all of the same length.
+pub(super) struct Columns<'a> {
+    pub(super) kind: &'a [OptionType],
+    pub(super) spot: &'a [f64],
+    pub(super) strike: &'a [f64],
+    pub(super) rate: &'a [f64],
+    pub(super) vol: &'a [f64],
+    pub(super) t_years: &'a [f64],
+}
+
+impl Columns<'_> {
+    /// Options `r` of every column.
+    pub(super) fn range(&self, r: std::ops::Range<usize>) -> Columns<'_> {
+        Columns {
+            kind: &self.kind[r.clone()],
+            spot: &self.spot[r.clone()],
+            strike: &self.strike[r.clone()],
+            rate: &self.rate[r.clone()],
+            vol: &self.vol[r.clone()],
+            t_years: &self.t_years[r],
+        }
+    }
+}
+
+/// `(e^x, ln x)` by the lane functions of `kernel`, `None` if this CPU does not run it (for the
+/// tests).
+#[cfg(test)]
+fn exp_ln(kernel: Kernel, x: f64) -> Option<(f64, f64)> {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `available` has just detected the target features of `avx512::exp_ln`.
+        Kernel::Avx512 if kernel.available() => Some(unsafe { avx512::exp_ln(x) }),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `available` has just detected the target features of `avx2::exp_ln`.
+        Kernel::Avx2 if kernel.available() => Some(unsafe { avx2::exp_ln(x) }),
+        _ => None,
+    }
+}
+
+/// The scalar kernel on options `range` of the chunk.
+fn scalar(c: &Columns, range: std::ops::Range<usize>, out: &mut [Greeks]) {
+    for i in range {
+        out[i] = greeks_kernel(
+            payoff_sign(c.kind[i]),
+            c.spot[i],
+            c.strike[i],
+            c.rate[i],
+            c.vol[i],
+            c.t_years[i],
+        );
+    }
+}
+
+/// `1.5·2⁵²`: added to a number of magnitude below 2⁵¹, it rounds it to an integer, which the low
+/// bits of the sum then hold in two's complement.
+const SHIFTER: f64 = 6_755_399_441_055_744.0;
+/// `ln 2` in two parts (fdlibm's): `LN2_HI` has 32 significant bits, so `n·LN2_HI` is exact for
+/// `|n| < 2²¹`, and `LN2_HI + LN2_LO = ln 2` to about 1e-27.
+const LN2_HI: f64 = 0.693_147_180_369_123_8;
+const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+/// Taylor coefficients `1/k!` of `e^r`, `k = 0..=13`: at `|r| ≤ ln2/2` the remainder is below
+/// 4e-18 relative.
+const EXP_TAYLOR: [f64; 14] = [
+    1.0,
+    1.0,
+    0.5,
+    0.166_666_666_666_666_66,
+    0.041_666_666_666_666_664,
+    0.008_333_333_333_333_333,
+    0.001_388_888_888_888_889,
+    0.000_198_412_698_412_698_4,
+    2.480_158_730_158_73e-5,
+    2.755_731_922_398_589_3e-6,
+    2.755_731_922_398_589e-7,
+    2.505_210_838_544_172e-8,
+    2.087_675_698_786_81e-9,
+    1.605_904_383_682_161_3e-10,
+];
+/// fdlibm's minimax coefficients of `(ln(1+f) − 2s)/(2s) ≈ Lg1·s² + … + Lg7·s¹⁴`, `s = f/(2+f)`,
+/// on `√½ ≤ 1+f < √2` (error below 2^-58.45).
+const LG: [f64; 7] = [
+    0.666_666_666_666_673_5,
+    0.399_999_999_994_094_2,
+    0.285_714_287_436_623_9,
+    0.222_221_984_321_497_84,
+    0.181_835_721_616_180_5,
+    0.153_138_376_992_093_73,
+    0.147_981_986_051_165_86,
+];
+/// The bits of `√½`: `ln` splits `x = 2^k·z` with `z` in `[√½, √2)`.
+const SQRT_HALF_BITS: u64 = 0x3FE6_A09E_667F_3BCD;
+/// `e1` below `e^{−662}` (about 1.6e-288) goes to the scalar kernel, which near 1e-290 changes how
+/// it takes `e^{−d2²/2}`; the margin keeps the vector lanes clear of that branch.
+const MIN_EXP_ARG: f64 = -662.0;
+/// `|rT|` above this goes to the scalar kernel (`e^{−rT}` would leave the normal range).
+const MAX_RT: f64 = 700.0;
+
+/// The kernel over lanes, written once against the lane primitives of the module it is expanded
+/// in (`V`, `M`, `L`, `splat`, `add`, `fma`, …, all compiled for the target features `$feat`).
+macro_rules! lanes_kernel {
+    ($feat:literal) => {
+        /// `e^x` for `x` in `[−708, 708]` (other lanes: meaningless numbers, no trap), under one
+        /// ulp: `x = n·ln2 + r` with `|r| ≤ ln2/2` (`r` exact to one rounding), `e^r` by its
+        /// Taylor polynomial of degree 13 (Horner, fused), times `2ⁿ` built in the exponent bits.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn exp(x: V) -> V {
+            let t = fma(x, splat(std::f64::consts::LOG2_E), splat(SHIFTER));
+            let n = sub(t, splat(SHIFTER));
+            let r = fma(n, splat(-LN2_HI), x);
+            let r = fma(n, splat(-LN2_LO), r);
+            let mut p = splat(EXP_TAYLOR[13]);
+            for &c in EXP_TAYLOR[..13].iter().rev() {
+                p = fma(p, r, splat(c));
+            }
+            // The low 12 bits of `t` hold n; (n + 1023) << 52 is 2ⁿ.
+            let scale = shl52(add_bits(t, 1023));
+            mul(p, scale)
+        }
+
+        /// `ln x` for positive normal `x` (other lanes: meaningless numbers, no trap), under one
+        /// ulp, fdlibm's method: `x = 2^k·z` with `z = 1 + f` in `[√½, √2)`, `s = f/(2+f)`,
+        /// `ln z = f − f²/2 + s·(f²/2 + R(s²))`, `ln x = k·ln2_hi − ((f²/2 − (s·(f²/2 + R) +
+        /// k·ln2_lo)) − f)`.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn ln(x: V) -> V {
+            // u = bits(x) − bits(√½) + 1024·2⁵², positive for every positive normal x: its top
+            // bits are k + 1024, its low 52 bits those of z above √½.
+            let u = add_bits(x, (1024u64 << 52).wrapping_sub(SQRT_HALF_BITS));
+            let k = sub(
+                or_bits(shr52(u), 0x4330_0000_0000_0000),
+                splat(4_503_599_627_370_496.0 + 1024.0),
+            );
+            let z = add_bits(and_bits(u, (1u64 << 52) - 1), SQRT_HALF_BITS);
+            let f = sub(z, splat(1.0));
+            let hfsq = mul(splat(0.5), mul(f, f));
+            let s = div(f, add(splat(2.0), f));
+            let z2 = mul(s, s);
+            let w = mul(z2, z2);
+            let t1 = mul(w, fma(w, fma(w, splat(LG[5]), splat(LG[3])), splat(LG[1])));
+            let t2 = mul(
+                z2,
+                fma(
+                    w,
+                    fma(w, fma(w, splat(LG[6]), splat(LG[4])), splat(LG[2])),
+                    splat(LG[0]),
+                ),
+            );
+            let r = add(t2, t1);
+            let a = fma(k, splat(LN2_LO), mul(s, add(hfsq, r)));
+            sub(mul(k, splat(LN2_HI)), sub(sub(hfsq, a), f))
+        }
+
+        /// `N(x)` given `e = e^{−x²/2}`, by Cody's ranges as the scalar `norm_cdf_given_exp`:
+        /// each lane picks the numerator and denominator of its range, then one division.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn norm_cdf_given_exp(x: V, e: V) -> V {
+            let xs = mul(x, splat(std::f64::consts::FRAC_1_SQRT_2));
+            let y = abs(xs);
+            let small = le(y, splat(CODY_SMALL));
+            let large = gt(y, splat(4.0));
+            let mid = and_m(gt(y, splat(CODY_SMALL)), le(y, splat(4.0)));
+            let mut num = splat(1.0);
+            let mut den = splat(1.0);
+            if any(small) {
+                // erf(y) = y·A(y²)/B(y²).
+                let ysq = mul(xs, xs);
+                let mut a = splat(CODY_A[4]);
+                let mut b = splat(1.0);
+                for (&ca, &cb) in CODY_A[..4].iter().zip(&CODY_B) {
+                    a = fma(a, ysq, splat(ca));
+                    b = fma(b, ysq, splat(cb));
+                }
+                num = select(small, mul(xs, a), num);
+                den = select(small, b, den);
+            }
+            if any(mid) {
+                // erfc(y)·e^{y²} = C(y)/D(y).
+                let mut c = splat(CODY_C[8]);
+                let mut d = splat(1.0);
+                for (&cc, &cd) in CODY_C[..8].iter().zip(&CODY_D) {
+                    c = fma(c, y, splat(cc));
+                    d = fma(d, y, splat(cd));
+                }
+                num = select(mid, c, num);
+                den = select(mid, d, den);
+            }
+            let has_large = any(large);
+            if has_large {
+                // erfc(y)·e^{y²} = (1/√π − z·P(z)/Q(z))/y, z = 1/y².
+                let z = div(splat(1.0), mul(y, y));
+                let mut p = splat(CODY_P[5]);
+                let mut q = splat(1.0);
+                for (&cp, &cq) in CODY_P[..5].iter().zip(&CODY_Q) {
+                    p = fma(p, z, splat(cp));
+                    q = fma(q, z, splat(cq));
+                }
+                num = select(large, mul(z, p), num);
+                den = select(large, q, den);
+            }
+            let ratio = div(num, den);
+            let scaled = if has_large {
+                select(large, div(sub(splat(FRAC_1_SQRT_PI), ratio), y), ratio)
+            } else {
+                ratio
+            };
+            let tail = mul(mul(splat(0.5), e), scaled);
+            let cdf = select(lt(x, splat(0.0)), tail, sub(splat(1.0), tail));
+            select(small, fma(splat(0.5), ratio, splat(0.5)), cdf)
+        }
+
+        /// Price and Greeks of `L` options, and the lanes the vector arithmetic covers (the rest
+        /// are the scalar kernel's).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn block(w: V, spot: V, strike: V, rate: V, vol: V, t_years: V) -> ([V; 5], M) {
+            let sqrt_t = sqrt(t_years);
+            let v = mul(vol, sqrt_t);
+            let rt = mul(rate, t_years);
+            let df = exp(sub(splat(-0.0), rt));
+            let k_df = mul(strike, df);
+            let s_over_k = div(spot, strike);
+            let ln_fk = add(ln(s_over_k), rt);
+            let d1 = fma(splat(0.5), v, div(ln_fk, v));
+            let d2 = sub(d1, v);
+            let arg = mul(splat(-0.5), mul(d1, d1));
+            let e1 = exp(arg);
+            let e2 = mul(e1, div(s_over_k, df));
+            let pdf = mul(splat(INV_SQRT_2PI), e1);
+            let n1 = norm_cdf_given_exp(mul(w, d1), e1);
+            let n2 = norm_cdf_given_exp(mul(w, d2), e2);
+            let s_pdf = mul(spot, pdf);
+            let price = mul(w, sub(mul(spot, n1), mul(k_df, n2)));
+            let delta = mul(w, n1);
+            let gamma = div(pdf, mul(spot, v));
+            let vega = mul(s_pdf, sqrt_t);
+            let theta = sub(
+                div(mul(sub(splat(-0.0), s_pdf), vol), mul(splat(2.0), sqrt_t)),
+                mul(mul(mul(w, rate), k_df), n2),
+            );
+            let ok = and_m(
+                and_m(gt(v, splat(0.0)), le(v, splat(f64::MAX))),
+                and_m(
+                    and_m(
+                        le(abs(rt), splat(MAX_RT)),
+                        ge(s_over_k, splat(f64::MIN_POSITIVE)),
+                    ),
+                    and_m(le(s_over_k, splat(f64::MAX)), ge(arg, splat(MIN_EXP_ARG))),
+                ),
+            );
+            ([price, delta, gamma, vega, theta], ok)
+        }
+
+        /// Values the chunk `c` into `out` (as long as every column), `L` options at a time; a
+        /// short last block is padded with an ordinary option whose result is dropped.
+        #[target_feature(enable = $feat)]
+        pub(super) fn value(c: &Columns, out: &mut [Greeks]) {
+            let n = out.len();
+            let mut lo = 0;
+            while lo < n {
+                let m = L.min(n - lo);
+                let mut cols = [[1.0f64; L]; 6];
+                for j in 0..m {
+                    let i = lo + j;
+                    cols[0][j] = payoff_sign(c.kind[i]);
+                    cols[1][j] = c.spot[i];
+                    cols[2][j] = c.strike[i];
+                    cols[3][j] = c.rate[i];
+                    cols[4][j] = c.vol[i];
+                    cols[5][j] = c.t_years[i];
+                }
+                let (g, ok) = block(
+                    load(&cols[0]),
+                    load(&cols[1]),
+                    load(&cols[2]),
+                    load(&cols[3]),
+                    load(&cols[4]),
+                    load(&cols[5]),
+                );
+                let mut res = [[0.0f64; L]; 5];
+                for (r, v) in res.iter_mut().zip(g) {
+                    store(r, v);
+                }
+                for j in 0..m {
+                    out[lo + j] = Greeks {
+                        price: res[0][j],
+                        delta: res[1][j],
+                        gamma: res[2][j],
+                        vega: res[3][j],
+                        theta: res[4][j],
+                    };
+                }
+                let redo = !bits(ok) & ((1u32 << m) - 1);
+                if redo != 0 {
+                    for j in 0..m {
+                        if redo & (1 << j) != 0 {
+                            scalar(c, lo + j..lo + j + 1, out);
+                        }
+                    }
+                }
+                lo += m;
+            }
+        }
+
+        /// `(e^x, ln x)` by the lane functions, every lane `x` (for the tests).
+        #[cfg(test)]
+        #[target_feature(enable = $feat)]
+        pub(super) fn exp_ln(x: f64) -> (f64, f64) {
+            let mut e = [0.0; L];
+            let mut l = [0.0; L];
+            store(&mut e, exp(splat(x)));
+            store(&mut l, ln(splat(x)));
+            (e[0], l[0])
+        }
+    };
+}
+
+/// Eight lanes: `__m512d`, masks in `__mmask8`.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    type V = __m512d;
+    type M = __mmask8;
+    const L: usize = 8;
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn splat(x: f64) -> V {
+        _mm512_set1_pd(x)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn add(a: V, b: V) -> V {
+        _mm512_add_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn sub(a: V, b: V) -> V {
+        _mm512_sub_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn mul(a: V, b: V) -> V {
+        _mm512_mul_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn div(a: V, b: V) -> V {
+        _mm512_div_pd(a, b)
+    }
+    /// `a·b + c`, one rounding.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn fma(a: V, b: V, c: V) -> V {
+        _mm512_fmadd_pd(a, b, c)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn sqrt(a: V) -> V {
+        _mm512_sqrt_pd(a)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn abs(a: V) -> V {
+        _mm512_abs_pd(a)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn lt(a: V, b: V) -> M {
+        _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn le(a: V, b: V) -> M {
+        _mm512_cmp_pd_mask::<_CMP_LE_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn gt(a: V, b: V) -> M {
+        _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn ge(a: V, b: V) -> M {
+        _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn and_m(a: M, b: M) -> M {
+        a & b
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn any(m: M) -> bool {
+        m != 0
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn bits(m: M) -> u32 {
+        u32::from(m)
+    }
+    /// `m ? a : b`, lane by lane.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn select(m: M, a: V, b: V) -> V {
+        _mm512_mask_blend_pd(m, b, a)
+    }
+    /// The bits of `a` plus `k`, as 64-bit integers.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn add_bits(a: V, k: u64) -> V {
+        _mm512_castsi512_pd(_mm512_add_epi64(
+            _mm512_castpd_si512(a),
+            _mm512_set1_epi64(k as i64),
+        ))
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn and_bits(a: V, k: u64) -> V {
+        _mm512_castsi512_pd(_mm512_and_si512(
+            _mm512_castpd_si512(a),
+            _mm512_set1_epi64(k as i64),
+        ))
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn or_bits(a: V, k: u64) -> V {
+        _mm512_castsi512_pd(_mm512_or_si512(
+            _mm512_castpd_si512(a),
+            _mm512_set1_epi64(k as i64),
+        ))
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn shr52(a: V) -> V {
+        _mm512_castsi512_pd(_mm512_srli_epi64::<52>(_mm512_castpd_si512(a)))
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn shl52(a: V) -> V {
+        _mm512_castsi512_pd(_mm512_slli_epi64::<52>(_mm512_castpd_si512(a)))
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn load(a: &[f64; L]) -> V {
+        _mm512_setr_pd(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn store(a: &mut [f64; L], v: V) {
+        // SAFETY: `a` is L = 8 f64s we may write, exactly what the unaligned store writes.
+        unsafe { _mm512_storeu_pd(a.as_mut_ptr(), v) }
+    }
+
+    lanes_kernel!("avx512f,avx512dq");
+}
+
+/// Four lanes: `__m256d`, masks as all-ones / all-zeros lanes of `__m256d`.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    type V = __m256d;
+    type M = __m256d;
+    const L: usize = 4;
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn splat(x: f64) -> V {
+        _mm256_set1_pd(x)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn add(a: V, b: V) -> V {
+        _mm256_add_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn sub(a: V, b: V) -> V {
+        _mm256_sub_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn mul(a: V, b: V) -> V {
+        _mm256_mul_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn div(a: V, b: V) -> V {
+        _mm256_div_pd(a, b)
+    }
+    /// `a·b + c`, one rounding.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn fma(a: V, b: V, c: V) -> V {
+        _mm256_fmadd_pd(a, b, c)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn sqrt(a: V) -> V {
+        _mm256_sqrt_pd(a)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn abs(a: V) -> V {
+        and_bits(a, !(1u64 << 63))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn lt(a: V, b: V) -> M {
+        _mm256_cmp_pd::<_CMP_LT_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn le(a: V, b: V) -> M {
+        _mm256_cmp_pd::<_CMP_LE_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn gt(a: V, b: V) -> M {
+        _mm256_cmp_pd::<_CMP_GT_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn ge(a: V, b: V) -> M {
+        _mm256_cmp_pd::<_CMP_GE_OQ>(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn and_m(a: M, b: M) -> M {
+        _mm256_and_pd(a, b)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn any(m: M) -> bool {
+        _mm256_movemask_pd(m) != 0
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn bits(m: M) -> u32 {
+        _mm256_movemask_pd(m) as u32
+    }
+    /// `m ? a : b`, lane by lane.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn select(m: M, a: V, b: V) -> V {
+        _mm256_blendv_pd(b, a, m)
+    }
+    /// The bits of `a` plus `k`, as 64-bit integers.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn add_bits(a: V, k: u64) -> V {
+        _mm256_castsi256_pd(_mm256_add_epi64(
+            _mm256_castpd_si256(a),
+            _mm256_set1_epi64x(k as i64),
+        ))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn and_bits(a: V, k: u64) -> V {
+        _mm256_castsi256_pd(_mm256_and_si256(
+            _mm256_castpd_si256(a),
+            _mm256_set1_epi64x(k as i64),
+        ))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn or_bits(a: V, k: u64) -> V {
+        _mm256_castsi256_pd(_mm256_or_si256(
+            _mm256_castpd_si256(a),
+            _mm256_set1_epi64x(k as i64),
+        ))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn shr52(a: V) -> V {
+        _mm256_castsi256_pd(_mm256_srli_epi64::<52>(_mm256_castpd_si256(a)))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn shl52(a: V) -> V {
+        _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_castpd_si256(a)))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn load(a: &[f64; L]) -> V {
+        _mm256_setr_pd(a[0], a[1], a[2], a[3])
+    }
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn store(a: &mut [f64; L], v: V) {
+        // SAFETY: `a` is L = 4 f64s we may write, exactly what the unaligned store writes.
+        unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) }
+    }
+
+    lanes_kernel!("avx2,fma");
+}
+
+#[cfg(test)]
+mod tests;
