@@ -100,20 +100,23 @@ impl Kernel {
 }
 
 /// Values the options of one chunk (every column as long as `out`) with `kernel`; one this CPU
-/// does not run ([`Kernel::available`]) falls back to the scalar kernel.
-pub(super) fn value_chunk(kernel: Kernel, cols: &Columns, out: &mut [Greeks]) {
+/// does not run ([`Kernel::available`]) falls back to the scalar kernel. With `stream`, the
+/// AVX-512 kernel writes `out` with non-temporal stores (past the caches, and without first
+/// reading the lines it overwrites) where `out` is aligned to a cache line: for batches far
+/// larger than the caches, whose results are not read again soon.
+pub(super) fn value_chunk(kernel: Kernel, cols: &Columns, out: &mut [Greeks], stream: bool) {
     match kernel {
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx512 if kernel.available() => {
             // SAFETY: `available` has just detected AVX-512F and AVX-512DQ on this CPU, the target
             // features `avx512::value` is compiled for.
-            unsafe { avx512::value(cols, out) }
+            unsafe { avx512::value(cols, out, stream) }
         }
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 if kernel.available() => {
             // SAFETY: `available` has just detected AVX2 and FMA on this CPU, the target features
             // `avx2::value` is compiled for.
-            unsafe { avx2::value(cols, out) }
+            unsafe { avx2::value(cols, out, stream) }
         }
         _ => scalar(cols, 0..out.len(), out),
     }
@@ -375,53 +378,93 @@ macro_rules! lanes_kernel {
         }
 
         /// Values the chunk `c` into `out` (as long as every column), `L` options at a time; a
-        /// short last block is padded with an ordinary option whose result is dropped.
+        /// short block (the last; the first, when streaming) is padded with an ordinary option
+        /// whose result is dropped, so that every option goes through the same lane arithmetic
+        /// wherever it sits.
         #[target_feature(enable = $feat)]
-        pub(super) fn value(c: &Columns, out: &mut [Greeks]) {
+        pub(super) fn value(c: &Columns, out: &mut [Greeks], stream: bool) {
             let n = out.len();
+            // Streaming: a short first block up to the first option on a cache line, from which
+            // every full block is on one.
+            let head = if stream {
+                out.as_ptr().align_offset(64).min(n)
+            } else {
+                0
+            };
+            let stream = stream && head < L && can_stream(&out[head..]);
             let mut lo = 0;
             while lo < n {
-                let m = L.min(n - lo);
-                let mut cols = [[1.0f64; L]; 6];
-                for j in 0..m {
-                    let i = lo + j;
-                    cols[0][j] = payoff_sign(c.kind[i]);
-                    cols[1][j] = c.spot[i];
-                    cols[2][j] = c.strike[i];
-                    cols[3][j] = c.rate[i];
-                    cols[4][j] = c.vol[i];
-                    cols[5][j] = c.t_years[i];
-                }
-                let (g, ok) = block(
-                    load(&cols[0]),
-                    load(&cols[1]),
-                    load(&cols[2]),
-                    load(&cols[3]),
-                    load(&cols[4]),
-                    load(&cols[5]),
-                );
-                let mut res = [[0.0f64; L]; 5];
-                for (r, v) in res.iter_mut().zip(g) {
-                    store(r, v);
-                }
-                for j in 0..m {
-                    out[lo + j] = Greeks {
-                        price: res[0][j],
-                        delta: res[1][j],
-                        gamma: res[2][j],
-                        vega: res[3][j],
-                        theta: res[4][j],
-                    };
-                }
-                let redo = !bits(ok) & ((1u32 << m) - 1);
-                if redo != 0 {
-                    for j in 0..m {
-                        if redo & (1 << j) != 0 {
-                            scalar(c, lo + j..lo + j + 1, out);
-                        }
+                let m = if lo == 0 && head > 0 && stream {
+                    head
+                } else {
+                    L.min(n - lo)
+                };
+                let mut pad = [[1.0f64; L]; 5];
+                let mut pad_kind = [OptionType::Call; L];
+                let (kind, cols): (&[OptionType], [&[f64]; 5]) = if m == L {
+                    (
+                        &c.kind[lo..],
+                        [
+                            &c.spot[lo..],
+                            &c.strike[lo..],
+                            &c.rate[lo..],
+                            &c.vol[lo..],
+                            &c.t_years[lo..],
+                        ],
+                    )
+                } else {
+                    pad_kind[..m].copy_from_slice(&c.kind[lo..lo + m]);
+                    let from = [c.spot, c.strike, c.rate, c.vol, c.t_years];
+                    for (p, x) in pad.iter_mut().zip(from) {
+                        p[..m].copy_from_slice(&x[lo..lo + m]);
                     }
+                    (&pad_kind, [&pad[0], &pad[1], &pad[2], &pad[3], &pad[4]])
+                };
+                let (g, ok) = block(
+                    payoff_signs(kind),
+                    load_at(cols[0]),
+                    load_at(cols[1]),
+                    load_at(cols[2]),
+                    load_at(cols[3]),
+                    load_at(cols[4]),
+                );
+                if m == L {
+                    write_block(&mut out[lo..lo + L], g, stream);
+                } else {
+                    let mut block_out = [Greeks::default(); L];
+                    write_block(&mut block_out, g, false);
+                    out[lo..lo + m].copy_from_slice(&block_out[..m]);
                 }
+                finish_with_scalar(c, out, lo, m, bits(ok));
                 lo += m;
+            }
+            if stream {
+                // Non-temporal stores are weakly ordered: make them visible before the caller
+                // (another thread, maybe) reads `out`.
+                store_fence();
+            }
+        }
+
+        /// `w` of `L` options: `+1` for a call, `−1` for a put.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn payoff_signs(kind: &[OptionType]) -> V {
+            let mut puts = 0u32;
+            for (j, &k) in kind.iter().enumerate().take(L) {
+                puts |= u32::from(k == OptionType::Put) << j;
+            }
+            select(mask_of(puts), splat(-1.0), splat(1.0))
+        }
+
+        /// The scalar kernel on the first `m` options from `lo` whose bit in `ok` is clear.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn finish_with_scalar(c: &Columns, out: &mut [Greeks], lo: usize, m: usize, ok: u32) {
+            let redo = !ok & ((1u32 << m) - 1);
+            if redo != 0 {
+                for j in (0..m).filter(|j| redo & (1 << j) != 0) {
+                    scalar(c, lo + j..lo + j + 1, out);
+                }
             }
         }
 
@@ -438,289 +481,13 @@ macro_rules! lanes_kernel {
     };
 }
 
-/// Eight lanes: `__m512d`, masks in `__mmask8`.
+/// Sixteen lanes: two `__m512d` side by side.
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::*;
-    use std::arch::x86_64::*;
+mod avx512;
 
-    type V = __m512d;
-    type M = __mmask8;
-    const L: usize = 8;
-
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn splat(x: f64) -> V {
-        _mm512_set1_pd(x)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn add(a: V, b: V) -> V {
-        _mm512_add_pd(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn sub(a: V, b: V) -> V {
-        _mm512_sub_pd(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn mul(a: V, b: V) -> V {
-        _mm512_mul_pd(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn div(a: V, b: V) -> V {
-        _mm512_div_pd(a, b)
-    }
-    /// `a·b + c`, one rounding.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn fma(a: V, b: V, c: V) -> V {
-        _mm512_fmadd_pd(a, b, c)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn sqrt(a: V) -> V {
-        _mm512_sqrt_pd(a)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn abs(a: V) -> V {
-        _mm512_abs_pd(a)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn lt(a: V, b: V) -> M {
-        _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn le(a: V, b: V) -> M {
-        _mm512_cmp_pd_mask::<_CMP_LE_OQ>(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn gt(a: V, b: V) -> M {
-        _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn ge(a: V, b: V) -> M {
-        _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn and_m(a: M, b: M) -> M {
-        a & b
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn any(m: M) -> bool {
-        m != 0
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn bits(m: M) -> u32 {
-        u32::from(m)
-    }
-    /// `m ? a : b`, lane by lane.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn select(m: M, a: V, b: V) -> V {
-        _mm512_mask_blend_pd(m, b, a)
-    }
-    /// The bits of `a` plus `k`, as 64-bit integers.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn add_bits(a: V, k: u64) -> V {
-        _mm512_castsi512_pd(_mm512_add_epi64(
-            _mm512_castpd_si512(a),
-            _mm512_set1_epi64(k as i64),
-        ))
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn and_bits(a: V, k: u64) -> V {
-        _mm512_castsi512_pd(_mm512_and_si512(
-            _mm512_castpd_si512(a),
-            _mm512_set1_epi64(k as i64),
-        ))
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn or_bits(a: V, k: u64) -> V {
-        _mm512_castsi512_pd(_mm512_or_si512(
-            _mm512_castpd_si512(a),
-            _mm512_set1_epi64(k as i64),
-        ))
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn shr52(a: V) -> V {
-        _mm512_castsi512_pd(_mm512_srli_epi64::<52>(_mm512_castpd_si512(a)))
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn shl52(a: V) -> V {
-        _mm512_castsi512_pd(_mm512_slli_epi64::<52>(_mm512_castpd_si512(a)))
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn load(a: &[f64; L]) -> V {
-        _mm512_setr_pd(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
-    }
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512dq")]
-    fn store(a: &mut [f64; L], v: V) {
-        // SAFETY: `a` is L = 8 f64s we may write, exactly what the unaligned store writes.
-        unsafe { _mm512_storeu_pd(a.as_mut_ptr(), v) }
-    }
-
-    lanes_kernel!("avx512f,avx512dq");
-}
-
-/// Four lanes: `__m256d`, masks as all-ones / all-zeros lanes of `__m256d`.
+/// Four lanes: one `__m256d`.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::*;
-    use std::arch::x86_64::*;
-
-    type V = __m256d;
-    type M = __m256d;
-    const L: usize = 4;
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn splat(x: f64) -> V {
-        _mm256_set1_pd(x)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn add(a: V, b: V) -> V {
-        _mm256_add_pd(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn sub(a: V, b: V) -> V {
-        _mm256_sub_pd(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn mul(a: V, b: V) -> V {
-        _mm256_mul_pd(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn div(a: V, b: V) -> V {
-        _mm256_div_pd(a, b)
-    }
-    /// `a·b + c`, one rounding.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn fma(a: V, b: V, c: V) -> V {
-        _mm256_fmadd_pd(a, b, c)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn sqrt(a: V) -> V {
-        _mm256_sqrt_pd(a)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn abs(a: V) -> V {
-        and_bits(a, !(1u64 << 63))
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn lt(a: V, b: V) -> M {
-        _mm256_cmp_pd::<_CMP_LT_OQ>(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn le(a: V, b: V) -> M {
-        _mm256_cmp_pd::<_CMP_LE_OQ>(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn gt(a: V, b: V) -> M {
-        _mm256_cmp_pd::<_CMP_GT_OQ>(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn ge(a: V, b: V) -> M {
-        _mm256_cmp_pd::<_CMP_GE_OQ>(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn and_m(a: M, b: M) -> M {
-        _mm256_and_pd(a, b)
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn any(m: M) -> bool {
-        _mm256_movemask_pd(m) != 0
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn bits(m: M) -> u32 {
-        _mm256_movemask_pd(m) as u32
-    }
-    /// `m ? a : b`, lane by lane.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn select(m: M, a: V, b: V) -> V {
-        _mm256_blendv_pd(b, a, m)
-    }
-    /// The bits of `a` plus `k`, as 64-bit integers.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn add_bits(a: V, k: u64) -> V {
-        _mm256_castsi256_pd(_mm256_add_epi64(
-            _mm256_castpd_si256(a),
-            _mm256_set1_epi64x(k as i64),
-        ))
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn and_bits(a: V, k: u64) -> V {
-        _mm256_castsi256_pd(_mm256_and_si256(
-            _mm256_castpd_si256(a),
-            _mm256_set1_epi64x(k as i64),
-        ))
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn or_bits(a: V, k: u64) -> V {
-        _mm256_castsi256_pd(_mm256_or_si256(
-            _mm256_castpd_si256(a),
-            _mm256_set1_epi64x(k as i64),
-        ))
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn shr52(a: V) -> V {
-        _mm256_castsi256_pd(_mm256_srli_epi64::<52>(_mm256_castpd_si256(a)))
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn shl52(a: V) -> V {
-        _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_castpd_si256(a)))
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn load(a: &[f64; L]) -> V {
-        _mm256_setr_pd(a[0], a[1], a[2], a[3])
-    }
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn store(a: &mut [f64; L], v: V) {
-        // SAFETY: `a` is L = 4 f64s we may write, exactly what the unaligned store writes.
-        unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) }
-    }
-
-    lanes_kernel!("avx2,fma");
-}
+mod avx2;
 
 #[cfg(test)]
 mod tests;

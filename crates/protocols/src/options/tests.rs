@@ -370,7 +370,7 @@ fn batch_equals_one_at_a_time_across_chunks() {
         vol: &vol,
         t_years: &t,
     };
-    batch_on(Kernel::Scalar, &cols, &mut out);
+    batch_on(Kernel::Scalar, &cols, &mut out, false);
     let mut detected = vec![Greeks::default(); n];
     black76_batch(&kind, &spot, &strike, &rate, &vol, &t, &mut detected);
     for i in 0..n {
