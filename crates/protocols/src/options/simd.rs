@@ -276,32 +276,36 @@ macro_rules! lanes_kernel {
             sub(mul(k, splat(LN2_HI)), sub(sub(hfsq, a), f))
         }
 
-        /// `N(x)` given `e = e^{−x²/2}`, by Cody's ranges as the scalar `norm_cdf_given_exp`:
-        /// each lane picks the numerator and denominator of its range, then one division.
+        /// Cody's rational for `N(x)` in each lane's range, as a numerator and a denominator
+        /// (`y = |x|/√2`, `u = y²`):
+        ///
+        /// - `y ≤ 0.46875`: `erf(y) = y·A(u)/B(u)`;
+        /// - `y ≤ 4`: `erfc(y)·e^{u} = C(y)/D(y)`;
+        /// - beyond: `erfc(y)·e^{u} = (1/√π − z·P(z)/Q(z))/y` with `z = 1/u`, here with `P` and `Q`
+        ///   times `u⁵` (`P̃`, `Q̃`, polynomials in `u`) so that it is one fraction,
+        ///   `(u·Q̃(u)/√π − P̃(u)) / (u·y·Q̃(u))`.
         #[inline]
         #[target_feature(enable = $feat)]
-        fn norm_cdf_given_exp(x: V, e: V) -> V {
+        fn cody_fraction(x: V) -> (V, V) {
             let xs = mul(x, splat(std::f64::consts::FRAC_1_SQRT_2));
             let y = abs(xs);
+            let u = mul(xs, xs);
             let small = le(y, splat(CODY_SMALL));
             let large = gt(y, splat(4.0));
             let mid = and_m(gt(y, splat(CODY_SMALL)), le(y, splat(4.0)));
             let mut num = splat(1.0);
             let mut den = splat(1.0);
             if any(small) {
-                // erf(y) = y·A(y²)/B(y²).
-                let ysq = mul(xs, xs);
                 let mut a = splat(CODY_A[4]);
                 let mut b = splat(1.0);
                 for (&ca, &cb) in CODY_A[..4].iter().zip(&CODY_B) {
-                    a = fma(a, ysq, splat(ca));
-                    b = fma(b, ysq, splat(cb));
+                    a = fma(a, u, splat(ca));
+                    b = fma(b, u, splat(cb));
                 }
                 num = select(small, mul(xs, a), num);
                 den = select(small, b, den);
             }
             if any(mid) {
-                // erfc(y)·e^{y²} = C(y)/D(y).
                 let mut c = splat(CODY_C[8]);
                 let mut d = splat(1.0);
                 for (&cc, &cd) in CODY_C[..8].iter().zip(&CODY_D) {
@@ -311,28 +315,55 @@ macro_rules! lanes_kernel {
                 num = select(mid, c, num);
                 den = select(mid, d, den);
             }
-            let has_large = any(large);
-            if has_large {
-                // erfc(y)·e^{y²} = (1/√π − z·P(z)/Q(z))/y, z = 1/y².
-                let z = div(splat(1.0), mul(y, y));
-                let mut p = splat(CODY_P[5]);
-                let mut q = splat(1.0);
-                for (&cp, &cq) in CODY_P[..5].iter().zip(&CODY_Q) {
-                    p = fma(p, z, splat(cp));
-                    q = fma(q, z, splat(cq));
+            if any(large) {
+                // P̃(u) = P5 + P0·u + … + P4·u⁵, Q̃(u) = 1 + Q0·u + … + Q4·u⁵.
+                let mut p = splat(CODY_P[4]);
+                let mut q = splat(CODY_Q[4]);
+                for (&cp, &cq) in CODY_P[..4].iter().zip(&CODY_Q[..4]).rev() {
+                    p = fma(p, u, splat(cp));
+                    q = fma(q, u, splat(cq));
                 }
-                num = select(large, mul(z, p), num);
-                den = select(large, q, den);
+                p = fma(p, u, splat(CODY_P[5]));
+                q = fma(q, u, splat(1.0));
+                let uq = mul(u, q);
+                num = select(
+                    large,
+                    fma(uq, splat(FRAC_1_SQRT_PI), sub(splat(-0.0), p)),
+                    num,
+                );
+                den = select(large, mul(uq, y), den);
             }
-            let ratio = div(num, den);
-            let scaled = if has_large {
-                select(large, div(sub(splat(FRAC_1_SQRT_PI), ratio), y), ratio)
-            } else {
-                ratio
-            };
-            let tail = mul(mul(splat(0.5), e), scaled);
+            (num, den)
+        }
+
+        /// `N(x)` given `e = e^{−x²/2}` and Cody's `num/den` for `x` ([`cody_fraction`]), as the
+        /// scalar `norm_cdf_given_exp`: `½ + ½·erf` in the first range, else the tail
+        /// `½·e·erfc·e^{y²}` or its complement.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn norm_cdf_from(x: V, e: V, ratio: V) -> V {
+            let y = abs(mul(x, splat(std::f64::consts::FRAC_1_SQRT_2)));
+            let tail = mul(mul(splat(0.5), e), ratio);
             let cdf = select(lt(x, splat(0.0)), tail, sub(splat(1.0), tail));
-            select(small, fma(splat(0.5), ratio, splat(0.5)), cdf)
+            select(
+                le(y, splat(CODY_SMALL)),
+                fma(splat(0.5), ratio, splat(0.5)),
+                cdf,
+            )
+        }
+
+        /// `(N(x1), N(x2))` given `e1 = e^{−x1²/2}`, `e2 = e^{−x2²/2}`, with one division for
+        /// both fractions: `n1/d1 = n1·d2·(1/(d1·d2))` and likewise.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn norm_cdf_pair(x1: V, e1: V, x2: V, e2: V) -> (V, V) {
+            let (n1, d1) = cody_fraction(x1);
+            let (n2, d2) = cody_fraction(x2);
+            let inv = div(splat(1.0), mul(d1, d2));
+            (
+                norm_cdf_from(x1, e1, mul(mul(n1, d2), inv)),
+                norm_cdf_from(x2, e2, mul(mul(n2, d1), inv)),
+            )
         }
 
         /// Price and Greeks of `L` options, and the lanes the vector arithmetic covers (the rest
@@ -353,8 +384,7 @@ macro_rules! lanes_kernel {
             let e1 = exp(arg);
             let e2 = mul(e1, div(s_over_k, df));
             let pdf = mul(splat(INV_SQRT_2PI), e1);
-            let n1 = norm_cdf_given_exp(mul(w, d1), e1);
-            let n2 = norm_cdf_given_exp(mul(w, d2), e2);
+            let (n1, n2) = norm_cdf_pair(mul(w, d1), e1, mul(w, d2), e2);
             let s_pdf = mul(spot, pdf);
             let price = mul(w, sub(mul(spot, n1), mul(k_df, n2)));
             let delta = mul(w, n1);
