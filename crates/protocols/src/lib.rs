@@ -1,7 +1,9 @@
 //! cascade's protocols layer (docs/architecture.md#layers): one module per protocol kind, each valuing its own
 //! accounts and liquidating them by its own rules behind the one [`ProtocolModel`] interface that the
 //! engine drives round by round.
-#![forbid(unsafe_code)]
+// No unsafe code, but for the vector kernel of Black-76 (`options::simd`: calls into functions
+// compiled for CPU features detected at run time, and vector stores), which alone allows it.
+#![deny(unsafe_code)]
 
 pub mod algostable;
 pub mod amm;

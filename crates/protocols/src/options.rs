@@ -16,6 +16,10 @@ pub const MIN_VOL: f64 = 0.01;
 /// Options valued per rayon task by [`black76_batch`].
 pub const BATCH_CHUNK: usize = 4096;
 
+/// Results of [`black76_batch`] at least this large (16 MiB, 420k options) are written past the
+/// caches, which they would only flush.
+const STREAM_BYTES: usize = 16 << 20;
+
 /// `1/√(2π)`, the normal density at 0.
 const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 
@@ -74,8 +78,10 @@ impl Smile {
 
 /// An option's value and Greeks, per unit of the underlying, with respect to spot `S`:
 /// `delta = ∂V/∂S`, `gamma = ∂²V/∂S²`, `vega = ∂V/∂σ` per unit of volatility (not per 1%), and
-/// `theta = ∂V/∂t` per year of calendar time (`= −∂V/∂T`).
+/// `theta = ∂V/∂t` per year of calendar time (`= −∂V/∂T`). Laid out as five `f64` in this order
+/// (`#[repr(C)]`), which the vector kernel of [`black76_batch`] writes in place.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[repr(C)]
 pub struct Greeks {
     /// Value `V`, USD per token of underlying.
     pub price: f64,
@@ -542,23 +548,35 @@ pub fn black76_batch(
         .all(|&l| l == n),
         "black76_batch: every column must have out.len() = {n} entries"
     );
+    let cols = Columns {
+        kind,
+        spot,
+        strike,
+        rate,
+        vol,
+        t_years,
+    };
+    let stream = std::mem::size_of_val(out) >= STREAM_BYTES;
+    batch_on(Kernel::detect(), &cols, out, stream);
+}
+
+/// [`black76_batch`] on the given kernel (an unavailable one runs the scalar kernel): the same
+/// chunks of [`BATCH_CHUNK`] options, in parallel, whatever the kernel; `stream`: write `out` past
+/// the caches where the kernel can.
+fn batch_on(kernel: Kernel, cols: &Columns, out: &mut [Greeks], stream: bool) {
     out.par_chunks_mut(BATCH_CHUNK)
         .enumerate()
         .for_each(|(c, chunk)| {
             let lo = c * BATCH_CHUNK;
-            let hi = lo + chunk.len();
-            let cols = kind[lo..hi]
-                .iter()
-                .zip(&spot[lo..hi])
-                .zip(&strike[lo..hi])
-                .zip(&rate[lo..hi])
-                .zip(&vol[lo..hi])
-                .zip(&t_years[lo..hi]);
-            for (g, (((((k, &s), &x), &r), &v), &t)) in chunk.iter_mut().zip(cols) {
-                *g = greeks_kernel(payoff_sign(*k), s, x, r, v, t);
-            }
+            simd::value_chunk(kernel, &cols.range(lo..lo + chunk.len()), chunk, stream);
         });
 }
+
+// The crate's one unsafe code: calls into std::arch vector code, each with its SAFETY comment.
+#[allow(unsafe_code)]
+mod simd;
+use simd::Columns;
+pub use simd::Kernel;
 
 #[cfg(test)]
 mod tests;
