@@ -54,7 +54,7 @@ fn scan_agrees_with_the_generator_and_the_lending_engine() {
         }
         let pool = LendingPool::new(s, i);
         for k in 0..pool.accounts() {
-            let engine = health_factor(pool.entries_of(k), &prices);
+            let engine = health_factor(&pool.entries_of(k), &prices);
             engine_below += usize::from(engine < 1.0);
             let got = out[row_of[pool.account[k] as usize]];
             assert!(

@@ -1,8 +1,9 @@
 //! Lending pools with Aave v3 semantics (docs/lending.md#lending-pools).
 //!
-//! Accounts are stored flat: one [`Entry`] per (account, asset, side), the entries of an account
-//! adjacent, with each entry's effective liquidation threshold and bonus resolved once at build time
-//! (e-mode and isolation mode included), so a round is a scan over plain numbers.
+//! Accounts are stored flat: one [`Slot`] of 16 bytes per (account, asset, side), the slots of an
+//! account adjacent. Each slot's side and effective liquidation threshold and bonus are resolved once
+//! at build time (e-mode and isolation mode included) into a [`Term`] of the pool's small table of
+//! distinct terms, so a round is a scan over plain numbers at half the bytes a full [`Entry`] takes.
 //!
 //! Modelling decisions (documented in docs/lending.md):
 //! - A liquidation step is evaluated at the full close-factor amount; if the liquidator would not profit
@@ -32,7 +33,7 @@ mod liquidation;
 use std::sync::Arc;
 
 pub use liquidation::protocol_fee_tokens;
-use liquidation::{liquidate_account, ChunkOut};
+use liquidation::{liquidate_account, ChunkOut, PoolTerms};
 
 use crate::{
     AccountLog, AccountResult, EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound,
@@ -49,7 +50,8 @@ pub const MAX_CALLS_PER_ROUND: u32 = 64;
 const STATUS_LIQUIDATED: u8 = 1;
 const STATUS_CLOSED: u8 = 2;
 
-/// One position of an account, with its effective risk parameters.
+/// One position of an account, with its effective risk parameters (the value a [`Slot`] and its
+/// [`Term`] stand for).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Entry {
     pub asset: u32,
@@ -60,6 +62,201 @@ pub struct Entry {
     pub lb: f64,
     /// Tokens.
     pub amount: f64,
+}
+
+/// A position as a pool stores it (16 bytes): its tokens, its asset and the index of its [`Term`]
+/// in the pool's table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+pub struct Slot {
+    /// Tokens.
+    pub amount: f64,
+    pub asset: u32,
+    /// Index into the pool's terms.
+    pub term: u32,
+}
+
+/// The side and effective risk parameters that many positions share: a pool has one per distinct
+/// (side, LT, LB) — a few per reserve and e-mode category, whatever the number of accounts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Term {
+    pub side: Side,
+    /// Effective liquidation threshold (0 = not collateral).
+    pub lt: f64,
+    /// Effective liquidation bonus.
+    pub lb: f64,
+}
+
+/// An account's positions, read one [`Entry`] at a time: a plain slice of entries, or a pool's
+/// compact [`Entries`].
+pub trait Positions {
+    /// Number of positions.
+    fn entry_count(&self) -> usize;
+    /// Position `k < entry_count()`.
+    fn entry(&self, k: usize) -> Entry;
+}
+
+impl Positions for [Entry] {
+    #[inline]
+    fn entry_count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn entry(&self, k: usize) -> Entry {
+        self[k]
+    }
+}
+
+impl Positions for Vec<Entry> {
+    #[inline]
+    fn entry_count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn entry(&self, k: usize) -> Entry {
+        self[k]
+    }
+}
+
+impl<const N: usize> Positions for [Entry; N] {
+    #[inline]
+    fn entry_count(&self) -> usize {
+        N
+    }
+    #[inline]
+    fn entry(&self, k: usize) -> Entry {
+        self[k]
+    }
+}
+
+/// One account's slots with the pool's terms.
+#[derive(Debug, Clone, Copy)]
+pub struct Entries<'a> {
+    pub slots: &'a [Slot],
+    pub terms: &'a [Term],
+}
+
+impl<'a> Entries<'a> {
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The positions as [`Entry`] values.
+    pub fn iter(&self) -> EntriesIter<'a> {
+        EntriesIter {
+            slots: self.slots.iter(),
+            terms: self.terms,
+        }
+    }
+}
+
+impl<'a> IntoIterator for Entries<'a> {
+    type Item = Entry;
+    type IntoIter = EntriesIter<'a>;
+    fn into_iter(self) -> EntriesIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over an account's positions as [`Entry`] values.
+#[derive(Debug, Clone)]
+pub struct EntriesIter<'a> {
+    slots: std::slice::Iter<'a, Slot>,
+    terms: &'a [Term],
+}
+
+impl Iterator for EntriesIter<'_> {
+    type Item = Entry;
+    fn next(&mut self) -> Option<Entry> {
+        self.slots.next().map(|s| entry_of(s, self.terms))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.slots.size_hint()
+    }
+}
+
+impl ExactSizeIterator for EntriesIter<'_> {}
+
+impl Positions for Entries<'_> {
+    #[inline]
+    fn entry_count(&self) -> usize {
+        self.slots.len()
+    }
+    #[inline]
+    fn entry(&self, k: usize) -> Entry {
+        entry_of(&self.slots[k], self.terms)
+    }
+}
+
+#[inline]
+fn entry_of(s: &Slot, terms: &[Term]) -> Entry {
+    let t = terms[s.term as usize];
+    Entry {
+        asset: s.asset,
+        side: t.side,
+        lt: t.lt,
+        lb: t.lb,
+        amount: s.amount,
+    }
+}
+
+/// Builds a table of distinct terms: `id(side, lt, lb)` returns the index of that term, adding it
+/// on first use (compared bit for bit, so the stored numbers are exactly those given).
+#[derive(Debug, Default)]
+pub struct TermTable {
+    terms: Vec<Term>,
+    index: std::collections::HashMap<(bool, u64, u64), u32>,
+}
+
+impl TermTable {
+    /// Index of the term `(side, lt, lb)`.
+    pub fn id(&mut self, side: Side, lt: f64, lb: f64) -> u32 {
+        let key = (side == Side::Debt, lt.to_bits(), lb.to_bits());
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.terms.len() as u32;
+        self.terms.push(Term { side, lt, lb });
+        self.index.insert(key, i);
+        i
+    }
+
+    /// Number of distinct terms.
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The term at `id`.
+    pub fn get(&self, id: u32) -> Term {
+        self.terms[id as usize]
+    }
+
+    pub fn into_terms(self) -> Vec<Term> {
+        self.terms
+    }
+
+    /// Slots and terms for a list of entries (tests and tools that build entries by hand).
+    pub fn compact(entries: &[Entry]) -> (Vec<Slot>, Vec<Term>) {
+        let mut t = TermTable::default();
+        let slots = entries
+            .iter()
+            .map(|e| Slot {
+                amount: e.amount,
+                asset: e.asset,
+                term: t.id(e.side, e.lt, e.lb),
+            })
+            .collect();
+        (slots, t.into_terms())
+    }
 }
 
 /// A pool's close-factor rule and liquidator cost.
@@ -92,7 +289,7 @@ impl LiquidationRules {
 }
 
 /// Health factor `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (docs/lending.md#health-factor); `f64::INFINITY` without debt.
-pub fn health_factor(entries: &[Entry], prices: &[f64]) -> f64 {
+pub fn health_factor<P: Positions + ?Sized>(entries: &P, prices: &[f64]) -> f64 {
     health_factor_with(HealthFactorRule::Exact, entries, prices)
 }
 
@@ -115,9 +312,14 @@ pub fn health_factor_by(rule: HealthFactorRule, weighted: f64, collateral: f64, 
 }
 
 /// An account's health factor under `rule` at `prices`.
-pub fn health_factor_with(rule: HealthFactorRule, entries: &[Entry], prices: &[f64]) -> f64 {
+pub fn health_factor_with<P: Positions + ?Sized>(
+    rule: HealthFactorRule,
+    entries: &P,
+    prices: &[f64],
+) -> f64 {
     let (mut w, mut c, mut d) = (0.0, 0.0, 0.0);
-    for e in entries {
+    for k in 0..entries.entry_count() {
+        let e = entries.entry(k);
         let v = e.amount * prices[e.asset as usize];
         match e.side {
             Side::Collateral if e.lt > 0.0 => {
@@ -132,10 +334,14 @@ pub fn health_factor_with(rule: HealthFactorRule, entries: &[Entry], prices: &[f
 }
 
 /// (Σ c_i·p_i·LT_i, Σ d_j·p_j), USD.
-pub fn weighted_collateral_and_debt(entries: &[Entry], prices: &[f64]) -> (f64, f64) {
+pub fn weighted_collateral_and_debt<P: Positions + ?Sized>(
+    entries: &P,
+    prices: &[f64],
+) -> (f64, f64) {
     let mut w = 0.0;
     let mut d = 0.0;
-    for e in entries {
+    for k in 0..entries.entry_count() {
+        let e = entries.entry(k);
         let v = e.amount * prices[e.asset as usize];
         match e.side {
             Side::Collateral => w += v * e.lt,
@@ -166,13 +372,18 @@ pub enum Step {
 /// Decides the next call: the debt with the largest USD value, the collateral with the largest USD
 /// value; repay `Δ = CF·d_j` (CF = `close_factor` if HF > `full_below_hf`, else `full_close_factor`) and
 /// seize `Δ·p_j·(1+LB_i)/p_i`, capped at `c_i` with `Δ` reduced to match.
-pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) -> Step {
+pub fn next_step<P: Positions + ?Sized>(
+    entries: &P,
+    rules: &LiquidationRules,
+    prices: &[f64],
+) -> Step {
     let mut debt_value = 0.0;
     let mut weighted = 0.0;
     let mut collateral_value = 0.0;
     let mut best_debt: Option<(usize, f64)> = None;
     let mut best_coll: Option<(usize, f64)> = None;
-    for (k, e) in entries.iter().enumerate() {
+    for k in 0..entries.entry_count() {
+        let e = entries.entry(k);
         let p = prices[e.asset as usize];
         let v = e.amount * p;
         match e.side {
@@ -212,7 +423,7 @@ pub fn next_step(entries: &[Entry], rules: &LiquidationRules, prices: &[f64]) ->
     let Some((i, _)) = best_coll else {
         return Step::BadDebt;
     };
-    let (c, d) = (&entries[i], &entries[j]);
+    let (c, d) = (entries.entry(i), entries.entry(j));
     let (p_i, p_j) = (prices[c.asset as usize], prices[d.asset as usize]);
     // As the contracts compare it: the close factor while HF > the threshold, the full one at or below.
     let cf = if hf > rules.full_below_hf {
@@ -249,9 +460,12 @@ pub struct LendingPool {
     logs: Vec<AccountLog>,
     /// Snapshot index of each account. Shared with the copies a run makes: it never changes.
     pub account: Arc<[u32]>,
-    /// `starts[k]..starts[k+1]` are account k's entries (shared, as `account`).
+    /// `starts[k]..starts[k+1]` are account k's slots (shared, as `account`).
     pub starts: Arc<[usize]>,
-    pub entries: Vec<Entry>,
+    /// Every account's positions, account after account.
+    pub slots: Vec<Slot>,
+    /// The distinct sides and effective parameters the slots point to (shared, as `account`).
+    pub terms: Arc<[Term]>,
     status: Vec<u8>,
     /// Supplied tokens per reserve asset (passive suppliers included), for TVL and receipt recovery.
     supplied: Vec<(AssetIdx, f64)>,
@@ -298,14 +512,12 @@ impl LendingPool {
         }
         let starts = counts.clone();
         let mut fill = counts;
-        let blank = Entry {
-            asset: 0,
-            side: Side::Collateral,
-            lt: 0.0,
-            lb: 0.0,
+        let blank = Slot {
             amount: 0.0,
+            asset: 0,
+            term: 0,
         };
-        let mut entries = vec![blank; *starts.last().unwrap_or(&0)];
+        let mut slots = vec![blank; *starts.last().unwrap_or(&0)];
         // Per-asset reserve parameters.
         let n_assets = s.assets.len();
         let mut lt = vec![0.0; n_assets];
@@ -320,6 +532,31 @@ impl LendingPool {
             protocol_fee[r.asset] = r.liquidation_protocol_fee;
             isolated[r.asset] = r.debt_ceiling_usd.is_some();
         }
+        // The terms: each asset's own as collateral and as debt, each e-mode category's, and each of
+        // those with the threshold zeroed (collateral beside an isolated asset).
+        let mut terms = TermTable::default();
+        let own: Vec<[u32; 2]> = (0..n_assets)
+            .map(|a| {
+                [
+                    terms.id(Side::Collateral, lt[a], lb[a]),
+                    terms.id(Side::Debt, lt[a], lb[a]),
+                ]
+            })
+            .collect();
+        let emode_term: Vec<u32> = params
+            .emode
+            .iter()
+            .map(|c| {
+                terms.id(
+                    Side::Collateral,
+                    c.liquidation_threshold,
+                    c.liquidation_bonus,
+                )
+            })
+            .collect();
+        let zeroed: Vec<u32> = (0..terms.len() as u32)
+            .map(|t| terms.id(Side::Collateral, 0.0, terms.get(t).lb))
+            .collect();
         for r in 0..pos.len() {
             let l = local[pos.account[r] as usize];
             if l == u32::MAX {
@@ -327,40 +564,36 @@ impl LendingPool {
             }
             let a = pos.asset[r] as usize;
             let k = &mut fill[l as usize];
-            entries[*k] = Entry {
-                asset: a as u32,
-                side: pos.side[r],
-                lt: lt[a],
-                lb: lb[a],
+            slots[*k] = Slot {
                 amount: pos.amount[r],
+                asset: a as u32,
+                term: own[a][(pos.side[r] == Side::Debt) as usize],
             };
             *k += 1;
         }
         // E-mode and isolation overrides.
+        let is_collateral = |t: u32| terms.get(t).side == Side::Collateral;
         for (l, &acc) in account.iter().enumerate() {
-            let es = &mut entries[starts[l]..starts[l + 1]];
-            if let Some(c) =
-                s.accounts.emode[acc as usize].and_then(|c| params.emode.get(c as usize))
-            {
-                for e in es.iter_mut().filter(|e| {
-                    e.side == Side::Collateral && c.assets.contains(&(e.asset as usize))
-                }) {
-                    e.lt = c.liquidation_threshold;
-                    e.lb = c.liquidation_bonus;
+            let es = &mut slots[starts[l]..starts[l + 1]];
+            if let Some(c) = s.accounts.emode[acc as usize] {
+                if let Some(cat) = params.emode.get(c as usize) {
+                    for e in es.iter_mut().filter(|e| {
+                        is_collateral(e.term) && cat.assets.contains(&(e.asset as usize))
+                    }) {
+                        e.term = emode_term[c as usize];
+                    }
                 }
             }
             let iso = es
                 .iter()
-                .find(|e| {
-                    e.side == Side::Collateral && e.amount > 0.0 && isolated[e.asset as usize]
-                })
+                .find(|e| is_collateral(e.term) && e.amount > 0.0 && isolated[e.asset as usize])
                 .map(|e| e.asset);
             if let Some(iso) = iso {
                 for e in es
                     .iter_mut()
-                    .filter(|e| e.side == Side::Collateral && e.asset != iso)
+                    .filter(|e| is_collateral(e.term) && e.asset != iso)
                 {
-                    e.lt = 0.0;
+                    e.term = zeroed[e.term as usize];
                 }
             }
         }
@@ -388,7 +621,8 @@ impl LendingPool {
             logs: Vec::new(),
             account: account.into(),
             starts: starts.into(),
-            entries,
+            slots,
+            terms: terms.into_terms().into(),
             status,
             supplied,
             insurance_fund: p.insurance_fund.clone(),
@@ -429,17 +663,20 @@ impl LendingPool {
         self.account.len()
     }
 
-    /// Entries of local account `k`.
-    pub fn entries_of(&self, k: usize) -> &[Entry] {
-        &self.entries[self.starts[k]..self.starts[k + 1]]
+    /// Positions of local account `k`.
+    pub fn entries_of(&self, k: usize) -> Entries<'_> {
+        Entries {
+            slots: &self.slots[self.starts[k]..self.starts[k + 1]],
+            terms: &self.terms,
+        }
     }
 
-    /// Splits entries and status into the fixed chunks of [`CHUNK`] accounts.
+    /// Splits slots and status into the fixed chunks of [`CHUNK`] accounts.
     #[allow(clippy::type_complexity)]
-    fn chunks_mut(&mut self) -> Vec<(&mut [Entry], &[usize], &mut [u8], &mut [AccountLog])> {
+    fn chunks_mut(&mut self) -> Vec<(&mut [Slot], &[usize], &mut [u8], &mut [AccountLog])> {
         let n = self.account.len();
         let mut out = Vec::with_capacity(n.div_ceil(CHUNK));
-        let mut rest_e: &mut [Entry] = &mut self.entries;
+        let mut rest_e: &mut [Slot] = &mut self.slots;
         let mut rest_s: &mut [u8] = &mut self.status;
         let recording = !self.logs.is_empty();
         let mut rest_l: &mut [AccountLog] = &mut self.logs;
@@ -485,7 +722,7 @@ impl ProtocolModel for LendingPool {
                     self.status[k] & STATUS_CLOSED == 0
                         && health_factor_with(
                             self.rules.health_factor_rule,
-                            self.entries_of(k),
+                            &self.entries_of(k),
                             ctx.prices,
                         ) < 1.0
                 })
@@ -500,6 +737,12 @@ impl ProtocolModel for LendingPool {
         let rules = self.rules;
         // A copy (one number per asset), as the chunks borrow the pool mutably.
         let protocol_fee = self.protocol_fee.clone();
+        let terms = Arc::clone(&self.terms);
+        let pool = PoolTerms {
+            rules: &rules,
+            terms: &terms,
+            protocol_fee: &protocol_fee,
+        };
         let outs: Vec<ChunkOut> = self
             .chunks_mut()
             .into_par_iter()
@@ -512,15 +755,7 @@ impl ProtocolModel for LendingPool {
                     }
                     let es = &mut entries[starts[k] - base..starts[k + 1] - base];
                     let log = logs.get_mut(k);
-                    liquidate_account(
-                        es,
-                        &mut status[k],
-                        &rules,
-                        &protocol_fee,
-                        ctx,
-                        &mut out,
-                        log,
-                    );
+                    liquidate_account(es, &mut status[k], &pool, ctx, &mut out, log);
                 }
                 out
             })
@@ -633,7 +868,7 @@ impl ProtocolModel for LendingPool {
                 account: self.account[k],
                 health: health_factor_with(
                     self.rules.health_factor_rule,
-                    self.entries_of(k),
+                    &self.entries_of(k),
                     prices,
                 ),
                 log: self.logs.get(k).copied().unwrap_or_default(),
@@ -651,8 +886,8 @@ impl ProtocolModel for LendingPool {
                 continue;
             }
             let es = self.entries_of(k);
-            let (_, d) = weighted_collateral_and_debt(es, prices);
-            if d > 0.0 && health_factor_with(self.rules.health_factor_rule, es, prices) < 1.0 {
+            let (_, d) = weighted_collateral_and_debt(&es, prices);
+            if d > 0.0 && health_factor_with(self.rules.health_factor_rule, &es, prices) < 1.0 {
                 st.accounts_underwater += 1;
                 let coll: f64 = es
                     .iter()

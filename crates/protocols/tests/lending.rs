@@ -2,7 +2,8 @@
 
 use cascade_model::{HealthFactorRule, Side};
 use cascade_protocols::lending::{
-    health_factor, health_factor_by, next_step, protocol_fee_tokens, Entry, LiquidationRules, Step,
+    health_factor, health_factor_by, health_factor_with, next_step, protocol_fee_tokens, Entries,
+    Entry, LiquidationRules, Step, TermTable,
 };
 use proptest::prelude::*;
 
@@ -162,6 +163,23 @@ proptest! {
                 prop_assert!((seized_usd - owed_usd).abs() <= 1e-9 * owed_usd.max(1.0));
             }
         }
+    }
+
+    /// A pool's compact storage (16-byte slots and a table of distinct terms) reads back as the
+    /// entries it was built from, so the health factor and the next call are the same, bit for bit.
+    #[test]
+    fn compact_slots_read_back_as_their_entries((e, p) in arb_account()) {
+        let (slots, terms) = TermTable::compact(&e);
+        let view = Entries { slots: &slots, terms: &terms };
+        prop_assert_eq!(view.iter().collect::<Vec<Entry>>(), e.clone());
+        for rule in [HealthFactorRule::Exact, HealthFactorRule::AaveV3] {
+            let (a, b) = (health_factor_with(rule, &e, &p), health_factor_with(rule, &view, &p));
+            prop_assert_eq!(a.to_bits(), b.to_bits());
+        }
+        prop_assert_eq!(next_step(&e, &RULES, &p), next_step(&view, &RULES, &p));
+        // One term per distinct (side, LT, LB): every debt entry here shares (debt, 0, 0).
+        let debts = e.iter().filter(|x| x.side == Side::Debt).count();
+        prop_assert!(terms.len() <= e.len() - debts.saturating_sub(1));
     }
 
     /// A call is only proposed below HF 1, and the close factor follows the 0.95 boundary.

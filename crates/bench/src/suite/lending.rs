@@ -102,7 +102,8 @@ impl Runner<'_> {
         for pool in &lending_pools(s) {
             let step = (pool.accounts() / 1000).max(1);
             for k in (0..pool.accounts()).step_by(step) {
-                let engine = cascade_protocols::lending::health_factor(pool.entries_of(k), &prices);
+                let engine =
+                    cascade_protocols::lending::health_factor(&pool.entries_of(k), &prices);
                 let got = out[row_of[pool.account[k] as usize]];
                 check(
                     "health_scan",
@@ -183,7 +184,7 @@ impl Runner<'_> {
         let mut liquidated = 0usize;
         for pool in &pools {
             for k in 0..pool.accounts() {
-                let hf = cascade_protocols::lending::health_factor(pool.entries_of(k), &prices);
+                let hf = cascade_protocols::lending::health_factor(&pool.entries_of(k), &prices);
                 let (r, z) = (repay[k0 + k], seize[k0 + k]);
                 if r > 0.0 {
                     liquidated += 1;
@@ -256,7 +257,7 @@ pub fn first_calls(
             .with_min_len(4096)
             .map(|k| {
                 let es = pool.entries_of(k);
-                match next_step(es, rules, prices) {
+                match next_step(&es, rules, prices) {
                     Step::Liquidate {
                         collateral,
                         debt,
@@ -264,8 +265,8 @@ pub fn first_calls(
                         seize,
                         ..
                     } => (
-                        repay * prices[es[debt].asset as usize],
-                        seize * prices[es[collateral].asset as usize],
+                        repay * prices[es.slots[debt].asset as usize],
+                        seize * prices[es.slots[collateral].asset as usize],
                     ),
                     Step::Healthy | Step::BadDebt => (0.0, 0.0),
                 }

@@ -61,7 +61,7 @@ fn agrees_with_the_lending_pool() {
                 .iter()
                 .position(|&a| a == c.account[row])
                 .unwrap();
-            let engine = crate::lending::health_factor(pool.entries_of(k), &prices);
+            let engine = crate::lending::health_factor(&pool.entries_of(k), &prices);
             assert!(
                 (hf - engine).abs() <= 1e-14 * engine.abs()
                     || (hf.is_infinite() && engine.is_infinite()),

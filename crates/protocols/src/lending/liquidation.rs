@@ -4,7 +4,8 @@ use cascade_market::price::{BuyOrder, SaleOrder};
 use cascade_model::{AssetIdx, Side};
 
 use super::{
-    next_step, Entry, LiquidationRules, Step, MAX_CALLS_PER_ROUND, STATUS_CLOSED, STATUS_LIQUIDATED,
+    next_step, Entries, LiquidationRules, Slot, Step, Term, MAX_CALLS_PER_ROUND, STATUS_CLOSED,
+    STATUS_LIQUIDATED,
 };
 use crate::{AccountLog, BadDebt, CallRecord, LiquidationRecord, RoundCtx};
 
@@ -106,25 +107,41 @@ impl ChunkOut {
     }
 }
 
-/// Liquidates one account within a round (repeating while HF < 1), writing its entries in place.
+/// What every account of a pool shares in a round: its rules, its table of terms and its
+/// liquidation protocol fee per asset.
+pub(super) struct PoolTerms<'a> {
+    pub rules: &'a LiquidationRules,
+    pub terms: &'a [Term],
+    pub protocol_fee: &'a [f64],
+}
+
+/// Liquidates one account within a round (repeating while HF < 1), writing its slots in place.
 pub(super) fn liquidate_account(
-    entries: &mut [Entry],
+    entries: &mut [Slot],
     status: &mut u8,
-    rules: &LiquidationRules,
-    protocol_fee: &[f64],
+    pool: &PoolTerms,
     ctx: &RoundCtx,
     out: &mut ChunkOut,
     mut log: Option<&mut AccountLog>,
 ) {
+    let PoolTerms {
+        rules,
+        terms,
+        protocol_fee,
+    } = *pool;
     let prices = ctx.prices;
     let mut liquidated = false;
     for _ in 0..MAX_CALLS_PER_ROUND {
-        match next_step(entries, rules, prices) {
+        let view = Entries {
+            slots: entries,
+            terms,
+        };
+        match next_step(&view, rules, prices) {
             Step::Healthy => break,
             Step::BadDebt => {
                 for e in entries
                     .iter_mut()
-                    .filter(|e| e.side == Side::Debt && e.amount > 0.0)
+                    .filter(|e| terms[e.term as usize].side == Side::Debt && e.amount > 0.0)
                 {
                     let a = e.asset as usize;
                     out.bad(a, e.amount, e.amount * prices[a], 1);
@@ -151,7 +168,11 @@ pub(super) fn liquidate_account(
                 let (p_i, p_j) = (prices[ci], prices[dj]);
                 // The treasury's part of the bonus (docs/lending.md#liquidation-protocol-fee).
                 let fee_of = |seized: f64| {
-                    protocol_fee_tokens(seized, entries[collateral].lb, protocol_fee[ci])
+                    protocol_fee_tokens(
+                        seized,
+                        terms[entries[collateral].term as usize].lb,
+                        protocol_fee[ci],
+                    )
                 };
                 // docs/lending.md#liquidator-profitability: a liquidator acts only if the bonus beats the slippage of selling the seized
                 // collateral alone at the round's start, plus its fixed cost (plus, when it must buy the

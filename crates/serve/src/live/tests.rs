@@ -154,7 +154,7 @@ fn exact_sums(s: &Snapshot, prices: &[f64]) -> Vec<Option<(f64, f64)>> {
                 let pool = LendingPool::new(s, p);
                 for k in 0..pool.accounts() {
                     out[pool.account[k] as usize] =
-                        Some(weighted_collateral_and_debt(pool.entries_of(k), prices));
+                        Some(weighted_collateral_and_debt(&pool.entries_of(k), prices));
                 }
             }
             ProtocolParams::Cdp(c) => {
