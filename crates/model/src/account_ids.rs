@@ -21,6 +21,16 @@ pub struct AccountIds {
     /// Per protocol: the rows of its accounts, hashed by id. Fx hashing: ids are not adversarial
     /// input to a risk run, and SipHash was most of the time of building a million accounts.
     index: Vec<HashTable<u32>>,
+    /// Rows `indexed..len()` were appended by [`AccountIds::push_unindexed`] and are not in the
+    /// index yet ([`AccountIds::index_pending`] adds them).
+    indexed: usize,
+}
+
+/// An id that [`AccountIds::index_pending`] found twice in one protocol: the rows of both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepeatedId {
+    pub first: u32,
+    pub again: u32,
 }
 
 fn hash_of(id: &str) -> u64 {
@@ -52,8 +62,9 @@ impl AccountIds {
         (0..self.len()).map(|k| &self[k])
     }
 
-    /// The row of account `id` of `protocol`, if it has one.
+    /// The row of account `id` of `protocol`, if it has one (among the indexed rows).
     pub fn find(&self, protocol: usize, id: &str) -> Option<u32> {
+        debug_assert_eq!(self.indexed, self.len(), "rows pending indexing");
         let table = self.index.get(protocol)?;
         table
             .find(hash_of(id), |&k| &self[k as usize] == id)
@@ -63,6 +74,7 @@ impl AccountIds {
     /// The row of account `id` of `protocol`: an existing one, or `next` after appending the id
     /// (the caller appends the account's other columns). Returns `(row, created)`.
     pub fn find_or_push(&mut self, protocol: usize, id: &str) -> (u32, bool) {
+        debug_assert!(self.is_indexed(), "rows pending indexing");
         if self.index.len() <= protocol {
             self.index.resize_with(protocol + 1, HashTable::new);
         }
@@ -75,9 +87,95 @@ impl AccountIds {
                 e.insert(next);
                 self.text.push_str(id);
                 self.ends.push(self.text.len() as u64);
+                self.indexed = self.ends.len();
                 (next, true)
             }
         }
+    }
+
+    /// Whether every row is in the index (no [`AccountIds::push_unindexed`] row waits).
+    pub fn is_indexed(&self) -> bool {
+        self.indexed == self.len()
+    }
+
+    /// Appends `id` as a new row without looking it up or indexing it: for a loader that reads
+    /// each account's rows together and indexes them all at the end with
+    /// [`AccountIds::index_pending`] (one probe of a large index per account costs a cache miss;
+    /// indexing many at once in the table's own order does not).
+    pub fn push_unindexed(&mut self, id: &str) -> u32 {
+        let row = self.ends.len() as u32;
+        self.text.push_str(id);
+        self.ends.push(self.text.len() as u64);
+        row
+    }
+
+    /// Adds the rows appended by [`AccountIds::push_unindexed`] to the index, `protocol[k]` being
+    /// row `k`'s protocol. Fails on the first id found twice in one protocol (the rows from the
+    /// failing one's protocol on may be partly indexed: the caller starts again from its own
+    /// state).
+    ///
+    /// Each protocol's new rows are inserted in the order of the table's buckets (by the low bits of
+    /// their hashes), so the inserts walk the table forwards instead of jumping across it.
+    pub fn index_pending(&mut self, protocol: &[u32]) -> Result<(), RepeatedId> {
+        let (from, to) = (self.indexed, self.len());
+        if from == to {
+            return Ok(());
+        }
+        let n_protocols = protocol[from..to]
+            .iter()
+            .map(|&p| p as usize + 1)
+            .max()
+            .unwrap_or(0);
+        if self.index.len() < n_protocols {
+            self.index.resize_with(n_protocols, HashTable::new);
+        }
+        let mut count = vec![0usize; n_protocols];
+        for &p in &protocol[from..to] {
+            count[p as usize] += 1;
+        }
+        let (text, ends) = (&self.text, &self.ends);
+        let id_of = |k: u32| id_at(text, ends, k as usize);
+        for (p, table) in self.index.iter_mut().enumerate().take(n_protocols) {
+            if count[p] == 0 {
+                continue;
+            }
+            table.reserve(count[p], |&k| hash_of(id_of(k)));
+            // The table's bucket count: a power of two, at least 8/7 of its capacity.
+            let buckets = (table.capacity().saturating_mul(8) / 7 + 1).next_power_of_two();
+            let mask = (buckets as u64).saturating_sub(1);
+            let mut rows: Vec<(u64, u32)> = (from..to)
+                .filter(|&k| protocol[k] as usize == p)
+                .map(|k| {
+                    (
+                        hash_of(&text[row_start(ends, k)..ends[k] as usize]),
+                        k as u32,
+                    )
+                })
+                .collect();
+            rows.sort_unstable_by_key(|&(h, k)| (h & mask, k));
+            for (h, k) in rows {
+                let id = id_of(k);
+                match table.entry(h, |&j| id_of(j) == id, |&j| hash_of(id_of(j))) {
+                    Entry::Occupied(e) => {
+                        let (a, b) = (*e.get(), k);
+                        return Err(RepeatedId {
+                            first: a.min(b),
+                            again: a.max(b),
+                        });
+                    }
+                    Entry::Vacant(e) => {
+                        e.insert(k);
+                    }
+                }
+            }
+        }
+        self.indexed = to;
+        Ok(())
+    }
+
+    /// Forgets every row and the index.
+    pub fn clear(&mut self) {
+        *self = AccountIds::default();
     }
 
     /// Reserves room for `n` more accounts (rows and, at a guess of `bytes` each, their text).
@@ -98,9 +196,16 @@ impl AccountIds {
 
 /// Account `k`'s id in `text` delimited by `ends` (`k` a row of the index: always in range).
 fn id_at<'a>(text: &'a str, ends: &[u64], k: usize) -> &'a str {
-    let end = ends[k] as usize;
-    let start = if k == 0 { 0 } else { ends[k - 1] as usize };
-    &text[start..end]
+    &text[row_start(ends, k)..ends[k] as usize]
+}
+
+/// Where row `k`'s id starts in the text.
+fn row_start(ends: &[u64], k: usize) -> usize {
+    if k == 0 {
+        0
+    } else {
+        ends[k - 1] as usize
+    }
 }
 
 impl Index<usize> for AccountIds {
@@ -146,6 +251,53 @@ mod tests {
         assert_eq!(&ids[2], "bob");
         assert_eq!(ids.get(3), Some(""));
         assert_eq!(ids.get(4), None);
+    }
+
+    #[test]
+    fn rows_pushed_unindexed_are_found_once_indexed_and_repeats_are_caught() {
+        let mut ids = AccountIds::default();
+        assert_eq!(ids.find_or_push(0, "old"), (0, true));
+        let mut protocol = vec![0u32];
+        for k in 0..5_000u32 {
+            let p = k % 3;
+            assert_eq!(ids.push_unindexed(&format!("acc-{k}")), k + 1);
+            protocol.push(p);
+        }
+        // The same id in two protocols is two accounts.
+        assert_eq!(ids.push_unindexed("old"), 5_001);
+        protocol.push(2);
+        assert!(!ids.is_indexed());
+        assert_eq!(ids.index_pending(&protocol), Ok(()));
+        assert!(ids.is_indexed());
+        for k in 0..5_000u32 {
+            assert_eq!(ids.find((k % 3) as usize, &format!("acc-{k}")), Some(k + 1));
+            assert_eq!(ids.find(((k + 1) % 3) as usize, &format!("acc-{k}")), None);
+        }
+        assert_eq!(ids.find(0, "old"), Some(0));
+        assert_eq!(ids.find(2, "old"), Some(5_001));
+        // Rows pushed after are looked up as before.
+        assert_eq!(ids.find_or_push(1, "acc-1"), (2, false));
+        assert_eq!(ids.find_or_push(1, "new"), (5_002, true));
+        protocol.push(1);
+        // An id pushed twice in one protocol (rows 5_003 and 5_005), or again after it was indexed.
+        for (id, p) in [("a", 1), ("b", 1), ("a", 1)] {
+            ids.push_unindexed(id);
+            protocol.push(p);
+        }
+        assert_eq!(
+            ids.index_pending(&protocol),
+            Err(RepeatedId {
+                first: 5_003,
+                again: 5_005
+            })
+        );
+        let mut ids2 = AccountIds::default();
+        assert_eq!(ids2.find_or_push(0, "x"), (0, true));
+        ids2.push_unindexed("x");
+        assert_eq!(
+            ids2.index_pending(&[0, 0]),
+            Err(RepeatedId { first: 0, again: 1 })
+        );
     }
 
     #[test]

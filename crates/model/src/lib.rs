@@ -14,7 +14,7 @@ pub mod scenario;
 pub mod snapshot;
 pub mod units;
 
-pub use account_ids::AccountIds;
+pub use account_ids::{AccountIds, RepeatedId};
 pub use asset::{
     Asset, AssetIdx, AssetKind, ConcentratedSpec, CurveSpec, Liquidity, LiquidityRange, PoolDepth,
 };

@@ -1,6 +1,6 @@
 //! The system snapshot: assets, protocols, accounts and their positions (docs/formats.md).
 
-use crate::account_ids::AccountIds;
+use crate::account_ids::{AccountIds, RepeatedId};
 use crate::asset::{Asset, AssetIdx};
 use crate::derivatives::{MarginMode, OptionPositions, PerpPositions};
 use crate::protocol::{Protocol, ProtocolIdx};
@@ -46,6 +46,21 @@ impl Accounts {
             self.margin_mode.push(MarginMode::Cross);
         }
         i
+    }
+    /// Appends account `id` of `protocol` without looking it up (see
+    /// [`AccountIds::push_unindexed`]); [`Accounts::index_pending`] must follow before any lookup.
+    pub fn push_unindexed(&mut self, protocol: ProtocolIdx, id: &str) -> u32 {
+        let i = self.id.push_unindexed(id);
+        self.protocol.push(protocol as u32);
+        self.emode.push(None);
+        self.vault_type.push(None);
+        self.margin_mode.push(MarginMode::Cross);
+        i
+    }
+    /// Indexes the accounts appended by [`Accounts::push_unindexed`]; fails if one id was
+    /// appended twice in one protocol.
+    pub fn index_pending(&mut self) -> Result<(), RepeatedId> {
+        self.id.index_pending(&self.protocol)
     }
     pub fn find(&self, protocol: ProtocolIdx, id: &str) -> Option<u32> {
         self.id.find(protocol, id)

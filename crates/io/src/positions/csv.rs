@@ -15,6 +15,7 @@ pub(super) fn load_csv(
     len: u64,
     s: &mut Snapshot,
     diags: &mut Diagnostics,
+    lookup: AccountLookup,
 ) {
     let mut rdr = ::csv::ReaderBuilder::new()
         .has_headers(true)
@@ -72,7 +73,7 @@ pub(super) fn load_csv(
         return;
     };
     let width = names.len();
-    let mut loader = RowLoader::new(file, s, diags);
+    let mut loader = RowLoader::new(file, s, diags, lookup);
     loader.reserve(usize::try_from(len / CSV_BYTES_PER_ROW_GUESS).unwrap_or(0));
     // Parsing runs on a second thread, a chunk of records ahead of the row loader; emptied chunks
     // go back to be refilled.

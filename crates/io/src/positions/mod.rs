@@ -183,6 +183,46 @@ fn not_empty(file: &str, len: u64, diags: &mut Diagnostics) -> bool {
     len > 0
 }
 
+/// How the row loader finds the account of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccountLookup {
+    /// Each new account is looked up in the snapshot's account index: an account's rows may be
+    /// anywhere, in this file or others.
+    Indexed,
+    /// A row whose (protocol, account) differs from the previous valid row's starts a new account,
+    /// and the index is built once the file is read (far fewer cache misses than one lookup per
+    /// account). Only for a snapshot with no accounts yet; if an account's rows turn out not to be
+    /// together, the file is read again [`AccountLookup::Indexed`].
+    Deferred,
+}
+
+/// The lookup to start a file with: deferred while the snapshot holds no account or position.
+fn first_lookup(s: &Snapshot) -> AccountLookup {
+    let empty = s.accounts.is_empty()
+        && s.positions.is_empty()
+        && s.perps.len() == 0
+        && s.options.len() == 0;
+    if empty {
+        AccountLookup::Deferred
+    } else {
+        AccountLookup::Indexed
+    }
+}
+
+/// After a deferred read whose accounts' rows were not together (the index could not be built):
+/// drops what the read added, so that the file can be read again looking each account up.
+fn undo_deferred(s: &mut Snapshot, diags: &mut Diagnostics, mark: usize) -> bool {
+    if s.accounts.id.is_indexed() {
+        return false;
+    }
+    diags.items.truncate(mark);
+    s.accounts = Default::default();
+    s.positions = Default::default();
+    s.perps = Default::default();
+    s.options = Default::default();
+    true
+}
+
 /// Adds the positions of the CSV (`.csv`) or Parquet (`.parquet`, `.pq`) file at `path` to `snapshot`.
 ///
 /// Every row is checked (known protocol and asset, `side` = `collateral` or `debt`, `amount` finite
@@ -194,21 +234,29 @@ pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnost
     let Some(kind) = kind_of(&file, diags) else {
         return;
     };
-    let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m.len())));
-    let (f, len) = match opened {
-        Ok(x) => x,
-        Err(e) => {
-            let detail = e.to_string();
-            diags.error(&file, Location::File, "", Problem::Unreadable { detail });
+    let mark = diags.items.len();
+    let mut lookup = first_lookup(snapshot);
+    loop {
+        let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m.len())));
+        let (f, len) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                let detail = e.to_string();
+                diags.error(&file, Location::File, "", Problem::Unreadable { detail });
+                return;
+            }
+        };
+        if !not_empty(&file, len, diags) {
             return;
         }
-    };
-    if !not_empty(&file, len, diags) {
-        return;
-    }
-    match kind {
-        Kind::Csv => csv::load_csv(&file, f, len, snapshot, diags),
-        Kind::Parquet => parquet::load_parquet(&file, f, len, snapshot, diags),
+        match kind {
+            Kind::Csv => csv::load_csv(&file, f, len, snapshot, diags, lookup),
+            Kind::Parquet => parquet::load_parquet(&file, f, len, snapshot, diags, lookup),
+        }
+        if lookup == AccountLookup::Indexed || !undo_deferred(snapshot, diags, mark) {
+            return;
+        }
+        lookup = AccountLookup::Indexed;
     }
 }
 
@@ -227,11 +275,20 @@ pub fn read_positions(
     if !not_empty(file, len, diags) {
         return;
     }
-    match kind {
-        Kind::Csv => csv::load_csv(file, &bytes[..], len, snapshot, diags),
-        Kind::Parquet => {
-            parquet::load_parquet(file, bytes::Bytes::from(bytes), len, snapshot, diags)
+    let bytes = bytes::Bytes::from(bytes);
+    let mark = diags.items.len();
+    let mut lookup = first_lookup(snapshot);
+    loop {
+        match kind {
+            Kind::Csv => csv::load_csv(file, &bytes[..], len, snapshot, diags, lookup),
+            Kind::Parquet => {
+                parquet::load_parquet(file, bytes.clone(), len, snapshot, diags, lookup)
+            }
         }
+        if lookup == AccountLookup::Indexed || !undo_deferred(snapshot, diags, mark) {
+            return;
+        }
+        lookup = AccountLookup::Indexed;
     }
 }
 

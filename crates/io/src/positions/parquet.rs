@@ -139,10 +139,11 @@ pub(super) fn load_parquet<T: ChunkReader + 'static>(
     len: u64,
     s: &mut Snapshot,
     diags: &mut Diagnostics,
+    lookup: AccountLookup,
 ) {
     // A damaged file is one error: what was read of it before the damage showed is dropped.
     let mark = diags.items.len();
-    if let Err(detail) = read_parquet(f, len, file, s, diags) {
+    if let Err(detail) = read_parquet(f, len, file, s, diags, lookup) {
         diags.items.truncate(mark);
         diags.error(
             file,
@@ -167,6 +168,7 @@ fn read_parquet<T: ChunkReader + 'static>(
     file: &str,
     s: &mut Snapshot,
     diags: &mut Diagnostics,
+    lookup: AccountLookup,
 ) -> Result<(), String> {
     let footer_len = check_footer(&f, len)?;
     // The reader panics on some damaged files instead of failing: such a panic is caught quietly
@@ -214,7 +216,7 @@ fn read_parquet<T: ChunkReader + 'static>(
         Ok(Err(e)) => return Err(e.to_string()),
         Err(_) => return Err(DECODER_FAILED.into()),
     };
-    let mut loader = RowLoader::new(file, s, diags);
+    let mut loader = RowLoader::new(file, s, diags, lookup);
     loader.reserve(total_rows);
     // Decoding runs one batch ahead on a second thread while this one validates and inserts rows.
     let outcome = std::thread::scope(|scope| {

@@ -55,6 +55,8 @@ pub(super) struct RowLoader<'a> {
     /// Errors of the current row not listed because of the cap.
     pub(super) row_dropped: bool,
     pub(super) row_bad: bool,
+    /// How a row's account is found.
+    lookup: AccountLookup,
 }
 
 /// The column of a part of a record.
@@ -83,7 +85,12 @@ fn part_of(column: usize) -> Option<Part> {
 }
 
 impl<'a> RowLoader<'a> {
-    pub(super) fn new(file: &'a str, s: &'a mut Snapshot, diags: &'a mut Diagnostics) -> Self {
+    pub(super) fn new(
+        file: &'a str,
+        s: &'a mut Snapshot,
+        diags: &'a mut Diagnostics,
+        lookup: AccountLookup,
+    ) -> Self {
         let protocols = index_of(s.protocols.iter().map(|p| p.id.as_str()));
         let assets = index_of(s.assets.iter().map(|a| a.id.as_str()));
         let checks = vec![None; s.protocols.len() * s.assets.len() * 2];
@@ -112,6 +119,7 @@ impl<'a> RowLoader<'a> {
             index_reserved,
             row_dropped: false,
             row_bad: false,
+            lookup,
         }
     }
 
@@ -333,13 +341,19 @@ impl<'a> RowLoader<'a> {
         Some(item)
     }
 
-    /// The account index of (`p`, `acc`), created if new.
+    /// The account index of (`p`, `acc`), created if new (with [`AccountLookup::Deferred`]: if it
+    /// is not the previous valid row's).
     fn account(&mut self, p: usize, acc: &str) -> u32 {
         match &self.last_account {
             Some((lp, la, i)) if *lp == p && la == acc => *i,
             _ => {
-                self.reserve_index(p);
-                let i = self.s.accounts.get_or_insert(p, acc);
+                let i = match self.lookup {
+                    AccountLookup::Indexed => {
+                        self.reserve_index(p);
+                        self.s.accounts.get_or_insert(p, acc)
+                    }
+                    AccountLookup::Deferred => self.s.accounts.push_unindexed(p, acc),
+                };
                 match &mut self.last_account {
                     Some((lp, la, li)) => {
                         *lp = p;
@@ -461,8 +475,13 @@ impl<'a> RowLoader<'a> {
         }
     }
 
-    /// Reports an empty table, CDP accounts left without a vault type, and the error summary.
+    /// Indexes the accounts a deferred read added; reports an empty table, CDP accounts left without
+    /// a vault type, and the error summary. If the index cannot be built (an account's rows were not
+    /// together), nothing is reported: the file is read again (see [`AccountLookup`]).
     pub(super) fn finish(mut self) {
+        if self.lookup == AccountLookup::Deferred && self.s.accounts.index_pending().is_err() {
+            return;
+        }
         self.check_isolated();
         let mut reported = HashSet::new();
         for (ai, row) in std::mem::take(&mut self.missing_vault) {

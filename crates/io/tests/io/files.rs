@@ -433,6 +433,60 @@ fn file_rows_join_the_snapshot_accounts() {
     assert_eq!(s.accounts.emode[carol], Some(0));
 }
 
+/// SMALL without its `[[account]]` tables: a position file is then the first to add accounts, and
+/// the loader indexes them after reading it (docs/formats.md#position-files).
+fn small_without_accounts() -> String {
+    let end = SMALL.find("[[account]]").unwrap();
+    SMALL[..end].to_string()
+}
+
+#[test]
+fn the_first_file_s_accounts_are_indexed_after_it_is_read() {
+    let csv = format!(
+        "{HEADER}lend,x,ETH,collateral,1,eth\nlend,x,USDC,debt,100,\nlend,y,USDC,collateral,7,\nlend,z,ETH,debt,0.5,\n"
+    );
+    let (_dir, r) = load_with_csv(&small_without_accounts(), &csv);
+    let (s, diags) = r.unwrap_or_else(|d| panic!("{d}"));
+    assert!(crate::unexpected(&diags).is_empty(), "{diags}");
+    assert_eq!(s.accounts.id.iter().collect::<Vec<_>>(), ["x", "y", "z"]);
+    assert_eq!(s.positions.account, [0, 0, 1, 2]);
+    assert_eq!(s.accounts.emode, [Some(1), None, None]);
+    for (k, id) in ["x", "y", "z"].iter().enumerate() {
+        assert_eq!(s.accounts.find(0, id), Some(k as u32));
+    }
+    assert_eq!(s.accounts.find(0, "alice"), None);
+}
+
+#[test]
+fn an_account_whose_rows_are_apart_is_one_account_and_errors_are_listed_once() {
+    // x's rows are apart (rows 1 and 3): one account with two positions, as when every account is
+    // looked up row by row.
+    let csv = format!(
+        "{HEADER}lend,x,ETH,collateral,1,\nlend,y,USDC,collateral,7,\nlend,x,USDC,debt,100,\n"
+    );
+    let (_dir, r) = load_with_csv(&small_without_accounts(), &csv);
+    let (s, _) = r.unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(s.accounts.id.iter().collect::<Vec<_>>(), ["x", "y"]);
+    assert_eq!(s.positions.account, [0, 1, 0]);
+    assert_eq!(s.accounts.find(0, "x"), Some(0));
+    // A second e-mode on x's later row is the one error, named once (the file is read twice).
+    let csv = format!(
+        "{HEADER}lend,x,ETH,collateral,1,eth\nlend,nope,ETH,collateral,1,nope\nlend,y,USDC,collateral,7,\nlend,x,USDC,collateral,5,stables\n"
+    );
+    let items = csv_errors_with(&small_without_accounts(), &csv);
+    let e = error_at(&items, 4, "emode");
+    assert!(e.message().contains("already in e-mode \"eth\""), "{e}");
+    error_at(&items, 2, "emode");
+    assert_eq!(
+        items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count(),
+        2,
+        "{items:#?}"
+    );
+}
+
 #[test]
 fn csv_without_emode_column_and_with_spaces_and_bom() {
     let csv = "\u{feff}protocol , account,asset,side,amount\n lend , carol , ETH , debt , 1e3 \n";
