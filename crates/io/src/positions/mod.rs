@@ -200,8 +200,8 @@ enum AccountLookup {
 fn first_lookup(s: &Snapshot) -> AccountLookup {
     let empty = s.accounts.is_empty()
         && s.positions.is_empty()
-        && s.perps.len() == 0
-        && s.options.len() == 0;
+        && s.perps.is_empty()
+        && s.options.is_empty();
     if empty {
         AccountLookup::Deferred
     } else {
