@@ -154,8 +154,9 @@ impl AccountIds {
                 .collect();
             rows.sort_unstable_by_key(|&(h, k)| (h & mask, k));
             for (h, k) in rows {
-                let id = id_of(k);
-                match table.entry(h, |&j| id_of(j) == id, |&j| hash_of(id_of(j))) {
+                // The new row's text is read only when a stored row's hash tag matches (rarely):
+                // in bucket order the rows themselves come in no order.
+                match table.entry(h, |&j| id_of(j) == id_of(k), |&j| hash_of(id_of(j))) {
                     Entry::Occupied(e) => {
                         let (a, b) = (*e.get(), k);
                         return Err(RepeatedId {
