@@ -557,12 +557,17 @@ impl LendingPool {
         let zeroed: Vec<u32> = (0..terms.len() as u32)
             .map(|t| terms.id(Side::Collateral, 0.0, terms.get(t).lb))
             .collect();
+        // Collateral tokens held per asset, added in row order (as `Snapshot::totals` adds them).
+        let mut held = vec![0.0; n_assets];
         for r in 0..pos.len() {
             let l = local[pos.account[r] as usize];
             if l == u32::MAX {
                 continue;
             }
             let a = pos.asset[r] as usize;
+            if pos.side[r] == Side::Collateral {
+                held[a] += pos.amount[r];
+            }
             let k = &mut fill[l as usize];
             slots[*k] = Slot {
                 amount: pos.amount[r],
@@ -597,12 +602,11 @@ impl LendingPool {
                 }
             }
         }
-        let totals = s.totals();
         let supplied = params
             .reserves
             .iter()
             .map(|r| {
-                let held = totals[protocol][r.asset][0];
+                let held = held[r.asset];
                 (r.asset, r.supplied.map_or(held, |x| x.max(held)))
             })
             .collect();

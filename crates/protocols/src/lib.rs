@@ -326,8 +326,10 @@ pub trait ProtocolModel: Send + Sync + BoxedClone {
 
 /// Builds the model of every protocol of a snapshot, in snapshot order.
 pub fn build_models(s: &Snapshot) -> Vec<Box<dyn ProtocolModel>> {
+    use rayon::prelude::*;
+    // Each model is built from the snapshot alone: in parallel, collected in protocol order.
     s.protocols
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, p)| match &p.params {
             ProtocolParams::Bridge(b) => {
