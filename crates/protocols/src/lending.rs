@@ -28,12 +28,19 @@ use cascade_model::{
     AssetIdx, AssetKind, Breakers, HealthFactorRule, LendingParams, ProtocolKind, Side, Snapshot,
 };
 
+mod entries;
 mod liquidation;
+mod skip;
+#[cfg(test)]
+mod tests;
+
+pub use entries::{Entries, EntriesIter, Entry, Positions, Slot, Term, TermTable};
 
 use std::sync::Arc;
 
 pub use liquidation::protocol_fee_tokens;
 use liquidation::{liquidate_account, ChunkOut, PoolTerms};
+use skip::{skippable, HealthyBound};
 
 use crate::{
     AccountLog, AccountResult, EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound,
@@ -49,215 +56,6 @@ pub const MAX_CALLS_PER_ROUND: u32 = 64;
 
 const STATUS_LIQUIDATED: u8 = 1;
 const STATUS_CLOSED: u8 = 2;
-
-/// One position of an account, with its effective risk parameters (the value a [`Slot`] and its
-/// [`Term`] stand for).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Entry {
-    pub asset: u32,
-    pub side: Side,
-    /// Effective liquidation threshold (0 = not collateral).
-    pub lt: f64,
-    /// Effective liquidation bonus of this collateral.
-    pub lb: f64,
-    /// Tokens.
-    pub amount: f64,
-}
-
-/// A position as a pool stores it (16 bytes): its tokens, its asset and the index of its [`Term`]
-/// in the pool's table.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[repr(C)]
-pub struct Slot {
-    /// Tokens.
-    pub amount: f64,
-    pub asset: u32,
-    /// Index into the pool's terms.
-    pub term: u32,
-}
-
-/// The side and effective risk parameters that many positions share: a pool has one per distinct
-/// (side, LT, LB) — a few per reserve and e-mode category, whatever the number of accounts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Term {
-    pub side: Side,
-    /// Effective liquidation threshold (0 = not collateral).
-    pub lt: f64,
-    /// Effective liquidation bonus.
-    pub lb: f64,
-}
-
-/// An account's positions, read one [`Entry`] at a time: a plain slice of entries, or a pool's
-/// compact [`Entries`].
-pub trait Positions {
-    /// Number of positions.
-    fn entry_count(&self) -> usize;
-    /// Position `k < entry_count()`.
-    fn entry(&self, k: usize) -> Entry;
-}
-
-impl Positions for [Entry] {
-    #[inline]
-    fn entry_count(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn entry(&self, k: usize) -> Entry {
-        self[k]
-    }
-}
-
-impl Positions for Vec<Entry> {
-    #[inline]
-    fn entry_count(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn entry(&self, k: usize) -> Entry {
-        self[k]
-    }
-}
-
-impl<const N: usize> Positions for [Entry; N] {
-    #[inline]
-    fn entry_count(&self) -> usize {
-        N
-    }
-    #[inline]
-    fn entry(&self, k: usize) -> Entry {
-        self[k]
-    }
-}
-
-/// One account's slots with the pool's terms.
-#[derive(Debug, Clone, Copy)]
-pub struct Entries<'a> {
-    pub slots: &'a [Slot],
-    pub terms: &'a [Term],
-}
-
-impl<'a> Entries<'a> {
-    /// Number of positions.
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
-    /// The positions as [`Entry`] values.
-    pub fn iter(&self) -> EntriesIter<'a> {
-        EntriesIter {
-            slots: self.slots.iter(),
-            terms: self.terms,
-        }
-    }
-}
-
-impl<'a> IntoIterator for Entries<'a> {
-    type Item = Entry;
-    type IntoIter = EntriesIter<'a>;
-    fn into_iter(self) -> EntriesIter<'a> {
-        self.iter()
-    }
-}
-
-/// Iterator over an account's positions as [`Entry`] values.
-#[derive(Debug, Clone)]
-pub struct EntriesIter<'a> {
-    slots: std::slice::Iter<'a, Slot>,
-    terms: &'a [Term],
-}
-
-impl Iterator for EntriesIter<'_> {
-    type Item = Entry;
-    fn next(&mut self) -> Option<Entry> {
-        self.slots.next().map(|s| entry_of(s, self.terms))
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.slots.size_hint()
-    }
-}
-
-impl ExactSizeIterator for EntriesIter<'_> {}
-
-impl Positions for Entries<'_> {
-    #[inline]
-    fn entry_count(&self) -> usize {
-        self.slots.len()
-    }
-    #[inline]
-    fn entry(&self, k: usize) -> Entry {
-        entry_of(&self.slots[k], self.terms)
-    }
-}
-
-#[inline]
-fn entry_of(s: &Slot, terms: &[Term]) -> Entry {
-    let t = terms[s.term as usize];
-    Entry {
-        asset: s.asset,
-        side: t.side,
-        lt: t.lt,
-        lb: t.lb,
-        amount: s.amount,
-    }
-}
-
-/// Builds a table of distinct terms: `id(side, lt, lb)` returns the index of that term, adding it
-/// on first use (compared bit for bit, so the stored numbers are exactly those given).
-#[derive(Debug, Default)]
-pub struct TermTable {
-    terms: Vec<Term>,
-    index: std::collections::HashMap<(bool, u64, u64), u32>,
-}
-
-impl TermTable {
-    /// Index of the term `(side, lt, lb)`.
-    pub fn id(&mut self, side: Side, lt: f64, lb: f64) -> u32 {
-        let key = (side == Side::Debt, lt.to_bits(), lb.to_bits());
-        if let Some(&i) = self.index.get(&key) {
-            return i;
-        }
-        let i = self.terms.len() as u32;
-        self.terms.push(Term { side, lt, lb });
-        self.index.insert(key, i);
-        i
-    }
-
-    /// Number of distinct terms.
-    pub fn len(&self) -> usize {
-        self.terms.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
-    /// The term at `id`.
-    pub fn get(&self, id: u32) -> Term {
-        self.terms[id as usize]
-    }
-
-    pub fn into_terms(self) -> Vec<Term> {
-        self.terms
-    }
-
-    /// Slots and terms for a list of entries (tests and tools that build entries by hand).
-    pub fn compact(entries: &[Entry]) -> (Vec<Slot>, Vec<Term>) {
-        let mut t = TermTable::default();
-        let slots = entries
-            .iter()
-            .map(|e| Slot {
-                amount: e.amount,
-                asset: e.asset,
-                term: t.id(e.side, e.lt, e.lb),
-            })
-            .collect();
-        (slots, t.into_terms())
-    }
-}
 
 /// A pool's close-factor rule and liquidator cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -377,6 +175,15 @@ pub fn next_step<P: Positions + ?Sized>(
     rules: &LiquidationRules,
     prices: &[f64],
 ) -> Step {
+    next_step_and_health(entries, rules, prices).0
+}
+
+/// [`next_step`] and the health factor it found (∞ without debt).
+pub(crate) fn next_step_and_health<P: Positions + ?Sized>(
+    entries: &P,
+    rules: &LiquidationRules,
+    prices: &[f64],
+) -> (Step, f64) {
     let mut debt_value = 0.0;
     let mut weighted = 0.0;
     let mut collateral_value = 0.0;
@@ -406,10 +213,10 @@ pub fn next_step<P: Positions + ?Sized>(
         }
     }
     let Some((j, _)) = best_debt else {
-        return Step::Healthy;
+        return (Step::Healthy, f64::INFINITY);
     };
     if debt_value <= 0.0 {
-        return Step::Healthy;
+        return (Step::Healthy, f64::INFINITY);
     }
     let hf = health_factor_by(
         rules.health_factor_rule,
@@ -418,10 +225,10 @@ pub fn next_step<P: Positions + ?Sized>(
         debt_value,
     );
     if hf >= 1.0 {
-        return Step::Healthy;
+        return (Step::Healthy, hf);
     }
     let Some((i, _)) = best_coll else {
-        return Step::BadDebt;
+        return (Step::BadDebt, hf);
     };
     let (c, d) = (entries.entry(i), entries.entry(j));
     let (p_i, p_j) = (prices[c.asset as usize], prices[d.asset as usize]);
@@ -439,14 +246,15 @@ pub fn next_step<P: Positions + ?Sized>(
         repay = (c.amount * p_i / (p_j * (1.0 + c.lb))).min(d.amount);
         capped = true;
     }
-    Step::Liquidate {
+    let step = Step::Liquidate {
         collateral: i,
         debt: j,
         repay,
         seize,
         capped,
         health_factor: hf,
-    }
+    };
+    (step, hf)
 }
 
 /// A lending pool and its accounts.
@@ -480,6 +288,10 @@ pub struct LendingPool {
     breakers: Breakers,
     /// Assets the pool has a reserve for (the breakers watch their prices).
     reserve_assets: Vec<AssetIdx>,
+    /// Which accounts a round can skip (exact health-factor rule only; empty until the first round).
+    bound: HealthyBound,
+    /// Whether rounds skip accounts (always, but for the tests that check skipping changes nothing).
+    skipping: bool,
 }
 
 impl LendingPool {
@@ -635,6 +447,8 @@ impl LendingPool {
             default_share: 0.0,
             breakers: p.breakers,
             reserve_assets: params.reserves.iter().map(|r| r.asset).collect(),
+            bound: HealthyBound::default(),
+            skipping: true,
         }
     }
 
@@ -675,15 +489,17 @@ impl LendingPool {
         }
     }
 
-    /// Splits slots and status into the fixed chunks of [`CHUNK`] accounts.
-    #[allow(clippy::type_complexity)]
-    fn chunks_mut(&mut self) -> Vec<(&mut [Slot], &[usize], &mut [u8], &mut [AccountLog])> {
+    /// Splits slots, status, logs and skip keys into the fixed chunks of [`CHUNK`] accounts (logs
+    /// and keys empty where not kept).
+    fn chunks_mut(&mut self) -> Vec<Chunk<'_>> {
         let n = self.account.len();
         let mut out = Vec::with_capacity(n.div_ceil(CHUNK));
         let mut rest_e: &mut [Slot] = &mut self.slots;
         let mut rest_s: &mut [u8] = &mut self.status;
         let recording = !self.logs.is_empty();
         let mut rest_l: &mut [AccountLog] = &mut self.logs;
+        let keyed = self.bound.key.len() == n;
+        let mut rest_k: &mut [f32] = &mut self.bound.key;
         let mut consumed = 0usize;
         let mut a = 0;
         while a < n {
@@ -693,15 +509,35 @@ impl LendingPool {
             let (st, rs) = std::mem::take(&mut rest_s).split_at_mut(b - a);
             let (lg, rl) =
                 std::mem::take(&mut rest_l).split_at_mut(if recording { b - a } else { 0 });
-            out.push((e, &self.starts[a..=b], st, lg));
+            let (ky, rk) = std::mem::take(&mut rest_k).split_at_mut(if keyed { b - a } else { 0 });
+            out.push(Chunk {
+                slots: e,
+                starts: &self.starts[a..=b],
+                status: st,
+                logs: lg,
+                keys: ky,
+            });
             rest_e = re;
             rest_s = rs;
             rest_l = rl;
+            rest_k = rk;
             consumed = self.starts[b];
             a = b;
         }
         out
     }
+}
+
+/// A chunk of [`CHUNK`] accounts, as one parallel work unit gets it.
+struct Chunk<'a> {
+    slots: &'a mut [Slot],
+    /// Where each account's slots start, the chunk's first start included (and the end).
+    starts: &'a [usize],
+    status: &'a mut [u8],
+    /// Per account when recording, else empty.
+    logs: &'a mut [AccountLog],
+    /// Per account when the round may skip accounts, else empty.
+    keys: &'a mut [f32],
 }
 
 impl ProtocolModel for LendingPool {
@@ -718,6 +554,12 @@ impl ProtocolModel for LendingPool {
     }
 
     fn liquidate(&mut self, ctx: &RoundCtx) -> ProtocolRound {
+        // Before the breakers: the factor follows every round's prices, paused ones included.
+        let factor = if self.skipping && self.rules.health_factor_rule == HealthFactorRule::Exact {
+            self.bound.advance(ctx.prices, self.account.len())
+        } else {
+            0.0
+        };
         let borrowing_frozen = ctx.breakers && self.borrowing_freezes(ctx);
         if ctx.breakers && self.breaker_trips(ctx) {
             // Paused, not dropped: count what waits for a later round.
@@ -746,20 +588,25 @@ impl ProtocolModel for LendingPool {
             rules: &rules,
             terms: &terms,
             protocol_fee: &protocol_fee,
+            factor,
         };
         let outs: Vec<ChunkOut> = self
             .chunks_mut()
             .into_par_iter()
-            .map(|(entries, starts, status, logs)| {
+            .map(|c| {
                 let mut out = ChunkOut::default();
-                let base = starts[0];
-                for k in 0..status.len() {
-                    if status[k] & STATUS_CLOSED != 0 {
+                let base = c.starts[0];
+                for k in 0..c.status.len() {
+                    if c.status[k] & STATUS_CLOSED != 0 {
                         continue;
                     }
-                    let es = &mut entries[starts[k] - base..starts[k + 1] - base];
-                    let log = logs.get_mut(k);
-                    liquidate_account(es, &mut status[k], &pool, ctx, &mut out, log);
+                    let key = c.keys.get_mut(k);
+                    if key.as_deref().is_some_and(|&x| skippable(x, factor)) {
+                        continue;
+                    }
+                    let es = &mut c.slots[c.starts[k] - base..c.starts[k + 1] - base];
+                    let log = c.logs.get_mut(k);
+                    liquidate_account(es, &mut c.status[k], key, &pool, ctx, &mut out, log);
                 }
                 out
             })

@@ -4,8 +4,8 @@ use cascade_market::price::{BuyOrder, SaleOrder};
 use cascade_model::{AssetIdx, Side};
 
 use super::{
-    next_step, Entries, LiquidationRules, Slot, Step, Term, MAX_CALLS_PER_ROUND, STATUS_CLOSED,
-    STATUS_LIQUIDATED,
+    next_step_and_health, skip::key_of, Entries, LiquidationRules, Slot, Step, Term,
+    MAX_CALLS_PER_ROUND, STATUS_CLOSED, STATUS_LIQUIDATED,
 };
 use crate::{AccountLog, BadDebt, CallRecord, LiquidationRecord, RoundCtx};
 
@@ -113,12 +113,15 @@ pub(super) struct PoolTerms<'a> {
     pub rules: &'a LiquidationRules,
     pub terms: &'a [Term],
     pub protocol_fee: &'a [f64],
+    /// The round's skip factor (docs/lending.md#accounts-a-round-skips).
+    pub factor: f64,
 }
 
 /// Liquidates one account within a round (repeating while HF < 1), writing its slots in place.
 pub(super) fn liquidate_account(
     entries: &mut [Slot],
     status: &mut u8,
+    key: Option<&mut f32>,
     pool: &PoolTerms,
     ctx: &RoundCtx,
     out: &mut ChunkOut,
@@ -128,7 +131,10 @@ pub(super) fn liquidate_account(
         rules,
         terms,
         protocol_fee,
+        factor,
     } = *pool;
+    // The health factor at which the account was left healthy, if it was.
+    let mut healthy_at = None;
     let prices = ctx.prices;
     let mut liquidated = false;
     for _ in 0..MAX_CALLS_PER_ROUND {
@@ -136,9 +142,12 @@ pub(super) fn liquidate_account(
             slots: entries,
             terms,
         };
-        match next_step(&view, rules, prices) {
-            Step::Healthy => break,
-            Step::BadDebt => {
+        match next_step_and_health(&view, rules, prices) {
+            (Step::Healthy, hf) => {
+                healthy_at = Some(hf);
+                break;
+            }
+            (Step::BadDebt, _) => {
                 for e in entries
                     .iter_mut()
                     .filter(|e| terms[e.term as usize].side == Side::Debt && e.amount > 0.0)
@@ -154,13 +163,16 @@ pub(super) fn liquidate_account(
                 out.accounts_bad_debt += 1;
                 break;
             }
-            Step::Liquidate {
-                collateral,
-                debt,
-                repay,
-                seize,
-                ..
-            } => {
+            (
+                Step::Liquidate {
+                    collateral,
+                    debt,
+                    repay,
+                    seize,
+                    ..
+                },
+                _,
+            ) => {
                 let (ci, dj) = (
                     entries[collateral].asset as usize,
                     entries[debt].asset as usize,
@@ -238,6 +250,9 @@ pub(super) fn liquidate_account(
     if liquidated {
         out.accounts_liquidated += 1;
         *status |= STATUS_LIQUIDATED;
+    }
+    if let Some(key) = key {
+        *key = healthy_at.map_or(f32::INFINITY, |hf| key_of(factor, hf));
     }
 }
 
