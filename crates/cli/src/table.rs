@@ -545,6 +545,16 @@ pub fn contagion_table(
     o
 }
 
+/// A p-value: four decimals, or two significant digits below 0.0001 (so a rejection shows how
+/// strong it is).
+fn fmt_p(p: f64) -> String {
+    if p < 1e-4 && p > 0.0 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
 /// Unix seconds as `YYYY-MM-DD HH:MM` UTC.
 fn utc_minute(s: f64) -> String {
     let t = cascade_serve::dashboard::fmt_time_ms((s * 1000.0) as i64);
@@ -600,18 +610,18 @@ pub fn backtest_table(r: &crate::commands::backtest::BacktestResult) -> String {
         for m in &a.models {
             let _ = writeln!(
                 o,
-                "{:<9} {:>9} {:>6} {:>6.3}% {:>6.3}% {:>8.3} {:>8.4} {:>8.3} {:>8.4} {:>8.3} {:>8.4} {:>8.3}% {:>5}",
+                "{:<9} {:>9} {:>6} {:>6.3}% {:>6.3}% {:>8.3} {:>8} {:>8.3} {:>8} {:>8.3} {:>8} {:>8.3}% {:>5}",
                 m.model.name(),
                 m.forecasts,
                 m.exceedances,
                 100.0 * m.exceedance_rate,
                 100.0 * m.expected_rate,
                 m.kupiec.lr,
-                m.kupiec.p_value,
+                fmt_p(m.kupiec.p_value),
                 m.christoffersen.lr,
-                m.christoffersen.p_value,
+                fmt_p(m.christoffersen.p_value),
                 m.conditional_coverage.lr,
-                m.conditional_coverage.p_value,
+                fmt_p(m.conditional_coverage.p_value),
                 100.0 * m.mean_var_quantile,
                 m.fits
             );

@@ -56,7 +56,12 @@ pub struct BacktestArgs {
     #[arg(long, default_value_t = 1)]
     horizon: usize,
     /// Models, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ModelArg::Ewma, ModelArg::Garch, ModelArg::Quantile])]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ewma,garch,quantile"
+    )]
     models: Vec<ModelArg>,
     /// EWMA decay λ, in (0, 1).
     #[arg(long, default_value_t = cascade_volatility::ewma::RISKMETRICS_LAMBDA)]
