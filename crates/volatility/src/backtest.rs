@@ -65,6 +65,14 @@ pub struct LrTest {
 }
 
 /// `P(χ²_df ≥ x)`; 1 for `x ≤ 0`, NaN for NaN.
+///
+/// # Examples
+/// ```
+/// use cascade_volatility::backtest::chi2_survival;
+/// // χ²(2) survival is e^{−x/2}; χ²(1) at 3.841459 is the 5% critical value
+/// assert!((chi2_survival(3.0, 2.0) - (-1.5f64).exp()).abs() < 1e-12);
+/// assert!((chi2_survival(3.841459, 1.0) - 0.05).abs() < 1e-6);
+/// ```
 pub fn chi2_survival(x: f64, df: f64) -> f64 {
     if x.is_nan() {
         return f64::NAN;
@@ -156,6 +164,16 @@ impl Transitions {
 /// ```
 ///
 /// (`0·ln 0 = 0`; a row with no transitions contributes nothing). NaN with fewer than 2 hits-or-not.
+///
+/// # Examples
+/// ```
+/// use cascade_volatility::backtest::christoffersen_independence;
+/// // 0 1 0 1 0 1 0: n01 = n10 = 3, n00 = n11 = 0, so ln L₁ = 0, ln L₀ = 6·ln ½, LR = 12·ln 2
+/// let hits = [false, true, false, true, false, true, false];
+/// let (t, n) = christoffersen_independence(&hits);
+/// assert_eq!((n.n00, n.n01, n.n10, n.n11), (0, 3, 3, 0));
+/// assert!((t.lr - 12.0 * std::f64::consts::LN_2).abs() < 1e-12);
+/// ```
 pub fn christoffersen_independence(hits: &[bool]) -> (LrTest, Transitions) {
     let t = Transitions::count(hits);
     if hits.len() < 2 {

@@ -124,7 +124,16 @@ impl GarchParams {
         sum
     }
 
-    /// The log-likelihood `ℓ` of the module doc at these parameters.
+    /// The log-likelihood `ℓ` of the module doc at these parameters (returns in log-return units per
+    /// period; `ℓ` is then in nats, including the `−½·ln σ²` Jacobian terms).
+    ///
+    /// # Examples
+    /// ```
+    /// use cascade_volatility::garch::GarchParams;
+    /// // worked by hand in garch/tests.rs: σ²_1 = 0.025, σ²_2 = 0.1195, ℓ = 0.7557435 + 0.0316762
+    /// let p = GarchParams::new(0.1, 0.2, 0.7, 5.0).unwrap();
+    /// assert!((p.log_likelihood(&[0.1, -0.2]) - 0.7874197).abs() < 1e-7);
+    /// ```
     pub fn log_likelihood(&self, returns: &[f64]) -> f64 {
         let nu = self.nu;
         let c = ln_gamma((nu + 1.0) / 2.0)
@@ -148,6 +157,13 @@ impl GarchParams {
 
 /// The `level` quantile of a Student-t with `nu > 2` degrees of freedom scaled to unit variance,
 /// `t_ν⁻¹(level)·√((ν − 2)/ν)`. NaN when `nu ≤ 2`.
+///
+/// # Examples
+/// ```
+/// use cascade_volatility::garch::standardised_t_quantile;
+/// // t₅⁻¹(0.01) = −3.3649300 (tables), × √(3/5) = −2.6064636
+/// assert!((standardised_t_quantile(5.0, 0.01) + 2.6064636).abs() < 1e-6);
+/// ```
 pub fn standardised_t_quantile(nu: f64, level: f64) -> f64 {
     match StudentsT::new(0.0, 1.0, nu) {
         Ok(t) if nu > 2.0 => t.inverse_cdf(level) * ((nu - 2.0) / nu).sqrt(),

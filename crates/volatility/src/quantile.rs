@@ -43,6 +43,17 @@ pub fn pinball(tau: f64, e: f64) -> f64 {
 
 /// The features `(1, RV_s, DD_s)` at time `s` from the prices `prices[0..=s]` and the returns
 /// `returns[i] = ln(prices[i+1]/prices[i])`, with a window of `k ≥ 1` periods; `None` when `s < k`.
+/// `RV` is per period (log-return units), `DD` a share of the peak price.
+///
+/// # Examples
+/// ```
+/// use cascade_volatility::quantile::features;
+/// use cascade_volatility::series::log_returns;
+/// // prices 100, 110, 99, 99, k = 2 at s = 3: RV = √((ln²0.9 + 0)/2), DD = 1 − 99/110 = 0.1
+/// let p = [100.0, 110.0, 99.0, 99.0];
+/// let x = features(&p, &log_returns(&p), 3, 2).unwrap();
+/// assert!((x[1] - 0.0745011).abs() < 1e-7 && (x[2] - 0.1).abs() < 1e-12);
+/// ```
 pub fn features(prices: &[f64], returns: &[f64], s: usize, k: usize) -> Option<[f64; 3]> {
     if s < k || k == 0 || s >= prices.len() || s > returns.len() {
         return None;

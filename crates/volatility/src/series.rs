@@ -134,6 +134,16 @@ pub fn read_prices(path: &Path) -> Result<PriceSeries, SeriesError> {
 }
 
 /// Parses the bytes of a price file; `file` names it in errors.
+///
+/// # Examples
+/// ```
+/// use cascade_volatility::series::parse_prices;
+/// let s = parse_prices(b"timestamp,ETH\n0,100\n3600,110\n", "p.csv").unwrap();
+/// assert_eq!(s.assets, ["ETH"]);
+/// assert_eq!(s.periods_per_year(), 8760.0);
+/// let e = parse_prices(b"timestamp,ETH\n0,100\n3600,0\n", "p.csv").unwrap_err();
+/// assert_eq!(e.to_string(), "p.csv:3: column 2 (\"ETH\"): found \"0\", expected a price > 0");
+/// ```
 pub fn parse_prices(bytes: &[u8], file: &str) -> Result<PriceSeries, SeriesError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)

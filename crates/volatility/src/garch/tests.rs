@@ -8,7 +8,7 @@ use rand_distr::{Distribution, StudentT};
 /// σ²_1 = (0.01 + 0.04)/2 = 0.025
 /// term 1 = c − ½·ln 0.025 − 3·ln(1 + 0.01/(3·0.025)) = −0.7132068 + 1.8444397 − 3·0.1251631 = 0.7557435
 /// σ²_2 = 0.1 + 0.2·0.01 + 0.7·0.025 = 0.1195
-/// term 2 = c − ½·ln 0.1195 − 3·ln(1 + 0.04/(3·0.1195)) = −0.7132068 + 1.0622069 − 3·0.1058414 = 0.0316762
+/// term 2 = c − ½·ln 0.1195 − 3·ln(1 + 0.04/(3·0.1195)) = −0.7132068 + 1.0622195 − 3·0.1057788 = 0.0316762
 /// ℓ = 0.7874197; σ²_3 = 0.1 + 0.2·0.04 + 0.7·0.1195 = 0.19165
 #[test]
 fn log_likelihood_matches_hand_computation() {
@@ -31,7 +31,7 @@ fn horizon_variance_sums_the_mean_reverting_forecasts() {
     assert!((p.horizon_variance(3.0, 1) - 3.0).abs() < 1e-15);
 }
 
-/// The unit-variance t quantile: t₅⁻¹(0.01) = −3.3649300, × √(3/5) = −2.6064725.
+/// The unit-variance t quantile: t₅⁻¹(0.01) = −3.3649300, × √(3/5) = −2.6064636.
 #[test]
 fn standardised_t_quantile_matches_tables() {
     let q = standardised_t_quantile(5.0, 0.01);

@@ -40,8 +40,8 @@ fn median_regression_ignores_an_outlier() {
     assert!((total_pinball(&x, &y, &b, 0.5) - 7.5).abs() < 1e-12);
 }
 
-/// Least squares would give a different answer on the same data (the check above is not one any
-/// line fit passes): OLS intercept and slope are pulled by the outlier.
+/// Least squares gives a different answer on the same data, so the test above is not one that any
+/// line-fitting method would pass: the outlier pulls the OLS intercept.
 #[test]
 fn pinball_at_least_squares_is_worse() {
     let x: Vec<Vec<f64>> = [0.0, 1.0, 2.0, 3.0, 4.0, 2.0]
@@ -59,7 +59,7 @@ fn pinball_at_least_squares_is_worse() {
 }
 
 /// Features by hand: prices 100, 110, 99, 99 (returns ln 1.1, ln 0.9, 0), k = 2 at s = 3:
-/// RV = √((ln²0.9 + 0)/2) = 0.0745005, DD = 1 − 99/110 = 0.1.
+/// RV = √((ln²0.9 + 0)/2) = 0.0745011, DD = 1 − 99/110 = 0.1.
 #[test]
 fn features_by_hand() {
     let p = [100.0, 110.0, 99.0, 99.0];
