@@ -36,8 +36,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks, import, margin,
-    scenarios, serve, simulate, stress, validate,
+    backtest, bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks, import,
+    margin, scenarios, serve, simulate, stress, validate,
 };
 use failure::Failure;
 
@@ -68,6 +68,9 @@ enum Command {
     /// Haircuts and liquidation thresholds: closed forms, and the Monte Carlo bisection
     /// (docs/calibration.md).
     Calibrate(calibrate::CalibrateArgs),
+    /// VaR backtests of the volatility models (EWMA, GARCH(1,1)-t, quantile regression) on a price
+    /// history: exceedances, Kupiec and Christoffersen tests (docs/volatility.md).
+    Backtest(backtest::BacktestArgs),
     /// Exposure graph, contagion coefficients, recursive-leverage loops and concentration
     /// (docs/contagion.md).
     Contagion(contagion::ContagionArgs),
@@ -127,6 +130,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Stress(args) => stress::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Calibrate(args) => calibrate::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
         Command::Contagion(args) => contagion::run(&args),
         Command::Clearing(args) => clearing::run(&args),
         Command::Debtrank(args) => debtrank::run(&args),

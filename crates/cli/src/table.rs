@@ -544,3 +544,135 @@ pub fn contagion_table(
     }
     o
 }
+
+/// A p-value: four decimals, or two significant digits below 0.0001 (so a rejection shows how
+/// strong it is).
+fn fmt_p(p: f64) -> String {
+    if p < 1e-4 && p > 0.0 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM` UTC.
+fn utc_minute(s: f64) -> String {
+    let t = cascade_serve::dashboard::fmt_time_ms((s * 1000.0) as i64);
+    t.get(..16).map_or(t.clone(), str::to_string)
+}
+
+/// The table of `cascade backtest` (docs/volatility.md#backtests).
+pub fn backtest_table(r: &crate::commands::backtest::BacktestResult) -> String {
+    let mut o = String::new();
+    let s = &r.settings;
+    let _ = writeln!(
+        o,
+        "cascade backtest — {}: VaR {:.1}% of the {}-period log return, window {}, refit every {}, λ = {}, feature window {}",
+        r.file,
+        100.0 * s.confidence,
+        s.horizon,
+        s.window,
+        s.refit_every,
+        s.lambda,
+        s.feature_window
+    );
+    let _ = writeln!(
+        o,
+        "  exceedance: return below the forecast quantile; Kupiec LR_pof ~ χ²(1), Christoffersen LR_ind ~ χ²(1), LR_cc = LR_pof + LR_ind ~ χ²(2)"
+    );
+    for a in &r.assets {
+        let _ = writeln!(
+            o,
+            "\n{}: {} returns every {:.0} s (median gap), {} → {} UTC",
+            a.asset,
+            a.returns,
+            a.period_s,
+            utc_minute(a.from_s),
+            utc_minute(a.to_s)
+        );
+        let _ = writeln!(
+            o,
+            "{:<9} {:>9} {:>6} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>5}",
+            "model",
+            "forecasts",
+            "exceed",
+            "rate",
+            "expect",
+            "LR_pof",
+            "p_pof",
+            "LR_ind",
+            "p_ind",
+            "LR_cc",
+            "p_cc",
+            "mean q",
+            "fits"
+        );
+        for m in &a.models {
+            let _ = writeln!(
+                o,
+                "{:<9} {:>9} {:>6} {:>6.3}% {:>6.3}% {:>8.3} {:>8} {:>8.3} {:>8} {:>8.3} {:>8} {:>8.3}% {:>5}",
+                m.model.name(),
+                m.forecasts,
+                m.exceedances,
+                100.0 * m.exceedance_rate,
+                100.0 * m.expected_rate,
+                m.kupiec.lr,
+                fmt_p(m.kupiec.p_value),
+                m.christoffersen.lr,
+                fmt_p(m.christoffersen.p_value),
+                m.conditional_coverage.lr,
+                fmt_p(m.conditional_coverage.p_value),
+                100.0 * m.mean_var_quantile,
+                m.fits
+            );
+        }
+    }
+    o
+}
+
+/// Where `cascade calibrate --prices` took each volatility from (docs/volatility.md#filling-a-snapshot).
+pub fn volatility_sources_table(r: &cascade_volatility::fill::FillReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "volatilities (annualised; docs/volatility.md#filling-a-snapshot):"
+    );
+    let _ = writeln!(
+        o,
+        "{:<8} {:>9} {:>9}  {:<22} {:<28} {:>8}  window (UTC)",
+        "asset", "hand-set", "now", "source", "model", "returns"
+    );
+    for v in &r.volatilities {
+        let (model, returns, window) = match (v.from_s, v.to_s) {
+            (Some(a), Some(b)) => (
+                v.model.as_str(),
+                v.returns.to_string(),
+                format!("{} → {}, {}", utc_minute(a), utc_minute(b), v.file),
+            ),
+            _ => ("—", "—".to_string(), String::new()),
+        };
+        let line = format!(
+            "{:<8} {:>8.1}% {:>8.1}%  {:<22} {:<28} {:>8}  {}",
+            v.asset,
+            100.0 * v.hand_set,
+            100.0 * v.volatility,
+            v.source,
+            model,
+            returns,
+            window
+        );
+        let _ = writeln!(o, "{}", line.trim_end());
+    }
+    for c in &r.correlations {
+        let _ = writeln!(
+            o,
+            "correlation {}–{} = {:.4} ({}, {} returns of {})",
+            c.a, c.b, c.correlation, c.model, c.returns, c.file
+        );
+    }
+    for u in &r.unmatched_series {
+        let _ = writeln!(o, "series matching no asset, not used: {u}");
+    }
+    let _ = writeln!(o);
+    o
+}

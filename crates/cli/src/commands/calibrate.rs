@@ -1,6 +1,10 @@
 //! `cascade calibrate`: haircuts and liquidation thresholds, closed forms and the Monte Carlo bisection.
 
-use clap::Args;
+use std::path::PathBuf;
+
+use cascade_volatility::fill::{fill_snapshot, VolModel};
+use cascade_volatility::series::read_prices;
+use clap::{Args, ValueEnum};
 
 use crate::args::{Dist, JsonArgs};
 use crate::failure::{input, Failure};
@@ -40,8 +44,35 @@ pub struct CalibrateArgs {
     /// The supply search scales holders up to this many times today's supply (≥ 1).
     #[arg(long, default_value_t = 4.0, allow_negative_numbers = true)]
     max_supply_factor: f64,
+    /// Price files whose history fills the snapshot's volatilities (and the correlations of assets in
+    /// one file) before calibrating; columns are matched to asset ids (docs/volatility.md).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    prices: Vec<PathBuf>,
+    /// The model estimating volatilities from --prices.
+    #[arg(long, value_enum, default_value_t = VolModelArg::Ewma)]
+    vol_model: VolModelArg,
+    /// EWMA decay λ, in (0, 1) (also the decay of the correlations).
+    #[arg(long, default_value_t = cascade_volatility::ewma::RISKMETRICS_LAMBDA)]
+    lambda: f64,
+    /// Estimate from the last N returns of each series (default: all of them).
+    #[arg(long, value_name = "N")]
+    vol_window: Option<usize>,
+    /// Feature window k of the quantile model, periods (≥ 1).
+    #[arg(long, default_value_t = cascade_volatility::quantile::DEFAULT_FEATURE_WINDOW)]
+    feature_window: usize,
     #[command(flatten)]
     out: JsonArgs,
+}
+
+/// The volatility model of `--vol-model`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolModelArg {
+    /// EWMA variance (RiskMetrics).
+    Ewma,
+    /// GARCH(1,1) with Student-t innovations, maximum likelihood on the window.
+    Garch,
+    /// Quantile regression at 1 − --confidence; σ = q / z.
+    Quantile,
 }
 
 pub fn run(a: &CalibrateArgs) -> Result<(), Failure> {
@@ -67,8 +98,37 @@ pub fn run(a: &CalibrateArgs) -> Result<(), Failure> {
         ));
     }
     let dist = a.dist.with_dof(a.dof).map_err(bad)?;
-    let (snap, d) = load_snapshot(&a.snapshot).map_err(input)?;
+    if !(a.lambda > 0.0 && a.lambda < 1.0) {
+        return Err(bad(format!(
+            "--lambda = {}, expected a decay in (0, 1)",
+            a.lambda
+        )));
+    }
+    if a.feature_window == 0 || a.vol_window == Some(0) {
+        return Err(bad("--feature-window and --vol-window must be ≥ 1".into()));
+    }
+    let model = match a.vol_model {
+        VolModelArg::Ewma => VolModel::Ewma { lambda: a.lambda },
+        VolModelArg::Garch => VolModel::Garch,
+        VolModelArg::Quantile => VolModel::Quantile {
+            confidence: a.confidence,
+            feature_window: a.feature_window,
+        },
+    };
+    let (mut snap, d) = load_snapshot(&a.snapshot).map_err(input)?;
     print_warnings(&d);
+    let mut series = Vec::new();
+    for p in &a.prices {
+        series.push(read_prices(p).map_err(|e| bad(e.to_string()))?);
+    }
+    let filled = if series.is_empty() {
+        None
+    } else {
+        Some(
+            fill_snapshot(&mut snap, &series, model, a.vol_window)
+                .map_err(|e| bad(e.to_string()))?,
+        )
+    };
     let closed = cascade_risk::calibrate::closed_form(&snap, a.confidence, a.liquidation_days);
     let spec = cascade_risk::simulate::SimulationSpec {
         paths: a.paths,
@@ -111,21 +171,28 @@ pub fn run(a: &CalibrateArgs) -> Result<(), Failure> {
     emit(
         &a.out,
         || {
-            to_json(&serde_json::json!({
+            let mut v = serde_json::json!({
                 "alpha": a.confidence, "days": a.liquidation_days, "budget_share": a.budget,
                 "paths": a.paths, "horizon_days": a.horizon_days, "seed": a.seed,
                 "closed_form": closed, "monte_carlo": mc,
-            }))
+            });
+            if let (Some(f), Some(obj)) = (&filled, v.as_object_mut()) {
+                obj.insert("volatility_sources".into(), serde_json::to_value(f)?);
+            }
+            to_json(&v)
         },
         || {
-            table::calibration_table(
-                a.confidence,
-                a.liquidation_days,
-                a.budget,
-                a.paths,
-                &closed,
-                &mc,
-            )
+            filled
+                .as_ref()
+                .map_or(String::new(), table::volatility_sources_table)
+                + &table::calibration_table(
+                    a.confidence,
+                    a.liquidation_days,
+                    a.budget,
+                    a.paths,
+                    &closed,
+                    &mc,
+                )
         },
     )
 }

@@ -22,3 +22,4 @@ mod serve_follow;
 mod simulate;
 mod stress;
 mod validate;
+mod volatility;
