@@ -69,6 +69,9 @@ impl Prepared {
         let mut models = build_models(snapshot);
         refresh_issued_prices(&mut market, &mut models);
         let initial_prices = market.prices();
+        for m in models.iter_mut() {
+            m.prime(&initial_prices);
+        }
         let tvl = models.iter().map(|m| m.tvl_usd(&initial_prices)).collect();
         let fund0 = models
             .iter()

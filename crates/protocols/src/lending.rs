@@ -40,7 +40,7 @@ use std::sync::Arc;
 
 pub use liquidation::protocol_fee_tokens;
 use liquidation::{liquidate_account, ChunkOut, PoolTerms};
-use skip::{skippable, HealthyBound};
+use skip::{key_of, skippable, HealthyBound, Signatures};
 
 use crate::{
     AccountLog, AccountResult, EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound,
@@ -288,8 +288,11 @@ pub struct LendingPool {
     breakers: Breakers,
     /// Assets the pool has a reserve for (the breakers watch their prices).
     reserve_assets: Vec<AssetIdx>,
-    /// Which accounts a round can skip (exact health-factor rule only; empty until the first round).
+    /// Which accounts a round can skip (exact health-factor rule only; empty until the first round
+    /// or [`ProtocolModel::prime`]).
     bound: HealthyBound,
+    /// Each account's signature (the assets it holds on each side), for the skip bound.
+    signatures: Signatures,
     /// Whether rounds skip accounts (always, but for the tests that check skipping changes nothing).
     skipping: bool,
 }
@@ -414,6 +417,8 @@ impl LendingPool {
                 }
             }
         }
+        let terms: Arc<[Term]> = terms.into_terms().into();
+        let signatures = Signatures::new(&slots, &terms, &starts, n_assets);
         let supplied = params
             .reserves
             .iter()
@@ -438,7 +443,7 @@ impl LendingPool {
             account: account.into(),
             starts: starts.into(),
             slots,
-            terms: terms.into_terms().into(),
+            terms,
             status,
             supplied,
             insurance_fund: p.insurance_fund.clone(),
@@ -448,6 +453,7 @@ impl LendingPool {
             breakers: p.breakers,
             reserve_assets: params.reserves.iter().map(|r| r.asset).collect(),
             bound: HealthyBound::default(),
+            signatures,
             skipping: true,
         }
     }
@@ -489,6 +495,11 @@ impl LendingPool {
         }
     }
 
+    /// Whether rounds may skip accounts (docs/lending.md#accounts-a-round-skips).
+    fn skips(&self) -> bool {
+        self.skipping && self.rules.health_factor_rule == HealthFactorRule::Exact
+    }
+
     /// Splits slots, status, logs and skip keys into the fixed chunks of [`CHUNK`] accounts (logs
     /// and keys empty where not kept).
     fn chunks_mut(&mut self) -> Vec<Chunk<'_>> {
@@ -511,6 +522,7 @@ impl LendingPool {
                 std::mem::take(&mut rest_l).split_at_mut(if recording { b - a } else { 0 });
             let (ky, rk) = std::mem::take(&mut rest_k).split_at_mut(if keyed { b - a } else { 0 });
             out.push(Chunk {
+                first: a,
                 slots: e,
                 starts: &self.starts[a..=b],
                 status: st,
@@ -530,6 +542,8 @@ impl LendingPool {
 
 /// A chunk of [`CHUNK`] accounts, as one parallel work unit gets it.
 struct Chunk<'a> {
+    /// The pool's index of the chunk's first account.
+    first: usize,
     slots: &'a mut [Slot],
     /// Where each account's slots start, the chunk's first start included (and the end).
     starts: &'a [usize],
@@ -554,12 +568,11 @@ impl ProtocolModel for LendingPool {
     }
 
     fn liquidate(&mut self, ctx: &RoundCtx) -> ProtocolRound {
-        // Before the breakers: the factor follows every round's prices, paused ones included.
-        let factor = if self.skipping && self.rules.health_factor_rule == HealthFactorRule::Exact {
-            self.bound.advance(ctx.prices, self.account.len())
-        } else {
-            0.0
-        };
+        // Before the breakers: the products follow every round's prices, paused ones included.
+        if self.skips() {
+            self.bound
+                .advance(ctx.prices, &self.signatures, self.account.len());
+        }
         let borrowing_frozen = ctx.breakers && self.borrowing_freezes(ctx);
         if ctx.breakers && self.breaker_trips(ctx) {
             // Paused, not dropped: count what waits for a later round.
@@ -588,8 +601,9 @@ impl ProtocolModel for LendingPool {
             rules: &rules,
             terms: &terms,
             protocol_fee: &protocol_fee,
-            factor,
         };
+        let factor = std::mem::take(&mut self.bound.factor);
+        let signatures = self.signatures.clone();
         let outs: Vec<ChunkOut> = self
             .chunks_mut()
             .into_par_iter()
@@ -600,8 +614,11 @@ impl ProtocolModel for LendingPool {
                     if c.status[k] & STATUS_CLOSED != 0 {
                         continue;
                     }
-                    let key = c.keys.get_mut(k);
-                    if key.as_deref().is_some_and(|&x| skippable(x, factor)) {
+                    let key = c.keys.get_mut(k).map(|x| {
+                        let g = factor[signatures.of(c.first + k)];
+                        (x, g)
+                    });
+                    if key.as_ref().is_some_and(|(x, g)| skippable(**x, *g)) {
                         continue;
                     }
                     let es = &mut c.slots[c.starts[k] - base..c.starts[k + 1] - base];
@@ -611,6 +628,7 @@ impl ProtocolModel for LendingPool {
                 out
             })
             .collect();
+        self.bound.factor = factor;
         let mut total = ChunkOut::default();
         for o in outs {
             total.merge(o);
@@ -707,6 +725,29 @@ impl ProtocolModel for LendingPool {
                 }
             })
             .collect()
+    }
+
+    /// Every account's skip key at the prices before any shock, so that a run's first round skips
+    /// too (docs/lending.md#accounts-a-round-skips); the copies each run makes start from it.
+    fn prime(&mut self, prices: &[f64]) {
+        if !self.skips() {
+            return;
+        }
+        let n = self.account.len();
+        self.bound.start(prices, &self.signatures, n);
+        let rules = self.rules;
+        let pool = &*self;
+        let keys: Vec<f32> = (0..n)
+            .into_par_iter()
+            .with_min_len(CHUNK)
+            .map(
+                |k| match next_step_and_health(&pool.entries_of(k), &rules, prices) {
+                    (Step::Healthy, hf) if pool.status[k] & STATUS_CLOSED == 0 => key_of(1.0, hf),
+                    _ => f32::INFINITY,
+                },
+            )
+            .collect();
+        self.bound.key = keys;
     }
 
     fn record_accounts(&mut self) {

@@ -317,6 +317,10 @@ pub trait ProtocolModel: Send + Sync + BoxedClone {
     /// account). Kinds without per-account results ignore it.
     fn record_accounts(&mut self) {}
 
+    /// Told the prices before any shock once the model is built (the engine's prepared state), to
+    /// precompute what every run starting from there can reuse. Nothing by default.
+    fn prime(&mut self, _prices: &[f64]) {}
+
     /// Each account's health at `prices` and its log so far (empty for kinds without per-account
     /// results).
     fn account_results(&self, _prices: &[f64]) -> Vec<AccountResult> {

@@ -113,15 +113,13 @@ pub(super) struct PoolTerms<'a> {
     pub rules: &'a LiquidationRules,
     pub terms: &'a [Term],
     pub protocol_fee: &'a [f64],
-    /// The round's skip factor (docs/lending.md#accounts-a-round-skips).
-    pub factor: f64,
 }
 
 /// Liquidates one account within a round (repeating while HF < 1), writing its slots in place.
 pub(super) fn liquidate_account(
     entries: &mut [Slot],
     status: &mut u8,
-    key: Option<&mut f32>,
+    key: Option<(&mut f32, f64)>,
     pool: &PoolTerms,
     ctx: &RoundCtx,
     out: &mut ChunkOut,
@@ -131,7 +129,6 @@ pub(super) fn liquidate_account(
         rules,
         terms,
         protocol_fee,
-        factor,
     } = *pool;
     // The health factor at which the account was left healthy, if it was.
     let mut healthy_at = None;
@@ -251,7 +248,8 @@ pub(super) fn liquidate_account(
         out.accounts_liquidated += 1;
         *status |= STATUS_LIQUIDATED;
     }
-    if let Some(key) = key {
+    // The account's skip key (docs/lending.md#accounts-a-round-skips), with its signature's product.
+    if let Some((key, factor)) = key {
         *key = healthy_at.map_or(f32::INFINITY, |hf| key_of(factor, hf));
     }
 }
