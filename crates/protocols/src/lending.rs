@@ -115,6 +115,13 @@ pub fn health_factor_with<P: Positions + ?Sized>(
     entries: &P,
     prices: &[f64],
 ) -> f64 {
+    let (w, c, d) = health_sums(entries, prices);
+    health_factor_by(rule, w, c, d)
+}
+
+/// An account's `(Σ c·p·LT, Σ c·p, Σ d·p)` over collateral with LT > 0 and debt, USD, added in
+/// position order.
+fn health_sums<P: Positions + ?Sized>(entries: &P, prices: &[f64]) -> (f64, f64, f64) {
     let (mut w, mut c, mut d) = (0.0, 0.0, 0.0);
     for k in 0..entries.entry_count() {
         let e = entries.entry(k);
@@ -128,7 +135,7 @@ pub fn health_factor_with<P: Positions + ?Sized>(
             Side::Debt => d += v,
         }
     }
-    health_factor_by(rule, w, c, d)
+    (w, c, d)
 }
 
 /// (Σ c_i·p_i·LT_i, Σ d_j·p_j), USD.
@@ -769,25 +776,48 @@ impl ProtocolModel for LendingPool {
     }
 
     fn end_state(&self, prices: &[f64]) -> EndState {
-        let mut st = EndState::default();
-        for k in 0..self.account.len() {
-            if self.status[k] & STATUS_LIQUIDATED != 0 {
-                st.accounts_liquidated += 1;
-            }
-            if self.status[k] & STATUS_CLOSED != 0 {
-                continue;
-            }
-            let es = self.entries_of(k);
-            let (_, d) = weighted_collateral_and_debt(&es, prices);
-            if d > 0.0 && health_factor_with(self.rules.health_factor_rule, &es, prices) < 1.0 {
-                st.accounts_underwater += 1;
-                let coll: f64 = es
-                    .iter()
-                    .filter(|e| e.side == Side::Collateral && e.lt > 0.0)
-                    .map(|e| e.amount * prices[e.asset as usize])
-                    .sum();
-                st.shortfall_usd += (d - coll).max(0.0);
-            }
+        let n = self.account.len();
+        let rule = self.rules.health_factor_rule;
+        // Accounts certainly at HF ≥ 1 at these prices are not read (docs/lending.md#accounts-a-round-skips).
+        let factor = self
+            .skips()
+            .then(|| self.bound.factor_at(prices, &self.signatures, n))
+            .flatten();
+        // Each underwater account's shortfall, found in parallel chunks and added in account
+        // order (the same sum whatever the thread count).
+        let shortfalls: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|chunk| {
+                let mut out = Vec::new();
+                for k in chunk * CHUNK..((chunk + 1) * CHUNK).min(n) {
+                    if self.status[k] & STATUS_CLOSED != 0 {
+                        continue;
+                    }
+                    let certain = factor
+                        .as_ref()
+                        .is_some_and(|g| skippable(self.bound.key[k], g[self.signatures.of(k)]));
+                    if certain {
+                        continue;
+                    }
+                    let (w, c, d) = health_sums(&self.entries_of(k), prices);
+                    if d > 0.0 && health_factor_by(rule, w, c, d) < 1.0 {
+                        out.push((d - c).max(0.0));
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut st = EndState {
+            accounts_liquidated: self
+                .status
+                .iter()
+                .filter(|&&x| x & STATUS_LIQUIDATED != 0)
+                .count() as u64,
+            ..EndState::default()
+        };
+        for x in shortfalls.into_iter().flatten() {
+            st.accounts_underwater += 1;
+            st.shortfall_usd += x;
         }
         st
     }

@@ -146,9 +146,23 @@ impl HealthyBound {
 
     /// Moves to a round at `prices` for a pool of `n` accounts.
     pub fn advance(&mut self, prices: &[f64], signatures: &Signatures, n: usize) {
+        match self.factor_at(prices, signatures, n) {
+            Some(f) => {
+                self.factor = f;
+                self.last.clear();
+                self.last.extend_from_slice(prices);
+            }
+            None => self.start(prices, signatures, n),
+        }
+    }
+}
+
+impl HealthyBound {
+    /// The products per signature at `prices`, after the last evaluation (without moving there);
+    /// `None` before any evaluation.
+    pub fn factor_at(&self, prices: &[f64], signatures: &Signatures, n: usize) -> Option<Vec<f64>> {
         if self.key.len() != n || self.last.len() != prices.len() {
-            self.start(prices, signatures, n);
-            return;
+            return None;
         }
         let r: Vec<f64> = self
             .last
@@ -156,11 +170,8 @@ impl HealthyBound {
             .zip(prices)
             .map(|(&before, &now)| if before == now { 1.0 } else { now / before })
             .collect();
-        for (g, f) in self.factor.iter_mut().zip(signatures.factors(&r)) {
-            *g *= f;
-        }
-        self.last.clear();
-        self.last.extend_from_slice(prices);
+        let f = signatures.factors(&r);
+        Some(self.factor.iter().zip(f).map(|(g, f)| g * f).collect())
     }
 }
 

@@ -80,6 +80,16 @@ fn skipping_accounts_changes_no_round_and_no_position() {
             };
             assert_eq!(bits(&with), bits(&without), "pool {}", p.id);
             assert_eq!(with.status, without.status);
+            // The end state at prices after the last round (reading only the accounts that may be
+            // underwater) is the same to the bit.
+            let end: Vec<f64> = path[path.len() - 1].iter().map(|p| p * 0.97).collect();
+            let (x, y) = (with.end_state(&end), without.end_state(&end));
+            assert_eq!(x.shortfall_usd.to_bits(), y.shortfall_usd.to_bits());
+            assert_eq!(
+                (x.accounts_underwater, x.accounts_liquidated),
+                (y.accounts_underwater, y.accounts_liquidated)
+            );
+            assert!(y.accounts_underwater > 0, "pool {}", p.id);
             // Some account was skippable after the last round: the test checks something.
             skipped_some |= (0..with.accounts()).any(|k| {
                 let g = with.bound.factor[with.signatures.of(k)];
