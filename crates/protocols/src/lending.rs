@@ -264,6 +264,59 @@ pub(crate) fn next_step_and_health<P: Positions + ?Sized>(
     (step, hf)
 }
 
+/// Where a pool's slots come from, in slot order.
+enum RowOrder {
+    /// The positions rows `lo..hi`, in order: the snapshot's rows are sorted by account and the
+    /// pool's accounts are consecutive (as loaded from one position file, or generated).
+    Range(usize, usize),
+    /// Any order: `local[a]` is account `a`'s index in the pool (`u32::MAX` if not in it), and
+    /// `fill[l]` the next slot of local account `l` (a counting sort by account).
+    Scatter { local: Vec<u32>, fill: Vec<usize> },
+}
+
+/// The pool's accounts (snapshot indices, in order), where each one's slots start, and where the
+/// slots come from. Both orders give the same slots: an account's rows in row order.
+fn layout(s: &Snapshot, protocol: usize) -> (Vec<u32>, Vec<usize>, RowOrder) {
+    let pos = &s.positions;
+    let account: Vec<u32> = (0..s.accounts.len() as u32)
+        .filter(|&a| s.accounts.protocol[a as usize] as usize == protocol)
+        .collect();
+    let consecutive = account
+        .first()
+        .zip(account.last())
+        .is_none_or(|(&a, &b)| (b - a) as usize + 1 == account.len());
+    if consecutive && pos.account.windows(2).all(|w| w[0] <= w[1]) {
+        let first = account.first().copied().unwrap_or(0);
+        let end = first + account.len() as u32;
+        let lo = pos.account.partition_point(|&a| a < first);
+        let hi = pos.account.partition_point(|&a| a < end);
+        let mut starts = vec![0usize; account.len() + 1];
+        for &a in &pos.account[lo..hi] {
+            starts[(a - first) as usize + 1] += 1;
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        return (account, starts, RowOrder::Range(lo, hi));
+    }
+    let mut local = vec![u32::MAX; s.accounts.len()];
+    for (l, &a) in account.iter().enumerate() {
+        local[a as usize] = l as u32;
+    }
+    let mut counts = vec![0usize; account.len() + 1];
+    for &a in &pos.account {
+        let l = local[a as usize];
+        if l != u32::MAX {
+            counts[l as usize + 1] += 1;
+        }
+    }
+    for k in 1..counts.len() {
+        counts[k] += counts[k - 1];
+    }
+    let fill = counts[..account.len()].to_vec();
+    (account, counts, RowOrder::Scatter { local, fill })
+}
+
 /// A lending pool and its accounts.
 #[derive(Clone)]
 pub struct LendingPool {
@@ -311,29 +364,8 @@ impl LendingPool {
         let params = p
             .lending()
             .expect("build_models dispatches lending protocols only");
-        let n_acc = s.accounts.len();
-        // Count entries per account of this protocol, then fill (a counting sort by account).
-        let mut local = vec![u32::MAX; n_acc];
-        let mut account = Vec::new();
-        for (a, slot) in local.iter_mut().enumerate() {
-            if s.accounts.protocol[a] as usize == protocol {
-                *slot = account.len() as u32;
-                account.push(a as u32);
-            }
-        }
-        let mut counts = vec![0usize; account.len() + 1];
         let pos = &s.positions;
-        for r in 0..pos.len() {
-            let l = local[pos.account[r] as usize];
-            if l != u32::MAX {
-                counts[l as usize + 1] += 1;
-            }
-        }
-        for k in 1..counts.len() {
-            counts[k] += counts[k - 1];
-        }
-        let starts = counts.clone();
-        let mut fill = counts;
+        let (account, starts, mut order) = layout(s, protocol);
         let blank = Slot {
             amount: 0.0,
             asset: 0,
@@ -381,22 +413,34 @@ impl LendingPool {
             .collect();
         // Collateral tokens held per asset, added in row order (as `Snapshot::totals` adds them).
         let mut held = vec![0.0; n_assets];
-        for r in 0..pos.len() {
-            let l = local[pos.account[r] as usize];
-            if l == u32::MAX {
-                continue;
-            }
+        let mut put = |k: usize, r: usize| {
             let a = pos.asset[r] as usize;
             if pos.side[r] == Side::Collateral {
                 held[a] += pos.amount[r];
             }
-            let k = &mut fill[l as usize];
-            slots[*k] = Slot {
+            slots[k] = Slot {
                 amount: pos.amount[r],
                 asset: a as u32,
                 term: own[a][(pos.side[r] == Side::Debt) as usize],
             };
-            *k += 1;
+        };
+        match &mut order {
+            RowOrder::Range(lo, hi) => {
+                for (k, r) in (*lo..*hi).enumerate() {
+                    put(k, r);
+                }
+            }
+            RowOrder::Scatter { local, fill } => {
+                for r in 0..pos.len() {
+                    let l = local[pos.account[r] as usize];
+                    if l == u32::MAX {
+                        continue;
+                    }
+                    let k = &mut fill[l as usize];
+                    put(*k, r);
+                    *k += 1;
+                }
+            }
         }
         // E-mode and isolation overrides.
         let is_collateral = |t: u32| terms.get(t).side == Side::Collateral;

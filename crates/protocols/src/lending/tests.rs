@@ -103,3 +103,39 @@ fn skipping_accounts_changes_no_round_and_no_position() {
         "no account was skippable: the test checks nothing"
     );
 }
+
+/// A pool built from rows sorted by account (read as one range) and from the same rows out of
+/// order (a counting sort by account) holds the same accounts and the same slots.
+#[test]
+fn rows_in_any_order_give_the_same_pool() {
+    let s = system(2_000);
+    let mut moved = s.clone();
+    // The first account's rows go to the end: the rows are no longer sorted by account, and each
+    // account's rows keep their order.
+    let pos = &s.positions;
+    let first = pos.account[0];
+    let rows: Vec<usize> = (0..pos.len())
+        .filter(|&r| pos.account[r] != first)
+        .chain((0..pos.len()).filter(|&r| pos.account[r] == first))
+        .collect();
+    let m = &mut moved.positions;
+    m.account = rows.iter().map(|&r| pos.account[r]).collect();
+    m.asset = rows.iter().map(|&r| pos.asset[r]).collect();
+    m.side = rows.iter().map(|&r| pos.side[r]).collect();
+    m.amount = rows.iter().map(|&r| pos.amount[r]).collect();
+    assert!(matches!(super::layout(&s, 0).2, super::RowOrder::Range(..)));
+    assert!(matches!(
+        super::layout(&moved, 0).2,
+        super::RowOrder::Scatter { .. }
+    ));
+    for (i, p) in s.protocols.iter().enumerate() {
+        if p.lending().is_none() {
+            continue;
+        }
+        let (a, b) = (LendingPool::new(&s, i), LendingPool::new(&moved, i));
+        assert_eq!(a.account, b.account);
+        assert_eq!(a.starts, b.starts);
+        assert_eq!(a.slots, b.slots);
+        assert_eq!(a.terms, b.terms);
+    }
+}
