@@ -195,7 +195,30 @@ fn protocol_buy_fills(outcomes: &[ProtocolRound], fills: &[BuyFill]) -> Vec<Vec<
 
 /// Runs one stress scenario on a snapshot.
 pub fn run_with(snapshot: &Snapshot, scenario: &Scenario, options: &Options) -> StressResult {
-    run_prepared(&Prepared::new(snapshot), snapshot, scenario, options)
+    run_owned(Prepared::new(snapshot), snapshot, scenario, options)
+}
+
+/// Runs one stress scenario from a prepared snapshot that the run uses up: its models are run in
+/// place instead of copied (a copy of ten million accounts' positions costs more than a round).
+pub fn run_owned(
+    prepared: Prepared,
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    options: &Options,
+) -> StressResult {
+    let Prepared {
+        market,
+        models,
+        initial_prices,
+        tvl,
+        fund0,
+    } = prepared;
+    let base = Base {
+        initial_prices,
+        tvl: &tvl,
+        fund0: &fund0,
+    };
+    run_from(market, models, base, snapshot, scenario, options)
 }
 
 /// Runs one stress scenario from a prepared snapshot (which is copied, not changed).
@@ -205,11 +228,38 @@ pub fn run_prepared(
     scenario: &Scenario,
     options: &Options,
 ) -> StressResult {
-    let mut market = prepared.market.clone();
-    let mut models: Vec<Box<dyn ProtocolModel>> =
+    let market = prepared.market.clone();
+    let models: Vec<Box<dyn ProtocolModel>> =
         prepared.models.iter().map(|m| m.boxed_clone()).collect();
-    let initial_prices = prepared.initial_prices.clone();
-    let (tvl, fund0) = (&prepared.tvl, &prepared.fund0);
+    let base = Base {
+        initial_prices: prepared.initial_prices.clone(),
+        tvl: &prepared.tvl,
+        fund0: &prepared.fund0,
+    };
+    run_from(market, models, base, snapshot, scenario, options)
+}
+
+/// What a run needs of the prepared state besides the market and the models.
+struct Base<'a> {
+    initial_prices: Vec<f64>,
+    tvl: &'a [f64],
+    fund0: &'a [f64],
+}
+
+/// Runs one stress scenario from a market and models of their own (docs/cascade.md).
+fn run_from(
+    mut market: Market,
+    mut models: Vec<Box<dyn ProtocolModel>>,
+    base: Base,
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    options: &Options,
+) -> StressResult {
+    let Base {
+        initial_prices,
+        tvl,
+        fund0,
+    } = base;
     // Health before any shock, per account, when every account is reported.
     let health_before: Vec<Vec<AccountResult>> = if options.accounts {
         models
@@ -396,7 +446,7 @@ pub fn run_with_baseline(
         accounts: false,
         ..*options
     };
-    let base = Figures::of(&run_prepared(&prepared, snapshot, &calm, &quiet));
+    let base = Figures::of(&run_owned(prepared, snapshot, &calm, &quiet));
     r.incremental = Some(Figures::of(&r).minus(&base));
     r.baseline = Some(base);
     r
