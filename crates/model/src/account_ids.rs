@@ -6,6 +6,8 @@
 //! `HashMap<String, u32>` beside it held two heap strings (2 × (24 + 48)) and a 32-byte map entry.
 
 use std::hash::BuildHasher;
+
+use rayon::slice::ParallelSliceMut;
 use std::ops::Index;
 
 use hashbrown::hash_table::{Entry, HashTable};
@@ -152,7 +154,9 @@ impl AccountIds {
                     )
                 })
                 .collect();
-            rows.sort_unstable_by_key(|&(h, k)| (h & mask, k));
+            // Keys are unique (the row is part of them): the order is the same on any number of
+            // threads.
+            rows.par_sort_unstable_by_key(|&(h, k)| (h & mask, k));
             for (h, k) in rows {
                 // The new row's text is read only when a stored row's hash tag matches (rarely):
                 // in bucket order the rows themselves come in no order.
