@@ -26,8 +26,8 @@ pub use names::UnknownName;
 pub use position::{NameList, PositionError, PositionRule, PositionWarning};
 pub use protocol::{
     AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory,
-    HealthFactorRule, LendingParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams, Reserve,
-    VaultType,
+    HealthFactorRule, LendingParams, LiquidationRuleSet, Protocol, ProtocolIdx, ProtocolKind,
+    ProtocolParams, Reserve, VaultType,
 };
 pub use scenario::{Scenario, Shock};
 pub use snapshot::{Accounts, Correlation, Positions, Side, Snapshot};

@@ -28,6 +28,21 @@ crate::named_enum! {
     }
 }
 
+crate::named_enum! {
+    /// Which version of Aave v3's `LiquidationLogic` decides a lending pool's liquidation calls
+    /// (docs/lending.md#close-factor, docs/lending.md#aave-v33-liquidations).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum LiquidationRuleSet ("liquidation rules") {
+        /// Aave v3.0–v3.2: the close factor applies to the largest debt reserve.
+        #[default]
+        AaveV3 = "aave-v3",
+        /// Aave v3.3: the close factor applies to the account's total debt, 100% for positions
+        /// under $2,000, no leftover under $1,000, and debt left without collateral booked as a
+        /// reserve deficit.
+        AaveV33 = "aave-v3.3",
+    }
+}
+
 /// One reserve of a lending pool (Aave v3 semantics, docs/lending.md). Ratios are fractions (0.825 = 82.5%).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reserve {
@@ -85,6 +100,8 @@ pub struct LendingParams {
     pub liquidators_buy_debt: bool,
     /// How the health factor is computed (`health_factor = "exact" | "aave-v3"`; default exact).
     pub health_factor_rule: HealthFactorRule,
+    /// Which liquidation rules apply (`liquidation_rules = "aave-v3" | "aave-v3.3"`; default aave-v3).
+    pub liquidation_rules: LiquidationRuleSet,
     pub reserves: Vec<Reserve>,
     pub emode: Vec<EModeCategory>,
 }

@@ -25,7 +25,8 @@
 use rayon::prelude::*;
 
 use cascade_model::{
-    AssetIdx, AssetKind, Breakers, HealthFactorRule, LendingParams, ProtocolKind, Side, Snapshot,
+    AssetIdx, AssetKind, Breakers, HealthFactorRule, LendingParams, LiquidationRuleSet,
+    ProtocolKind, Side, Snapshot,
 };
 
 mod entries;
@@ -71,7 +72,17 @@ pub struct LiquidationRules {
     pub buy_debt: bool,
     /// How the health factor is computed.
     pub health_factor_rule: HealthFactorRule,
+    /// Aave v3's or v3.3's liquidation rules (docs/lending.md#aave-v33-liquidations).
+    pub rule_set: LiquidationRuleSet,
 }
+
+/// Aave v3.3's `MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD`, USD: below this value of the collateral
+/// reserve or of the debt reserve involved, a call may repay the whole reserve debt
+/// (docs/lending.md#aave-v33-liquidations).
+pub const MIN_BASE_MAX_CLOSE_FACTOR_USD: f64 = 2_000.0;
+/// Aave v3.3's `MIN_LEFTOVER_BASE`, USD: a call that clears neither the debt reserve nor the
+/// collateral reserve must leave at least this much of each (docs/lending.md#aave-v33-liquidations).
+pub const MIN_LEFTOVER_USD: f64 = MIN_BASE_MAX_CLOSE_FACTOR_USD / 2.0;
 
 impl LiquidationRules {
     pub fn of(p: &LendingParams) -> Self {
@@ -82,6 +93,7 @@ impl LiquidationRules {
             liquidator_cost_usd: p.liquidator_cost_usd,
             buy_debt: p.liquidators_buy_debt,
             health_factor_rule: p.health_factor_rule,
+            rule_set: p.liquidation_rules,
         }
     }
 }
@@ -239,19 +251,41 @@ pub(crate) fn next_step_and_health<P: Positions + ?Sized>(
     };
     let (c, d) = (entries.entry(i), entries.entry(j));
     let (p_i, p_j) = (prices[c.asset as usize], prices[d.asset as usize]);
-    // As the contracts compare it: the close factor while HF > the threshold, the full one at or below.
-    let cf = if hf > rules.full_below_hf {
-        rules.close_factor
-    } else {
-        rules.full_close_factor
+    let mut repay = match rules.rule_set {
+        LiquidationRuleSet::AaveV3 => {
+            // As the contracts compare it: the close factor while HF > the threshold, the full
+            // one at or below.
+            let cf = if hf > rules.full_below_hf {
+                rules.close_factor
+            } else {
+                rules.full_close_factor
+            };
+            cf * d.amount
+        }
+        LiquidationRuleSet::AaveV33 => {
+            v33_max_repay(c.amount * p_i, d.amount, p_j, debt_value, hf, rules)
+        }
     };
-    let mut repay = cf * d.amount;
     let mut seize = repay * p_j * (1.0 + c.lb) / p_i;
     let mut capped = false;
     if seize >= c.amount {
         seize = c.amount;
         repay = (c.amount * p_i / (p_j * (1.0 + c.lb))).min(d.amount);
         capped = true;
+    }
+    if rules.rule_set == LiquidationRuleSet::AaveV33 && repay < d.amount && !capped {
+        // The dust rule: a call that clears neither reserve must leave MIN_LEFTOVER_USD of both;
+        // the liquidator repays less instead (docs/lending.md#aave-v33-liquidations).
+        let room = v33_dust_room(
+            (d.amount - repay) * p_j,
+            (c.amount - seize) * p_i,
+            repay * p_j,
+            seize * p_i,
+        );
+        if room < 1.0 {
+            repay *= room;
+            seize *= room;
+        }
     }
     let step = Step::Liquidate {
         collateral: i,
@@ -262,6 +296,54 @@ pub(crate) fn next_step_and_health<P: Positions + ?Sized>(
         health_factor: hf,
     };
     (step, hf)
+}
+
+/// Aave v3.3's largest repayable amount of the debt reserve, tokens (docs/lending.md#aave-v33-liquidations):
+/// the whole reserve debt `d_j`, unless the collateral reserve's value `coll_usd` and the debt
+/// reserve's value `d_j·p_j` are both at least [`MIN_BASE_MAX_CLOSE_FACTOR_USD`] and
+/// `HF > full_below_hf`; then `min(d_j, CF · total_debt_usd / p_j)`, the close factor `CF`
+/// applying to the account's total debt.
+pub fn v33_max_repay(
+    coll_usd: f64,
+    d_j: f64,
+    p_j: f64,
+    total_debt_usd: f64,
+    hf: f64,
+    rules: &LiquidationRules,
+) -> f64 {
+    let debt_usd = d_j * p_j;
+    let partial = coll_usd >= MIN_BASE_MAX_CLOSE_FACTOR_USD
+        && debt_usd >= MIN_BASE_MAX_CLOSE_FACTOR_USD
+        && hf > rules.full_below_hf;
+    if !partial {
+        return d_j;
+    }
+    let cap_usd = rules.close_factor * total_debt_usd;
+    if debt_usd > cap_usd {
+        cap_usd / p_j
+    } else {
+        d_j
+    }
+}
+
+/// The largest share (≤ 1) of a call repaying `repay_usd` and seizing `seize_usd` that leaves at
+/// least [`MIN_LEFTOVER_USD`] of debt and of collateral in the reserves involved, given that the
+/// whole call would leave `debt_left_usd` and `coll_left_usd` (Aave v3.3's dust rule, for a call
+/// that clears neither reserve). 1 when the whole call leaves enough; never below 0.
+pub fn v33_dust_room(
+    debt_left_usd: f64,
+    coll_left_usd: f64,
+    repay_usd: f64,
+    seize_usd: f64,
+) -> f64 {
+    let mut room = 1.0_f64;
+    if debt_left_usd < MIN_LEFTOVER_USD {
+        room = room.min((debt_left_usd + repay_usd - MIN_LEFTOVER_USD) / repay_usd);
+    }
+    if coll_left_usd < MIN_LEFTOVER_USD {
+        room = room.min((coll_left_usd + seize_usd - MIN_LEFTOVER_USD) / seize_usd);
+    }
+    room.max(0.0)
 }
 
 /// Where a pool's slots come from, in slot order.

@@ -1,6 +1,6 @@
 //! Properties of one Aave-v3 liquidation call (docs/lending.md#liquidation-call).
 
-use cascade_model::{HealthFactorRule, Side};
+use cascade_model::{HealthFactorRule, LiquidationRuleSet, Side};
 use cascade_protocols::lending::{
     health_factor, health_factor_by, health_factor_with, next_step, protocol_fee_tokens, Entries,
     Entry, LiquidationRules, Step, TermTable,
@@ -14,6 +14,7 @@ const RULES: LiquidationRules = LiquidationRules {
     liquidator_cost_usd: 0.0,
     buy_debt: false,
     health_factor_rule: HealthFactorRule::Exact,
+    rule_set: LiquidationRuleSet::AaveV3,
 };
 
 fn entry(asset: u32, side: Side, lt: f64, lb: f64, amount: f64) -> Entry {

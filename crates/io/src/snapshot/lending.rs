@@ -5,7 +5,9 @@ use crate::diag::Location;
 use crate::doc::Node;
 use crate::problem::Problem;
 use crate::reader::{str_of, Ctx, Table, BELOW_ONE, NON_NEGATIVE, UNIT, UNIT_OPEN};
-use cascade_model::protocol::{EModeCategory, HealthFactorRule, LendingParams, Reserve};
+use cascade_model::protocol::{
+    EModeCategory, HealthFactorRule, LendingParams, LiquidationRuleSet, Reserve,
+};
 
 pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingParams> {
     let close_factor = t.opt("close_factor", UNIT_OPEN, ctx).unwrap_or(0.5);
@@ -22,6 +24,12 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
             .unwrap_or_default()
     } else {
         HealthFactorRule::default()
+    };
+    let liquidation_rules = if t.has("liquidation_rules") {
+        t.req_choice::<LiquidationRuleSet>("liquidation_rules", ctx)
+            .unwrap_or_default()
+    } else {
+        LiquidationRuleSet::default()
     };
     let mut ok = true;
     let reserves = read_list(t, "reserve", &mut ok, ctx, |n, what, earlier, ctx| {
@@ -47,6 +55,7 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
         liquidator_cost_usd,
         liquidators_buy_debt,
         health_factor_rule,
+        liquidation_rules,
         reserves,
         emode,
     })

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::{write_atomic, WriteError};
 use cascade_model::{
-    AmmInvariant, CurveSpec, HealthFactorRule, LendingParams, LossMode, MarginMode, OptionsParams,
-    OracleSpec, PoolDepth, ProtocolParams, Side, Snapshot,
+    AmmInvariant, CurveSpec, HealthFactorRule, LendingParams, LiquidationRuleSet, LossMode,
+    MarginMode, OptionsParams, OracleSpec, PoolDepth, ProtocolParams, Side, Snapshot,
 };
 
 /// Writes [`snapshot_to_toml`] to `path` atomically.
@@ -244,6 +244,12 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                     t.raw(
                         "health_factor",
                         format!("\"{}\"", l.health_factor_rule.name()),
+                    );
+                }
+                if l.liquidation_rules != LiquidationRuleSet::AaveV3 {
+                    t.raw(
+                        "liquidation_rules",
+                        format!("\"{}\"", l.liquidation_rules.name()),
                     );
                 }
                 if l.liquidators_buy_debt {

@@ -94,6 +94,7 @@ fn snapshot() -> Snapshot {
                     liquidator_cost_usd: 0.0,
                     liquidators_buy_debt: false,
                     health_factor_rule: Default::default(),
+                    liquidation_rules: Default::default(),
                     reserves: vec![
                         reserve(ETH, true, true),
                         reserve(USDC, false, true),

@@ -1,10 +1,10 @@
 //! One account's liquidation within a round (docs/lending.md), and what a chunk of accounts did.
 
 use cascade_market::price::{BuyOrder, SaleOrder};
-use cascade_model::{AssetIdx, Side};
+use cascade_model::{AssetIdx, LiquidationRuleSet, Side};
 
 use super::{
-    next_step_and_health, skip::key_of, Entries, LiquidationRules, Slot, Step, Term,
+    next_step_and_health, skip::key_of, v33_dust_room, Entries, LiquidationRules, Slot, Step, Term,
     MAX_CALLS_PER_ROUND, STATUS_CLOSED, STATUS_LIQUIDATED,
 };
 use crate::{AccountLog, BadDebt, CallRecord, LiquidationRecord, RoundCtx};
@@ -145,19 +145,8 @@ pub(super) fn liquidate_account(
                 break;
             }
             (Step::BadDebt, _) => {
-                for e in entries
-                    .iter_mut()
-                    .filter(|e| terms[e.term as usize].side == Side::Debt && e.amount > 0.0)
-                {
-                    let a = e.asset as usize;
-                    out.bad(a, e.amount, e.amount * prices[a], 1);
-                    if let Some(l) = log.as_deref_mut() {
-                        l.bad_debt_usd += e.amount * prices[a];
-                    }
-                    e.amount = 0.0;
-                }
+                write_off(entries, terms, prices, out, log.as_deref_mut());
                 *status |= STATUS_CLOSED;
-                out.accounts_bad_debt += 1;
                 break;
             }
             (
@@ -214,6 +203,28 @@ pub(super) fn liquidate_account(
                         }
                     }
                 }
+                if share < 1.0 && rules.rule_set == LiquidationRuleSet::AaveV33 {
+                    // A partial call clears neither reserve: Aave v3.3's dust rule bounds it too.
+                    let (d, c) = (entries[debt].amount, entries[collateral].amount);
+                    let room = v33_dust_room(
+                        (d - repay * share) * p_j,
+                        (c - seize * share) * p_i,
+                        repay * share * p_j,
+                        seize * share * p_i,
+                    );
+                    if room < 1.0 {
+                        share *= room;
+                        if share <= 0.0 || profit(share) <= 0.0 {
+                            if !liquidated {
+                                out.accounts_unprofitable += 1;
+                                if let Some(l) = log.as_deref_mut() {
+                                    l.unprofitable_rounds += 1;
+                                }
+                            }
+                            break;
+                        }
+                    }
+                }
                 let (repay, seize) = if share < 1.0 {
                     (repay * share, seize * share)
                 } else {
@@ -237,6 +248,21 @@ pub(super) fn liquidate_account(
                     out.buy(dj, repay);
                 }
                 liquidated = true;
+                if rules.rule_set == LiquidationRuleSet::AaveV33
+                    && !has_seizable_collateral(entries, terms, prices)
+                {
+                    // Aave v3.3: the call took the account's last collateral, so the rest of its
+                    // debt is burned into the reserves' deficits in the same call
+                    // (docs/lending.md#reserve-deficits), reported as bad debt.
+                    if entries
+                        .iter()
+                        .any(|e| terms[e.term as usize].side == Side::Debt && e.amount > 0.0)
+                    {
+                        write_off(entries, terms, prices, out, log.as_deref_mut());
+                        *status |= STATUS_CLOSED;
+                        break;
+                    }
+                }
                 if share < 1.0 {
                     // A partial call: the account waits for the next round.
                     break;
@@ -252,6 +278,38 @@ pub(super) fn liquidate_account(
     if let Some((key, factor)) = key {
         *key = healthy_at.map_or(f32::INFINITY, |hf| key_of(factor, hf));
     }
+}
+
+/// Writes off every remaining debt of an account (docs/lending.md#bad-debt): valued at the round's
+/// prices, added to the round's bad debt per asset and to the account's log.
+fn write_off(
+    entries: &mut [Slot],
+    terms: &[Term],
+    prices: &[f64],
+    out: &mut ChunkOut,
+    mut log: Option<&mut AccountLog>,
+) {
+    for e in entries
+        .iter_mut()
+        .filter(|e| terms[e.term as usize].side == Side::Debt && e.amount > 0.0)
+    {
+        let a = e.asset as usize;
+        out.bad(a, e.amount, e.amount * prices[a], 1);
+        if let Some(l) = log.as_deref_mut() {
+            l.bad_debt_usd += e.amount * prices[a];
+        }
+        e.amount = 0.0;
+    }
+    out.accounts_bad_debt += 1;
+}
+
+/// Whether the account still holds collateral a call could seize (an effective threshold above 0,
+/// a positive amount and a positive price): Aave v3.3's "collateral left" in base currency.
+fn has_seizable_collateral(entries: &[Slot], terms: &[Term], prices: &[f64]) -> bool {
+    entries.iter().any(|e| {
+        let t = terms[e.term as usize];
+        t.side == Side::Collateral && t.lt > 0.0 && e.amount > 0.0 && prices[e.asset as usize] > 0.0
+    })
 }
 
 /// Steps of the searches for the largest profitable share of a liquidation call.
