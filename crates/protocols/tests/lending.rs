@@ -200,3 +200,6 @@ proptest! {
         }
     }
 }
+
+#[path = "lending/v33.rs"]
+mod v33;
