@@ -187,6 +187,7 @@ assets = ["ETH", "stETH"]
 [[protocol]]
 id = "lend-2"
 kind = "lending"
+liquidation_rules = "aave-v3.3"
 [[protocol.reserve]]
 asset = "USDC"
 ltv = 0.8
@@ -293,6 +294,17 @@ fn toml_round_trip_is_exact() {
     assert_eq!(text.matches("supply_cap = ").count(), 1);
     assert!(text.contains("debt_ceiling = 50000000.0"), "{text}");
     assert!(!text.contains("reserve_factor = 0.0"));
+    // The Aave v3.3 rules are written back; the default (Aave v3) is not written.
+    assert_eq!(text.matches("liquidation_rules = ").count(), 1, "{text}");
+    assert!(text.contains("liquidation_rules = \"aave-v3.3\""), "{text}");
+    let rules: Vec<_> = s
+        .protocols
+        .iter()
+        .filter_map(|p| p.lending())
+        .map(|l| l.liquidation_rules)
+        .collect();
+    use cascade_model::LiquidationRuleSet::{AaveV3, AaveV33};
+    assert_eq!(rules, [AaveV3, AaveV33]);
 }
 
 #[test]

@@ -185,6 +185,24 @@ fn non_finite_and_wrong_types() {
             .any(|d| d.message().contains("the bonus could not be paid")),
         "{e:#?}"
     );
+    let e = errors(&GOOD.replace(
+        "kind = \"lending\"",
+        "kind = \"lending\"\nliquidation_rules = \"aave-v3.4\"",
+    ));
+    assert!(
+        has(
+            &e,
+            15,
+            "liquidation_rules",
+            "= \"aave-v3.4\", expected \"aave-v3\" or \"aave-v3.3\""
+        ),
+        "{e:#?}"
+    );
+    let e = errors(&GOOD.replace(
+        "kind = \"lending\"",
+        "kind = \"lending\"\nliquidation_rules = 3.3",
+    ));
+    assert!(has(&e, 15, "liquidation_rules", "found a number"), "{e:#?}");
     let e = errors(&GOOD.replace("kind = \"native\"", "kind = \"nativ\""));
     assert!(
         has(
