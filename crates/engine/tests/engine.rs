@@ -617,3 +617,6 @@ mod algostable;
 
 #[path = "engine/clearinghouse.rs"]
 mod clearinghouse;
+
+#[path = "engine/v33.rs"]
+mod v33;
