@@ -12,6 +12,10 @@
 //!   reserve's own for the others.
 //! - Isolation mode: an account holding an asset that has a `debt_ceiling` as collateral counts only
 //!   that asset (Aave v3: isolated collateral is the account's only collateral).
+//! - `liquidation_rules = "aave-v3.3"`: the close factor on the account's total debt, 100% when the
+//!   pair's collateral or debt position is under $2,000, a call cut to leave $1,000 of each reserve
+//!   when it would leave less (the contract's `MUST_NOT_LEAVE_DUST`), and the debt left by the call
+//!   that takes the last collateral written off in that call (the reserve deficit), as bad debt.
 //! - Bad debt is debt left on an account with no seizable collateral; it is written off the account
 //!   (valued at that round's prices) so it is counted once, and the account is closed.
 //! - `liquidators_buy_debt` (default false): the liquidator buys the debt tokens it repays on the
