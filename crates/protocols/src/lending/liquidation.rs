@@ -253,7 +253,7 @@ pub(super) fn liquidate_account(
                 {
                     // Aave v3.3: the call took the account's last collateral, so the rest of its
                     // debt is burned into the reserves' deficits in the same call
-                    // (docs/lending.md#reserve-deficits), reported as bad debt.
+                    // (docs/lending.md#aave-v33-liquidations), reported as bad debt.
                     if entries
                         .iter()
                         .any(|e| terms[e.term as usize].side == Side::Debt && e.amount > 0.0)
