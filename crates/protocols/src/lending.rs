@@ -65,10 +65,11 @@ const STATUS_CLOSED: u8 = 2;
 /// A pool's close-factor rule and liquidator cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiquidationRules {
-    /// Share of the largest debt one call may repay while `HF ≥ full_below_hf`.
+    /// Share of the largest debt one call may repay while `HF > full_below_hf` (Aave v3.3: share
+    /// of the account's total debt, docs/lending.md#aave-v33-liquidations).
     pub close_factor: f64,
     pub full_below_hf: f64,
-    /// Share below `full_below_hf`.
+    /// Share at or below `full_below_hf` (Aave v3 only; Aave v3.3 repays the whole reserve debt).
     pub full_close_factor: f64,
     /// Liquidator's fixed cost per call, USD.
     pub liquidator_cost_usd: f64,
@@ -193,6 +194,8 @@ pub enum Step {
 /// Decides the next call: the debt with the largest USD value, the collateral with the largest USD
 /// value; repay `Δ = CF·d_j` (CF = `close_factor` if HF > `full_below_hf`, else `full_close_factor`) and
 /// seize `Δ·p_j·(1+LB_i)/p_i`, capped at `c_i` with `Δ` reduced to match.
+/// Under Aave v3.3's rules `Δ` is [`v33_max_repay`] instead, and a call that clears neither reserve
+/// is cut by [`v33_dust_room`] to leave [`MIN_LEFTOVER_USD`] of each.
 pub fn next_step<P: Positions + ?Sized>(
     entries: &P,
     rules: &LiquidationRules,

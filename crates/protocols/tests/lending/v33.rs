@@ -3,7 +3,7 @@
 //! account's total debt, the $1,000 dust rule and the unchanged HF 0.95 boundary.
 
 use super::*;
-use cascade_protocols::lending::{MIN_BASE_MAX_CLOSE_FACTOR_USD, MIN_LEFTOVER_USD};
+use cascade_protocols::lending::{v33_dust_room, MIN_BASE_MAX_CLOSE_FACTOR_USD, MIN_LEFTOVER_USD};
 
 const V33: LiquidationRules = LiquidationRules {
     rule_set: LiquidationRuleSet::AaveV33,
@@ -146,6 +146,22 @@ fn a_call_must_not_leave_less_than_1000_usd_of_debt() {
     let (r, s) = call(&account(1998.0), &V33, &p);
     assert_close(r, 2999.0);
     assert_close(s, 2999.0 * 1.05);
+}
+
+#[test]
+fn dust_room_by_hand() {
+    // Leaves $1,001 and $5,000: the whole call.
+    assert_eq!(v33_dust_room(1001.0, 5000.0, 2999.0, 3148.95), 1.0);
+    // Leaves exactly $1,000 of debt: allowed (the contract's `>=`).
+    assert_eq!(v33_dust_room(1000.0, 5000.0, 3000.0, 3150.0), 1.0);
+    // Would leave $999 of a $4,000 debt after repaying $3,001: 3,000/3,001 of the call.
+    assert_close(
+        v33_dust_room(999.0, 5000.0, 3001.0, 3151.05),
+        3000.0 / 3001.0,
+    );
+    // Both sides short: the tighter one. Debt: (500 + 1,500 − 1,000)/1,500 = 2/3; collateral:
+    // (800 + 1,575 − 1,000)/1,575 = 0.8730.
+    assert_close(v33_dust_room(500.0, 800.0, 1500.0, 1575.0), 2.0 / 3.0);
 }
 
 #[test]
