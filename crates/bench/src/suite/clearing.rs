@@ -109,7 +109,14 @@ impl Runner<'_> {
             fmt_count(n),
             fmt_count(net.liabilities.nnz())
         );
-        Ok(self.clearing("en_sparse", &net, size, 2.0)?.0)
+        let (m, c) = self.clearing("en_sparse", &net, size, 2.0)?;
+        // The clearing vector, so runs (one thread against two, before against after) can be
+        // compared byte for byte.
+        if let Some(dir) = &self.settings.emit {
+            let p = dir.join("en_sparse_payments.npy");
+            write_npy(&p, &c.payments, &[c.payments.len()]).map_err(io_err(&p))?;
+        }
+        Ok(m)
     }
 
     pub(super) fn coefficients(&mut self) -> Result<Measurement, BenchError> {

@@ -90,7 +90,7 @@ fn bench_emit_writes_npy_references_and_render_puts_peer_ratios() {
         "--runs",
         "1",
         "--workloads",
-        "en_dense",
+        "en_dense,en_sparse",
         "--out-dir",
         &d,
     ]);
@@ -98,6 +98,7 @@ fn bench_emit_writes_npy_references_and_render_puts_peer_ratios() {
     // .npy: 10 bytes of magic, version and header length, the header, then 8 bytes per value.
     for (file, values) in [
         ("en_dense_payments.npy", 150),
+        ("en_sparse_payments.npy", 3_000),
         ("en_dense_liabilities.npy", 150 * 150),
     ] {
         let bytes = std::fs::read(dir.path().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
