@@ -279,18 +279,27 @@ impl<'a> RowLoader<'a> {
             }
         };
         let amount = self.number(row, COL_AMOUNT, r.amount);
-        self.must_be_empty(
-            row,
-            r,
-            &[
-                COL_SIZE,
-                COL_ENTRY_PRICE,
-                COL_STRIKE,
-                COL_EXPIRY_DAYS,
-                COL_OPTION_KIND,
-            ],
-            "a spot row (empty instrument)",
-        );
+        // Most rows have none of these cells: check that first (the full check formats what it finds).
+        let missing = |a: Amount<'_>| matches!(a, Amount::Missing);
+        let all_empty = missing(r.size)
+            && missing(r.entry_price)
+            && missing(r.strike)
+            && missing(r.expiry_days)
+            && r.option_kind.is_none();
+        if !all_empty {
+            self.must_be_empty(
+                row,
+                r,
+                &[
+                    COL_SIZE,
+                    COL_ENTRY_PRICE,
+                    COL_STRIKE,
+                    COL_EXPIRY_DAYS,
+                    COL_OPTION_KIND,
+                ],
+                "a spot row (empty instrument)",
+            );
+        }
         Holding::Spot {
             asset: r.asset,
             side,
