@@ -49,36 +49,15 @@ pub trait Positions {
     fn entry(&self, k: usize) -> Entry;
 }
 
-impl Positions for [Entry] {
+/// Entries held as entries: a slice, a `Vec` or an array of them.
+impl<T: AsRef<[Entry]> + ?Sized> Positions for T {
     #[inline]
     fn entry_count(&self) -> usize {
-        self.len()
+        self.as_ref().len()
     }
     #[inline]
     fn entry(&self, k: usize) -> Entry {
-        self[k]
-    }
-}
-
-impl Positions for Vec<Entry> {
-    #[inline]
-    fn entry_count(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn entry(&self, k: usize) -> Entry {
-        self[k]
-    }
-}
-
-impl<const N: usize> Positions for [Entry; N] {
-    #[inline]
-    fn entry_count(&self) -> usize {
-        N
-    }
-    #[inline]
-    fn entry(&self, k: usize) -> Entry {
-        self[k]
+        self.as_ref()[k]
     }
 }
 
