@@ -234,9 +234,7 @@ pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnost
     let Some(kind) = kind_of(&file, diags) else {
         return;
     };
-    let mark = diags.items.len();
-    let mut lookup = first_lookup(snapshot);
-    loop {
+    read_with_lookups(snapshot, diags, |snapshot, diags, lookup| {
         let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m.len())));
         let (f, len) = match opened {
             Ok(x) => x,
@@ -253,10 +251,21 @@ pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnost
             Kind::Csv => csv::load_csv(&file, f, len, snapshot, diags, lookup),
             Kind::Parquet => parquet::load_parquet(&file, f, len, snapshot, diags, lookup),
         }
-        if lookup == AccountLookup::Indexed || !undo_deferred(snapshot, diags, mark) {
-            return;
-        }
-        lookup = AccountLookup::Indexed;
+    });
+}
+
+/// Reads a file with `read`: deferring the account index when the snapshot allows it, and again
+/// looking each account up if that read could not index its accounts (see [`AccountLookup`]).
+fn read_with_lookups(
+    snapshot: &mut Snapshot,
+    diags: &mut Diagnostics,
+    mut read: impl FnMut(&mut Snapshot, &mut Diagnostics, AccountLookup),
+) {
+    let mark = diags.items.len();
+    let first = first_lookup(snapshot);
+    read(snapshot, diags, first);
+    if first == AccountLookup::Deferred && undo_deferred(snapshot, diags, mark) {
+        read(snapshot, diags, AccountLookup::Indexed);
     }
 }
 
@@ -276,20 +285,10 @@ pub fn read_positions(
         return;
     }
     let bytes = bytes::Bytes::from(bytes);
-    let mark = diags.items.len();
-    let mut lookup = first_lookup(snapshot);
-    loop {
-        match kind {
-            Kind::Csv => csv::load_csv(file, &bytes[..], len, snapshot, diags, lookup),
-            Kind::Parquet => {
-                parquet::load_parquet(file, bytes.clone(), len, snapshot, diags, lookup)
-            }
-        }
-        if lookup == AccountLookup::Indexed || !undo_deferred(snapshot, diags, mark) {
-            return;
-        }
-        lookup = AccountLookup::Indexed;
-    }
+    read_with_lookups(snapshot, diags, |snapshot, diags, lookup| match kind {
+        Kind::Csv => csv::load_csv(file, &bytes[..], len, snapshot, diags, lookup),
+        Kind::Parquet => parquet::load_parquet(file, bytes.clone(), len, snapshot, diags, lookup),
+    });
 }
 
 /// A number cell of a row, as found.
