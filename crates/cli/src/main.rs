@@ -36,8 +36,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    backtest, bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks, import,
-    margin, scenarios, serve, simulate, stress, validate,
+    adjust, backtest, bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks,
+    import, margin, scenarios, serve, simulate, stress, validate,
 };
 use failure::Failure;
 
@@ -71,6 +71,9 @@ enum Command {
     /// VaR backtests of the volatility models (EWMA, GARCH(1,1)-t, quantile regression) on a price
     /// history: exceedances, Kupiec and Christoffersen tests (docs/volatility.md).
     Backtest(backtest::BacktestArgs),
+    /// The risk adjuster: haircut, LT/LTV, borrow factor and margin ratios re-estimated along price
+    /// series and applied step by step, as governance would (docs/adjuster.md).
+    Adjust(adjust::AdjustArgs),
     /// Exposure graph, contagion coefficients, recursive-leverage loops and concentration
     /// (docs/contagion.md).
     Contagion(contagion::ContagionArgs),
@@ -131,6 +134,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
         Command::Simulate(args) => simulate::run(&args),
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Adjust(args) => adjust::run(&args),
         Command::Contagion(args) => contagion::run(&args),
         Command::Clearing(args) => clearing::run(&args),
         Command::Debtrank(args) => debtrank::run(&args),

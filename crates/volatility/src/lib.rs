@@ -6,13 +6,15 @@
 //! - [`garch`]: GARCH(1,1) with Student-t innovations, fitted by maximum likelihood (Nelder–Mead);
 //! - [`quantile`]: linear quantile regression of the next return on realised volatility and drawdown;
 //! - [`backtest`]: rolling-window VaR forecasts of each model, Kupiec's and Christoffersen's tests;
-//! - [`fill`]: a snapshot's volatilities and correlations from history.
+//! - [`fill`]: a snapshot's volatilities and correlations from history;
+//! - [`adjust`]: the risk adjuster, recommended parameters re-estimated along a price series.
 //!
 //! Returns are log returns per sampling period of the file; volatilities written to a snapshot are
 //! annualised over 365 days (docs/units.md).
 
 #![forbid(unsafe_code)]
 
+pub mod adjust;
 pub mod backtest;
 pub mod ewma;
 pub mod fill;

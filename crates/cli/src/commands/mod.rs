@@ -1,5 +1,6 @@
 //! One module per command: its flags (clap `Args`) and its `run`.
 
+pub mod adjust;
 pub mod backtest;
 pub mod bench;
 pub mod calibrate;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `cascade` binary, one module per topic: exit codes, JSON keys, errors,
 //! output files, threads; `golden` compares every command's output byte for byte.
 
+mod adjust;
 mod bench;
 mod clearing;
 mod common;
