@@ -66,7 +66,8 @@ pub struct AdjustArgs {
     /// No rebalance after this time (same forms as --from).
     #[arg(long, value_name = "T")]
     to: Option<String>,
-    /// Write the path (one row per lever and rebalance) as CSV to this file.
+    /// Also write the result to this file: the path as CSV (one row per lever and rebalance) if the
+    /// name ends in `.csv`, else the --json document.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// JSON on stdout (settings, levers' summaries, every row) instead of the summary.
@@ -233,10 +234,6 @@ pub fn run(a: &AdjustArgs) -> Result<(), Failure> {
         cascade_io::write::write_snapshot_toml(out, snap, &[], true)
             .map_err(|e| Failure::Runtime(e.into()))?;
     }
-    if let Some(out) = &a.output {
-        let text = rows_to_csv(&rows).map_err(|e| Failure::Runtime(e.into()))?;
-        write_file(out, text.as_bytes())?;
-    }
     let result = AdjustResult {
         files: series.iter().map(|s| s.source.clone()).collect(),
         model: policy.model.describe(),
@@ -251,6 +248,17 @@ pub fn run(a: &AdjustArgs) -> Result<(), Failure> {
         written,
         rows,
     };
+    if let Some(out) = &a.output {
+        let csv = out
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let text = if csv {
+            rows_to_csv(&result.rows).map_err(|e| Failure::Runtime(e.into()))?
+        } else {
+            format!("{}\n", to_json(&result)?)
+        };
+        write_file(out, text.as_bytes())?;
+    }
     if a.json {
         print(&format!("{}\n", to_json(&result)?))
     } else {

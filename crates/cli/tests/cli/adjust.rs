@@ -135,6 +135,25 @@ fn adjust_matches_a_path_worked_by_hand() {
         .nth(2)
         .unwrap()
         .starts_with("360000.0,lend,CRV,collateral,1.87189"));
+    // any other name: the --json document
+    let doc = dir.path().join("result.json");
+    let o = cascade(&[
+        "adjust",
+        "--prices",
+        &prices,
+        "--snapshot",
+        &snap_s,
+        "--every",
+        "50",
+        "--window",
+        "50",
+        "--output",
+        &doc.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&doc).unwrap()).unwrap();
+    assert_eq!(doc["rows"].as_array().map(Vec::len), Some(2));
     // the snapshot in force at t = 367,200 s (102 h): the t = 100 values
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(written.contains("ltv = 0.75"), "{written}");
