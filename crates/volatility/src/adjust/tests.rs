@@ -427,3 +427,40 @@ fn csv_has_a_header_and_empty_cells_for_what_does_not_apply() {
     assert!(row.contains(",,,,,0.89228712863"), "{row}");
     assert!(row.ends_with(",0.98,5.0,,,,"), "{row}");
 }
+
+/// A clearinghouse's perp market (examples/replays/mango: MNGO-PERP, mmr 0.1, imr 0.2, fee 0.025)
+/// with ±0.01 hourly MNGO returns, one rebalance at t = 50, max step 0.03:
+///   x = 0.1139673 (as above); MMR* = e^x − 1 + 0.025 = 0.1207155 + 0.025 = 0.1457155
+///   IMR* = e^(x√2) − 1 + 0.025 = 0.1748895 + 0.025 = 0.1998895
+///   in force: MMR 0.1 + 0.03 = 0.13; IMR 0.2 → 0.1998895 (a step of 0.0001105 ≤ 0.03)
+#[test]
+fn a_perp_markets_margins_are_adjusted_and_written_back() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/replays/mango/snapshot.toml");
+    let (mut snap, _) = cascade_io::load_snapshot(&path).unwrap();
+    let mut s = hourly(&alternating(50, 0.01));
+    s.assets = vec!["MNGO".into()];
+    let (levers, unmatched) = levers_of(Some(&snap), std::slice::from_ref(&s), 0.05);
+    assert!(unmatched.is_empty());
+    assert_eq!(levers.len(), 1, "{levers:?}");
+    assert_eq!(levers[0].kind.name(), "market:MNGO-PERP");
+    let rows = run(&[s], &levers, &policy(1, 0.03), None, None).unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert!(
+        close(r.mmr_target, 0.145_715_482_6) && close(r.imr_target, 0.199_889_509_3),
+        "{r:?}"
+    );
+    assert!(
+        close(r.mmr_applied, 0.13) && close(r.imr_applied, 0.199_889_509_3),
+        "{r:?}"
+    );
+    let changes = apply_in_force(&mut snap, &rows, 1e12);
+    let m = &snap.protocols[0].clearinghouse().unwrap().markets[0];
+    assert!(
+        (m.mmr - 0.13).abs() < 1e-12 && (m.imr - 0.199_889_509_3).abs() < 1e-9,
+        "{m:?}"
+    );
+    let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["mmr", "imr"]);
+}
