@@ -16,7 +16,7 @@
 //!
 //! Each target is clamped to `[0, 1]`; after the steps `LTV ≤ LT` and `MMR ≤ IMR` are kept.
 
-use cascade_risk::calibrate::{liquidity_adjusted_haircut, max_liquidation_threshold, z_alpha};
+use cascade_risk::calibrate::{liquidity_adjusted_haircut, z_alpha};
 use serde::Serialize;
 
 use crate::backtest::{fit_at, normal_quantile};
@@ -26,6 +26,7 @@ use crate::series::PriceSeries;
 use crate::{garch, quantile, ModelError};
 
 mod levers;
+pub mod online;
 pub use levers::{
     apply_in_force, buyable_within_slippage_tokens, levers_of, AppliedChange, Lever, LeverKind,
 };
@@ -369,11 +370,17 @@ impl Lever {
         };
         match &self.kind {
             LeverKind::Collateral { bonus, spread, .. } => {
-                let lt = max_liquidation_threshold(row.haircut, *bonus);
+                let (_, lt, ltv) = online::collateral_targets(
+                    sigma,
+                    t,
+                    a,
+                    self.impact,
+                    *bonus,
+                    spread.unwrap_or(0.0),
+                );
                 state.lt = gov(state.lt, lt);
                 row.lt_target = Some(lt);
-                if let Some(spread) = spread {
-                    let ltv = (lt - spread).max(0.0);
+                if spread.is_some() {
                     state.ltv = gov(state.ltv, ltv).map(|v| v.min(state.lt.unwrap_or(v)));
                     row.ltv_target = Some(ltv);
                 }
