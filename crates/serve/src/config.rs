@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cascade_io::doc::Format;
-use cascade_io::reader::{num_of, str_of, Ctx, Table, NON_NEGATIVE, POSITIVE};
+use cascade_io::reader::{num_of, str_of, Ctx, Rule, Table, NON_NEGATIVE, POSITIVE};
 
 use crate::alerts::{AlertRule, Delivery, Direction};
 use crate::watch::WatchConfig;
@@ -51,6 +51,32 @@ pub struct ServeConfig {
     pub delivery: Delivery,
     /// NATS JetStream ingest and alerts (`[nats]`, docs/serve-nats.md); none without the table.
     pub nats: Option<NatsConfig>,
+    /// `[adjuster]`: the live recommendations of `/metrics` (docs/adjuster.md#live-recommendations).
+    pub adjuster: AdjusterConfig,
+}
+
+/// `[adjuster]`: how the live recommendations read the price feed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdjusterConfig {
+    /// EWMA decay per price update, in (0, 1).
+    pub lambda: f64,
+    /// The period one price update stands for, seconds (annualises the variance).
+    pub update_period_seconds: f64,
+    /// Confidence `α` of the haircut, in (0.5, 1).
+    pub confidence: f64,
+    /// Liquidation horizon `T`, days.
+    pub days: f64,
+}
+
+impl Default for AdjusterConfig {
+    fn default() -> Self {
+        AdjusterConfig {
+            lambda: 0.94,
+            update_period_seconds: 3600.0,
+            confidence: 0.99,
+            days: 1.0,
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -74,6 +100,7 @@ impl Default for ServeConfig {
                 webhook_attempts: 5,
             },
             nats: None,
+            adjuster: AdjusterConfig::default(),
         }
     }
 }
@@ -183,6 +210,26 @@ impl ServeConfig {
         }
         if let Some(n) = t.get("nats") {
             c.nats = NatsConfig::read(n, ctx);
+        }
+        if let Some(n) = t.get("adjuster") {
+            if let Some(mut d) = Table::new(n, "adjuster", ctx) {
+                const DECAY: Rule = Rule::new(|x| x > 0.0 && x < 1.0, "a decay in (0, 1)");
+                const LEVEL: Rule = Rule::new(|x| x > 0.5 && x < 1.0, "a confidence in (0.5, 1)");
+                let a = &mut c.adjuster;
+                if let Some(x) = d.opt("lambda", DECAY, ctx) {
+                    a.lambda = x;
+                }
+                if let Some(x) = d.opt("update_period_seconds", POSITIVE, ctx) {
+                    a.update_period_seconds = x;
+                }
+                if let Some(x) = d.opt("confidence", LEVEL, ctx) {
+                    a.confidence = x;
+                }
+                if let Some(x) = d.opt("days", POSITIVE, ctx) {
+                    a.days = x;
+                }
+                d.finish(ctx);
+            }
         }
         t.finish(ctx);
         Some(c)
@@ -419,5 +466,37 @@ webhook = "ftp://x"
         );
         assert!(e.contains(":17:") && e.contains("alerts[2].colour"), "{e}");
         assert!(e.contains(":20:") && e.contains("webhook"), "{e}");
+    }
+
+    #[test]
+    fn adjuster_table_is_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = dir.path().join("serve.toml");
+        let good =
+            "[adjuster]\nlambda = 0.99\nupdate_period_seconds = 60\nconfidence = 0.95\ndays = 2\n";
+        std::fs::write(&p, good).unwrap_or_else(|e| panic!("{e}"));
+        let c = ServeConfig::load(&p).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.adjuster,
+            AdjusterConfig {
+                lambda: 0.99,
+                update_period_seconds: 60.0,
+                confidence: 0.95,
+                days: 2.0
+            }
+        );
+        assert_eq!(ServeConfig::default().adjuster, AdjusterConfig::default());
+        let bad = "[adjuster]\nlambda = 1\nconfidence = 0.4\nhorizon = 3\n";
+        std::fs::write(&p, bad).unwrap_or_else(|e| panic!("{e}"));
+        let e = ServeConfig::load(&p).err().unwrap_or_default().to_string();
+        assert!(
+            e.contains(":2:") && e.contains("adjuster.lambda") && e.contains("a decay in (0, 1)"),
+            "{e}"
+        );
+        assert!(
+            e.contains(":3:") && e.contains("adjuster.confidence"),
+            "{e}"
+        );
+        assert!(e.contains(":4:") && e.contains("adjuster.horizon"), "{e}");
     }
 }

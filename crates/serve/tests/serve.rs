@@ -376,3 +376,51 @@ fn a_log_that_opens_and_closes_an_account_replays() {
     assert!(live.account("dave").iter().all(|v| v.positions.is_empty()));
     assert_eq!(live.account("erin")[0].positions[0].tokens, 3.0);
 }
+
+/// The adjuster's live recommendations (docs/adjuster.md#live-recommendations) on `/metrics`: none
+/// before two ETH prices; after 2,000, 2,020 and 1,999.8 (default `[adjuster]`: λ = 0.94, one
+/// update = one hour, α = 0.99, T = 1 day):
+///   r = ln 1.01 = 0.00995033, ln 0.99 = −0.01005034;  σ²_1 = 9.900908e-5,
+///   σ²_2 = 0.94·9.900908e-5 + 0.06·1.010093e-4 = 9.912909e-5;  σ = √(9.912909e-5·8760) = 0.9318642
+///   x = z_99·σ·√(1/365) = 0.1134699;  h = 1 − e^−x = 0.1072690
+///   lend/ETH (LT 0.825, LTV 0.80, bonus 0.05): LT* = 0.8927310/1.05 = 0.8502200, LTV* = 0.8252200
+#[test]
+fn metrics_expose_the_adjusters_live_recommendations() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let s = start(config(dir.path()));
+    let a = agent();
+    let metric = |name: &str| -> Option<f64> {
+        let (_, m) = get(&a, &s.url("/metrics"));
+        let text = m.as_str().unwrap_or_default().to_string();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let lt = "cascade_recommended_liquidation_threshold{protocol=\"lend\",asset=\"ETH\"} ";
+    for (i, p) in [2000.0, 2020.0, 1999.8].iter().enumerate() {
+        let body = json!({"prices": [{"id": format!("r{i}"), "asset": "ETH", "price": p}]});
+        let (code, r) = post(&a, &s.url("/v1/prices"), Some(TOKEN), &body.to_string());
+        assert_eq!(code, 200, "{r}");
+        if i == 0 {
+            assert_eq!(metric(lt), None);
+            assert_eq!(
+                metric("cascade_recommended_volatility{asset=\"ETH\"} "),
+                None
+            );
+        }
+    }
+    let close = |x: Option<f64>, want: f64| x.is_some_and(|x| (x - want).abs() < 1e-6);
+    let sigma = metric("cascade_recommended_volatility{asset=\"ETH\"} ");
+    assert!(close(sigma, 0.931_864_2), "{sigma:?}");
+    let h = metric("cascade_recommended_haircut{protocol=\"lend\",asset=\"ETH\"} ");
+    assert!(close(h, 0.107_269_0), "{h:?}");
+    assert!(close(metric(lt), 0.850_220_0), "{:?}", metric(lt));
+    let ltv = metric("cascade_recommended_ltv{protocol=\"lend\",asset=\"ETH\"} ");
+    assert!(close(ltv, 0.825_220_0), "{ltv:?}");
+    // USDC has no price posted: no recommendation for it.
+    assert_eq!(
+        metric("cascade_recommended_volatility{asset=\"USDC\"} "),
+        None
+    );
+    s.stop();
+}

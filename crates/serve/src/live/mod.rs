@@ -81,6 +81,16 @@ pub const LADDER_CURVE_MAX_PERCENT: u32 = 50;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved(Op);
 
+impl Resolved {
+    /// The asset (snapshot index) and USD price of a price change.
+    pub fn price(&self) -> Option<(usize, f64)> {
+        match self.0 {
+            Op::Price { asset, usd } => Some((asset, usd)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Op {
     Price {

@@ -34,6 +34,7 @@ use crate::live::Live;
 use crate::store::{Store, StoreError};
 use crate::watch::WatchState;
 
+use cascade_volatility::adjust::online::OnlineVolatility;
 use limits::{authorised, RateLimiter};
 use metrics::ServiceMetrics;
 use write::Pending;
@@ -61,6 +62,9 @@ pub struct AppState {
     since_checkpoint: Mutex<u64>,
     /// The dashboard's sessions and its what-if slot.
     pub dashboard: crate::dashboard::Dashboard,
+    /// The live recommendations' EWMA over the prices applied since the start
+    /// (docs/adjuster.md#live-recommendations).
+    recommend: Mutex<OnlineVolatility>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -86,7 +90,9 @@ impl AppState {
     /// The state of a service over `live` and `store`.
     pub fn new(config: ServeConfig, live: Live, store: Store) -> Arc<AppState> {
         let (changes, _) = broadcast::channel(256);
+        let recommend = OnlineVolatility::new(live.system().assets.len(), config.adjuster.lambda);
         Arc::new(AppState {
+            recommend: Mutex::new(recommend),
             limiter: RateLimiter::new(config.rate_per_second, config.rate_burst),
             config,
             live: RwLock::new(live),
@@ -595,6 +601,7 @@ async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
             metrics::sample(&mut out, "cascade_unliquidatable_debt_usd", &[], u.debt_usd);
         }
     }
+    recommendations(&state, &mut out);
     let m = &state.metrics;
     metrics::sample(
         &mut out,
@@ -655,6 +662,62 @@ async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
         out,
     )
         .into_response()
+}
+
+/// The live recommendations (docs/adjuster.md#live-recommendations): per asset with two prices
+/// applied since the start, its EWMA volatility; per collateral reserve of a lending protocol on
+/// such an asset, the haircut, LT and LTV targets (no price impact, the reserve's LT − LTV spread).
+fn recommendations(state: &AppState, out: &mut String) {
+    let a = state.config.adjuster;
+    let per_year = cascade_volatility::series::SECONDS_PER_YEAR / a.update_period_seconds;
+    // The live state's lock is taken before the EWMA's by the writer: never the other way here.
+    let n = state.live().system().assets.len();
+    let sigma: Vec<Option<f64>> = {
+        let r = lock(&state.recommend);
+        (0..n).map(|i| r.sigma_annual(i, per_year)).collect()
+    };
+    let live = state.live();
+    let snap = live.system();
+    for (i, s) in sigma.iter().enumerate() {
+        if let Some(s) = s {
+            let asset = snap.assets[i].id.as_str();
+            metrics::sample(
+                out,
+                "cascade_recommended_volatility",
+                &[("asset", asset)],
+                *s,
+            );
+        }
+    }
+    for p in &snap.protocols {
+        let Some(l) = p.lending() else { continue };
+        for r in &l.reserves {
+            let Some(s) = sigma[r.asset] else { continue };
+            if !r.collateral_enabled || r.liquidation_threshold <= 0.0 {
+                continue;
+            }
+            let (h, lt, ltv) = cascade_volatility::adjust::online::collateral_targets(
+                s,
+                a.days,
+                a.confidence,
+                0.0,
+                r.liquidation_bonus,
+                r.liquidation_threshold - r.ltv,
+            );
+            let labels = [
+                ("protocol", p.id.as_str()),
+                ("asset", snap.assets[r.asset].id.as_str()),
+            ];
+            metrics::sample(out, "cascade_recommended_haircut", &labels, h);
+            metrics::sample(
+                out,
+                "cascade_recommended_liquidation_threshold",
+                &labels,
+                lt,
+            );
+            metrics::sample(out, "cascade_recommended_ltv", &labels, ltv);
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "read",

@@ -164,6 +164,10 @@ impl AppState {
             let mut live = self.live_mut();
             if !fresh.is_empty() {
                 live.apply(&fresh);
+                let mut r = lock(&self.recommend);
+                for (asset, usd) in fresh.iter().filter_map(Resolved::price) {
+                    r.observe(asset, usd);
+                }
             }
             if let Some((seq, t)) = applied_at {
                 live.set_applied(seq, t);
