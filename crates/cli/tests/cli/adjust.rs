@@ -250,6 +250,30 @@ fn adjust_errors_name_the_problem() {
         "{}",
         stderr(&o)
     );
+    // --at before the first rebalance (t = 50 h = 180,000 s): nothing is in force yet
+    let snap = dir.path().join("s.toml");
+    std::fs::write(&snap, SNAPSHOT).unwrap();
+    let out = dir.path().join("out.toml");
+    let o = cascade(&[
+        "adjust",
+        "--prices",
+        &prices,
+        "--window",
+        "50",
+        "--snapshot",
+        &snap.to_string_lossy(),
+        "--at",
+        "3600",
+        "--write-snapshot",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--at 3600: before the first rebalance (1970-01-03 02:00)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
 }
 
 /// The replay of docs/adjuster.md on the real CRV series (skipped without it): 52 daily rebalances
