@@ -676,3 +676,61 @@ pub fn volatility_sources_table(r: &cascade_volatility::fill::FillReport) -> Str
     let _ = writeln!(o);
     o
 }
+
+/// The diversification of each lending protocol and, with a cap, the scenario's bad debt with and
+/// without it (docs/contagion.md#diversification).
+pub fn diversification_table(
+    div: &[cascade_contagion::diversification::ProtocolDiversification],
+    cap: Option<&cascade_contagion::diversification::CapCounterfactual>,
+) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "\ndiversification of lending collateral (effective number of collateral assets per account, value-weighted)");
+    let _ = writeln!(
+        o,
+        "  {:<14} {:>8} {:>10} {:>12} {:>6}",
+        "protocol", "accounts", "effective", "single-asset", "cap"
+    );
+    for d in div {
+        let _ = writeln!(
+            o,
+            "  {:<14} {:>8} {:>10.2} {:>12} {:>6}",
+            d.protocol,
+            d.accounts,
+            d.effective_assets,
+            format!("{:.1}%", 100.0 * d.single_asset_share),
+            d.diversification_cap
+                .map_or("—".to_string(), |c| format!("{c}"))
+        );
+    }
+    if let Some(c) = cap {
+        let _ = writeln!(
+            o,
+            "\n\"{}\" with a diversification cap of {} on every lending protocol (borrowers re-levered to their health factor):",
+            c.scenario, c.cap
+        );
+        let _ = writeln!(
+            o,
+            "  {:<14} {:>10} {:>10} {:>9} {:>10} {:>10}",
+            "protocol", "debt", "with cap", "relevered", "bad debt", "with cap"
+        );
+        for p in &c.protocols {
+            let _ = writeln!(
+                o,
+                "  {:<14} {:>10} {:>10} {:>9} {:>10} {:>10}",
+                p.protocol,
+                fmt_usd(p.debt_usd),
+                fmt_usd(p.debt_with_cap_usd),
+                p.accounts_relevered,
+                fmt_usd(p.bad_debt_usd),
+                fmt_usd(p.bad_debt_with_cap_usd)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  system bad debt {} → {}",
+            fmt_usd(c.system_bad_debt_usd),
+            fmt_usd(c.system_bad_debt_with_cap_usd)
+        );
+    }
+    o
+}

@@ -4,3 +4,5 @@
 mod network;
 #[path = "contagion/snapshot.rs"]
 mod snapshot;
+#[path = "contagion/diversification.rs"]
+mod diversification;

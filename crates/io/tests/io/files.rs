@@ -188,11 +188,13 @@ assets = ["ETH", "stETH"]
 id = "lend-2"
 kind = "lending"
 liquidation_rules = "aave-v3.3"
+diversification_cap = 0.6
 [[protocol.reserve]]
 asset = "USDC"
 ltv = 0.8
 liquidation_threshold = 0.85
 liquidation_bonus = 0.05
+diversification_cap = 1.0
 [[protocol.reserve]]
 asset = "wh.ETH"
 ltv = 0.5
