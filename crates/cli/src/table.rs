@@ -725,11 +725,26 @@ pub fn diversification_table(
                 fmt_usd(p.bad_debt_with_cap_usd)
             );
         }
+        let debt = |f: fn(&cascade_contagion::diversification::CapEffect) -> f64| {
+            c.protocols.iter().map(f).sum::<f64>()
+        };
+        let per_debt = |bad: f64, d: f64| {
+            if d > 0.0 {
+                format!("{:.2}%", 100.0 * bad / d)
+            } else {
+                "—".into()
+            }
+        };
         let _ = writeln!(
             o,
-            "  system bad debt {} → {}",
+            "  system bad debt {} → {} (lending: {} → {} of its debt)",
             fmt_usd(c.system_bad_debt_usd),
-            fmt_usd(c.system_bad_debt_with_cap_usd)
+            fmt_usd(c.system_bad_debt_with_cap_usd),
+            per_debt(debt(|p| p.bad_debt_usd), debt(|p| p.debt_usd)),
+            per_debt(
+                debt(|p| p.bad_debt_with_cap_usd),
+                debt(|p| p.debt_with_cap_usd)
+            ),
         );
     }
     o

@@ -20,7 +20,8 @@ pub struct ProtocolDiversification {
     pub effective_assets: f64,
     /// Share of the protocol's collateral value held by accounts with a single collateral asset.
     pub single_asset_share: f64,
-    /// The protocol's own cap, if it has one.
+    /// The protocol's own cap, if it has one (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub diversification_cap: Option<f64>,
 }
 
@@ -158,7 +159,8 @@ pub fn cap_counterfactual(
         let pos = &snap.positions;
         (0..pos.len())
             .filter(|&i| {
-                pos.side[i] == Side::Debt && snap.accounts.protocol[pos.account[i] as usize] as usize == p
+                pos.side[i] == Side::Debt
+                    && snap.accounts.protocol[pos.account[i] as usize] as usize == p
             })
             .map(|i| pos.amount[i] * prices[pos.asset[i] as usize])
             .sum()

@@ -84,7 +84,11 @@ fn a_capped_pool_liquidates_a_single_asset_account() {
     // healthy. Without the cap nobody is liquidated.
     let capped = book("liquidator_cost_usd = 0.0\ndiversification_cap = 0.6");
     let r = cascade_engine::run(&capped, &Scenario::baseline());
-    assert!(close(r.system.liquidated_debt_usd, 1000.0), "{:?}", r.system);
+    assert!(
+        close(r.system.liquidated_debt_usd, 1000.0),
+        "{:?}",
+        r.system
+    );
     assert_eq!(r.system.accounts_liquidated, 1);
     assert!(close(r.system.seized_collateral_usd, 0.525 * 2000.0));
     let free = book("liquidator_cost_usd = 0.0");

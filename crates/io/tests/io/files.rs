@@ -298,6 +298,8 @@ fn toml_round_trip_is_exact() {
     assert!(!text.contains("reserve_factor = 0.0"));
     // The Aave v3.3 rules are written back; the default (Aave v3) is not written.
     assert_eq!(text.matches("liquidation_rules = ").count(), 1, "{text}");
+    // The protocol's diversification cap and a reserve's own are written back.
+    assert_eq!(text.matches("diversification_cap = ").count(), 2, "{text}");
     assert!(text.contains("liquidation_rules = \"aave-v3.3\""), "{text}");
     let rules: Vec<_> = s
         .protocols

@@ -943,7 +943,10 @@ fn a_diversification_cap_is_refused_by_name() {
     }
     match Live::new(s) {
         Err(LiveError::Snapshot(m)) => {
-            assert!(m.contains("\"aave-v3\"") && m.contains("diversification_cap"), "{m}")
+            assert!(
+                m.contains("\"aave-v3\"") && m.contains("diversification_cap"),
+                "{m}"
+            )
         }
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a capped pool was accepted"),
