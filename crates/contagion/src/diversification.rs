@@ -52,7 +52,7 @@ pub fn diversification(s: &Snapshot, prepared: &Prepared) -> Vec<ProtocolDiversi
                 continue;
             }
             let v: f64 = h.iter().map(|x| x.1.max(0.0)).sum();
-            if !(v > 0.0) {
+            if v.is_nan() || v <= 0.0 {
                 continue;
             }
             let sq: f64 = h.iter().map(|x| x.1.max(0.0) * x.1.max(0.0)).sum();
