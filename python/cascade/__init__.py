@@ -222,7 +222,8 @@ class ContagionResult:
     """A snapshot's contagion analysis: the document of ``cascade contagion --json``.
 
     ``report`` (dict): the whole document; ``exposure_graph``, ``coefficients``,
-    ``concentration`` and ``debtrank`` (pandas DataFrames): its tables; ``loops`` (dict).
+    ``concentration``, ``diversification`` and ``debtrank`` (pandas DataFrames): its tables;
+    ``loops`` (dict).
     """
 
     def __init__(self, text: str) -> None:
@@ -254,6 +255,11 @@ class ContagionResult:
     def concentration(self) -> "pandas.DataFrame":  # noqa: F821
         """Collateral concentration per (protocol, asset)."""
         return self._df("concentration")
+
+    @property
+    def diversification(self) -> "pandas.DataFrame":  # noqa: F821
+        """Per lending protocol, its accounts' value-weighted effective number of collateral assets."""
+        return self._df("diversification")
 
     @property
     def debtrank(self) -> "pandas.DataFrame":  # noqa: F821

@@ -120,6 +120,8 @@ pub fn contagion_report(
         loops: cs::loops(s, &prepared, scenario),
         loops_scenario: scenario.name.clone(),
         concentration: cs::concentration(s, &prepared),
+        diversification: cascade_contagion::diversification::diversification(s, &prepared),
+        diversification_cap: None,
         debtrank: debtrank
             .into_iter()
             .map(|(protocol, debtrank)| ProtocolDebtRank { protocol, debtrank })

@@ -132,3 +132,11 @@ pub fn parse_threads(s: &str) -> Result<usize, String> {
         ))
     }
 }
+
+/// Parses a cap in `(0, 1]` (`--diversification-cap`).
+pub fn parse_cap(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 1.0 => Ok(x),
+        _ => Err(format!("found \"{s}\", expected a number in (0, 1]")),
+    }
+}

@@ -676,3 +676,76 @@ pub fn volatility_sources_table(r: &cascade_volatility::fill::FillReport) -> Str
     let _ = writeln!(o);
     o
 }
+
+/// The diversification of each lending protocol and, with a cap, the scenario's bad debt with and
+/// without it (docs/contagion.md#diversification).
+pub fn diversification_table(
+    div: &[cascade_contagion::diversification::ProtocolDiversification],
+    cap: Option<&cascade_contagion::diversification::CapCounterfactual>,
+) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "\ndiversification of lending collateral (effective number of collateral assets per account, value-weighted)");
+    let _ = writeln!(
+        o,
+        "  {:<14} {:>8} {:>10} {:>12} {:>6}",
+        "protocol", "accounts", "effective", "single-asset", "cap"
+    );
+    for d in div {
+        let _ = writeln!(
+            o,
+            "  {:<14} {:>8} {:>10.2} {:>12} {:>6}",
+            d.protocol,
+            d.accounts,
+            d.effective_assets,
+            format!("{:.1}%", 100.0 * d.single_asset_share),
+            d.diversification_cap
+                .map_or("—".to_string(), |c| format!("{c}"))
+        );
+    }
+    if let Some(c) = cap {
+        let _ = writeln!(
+            o,
+            "\n\"{}\" with a diversification cap of {} on every lending protocol (borrowers re-levered to their health factor):",
+            c.scenario, c.cap
+        );
+        let _ = writeln!(
+            o,
+            "  {:<14} {:>10} {:>10} {:>9} {:>10} {:>10}",
+            "protocol", "debt", "with cap", "relevered", "bad debt", "with cap"
+        );
+        for p in &c.protocols {
+            let _ = writeln!(
+                o,
+                "  {:<14} {:>10} {:>10} {:>9} {:>10} {:>10}",
+                p.protocol,
+                fmt_usd(p.debt_usd),
+                fmt_usd(p.debt_with_cap_usd),
+                p.accounts_relevered,
+                fmt_usd(p.bad_debt_usd),
+                fmt_usd(p.bad_debt_with_cap_usd)
+            );
+        }
+        let debt = |f: fn(&cascade_contagion::diversification::CapEffect) -> f64| {
+            c.protocols.iter().map(f).sum::<f64>()
+        };
+        let per_debt = |bad: f64, d: f64| {
+            if d > 0.0 {
+                format!("{:.2}%", 100.0 * bad / d)
+            } else {
+                "—".into()
+            }
+        };
+        let _ = writeln!(
+            o,
+            "  system bad debt {} → {} (lending: {} → {} of its debt)",
+            fmt_usd(c.system_bad_debt_usd),
+            fmt_usd(c.system_bad_debt_with_cap_usd),
+            per_debt(debt(|p| p.bad_debt_usd), debt(|p| p.debt_usd)),
+            per_debt(
+                debt(|p| p.bad_debt_with_cap_usd),
+                debt(|p| p.debt_with_cap_usd)
+            ),
+        );
+    }
+    o
+}

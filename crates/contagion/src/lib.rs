@@ -4,6 +4,7 @@
 
 pub mod clearing;
 pub mod debtrank;
+pub mod diversification;
 mod error;
 pub mod network;
 pub mod output;

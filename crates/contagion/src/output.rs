@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::clearing::{Clearing, ClearingOptions};
 use crate::debtrank::{DebtRank, Variant};
+use crate::diversification::{CapCounterfactual, ProtocolDiversification};
 use crate::network::Network;
 use crate::snapshot::{Coefficient, Concentration, Edge, Loops};
 
@@ -32,6 +33,11 @@ pub struct ContagionReport {
     /// The scenario whose bad debt `loops` attributes.
     pub loops_scenario: String,
     pub concentration: Vec<Concentration>,
+    /// Per lending protocol, its accounts' effective number of collateral assets.
+    pub diversification: Vec<ProtocolDiversification>,
+    /// With `--diversification-cap`: the scenario's bad debt with and without the cap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diversification_cap: Option<CapCounterfactual>,
     pub debtrank: Vec<ProtocolDebtRank>,
     /// How `debtrank` was computed ([`SNAPSHOT_DEBTRANK_NOTE`]).
     pub debtrank_note: String,

@@ -68,6 +68,9 @@ pub struct Reserve {
     /// Tokens supplied to the reserve in all (passive suppliers included); defaults to the sum of
     /// the snapshot's collateral in this asset.
     pub supplied: Option<f64>,
+    /// This reserve's own diversification cap, overriding the protocol's
+    /// ([`LendingParams::diversification_cap`]); `Some(1.0)` exempts the asset.
+    pub diversification_cap: Option<f64>,
     pub line: u32,
 }
 
@@ -102,6 +105,10 @@ pub struct LendingParams {
     pub health_factor_rule: HealthFactorRule,
     /// Which liquidation rules apply (`liquidation_rules = "aave-v3" | "aave-v3.3"`; default aave-v3).
     pub liquidation_rules: LiquidationRuleSet,
+    /// The largest share `s ∈ (0, 1]` of an account's borrowing power that any one collateral asset
+    /// may provide (`diversification_cap`; none by default): the excess gives no borrowing power
+    /// (docs/lending.md#diversification-cap). A reserve may set its own.
+    pub diversification_cap: Option<f64>,
     pub reserves: Vec<Reserve>,
     pub emode: Vec<EModeCategory>,
 }
@@ -116,6 +123,24 @@ impl LendingParams {
 impl LendingParams {
     pub fn reserve_of(&self, asset: AssetIdx) -> Option<&Reserve> {
         self.reserves.iter().find(|r| r.asset == asset)
+    }
+
+    /// The diversification cap of collateral `asset`: its reserve's, else the protocol's, else 1
+    /// (no cap).
+    pub fn diversification_cap_of(&self, asset: AssetIdx) -> f64 {
+        self.reserve_of(asset)
+            .and_then(|r| r.diversification_cap)
+            .or(self.diversification_cap)
+            .unwrap_or(1.0)
+    }
+
+    /// Whether any collateral of this pool is under a diversification cap below 1.
+    pub fn has_diversification_cap(&self) -> bool {
+        self.diversification_cap.is_some_and(|s| s < 1.0)
+            || self
+                .reserves
+                .iter()
+                .any(|r| r.diversification_cap.is_some_and(|s| s < 1.0))
     }
 }
 

@@ -43,9 +43,9 @@ pub use entries::{Entries, EntriesIter, Entry, Positions, Slot, Term, TermTable}
 use step::health_sums;
 pub(crate) use step::next_step_and_health;
 pub use step::{
-    health_factor, health_factor_by, health_factor_with, next_step, v33_dust_room, v33_max_repay,
-    weighted_collateral_and_debt, LiquidationRules, Step, MIN_BASE_MAX_CLOSE_FACTOR_USD,
-    MIN_LEFTOVER_USD,
+    capped_borrowing_power, health_factor, health_factor_by, health_factor_with, next_step,
+    v33_dust_room, v33_max_repay, weighted_collateral_and_debt, LiquidationRules, Step,
+    MIN_BASE_MAX_CLOSE_FACTOR_USD, MIN_LEFTOVER_USD,
 };
 
 use std::sync::Arc;
@@ -194,27 +194,42 @@ impl LendingPool {
         // The terms: each asset's own as collateral and as debt, each e-mode category's, and each of
         // those with the threshold zeroed (collateral beside an isolated asset).
         let mut terms = TermTable::default();
+        // Each collateral asset's diversification cap (1 = none; docs/lending.md#diversification-cap).
+        let cap: Vec<f64> = (0..n_assets)
+            .map(|a| params.diversification_cap_of(a))
+            .collect();
         let own: Vec<[u32; 2]> = (0..n_assets)
             .map(|a| {
                 [
-                    terms.id(Side::Collateral, lt[a], lb[a]),
+                    terms.id_capped(Side::Collateral, lt[a], lb[a], cap[a]),
                     terms.id(Side::Debt, lt[a], lb[a]),
                 ]
             })
             .collect();
-        let emode_term: Vec<u32> = params
+        // Per category, the term of each of its assets (the same one unless their caps differ).
+        let emode_term: Vec<Vec<(usize, u32)>> = params
             .emode
             .iter()
             .map(|c| {
-                terms.id(
-                    Side::Collateral,
-                    c.liquidation_threshold,
-                    c.liquidation_bonus,
-                )
+                c.assets
+                    .iter()
+                    .map(|&a| {
+                        let t = terms.id_capped(
+                            Side::Collateral,
+                            c.liquidation_threshold,
+                            c.liquidation_bonus,
+                            cap[a],
+                        );
+                        (a, t)
+                    })
+                    .collect()
             })
             .collect();
         let zeroed: Vec<u32> = (0..terms.len() as u32)
-            .map(|t| terms.id(Side::Collateral, 0.0, terms.get(t).lb))
+            .map(|t| {
+                let t = terms.get(t);
+                terms.id_capped(Side::Collateral, 0.0, t.lb, t.cap)
+            })
             .collect();
         // Collateral tokens held per asset, added in row order (as `Snapshot::totals` adds them).
         let mut held = vec![0.0; n_assets];
@@ -252,11 +267,11 @@ impl LendingPool {
         for (l, &acc) in account.iter().enumerate() {
             let es = &mut slots[starts[l]..starts[l + 1]];
             if let Some(c) = s.accounts.emode[acc as usize] {
-                if let Some(cat) = params.emode.get(c as usize) {
-                    for e in es.iter_mut().filter(|e| {
-                        is_collateral(e.term) && cat.assets.contains(&(e.asset as usize))
-                    }) {
-                        e.term = emode_term[c as usize];
+                if let Some(cat) = emode_term.get(c as usize) {
+                    for e in es.iter_mut().filter(|e| is_collateral(e.term)) {
+                        if let Some(&(_, t)) = cat.iter().find(|(a, _)| *a == e.asset as usize) {
+                            e.term = t;
+                        }
                     }
                 }
             }

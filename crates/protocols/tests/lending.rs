@@ -24,6 +24,7 @@ fn entry(asset: u32, side: Side, lt: f64, lb: f64, amount: f64) -> Entry {
         lt,
         lb,
         amount,
+        cap: 1.0,
     }
 }
 
@@ -201,5 +202,7 @@ proptest! {
     }
 }
 
+#[path = "lending/diversification.rs"]
+mod diversification;
 #[path = "lending/v33.rs"]
 mod v33;

@@ -22,6 +22,11 @@ pub struct ContagionArgs {
     /// The stress whose bad debt is attributed to looped positions.
     #[arg(long, value_name = "FILE|NAME", long_help = SCENARIO_HELP)]
     scenario: Option<String>,
+    /// Also run the scenario with this diversification cap on every lending protocol — no collateral
+    /// asset gives more than this share of an account's borrowing power, borrowers re-levered to
+    /// their health factor — and compare its bad debt (docs/contagion.md#diversification).
+    #[arg(long, value_name = "SHARE", value_parser = crate::args::parse_cap)]
+    diversification_cap: Option<f64>,
     /// Also write the exposure graph as Graphviz DOT.
     #[arg(long, value_name = "FILE.dot")]
     dot: Option<PathBuf>,
@@ -53,6 +58,10 @@ pub fn run(a: &ContagionArgs) -> Result<(), Failure> {
     let coefficients = cs::contagion_coefficients(&snap, &prepared);
     let loops = cs::loops(&snap, &prepared, &sc);
     let concentration = cs::concentration(&snap, &prepared);
+    let diversification = cascade_contagion::diversification::diversification(&snap, &prepared);
+    let counterfactual = a.diversification_cap.map(|cap| {
+        cascade_contagion::diversification::cap_counterfactual(&snap, &prepared, &sc, cap)
+    });
     let debtrank = cs::snapshot_debtrank(
         &snap,
         &prepared,
@@ -74,6 +83,8 @@ pub fn run(a: &ContagionArgs) -> Result<(), Failure> {
                 loops: loops.clone(),
                 loops_scenario: sc.name.clone(),
                 concentration: concentration.clone(),
+                diversification: diversification.clone(),
+                diversification_cap: counterfactual.clone(),
                 debtrank: debtrank
                     .iter()
                     .map(|(p, d)| ProtocolDebtRank {
@@ -94,6 +105,10 @@ pub fn run(a: &ContagionArgs) -> Result<(), Failure> {
                 &sc.name,
                 &concentration,
             );
+            text.push_str(&table::diversification_table(
+                &diversification,
+                counterfactual.as_ref(),
+            ));
             text.push_str("\nDebtRank (differential) of each protocol alone fully distressed — claims as exposures, first-loss buffers as equity, TVL as weight:\n");
             for (p, d) in &debtrank {
                 text.push_str(&format!("  {p:<14} {d:>8.4}\n"));

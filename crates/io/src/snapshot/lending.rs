@@ -31,6 +31,7 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
     } else {
         LiquidationRuleSet::default()
     };
+    let diversification_cap = t.opt("diversification_cap", UNIT_OPEN, ctx);
     let mut ok = true;
     let reserves = read_list(t, "reserve", &mut ok, ctx, |n, what, earlier, ctx| {
         parse_reserve(n, &what, refs, ctx).and_then(|r| unique_reserve(r, &what, earlier, ctx))
@@ -56,6 +57,7 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
         liquidators_buy_debt,
         health_factor_rule,
         liquidation_rules,
+        diversification_cap,
         reserves,
         emode,
     })
@@ -116,6 +118,7 @@ pub(super) fn parse_reserve(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) ->
     let borrowable = t.opt_bool("borrowable", ctx).unwrap_or(true);
     let debt_ceiling_usd = t.opt("debt_ceiling", NON_NEGATIVE, ctx);
     let supplied = t.opt("supplied", NON_NEGATIVE, ctx);
+    let diversification_cap = t.opt("diversification_cap", UNIT_OPEN, ctx);
     if let (Some(ltv), Some(lt), Some(lb)) = (ltv, lt, lb) {
         check_risk_params(ltv, lt, lb, &t, ctx);
     }
@@ -134,6 +137,7 @@ pub(super) fn parse_reserve(n: &Node, what: &str, refs: &Refs, ctx: &mut Ctx) ->
         borrowable,
         debt_ceiling_usd,
         supplied,
+        diversification_cap,
         line,
     })
 }

@@ -255,6 +255,7 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                 if l.liquidators_buy_debt {
                     t.raw("liquidators_buy_debt", "true".into());
                 }
+                t.opt_num("diversification_cap", l.diversification_cap);
             }
             ProtocolParams::Bridge(b) => {
                 t.str("bridged", asset_id(b.bridged))
@@ -360,7 +361,8 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                         t.raw("borrowable", "false".into());
                     }
                     t.opt_num("debt_ceiling", r.debt_ceiling_usd)
-                        .opt_num("supplied", r.supplied);
+                        .opt_num("supplied", r.supplied)
+                        .opt_num("diversification_cap", r.diversification_cap);
                     t.lines(&mut out);
                 }
                 for e in &l.emode {

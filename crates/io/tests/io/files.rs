@@ -188,11 +188,13 @@ assets = ["ETH", "stETH"]
 id = "lend-2"
 kind = "lending"
 liquidation_rules = "aave-v3.3"
+diversification_cap = 0.6
 [[protocol.reserve]]
 asset = "USDC"
 ltv = 0.8
 liquidation_threshold = 0.85
 liquidation_bonus = 0.05
+diversification_cap = 1.0
 [[protocol.reserve]]
 asset = "wh.ETH"
 ltv = 0.5
@@ -296,6 +298,8 @@ fn toml_round_trip_is_exact() {
     assert!(!text.contains("reserve_factor = 0.0"));
     // The Aave v3.3 rules are written back; the default (Aave v3) is not written.
     assert_eq!(text.matches("liquidation_rules = ").count(), 1, "{text}");
+    // The protocol's diversification cap and a reserve's own are written back.
+    assert_eq!(text.matches("diversification_cap = ").count(), 2, "{text}");
     assert!(text.contains("liquidation_rules = \"aave-v3.3\""), "{text}");
     let rules: Vec<_> = s
         .protocols

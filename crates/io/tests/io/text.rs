@@ -203,6 +203,14 @@ fn non_finite_and_wrong_types() {
         "kind = \"lending\"\nliquidation_rules = 3.3",
     ));
     assert!(has(&e, 15, "liquidation_rules", "found a number"), "{e:#?}");
+    let e = errors(&GOOD.replace(
+        "kind = \"lending\"",
+        "kind = \"lending\"\ndiversification_cap = 0.0",
+    ));
+    assert!(
+        has(&e, 15, "diversification_cap", "expected a number in (0, 1]"),
+        "{e:#?}"
+    );
     let e = errors(&GOOD.replace("kind = \"native\"", "kind = \"nativ\""));
     assert!(
         has(

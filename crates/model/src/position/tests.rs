@@ -56,6 +56,7 @@ fn reserve(asset: usize, collateral_enabled: bool, borrowable: bool) -> Reserve 
         borrowable,
         debt_ceiling_usd: None,
         supplied: None,
+        diversification_cap: None,
         line: 0,
     }
 }
@@ -95,6 +96,7 @@ fn snapshot() -> Snapshot {
                     liquidators_buy_debt: false,
                     health_factor_rule: Default::default(),
                     liquidation_rules: Default::default(),
+                    diversification_cap: None,
                     reserves: vec![
                         reserve(ETH, true, true),
                         reserve(USDC, false, true),

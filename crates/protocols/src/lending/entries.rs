@@ -15,6 +15,9 @@ pub struct Entry {
     pub lb: f64,
     /// Tokens.
     pub amount: f64,
+    /// The largest share of the account's borrowing power this collateral asset may provide
+    /// (docs/lending.md#diversification-cap); 1 = no cap.
+    pub cap: f64,
 }
 
 /// A position as a pool stores it (16 bytes): its tokens, its asset and the index of its [`Term`]
@@ -30,7 +33,7 @@ pub struct Slot {
 }
 
 /// The side and effective risk parameters that many positions share: a pool has one per distinct
-/// (side, LT, LB) — a few per reserve and e-mode category, whatever the number of accounts.
+/// (side, LT, LB, cap) — a few per reserve and e-mode category, whatever the number of accounts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Term {
     pub side: Side,
@@ -38,6 +41,8 @@ pub struct Term {
     pub lt: f64,
     /// Effective liquidation bonus.
     pub lb: f64,
+    /// The asset's diversification cap (1 = none).
+    pub cap: f64,
 }
 
 /// An account's positions, read one [`Entry`] at a time: a plain slice of entries, or a pool's
@@ -134,6 +139,7 @@ fn entry_of(s: &Slot, terms: &[Term]) -> Entry {
         lt: t.lt,
         lb: t.lb,
         amount: s.amount,
+        cap: t.cap,
     }
 }
 
@@ -142,18 +148,28 @@ fn entry_of(s: &Slot, terms: &[Term]) -> Entry {
 #[derive(Debug, Default)]
 pub struct TermTable {
     terms: Vec<Term>,
-    index: std::collections::HashMap<(bool, u64, u64), u32>,
+    index: std::collections::HashMap<(bool, u64, u64, u64), u32>,
 }
 
 impl TermTable {
-    /// Index of the term `(side, lt, lb)`.
+    /// Index of the term `(side, lt, lb)` without a diversification cap.
     pub fn id(&mut self, side: Side, lt: f64, lb: f64) -> u32 {
-        let key = (side == Side::Debt, lt.to_bits(), lb.to_bits());
+        self.id_capped(side, lt, lb, 1.0)
+    }
+
+    /// Index of the term `(side, lt, lb, cap)`.
+    pub fn id_capped(&mut self, side: Side, lt: f64, lb: f64, cap: f64) -> u32 {
+        let key = (
+            side == Side::Debt,
+            lt.to_bits(),
+            lb.to_bits(),
+            cap.to_bits(),
+        );
         if let Some(&i) = self.index.get(&key) {
             return i;
         }
         let i = self.terms.len() as u32;
-        self.terms.push(Term { side, lt, lb });
+        self.terms.push(Term { side, lt, lb, cap });
         self.index.insert(key, i);
         i
     }
@@ -184,7 +200,7 @@ impl TermTable {
             .map(|e| Slot {
                 amount: e.amount,
                 asset: e.asset,
-                term: t.id(e.side, e.lt, e.lb),
+                term: t.id_capped(e.side, e.lt, e.lb, e.cap),
             })
             .collect();
         (slots, t.into_terms())

@@ -46,7 +46,8 @@ impl LiquidationRules {
     }
 }
 
-/// Health factor `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (docs/lending.md#health-factor); `f64::INFINITY` without debt.
+/// Health factor `HF = Σ_i c_i·p_i·LT_i / Σ_j d_j·p_j` (docs/lending.md#health-factor), the numerator
+/// being [`capped_borrowing_power`] under a diversification cap; `f64::INFINITY` without debt.
 pub fn health_factor<P: Positions + ?Sized>(entries: &P, prices: &[f64]) -> f64 {
     health_factor_with(HealthFactorRule::Exact, entries, prices)
 }
@@ -79,10 +80,11 @@ pub fn health_factor_with<P: Positions + ?Sized>(
     health_factor_by(rule, w, c, d)
 }
 
-/// An account's `(Σ c·p·LT, Σ c·p, Σ d·p)` over collateral with LT > 0 and debt, USD, added in
-/// position order.
+/// An account's `(B, Σ c·p, Σ d·p)` over collateral with LT > 0 and debt, USD, added in position
+/// order: `B = Σ c·p·LT`, or under a diversification cap [`capped_borrowing_power`].
 pub(super) fn health_sums<P: Positions + ?Sized>(entries: &P, prices: &[f64]) -> (f64, f64, f64) {
     let (mut w, mut c, mut d) = (0.0, 0.0, 0.0);
+    let mut capped = false;
     for k in 0..entries.entry_count() {
         let e = entries.entry(k);
         let v = e.amount * prices[e.asset as usize];
@@ -90,30 +92,108 @@ pub(super) fn health_sums<P: Positions + ?Sized>(entries: &P, prices: &[f64]) ->
             Side::Collateral if e.lt > 0.0 => {
                 w += v * e.lt;
                 c += v;
+                capped |= e.cap < 1.0;
             }
             Side::Collateral => {}
             Side::Debt => d += v,
         }
     }
+    if capped {
+        w = capped_borrowing_power(entries, prices);
+    }
     (w, c, d)
 }
 
-/// (Σ c_i·p_i·LT_i, Σ d_j·p_j), USD.
+/// (B, Σ d_j·p_j), USD: the borrowing power `B = Σ c_i·p_i·LT_i` (or, under a diversification
+/// cap, [`capped_borrowing_power`]) and the debt.
 pub fn weighted_collateral_and_debt<P: Positions + ?Sized>(
     entries: &P,
     prices: &[f64],
 ) -> (f64, f64) {
-    let mut w = 0.0;
-    let mut d = 0.0;
+    let (w, _, d) = health_sums(entries, prices);
+    (w, d)
+}
+
+/// The borrowing power of an account whose collateral assets are under diversification caps
+/// (docs/lending.md#diversification-cap), USD: the largest `B ≥ 0` with
+///
+/// ```text
+/// B = Σ_a min(b_a, s_a·B),    b_a = Σ c·p·LT over the account's collateral in asset a
+/// ```
+///
+/// `s_a` being asset `a`'s cap (1 = none): no asset provides more than `s_a` of the borrowing power
+/// it is part of, and what it holds beyond that counts for nothing. Without a binding cap `B = Σ b_a`.
+/// The right side is concave and piecewise linear in `B`; with the assets in decreasing order of
+/// `t_a = b_a/s_a` (the `B` below which `a`'s cap binds) and the first `k` capped,
+/// `B = Σ_{uncapped} b_a / (1 − Σ_{capped} s_a)`, which holds for the first `k` whose `B` is at
+/// least the largest uncapped `t_a`. When no `k` gives one (e.g. a single asset with `s < 1`) the
+/// borrowing power is 0: the account must hold a mix.
+pub fn capped_borrowing_power<P: Positions + ?Sized>(entries: &P, prices: &[f64]) -> f64 {
+    // (b_a, s_a) per collateral asset, on the stack for up to 8 assets.
+    let mut stack = [(0.0_f64, 1.0_f64, 0_u32); 8];
+    let mut heap = Vec::new();
+    let mut n = 0;
+    // The uncapped sum, in position order (as `health_sums` adds it).
+    let mut total = 0.0;
     for k in 0..entries.entry_count() {
         let e = entries.entry(k);
-        let v = e.amount * prices[e.asset as usize];
-        match e.side {
-            Side::Collateral => w += v * e.lt,
-            Side::Debt => d += v,
+        if e.side != Side::Collateral || e.lt <= 0.0 {
+            continue;
+        }
+        let b = e.amount * prices[e.asset as usize] * e.lt;
+        total += b;
+        let held = if heap.is_empty() {
+            &mut stack[..n]
+        } else {
+            &mut heap[..]
+        };
+        if let Some(x) = held.iter_mut().find(|x| x.2 == e.asset) {
+            x.0 += b;
+            continue;
+        }
+        if heap.is_empty() && n < stack.len() {
+            stack[n] = (b, e.cap, e.asset);
+        } else {
+            if heap.is_empty() {
+                heap.extend_from_slice(&stack[..n]);
+            }
+            heap.push((b, e.cap, e.asset));
+        }
+        n += 1;
+    }
+    let assets = if heap.is_empty() {
+        &mut stack[..n]
+    } else {
+        &mut heap[..]
+    };
+    if assets.iter().all(|x| x.0 <= x.1 * total) {
+        // No cap binds: the plain sum, bit for bit.
+        return total;
+    }
+    water_fill(assets)
+}
+
+/// [`capped_borrowing_power`] of per-asset `(b_a, s_a, asset)`, sorted here in place.
+fn water_fill(assets: &mut [(f64, f64, u32)]) -> f64 {
+    let threshold = |x: &(f64, f64, u32)| x.0 / x.1;
+    // Decreasing threshold; ties by asset so the order (and the sums) never depend on input order.
+    assets.sort_unstable_by(|x, y| threshold(y).total_cmp(&threshold(x)).then(x.2.cmp(&y.2)));
+    let mut capped_share = 0.0;
+    for k in 0..=assets.len() {
+        if capped_share >= 1.0 {
+            break;
+        }
+        let uncapped: f64 = assets[k..].iter().map(|x| x.0).sum();
+        let b = uncapped / (1.0 - capped_share);
+        let lowest = assets.get(k).map_or(0.0, threshold);
+        if b >= lowest {
+            return b;
+        }
+        if let Some(x) = assets.get(k) {
+            capped_share += x.1;
         }
     }
-    (w, d)
+    0.0
 }
 
 /// The next liquidation call on an account, as docs/lending.md#liquidation-call decides it.
@@ -158,6 +238,7 @@ pub(crate) fn next_step_and_health<P: Positions + ?Sized>(
     let mut collateral_value = 0.0;
     let mut best_debt: Option<(usize, f64)> = None;
     let mut best_coll: Option<(usize, f64)> = None;
+    let mut capped = false;
     for k in 0..entries.entry_count() {
         let e = entries.entry(k);
         let p = prices[e.asset as usize];
@@ -173,6 +254,7 @@ pub(crate) fn next_step_and_health<P: Positions + ?Sized>(
                 weighted += v * e.lt;
                 if e.lt > 0.0 {
                     collateral_value += v;
+                    capped |= e.cap < 1.0;
                 }
                 if e.lt > 0.0 && e.amount > 0.0 && p > 0.0 && best_coll.is_none_or(|(_, bv)| v > bv)
                 {
@@ -186,6 +268,9 @@ pub(crate) fn next_step_and_health<P: Positions + ?Sized>(
     };
     if debt_value <= 0.0 {
         return (Step::Healthy, f64::INFINITY);
+    }
+    if capped {
+        weighted = capped_borrowing_power(entries, prices);
     }
     let hf = health_factor_by(
         rules.health_factor_rule,

@@ -75,6 +75,19 @@ fn skipping_accounts_changes_nothing_under_aave_v33() {
     assert!(differs, "Aave v3.3 changed no call");
 }
 
+/// The same under a diversification cap (docs/lending.md#diversification-cap): the capped
+/// borrowing power keeps the bound (it never falls when a price rises and scales with all prices).
+#[test]
+fn skipping_accounts_changes_nothing_under_a_diversification_cap() {
+    let mut s = system(4_000);
+    for p in &mut s.protocols {
+        if let cascade_model::ProtocolParams::Lending(l) = &mut p.params {
+            l.diversification_cap = Some(0.7);
+        }
+    }
+    skipping_changes_nothing(&s);
+}
+
 fn skipping_changes_nothing(s: &Snapshot) {
     let s = s.clone();
     let market = Market::new(&s);

@@ -33,6 +33,19 @@ pub(super) fn check(s: &Snapshot) -> Result<(), LiveError> {
     {
         return bad("positions: columns of different lengths".into());
     }
+    if let Some(p) = s
+        .protocols
+        .iter()
+        .find(|p| p.lending().is_some_and(|l| l.has_diversification_cap()))
+    {
+        // The live health factor is a sum of per-position terms kept current one asset at a time;
+        // a cap makes it a fixed point over the whole account (docs/lending.md#diversification-cap).
+        return bad(format!(
+            "protocol \"{}\": diversification_cap is not supported by the live monitor \
+             (docs/serve.md#what-the-monitor-does-not-model); run it through stress, simulate or contagion",
+            p.id
+        ));
+    }
     for x in &s.assets {
         if x.underlying.is_some_and(|u| u >= n) {
             return bad(format!("asset \"{}\": underlying index out of range", x.id));

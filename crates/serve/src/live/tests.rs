@@ -929,3 +929,26 @@ proptest! {
         let _ = Live::from_bytes(&base, &bytes);
     }
 }
+
+#[test]
+fn a_diversification_cap_is_refused_by_name() {
+    let mut s = builtin();
+    let p = s
+        .protocols
+        .iter_mut()
+        .find(|p| p.id == "aave-v3")
+        .unwrap_or_else(|| panic!("aave-v3 in the built-in system"));
+    if let ProtocolParams::Lending(l) = &mut p.params {
+        l.diversification_cap = Some(0.6);
+    }
+    match Live::new(s) {
+        Err(LiveError::Snapshot(m)) => {
+            assert!(
+                m.contains("\"aave-v3\"") && m.contains("diversification_cap"),
+                "{m}"
+            )
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a capped pool was accepted"),
+    }
+}

@@ -8,11 +8,13 @@ fn three() -> (Vec<Slot>, Vec<Term>, Vec<usize>) {
             side: Side::Collateral,
             lt: 0.8,
             lb: 0.05,
+            cap: 1.0,
         },
         Term {
             side: Side::Debt,
             lt: 0.0,
             lb: 0.0,
+            cap: 1.0,
         },
     ];
     let slot = |asset: u32, term: u32| Slot {
