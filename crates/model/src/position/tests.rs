@@ -95,6 +95,8 @@ fn snapshot() -> Snapshot {
                     liquidators_buy_debt: false,
                     health_factor_rule: Default::default(),
                     liquidation_rules: Default::default(),
+                    liquidation_mechanism: Default::default(),
+                    mechanism: Default::default(),
                     reserves: vec![
                         reserve(ETH, true, true),
                         reserve(USDC, false, true),
