@@ -16,6 +16,7 @@
 //! output bit for bit, whatever the thread count.
 #![forbid(unsafe_code)]
 
+mod mechanisms;
 mod report;
 pub mod trace;
 
@@ -29,6 +30,9 @@ use cascade_protocols::{
     ProtocolModel, ProtocolRound, RoundCtx,
 };
 
+pub use mechanisms::{
+    compare_mechanisms, MechanismComparison, MechanismRow, MechanismRun, RowFigure,
+};
 pub use report::*;
 
 /// How a run is made.

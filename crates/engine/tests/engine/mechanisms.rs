@@ -121,37 +121,40 @@ fn dutch_auction_leaves_bad_debt_when_the_lot_runs_out() {
     assert_eq!(f.tally.borrower_loss_usd, 0.0);
 }
 
-/// Soft bands (A = 100, N = 10), a $10 cost per conversion: 1 ETH against 1,200 USDC has its
+/// Soft bands (A = 100, N = 10), a $1 cost per conversion: 1 ETH against 1,200 USDC has its
 /// liquidation price at 1,200/0.8 = 1,500 before the shock, so its bands run from
 /// top = 1,500/0.99^10 = 1,658.59 down to 1,500, 0.1 ETH each. The shock takes ETH to exactly
-/// top·0.99^3 = 1,609.32 (−19.53%): bands 0–2 are crossed, 0.3 ETH. Their price,
-/// √(hi·lo) = top·0.99^b·√0.99, is above the oracle, so arbitrageurs pay the oracle less their
-/// cost: conv = p − 10/0.3, and 0.3·p − 10 repays debt; the borrower loses the 10. The health
-/// 0.7·p·0.94 = 1,058.9 against 1,200 − 472.8 = 727.2 stays positive: no hard liquidation.
+/// p = top·0.99^3 = 1,609.32 (−19.53%): bands 0–2 are crossed, 0.3 ETH. Their prices,
+/// √(hi·lo) = top·0.99^b·√0.99, are above the oracle, so arbitrageurs buy at
+/// conv = 0.99·min(band price, p) = 0.99·p and sell at p: 0.3·0.01·p − 1 = 3.83 > 0, they take it.
+/// 0.297·p repays debt; the borrower loses 0.003·p = 4.83, the arbitrageur makes 3.83. The health
+/// 0.7·p·0.94 = 1,058.9 against 1,200 − 477.97 = 722.0 stays positive: no hard liquidation.
 #[test]
 fn soft_bands_convert_the_crossed_bands() {
-    let s = one_account("soft-bands", "liquidator_cost_usd = 10.0", 1.0, 1200.0);
+    let s = one_account("soft-bands", "liquidator_cost_usd = 1.0", 1.0, 1200.0);
     let top = 1500.0 / 0.99f64.powi(10);
     let p = top * 0.99f64.powi(3);
     let (r, f) = figures(&s, &eth_shock(&s, p / 2000.0 - 1.0));
     assert_close!(r.rounds[1].liquidations[0].seized_tokens, 0.3);
-    assert_close!(f.tally.liquidated_usd, 0.3 * p - 10.0);
-    assert_close!(f.tally.borrower_loss_usd, 10.0, 1e-6);
-    assert_close!(f.tally.costs_usd, 10.0);
+    assert_close!(f.tally.liquidated_usd, 0.297 * p);
+    assert_close!(f.tally.borrower_loss_usd, 0.003 * p, 1e-6);
+    assert_close!(f.liquidator_profit_usd(), 0.003 * p - 1.0, 1e-6);
+    assert_close!(f.tally.costs_usd, 1.0);
     assert_eq!(r.rounds.len(), 3, "round 2 converts nothing more");
     assert_eq!(lend(&r).bad_debt_usd, 0.0);
 }
 
 /// Soft bands under a gap: ETH straight to $1,200 (−40%) crosses all ten bands at once; the whole
-/// 1 ETH converts at 1,200 − 10 = 1,190 (the bands' prices are higher), repaying 1,190; the 10 of
-/// debt left has no collateral behind it: bad debt.
+/// 1 ETH converts at 0.99·1,200 = 1,188 (the bands' prices are higher), repaying 1,188; the 12 of
+/// debt left has no collateral behind it: bad debt. The arbitrageur makes 1,200 − 1,188 − 1 = 11.
 #[test]
 fn soft_bands_gap_leaves_bad_debt() {
-    let s = one_account("soft-bands", "liquidator_cost_usd = 10.0", 1.0, 1200.0);
+    let s = one_account("soft-bands", "liquidator_cost_usd = 1.0", 1.0, 1200.0);
     let (r, f) = figures(&s, &eth_shock(&s, -0.4));
-    assert_close!(f.tally.liquidated_usd, 1190.0);
-    assert_close!(lend(&r).bad_debt_usd, 10.0, 1e-9);
-    assert_close!(f.tally.borrower_loss_usd, 10.0, 1e-9);
+    assert_close!(f.tally.liquidated_usd, 1188.0);
+    assert_close!(lend(&r).bad_debt_usd, 12.0, 1e-9);
+    assert_close!(f.tally.borrower_loss_usd, 12.0, 1e-9);
+    assert_close!(f.liquidator_profit_usd(), 11.0, 1e-9);
 }
 
 /// Fixed bonus (today's model) through the same figures: 1 ETH against 1,500 USDC at $1,500,

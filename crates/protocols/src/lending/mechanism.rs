@@ -76,6 +76,21 @@ pub(super) struct MechState {
     pub bands: Vec<Vec<Option<Bands>>>,
     /// The absorbing protocol's collateral for sale: (asset, asset wanted back, tokens).
     pub inventory: Vec<(usize, usize, f64)>,
+    /// Tokens of each asset the round's earlier takes already ordered sold (reset every round).
+    pub queued: Vec<f64>,
+}
+
+/// The slippage of selling `q` more tokens of `a` after the `queued[a]` the round's earlier takes
+/// ordered, on the round-start curve: `slip(queued + q) − slip(queued)`, USD. Each bidder, buyer
+/// or arbitrageur of a mechanism sees the pool's earlier orders of the round
+/// (docs/mechanisms.md#slippage-and-profitability).
+pub(super) fn marginal_slippage(ctx: &RoundCtx, queued: &[f64], a: usize, q: f64) -> f64 {
+    let before = queued.get(a).copied().unwrap_or(0.0);
+    if before <= 0.0 {
+        return ctx.market.slippage_usd(a, q, ctx.prices);
+    }
+    ctx.market.slippage_usd(a, before + q, ctx.prices)
+        - ctx.market.slippage_usd(a, before, ctx.prices)
 }
 
 /// USD value of an account's positions on `side` at `prices`.
@@ -129,6 +144,7 @@ impl LendingPool {
     /// One round under a mechanism other than the fixed bonus (docs/mechanisms.md).
     pub(super) fn liquidate_mechanism(&mut self, ctx: &RoundCtx) -> ChunkOut {
         let mut out = ChunkOut::default();
+        self.mech.queued = vec![0.0; ctx.prices.len()];
         match self.mechanism {
             LiquidationMechanism::FixedBonus => {}
             LiquidationMechanism::Absorb => self.absorb_round(ctx, &mut out),
@@ -247,21 +263,22 @@ impl LendingPool {
         let absorb = self.mech_params.absorb;
         let factor = storefront_factor(absorb.liquidation_factor, absorb.store_front_price_factor);
         let cost = self.rules.liquidator_cost_usd;
-        for lot in self.mech.inventory.iter_mut() {
-            let (a, wanted, q) = *lot;
+        for i in 0..self.mech.inventory.len() {
+            let (a, wanted, q) = self.mech.inventory[i];
             let p = prices[a];
             if q <= 0.0 || p <= 0.0 {
                 continue;
             }
             let s = p * factor;
-            let profit =
-                |x: f64| x * q * (p - s) - ctx.market.slippage_usd(a, x * q, prices) - cost;
+            let queued = &self.mech.queued;
+            let profit = |x: f64| x * q * (p - s) - marginal_slippage(ctx, queued, a, x * q) - cost;
             let Some(x) = profitable_share(&profit) else {
                 continue;
             };
             let bought = if x >= 1.0 { q } else { x * q };
-            lot.2 = if x >= 1.0 { 0.0 } else { q - bought };
+            self.mech.inventory[i].2 = if x >= 1.0 { 0.0 } else { q - bought };
             out.sell(a, bought, wanted);
+            self.mech.queued[a] += bought;
             self.tally.paid_usd += bought * s;
             self.tally.costs_usd += cost;
         }

@@ -3,7 +3,7 @@
 
 use cascade_model::Side;
 
-use super::{main_debt, repay_pro_rata, side_usd};
+use super::{main_debt, marginal_slippage, profitable_share, repay_pro_rata, side_usd};
 use crate::lending::liquidation::{write_off, ChunkOut};
 use crate::lending::{LendingPool, Slot, Term, STATUS_CLOSED, STATUS_LIQUIDATED};
 use crate::RoundCtx;
@@ -120,22 +120,35 @@ impl LendingPool {
                 if q <= 0.0 || side_usd(es, terms, Side::Debt, prices) <= 0.0 {
                     continue;
                 }
-                // Arbitrageurs pay the bands' price, but no more than the curve gives them back
-                // net of slippage and cost: `conv = min(value/q, p − (slip(q) + cost)/q)`.
-                let slip = ctx.market.slippage_usd(a, q, prices);
-                let conv = (value / q).min(p - (slip + cost) / q);
-                if conv <= 0.0 {
+                // The AMM's price leads the oracle by about a band (LLAMMA quotes `p_o³/p_up²`):
+                // arbitrageurs buy at `conv = r·min(band price, p)` and take the largest share `x`
+                // of the crossed tokens whose resale beats it: `x·q·(p − conv) − slip(x·q) − cost > 0`.
+                let conv = bands.ratio * (value / q).min(p);
+                let queued = &self.mech.queued;
+                let profit =
+                    |x: f64| x * q * (p - conv) - marginal_slippage(ctx, queued, a, x * q) - cost;
+                let Some(x) = profitable_share(&profit) else {
+                    out.accounts_unprofitable += 1;
                     continue;
-                }
+                };
+                let q = if x >= 1.0 { q } else { x * q };
                 let pay = q * conv;
                 let repaid = repay_pro_rata(es, terms, pay, prices);
-                bands.left = targets;
+                if x >= 1.0 {
+                    bands.left = targets;
+                } else {
+                    // A share `x` of each band's crossed part.
+                    for (left, target) in bands.left.iter_mut().zip(&targets) {
+                        *left -= x * (*left - target);
+                    }
+                }
                 // Every band crossed: none of the position is left (no float dust either).
                 es[i].amount = if bands.left.iter().all(|&x| x <= 0.0) {
                     0.0
                 } else {
                     (es[i].amount - q).max(0.0)
                 };
+                self.mech.queued[a] += q;
                 out.note((a, main), repaid / prices[main], q, prices);
                 out.sell(a, q, main);
                 let t = &mut self.tally;
@@ -160,7 +173,7 @@ impl LendingPool {
             let slip: f64 = es
                 .iter()
                 .filter(|e| terms[e.term as usize].side == Side::Collateral && e.amount > 0.0)
-                .map(|e| ctx.market.slippage_usd(e.asset as usize, e.amount, prices))
+                .map(|e| marginal_slippage(ctx, &self.mech.queued, e.asset as usize, e.amount))
                 .sum();
             if y - slip - cost - d > 0.0 {
                 // The liquidator repays the whole debt and takes all the collateral.
@@ -170,6 +183,7 @@ impl LendingPool {
                         let share = e.amount * prices[a] / y;
                         out.note((a, main), d * share / prices[main], e.amount, prices);
                         out.sell(a, e.amount, main);
+                        self.mech.queued[a] += e.amount;
                     }
                     e.amount = 0.0;
                 }

@@ -3,7 +3,7 @@
 
 use cascade_model::Side;
 
-use super::{main_debt, profitable_share, repay_pro_rata, side_usd};
+use super::{main_debt, marginal_slippage, profitable_share, repay_pro_rata, side_usd};
 use crate::lending::liquidation::{write_off, ChunkOut};
 use crate::lending::{Entries, LendingPool, STATUS_CLOSED, STATUS_LIQUIDATED};
 use crate::RoundCtx;
@@ -126,9 +126,10 @@ impl LendingPool {
                 // A bidder takes up to the tab's worth, `q ≤ min(lot, owed/price)`, as far as
                 // reselling on the curve beats the price: `q·(p − price) − slip(q) − cost > 0`.
                 let most = l.tokens.min(owed / price);
+                let queued = &self.mech.queued;
                 let profit = |x: f64| {
                     x * most * (p - price)
-                        - ctx.market.slippage_usd(l.asset, x * most, prices)
+                        - marginal_slippage(ctx, queued, l.asset, x * most)
                         - cost
                 };
                 let Some(x) = profitable_share(&profit) else {
@@ -143,6 +144,7 @@ impl LendingPool {
                 l.tokens = if q >= l.tokens { 0.0 } else { l.tokens - q };
                 out.note((l.asset, main), debt_paid / prices[main], q, prices);
                 out.sell(l.asset, q, main);
+                self.mech.queued[l.asset] += q;
                 let t = &mut self.tally;
                 t.paid_usd += pay;
                 t.costs_usd += cost;
