@@ -4,6 +4,7 @@
 mod bench;
 mod clearing;
 mod common;
+mod compare;
 mod contagion;
 mod corrupt_parquet;
 mod debtrank;

@@ -24,13 +24,20 @@ pub struct Bands {
 
 impl Bands {
     /// The bands of a collateral position of `tokens` whose last band ends at the account's
-    /// liquidation price `p_liq` (HF = 1, the other positions held): `top = p_liq / r^N`.
-    pub fn new(tokens: f64, liquidation_price: f64, amplification: f64, n: u32) -> Bands {
+    /// liquidation price `p_liq` (HF = 1, the other positions held): `top = p_liq / r^N`, but no
+    /// higher than `price`, the price when they are placed (a loan's bands lie below the price).
+    pub fn new(
+        tokens: f64,
+        liquidation_price: f64,
+        price: f64,
+        amplification: f64,
+        n: u32,
+    ) -> Bands {
         let ratio = (amplification - 1.0) / amplification;
         let n = n.max(1);
         let per_band = tokens / f64::from(n);
         Bands {
-            top: liquidation_price / ratio.powi(n as i32),
+            top: (liquidation_price / ratio.powi(n as i32)).min(price),
             ratio,
             per_band,
             left: vec![per_band; n as usize],
@@ -95,7 +102,8 @@ impl LendingPool {
                     (0..es.len())
                         .map(|i| {
                             liquidation_price(es, &self.terms, i, before).map(|p| {
-                                Bands::new(es[i].amount, p, soft.amplification, soft.bands)
+                                let now = before[es[i].asset as usize];
+                                Bands::new(es[i].amount, p, now, soft.amplification, soft.bands)
                             })
                         })
                         .collect()

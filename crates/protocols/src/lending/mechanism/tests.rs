@@ -19,7 +19,9 @@ use crate::{ProtocolModel, ProtocolRound, RoundCtx};
 /// (`[96.0596, 97.0299]`) by (97.0299 − 97)/(97.0299 − 96.059601) = 0.030816.
 #[test]
 fn bands_convert_the_share_of_each_band_the_price_crossed() {
-    let b = Bands::new(4.0, 100.0 * 0.99f64.powi(4), 100.0, 4);
+    let b = Bands::new(4.0, 100.0 * 0.99f64.powi(4), 100.0, 100.0, 4);
+    // Bands never start above the price they are placed at.
+    assert_eq!(Bands::new(4.0, 100.0, 90.0, 100.0, 4).top, 90.0);
     assert!((b.top - 100.0).abs() < 1e-9);
     let (q, value, left) = b.crossed(99.5);
     assert!((q - 0.5).abs() < 1e-9, "{q}");
