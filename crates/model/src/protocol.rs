@@ -99,6 +99,8 @@ pub struct SoftBandsParams {
     pub bands: u32,
     /// The discount on collateral in the hard-liquidation health (crvUSD's `liquidation_discount`).
     pub liquidation_discount: f64,
+    /// Time constant of the AMM oracle's exponential moving average, seconds (0: the market price).
+    pub oracle_ema_seconds: f64,
 }
 
 impl Default for SoftBandsParams {
@@ -107,6 +109,7 @@ impl Default for SoftBandsParams {
             amplification: 100.0,
             bands: 10,
             liquidation_discount: 0.06,
+            oracle_ema_seconds: 866.0,
         }
     }
 }

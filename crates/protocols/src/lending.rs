@@ -478,7 +478,7 @@ impl ProtocolModel for LendingPool {
                 accounts_unprofitable: total.accounts_unprofitable,
                 paused: false,
                 // Open auctions keep the run going (docs/mechanisms.md#rounds-and-time).
-                deferred: self.open_auctions(),
+                deferred: self.open_auctions() + self.mech.waiting,
                 borrowing_frozen,
                 notes: Vec::new(),
             };

@@ -121,40 +121,91 @@ fn dutch_auction_leaves_bad_debt_when_the_lot_runs_out() {
     assert_eq!(f.tally.borrower_loss_usd, 0.0);
 }
 
-/// Soft bands (A = 100, N = 10), a $1 cost per conversion: 1 ETH against 1,200 USDC has its
+/// The AMM's oracle is the market price, and a $1 cost per conversion.
+const NO_SMOOTHING: &str = "liquidator_cost_usd = 1.0\nmechanism = { oracle_ema_seconds = 0.0 }";
+
+/// Soft bands (A = 100, N = 10), the oracle the market price, a $1 cost per conversion: 1 ETH against 1,200 USDC has its
 /// liquidation price at 1,200/0.8 = 1,500 before the shock, so its bands run from
 /// top = 1,500/0.99^10 = 1,658.59 down to 1,500, 0.1 ETH each. The shock takes ETH to exactly
-/// p = top·0.99^3 = 1,609.32 (−19.53%): bands 0–2 are crossed, 0.3 ETH. Their prices,
-/// √(hi·lo) = top·0.99^b·√0.99, are above the oracle, so arbitrageurs buy at
-/// conv = 0.99·min(band price, p) = 0.99·p and sell at p: 0.3·0.01·p − 1 = 3.83 > 0, they take it.
-/// 0.297·p repays debt; the borrower loses 0.003·p = 4.83, the arbitrageur makes 3.83. The health
-/// 0.7·p·0.94 = 1,058.9 against 1,200 − 477.97 = 722.0 stays positive: no hard liquidation.
+/// p = top·0.99^3 = 1,609.32 (−19.53%): bands 0–2 are crossed, 0.3 ETH. The AMM sells band b at
+/// p³/(hi·lo) = p³/(top²·0.99^(2b+1)) = p·0.99^(5 − 2b): 0.1·p·(0.99^5 + 0.99^3 + 0.99) =
+/// 0.2911289·p, which repays debt; the borrower loses 0.3·p − 0.2911289·p = 0.0088711·p = 14.28,
+/// the arbitrageur that less its $1. The health 0.7·p·0.94 = 1,058.9 against
+/// 1,200 − 468.52 = 731.5 stays positive: no hard liquidation.
 #[test]
 fn soft_bands_convert_the_crossed_bands() {
-    let s = one_account("soft-bands", "liquidator_cost_usd = 1.0", 1.0, 1200.0);
+    let s = one_account("soft-bands", NO_SMOOTHING, 1.0, 1200.0);
     let top = 1500.0 / 0.99f64.powi(10);
     let p = top * 0.99f64.powi(3);
     let (r, f) = figures(&s, &eth_shock(&s, p / 2000.0 - 1.0));
+    let value = 0.1 * p * (0.99f64.powi(5) + 0.99f64.powi(3) + 0.99);
     assert_close!(r.rounds[1].liquidations[0].seized_tokens, 0.3);
-    assert_close!(f.tally.liquidated_usd, 0.297 * p);
-    assert_close!(f.tally.borrower_loss_usd, 0.003 * p, 1e-6);
-    assert_close!(f.liquidator_profit_usd(), 0.003 * p - 1.0, 1e-6);
+    assert_close!(f.tally.liquidated_usd, value);
+    assert_close!(f.tally.borrower_loss_usd, 0.3 * p - value, 1e-6);
+    assert_close!(f.liquidator_profit_usd(), 0.3 * p - value - 1.0, 1e-6);
     assert_close!(f.tally.costs_usd, 1.0);
     assert_eq!(r.rounds.len(), 3, "round 2 converts nothing more");
     assert_eq!(lend(&r).bad_debt_usd, 0.0);
 }
 
-/// Soft bands under a gap: ETH straight to $1,200 (−40%) crosses all ten bands at once; the whole
-/// 1 ETH converts at 0.99·1,200 = 1,188 (the bands' prices are higher), repaying 1,188; the 12 of
-/// debt left has no collateral behind it: bad debt. The arbitrageur makes 1,200 − 1,188 − 1 = 11.
+/// Soft bands under a gap: ETH straight to $1,200 (−40%) crosses all ten bands at once, and the
+/// AMM sells each far under the oracle: band b at 1,200³/(top²·0.99^(2b+1)), 0.1 ETH each, in all
+/// 0.1·1,200³/top²·Σ 0.99^−(2b+1) ≈ 695.5, which repays debt; the debt left has no collateral
+/// behind it: bad debt. An instant gap through an unsmoothed oracle is soft bands' worst case.
 #[test]
 fn soft_bands_gap_leaves_bad_debt() {
-    let s = one_account("soft-bands", "liquidator_cost_usd = 1.0", 1.0, 1200.0);
+    let s = one_account("soft-bands", NO_SMOOTHING, 1.0, 1200.0);
     let (r, f) = figures(&s, &eth_shock(&s, -0.4));
-    assert_close!(f.tally.liquidated_usd, 1188.0);
-    assert_close!(lend(&r).bad_debt_usd, 12.0, 1e-9);
-    assert_close!(f.tally.borrower_loss_usd, 12.0, 1e-9);
-    assert_close!(f.liquidator_profit_usd(), 11.0, 1e-9);
+    let top = 1500.0 / 0.99f64.powi(10);
+    let value: f64 = (0..10)
+        .map(|b| 0.1 * 1200f64.powi(3) / (top * top * 0.99f64.powi(2 * b + 1)))
+        .sum();
+    assert!((value - 695.5).abs() < 0.5, "{value}");
+    assert_close!(f.tally.liquidated_usd, value);
+    assert_close!(lend(&r).bad_debt_usd, 1200.0 - value, 1e-9);
+    assert_close!(f.tally.borrower_loss_usd, 1200.0 - value, 1e-9);
+    assert_close!(f.liquidator_profit_usd(), 1200.0 - value - 1.0, 1e-9);
+}
+
+/// The same gap with crvUSD's smoothed oracle (866 s, 300 s rounds: each round closes
+/// w = 1 − e^(−300/866) = 0.29278 of the gap to $1,200; no cost). The oracle goes 2,000 → 1,765.8
+/// (above every band) → 1,600.1 (bands 0–3 crossed, but band 0 would sell at
+/// 1,600.1³/(1,658.59·1,642.0) = 1,504 > 1,200: no arbitrage) → 1,483.0 (all crossed; band 0 sells
+/// at 1,483.0³/(top²·0.99) = 1,197.6 < 1,200, band 1 at 1,221.9: only band 0 goes) → 1,400.1
+/// (bands 1–8 at 997.7/0.99^(2b+1), 1,028 to 1,183; band 9 at 1,207 waits) → 1,341.5 (band 9 at
+/// 1,061.8). The health at the oracle after round 4, 0.1·1,400.1·0.94 = 131.6 < 196.7 of debt,
+/// calls for a hard liquidation no liquidator profits from (0.1 ETH is worth 120); band 9's sale
+/// in round 5 leaves 1,200 − Σ of debt without collateral: bad debt, ~90.6 instead of 504.5.
+#[test]
+fn soft_bands_with_a_smoothed_oracle_convert_as_it_falls() {
+    let s = one_account("soft-bands", "liquidator_cost_usd = 0.0", 1.0, 1200.0);
+    let (r, f) = figures(&s, &eth_shock(&s, -0.4));
+    let w = 1.0 - (-300.0f64 / 866.0).exp();
+    let top = 1500.0 / 0.99f64.powi(10);
+    let oracle = |round: i32| 1200.0 + 800.0 * (1.0 - w).powi(round);
+    let sells = |o: f64, b: i32| o.powi(3) / (top * top * 0.99f64.powi(2 * b + 1));
+    assert!(sells(oracle(2), 0) > 1200.0 && sells(oracle(3), 0) < 1200.0);
+    assert!(sells(oracle(3), 1) > 1200.0 && sells(oracle(4), 8) < 1200.0);
+    assert!(sells(oracle(4), 9) > 1200.0 && sells(oracle(5), 9) < 1200.0);
+    let value = 0.1 * sells(oracle(3), 0)
+        + (1..=8).map(|b| 0.1 * sells(oracle(4), b)).sum::<f64>()
+        + 0.1 * sells(oracle(5), 9);
+    let converted: Vec<(u32, f64)> = r
+        .rounds
+        .iter()
+        .filter_map(|x| x.liquidations.first().map(|l| (x.round, l.seized_tokens)))
+        .collect();
+    assert_eq!(converted.len(), 3, "{converted:?}");
+    for ((round, tokens), (want_round, want)) in
+        converted.iter().zip([(3, 0.1), (4, 0.8), (5, 0.1)])
+    {
+        assert_eq!(*round, want_round);
+        assert_close!(*tokens, want);
+    }
+    assert_close!(f.tally.liquidated_usd, value);
+    assert_close!(lend(&r).bad_debt_usd, 1200.0 - value, 1e-9);
+    assert!((lend(&r).bad_debt_usd - 90.6).abs() < 0.5);
+    assert_close!(f.tally.borrower_loss_usd, 1200.0 - value, 1e-9);
 }
 
 /// Fixed bonus (today's model) through the same figures: 1 ETH against 1,500 USDC at $1,500,

@@ -108,6 +108,9 @@ fn parse_mechanism(n: &Node, what: &str, ctx: &mut Ctx) -> Option<MechanismParam
     p.soft.liquidation_discount = m
         .opt("liquidation_discount", BELOW_ONE, ctx)
         .unwrap_or(d.soft.liquidation_discount);
+    p.soft.oracle_ema_seconds = m
+        .opt("oracle_ema_seconds", NON_NEGATIVE, ctx)
+        .unwrap_or(d.soft.oracle_ema_seconds);
     p.absorb.liquidation_factor = m
         .opt("liquidation_factor", UNIT_OPEN, ctx)
         .unwrap_or(d.absorb.liquidation_factor);

@@ -170,6 +170,11 @@ fn mechanism_fields(m: &MechanismParams) -> Kv {
             d.soft.liquidation_discount,
         )
         .num_unless(
+            "oracle_ema_seconds",
+            m.soft.oracle_ema_seconds,
+            d.soft.oracle_ema_seconds,
+        )
+        .num_unless(
             "liquidation_factor",
             m.absorb.liquidation_factor,
             d.absorb.liquidation_factor,

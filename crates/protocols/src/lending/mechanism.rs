@@ -78,6 +78,11 @@ pub(super) struct MechState {
     pub inventory: Vec<(usize, usize, f64)>,
     /// Tokens of each asset the round's earlier takes already ordered sold (reset every round).
     pub queued: Vec<f64>,
+    /// The soft bands' oracle price per asset, USD (an exponential moving average).
+    pub oracle: Vec<f64>,
+    /// Accounts waiting for the mechanism in a later round (open auctions, bands the oracle has
+    /// yet to reach): the run goes on while there are any.
+    pub waiting: u64,
 }
 
 /// The slippage of selling `q` more tokens of `a` after the `queued[a]` the round's earlier takes
@@ -149,7 +154,7 @@ impl LendingPool {
             LiquidationMechanism::FixedBonus => {}
             LiquidationMechanism::Absorb => self.absorb_round(ctx, &mut out),
             LiquidationMechanism::DutchAuction => self.auction_round(ctx, &mut out),
-            LiquidationMechanism::SoftBands => self.bands_round(ctx, &mut out),
+            LiquidationMechanism::SoftBands => self.mech.waiting = self.bands_round(ctx, &mut out),
         }
         out
     }
