@@ -222,3 +222,27 @@ fn fixed_bonus_figures() {
     assert_close!(f.liquidator_profit_usd(), 1500.0 - repaid);
     assert_close!(f.tally.borrower_loss_usd, 1500.0 - repaid);
 }
+
+/// Per-account results record a mechanism's calls: the absorb above, with accounts reported, shows
+/// the account's 1,500 of debt taken off in round 1 against its 1 ETH; the auction's take shows in
+/// round 7.
+#[test]
+fn account_results_record_the_mechanisms_calls() {
+    let options = Options {
+        accounts: true,
+        ..Options::default()
+    };
+    let s = one_account("absorb", "liquidator_cost_usd = 0.0", 1.0, 1500.0);
+    let (r, _) = run_with_figures(&s, &eth_shock(&s, -0.25), &options);
+    let a = &r.accounts[0];
+    assert_close!(a.liquidated_debt_usd, 1500.0);
+    assert_close!(a.seized_collateral_usd, 1500.0);
+    assert_eq!(a.first_liquidation_round, Some(1));
+    let s = one_account("dutch-auction", "liquidator_cost_usd = 0.0", 1.0, 1500.0);
+    let (r, _) = run_with_figures(&s, &eth_shock(&s, -0.25), &options);
+    let a = &r.accounts[0];
+    assert_eq!(a.first_liquidation_round, Some(7));
+    let price = 1800.0 * 0.99f64.powi(20);
+    assert_close!(a.liquidated_debt_usd, price);
+    assert_close!(a.bad_debt_usd, 1500.0 - price);
+}

@@ -9,7 +9,7 @@ use cascade_model::{LiquidationMechanism, MechanismParams, Side};
 
 use super::liquidation::{largest_profitable_share, ChunkOut};
 use super::{LendingPool, Slot, Term, STATUS_CLOSED, STATUS_LIQUIDATED};
-use crate::{ProtocolFill, RoundCtx};
+use crate::{AccountLog, CallRecord, ProtocolFill, RoundCtx};
 
 mod bands;
 mod dutch;
@@ -135,6 +135,32 @@ pub(super) fn repay_pro_rata(es: &mut [Slot], terms: &[Term], usd: f64, prices: 
     f * total
 }
 
+/// Adds a call (`repay` tokens of `debt` repaid, `seize` tokens of `coll` taken) to an account's
+/// log, when accounts are recorded (docs/formats.md#per-account-results).
+pub(super) fn log_call(
+    log: Option<&mut AccountLog>,
+    round: u32,
+    (coll, debt): (usize, usize),
+    repay: f64,
+    seize: f64,
+    prices: &[f64],
+) {
+    if let Some(l) = log {
+        let call = CallRecord {
+            collateral: coll,
+            debt,
+            repaid_tokens: repay,
+            seized_tokens: seize,
+            protocol_fee_tokens: 0.0,
+        };
+        l.record_call(
+            round,
+            call,
+            [repay * prices[debt], seize * prices[coll], 0.0],
+        );
+    }
+}
+
 /// The largest share `x ∈ (0, 1]` of a trade whose profit `f(x)` is positive (1 if the whole
 /// trade profits), `None` if none does.
 pub(super) fn profitable_share(f: &dyn Fn(f64) -> f64) -> Option<f64> {
@@ -236,7 +262,8 @@ impl LendingPool {
             let Some(main) = main_debt(es, &self.terms, prices).filter(|&m| prices[m] > 0.0) else {
                 continue;
             };
-            let (d, v) = absorb_account(es, &self.terms, main, prices, out, &mut self.mech);
+            let log = (self.logs.get_mut(k), ctx.round);
+            let (d, v) = absorb_account(es, &self.terms, main, prices, out, &mut self.mech, log);
             // Credited `K = LF·V`; the borrower keeps `max(K − D, 0)`.
             let credit = lf * v;
             let kept = (credit - d).max(0.0);
@@ -306,6 +333,7 @@ fn absorb_account(
     prices: &[f64],
     out: &mut ChunkOut,
     mech: &mut MechState,
+    (mut log, round): (Option<&mut AccountLog>, u32),
 ) -> (f64, f64) {
     let d = side_usd(es, terms, Side::Debt, prices);
     let v = side_usd(es, terms, Side::Collateral, prices);
@@ -324,6 +352,15 @@ fn absorb_account(
             0.0
         };
         out.note((a, main), d * share / prices[main], e.amount, prices);
+        let repay = d * share / prices[main];
+        log_call(
+            log.as_deref_mut(),
+            round,
+            (a, main),
+            repay,
+            e.amount,
+            prices,
+        );
         match mech.inventory.iter_mut().find(|l| l.0 == a && l.1 == main) {
             Some(l) => l.2 += e.amount,
             None => mech.inventory.push((a, main, e.amount)),

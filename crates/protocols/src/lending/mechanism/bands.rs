@@ -3,7 +3,7 @@
 
 use cascade_model::Side;
 
-use super::{main_debt, marginal_slippage, profitable_share, repay_pro_rata, side_usd};
+use super::{log_call, main_debt, marginal_slippage, profitable_share, repay_pro_rata, side_usd};
 use crate::lending::liquidation::{write_off, ChunkOut};
 use crate::lending::{LendingPool, Slot, Term, STATUS_CLOSED, STATUS_LIQUIDATED};
 use crate::RoundCtx;
@@ -219,6 +219,8 @@ impl LendingPool {
                 };
                 self.mech.queued[a] += q;
                 out.note((a, main), repaid / prices[main], q, prices);
+                let log = self.logs.get_mut(k);
+                log_call(log, ctx.round, (a, main), repaid / prices[main], q, prices);
                 out.sell(a, q, main);
                 let t = &mut self.tally;
                 t.paid_usd += pay;
@@ -254,6 +256,9 @@ impl LendingPool {
                     if terms[e.term as usize].side == Side::Collateral && e.amount > 0.0 {
                         let share = e.amount * prices[a] / y;
                         out.note((a, main), d * share / prices[main], e.amount, prices);
+                        let log = self.logs.get_mut(k);
+                        let repay = d * share / prices[main];
+                        log_call(log, ctx.round, (a, main), repay, e.amount, prices);
                         out.sell(a, e.amount, main);
                         self.mech.queued[a] += e.amount;
                     }
@@ -271,7 +276,7 @@ impl LendingPool {
                 }
                 self.status[k] |= STATUS_LIQUIDATED | STATUS_CLOSED;
             } else if y <= 0.0 {
-                write_off(es, terms, prices, out, None);
+                write_off(es, terms, prices, out, self.logs.get_mut(k));
                 self.status[k] |= STATUS_CLOSED;
             } else {
                 out.accounts_unprofitable += 1;

@@ -3,7 +3,7 @@
 
 use cascade_model::Side;
 
-use super::{main_debt, marginal_slippage, profitable_share, repay_pro_rata, side_usd};
+use super::{log_call, main_debt, marginal_slippage, profitable_share, repay_pro_rata, side_usd};
 use crate::lending::liquidation::{write_off, ChunkOut};
 use crate::lending::{Entries, LendingPool, STATUS_CLOSED, STATUS_LIQUIDATED};
 use crate::RoundCtx;
@@ -143,6 +143,15 @@ impl LendingPool {
                 a.penalty_usd -= penalty;
                 l.tokens = if q >= l.tokens { 0.0 } else { l.tokens - q };
                 out.note((l.asset, main), debt_paid / prices[main], q, prices);
+                let log = self.logs.get_mut(k);
+                log_call(
+                    log,
+                    ctx.round,
+                    (l.asset, main),
+                    debt_paid / prices[main],
+                    q,
+                    prices,
+                );
                 out.sell(l.asset, q, main);
                 self.mech.queued[l.asset] += q;
                 let t = &mut self.tally;
@@ -170,7 +179,7 @@ impl LendingPool {
             } else if !lots_left {
                 // Collateral gone, tab open: the debt left is bad debt (the penalty is forgone).
                 if debt_left > 0.0 {
-                    write_off(es, terms, prices, out, None);
+                    write_off(es, terms, prices, out, self.logs.get_mut(k));
                 }
                 self.tally.borrower_loss_usd += (a.out_usd - a.debt_usd).max(0.0);
                 self.mech.auctions[k] = None;
