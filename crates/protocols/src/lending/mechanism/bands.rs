@@ -151,7 +151,7 @@ impl LendingPool {
             }
             let es = &mut self.slots[self.starts[k]..self.starts[k + 1]];
             let terms = &self.terms;
-            let Some(main) = main_debt(es, terms, prices) else {
+            let Some(main) = main_debt(es, terms, prices).filter(|&m| prices[m] > 0.0) else {
                 continue;
             };
             for (i, bands) in self.mech.bands[k].iter_mut().enumerate() {

@@ -69,7 +69,9 @@ impl LendingPool {
                     &Entries { slots: es, terms },
                     prices,
                 );
-                let Some(main) = main_debt(es, terms, prices).filter(|_| hf < 1.0) else {
+                let Some(main) =
+                    main_debt(es, terms, prices).filter(|&m| hf < 1.0 && prices[m] > 0.0)
+                else {
                     continue;
                 };
                 let d = side_usd(es, terms, Side::Debt, prices);
@@ -120,7 +122,12 @@ impl LendingPool {
                 let owed = side_usd(es, terms, Side::Debt, prices) + a.penalty_usd;
                 let p = prices[l.asset];
                 let price = l.top * factor;
-                if owed <= PAID_USD || l.tokens <= 0.0 || price <= 0.0 || price >= p {
+                if owed <= PAID_USD
+                    || l.tokens <= 0.0
+                    || price <= 0.0
+                    || price >= p
+                    || prices[main] <= 0.0
+                {
                     continue;
                 }
                 // A bidder takes up to the tab's worth, `q ≤ min(lot, owed/price)`, as far as
