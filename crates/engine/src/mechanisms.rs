@@ -60,6 +60,7 @@ pub struct MechanismRow {
     pub protocol_revenue_usd: f64,
     /// An absorbing protocol's unsold collateral at the end (at final prices).
     pub inventory_usd: f64,
+    /// Accounts liquidated at least once (each counted once).
     pub accounts_liquidated: u64,
 }
 
@@ -150,7 +151,7 @@ fn mechanism_run(
                 borrower_loss_usd: t.borrower_loss_usd,
                 protocol_revenue_usd: t.protocol_revenue_usd,
                 inventory_usd: f.inventory_usd,
-                accounts_liquidated: t.accounts,
+                accounts_liquidated: p.accounts_liquidated,
             })
         })
         .collect();
