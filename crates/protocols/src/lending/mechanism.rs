@@ -42,8 +42,6 @@ pub struct Tally {
     pub borrower_loss_usd: f64,
     /// The protocol's take: Aave's liquidation protocol fee, Maker's penalty paid.
     pub protocol_revenue_usd: f64,
-    /// Accounts whose liquidation started (a call, an auction, a first conversion, an absorb).
-    pub accounts: u64,
 }
 
 /// A pool's figures for a mechanism comparison (docs/mechanisms.md#metrics).
@@ -197,7 +195,6 @@ impl LendingPool {
             t.borrower_loss_usd += (r.seized_usd - r.repaid_usd).max(0.0);
             t.costs_usd += r.calls as f64 * self.rules.liquidator_cost_usd;
         }
-        t.accounts += out.accounts_liquidated;
     }
 
     /// The liquidators' share of the round's sales: their proceeds and slippage.
@@ -280,7 +277,6 @@ impl LendingPool {
             t.seized_usd += v;
             t.returned_usd += kept;
             t.borrower_loss_usd += (v - d.max(credit)).max(0.0);
-            t.accounts += 1;
             out.accounts_liquidated += 1;
             self.status[k] |= STATUS_LIQUIDATED | STATUS_CLOSED;
         }

@@ -231,7 +231,6 @@ impl LendingPool {
                 t.borrower_loss_usd += (q * p_usd - pay).max(0.0);
                 if self.status[k] & STATUS_LIQUIDATED == 0 {
                     self.status[k] |= STATUS_LIQUIDATED;
-                    t.accounts += 1;
                     out.accounts_liquidated += 1;
                 }
             }
@@ -271,7 +270,6 @@ impl LendingPool {
                 t.seized_usd += y;
                 t.borrower_loss_usd += (y - d).max(0.0);
                 if self.status[k] & STATUS_LIQUIDATED == 0 {
-                    t.accounts += 1;
                     out.accounts_liquidated += 1;
                 }
                 self.status[k] |= STATUS_LIQUIDATED | STATUS_CLOSED;

@@ -99,7 +99,6 @@ impl LendingPool {
                     debt_usd: d,
                 });
                 self.tally.seized_usd += out_usd;
-                self.tally.accounts += 1;
                 out.accounts_liquidated += 1;
                 self.status[k] |= STATUS_LIQUIDATED;
             }
