@@ -36,7 +36,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    adjust, backtest, bench, calibrate, clearing, completions, contagion, debtrank, gen, greeks,
+    adjust, backtest, bench, calibrate, clearing, compare, completions, contagion, debtrank, gen, greeks,
     import, margin, scenarios, serve, simulate, stress, validate,
 };
 use failure::Failure;
@@ -62,6 +62,9 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run one stress scenario through the round-by-round cascade.
     Stress(stress::StressArgs),
+    /// The same stress under each liquidation mechanism (fixed bonus, Dutch auction, soft bands,
+    /// absorb), side by side (docs/mechanisms.md).
+    Compare(compare::CompareArgs),
     /// Monte Carlo: correlated (optionally fat-tailed) paths, each through the full cascade
     /// (docs/monte-carlo.md).
     Simulate(simulate::SimulateArgs),
@@ -131,6 +134,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
     match cmd {
         Command::Validate(args) => validate::run(&args),
         Command::Stress(args) => stress::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Backtest(args) => backtest::run(&args),

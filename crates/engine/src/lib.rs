@@ -16,6 +16,7 @@
 //! output bit for bit, whatever the thread count.
 #![forbid(unsafe_code)]
 
+mod mechanisms;
 mod report;
 pub mod trace;
 
@@ -23,11 +24,15 @@ use std::collections::BTreeMap;
 
 use cascade_market::price::{BuyFill, Market, SaleFill};
 use cascade_model::{Scenario, Snapshot};
+pub use cascade_protocols::lending::{MechanismFigures, Tally};
 use cascade_protocols::{
     build_models, AccountResult, LossOutcome, PriceInput, ProtocolBuyFill, ProtocolFill,
     ProtocolModel, ProtocolRound, RoundCtx,
 };
 
+pub use mechanisms::{
+    compare_mechanisms, MechanismComparison, MechanismRow, MechanismRun, RowFigure,
+};
 pub use report::*;
 
 /// How a run is made.
@@ -218,6 +223,28 @@ pub fn run_owned(
         tvl: &tvl,
         fund0: &fund0,
     };
+    run_from(market, models, base, snapshot, scenario, options).0
+}
+
+/// Runs one stress scenario and reports, beside the result, each protocol's liquidation figures
+/// (`None` but for lending pools; docs/mechanisms.md#metrics).
+pub fn run_with_figures(
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    options: &Options,
+) -> (StressResult, Vec<Option<MechanismFigures>>) {
+    let Prepared {
+        market,
+        models,
+        initial_prices,
+        tvl,
+        fund0,
+    } = Prepared::new(snapshot);
+    let base = Base {
+        initial_prices,
+        tvl: &tvl,
+        fund0: &fund0,
+    };
     run_from(market, models, base, snapshot, scenario, options)
 }
 
@@ -236,7 +263,7 @@ pub fn run_prepared(
         tvl: &prepared.tvl,
         fund0: &prepared.fund0,
     };
-    run_from(market, models, base, snapshot, scenario, options)
+    run_from(market, models, base, snapshot, scenario, options).0
 }
 
 /// What a run needs of the prepared state besides the market and the models.
@@ -254,7 +281,7 @@ fn run_from(
     snapshot: &Snapshot,
     scenario: &Scenario,
     options: &Options,
-) -> StressResult {
+) -> (StressResult, Vec<Option<MechanismFigures>>) {
     let Base {
         initial_prices,
         tvl,
@@ -410,7 +437,11 @@ fn run_from(
     let system = SystemSummary::of(&protocols, executed, fixed_point);
     trace.push(trace::final_line(&system, fixed_point, executed));
     let accounts = account_reports(snapshot, &models, &health_before, &final_prices);
-    StressResult {
+    let figures = models
+        .iter()
+        .map(|m| m.mechanism_figures(&final_prices))
+        .collect();
+    let result = StressResult {
         snapshot: snapshot.name.clone(),
         scenario: scenario.name.clone(),
         breakers: options.breakers,
@@ -423,7 +454,8 @@ fn run_from(
         baseline: None,
         incremental: None,
         accounts,
-    }
+    };
+    (result, figures)
 }
 
 /// Runs `scenario` and the same snapshot with no shock (the scenario's round settings, no shocks), and

@@ -620,3 +620,7 @@ mod clearinghouse;
 
 #[path = "engine/v33.rs"]
 mod v33;
+
+/// docs/mechanisms.md: each liquidation mechanism on a one-account pool, worked by hand.
+#[path = "engine/mechanisms.rs"]
+mod mechanisms;

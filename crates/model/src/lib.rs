@@ -25,9 +25,10 @@ pub use derivatives::{
 pub use names::UnknownName;
 pub use position::{NameList, PositionError, PositionRule, PositionWarning};
 pub use protocol::{
-    AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams, EModeCategory,
-    HealthFactorRule, LendingParams, LiquidationRuleSet, Protocol, ProtocolIdx, ProtocolKind,
-    ProtocolParams, Reserve, VaultType,
+    AbsorbParams, AlgostableParams, AmmInvariant, AmmParams, Breakers, BridgeParams, CdpParams,
+    DutchAuctionParams, EModeCategory, HealthFactorRule, LendingParams, LiquidationMechanism,
+    LiquidationRuleSet, MechanismParams, Protocol, ProtocolIdx, ProtocolKind, ProtocolParams,
+    Reserve, SoftBandsParams, VaultType,
 };
 pub use scenario::{Scenario, Shock};
 pub use snapshot::{Accounts, Correlation, Positions, Side, Snapshot};

@@ -43,6 +43,121 @@ crate::named_enum! {
     }
 }
 
+crate::named_enum! {
+    /// How a lending pool liquidates an unhealthy account (docs/mechanisms.md).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum LiquidationMechanism ("liquidation mechanism") {
+        /// Aave's: a liquidator repays up to the close factor and seizes collateral with a fixed bonus.
+        #[default]
+        FixedBonus = "fixed-bonus",
+        /// Maker's Clipper: the whole account goes to a descending-price auction.
+        DutchAuction = "dutch-auction",
+        /// crvUSD's LLAMMA: collateral converted gradually through price bands as the price falls.
+        SoftBands = "soft-bands",
+        /// Compound III's: the protocol absorbs the account and sells its collateral at a discount.
+        Absorb = "absorb",
+    }
+}
+
+/// A Dutch auction's parameters (Maker's `Clipper` and `StairstepExponentialDecrease`;
+/// docs/mechanisms.md#dutch-auction). Defaults: Maker's ETH-A settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DutchAuctionParams {
+    /// `buf`: the starting price over the oracle price (1.2 = 120%).
+    pub buf: f64,
+    /// `tail`: seconds after which an auction is reset.
+    pub tail_seconds: f64,
+    /// `cusp`: the share of the starting price below which an auction is reset.
+    pub cusp: f64,
+    /// `chop`: the tab over the debt (1.13 = a 13% penalty).
+    pub chop: f64,
+    /// `cut`: the price multiplier per step of the stairstep decay.
+    pub cut: f64,
+    /// `step`: seconds between two price cuts.
+    pub step_seconds: f64,
+}
+
+impl Default for DutchAuctionParams {
+    fn default() -> Self {
+        DutchAuctionParams {
+            buf: 1.2,
+            tail_seconds: 8400.0,
+            cusp: 0.4,
+            chop: 1.13,
+            cut: 0.99,
+            step_seconds: 90.0,
+        }
+    }
+}
+
+/// Soft liquidation in price bands (crvUSD's LLAMMA, simplified; docs/mechanisms.md#soft-bands).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoftBandsParams {
+    /// The amplification `A`: adjacent band edges are in the ratio `(A − 1)/A`.
+    pub amplification: f64,
+    /// Bands each account's collateral is spread over `N` (crvUSD allows 4 to 50).
+    pub bands: u32,
+    /// The discount on collateral in the hard-liquidation health (crvUSD's `liquidation_discount`).
+    pub liquidation_discount: f64,
+    /// Time constant of the AMM oracle's exponential moving average, seconds (0: the market price).
+    pub oracle_ema_seconds: f64,
+}
+
+impl Default for SoftBandsParams {
+    fn default() -> Self {
+        SoftBandsParams {
+            amplification: 100.0,
+            bands: 10,
+            liquidation_discount: 0.06,
+            oracle_ema_seconds: 866.0,
+        }
+    }
+}
+
+/// Absorb and discounted resale (Compound III's Comet; docs/mechanisms.md#absorb).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AbsorbParams {
+    /// `liquidationFactor`: the share of an absorbed account's collateral value credited to it.
+    pub liquidation_factor: f64,
+    /// `storeFrontPriceFactor`: the share of `1 − liquidationFactor` given to buyers as a discount.
+    pub store_front_price_factor: f64,
+}
+
+impl Default for AbsorbParams {
+    fn default() -> Self {
+        AbsorbParams {
+            liquidation_factor: 0.95,
+            store_front_price_factor: 0.5,
+        }
+    }
+}
+
+/// A lending pool's liquidation mechanism and each mechanism's parameters (docs/mechanisms.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MechanismParams {
+    /// Wall-clock seconds of one cascade round, for the auctions' clocks.
+    pub round_seconds: f64,
+    pub dutch: DutchAuctionParams,
+    pub soft: SoftBandsParams,
+    pub absorb: AbsorbParams,
+}
+
+impl MechanismParams {
+    /// The default round length, seconds (docs/mechanisms.md#rounds-and-time).
+    pub const DEFAULT_ROUND_SECONDS: f64 = 300.0;
+}
+
+impl Default for MechanismParams {
+    fn default() -> Self {
+        MechanismParams {
+            round_seconds: Self::DEFAULT_ROUND_SECONDS,
+            dutch: DutchAuctionParams::default(),
+            soft: SoftBandsParams::default(),
+            absorb: AbsorbParams::default(),
+        }
+    }
+}
+
 /// One reserve of a lending pool (Aave v3 semantics, docs/lending.md). Ratios are fractions (0.825 = 82.5%).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reserve {
@@ -109,6 +224,10 @@ pub struct LendingParams {
     /// may provide (`diversification_cap`; none by default): the excess gives no borrowing power
     /// (docs/lending.md#diversification-cap). A reserve may set its own.
     pub diversification_cap: Option<f64>,
+    /// How unhealthy accounts are liquidated (`liquidation_mechanism`; default fixed-bonus).
+    pub liquidation_mechanism: LiquidationMechanism,
+    /// The mechanisms' parameters (`[protocol.mechanism]`; defaults from docs/mechanisms.md).
+    pub mechanism: MechanismParams,
     pub reserves: Vec<Reserve>,
     pub emode: Vec<EModeCategory>,
 }

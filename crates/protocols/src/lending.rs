@@ -29,11 +29,13 @@
 use rayon::prelude::*;
 
 use cascade_model::{
-    AssetIdx, AssetKind, Breakers, HealthFactorRule, ProtocolKind, Side, Snapshot,
+    AssetIdx, AssetKind, Breakers, HealthFactorRule, LiquidationMechanism, MechanismParams,
+    ProtocolKind, Side, Snapshot,
 };
 
 mod entries;
 mod liquidation;
+mod mechanism;
 mod skip;
 mod step;
 #[cfg(test)]
@@ -52,6 +54,8 @@ use std::sync::Arc;
 
 pub use liquidation::protocol_fee_tokens;
 use liquidation::{liquidate_account, ChunkOut, PoolTerms};
+use mechanism::MechState;
+pub use mechanism::{MechanismFigures, Tally};
 use skip::{key_of, skippable, HealthyBound, Signatures};
 
 use crate::{
@@ -160,6 +164,13 @@ pub struct LendingPool {
     signatures: Signatures,
     /// Whether rounds skip accounts (always, but for the tests that check skipping changes nothing).
     skipping: bool,
+    /// How unhealthy accounts are liquidated (docs/mechanisms.md).
+    mechanism: LiquidationMechanism,
+    mech_params: MechanismParams,
+    /// What the mechanism keeps across rounds (auctions, bands, inventory).
+    mech: MechState,
+    /// The run's liquidation figures (docs/mechanisms.md#metrics).
+    tally: Tally,
 }
 
 impl LendingPool {
@@ -326,6 +337,10 @@ impl LendingPool {
             bound: HealthyBound::default(),
             signatures,
             skipping: true,
+            mechanism: params.liquidation_mechanism,
+            mech_params: params.mechanism,
+            mech: MechState::default(),
+            tally: Tally::default(),
         }
     }
 
@@ -368,7 +383,9 @@ impl LendingPool {
 
     /// Whether rounds may skip accounts (docs/lending.md#accounts-a-round-skips).
     fn skips(&self) -> bool {
-        self.skipping && self.rules.health_factor_rule == HealthFactorRule::Exact
+        self.skipping
+            && self.rules.health_factor_rule == HealthFactorRule::Exact
+            && self.mechanism == LiquidationMechanism::FixedBonus
     }
 
     /// Splits slots, status, logs and skip keys into the fixed chunks of [`CHUNK`] accounts (logs
@@ -464,6 +481,23 @@ impl ProtocolModel for LendingPool {
                 ..Default::default()
             };
         }
+        if self.mechanism != LiquidationMechanism::FixedBonus {
+            let total = self.liquidate_mechanism(ctx);
+            return ProtocolRound {
+                sales: total.sales,
+                buys: total.buys,
+                liquidations: total.records,
+                accounts_liquidated: total.accounts_liquidated,
+                accounts_bad_debt: total.accounts_bad_debt,
+                bad_debt: total.bad_debt,
+                accounts_unprofitable: total.accounts_unprofitable,
+                paused: false,
+                // Open auctions keep the run going (docs/mechanisms.md#rounds-and-time).
+                deferred: self.open_auctions() + self.mech.waiting,
+                borrowing_frozen,
+                notes: Vec::new(),
+            };
+        }
         let rules = self.rules;
         // A copy (one number per asset), as the chunks borrow the pool mutably.
         let protocol_fee = self.protocol_fee.clone();
@@ -504,6 +538,7 @@ impl ProtocolModel for LendingPool {
         for o in outs {
             total.merge(o);
         }
+        self.tally_fixed_bonus(&total);
         ProtocolRound {
             sales: total.sales,
             buys: total.buys,
@@ -553,6 +588,22 @@ impl ProtocolModel for LendingPool {
             uncovered_usd: bad - paid,
             winners_paid_usd: 0.0,
         }
+    }
+
+    /// Sales are the liquidators' own: the pool only counts their proceeds and slippage
+    /// (docs/mechanisms.md#metrics).
+    fn settle(
+        &mut self,
+        fills: &[crate::ProtocolFill],
+        _buys: &[crate::ProtocolBuyFill],
+        prices: &[f64],
+    ) -> crate::Settlement {
+        self.tally_fills(fills, prices);
+        crate::Settlement::default()
+    }
+
+    fn mechanism_figures(&self, prices: &[f64]) -> Option<MechanismFigures> {
+        Some(self.figures(prices))
     }
 
     fn insurance_fund_usd(&self, prices: &[f64]) -> f64 {

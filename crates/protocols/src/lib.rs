@@ -326,6 +326,12 @@ pub trait ProtocolModel: Send + Sync + BoxedClone {
     fn account_results(&self, _prices: &[f64]) -> Vec<AccountResult> {
         Vec::new()
     }
+
+    /// A lending pool's liquidation figures over the run at `prices` (docs/mechanisms.md#metrics);
+    /// `None` for other protocols.
+    fn mechanism_figures(&self, _prices: &[f64]) -> Option<lending::MechanismFigures> {
+        None
+    }
 }
 
 /// Builds the model of every protocol of a snapshot, in snapshot order.

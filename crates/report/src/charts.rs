@@ -524,6 +524,69 @@ pub(crate) fn vbar_stacked_in(
     })
 }
 
+/// Vertical bars grouped by x category: in each category one bar per series, side by side in the
+/// series' order, with a legend; values below 0 are drawn as 0; `width` pixels wide.
+pub(crate) fn vbar_grouped(
+    title: &str,
+    x_labels: &[String],
+    series: &[Series],
+    y_desc: &str,
+    width: u32,
+) -> String {
+    let n = x_labels.len().max(1);
+    let max = series
+        .iter()
+        .flat_map(|s| s.values.iter().map(|v| bar_value(*v)))
+        .fold(0.0, f64::max);
+    let axis = value_axis(max, 0.12);
+    render(width, 360 + header_h(series, width), |root| {
+        let body = header(root, title, series, Mark::Box)?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(12)
+            .x_label_area_size(50)
+            .y_label_area_size(86)
+            .build_cartesian_2d((0..n - 1).into_segmented(), axis)?;
+        house_style(
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n.min(200))
+                .x_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) => x_labels.get(*i).cloned().unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .y_label_formatter(&|y| axis_usd(*y))
+                .y_desc(y_desc),
+        )
+        .draw()?;
+        // Each category's width in pixels: 10% padding each side, the rest shared by the bars.
+        let seg = f64::from(chart.plotting_area().dim_in_pixel().0) / n as f64;
+        let m = series.len().max(1) as f64;
+        let (pad, bar) = (seg * 0.1, seg * 0.8 / m);
+        for (k, s) in series.iter().enumerate() {
+            let left = (pad + k as f64 * bar).round() as u32;
+            let right = (pad + (m - 1.0 - k as f64) * bar).round() as u32;
+            chart.draw_series(
+                s.values
+                    .iter()
+                    .enumerate()
+                    .take(x_labels.len())
+                    .filter(|(_, v)| bar_value(**v) > 0.0)
+                    .map(|(i, v)| {
+                        let corners = [
+                            (SegmentValue::Exact(i), 0.0),
+                            (SegmentValue::Exact(i + 1), bar_value(*v)),
+                        ];
+                        let mut r = Rectangle::new(corners, s.color.filled());
+                        r.set_margin(0, 0, left, right);
+                        r
+                    }),
+            )?;
+        }
+        Ok(())
+    })
+}
+
 /// Lines over integer x values (`xs`), one per series, with dots at the points and a legend; `width`
 /// pixels wide.
 pub(crate) fn lines(

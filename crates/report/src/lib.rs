@@ -10,6 +10,8 @@
 //!   round, contagion trace);
 //! - [`stress_comparison_html`]: one page with a run with circuit breakers and the same run without,
 //!   side by side;
+//! - [`mechanisms_html`]: a liquidation-mechanism comparison (`compare --mechanisms --report`): a
+//!   grouped bar chart of each mechanism's figures and their tables;
 //! - [`simulation_report_html`]: the report of a Monte Carlo run (loss distribution with VaR / ES,
 //!   figures per protocol, the worst path re-run in full by [`worst_path`]);
 //! - [`loss_distribution_svg`]: a loss histogram with VaR / ES markers, for a Monte Carlo sample;
@@ -25,6 +27,7 @@ mod compare;
 mod html;
 mod live;
 mod loss;
+mod mechanisms;
 mod simulate;
 mod stress;
 
@@ -35,5 +38,6 @@ pub use live::{
     stress_sections_html, GraphEdge, GraphNode, ValueAxis,
 };
 pub use loss::loss_distribution_svg;
+pub use mechanisms::mechanisms_html;
 pub use simulate::{simulation_report_html, worst_path, WorstPath};
 pub use stress::stress_html;

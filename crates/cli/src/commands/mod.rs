@@ -5,6 +5,7 @@ pub mod backtest;
 pub mod bench;
 pub mod calibrate;
 pub mod clearing;
+pub mod compare;
 pub mod completions;
 pub mod contagion;
 pub mod debtrank;

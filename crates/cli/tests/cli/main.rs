@@ -5,6 +5,7 @@ mod adjust;
 mod bench;
 mod clearing;
 mod common;
+mod compare;
 mod contagion;
 mod corrupt_parquet;
 mod debtrank;

@@ -4,9 +4,10 @@ use super::{listed, needs_one, read_list, Refs};
 use crate::diag::Location;
 use crate::doc::Node;
 use crate::problem::Problem;
-use crate::reader::{str_of, Ctx, Table, BELOW_ONE, NON_NEGATIVE, UNIT, UNIT_OPEN};
+use crate::reader::{str_of, Ctx, Rule, Table, BELOW_ONE, NON_NEGATIVE, POSITIVE, UNIT, UNIT_OPEN};
 use cascade_model::protocol::{
-    EModeCategory, HealthFactorRule, LendingParams, LiquidationRuleSet, Reserve,
+    EModeCategory, HealthFactorRule, LendingParams, LiquidationMechanism, LiquidationRuleSet,
+    MechanismParams, Reserve,
 };
 
 pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option<LendingParams> {
@@ -32,6 +33,16 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
         LiquidationRuleSet::default()
     };
     let diversification_cap = t.opt("diversification_cap", UNIT_OPEN, ctx);
+    let liquidation_mechanism = if t.has("liquidation_mechanism") {
+        t.req_choice::<LiquidationMechanism>("liquidation_mechanism", ctx)
+            .unwrap_or_default()
+    } else {
+        LiquidationMechanism::default()
+    };
+    let mechanism = match t.get("mechanism") {
+        Some(n) => parse_mechanism(n, &t.field("mechanism"), ctx).unwrap_or_default(),
+        None => MechanismParams::default(),
+    };
     let mut ok = true;
     let reserves = read_list(t, "reserve", &mut ok, ctx, |n, what, earlier, ctx| {
         parse_reserve(n, &what, refs, ctx).and_then(|r| unique_reserve(r, &what, earlier, ctx))
@@ -58,9 +69,58 @@ pub(super) fn parse_lending(t: &mut Table, refs: &Refs, ctx: &mut Ctx) -> Option
         health_factor_rule,
         liquidation_rules,
         diversification_cap,
+        liquidation_mechanism,
+        mechanism,
         reserves,
         emode,
     })
+}
+
+/// A number above 1 (a starting-price buffer, a penalty factor).
+const ABOVE_ONE: Rule = Rule::new(|x| x >= 1.0, "a number ≥ 1");
+/// A band count crvUSD accepts (4 to 50).
+const BAND_COUNT: Rule = Rule::new(
+    |x| x.fract() == 0.0 && (4.0..=50.0).contains(&x),
+    "a whole number in [4, 50]",
+);
+/// An amplification above 1 (band edges in the ratio `(A − 1)/A`).
+const AMPLIFICATION: Rule = Rule::new(|x| x > 1.0, "a number > 1");
+
+/// A pool's `mechanism = { … }` table (docs/mechanisms.md#parameters): every key optional, the
+/// defaults of [`MechanismParams::default`] otherwise.
+fn parse_mechanism(n: &Node, what: &str, ctx: &mut Ctx) -> Option<MechanismParams> {
+    let mut m = Table::new(n, what, ctx)?;
+    let d = MechanismParams::default();
+    let mut p = d;
+    p.round_seconds = m
+        .opt("round_seconds", POSITIVE, ctx)
+        .unwrap_or(d.round_seconds);
+    p.dutch.buf = m.opt("buf", ABOVE_ONE, ctx).unwrap_or(d.dutch.buf);
+    p.dutch.tail_seconds = m.opt("tail", POSITIVE, ctx).unwrap_or(d.dutch.tail_seconds);
+    p.dutch.cusp = m.opt("cusp", UNIT_OPEN, ctx).unwrap_or(d.dutch.cusp);
+    p.dutch.chop = m.opt("chop", ABOVE_ONE, ctx).unwrap_or(d.dutch.chop);
+    p.dutch.cut = m.opt("cut", UNIT_OPEN, ctx).unwrap_or(d.dutch.cut);
+    p.dutch.step_seconds = m.opt("step", POSITIVE, ctx).unwrap_or(d.dutch.step_seconds);
+    p.soft.amplification = m
+        .opt("amplification", AMPLIFICATION, ctx)
+        .unwrap_or(d.soft.amplification);
+    p.soft.bands = m
+        .opt("bands", BAND_COUNT, ctx)
+        .map_or(d.soft.bands, |x| x as u32);
+    p.soft.liquidation_discount = m
+        .opt("liquidation_discount", BELOW_ONE, ctx)
+        .unwrap_or(d.soft.liquidation_discount);
+    p.soft.oracle_ema_seconds = m
+        .opt("oracle_ema_seconds", NON_NEGATIVE, ctx)
+        .unwrap_or(d.soft.oracle_ema_seconds);
+    p.absorb.liquidation_factor = m
+        .opt("liquidation_factor", UNIT_OPEN, ctx)
+        .unwrap_or(d.absorb.liquidation_factor);
+    p.absorb.store_front_price_factor = m
+        .opt("store_front_price_factor", UNIT, ctx)
+        .unwrap_or(d.absorb.store_front_price_factor);
+    m.finish(ctx);
+    Some(p)
 }
 
 /// `r` unless an `earlier` reserve of the pool has its asset (then an error at `what`).

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use super::{write_atomic, WriteError};
 use cascade_model::{
-    AmmInvariant, CurveSpec, HealthFactorRule, LendingParams, LiquidationRuleSet, LossMode,
-    MarginMode, OptionsParams, OracleSpec, PoolDepth, ProtocolParams, Side, Snapshot,
+    AmmInvariant, CurveSpec, HealthFactorRule, LendingParams, LiquidationMechanism,
+    LiquidationRuleSet, LossMode, MarginMode, MechanismParams, OptionsParams, OracleSpec,
+    PoolDepth, ProtocolParams, Side, Snapshot,
 };
 
 /// Writes [`snapshot_to_toml`] to `path` atomically.
@@ -150,6 +151,42 @@ fn curve_fields(c: &CurveSpec, l: &mut Kv) {
     }
 }
 
+/// A pool's `mechanism = { … }` keys that differ from their defaults (docs/mechanisms.md#parameters).
+fn mechanism_fields(m: &MechanismParams) -> Kv {
+    let d = MechanismParams::default();
+    let mut k = Kv::default();
+    k.num_unless("round_seconds", m.round_seconds, d.round_seconds)
+        .num_unless("buf", m.dutch.buf, d.dutch.buf)
+        .num_unless("tail", m.dutch.tail_seconds, d.dutch.tail_seconds)
+        .num_unless("cusp", m.dutch.cusp, d.dutch.cusp)
+        .num_unless("chop", m.dutch.chop, d.dutch.chop)
+        .num_unless("cut", m.dutch.cut, d.dutch.cut)
+        .num_unless("step", m.dutch.step_seconds, d.dutch.step_seconds)
+        .num_unless("amplification", m.soft.amplification, d.soft.amplification)
+        .num_unless("bands", f64::from(m.soft.bands), f64::from(d.soft.bands))
+        .num_unless(
+            "liquidation_discount",
+            m.soft.liquidation_discount,
+            d.soft.liquidation_discount,
+        )
+        .num_unless(
+            "oracle_ema_seconds",
+            m.soft.oracle_ema_seconds,
+            d.soft.oracle_ema_seconds,
+        )
+        .num_unless(
+            "liquidation_factor",
+            m.absorb.liquidation_factor,
+            d.absorb.liquidation_factor,
+        )
+        .num_unless(
+            "store_front_price_factor",
+            m.absorb.store_front_price_factor,
+            d.absorb.store_front_price_factor,
+        );
+    k
+}
+
 fn str_array<'x>(items: impl Iterator<Item = &'x str>) -> String {
     let v: Vec<String> = items.map(string).collect();
     format!("[{}]", v.join(", "))
@@ -256,6 +293,16 @@ pub fn snapshot_to_toml(s: &Snapshot, position_files: &[&str], include_accounts:
                     t.raw("liquidators_buy_debt", "true".into());
                 }
                 t.opt_num("diversification_cap", l.diversification_cap);
+                if l.liquidation_mechanism != LiquidationMechanism::FixedBonus {
+                    t.raw(
+                        "liquidation_mechanism",
+                        format!("\"{}\"", l.liquidation_mechanism.name()),
+                    );
+                }
+                let mechanism = mechanism_fields(&l.mechanism);
+                if !mechanism.items.is_empty() {
+                    t.raw("mechanism", mechanism.inline());
+                }
             }
             ProtocolParams::Bridge(b) => {
                 t.str("bridged", asset_id(b.bridged))

@@ -311,6 +311,45 @@ fn toml_round_trip_is_exact() {
     assert_eq!(rules, [AaveV3, AaveV33]);
 }
 
+/// A liquidation mechanism and its parameters are written back (docs/mechanisms.md#parameters):
+/// the mechanism's name, and only the parameters that differ from their defaults.
+#[test]
+fn toml_round_trip_keeps_the_liquidation_mechanism() {
+    let rich = RICH.replace(
+        "liquidation_rules = \"aave-v3.3\"",
+        "liquidation_rules = \"aave-v3.3\"\nliquidation_mechanism = \"dutch-auction\"\nmechanism = { buf = 1.3, bands = 20, round_seconds = 60.0, store_front_price_factor = 0.8 }",
+    );
+    let s = parse(&rich);
+    let text = snapshot_to_toml(&s, &[], true);
+    let back = parse(&text);
+    assert_eq!(normalized(back.clone()), normalized(s.clone()), "{text}");
+    assert_eq!(snapshot_to_toml(&back, &[], true), text);
+    assert_eq!(
+        text.matches("liquidation_mechanism = ").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("mechanism = { round_seconds = 60.0, buf = 1.3, bands = 20.0, store_front_price_factor = 0.8 }"),
+        "{text}"
+    );
+    let lending: Vec<_> = back.protocols.iter().filter_map(|p| p.lending()).collect();
+    let l = lending[1];
+    assert_eq!(
+        l.liquidation_mechanism,
+        cascade_model::LiquidationMechanism::DutchAuction
+    );
+    assert_eq!(l.mechanism.dutch.buf, 1.3);
+    assert_eq!(l.mechanism.dutch.chop, 1.13);
+    assert_eq!(l.mechanism.soft.bands, 20);
+    assert_eq!(l.mechanism.absorb.store_front_price_factor, 0.8);
+    // The default pool writes neither key.
+    assert_eq!(
+        lending[0].mechanism,
+        cascade_model::MechanismParams::default()
+    );
+}
+
 #[test]
 fn toml_small_round_trip_and_top_level_keys_first() {
     let s = parse(SMALL);

@@ -200,6 +200,30 @@ fn non_finite_and_wrong_types() {
     );
     let e = errors(&GOOD.replace(
         "kind = \"lending\"",
+        "kind = \"lending\"\nliquidation_mechanism = \"auction\"",
+    ));
+    assert!(
+        has(
+            &e,
+            15,
+            "liquidation_mechanism",
+            "= \"auction\", expected one of: fixed-bonus, dutch-auction, soft-bands, absorb"
+        ),
+        "{e:#?}"
+    );
+    let e = errors(&GOOD.replace(
+        "kind = \"lending\"",
+        "kind = \"lending\"\nmechanism = { bands = 3, cut = 1.5, tail = 1, colour = 2 }",
+    ));
+    assert!(
+        has(&e, 15, "mechanism.bands", "a whole number in [4, 50]"),
+        "{e:#?}"
+    );
+    assert!(has(&e, 15, "mechanism.cut", "a number in (0, 1]"), "{e:#?}");
+    assert!(has(&e, 15, "mechanism.colour", "unknown"), "{e:#?}");
+    assert_eq!(e.len(), 3, "{e:#?}");
+    let e = errors(&GOOD.replace(
+        "kind = \"lending\"",
         "kind = \"lending\"\nliquidation_rules = 3.3",
     ));
     assert!(has(&e, 15, "liquidation_rules", "found a number"), "{e:#?}");

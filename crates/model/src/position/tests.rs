@@ -97,6 +97,8 @@ fn snapshot() -> Snapshot {
                     health_factor_rule: Default::default(),
                     liquidation_rules: Default::default(),
                     diversification_cap: None,
+                    liquidation_mechanism: Default::default(),
+                    mechanism: Default::default(),
                     reserves: vec![
                         reserve(ETH, true, true),
                         reserve(USDC, false, true),

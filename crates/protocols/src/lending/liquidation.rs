@@ -45,19 +45,44 @@ impl ChunkOut {
             calls: 1,
         }
         .add_to(&mut self.records);
-        let seize = seize - fee;
+        self.sell(coll, seize - fee, debt);
+    }
+    /// A sale order of `quantity` tokens of `coll` by someone who wants `debt` back, added to the
+    /// round's order for that pair.
+    pub(super) fn sell(&mut self, coll: AssetIdx, quantity: f64, debt: AssetIdx) {
         match self
             .sales
             .iter_mut()
             .find(|s| s.asset == coll && s.wanted == Some(debt))
         {
-            Some(s) => s.quantity += seize,
+            Some(s) => s.quantity += quantity,
             None => self.sales.push(SaleOrder {
                 asset: coll,
-                quantity: seize,
+                quantity,
                 wanted: Some(debt),
             }),
         }
+    }
+    /// A liquidation record (no sale): `repay` tokens of `debt` and `seize` tokens of `coll`.
+    pub(super) fn note(
+        &mut self,
+        (coll, debt): (AssetIdx, AssetIdx),
+        repay: f64,
+        seize: f64,
+        prices: &[f64],
+    ) {
+        LiquidationRecord {
+            collateral: coll,
+            debt,
+            repaid_tokens: repay,
+            seized_tokens: seize,
+            repaid_usd: repay * prices[debt],
+            seized_usd: seize * prices[coll],
+            protocol_fee_tokens: 0.0,
+            protocol_fee_usd: 0.0,
+            calls: 1,
+        }
+        .add_to(&mut self.records);
     }
     fn buy(&mut self, asset: AssetIdx, quantity: f64) {
         match self.buys.iter_mut().find(|b| b.asset == asset) {
@@ -65,7 +90,7 @@ impl ChunkOut {
             None => self.buys.push(BuyOrder { asset, quantity }),
         }
     }
-    fn bad(&mut self, asset: AssetIdx, tokens: f64, usd: f64, accounts: u64) {
+    pub(super) fn bad(&mut self, asset: AssetIdx, tokens: f64, usd: f64, accounts: u64) {
         match self.bad_debt.iter_mut().find(|b| b.asset == asset) {
             Some(b) => {
                 b.tokens += tokens;
@@ -282,7 +307,7 @@ pub(super) fn liquidate_account(
 
 /// Writes off every remaining debt of an account (docs/lending.md#bad-debt): valued at the round's
 /// prices, added to the round's bad debt per asset and to the account's log.
-fn write_off(
+pub(super) fn write_off(
     entries: &mut [Slot],
     terms: &[Term],
     prices: &[f64],
@@ -319,7 +344,7 @@ const SHARE_SEARCH_STEPS: usize = 100;
 /// cost) is positive, when the whole call does not profit; `None` if no share does. The bonus is
 /// linear in `x` and the slippages convex, so `f` is concave: a golden-section search finds its
 /// maximum, then bisection between the maximum and 1 finds the largest `x` with `f(x) > 0`.
-fn largest_profitable_share(f: &dyn Fn(f64) -> f64) -> Option<f64> {
+pub(super) fn largest_profitable_share(f: &dyn Fn(f64) -> f64) -> Option<f64> {
     let g = 0.5 * (5f64.sqrt() - 1.0);
     let (mut a, mut b) = (0.0_f64, 1.0_f64);
     for _ in 0..SHARE_SEARCH_STEPS {
