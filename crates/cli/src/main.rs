@@ -36,8 +36,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    adjust, backtest, bench, calibrate, clearing, compare, completions, contagion, debtrank, gen, greeks,
-    import, margin, scenarios, serve, simulate, stress, validate,
+    adjust, backtest, bench, calibrate, clearing, compare, completions, contagion, debtrank, gen,
+    greeks, import, margin, scenarios, serve, simulate, stress, validate,
 };
 use failure::Failure;
 

@@ -40,10 +40,17 @@ pub struct MechanismRun {
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MechanismRow {
     pub protocol: String,
-    /// Bad debt booked, plus the debt of auctions still open at the end.
+    /// What the pools are owed and will not get back: `bad_debt_usd + shortfall_usd`.
+    pub insolvent_usd: f64,
+    /// Bad debt booked (written off) during the run.
     pub bad_debt_usd: f64,
-    /// Of which the debt of auctions still open at the end (at final prices).
+    /// Debt of accounts still underwater at the end beyond what they (and, for an open auction,
+    /// its lots) hold, at final prices: losses not yet booked — accounts no liquidator would
+    /// touch, auctions still running.
+    pub shortfall_usd: f64,
+    /// The debt of auctions still open at the end (at final prices), and their lots' value.
     pub open_auction_debt_usd: f64,
+    pub open_auction_lots_usd: f64,
     /// Bad debt the insurance fund (reserves) did not cover.
     pub uncovered_usd: f64,
     /// Debt repaid by liquidators, bidders and conversions, or erased by absorbs.
@@ -69,8 +76,10 @@ pub type RowFigure = (&'static str, fn(&MechanismRow) -> f64);
 
 impl MechanismRow {
     /// The figures a comparison shows, in order (docs/mechanisms.md#metrics).
-    pub const FIGURES: [RowFigure; 7] = [
+    pub const FIGURES: [RowFigure; 9] = [
+        ("insolvent debt", |r| r.insolvent_usd),
         ("bad debt", |r| r.bad_debt_usd),
+        ("shortfall at end", |r| r.shortfall_usd),
         ("uncovered", |r| r.uncovered_usd),
         ("liquidated", |r| r.liquidated_usd),
         ("slippage", |r| r.slippage_usd),
@@ -80,8 +89,11 @@ impl MechanismRow {
     ];
 
     fn add(&mut self, o: &MechanismRow) {
+        self.insolvent_usd += o.insolvent_usd;
         self.bad_debt_usd += o.bad_debt_usd;
+        self.shortfall_usd += o.shortfall_usd;
         self.open_auction_debt_usd += o.open_auction_debt_usd;
+        self.open_auction_lots_usd += o.open_auction_lots_usd;
         self.uncovered_usd += o.uncovered_usd;
         self.liquidated_usd += o.liquidated_usd;
         self.seized_usd += o.seized_usd;
@@ -139,10 +151,14 @@ fn mechanism_run(
         .filter_map(|&i| {
             let (p, f) = (r.protocols.get(i)?, figures.get(i).copied().flatten()?);
             let t = f.tally;
+            let shortfall = (p.shortfall_usd - f.open_lots_cover_usd).max(0.0);
             Some(MechanismRow {
                 protocol: p.id.clone(),
-                bad_debt_usd: p.bad_debt_usd + f.open_debt_usd,
+                insolvent_usd: p.bad_debt_usd + shortfall,
+                bad_debt_usd: p.bad_debt_usd,
+                shortfall_usd: shortfall,
                 open_auction_debt_usd: f.open_debt_usd,
+                open_auction_lots_usd: f.open_lots_usd,
                 uncovered_usd: p.uncovered_usd,
                 liquidated_usd: t.liquidated_usd,
                 seized_usd: t.seized_usd,

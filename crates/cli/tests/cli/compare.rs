@@ -27,8 +27,11 @@ fn one_run_per_mechanism_and_fixed_bonus_is_the_stress_run() {
     );
     for r in runs {
         for key in [
+            "insolvent_usd",
             "bad_debt_usd",
+            "shortfall_usd",
             "open_auction_debt_usd",
+            "open_auction_lots_usd",
             "uncovered_usd",
             "liquidated_usd",
             "seized_usd",
@@ -59,6 +62,15 @@ fn one_run_per_mechanism_and_fixed_bonus_is_the_stress_run() {
     assert!(close(
         fixed["bad_debt_usd"].as_f64().unwrap(),
         lending("bad_debt_usd")
+    ));
+    // Without auctions, the shortfall is the stress's, and insolvent debt adds it to bad debt.
+    assert!(close(
+        fixed["shortfall_usd"].as_f64().unwrap(),
+        lending("shortfall_usd")
+    ));
+    assert!(close(
+        fixed["insolvent_usd"].as_f64().unwrap(),
+        lending("bad_debt_usd") + lending("shortfall_usd")
     ));
     assert!(close(
         fixed["liquidated_usd"].as_f64().unwrap(),

@@ -49,11 +49,14 @@ pub struct Tally {
 pub struct MechanismFigures {
     pub mechanism: LiquidationMechanism,
     pub tally: Tally,
-    /// Debt of accounts whose auction is still open at the end, USD at the final prices (counted
-    /// as bad debt in a comparison).
+    /// Debt of accounts whose auction is still open at the end, USD at the final prices.
     pub open_debt_usd: f64,
     /// Collateral still in open auctions' lots, USD at the final prices.
     pub open_lots_usd: f64,
+    /// Σ over open auctions of `min(debt, lots)`, USD at the final prices: what an open auction's
+    /// lots still cover of its account's debt. The pool's end shortfall counts such an account's
+    /// whole debt (its collateral left it for the lots); a comparison takes this off.
+    pub open_lots_cover_usd: f64,
     /// An absorbing protocol's unsold collateral, USD at the final prices.
     pub inventory_usd: f64,
 }
@@ -209,15 +212,19 @@ impl LendingPool {
     pub(super) fn figures(&self, prices: &[f64]) -> MechanismFigures {
         let mut open_debt_usd = 0.0;
         let mut open_lots_usd = 0.0;
+        let mut open_lots_cover_usd = 0.0;
         for (k, a) in self.mech.auctions.iter().enumerate() {
             if let Some(a) = a {
                 let es = &self.slots[self.starts[k]..self.starts[k + 1]];
-                open_debt_usd += side_usd(es, &self.terms, Side::Debt, prices);
-                open_lots_usd += a
+                let debt = side_usd(es, &self.terms, Side::Debt, prices);
+                let lots = a
                     .lots
                     .iter()
                     .map(|l| l.tokens * prices[l.asset])
                     .sum::<f64>();
+                open_debt_usd += debt;
+                open_lots_usd += lots;
+                open_lots_cover_usd += debt.min(lots);
             }
         }
         MechanismFigures {
@@ -225,6 +232,7 @@ impl LendingPool {
             tally: self.tally,
             open_debt_usd,
             open_lots_usd,
+            open_lots_cover_usd,
             inventory_usd: self
                 .mech
                 .inventory
