@@ -66,7 +66,8 @@ pub fn mechanisms_html(snapshot: &Snapshot, c: &MechanismComparison) -> String {
     rows.push(row);
     let summary = Section::new("Side by side")
         .with_text(
-            "Bad debt includes the debt of auctions still open at the end; borrower losses are the \
+            "Insolvent debt is bad debt booked plus the shortfall left at the end (accounts still \
+             underwater, auctions still running net of their lots); borrower losses are the \
              collateral taken beyond the debt taken off; slippage is what the liquidators' sales \
              lost on the curves (docs/mechanisms.md#metrics). Bars below zero are drawn at zero.",
         )
