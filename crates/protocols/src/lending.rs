@@ -37,6 +37,7 @@ mod entries;
 mod liquidation;
 mod mechanism;
 mod skip;
+mod slippage_bound;
 mod step;
 #[cfg(test)]
 mod tests;
@@ -164,6 +165,9 @@ pub struct LendingPool {
     signatures: Signatures,
     /// Whether rounds skip accounts (always, but for the tests that check skipping changes nothing).
     skipping: bool,
+    /// Whether calls certain to profit or lose are decided on the round's slippage bounds (always,
+    /// but for the test that checks they change nothing).
+    bounding: bool,
     /// How unhealthy accounts are liquidated (docs/mechanisms.md).
     mechanism: LiquidationMechanism,
     mech_params: MechanismParams,
@@ -337,6 +341,7 @@ impl LendingPool {
             bound: HealthyBound::default(),
             signatures,
             skipping: true,
+            bounding: true,
             mechanism: params.liquidation_mechanism,
             mech_params: params.mechanism,
             mech: MechState::default(),
@@ -502,10 +507,13 @@ impl ProtocolModel for LendingPool {
         // A copy (one number per asset), as the chunks borrow the pool mutably.
         let protocol_fee = self.protocol_fee.clone();
         let terms = Arc::clone(&self.terms);
+        let ladder =
+            slippage_bound::SlippageLadder::new(if self.bounding { protocol_fee.len() } else { 0 });
         let pool = PoolTerms {
             rules: &rules,
             terms: &terms,
             protocol_fee: &protocol_fee,
+            ladder: &ladder,
         };
         let factor = std::mem::take(&mut self.bound.factor);
         let signatures = self.signatures.clone();

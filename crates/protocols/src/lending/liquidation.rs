@@ -3,6 +3,7 @@
 use cascade_market::price::{BuyOrder, SaleOrder};
 use cascade_model::{AssetIdx, LiquidationRuleSet, Side};
 
+use super::slippage_bound::{SlippageLadder, MARGIN_SHARE, MARGIN_USD};
 use super::{
     next_step_and_health, skip::key_of, v33_dust_room, Entries, LiquidationRules, Slot, Step, Term,
     MAX_CALLS_PER_ROUND, STATUS_CLOSED, STATUS_LIQUIDATED,
@@ -138,6 +139,8 @@ pub(super) struct PoolTerms<'a> {
     pub rules: &'a LiquidationRules,
     pub terms: &'a [Term],
     pub protocol_fee: &'a [f64],
+    /// The round's bounds on slippage (a call certain to profit is decided without its exact one).
+    pub ladder: &'a SlippageLadder,
 }
 
 /// Liquidates one account within a round (repeating while HF < 1), writing its slots in place.
@@ -154,6 +157,7 @@ pub(super) fn liquidate_account(
         rules,
         terms,
         protocol_fee,
+        ladder,
     } = *pool;
     // The health factor at which the account was left healthy, if it was.
     let mut healthy_at = None;
@@ -209,8 +213,30 @@ pub(super) fn liquidate_account(
                     }
                     (c * p_i - r * p_j) - slippage - rules.liquidator_cost_usd
                 };
+                // The whole call's profit, bounded by the round's slippage ladder: when the bounds
+                // are clearly on one side of zero the exact slippage would say the same.
+                let known = if rules.buy_debt {
+                    None
+                } else {
+                    let c = seize - fee_of(seize);
+                    ladder.bounds(ci, c, ctx).and_then(|(s_lo, s_hi)| {
+                        let gain = (c * p_i - repay * p_j) - rules.liquidator_cost_usd;
+                        let margin = MARGIN_USD + MARGIN_SHARE * (c * p_i);
+                        if gain - s_hi > margin {
+                            Some(true)
+                        } else if gain - s_lo < -margin {
+                            Some(false)
+                        } else {
+                            None
+                        }
+                    })
+                };
                 let mut share = 1.0;
-                if profit(1.0) <= 0.0 {
+                let unprofitable = match known {
+                    Some(profitable) => !profitable,
+                    None => profit(1.0) <= 0.0,
+                };
+                if unprofitable {
                     match rules
                         .buy_debt
                         .then(|| largest_profitable_share(&profit))

@@ -180,3 +180,46 @@ fn rows_in_any_order_give_the_same_pool() {
         assert_eq!(a.terms, b.terms);
     }
 }
+
+/// Deciding calls on the round's slippage bounds (lending/slippage_bound.rs) changes no round, no
+/// position and no status: the same 8 rounds with every call's exact slippage computed.
+#[test]
+fn slippage_bounds_change_no_decision() {
+    for buy_debt in [false, true] {
+        let mut s = system(4_000);
+        for p in &mut s.protocols {
+            if let cascade_model::ProtocolParams::Lending(l) = &mut p.params {
+                l.liquidators_buy_debt = buy_debt;
+                // A cost of a few dollars puts many small calls near zero profit.
+                l.liquidator_cost_usd = 3.0;
+            }
+        }
+        let market = Market::new(&s);
+        let path = price_path(&market.prices(), 8);
+        let mut unprofitable = false;
+        for (i, p) in s.protocols.iter().enumerate() {
+            if p.lending().is_none() {
+                continue;
+            }
+            let mut exact = LendingPool::new(&s, i);
+            exact.bounding = false;
+            let b = run(&mut exact, &market, &path);
+            assert!(
+                b.iter().any(|r| !r.liquidations.is_empty()),
+                "pool {}",
+                p.id
+            );
+            unprofitable |= b.iter().any(|r| r.accounts_unprofitable > 0);
+            let mut bounded = LendingPool::new(&s, i);
+            let a = run(&mut bounded, &market, &path);
+            assert_eq!(a, b, "pool {} buy_debt {buy_debt}", p.id);
+            let bits = |x: &LendingPool| -> Vec<u64> {
+                x.slots.iter().map(|e| e.amount.to_bits()).collect()
+            };
+            assert_eq!(bits(&bounded), bits(&exact), "pool {}", p.id);
+            assert_eq!(bounded.status, exact.status);
+        }
+        // Some call was refused for want of profit: both sides of the bounds were exercised.
+        assert!(unprofitable, "buy_debt {buy_debt}");
+    }
+}
