@@ -38,13 +38,23 @@ pub fn liquidity_within_slippage_usd(
     prices: &[f64],
     max_slippage: f64,
 ) -> f64 {
+    let within = |q: f64| impact_of_position(market, asset, q, prices) <= max_slippage;
+    match largest_quantity_within(prices[asset], max_slippage, within) {
+        q if q > 0.0 => q * prices[asset],
+        _ => 0.0,
+    }
+}
+
+/// The largest quantity (tokens) of an asset priced `price` for which `within(q)` holds, when
+/// `within` holds up to some quantity and not beyond (a slippage share that grows with the quantity
+/// traded, compared with `budget`): doubling from 1,000 USD worth, then bisection. ∞ if it still
+/// holds at 1e18 USD; 0 without a finite positive price or with a NaN budget.
+pub fn largest_quantity_within(price: f64, budget: f64, within: impl Fn(f64) -> bool) -> f64 {
     const MAX_USD: f64 = 1.0e18;
     const START_USD: f64 = 1.0e3;
-    let price = prices[asset];
-    if !(price > 0.0 && price.is_finite()) || max_slippage.is_nan() {
+    if !(price > 0.0 && price.is_finite()) || budget.is_nan() {
         return 0.0;
     }
-    let within = |q: f64| impact_of_position(market, asset, q, prices) <= max_slippage;
     let (mut lo, mut hi) = (0.0, START_USD / price);
     while within(hi) {
         lo = hi;
@@ -64,5 +74,5 @@ pub fn liquidity_within_slippage_usd(
             hi = mid;
         }
     }
-    lo * price
+    lo
 }

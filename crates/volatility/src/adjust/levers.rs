@@ -222,33 +222,9 @@ pub fn buyable_within_slippage_tokens(
     prices: &[f64],
     max_slippage: f64,
 ) -> f64 {
-    const MAX_USD: f64 = 1.0e18;
-    const START_USD: f64 = 1.0e3;
     let price = prices[asset];
-    if !(price > 0.0 && price.is_finite()) || max_slippage.is_nan() {
-        return 0.0;
-    }
     let within = |q: f64| market.buy_slippage_usd(asset, q, prices) / (q * price) <= max_slippage;
-    let (mut lo, mut hi) = (0.0, START_USD / price);
-    while within(hi) {
-        lo = hi;
-        hi *= 2.0;
-        if hi * price > MAX_USD {
-            return f64::INFINITY;
-        }
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if within(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
+    cascade_market::liquidity::largest_quantity_within(price, max_slippage, within)
 }
 
 /// One parameter written into a snapshot by [`apply_in_force`].
