@@ -49,8 +49,13 @@ pub fn run(args: &CompareArgs) -> Result<(), Failure> {
     let (sc, d2) = resolve_scenario(args.scenario.as_deref(), &args.snapshot, &snap)?;
     print_warnings(&d2);
     let protocols = chosen_pools(&snap, &args.protocols)?;
-    let mut mechanisms = args.mechanisms.clone();
-    mechanisms.dedup();
+    // Each mechanism once, in the order first given.
+    let mut mechanisms: Vec<LiquidationMechanism> = Vec::new();
+    for m in &args.mechanisms {
+        if !mechanisms.contains(m) {
+            mechanisms.push(*m);
+        }
+    }
     let c = cascade_engine::compare_mechanisms(
         &snap,
         &sc,
