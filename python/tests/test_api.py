@@ -229,6 +229,9 @@ def test_contagion_is_the_cli_document():
     assert c.report == json.loads(out)
     assert set(c.coefficients.columns) >= {"asset", "protocol", "threshold_drop"}
     assert list(c.debtrank["protocol"]) == cascade.builtin().protocols
+    # One row per lending protocol: its accounts' effective number of collateral assets (≥ 1).
+    assert list(c.diversification["protocol"]) == ["aave-v3", "compound-v3", "spark"]
+    assert (c.diversification["effective_assets"] >= 1.0).all()
 
 
 def test_clearing_by_hand():
