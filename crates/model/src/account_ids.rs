@@ -183,6 +183,15 @@ impl AccountIds {
         *self = AccountIds::default();
     }
 
+    /// Forgets every row and the index, keeping the memory of the rows for the next ones (a buffer
+    /// reused, instead of fresh pages faulted in again).
+    pub fn clear_keeping_capacity(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.index.clear();
+        self.indexed = 0;
+    }
+
     /// Reserves room for `n` more accounts (rows and, at a guess of `bytes` each, their text).
     pub fn reserve(&mut self, n: usize, bytes: usize) {
         self.ends.reserve(n);
@@ -235,6 +244,21 @@ impl PartialEq for AccountIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cleared_ids_keep_their_memory_and_start_again_from_row_0() {
+        let mut ids = AccountIds::default();
+        ids.push_unindexed("0xaaaa");
+        ids.push_unindexed("0xbbbb");
+        let text_bytes = ids.text.capacity();
+        ids.clear_keeping_capacity();
+        assert!(ids.is_empty() && ids.is_indexed());
+        assert!(ids.text.capacity() >= text_bytes);
+        // The old rows are gone from the index too: "0xbbbb" is new again, at row 0.
+        assert_eq!(ids.find_or_push(0, "0xbbbb"), (0, true));
+        assert_eq!(ids.get(0), Some("0xbbbb"));
+        assert_eq!(ids.get(1), None);
+    }
 
     #[test]
     fn ids_are_found_in_their_protocol_only_and_kept_in_row_order() {

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 
 use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use ::parquet::arrow::ProjectionMask;
@@ -88,14 +88,16 @@ impl Groups<'_> {
         let merged = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let window = threads * (1 + GROUPS_AHEAD_PER_THREAD);
+        // The buffers of merged chunks, for the next row groups (fresh ones cost page faults).
+        let spare: Mutex<Vec<(Accounts, Positions)>> = Mutex::new(Vec::new());
         let mut missing_vault = Vec::new();
         let mut rows = 0u64;
         let done = std::thread::scope(|scope| {
             let (tx, rx) = mpsc::sync_channel::<(usize, Option<Chunk>)>(threads);
             for _ in 0..threads {
                 let tx = tx.clone();
-                let (next, merged, stop, shell, rows_before) =
-                    (&next, &merged, &stop, &shell, &rows_before);
+                let (next, merged, stop, shell, rows_before, spare) =
+                    (&next, &merged, &stop, &shell, &rows_before, &spare);
                 scope.spawn(move || loop {
                     let g = next.fetch_add(1, Ordering::Relaxed);
                     if g >= n_groups {
@@ -111,9 +113,10 @@ impl Groups<'_> {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let chunk = reopen()
-                        .ok()
-                        .and_then(|input| self.read_group(input, g, rows_before[g], shell));
+                    let buffers = spare.lock().ok().and_then(|mut v| v.pop());
+                    let chunk = reopen().ok().and_then(|input| {
+                        self.read_group(input, g, rows_before[g], shell, buffers)
+                    });
                     if tx.send((g, chunk)).is_err() {
                         return;
                     }
@@ -130,9 +133,15 @@ impl Groups<'_> {
                 };
                 waiting.insert(g, chunk);
                 while let Some(chunk) = waiting.remove(&k) {
-                    ok = chunk.is_some_and(|c| {
+                    ok = chunk.is_some_and(|mut c| {
                         rows += c.rows;
-                        merge(s, c, &mut missing_vault)
+                        let joined = merge(s, &c, &mut missing_vault);
+                        c.accounts.clear_keeping_capacity();
+                        c.positions.clear_keeping_capacity();
+                        if let Ok(mut v) = spare.lock() {
+                            v.push((c.accounts, c.positions));
+                        }
+                        joined
                     });
                     if !ok {
                         break;
@@ -161,14 +170,15 @@ impl Groups<'_> {
     }
 
     /// Reads row group `g` (after `rows_before` rows of the file) from `input` on its own, validating
-    /// its rows into a copy of `shell`; `None` if it must be read in order instead (see the module
-    /// documentation).
+    /// its rows into a copy of `shell` (with the empty `buffers` of a merged chunk, if any); `None` if
+    /// it must be read in order instead (see the module documentation).
     fn read_group<T: ChunkReader + 'static>(
         &self,
         input: T,
         g: usize,
         rows_before: u64,
         shell: &Snapshot,
+        buffers: Option<(Accounts, Positions)>,
     ) -> Option<Chunk> {
         let reader = catch_quietly(|| {
             ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
@@ -180,6 +190,9 @@ impl Groups<'_> {
         .ok()?
         .ok()?;
         let mut cs = shell.clone();
+        if let Some((accounts, positions)) = buffers {
+            (cs.accounts, cs.positions) = (accounts, positions);
+        }
         let mut cd = Diagnostics::new();
         let mut loader = RowLoader::new(self.file, &mut cs, &mut cd, AccountLookup::Deferred);
         let rows = self.metadata.metadata().row_group(g).num_rows();
@@ -201,7 +214,7 @@ impl Groups<'_> {
 /// Appends chunk `c` to `s` (accounts unindexed, as a deferred read adds them) and its CDP accounts
 /// without a vault type to `missing_vault`; `false` if its first account continues the snapshot's
 /// last one with another e-mode or vault type (an error the sequential read reports).
-fn merge(s: &mut Snapshot, c: Chunk, missing_vault: &mut Vec<(u32, u64)>) -> bool {
+fn merge(s: &mut Snapshot, c: &Chunk, missing_vault: &mut Vec<(u32, u64)>) -> bool {
     let a = &mut s.accounts;
     let base = a.len() as u32;
     let continues = base > 0
