@@ -238,11 +238,14 @@ fn merge(s: &mut Snapshot, c: &Chunk, missing_vault: &mut Vec<(u32, u64)>) -> bo
         (true, k) => base + k - 1,
         (false, k) => base + k,
     };
-    for k in usize::from(continues)..c.accounts.len() {
-        let i = a.push_unindexed(c.accounts.protocol[k] as usize, &c.accounts.id[k]) as usize;
-        a.emode[i] = c.accounts.emode[k];
-        a.vault_type[i] = c.accounts.vault_type[k];
-    }
+    let from = usize::from(continues).min(c.accounts.len());
+    a.id.extend_unindexed(&c.accounts.id, from);
+    a.protocol.extend_from_slice(&c.accounts.protocol[from..]);
+    a.emode.extend_from_slice(&c.accounts.emode[from..]);
+    a.vault_type
+        .extend_from_slice(&c.accounts.vault_type[from..]);
+    a.margin_mode
+        .extend_from_slice(&c.accounts.margin_mode[from..]);
     let p = &mut s.positions;
     p.account
         .extend(c.positions.account.iter().map(|&k| shift(k)));
