@@ -49,7 +49,7 @@ struct Chunk {
     missing_vault: Vec<(u32, u64)>,
 }
 
-/// Row groups read but not yet merged, at most, per thread.
+/// Row groups each thread may read ahead of the join, besides the one it is reading.
 const GROUPS_AHEAD_PER_THREAD: usize = 1;
 
 #[cfg(test)]
