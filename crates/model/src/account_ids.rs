@@ -111,6 +111,23 @@ impl AccountIds {
         row
     }
 
+    /// Appends the rows `from..` of `other` as [`AccountIds::push_unindexed`] would, one by one, but
+    /// copying their text at once.
+    pub fn extend_unindexed(&mut self, other: &AccountIds, from: usize) {
+        let Some(rest) = other.ends.get(from..) else {
+            return;
+        };
+        let start = row_start(&other.ends, from);
+        let Some(text) = other.text.get(start..) else {
+            return;
+        };
+        // Row k of `other` ends at ends[k] there, and at ends[k] − start + (this text's length) here.
+        let shift = self.text.len() as u64;
+        self.text.push_str(text);
+        self.ends
+            .extend(rest.iter().map(|&e| e - start as u64 + shift));
+    }
+
     /// Adds the rows appended by [`AccountIds::push_unindexed`] to the index, `protocol[k]` being
     /// row `k`'s protocol. Fails on the first id found twice in one protocol (the rows from the
     /// failing one's protocol on may be partly indexed: the caller starts again from its own
@@ -183,6 +200,15 @@ impl AccountIds {
         *self = AccountIds::default();
     }
 
+    /// Forgets every row and the index, keeping the memory of the rows for the next ones (a buffer
+    /// reused, instead of fresh pages faulted in again).
+    pub fn clear_keeping_capacity(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.index.clear();
+        self.indexed = 0;
+    }
+
     /// Reserves room for `n` more accounts (rows and, at a guess of `bytes` each, their text).
     pub fn reserve(&mut self, n: usize, bytes: usize) {
         self.ends.reserve(n);
@@ -235,6 +261,44 @@ impl PartialEq for AccountIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extended_ids_are_the_rows_pushed_one_by_one() {
+        let mut other = AccountIds::default();
+        for id in ["0xa", "0xbb", "", "0xdddd"] {
+            other.push_unindexed(id);
+        }
+        let mut ids = AccountIds::default();
+        ids.push_unindexed("first");
+        ids.extend_unindexed(&other, 1);
+        // "first" then rows 1.. of other: "0xbb", "", "0xdddd"; text "first0xbb0xdddd" ends at
+        // 5, 9, 9, 15.
+        assert_eq!(ids.ends, [5, 9, 9, 15]);
+        assert_eq!(
+            ids.iter().collect::<Vec<_>>(),
+            ["first", "0xbb", "", "0xdddd"]
+        );
+        ids.extend_unindexed(&other, 4);
+        ids.extend_unindexed(&other, 9);
+        assert_eq!(ids.len(), 4);
+        assert_eq!(ids.index_pending(&[0, 0, 0, 0]), Ok(()));
+        assert_eq!(ids.find(0, "0xdddd"), Some(3));
+    }
+
+    #[test]
+    fn cleared_ids_keep_their_memory_and_start_again_from_row_0() {
+        let mut ids = AccountIds::default();
+        ids.push_unindexed("0xaaaa");
+        ids.push_unindexed("0xbbbb");
+        let text_bytes = ids.text.capacity();
+        ids.clear_keeping_capacity();
+        assert!(ids.is_empty() && ids.is_indexed());
+        assert!(ids.text.capacity() >= text_bytes);
+        // The old rows are gone from the index too: "0xbbbb" is new again, at row 0.
+        assert_eq!(ids.find_or_push(0, "0xbbbb"), (0, true));
+        assert_eq!(ids.get(0), Some("0xbbbb"));
+        assert_eq!(ids.get(1), None);
+    }
 
     #[test]
     fn ids_are_found_in_their_protocol_only_and_kept_in_row_order() {

@@ -77,6 +77,14 @@ impl Accounts {
     pub fn reserve_for(&mut self, protocol: ProtocolIdx, n: usize) {
         self.id.reserve_for(protocol, n);
     }
+    /// Forgets every account, keeping the memory for the next ones.
+    pub fn clear_keeping_capacity(&mut self) {
+        self.id.clear_keeping_capacity();
+        self.protocol.clear();
+        self.emode.clear();
+        self.vault_type.clear();
+        self.margin_mode.clear();
+    }
 }
 
 /// The id length reserved per account, bytes: a 0x-prefixed EVM address.
@@ -110,6 +118,13 @@ impl Positions {
         self.asset.reserve(n);
         self.side.reserve(n);
         self.amount.reserve(n);
+    }
+    /// Forgets every position, keeping the memory for the next ones.
+    pub fn clear_keeping_capacity(&mut self) {
+        self.account.clear();
+        self.asset.clear();
+        self.side.clear();
+        self.amount.clear();
     }
 }
 

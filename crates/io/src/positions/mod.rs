@@ -40,6 +40,7 @@ use cascade_model::Snapshot;
 mod columns;
 mod csv;
 mod derivatives;
+mod groups;
 mod parquet;
 mod rows;
 
@@ -249,7 +250,10 @@ pub fn load_positions(path: &Path, snapshot: &mut Snapshot, diags: &mut Diagnost
         }
         match kind {
             Kind::Csv => csv::load_csv(&file, f, len, snapshot, diags, lookup),
-            Kind::Parquet => parquet::load_parquet(&file, f, len, snapshot, diags, lookup),
+            Kind::Parquet => {
+                let reopen = || File::open(path);
+                parquet::load_parquet(&file, f, &reopen, len, snapshot, diags, lookup)
+            }
         }
     });
 }
@@ -287,7 +291,10 @@ pub fn read_positions(
     let bytes = bytes::Bytes::from(bytes);
     read_with_lookups(snapshot, diags, |snapshot, diags, lookup| match kind {
         Kind::Csv => csv::load_csv(file, &bytes[..], len, snapshot, diags, lookup),
-        Kind::Parquet => parquet::load_parquet(file, bytes.clone(), len, snapshot, diags, lookup),
+        Kind::Parquet => {
+            let reopen = || Ok(bytes.clone());
+            parquet::load_parquet(file, bytes.clone(), &reopen, len, snapshot, diags, lookup)
+        }
     });
 }
 

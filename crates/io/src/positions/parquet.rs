@@ -1,6 +1,10 @@
-//! Reading Parquet position files: decoding runs one batch ahead on a second thread.
+//! Reading Parquet position files: decoding runs one batch ahead on a second thread, or (a file of
+//! several row groups read into an empty snapshot, on several threads) row groups are read in
+//! parallel by [`super::groups`].
 
-use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use ::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use ::parquet::arrow::ProjectionMask;
 use ::parquet::file::metadata::ParquetMetaData;
 use ::parquet::file::reader::ChunkReader;
@@ -14,6 +18,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Schema};
 
 use super::columns::ColumnMap;
+use super::groups;
 use super::rows::RowLoader;
 use super::*;
 use crate::problem::Problem;
@@ -133,9 +138,12 @@ fn is_amount_type(t: &DataType) -> bool {
 }
 
 /// Reads the Parquet position file `file` (`len` bytes, from `f`) into `s`.
-pub(super) fn load_parquet<T: ChunkReader + 'static>(
+///
+/// `reopen` gives another reader of the same bytes, for the threads of a parallel read.
+pub(super) fn load_parquet<T: ChunkReader + Send + 'static>(
     file: &str,
     f: T,
+    reopen: &(dyn Fn() -> std::io::Result<T> + Sync),
     len: u64,
     s: &mut Snapshot,
     diags: &mut Diagnostics,
@@ -143,7 +151,7 @@ pub(super) fn load_parquet<T: ChunkReader + 'static>(
 ) {
     // A damaged file is one error: what was read of it before the damage showed is dropped.
     let mark = diags.items.len();
-    if let Err(detail) = read_parquet(f, len, file, s, diags, lookup) {
+    if let Err(detail) = read_parquet(f, reopen, len, file, s, diags, lookup) {
         diags.items.truncate(mark);
         diags.error(
             file,
@@ -162,8 +170,9 @@ const DECODER_FAILED: &str = "the decoder failed on damaged data";
 
 /// Reads the positions of a Parquet file of `len` bytes; `Err` says why the file is damaged. Problems
 /// of the file's columns and rows go to `diags`.
-fn read_parquet<T: ChunkReader + 'static>(
+fn read_parquet<T: ChunkReader + Send + 'static>(
     f: T,
+    reopen: &(dyn Fn() -> std::io::Result<T> + Sync),
     len: u64,
     file: &str,
     s: &mut Snapshot,
@@ -173,11 +182,13 @@ fn read_parquet<T: ChunkReader + 'static>(
     let footer_len = check_footer(&f, len)?;
     // The reader panics on some damaged files instead of failing: such a panic is caught quietly
     // and becomes the error.
-    let builder = match catch_quietly(|| ParquetRecordBatchReaderBuilder::try_new(f)) {
-        Ok(Ok(b)) => b,
+    let metadata = match catch_quietly(|| ArrowReaderMetadata::load(&f, ArrowReaderOptions::new()))
+    {
+        Ok(Ok(m)) => m,
         Ok(Err(e)) => return Err(e.to_string()),
         Err(_) => return Err(DECODER_FAILED.into()),
     };
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone());
     check_metadata(builder.metadata(), len, footer_len)?;
     let schema = builder.schema().clone();
     let Some(cols) = ColumnMap::new(
@@ -205,11 +216,25 @@ fn read_parquet<T: ChunkReader + 'static>(
         }
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
+    // Batches no larger than the file: a batch's buffers are allocated at its full size.
+    let batch_rows = PARQUET_BATCH_ROWS.min(total_rows.max(1));
+    if lookup == AccountLookup::Deferred {
+        let groups = groups::Groups {
+            file,
+            metadata: &metadata,
+            mask: &mask,
+            batch_index: &batch_index,
+            batch_rows,
+            total_rows,
+        };
+        if groups.read(reopen, s, diags) {
+            return Ok(());
+        }
+    }
     let reader = match catch_quietly(|| {
         builder
             .with_projection(mask)
-            // Batches no larger than the file: a batch's buffers are allocated at its full size.
-            .with_batch_size(PARQUET_BATCH_ROWS.min(total_rows.max(1)))
+            .with_batch_size(batch_rows)
             .build()
     }) {
         Ok(Ok(r)) => r,
@@ -235,7 +260,7 @@ fn read_parquet<T: ChunkReader + 'static>(
             }
         });
         // Damaged data can also surface while the rows are read from a decoded batch.
-        catch_quietly(|| load_batches(&mut loader, rx, &batch_index))
+        catch_quietly(|| load_batches(&mut loader, rx, &batch_index, 0))
             .unwrap_or_else(|_| Err(DECODER_FAILED.into()))
     });
     loader.finish();
@@ -355,14 +380,15 @@ fn types_ok(cols: &ColumnMap, schema: &Schema, file: &str, diags: &mut Diagnosti
     ok
 }
 
-/// Feeds the rows of `batches` (columns at `batch_index`) to `loader`; `Err` if a batch could not be
-/// decoded (the file is damaged).
-fn load_batches(
+/// Feeds the rows of `batches` (columns at `batch_index`; `rows_before` rows of the file come before
+/// them) to `loader`; `Err` if a batch could not be decoded (the file is damaged).
+pub(super) fn load_batches(
     loader: &mut RowLoader,
     batches: impl IntoIterator<Item = Result<RecordBatch, String>>,
     batch_index: &[Option<usize>; N_COLUMNS],
+    rows_before: u64,
 ) -> Result<(), String> {
-    let mut row = 0u64;
+    let mut row = rows_before;
     for batch in batches {
         let batch = batch?;
         let col = |k: usize| batch_index[k].map(|i| batch.column(i).as_ref());

@@ -484,6 +484,25 @@ impl<'a> RowLoader<'a> {
         }
     }
 
+    /// For a row group read on its own ([`super::groups`]): the rows it read and its CDP accounts
+    /// seen without a vault type, if its rows raised no diagnostic and held no derivative or margin
+    /// mode (whose checks depend on the rows before); `None` otherwise.
+    pub(super) fn into_chunk(self) -> Option<(u64, Vec<(u32, u64)>)> {
+        let clean = self.diags.items.is_empty()
+            && self.errors == 0
+            && self.more_rows == 0
+            && self.modes.is_empty()
+            && self.derivative_rows.is_empty();
+        clean.then_some((self.rows, self.missing_vault))
+    }
+
+    /// Takes over what row groups read on their own found (see [`RowLoader::into_chunk`]), before
+    /// [`RowLoader::finish`].
+    pub(super) fn resume(&mut self, rows: u64, missing_vault: Vec<(u32, u64)>) {
+        self.rows = rows;
+        self.missing_vault = missing_vault;
+    }
+
     /// Indexes the accounts a deferred read added; reports an empty table, CDP accounts left without
     /// a vault type, and the error summary. If the index cannot be built (an account's rows were not
     /// together), nothing is reported: the file is read again (see [`AccountLookup`]).
