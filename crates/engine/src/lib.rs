@@ -211,24 +211,22 @@ pub fn run_owned(
     scenario: &Scenario,
     options: &Options,
 ) -> StressResult {
-    let Prepared {
-        market,
-        models,
-        initial_prices,
-        tvl,
-        fund0,
-    } = prepared;
-    let base = Base {
-        initial_prices,
-        tvl: &tvl,
-        fund0: &fund0,
-    };
-    run_from(market, models, base, snapshot, scenario, options).0
+    run_owned_with_figures(prepared, snapshot, scenario, options).0
 }
 
 /// Runs one stress scenario and reports, beside the result, each protocol's liquidation figures
 /// (`None` but for lending pools; docs/mechanisms.md#metrics).
 pub fn run_with_figures(
+    snapshot: &Snapshot,
+    scenario: &Scenario,
+    options: &Options,
+) -> (StressResult, Vec<Option<MechanismFigures>>) {
+    run_owned_with_figures(Prepared::new(snapshot), snapshot, scenario, options)
+}
+
+/// [`run_owned`], with each protocol's liquidation figures.
+fn run_owned_with_figures(
+    prepared: Prepared,
     snapshot: &Snapshot,
     scenario: &Scenario,
     options: &Options,
@@ -239,7 +237,7 @@ pub fn run_with_figures(
         initial_prices,
         tvl,
         fund0,
-    } = Prepared::new(snapshot);
+    } = prepared;
     let base = Base {
         initial_prices,
         tvl: &tvl,

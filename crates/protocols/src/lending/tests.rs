@@ -31,7 +31,13 @@ fn price_path(start: &[f64], rounds: usize) -> Vec<Vec<f64>> {
     out
 }
 
-fn run(pool: &mut LendingPool, market: &Market, path: &[Vec<f64>]) -> Vec<ProtocolRound> {
+/// Rounds `1..path.len()` of `pool`, each at its prices of `path` (the previous ones as the
+/// round before).
+pub(super) fn run(
+    pool: &mut LendingPool,
+    market: &Market,
+    path: &[Vec<f64>],
+) -> Vec<ProtocolRound> {
     (1..path.len())
         .map(|r| {
             let ctx = RoundCtx {

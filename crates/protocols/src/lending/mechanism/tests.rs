@@ -10,8 +10,8 @@ use proptest::test_runner::TestCaseError;
 use super::bands::{ema_weight, Bands};
 use super::dutch::decay;
 use super::storefront_factor;
+use crate::lending::tests::run;
 use crate::lending::LendingPool;
-use crate::{ProtocolModel, ProtocolRound, RoundCtx};
 
 /// Band edges at A = 100: `r = 0.99`; 4 bands of 1 token from `top = 100`. At p_o = 99.5 band 0,
 /// `[99, 100]`, is half crossed: φ = (100 − 99.5)/(100 − 99) = 0.5, so 0.5 token converts at the
@@ -104,21 +104,6 @@ fn held(pool: &LendingPool, n: usize) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (c, d)
-}
-
-fn run(pool: &mut LendingPool, market: &Market, path: &[Vec<f64>]) -> Vec<ProtocolRound> {
-    (1..path.len())
-        .map(|r| {
-            let ctx = RoundCtx {
-                round: r as u32,
-                prices: &path[r],
-                market,
-                prev_prices: &path[r - 1],
-                breakers: false,
-            };
-            pool.liquidate(&ctx)
-        })
-        .collect()
 }
 
 /// Runs `accounts` under every mechanism along a path falling by `falls` (one factor per round,
