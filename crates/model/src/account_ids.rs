@@ -4,10 +4,14 @@
 //! Ten million ids like `0x…` (42 bytes) cost 42 + 8 bytes each here plus ≈ 5 bytes of index
 //! (a `u32` per slot, one control byte, at most 7/8 full), where a `Vec<String>` with a
 //! `HashMap<String, u32>` beside it held two heap strings (2 × (24 + 48)) and a 32-byte map entry.
+//!
+//! Each protocol's index is split into [`SHARDS`] tables by bits of the id's hash that neither
+//! picks a table's bucket nor its tag, so that the rows of a deferred read are indexed on every
+//! thread at once, each table by one thread, and the tables come out the same on any number.
 
 use std::hash::BuildHasher;
 
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 use std::ops::Index;
 
 use hashbrown::hash_table::{Entry, HashTable};
@@ -20,8 +24,9 @@ pub struct AccountIds {
     text: String,
     /// `ends[k]`: where account `k`'s id ends in `text` (it starts where `k − 1`'s ends), bytes.
     ends: Vec<u64>,
-    /// Per protocol: the rows of its accounts, hashed by id. Fx hashing: ids are not adversarial
-    /// input to a risk run, and SipHash was most of the time of building a million accounts.
+    /// Per protocol, [`SHARDS`] tables of the rows of its accounts, hashed by id: protocol `p`'s
+    /// shard `k` is `index[p · SHARDS + k]`. Fx hashing: ids are not adversarial input to a risk
+    /// run, and SipHash was most of the time of building a million accounts.
     index: Vec<HashTable<u32>>,
     /// Rows `indexed..len()` were appended by [`AccountIds::push_unindexed`] and are not in the
     /// index yet ([`AccountIds::index_pending`] adds them).
@@ -35,8 +40,23 @@ pub struct RepeatedId {
     pub again: u32,
 }
 
+/// Tables per protocol in the index.
+pub const SHARDS: usize = 16;
+
 fn hash_of(id: &str) -> u64 {
     FxBuildHasher.hash_one(id)
+}
+
+/// The shard of an id's hash: bits 40 – 43. A table picks its bucket by the low bits of the hash
+/// (a table of 2⁴⁰ buckets is out of reach) and its tag by the top 7; sharding on either would
+/// make the tables' tags or buckets collide more.
+fn shard_of(hash: u64) -> usize {
+    ((hash >> 40) as usize) & (SHARDS - 1)
+}
+
+/// Where protocol `protocol`'s table for `hash` is in the index.
+fn table_of(protocol: usize, hash: u64) -> usize {
+    protocol * SHARDS + shard_of(hash)
 }
 
 impl AccountIds {
@@ -67,23 +87,25 @@ impl AccountIds {
     /// The row of account `id` of `protocol`, if it has one (among the indexed rows).
     pub fn find(&self, protocol: usize, id: &str) -> Option<u32> {
         debug_assert_eq!(self.indexed, self.len(), "rows pending indexing");
-        let table = self.index.get(protocol)?;
-        table
-            .find(hash_of(id), |&k| &self[k as usize] == id)
-            .copied()
+        let h = hash_of(id);
+        let table = self.index.get(table_of(protocol, h))?;
+        table.find(h, |&k| &self[k as usize] == id).copied()
     }
 
     /// The row of account `id` of `protocol`: an existing one, or `next` after appending the id
     /// (the caller appends the account's other columns). Returns `(row, created)`.
     pub fn find_or_push(&mut self, protocol: usize, id: &str) -> (u32, bool) {
         debug_assert!(self.is_indexed(), "rows pending indexing");
-        if self.index.len() <= protocol {
-            self.index.resize_with(protocol + 1, HashTable::new);
-        }
+        self.cover(protocol + 1);
         let next = self.ends.len() as u32;
         let (text, ends) = (&self.text, &self.ends);
         let id_of = |k: u32| id_at(text, ends, k as usize);
-        match self.index[protocol].entry(hash_of(id), |&k| id_of(k) == id, |&k| hash_of(id_of(k))) {
+        let h = hash_of(id);
+        match self.index[table_of(protocol, h)].entry(
+            h,
+            |&k| id_of(k) == id,
+            |&k| hash_of(id_of(k)),
+        ) {
             Entry::Occupied(e) => (*e.get(), false),
             Entry::Vacant(e) => {
                 e.insert(next);
@@ -129,12 +151,14 @@ impl AccountIds {
     }
 
     /// Adds the rows appended by [`AccountIds::push_unindexed`] to the index, `protocol[k]` being
-    /// row `k`'s protocol. Fails on the first id found twice in one protocol (the rows from the
-    /// failing one's protocol on may be partly indexed: the caller starts again from its own
-    /// state).
+    /// row `k`'s protocol. Fails on an id found twice in one protocol: the first such table's (in
+    /// index order) first repeat, the same on any number of threads (tables other than the failing
+    /// one may be partly indexed: the caller starts again from its own state).
     ///
-    /// Each protocol's new rows are inserted in the order of the table's buckets (by the low bits of
-    /// their hashes), so the inserts walk the table forwards instead of jumping across it.
+    /// The new rows' hashes are computed in row order and sorted by table (a counting sort, by
+    /// blocks of rows in parallel); then the tables are filled in parallel, each by one thread in
+    /// row order. A table holds a sixteenth of a protocol's accounts, a few MB at ten million, so
+    /// its inserts stay within the caches.
     pub fn index_pending(&mut self, protocol: &[u32]) -> Result<(), RepeatedId> {
         let (from, to) = (self.indexed, self.len());
         if from == to {
@@ -145,54 +169,51 @@ impl AccountIds {
             .map(|&p| p as usize + 1)
             .max()
             .unwrap_or(0);
-        if self.index.len() < n_protocols {
-            self.index.resize_with(n_protocols, HashTable::new);
-        }
-        let mut count = vec![0usize; n_protocols];
-        for &p in &protocol[from..to] {
-            count[p as usize] += 1;
-        }
+        self.cover(n_protocols);
         let (text, ends) = (&self.text, &self.ends);
         let id_of = |k: u32| id_at(text, ends, k as usize);
-        for (p, table) in self.index.iter_mut().enumerate().take(n_protocols) {
-            if count[p] == 0 {
-                continue;
-            }
-            table.reserve(count[p], |&k| hash_of(id_of(k)));
-            // The table's bucket count: a power of two, at least 8/7 of its capacity.
-            let buckets = (table.capacity().saturating_mul(8) / 7 + 1).next_power_of_two();
-            let mask = (buckets as u64).saturating_sub(1);
-            let mut rows: Vec<(u64, u32)> = (from..to)
-                .filter(|&k| protocol[k] as usize == p)
-                .map(|k| {
-                    (
-                        hash_of(&text[row_start(ends, k)..ends[k] as usize]),
-                        k as u32,
-                    )
-                })
-                .collect();
-            // Keys are unique (the row is part of them): the order is the same on any number of
-            // threads.
-            rows.par_sort_unstable_by_key(|&(h, k)| (h & mask, k));
-            for (h, k) in rows {
-                // The new row's text is read only when a stored row's hash tag matches (rarely):
-                // in bucket order the rows themselves come in no order.
-                match table.entry(h, |&j| id_of(j) == id_of(k), |&j| hash_of(id_of(j))) {
-                    Entry::Occupied(e) => {
-                        let (a, b) = (*e.get(), k);
-                        return Err(RepeatedId {
-                            first: a.min(b),
-                            again: a.max(b),
-                        });
-                    }
-                    Entry::Vacant(e) => {
-                        e.insert(k);
+        let by_table = by_table(from..to, self.index.len(), |k| {
+            let h = hash_of(id_of(k as u32));
+            (table_of(protocol[k] as usize, h), h)
+        });
+        let repeats: Vec<Option<RepeatedId>> = self
+            .index
+            .par_iter_mut()
+            .zip(by_table.par_iter())
+            .map(|(table, new)| {
+                if new.is_empty() {
+                    return None;
+                }
+                table.reserve(new.len(), |&k| hash_of(id_of(k)));
+                for &(h, k) in new.iter() {
+                    match table.entry(h, |&j| id_of(j) == id_of(k), |&j| hash_of(id_of(j))) {
+                        Entry::Occupied(e) => {
+                            let (a, b) = (*e.get(), k);
+                            return Some(RepeatedId {
+                                first: a.min(b),
+                                again: a.max(b),
+                            });
+                        }
+                        Entry::Vacant(e) => {
+                            e.insert(k);
+                        }
                     }
                 }
-            }
+                None
+            })
+            .collect();
+        if let Some(r) = repeats.into_iter().flatten().next() {
+            return Err(r);
         }
         self.indexed = to;
         Ok(())
+    }
+
+    /// Makes the index hold the tables of protocols `0..n_protocols` at least.
+    fn cover(&mut self, n_protocols: usize) {
+        if self.index.len() < n_protocols * SHARDS {
+            self.index.resize_with(n_protocols * SHARDS, HashTable::new);
+        }
     }
 
     /// Forgets every row and the index.
@@ -217,11 +238,13 @@ impl AccountIds {
 
     /// Reserves room for `n` more accounts of `protocol` in its index.
     pub fn reserve_for(&mut self, protocol: usize, n: usize) {
-        if self.index.len() <= protocol {
-            self.index.resize_with(protocol + 1, HashTable::new);
-        }
+        self.cover(protocol + 1);
         let (text, ends) = (&self.text, &self.ends);
-        self.index[protocol].reserve(n, |&k| hash_of(id_at(text, ends, k as usize)));
+        // Each table's share, with room for the spread of a hash's shard (≈ √(n / SHARDS)).
+        let share = n / SHARDS + n / (SHARDS * 8) + 16;
+        for table in &mut self.index[protocol * SHARDS..(protocol + 1) * SHARDS] {
+            table.reserve(share, |&k| hash_of(id_at(text, ends, k as usize)));
+        }
     }
 }
 
@@ -237,6 +260,63 @@ fn row_start(ends: &[u64], k: usize) -> usize {
     } else {
         ends[k - 1] as usize
     }
+}
+
+/// Rows per block of [`by_table`]'s counting sort. Fixed, so the sort is the same on any number of
+/// threads (it is stable whatever the blocks).
+const BLOCK_ROWS: usize = 1 << 16;
+
+/// The rows `rows` grouped by table, in row order within each table, with their hashes:
+/// `table_and_hash(k)` is row `k`'s table (below `n_tables`) and hash. A counting sort run by
+/// blocks of rows in parallel: each block counts its rows per table, the counts give each block
+/// its place in every table, and the blocks place their rows there.
+fn by_table(
+    rows: std::ops::Range<usize>,
+    n_tables: usize,
+    table_and_hash: impl Fn(usize) -> (usize, u64) + Sync,
+) -> Vec<Vec<(u64, u32)>> {
+    let from = rows.start;
+    let n = rows.len();
+    let mut keyed = vec![(0u32, 0u64); n];
+    let counts: Vec<Vec<usize>> = keyed
+        .par_chunks_mut(BLOCK_ROWS)
+        .enumerate()
+        .map(|(b, block)| {
+            let mut count = vec![0usize; n_tables];
+            for (i, slot) in block.iter_mut().enumerate() {
+                let (t, h) = table_and_hash(from + b * BLOCK_ROWS + i);
+                *slot = (t as u32, h);
+                count[t] += 1;
+            }
+            count
+        })
+        .collect();
+    let mut tables: Vec<Vec<(u64, u32)>> = (0..n_tables)
+        .map(|t| vec![(0, 0); counts.iter().map(|c| c[t]).sum()])
+        .collect();
+    // Each block's part of each table, split off the tables in block order.
+    let mut parts: Vec<Vec<&mut [(u64, u32)]>> = counts.iter().map(|_| Vec::new()).collect();
+    for (t, table) in tables.iter_mut().enumerate() {
+        let mut rest = table.as_mut_slice();
+        for (b, count) in counts.iter().enumerate() {
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(count[t]);
+            parts[b].push(part);
+            rest = tail;
+        }
+    }
+    keyed
+        .par_chunks(BLOCK_ROWS)
+        .zip(parts.par_iter_mut())
+        .enumerate()
+        .for_each(|(b, (block, parts))| {
+            let mut fill = vec![0usize; n_tables];
+            for (i, &(t, h)) in block.iter().enumerate() {
+                let t = t as usize;
+                parts[t][fill[t]] = (h, (from + b * BLOCK_ROWS + i) as u32);
+                fill[t] += 1;
+            }
+        });
+    tables
 }
 
 impl Index<usize> for AccountIds {
@@ -367,6 +447,72 @@ mod tests {
             ids2.index_pending(&[0, 0]),
             Err(RepeatedId { first: 0, again: 1 })
         );
+    }
+
+    #[test]
+    fn the_repeat_reported_is_the_first_tables_on_any_number_of_threads() {
+        // Two protocols of 20,000 new rows each; protocol 1 repeats one id, protocol 0 two ids
+        // whose tables differ: the repeat reported is the one in the lowest table of the index
+        // (protocol 0's, and of those the lower shard), whatever the thread count.
+        let mut ids = AccountIds::default();
+        let mut protocol = Vec::new();
+        for k in 0..40_000u32 {
+            ids.push_unindexed(&format!("0x{k:040x}"));
+            protocol.push(k % 2);
+        }
+        let id = |k: u32| format!("0x{k:040x}");
+        // Rows 0 and 2 are protocol 0's; find two of its ids in different shards.
+        let shard = |k: u32| shard_of(hash_of(&id(k)));
+        let a = 0u32;
+        let b = (1..20_000u32)
+            .map(|i| 2 * i)
+            .find(|&k| shard(k) != shard(a))
+            .unwrap_or(2);
+        let again = [(id(a), 0u32), (id(b), 0), (id(1), 1)];
+        for (text, p) in &again {
+            ids.push_unindexed(text);
+            protocol.push(*p);
+        }
+        let expected = if shard(a) < shard(b) {
+            RepeatedId {
+                first: a,
+                again: 40_000,
+            }
+        } else {
+            RepeatedId {
+                first: b,
+                again: 40_001,
+            }
+        };
+        for threads in [1, 2, 3] {
+            let mut copy = ids.clone();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            assert_eq!(
+                pool.install(|| copy.index_pending(&protocol)),
+                Err(expected)
+            );
+        }
+        // Without the repeats every row is found, in its own protocol only, on 1 or 2 threads.
+        for threads in [1, 2] {
+            let mut copy = ids.clone();
+            copy.ends.truncate(40_000);
+            copy.text.truncate(copy.ends[39_999] as usize);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            assert_eq!(
+                pool.install(|| copy.index_pending(&protocol[..40_000])),
+                Ok(())
+            );
+            for k in (0..40_000u32).step_by(97) {
+                assert_eq!(copy.find((k % 2) as usize, &id(k)), Some(k));
+                assert_eq!(copy.find(((k + 1) % 2) as usize, &id(k)), None);
+            }
+        }
     }
 
     #[test]

@@ -159,6 +159,37 @@ pub(super) fn check_protocol_amounts(s: &Snapshot, prices: &[f64], ctx: &mut Ctx
 
 /// Checks that need every position loaded: isolation debt ceilings, caps, e-mode debt membership.
 pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
+    // Three independent passes over the positions, side by side; their warnings are reported in
+    // this order whatever the thread count.
+    let (mut reserves, (vaults, shapes)) = rayon::join(
+        || {
+            let mut d = Diagnostics::new();
+            check_reserves(s, &mut d);
+            d
+        },
+        || {
+            rayon::join(
+                || {
+                    let mut d = Diagnostics::new();
+                    check_vault_collateral(s, &mut d);
+                    d
+                },
+                || {
+                    let mut d = Diagnostics::new();
+                    check_real_data_shapes(s, &mut d);
+                    d
+                },
+            )
+        },
+    );
+    reserves.extend(vaults);
+    reserves.extend(shapes);
+    diags.extend(reserves);
+}
+
+/// Each lending reserve's supply and borrow caps and isolation debt ceiling against what the
+/// accounts hold, and the reserves nobody uses.
+fn check_reserves(s: &Snapshot, diags: &mut Diagnostics) {
     let file = s.source.as_str();
     let totals = s.totals();
     for (pi, p) in s.protocols.iter().enumerate() {
@@ -203,8 +234,6 @@ pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
             );
         }
     }
-    check_vault_collateral(s, diags);
-    check_real_data_shapes(s, diags);
 }
 
 /// Value below which a position is dust, USD (docs/formats.md#real-data-warnings).
