@@ -14,6 +14,8 @@ use std::hash::BuildHasher;
 use rayon::prelude::*;
 use std::ops::Index;
 
+use crate::grouping::group_by_key;
+
 use hashbrown::hash_table::{Entry, HashTable};
 use rustc_hash::FxBuildHasher;
 
@@ -172,9 +174,9 @@ impl AccountIds {
         self.cover(n_protocols);
         let (text, ends) = (&self.text, &self.ends);
         let id_of = |k: u32| id_at(text, ends, k as usize);
-        let by_table = by_table(from..to, self.index.len(), |k| {
+        let by_table = group_by_key(from..to, self.index.len(), |k| {
             let h = hash_of(id_of(k as u32));
-            (table_of(protocol[k] as usize, h), h)
+            (table_of(protocol[k] as usize, h), (h, k as u32))
         });
         let repeats: Vec<Option<RepeatedId>> = self
             .index
@@ -260,63 +262,6 @@ fn row_start(ends: &[u64], k: usize) -> usize {
     } else {
         ends[k - 1] as usize
     }
-}
-
-/// Rows per block of [`by_table`]'s counting sort. Fixed, so the sort is the same on any number of
-/// threads (it is stable whatever the blocks).
-const BLOCK_ROWS: usize = 1 << 16;
-
-/// The rows `rows` grouped by table, in row order within each table, with their hashes:
-/// `table_and_hash(k)` is row `k`'s table (below `n_tables`) and hash. A counting sort run by
-/// blocks of rows in parallel: each block counts its rows per table, the counts give each block
-/// its place in every table, and the blocks place their rows there.
-fn by_table(
-    rows: std::ops::Range<usize>,
-    n_tables: usize,
-    table_and_hash: impl Fn(usize) -> (usize, u64) + Sync,
-) -> Vec<Vec<(u64, u32)>> {
-    let from = rows.start;
-    let n = rows.len();
-    let mut keyed = vec![(0u32, 0u64); n];
-    let counts: Vec<Vec<usize>> = keyed
-        .par_chunks_mut(BLOCK_ROWS)
-        .enumerate()
-        .map(|(b, block)| {
-            let mut count = vec![0usize; n_tables];
-            for (i, slot) in block.iter_mut().enumerate() {
-                let (t, h) = table_and_hash(from + b * BLOCK_ROWS + i);
-                *slot = (t as u32, h);
-                count[t] += 1;
-            }
-            count
-        })
-        .collect();
-    let mut tables: Vec<Vec<(u64, u32)>> = (0..n_tables)
-        .map(|t| vec![(0, 0); counts.iter().map(|c| c[t]).sum()])
-        .collect();
-    // Each block's part of each table, split off the tables in block order.
-    let mut parts: Vec<Vec<&mut [(u64, u32)]>> = counts.iter().map(|_| Vec::new()).collect();
-    for (t, table) in tables.iter_mut().enumerate() {
-        let mut rest = table.as_mut_slice();
-        for (b, count) in counts.iter().enumerate() {
-            let (part, tail) = std::mem::take(&mut rest).split_at_mut(count[t]);
-            parts[b].push(part);
-            rest = tail;
-        }
-    }
-    keyed
-        .par_chunks(BLOCK_ROWS)
-        .zip(parts.par_iter_mut())
-        .enumerate()
-        .for_each(|(b, (block, parts))| {
-            let mut fill = vec![0usize; n_tables];
-            for (i, &(t, h)) in block.iter().enumerate() {
-                let t = t as usize;
-                parts[t][fill[t]] = (h, (from + b * BLOCK_ROWS + i) as u32);
-                fill[t] += 1;
-            }
-        });
-    tables
 }
 
 impl Index<usize> for AccountIds {

@@ -8,6 +8,7 @@ pub mod account_ids;
 
 pub mod asset;
 pub mod derivatives;
+pub mod grouping;
 pub mod position;
 pub mod protocol;
 pub mod scenario;
