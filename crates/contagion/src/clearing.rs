@@ -396,6 +396,12 @@ pub(crate) trait RoundSolver {
     /// stop at [`LOOSE_TOLERANCE`], every default they reveal being genuine. Otherwise every
     /// round is solved to `tolerance`.
     fn monotone(&self) -> bool;
+    /// Whether the nodes to test (and so each round's new defaulters) are listed in index order
+    /// rather than in order of first appearance among the defaulters' creditors: a sparse
+    /// solver then reads their rows front to back.
+    fn in_index_order(&self) -> bool {
+        false
+    }
     /// `out[k] = e_i + Σ_j Π_ji·p_j` for `i = nodes[k]`: the value a node's solvency is tested on.
     fn values(&mut self, p: &[f64], nodes: &[usize], out: &mut Vec<f64>);
     /// Solves the round's system for `defaulters` (this round's new ones last, the others paying
@@ -474,12 +480,16 @@ fn fictitious_default<S: RoundSolver>(
         }
         listed = defaulters.len();
         candidates.clear();
-        candidates.extend(
-            creditors
-                .iter()
-                .copied()
-                .filter(|&j| default_round[j].is_none()),
-        );
+        if solver.in_index_order() {
+            candidates.extend((0..n).filter(|&j| is_creditor[j] && default_round[j].is_none()));
+        } else {
+            candidates.extend(
+                creditors
+                    .iter()
+                    .copied()
+                    .filter(|&j| default_round[j].is_none()),
+            );
+        }
     }
     Ok((payments, default_round, rounds, total_sweeps))
 }
