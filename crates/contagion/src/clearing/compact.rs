@@ -45,12 +45,25 @@ pub(crate) struct Compact<'a> {
     inside: Vec<u32>,
     row_cols: Vec<u32>,
     row_vals: Vec<f64>,
-    /// `α·e_i` and `s_i` of defaulter `D[k]`.
+    /// `α·e_i` of defaulter `D[k]`.
     external: Vec<f64>,
-    solvent: Vec<f64>,
-    /// `p̄_i` of defaulter `D[k]`, and its payment while solving.
-    obligation: Vec<f64>,
+    /// What a sweep reads of row `k`, in one place.
+    heads: Vec<Head>,
+    /// The payment of defaulter `D[k]` while solving.
     y: Vec<f64>,
+}
+
+/// Row `k`'s block entries and constants, as a sweep reads them (one stream instead of five).
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    /// The block entries are `start..start + inside` in `row_cols`/`row_vals`.
+    start: usize,
+    inside: u32,
+    /// `α·e_i + β·s_i`, the update without the block's part.
+    base: f64,
+    /// `p̄_i` and `1/p̄_i` (defaulters owe something: their value fell short of `p̄_i > 0`).
+    obligation: f64,
+    inverse: f64,
 }
 
 impl<'a> Compact<'a> {
@@ -91,8 +104,7 @@ impl<'a> Compact<'a> {
             row_cols: Vec::new(),
             row_vals: Vec::new(),
             external: Vec::new(),
-            solvent: Vec::new(),
-            obligation: Vec::new(),
+            heads: Vec::new(),
             y: Vec::new(),
         }
     }
@@ -116,7 +128,11 @@ impl<'a> Compact<'a> {
         for (k, &d) in defaulters.iter().enumerate().skip(old) {
             self.local[d] = k as u32;
         }
-        let (obligations, alpha) = (self.p.obligations, self.p.options.alpha);
+        let (obligations, alpha, beta) = (
+            self.p.obligations,
+            self.p.options.alpha,
+            self.p.options.beta,
+        );
         // The new defaulters move into the block of the rows already there: one pass over those
         // rows' solvent parts, in order (a pass by the new defaulters' creditors would reach the
         // same entries in random order, several times dearer at 20,000 new defaulters).
@@ -135,11 +151,14 @@ impl<'a> Compact<'a> {
                 }
                 if first != before {
                     self.inside[r] = (first - self.start[r]) as u32;
-                    self.solvent[r] = self.row_cols[first..end]
+                    let s: f64 = self.row_cols[first..end]
                         .iter()
                         .zip(&self.row_vals[first..end])
                         .map(|(&j, &w)| w * obligations[j as usize])
                         .sum();
+                    let h = &mut self.heads[r];
+                    h.inside = self.inside[r];
+                    h.base = self.external[r] + beta * s;
                 }
             }
         }
@@ -163,11 +182,17 @@ impl<'a> Compact<'a> {
                     s += w * obligations[j as usize];
                 }
             }
+            let external = alpha * self.p.assets[i];
+            self.heads.push(Head {
+                start: *self.start.last().unwrap_or(&0),
+                inside,
+                base: external + beta * s,
+                obligation: obligations[i],
+                inverse: 1.0 / obligations[i],
+            });
             self.inside.push(inside);
             self.start.push(self.row_cols.len());
-            self.solvent.push(s);
-            self.external.push(alpha * self.p.assets[i]);
-            self.obligation.push(obligations[i]);
+            self.external.push(external);
         }
         self.built = defaulters.len();
     }
@@ -204,8 +229,8 @@ impl RoundSolver for Compact<'_> {
         let mut sweeps = 0;
         let result = loop {
             let mut change = 0.0f64;
-            for k in 0..y.len() {
-                let r = self.start[k]..self.start[k] + self.inside[k] as usize;
+            for (k, h) in self.heads.iter().enumerate() {
+                let r = h.start..h.start + h.inside as usize;
                 let (cols, vals) = (&self.row_cols[r.clone()], &self.row_vals[r]);
                 // Two partial sums: a row's additions are the latency chain of a sweep.
                 let (mut a, mut b) = (0.0, 0.0);
@@ -217,12 +242,13 @@ impl RoundSolver for Compact<'_> {
                 if tail == 1 {
                     a += vals[vals.len() - 1] * y[cols[cols.len() - 1] as usize];
                 }
-                let acc = a + b;
-                let o = self.obligation[k];
-                let v = (self.external[k] + beta * (self.solvent[k] + acc))
-                    .min(o)
-                    .max(0.0);
-                change = change.max((y[k] - v).abs() / o);
+                // min(p̄, max(0, ·)) by comparisons: no NaN can arise, and none is handled.
+                let x = h.base + beta * (a + b);
+                let v = if x < h.obligation { x } else { h.obligation };
+                let v = if v > 0.0 { v } else { 0.0 };
+                // By 1/p̄ rather than a division a row (the hottest instruction of the sweep).
+                let moved = (y[k] - v).abs() * h.inverse;
+                change = if moved > change { moved } else { change };
                 y[k] = v;
             }
             sweeps += 1;
