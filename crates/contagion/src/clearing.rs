@@ -470,17 +470,25 @@ fn fictitious_default<S: RoundSolver>(
         // Only creditors of defaulters can have lost value. They are listed in the order of
         // their first appearance going through the defaulters' rows in order; the defaulters
         // only grow at the end, so only the new ones' rows are gone through.
-        for &d in &defaulters[listed..] {
-            for &j in problem.liabilities.row(d).0 {
-                if !is_creditor[j] {
-                    is_creditor[j] = true;
-                    creditors.push(j);
+        // In index order, once half the nodes are listed every node not in default is tested
+        // instead (a node owed nothing by a defaulter keeps the value it passed with), so the
+        // defaulters' rows are no longer gone through.
+        let everyone = solver.in_index_order() && 2 * creditors.len() >= n;
+        if !everyone {
+            for &d in &defaulters[listed..] {
+                for &j in problem.liabilities.row(d).0 {
+                    if !is_creditor[j] {
+                        is_creditor[j] = true;
+                        creditors.push(j);
+                    }
                 }
             }
         }
         listed = defaulters.len();
         candidates.clear();
-        if solver.in_index_order() {
+        if everyone {
+            candidates.extend((0..n).filter(|&j| default_round[j].is_none()));
+        } else if solver.in_index_order() {
             candidates.extend((0..n).filter(|&j| is_creditor[j] && default_round[j].is_none()));
         } else {
             candidates.extend(
