@@ -22,6 +22,8 @@
 //! moves by more than `tolerance × p̄_i`; the defaulters are numbered round by round in index
 //! order, and each update sums the solvent part first, so payments agree to rounding.
 
+use std::ops::Range;
+
 use super::{ClearingError, Problem, RoundSolver};
 
 /// Not a defaulter, in [`Compact::local`].
@@ -51,6 +53,8 @@ pub(crate) struct Compact<'a> {
     heads: Vec<Head>,
     /// The payment of defaulter `D[k]` while solving.
     y: Vec<f64>,
+    /// The rows added by the last [`Compact::build`], not yet updated.
+    fresh: Option<Range<usize>>,
 }
 
 /// Row `k`'s block entries and constants, as a sweep reads them (one stream instead of five).
@@ -106,6 +110,7 @@ impl<'a> Compact<'a> {
             external: Vec::new(),
             heads: Vec::new(),
             y: Vec::new(),
+            fresh: None,
         }
     }
 
@@ -194,7 +199,38 @@ impl<'a> Compact<'a> {
             self.start.push(self.row_cols.len());
             self.external.push(external);
         }
+        self.fresh = Some(old..defaulters.len());
         self.built = defaulters.len();
+    }
+}
+
+impl Compact<'_> {
+    /// One Gauss–Seidel pass over `rows`, in order; returns the largest move `|Δp_i| / p̄_i`.
+    fn sweep(&self, y: &mut [f64], rows: Range<usize>, beta: f64) -> f64 {
+        let mut change = 0.0f64;
+        for (k, h) in rows.clone().zip(&self.heads[rows]) {
+            let r = h.start..h.start + h.inside as usize;
+            let (cols, vals) = (&self.row_cols[r.clone()], &self.row_vals[r]);
+            // Two partial sums: a row's additions are the latency chain of a sweep.
+            let (mut a, mut b) = (0.0, 0.0);
+            let (pairs, tail) = (cols.chunks_exact(2), cols.len() % 2);
+            for (c, w) in pairs.zip(vals.chunks_exact(2)) {
+                a += w[0] * y[c[0] as usize];
+                b += w[1] * y[c[1] as usize];
+            }
+            if tail == 1 {
+                a += vals[vals.len() - 1] * y[cols[cols.len() - 1] as usize];
+            }
+            // min(p̄, max(0, ·)) by comparisons: no NaN can arise, and none is handled.
+            let x = h.base + beta * (a + b);
+            let v = if x < h.obligation { x } else { h.obligation };
+            let v = if v > 0.0 { v } else { 0.0 };
+            // By 1/p̄ rather than a division a row (the hottest instruction of the sweep).
+            let moved = (y[k] - v).abs() * h.inverse;
+            change = if moved > change { moved } else { change };
+            y[k] = v;
+        }
+        change
     }
 }
 
@@ -227,30 +263,16 @@ impl RoundSolver for Compact<'_> {
         y.clear();
         y.extend(defaulters.iter().map(|&i| payments[i]));
         let mut sweeps = 0;
-        let result = loop {
-            let mut change = 0.0f64;
-            for (k, h) in self.heads.iter().enumerate() {
-                let r = h.start..h.start + h.inside as usize;
-                let (cols, vals) = (&self.row_cols[r.clone()], &self.row_vals[r]);
-                // Two partial sums: a row's additions are the latency chain of a sweep.
-                let (mut a, mut b) = (0.0, 0.0);
-                let (pairs, tail) = (cols.chunks_exact(2), cols.len() % 2);
-                for (c, w) in pairs.zip(vals.chunks_exact(2)) {
-                    a += w[0] * y[c[0] as usize];
-                    b += w[1] * y[c[1] as usize];
-                }
-                if tail == 1 {
-                    a += vals[vals.len() - 1] * y[cols[cols.len() - 1] as usize];
-                }
-                // min(p̄, max(0, ·)) by comparisons: no NaN can arise, and none is handled.
-                let x = h.base + beta * (a + b);
-                let v = if x < h.obligation { x } else { h.obligation };
-                let v = if v > 0.0 { v } else { 0.0 };
-                // By 1/p̄ rather than a division a row (the hottest instruction of the sweep).
-                let moved = (y[k] - v).abs() * h.inverse;
-                change = if moved > change { moved } else { change };
-                y[k] = v;
+        // A round's new defaulters are updated once before the sweeps (a partial pass, not
+        // counted): their drop from `p̄` then reaches their creditors in the first sweep rather
+        // than the second. Any order of updates from an upper bound keeps an upper bound.
+        if let Some(new) = self.fresh.take() {
+            if new.start > 0 {
+                self.sweep(&mut y, new, beta);
             }
+        }
+        let result = loop {
+            let change = self.sweep(&mut y, 0..defaulters.len(), beta);
             sweeps += 1;
             if change <= tolerance {
                 break Ok(sweeps);
