@@ -40,15 +40,12 @@ pub(crate) struct Compact<'a> {
     local: Vec<u32>,
     /// How many defaulters the rows below were built for.
     built: usize,
-    /// Row `k` holds the full row of `Πᵀ` of defaulter `D[k]` in `row_cols/row_vals[start[k]..start[k + 1]]`:
-    /// its first `inside[k]` entries are the block (debtors in `D`, numbered by position in `D`),
-    /// the others the solvent debtors (global indices), summed into `solvent[k]`.
-    start: Vec<usize>,
-    inside: Vec<u32>,
+    /// Row `k` holds the full row of `Πᵀ` of defaulter `D[k]` in `row_cols`/`row_vals`, from
+    /// `heads[k].start`, `heads[k].len` entries: its first `heads[k].inside` are the block
+    /// (debtors in `D`, numbered by position in `D`), the others the solvent debtors (global
+    /// indices). Rows follow each other in the order of `D`.
     row_cols: Vec<u32>,
     row_vals: Vec<f64>,
-    /// `α·e_i` of defaulter `D[k]`.
-    external: Vec<f64>,
     /// What a sweep reads of row `k`, in one place.
     heads: Vec<Head>,
     /// The payment of defaulter `D[k]` while solving.
@@ -60,9 +57,10 @@ pub(crate) struct Compact<'a> {
 /// Row `k`'s block entries and constants, as a sweep reads them (one stream instead of five).
 #[derive(Debug, Clone, Copy)]
 struct Head {
-    /// The block entries are `start..start + inside` in `row_cols`/`row_vals`.
+    /// The row is `start..start + len` in `row_cols`/`row_vals`, its block the first `inside`.
     start: usize,
     inside: u32,
+    len: u32,
     /// `α·e_i + β·s_i`, the update without the block's part.
     base: f64,
     /// `p̄_i` and `1/p̄_i` (defaulters owe something: their value fell short of `p̄_i > 0`).
@@ -103,12 +101,10 @@ impl<'a> Compact<'a> {
             vals,
             local: vec![NONE; n],
             built: 0,
-            start: vec![0],
-            inside: Vec::new(),
-            row_cols: Vec::new(),
-            row_vals: Vec::new(),
-            external: Vec::new(),
-            heads: Vec::new(),
+            // At most every row: reserved (not yet touched), so rows are never moved.
+            row_cols: Vec::with_capacity(l.nnz()),
+            row_vals: Vec::with_capacity(l.nnz()),
+            heads: Vec::with_capacity(n),
             y: Vec::new(),
             fresh: None,
         }
@@ -133,71 +129,77 @@ impl<'a> Compact<'a> {
         for (k, &d) in defaulters.iter().enumerate().skip(old) {
             self.local[d] = k as u32;
         }
-        let (obligations, alpha, beta) = (
+        let (obligations, assets, alpha, beta) = (
             self.p.obligations,
+            self.p.assets,
             self.p.options.alpha,
             self.p.options.beta,
         );
+        let local = &self.local;
         // The new defaulters move into the block of the rows already there: one pass over those
         // rows' solvent parts, in order (a pass by the new defaulters' creditors would reach the
-        // same entries in random order, several times dearer at 20,000 new defaulters).
+        // same entries in random order, several times dearer at 20,000 new defaulters). The
+        // partition swaps every entry and advances on the new ones, without a branch on them
+        // (about 40% of the entries in the second round: a branch mispredicted often).
         if old > 0 && defaulters.len() > old {
-            for r in 0..old {
-                let (before, end) = (self.start[r] + self.inside[r] as usize, self.start[r + 1]);
+            let (cols, vals) = (&mut self.row_cols, &mut self.row_vals);
+            for (h, &i) in self.heads.iter_mut().zip(&defaulters[..old]) {
+                let before = h.start + h.inside as usize;
+                let end = h.start + h.len as usize;
                 let mut first = before;
                 for e in before..end {
-                    let k = self.local[self.row_cols[e] as usize];
-                    if k != NONE {
-                        self.row_cols.swap(first, e);
-                        self.row_vals.swap(first, e);
-                        self.row_cols[first] = k;
-                        first += 1;
-                    }
+                    let (c, w) = (cols[e], vals[e]);
+                    let k = local[c as usize];
+                    let new = k != NONE;
+                    cols[e] = cols[first];
+                    vals[e] = vals[first];
+                    cols[first] = if new { k } else { c };
+                    vals[first] = w;
+                    first += usize::from(new);
                 }
                 if first != before {
-                    self.inside[r] = (first - self.start[r]) as u32;
-                    let s: f64 = self.row_cols[first..end]
+                    h.inside = (first - h.start) as u32;
+                    let s: f64 = cols[first..end]
                         .iter()
-                        .zip(&self.row_vals[first..end])
+                        .zip(&vals[first..end])
                         .map(|(&j, &w)| w * obligations[j as usize])
                         .sum();
-                    let h = &mut self.heads[r];
-                    h.inside = self.inside[r];
-                    h.base = self.external[r] + beta * s;
+                    h.base = alpha * assets[i] + beta * s;
                 }
             }
         }
+        // The new defaulters' rows: block entries from the front, solvent ones from the back,
+        // without a branch on which.
         for &i in &defaulters[old..] {
             let r = self.row_ptr[i]..self.row_ptr[i + 1];
-            let (cols, vals) = (&self.cols[r.clone()], &self.vals[r]);
-            let mut inside = 0u32;
-            for (&j, &w) in cols.iter().zip(vals) {
-                let k = self.local[j as usize];
-                if k != NONE {
-                    self.row_cols.push(k);
-                    self.row_vals.push(w);
-                    inside += 1;
-                }
+            let (pc, pv) = (&self.cols[r.clone()], &self.vals[r]);
+            let start = self.row_cols.len();
+            self.row_cols.resize(start + pc.len(), 0);
+            self.row_vals.resize(start + pc.len(), 0.0);
+            let (cols, vals) = (&mut self.row_cols[start..], &mut self.row_vals[start..]);
+            let (mut front, mut back) = (0, pc.len());
+            for (&j, &w) in pc.iter().zip(pv) {
+                let k = local[j as usize];
+                let inside = k != NONE;
+                back -= usize::from(!inside);
+                let at = if inside { front } else { back };
+                cols[at] = if inside { k } else { j };
+                vals[at] = w;
+                front += usize::from(inside);
             }
-            let mut s = 0.0;
-            for (&j, &w) in cols.iter().zip(vals) {
-                if self.local[j as usize] == NONE {
-                    self.row_cols.push(j);
-                    self.row_vals.push(w);
-                    s += w * obligations[j as usize];
-                }
-            }
-            let external = alpha * self.p.assets[i];
+            let s: f64 = cols[front..]
+                .iter()
+                .zip(&vals[front..])
+                .map(|(&j, &w)| w * obligations[j as usize])
+                .sum();
             self.heads.push(Head {
-                start: *self.start.last().unwrap_or(&0),
-                inside,
-                base: external + beta * s,
+                start,
+                inside: front as u32,
+                len: pc.len() as u32,
+                base: alpha * assets[i] + beta * s,
                 obligation: obligations[i],
                 inverse: 1.0 / obligations[i],
             });
-            self.inside.push(inside);
-            self.start.push(self.row_cols.len());
-            self.external.push(external);
         }
         self.fresh = Some(old..defaulters.len());
         self.built = defaulters.len();
