@@ -25,9 +25,10 @@
 //!   bounds, so every default they reveal is genuine; when no new default appears the system is
 //!   re-solved to `tolerance` and checked again, so the result is the same as solving every round
 //!   exactly. Cost per sweep: O(entries in the defaulters' incoming columns).
-//! - **Compact Gauss–Seidel** (larger sparse networks, `clearing/compact.rs`): the same sweeps, order and stopping
-//!   rule, over the defaulters' block compacted each round (`u32` indices, the solvent nodes'
-//!   payments folded into a constant), about 2× cheaper a sweep.
+//! - **Compact Gauss–Seidel** (larger sparse networks, `clearing/compact.rs`): the same sweeps
+//!   from the same upper bound to the same stopping rule, over the defaulters' block (`u32`
+//!   indices, the solvent nodes' payments folded into a constant), its rows kept from round to
+//!   round; each round's new defaulters are updated once before its sweeps.
 //! - **GMRES** (larger dense networks, `clearing/krylov.rs`): restarted GMRES on `(I − β·Π_DDᵀ)·p_D = rhs`, every
 //!   round solved until `max_i |G(p)_i − p_i| / p̄_i ≤ tolerance` for the round's clearing map `G`
 //!   (checked with an explicit product), about 8 products a round instead of about 20 sweeps.

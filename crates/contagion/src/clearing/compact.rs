@@ -17,10 +17,12 @@
 //! one moved (rebuilding every row every round cost more than the sweeps of the late rounds,
 //! which add a few hundred defaulters or one).
 //!
-//! The sweeps, their order and their stopping rule are those of
+//! The sweeps, their starting point and their stopping rule are those of
 //! [`super::Method::GaussSeidel`]: from the previous payments, an upper bound, until no payment
-//! moves by more than `tolerance × p̄_i`; the defaulters are numbered round by round in index
-//! order, and each update sums the solvent part first, so payments agree to rounding.
+//! moves by more than `tolerance × p̄_i`. The defaulters are numbered round by round in index
+//! order, a round's new defaulters are updated once before its sweeps (any order of updates
+//! from an upper bound stays an upper bound), and each update adds the block to the solvent
+//! part, so payments agree with Gauss–Seidel's to rounding.
 
 use std::ops::Range;
 
