@@ -25,9 +25,10 @@
 //!   bounds, so every default they reveal is genuine; when no new default appears the system is
 //!   re-solved to `tolerance` and checked again, so the result is the same as solving every round
 //!   exactly. Cost per sweep: O(entries in the defaulters' incoming columns).
-//! - **Compact Gauss–Seidel** (larger sparse networks, `clearing/compact.rs`): the same sweeps, order and stopping
-//!   rule, over the defaulters' block compacted each round (`u32` indices, the solvent nodes'
-//!   payments folded into a constant), about 2× cheaper a sweep.
+//! - **Compact Gauss–Seidel** (larger sparse networks, `clearing/compact.rs`): the same sweeps
+//!   from the same upper bound to the same stopping rule, over the defaulters' block (`u32`
+//!   indices, the solvent nodes' payments folded into a constant), its rows kept from round to
+//!   round; each round's new defaulters are updated once before its sweeps.
 //! - **GMRES** (larger dense networks, `clearing/krylov.rs`): restarted GMRES on `(I − β·Π_DDᵀ)·p_D = rhs`, every
 //!   round solved until `max_i |G(p)_i − p_i| / p̄_i ≤ tolerance` for the round's clearing map `G`
 //!   (checked with an explicit product), about 8 products a round instead of about 20 sweeps.
@@ -332,7 +333,14 @@ pub(crate) fn clear_matrix_with(
             fictitious_default(&problem, &mut s)?
         }
         Method::Krylov => fictitious_default(&problem, &mut krylov::Krylov::new(&problem))?,
-        Method::Compact => fictitious_default(&problem, &mut compact::Compact::new(&problem))?,
+        Method::Compact => {
+            let t0 = std::time::Instant::now();
+            let mut c = compact::Compact::new(&problem);
+            if std::env::var_os("ES_TRACE").is_some() {
+                eprintln!("new {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
+            }
+            fictitious_default(&problem, &mut c)?
+        }
     };
 
     let recovery = payments
@@ -396,6 +404,12 @@ pub(crate) trait RoundSolver {
     /// stop at [`LOOSE_TOLERANCE`], every default they reveal being genuine. Otherwise every
     /// round is solved to `tolerance`.
     fn monotone(&self) -> bool;
+    /// Whether the nodes to test (and so each round's new defaulters) are listed in index order
+    /// rather than in order of first appearance among the defaulters' creditors: a sparse
+    /// solver then reads their rows front to back.
+    fn in_index_order(&self) -> bool {
+        false
+    }
     /// `out[k] = e_i + Σ_j Π_ji·p_j` for `i = nodes[k]`: the value a node's solvency is tested on.
     fn values(&mut self, p: &[f64], nodes: &[usize], out: &mut Vec<f64>);
     /// Solves the round's system for `defaulters` (this round's new ones last, the others paying
@@ -434,8 +448,17 @@ fn fictitious_default<S: RoundSolver>(
     } else {
         options.tolerance
     };
+    let trace = std::env::var_os("ES_TRACE").is_some();
     loop {
+        let t0 = std::time::Instant::now();
         solver.values(&payments, &candidates, &mut values);
+        if trace {
+            eprintln!(
+                "values {} nodes {:.2} ms",
+                candidates.len(),
+                t0.elapsed().as_secs_f64() * 1e3
+            );
+        }
         let new: Vec<usize> = candidates
             .iter()
             .zip(&values)
@@ -459,27 +482,55 @@ fn fictitious_default<S: RoundSolver>(
             precise = loose <= options.tolerance;
             loose
         };
-        total_sweeps += solver.solve(&defaulters, &mut payments, tolerance, rounds)?;
+        let t0 = std::time::Instant::now();
+        let sw = solver.solve(&defaulters, &mut payments, tolerance, rounds)?;
+        if trace {
+            eprintln!(
+                "solve round {} D {} tol {:e} sweeps {} {:.2} ms",
+                rounds,
+                defaulters.len(),
+                tolerance,
+                sw,
+                t0.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        total_sweeps += sw;
+        let t0 = std::time::Instant::now();
 
         // Only creditors of defaulters can have lost value. They are listed in the order of
         // their first appearance going through the defaulters' rows in order; the defaulters
         // only grow at the end, so only the new ones' rows are gone through.
-        for &d in &defaulters[listed..] {
-            for &j in problem.liabilities.row(d).0 {
-                if !is_creditor[j] {
-                    is_creditor[j] = true;
-                    creditors.push(j);
+        // In index order, once half the nodes are listed every node not in default is tested
+        // instead (a node owed nothing by a defaulter keeps the value it passed with), so the
+        // defaulters' rows are no longer gone through.
+        let everyone = solver.in_index_order() && 2 * creditors.len() >= n;
+        if !everyone {
+            for &d in &defaulters[listed..] {
+                for &j in problem.liabilities.row(d).0 {
+                    if !is_creditor[j] {
+                        is_creditor[j] = true;
+                        creditors.push(j);
+                    }
                 }
             }
         }
+        if trace {
+            eprintln!("creditors {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
+        }
         listed = defaulters.len();
         candidates.clear();
-        candidates.extend(
-            creditors
-                .iter()
-                .copied()
-                .filter(|&j| default_round[j].is_none()),
-        );
+        if everyone {
+            candidates.extend((0..n).filter(|&j| default_round[j].is_none()));
+        } else if solver.in_index_order() {
+            candidates.extend((0..n).filter(|&j| is_creditor[j] && default_round[j].is_none()));
+        } else {
+            candidates.extend(
+                creditors
+                    .iter()
+                    .copied()
+                    .filter(|&j| default_round[j].is_none()),
+            );
+        }
     }
     Ok((payments, default_round, rounds, total_sweeps))
 }

@@ -296,3 +296,68 @@ proptest! {
         }
     }
 }
+
+/// The sparse path keeps the defaulters' rows from round to round: a round-2 defaulter moves
+/// into the block of a round-1 defaulter's row, and is updated before the sweeps.
+#[test]
+fn compact_rows_kept_across_rounds_by_hand() {
+    // Bank 0 owes 10 to bank 1 and 10 to bank 2 (p̄0 = 20, holds 4); bank 1 owes 4 to bank 0 and
+    // 6 to bank 2 (p̄1 = 10, holds e1); bank 2 owes nothing.
+    // Round 1, everybody paying in full: bank 0 has 4 + (4/10)·10 = 8 < 20 and defaults; bank 1
+    // has e1 + (10/20)·20 ≥ 10. Round 1's system: p0 = 4 + 0.4·10 = 8.
+    // e1 = 1: bank 1 has 1 + 0.5·8 = 5 < 10 and defaults in round 2; then
+    // p0 = 4 + 0.4·p1, p1 = 1 + 0.5·p0 ⇒ 0.8·p0 = 4.4, p0 = 5.5, p1 = 3.75.
+    let l = csr(&[
+        vec![0.0, 10.0, 10.0],
+        vec![4.0, 0.0, 6.0],
+        vec![0.0, 0.0, 0.0],
+    ]);
+    let o = ClearingOptions::default();
+    for method in [Method::Compact, Method::GaussSeidel] {
+        let c = run(method, &l, &[4.0, 1.0, 0.0], &[0.0; 3], &o);
+        assert_eq!(c.default_round, [Some(1), Some(2), None], "{method:?}");
+        assert_eq!(c.rounds, 2);
+        for (p, w) in c.payments.iter().zip([5.5, 3.75, 0.0]) {
+            assert!((p - w).abs() <= 1e-13, "{method:?}: {:?}", c.payments);
+        }
+    }
+    // Bank 1 just above and just below its threshold after round 1 (e1 = 6 ± 1e-9, value
+    // 10 ± 1e-9 against 10·(1 − 1e-12)): no false default above, the default found in round 2
+    // below (p0 = 4 + 0.4·p1, p1 = e1 + 0.5·p0 ⇒ p0 = (4 + 0.4·e1)/0.8, p1 = e1 + 0.5·p0).
+    for (e1, defaults) in [(6.0 + 1e-9, false), (6.0 - 1e-9, true)] {
+        let c = run(Method::Compact, &l, &[4.0, e1, 0.0], &[0.0; 3], &o);
+        let want = if defaults {
+            let p0 = (4.0 + 0.4 * e1) / 0.8;
+            assert_eq!(c.default_round, [Some(1), Some(2), None]);
+            [p0, e1 + 0.5 * p0]
+        } else {
+            assert_eq!(c.default_round, [Some(1), None, None]);
+            [8.0, 10.0]
+        };
+        for (p, w) in c.payments.iter().zip(want) {
+            assert!((p - w).abs() <= 1e-13, "e1 = {e1}: {:?}", c.payments);
+        }
+    }
+}
+
+/// The sparse path gives the same bits on one thread and two (the bench network, smaller).
+#[test]
+fn compact_is_the_same_on_one_and_two_threads() {
+    let (l, e, x) = random_network(3000, 8, 11);
+    let o = ClearingOptions::default();
+    assert_eq!(Method::choose(&l), Method::Compact);
+    let on = |threads: usize| {
+        let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        pool.install(|| run(Method::Compact, &l, &e, &x, &o))
+    };
+    let (one, two) = (on(1), on(2));
+    assert!(one.rounds >= 3, "the network tests little");
+    assert_eq!(one.default_round, two.default_round);
+    assert_eq!(one.sweeps, two.sweeps);
+    for (a, b) in one.payments.iter().zip(&two.payments) {
+        assert_eq!(a.to_bits(), b.to_bits());
+    }
+}
