@@ -333,14 +333,7 @@ pub(crate) fn clear_matrix_with(
             fictitious_default(&problem, &mut s)?
         }
         Method::Krylov => fictitious_default(&problem, &mut krylov::Krylov::new(&problem))?,
-        Method::Compact => {
-            let t0 = std::time::Instant::now();
-            let mut c = compact::Compact::new(&problem);
-            if std::env::var_os("ES_TRACE").is_some() {
-                eprintln!("new {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
-            }
-            fictitious_default(&problem, &mut c)?
-        }
+        Method::Compact => fictitious_default(&problem, &mut compact::Compact::new(&problem))?,
     };
 
     let recovery = payments
@@ -448,17 +441,8 @@ fn fictitious_default<S: RoundSolver>(
     } else {
         options.tolerance
     };
-    let trace = std::env::var_os("ES_TRACE").is_some();
     loop {
-        let t0 = std::time::Instant::now();
         solver.values(&payments, &candidates, &mut values);
-        if trace {
-            eprintln!(
-                "values {} nodes {:.2} ms",
-                candidates.len(),
-                t0.elapsed().as_secs_f64() * 1e3
-            );
-        }
         let new: Vec<usize> = candidates
             .iter()
             .zip(&values)
@@ -482,20 +466,7 @@ fn fictitious_default<S: RoundSolver>(
             precise = loose <= options.tolerance;
             loose
         };
-        let t0 = std::time::Instant::now();
-        let sw = solver.solve(&defaulters, &mut payments, tolerance, rounds)?;
-        if trace {
-            eprintln!(
-                "solve round {} D {} tol {:e} sweeps {} {:.2} ms",
-                rounds,
-                defaulters.len(),
-                tolerance,
-                sw,
-                t0.elapsed().as_secs_f64() * 1e3
-            );
-        }
-        total_sweeps += sw;
-        let t0 = std::time::Instant::now();
+        total_sweeps += solver.solve(&defaulters, &mut payments, tolerance, rounds)?;
 
         // Only creditors of defaulters can have lost value. They are listed in the order of
         // their first appearance going through the defaulters' rows in order; the defaulters
@@ -513,9 +484,6 @@ fn fictitious_default<S: RoundSolver>(
                     }
                 }
             }
-        }
-        if trace {
-            eprintln!("creditors {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
         }
         listed = defaulters.len();
         candidates.clear();
