@@ -12,6 +12,8 @@ const BLOCK_ROWS: usize = 1 << 16;
 /// The values of `rows`, grouped by key and in row order within each group: `key_and_value(k)` is
 /// row `k`'s key (below `n_keys`) and value. Each block of rows counts its keys, the counts give
 /// each block its place in every group, and the blocks put their values there, all in parallel.
+/// `key_and_value` is called twice per row (to count, then to place): nothing is kept between the
+/// two passes, as fresh memory costs more (page faults) than computing a key again.
 ///
 /// # Panics
 /// If a key is `n_keys` or more (a caller's bug: keys come from the caller's own tables).
@@ -20,17 +22,17 @@ pub fn group_by_key<T: Copy + Default + Send + Sync>(
     n_keys: usize,
     key_and_value: impl Fn(usize) -> (usize, T) + Sync,
 ) -> Vec<Vec<T>> {
-    let from = rows.start;
-    let mut keyed = vec![(0u32, T::default()); rows.len()];
-    let counts: Vec<Vec<usize>> = keyed
-        .par_chunks_mut(BLOCK_ROWS)
-        .enumerate()
-        .map(|(b, block)| {
+    let blocks: Vec<Range<usize>> = rows
+        .clone()
+        .step_by(BLOCK_ROWS)
+        .map(|start| start..(start + BLOCK_ROWS).min(rows.end))
+        .collect();
+    let counts: Vec<Vec<usize>> = blocks
+        .par_iter()
+        .map(|block| {
             let mut count = vec![0usize; n_keys];
-            for (i, slot) in block.iter_mut().enumerate() {
-                let (key, value) = key_and_value(from + b * BLOCK_ROWS + i);
-                *slot = (key as u32, value);
-                count[key] += 1;
+            for k in block.clone() {
+                count[key_and_value(k).0] += 1;
             }
             count
         })
@@ -48,13 +50,13 @@ pub fn group_by_key<T: Copy + Default + Send + Sync>(
             rest = tail;
         }
     }
-    keyed
-        .par_chunks(BLOCK_ROWS)
+    blocks
+        .par_iter()
         .zip(parts.par_iter_mut())
         .for_each(|(block, parts)| {
             let mut fill = vec![0usize; parts.len()];
-            for &(key, value) in block {
-                let key = key as usize;
+            for k in block.clone() {
+                let (key, value) = key_and_value(k);
                 parts[key][fill[key]] = value;
                 fill[key] += 1;
             }

@@ -161,26 +161,6 @@ impl Snapshot {
         self.protocols.iter().position(|p| p.id == id)
     }
 
-    /// Each protocol's position rows, in row order: `rows[protocol]` (one pass over the positions,
-    /// in parallel; for building every protocol's model at once).
-    pub fn rows_by_protocol(&self) -> Vec<Vec<u32>> {
-        let pos = &self.positions;
-        let protocol = &self.accounts.protocol;
-        crate::grouping::group_by_key(0..pos.len(), self.protocols.len(), |r| {
-            (protocol[pos.account[r] as usize] as usize, r as u32)
-        })
-    }
-
-    /// Protocol `protocol`'s position rows, in row order.
-    pub fn rows_of_protocol(&self, protocol: ProtocolIdx) -> Vec<u32> {
-        let pos = &self.positions;
-        (0..pos.len() as u32)
-            .filter(|&r| {
-                self.accounts.protocol[pos.account[r as usize] as usize] as usize == protocol
-            })
-            .collect()
-    }
-
     /// Total tokens per protocol, asset and side, in one pass: `totals[protocol][asset]` is
     /// `[collateral, debt]`.
     pub fn totals(&self) -> Vec<Vec<[f64; 2]>> {

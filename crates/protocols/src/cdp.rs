@@ -160,12 +160,6 @@ pub struct Cdp {
 impl Cdp {
     /// The CDP of protocol `protocol` of `s`.
     pub fn new(s: &Snapshot, protocol: usize, params: &CdpParams) -> Cdp {
-        Cdp::with_rows(s, protocol, params, &s.rows_of_protocol(protocol))
-    }
-
-    /// The CDP of protocol `protocol` of `s`, whose position rows are `rows` (in row order; see
-    /// [`Snapshot::rows_by_protocol`]).
-    pub fn with_rows(s: &Snapshot, protocol: usize, params: &CdpParams, rows: &[u32]) -> Cdp {
         let n_acc = s.accounts.len();
         let mut local = vec![u32::MAX; n_acc];
         let mut vault_type = Vec::new();
@@ -181,9 +175,12 @@ impl Cdp {
         let mut collateral = vec![0.0; n];
         let mut debt = vec![0.0; n];
         let pos = &s.positions;
-        for &r in rows {
-            let r = r as usize;
-            let l = local[pos.account[r] as usize] as usize;
+        for r in 0..pos.len() {
+            let l = local[pos.account[r] as usize];
+            if l == u32::MAX {
+                continue;
+            }
+            let l = l as usize;
             let a = pos.asset[r] as usize;
             match pos.side[r] {
                 Side::Collateral => {

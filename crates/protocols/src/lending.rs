@@ -75,28 +75,18 @@ const STATUS_LIQUIDATED: u8 = 1;
 const STATUS_CLOSED: u8 = 2;
 
 /// Where a pool's slots come from, in slot order.
-enum RowOrder<'r> {
+enum RowOrder {
     /// The positions rows `lo..hi`, in order: the snapshot's rows are sorted by account and the
     /// pool's accounts are consecutive (as loaded from one position file, or generated).
     Range(usize, usize),
-    /// The pool's rows `rows` in any order: `local[a]` is account `a`'s index in the pool
-    /// (`u32::MAX` if not in it), and `fill[l]` the next slot of local account `l` (a counting
-    /// sort by account).
-    Scatter {
-        rows: &'r [u32],
-        local: Vec<u32>,
-        fill: Vec<usize>,
-    },
+    /// Any order: `local[a]` is account `a`'s index in the pool (`u32::MAX` if not in it), and
+    /// `fill[l]` the next slot of local account `l` (a counting sort by account).
+    Scatter { local: Vec<u32>, fill: Vec<usize> },
 }
 
 /// The pool's accounts (snapshot indices, in order), where each one's slots start, and where the
-/// slots come from, given its position rows `rows` (in row order). Both orders give the same slots:
-/// an account's rows in row order.
-fn layout<'r>(
-    s: &Snapshot,
-    protocol: usize,
-    rows: &'r [u32],
-) -> (Vec<u32>, Vec<usize>, RowOrder<'r>) {
+/// slots come from. Both orders give the same slots: an account's rows in row order.
+fn layout(s: &Snapshot, protocol: usize) -> (Vec<u32>, Vec<usize>, RowOrder) {
     let pos = &s.positions;
     let account: Vec<u32> = (0..s.accounts.len() as u32)
         .filter(|&a| s.accounts.protocol[a as usize] as usize == protocol)
@@ -105,18 +95,11 @@ fn layout<'r>(
         .first()
         .zip(account.last())
         .is_none_or(|(&a, &b)| (b - a) as usize + 1 == account.len());
-    let contiguous = rows
-        .first()
-        .zip(rows.last())
-        .is_none_or(|(&lo, &hi)| (hi - lo) as usize + 1 == rows.len());
-    let sorted = || {
-        rows.windows(2)
-            .all(|w| pos.account[w[0] as usize] <= pos.account[w[1] as usize])
-    };
-    if consecutive && contiguous && sorted() {
+    if consecutive && pos.account.windows(2).all(|w| w[0] <= w[1]) {
         let first = account.first().copied().unwrap_or(0);
-        let lo = rows.first().map_or(0, |&r| r as usize);
-        let hi = lo + rows.len();
+        let end = first + account.len() as u32;
+        let lo = pos.account.partition_point(|&a| a < first);
+        let hi = pos.account.partition_point(|&a| a < end);
         let mut starts = vec![0usize; account.len() + 1];
         for &a in &pos.account[lo..hi] {
             starts[(a - first) as usize + 1] += 1;
@@ -131,14 +114,17 @@ fn layout<'r>(
         local[a as usize] = l as u32;
     }
     let mut counts = vec![0usize; account.len() + 1];
-    for &r in rows {
-        counts[local[pos.account[r as usize] as usize] as usize + 1] += 1;
+    for &a in &pos.account {
+        let l = local[a as usize];
+        if l != u32::MAX {
+            counts[l as usize + 1] += 1;
+        }
     }
     for k in 1..counts.len() {
         counts[k] += counts[k - 1];
     }
     let fill = counts[..account.len()].to_vec();
-    (account, counts, RowOrder::Scatter { rows, local, fill })
+    (account, counts, RowOrder::Scatter { local, fill })
 }
 
 /// A lending pool and its accounts.
@@ -194,18 +180,12 @@ pub struct LendingPool {
 impl LendingPool {
     /// The pool of protocol `protocol` of `s` (which must be a lending protocol).
     pub fn new(s: &Snapshot, protocol: usize) -> LendingPool {
-        LendingPool::with_rows(s, protocol, &s.rows_of_protocol(protocol))
-    }
-
-    /// The pool of protocol `protocol` of `s`, whose position rows are `rows` (in row order; see
-    /// [`Snapshot::rows_by_protocol`]).
-    pub fn with_rows(s: &Snapshot, protocol: usize, rows: &[u32]) -> LendingPool {
         let p = &s.protocols[protocol];
         let params = p
             .lending()
             .expect("build_models dispatches lending protocols only");
         let pos = &s.positions;
-        let (account, starts, mut order) = layout(s, protocol, rows);
+        let (account, starts, mut order) = layout(s, protocol);
         let blank = Slot {
             amount: 0.0,
             asset: 0,
@@ -285,10 +265,13 @@ impl LendingPool {
                     put(k, r);
                 }
             }
-            RowOrder::Scatter { rows, local, fill } => {
-                for &r in rows.iter() {
-                    let r = r as usize;
-                    let k = &mut fill[local[pos.account[r] as usize] as usize];
+            RowOrder::Scatter { local, fill } => {
+                for r in 0..pos.len() {
+                    let l = local[pos.account[r] as usize];
+                    if l == u32::MAX {
+                        continue;
+                    }
+                    let k = &mut fill[l as usize];
                     put(*k, r);
                     *k += 1;
                 }

@@ -337,23 +337,18 @@ pub trait ProtocolModel: Send + Sync + BoxedClone {
 /// Builds the model of every protocol of a snapshot, in snapshot order.
 pub fn build_models(s: &Snapshot) -> Vec<Box<dyn ProtocolModel>> {
     use rayon::prelude::*;
-    // Each model is built from the snapshot and its own position rows: in parallel, collected in
-    // protocol order.
-    let rows = s.rows_by_protocol();
+    // Each model is built from the snapshot alone: in parallel, collected in protocol order.
     s.protocols
         .par_iter()
-        .zip(rows.par_iter())
         .enumerate()
-        .map(|(i, (p, rows))| match &p.params {
+        .map(|(i, p)| match &p.params {
             ProtocolParams::Bridge(b) => {
                 Box::new(bridge::Bridge::new(s, i, b)) as Box<dyn ProtocolModel>
             }
             ProtocolParams::Lending(_) => {
-                Box::new(lending::LendingPool::with_rows(s, i, rows)) as Box<dyn ProtocolModel>
+                Box::new(lending::LendingPool::new(s, i)) as Box<dyn ProtocolModel>
             }
-            ProtocolParams::Cdp(c) => {
-                Box::new(cdp::Cdp::with_rows(s, i, c, rows)) as Box<dyn ProtocolModel>
-            }
+            ProtocolParams::Cdp(c) => Box::new(cdp::Cdp::new(s, i, c)) as Box<dyn ProtocolModel>,
             ProtocolParams::Amm(a) => Box::new(amm::Amm::new(s, i, a)) as Box<dyn ProtocolModel>,
             ProtocolParams::Clearinghouse(c) => {
                 Box::new(clearinghouse::Clearinghouse::new(s, i, c)) as Box<dyn ProtocolModel>

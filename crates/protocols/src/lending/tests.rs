@@ -152,31 +152,15 @@ fn skipping_changes_nothing(s: &Snapshot) {
 }
 
 /// A pool built from rows sorted by account (read as one range) and from the same rows out of
-/// order (a counting sort by account) holds the same accounts and the same slots; and so does a
-/// pool given its rows by [`Snapshot::rows_by_protocol`], as the engine builds them.
+/// order (a counting sort by account) holds the same accounts and the same slots.
 #[test]
 fn rows_in_any_order_give_the_same_pool() {
     let s = system(2_000);
-    let lending = |s: &Snapshot| {
-        (0..s.protocols.len())
-            .filter(|&i| s.protocols[i].lending().is_some())
-            .collect::<Vec<_>>()
-    };
-    // The generated accounts take turns among the pools: each pool's rows are scattered.
-    let by_protocol = s.rows_by_protocol();
-    for i in lending(&s) {
-        assert!(!by_protocol[i].is_empty());
-        let (a, b) = (
-            LendingPool::new(&s, i),
-            LendingPool::with_rows(&s, i, &by_protocol[i]),
-        );
-        assert_eq!(
-            (a.account, a.starts, a.slots),
-            (b.account, b.starts, b.slots)
-        );
-    }
-    // Every account in one pool: its accounts are consecutive and its rows one range.
-    let p = lending(&s)[0];
+    // Every account in one pool, so that its accounts are consecutive (the generated accounts take
+    // turns among the pools).
+    let p = (0..s.protocols.len())
+        .find(|&i| s.protocols[i].lending().is_some())
+        .unwrap_or(0);
     let mut one = s.clone();
     one.accounts.protocol.iter_mut().for_each(|x| *x = p as u32);
     let mut moved = one.clone();
@@ -193,27 +177,20 @@ fn rows_in_any_order_give_the_same_pool() {
     m.asset = rows.iter().map(|&r| pos.asset[r]).collect();
     m.side = rows.iter().map(|&r| pos.side[r]).collect();
     m.amount = rows.iter().map(|&r| pos.amount[r]).collect();
-    let rows_of = |s: &Snapshot| s.rows_of_protocol(p);
     assert!(matches!(
-        super::layout(&one, p, &rows_of(&one)).2,
+        super::layout(&one, p).2,
         super::RowOrder::Range(..)
     ));
     assert!(matches!(
-        super::layout(&moved, p, &rows_of(&moved)).2,
+        super::layout(&moved, p).2,
         super::RowOrder::Scatter { .. }
     ));
-    let a = LendingPool::new(&one, p);
+    let (a, b) = (LendingPool::new(&one, p), LendingPool::new(&moved, p));
     assert_eq!(a.account.len(), s.accounts.len());
-    let by_protocol = moved.rows_by_protocol();
-    for other in [
-        LendingPool::new(&moved, p),
-        LendingPool::with_rows(&moved, p, &by_protocol[p]),
-    ] {
-        assert_eq!(a.account, other.account);
-        assert_eq!(a.starts, other.starts);
-        assert_eq!(a.slots, other.slots);
-        assert_eq!(a.terms, other.terms);
-    }
+    assert_eq!(a.account, b.account);
+    assert_eq!(a.starts, b.starts);
+    assert_eq!(a.slots, b.slots);
+    assert_eq!(a.terms, b.terms);
 }
 
 /// Deciding calls on the round's slippage bounds (lending/slippage_bound.rs) changes no round, no
