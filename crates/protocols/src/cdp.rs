@@ -160,13 +160,10 @@ pub struct Cdp {
 impl Cdp {
     /// The CDP of protocol `protocol` of `s`.
     pub fn new(s: &Snapshot, protocol: usize, params: &CdpParams) -> Cdp {
-        let n_acc = s.accounts.len();
-        let mut local = vec![u32::MAX; n_acc];
         let mut vault_type = Vec::new();
         let mut account = Vec::new();
-        for (a, slot) in local.iter_mut().enumerate() {
+        for a in 0..s.accounts.len() {
             if s.accounts.protocol[a] as usize == protocol {
-                *slot = vault_type.len() as u32;
                 vault_type.push(s.accounts.vault_type[a].unwrap_or(0));
                 account.push(a as u32);
             }
@@ -175,12 +172,7 @@ impl Cdp {
         let mut collateral = vec![0.0; n];
         let mut debt = vec![0.0; n];
         let pos = &s.positions;
-        for r in 0..pos.len() {
-            let l = local[pos.account[r] as usize];
-            if l == u32::MAX {
-                continue;
-            }
-            let l = l as usize;
+        let mut add = |l: usize, r: usize| {
             let a = pos.asset[r] as usize;
             match pos.side[r] {
                 Side::Collateral => {
@@ -191,6 +183,21 @@ impl Cdp {
                 }
                 Side::Debt if a == params.stable => debt[l] += pos.amount[r],
                 Side::Debt => {}
+            }
+        };
+        if pos.account.windows(2).all(|w| w[0] <= w[1]) {
+            // Rows sorted by account: walk the vaults along them (no map from every account).
+            crate::lending::for_sorted_rows(&pos.account, &account, add);
+        } else {
+            let mut local = vec![u32::MAX; s.accounts.len()];
+            for (l, &a) in account.iter().enumerate() {
+                local[a as usize] = l as u32;
+            }
+            for r in 0..pos.len() {
+                let l = local[pos.account[r] as usize];
+                if l != u32::MAX {
+                    add(l as usize, r);
+                }
             }
         }
         Cdp {

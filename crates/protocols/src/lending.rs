@@ -79,6 +79,11 @@ enum RowOrder {
     /// The positions rows `lo..hi`, in order: the snapshot's rows are sorted by account and the
     /// pool's accounts are consecutive (as loaded from one position file, or generated).
     Range(usize, usize),
+    /// The snapshot's rows are sorted by account, the pool's accounts are not consecutive (as
+    /// generated: accounts take turns among the pools): the pool's rows in order are its slots,
+    /// found by walking its accounts along the rows (no map from every account to the pool's, whose
+    /// fresh pages cost more than the walk).
+    Sorted,
     /// Any order: `local[a]` is account `a`'s index in the pool (`u32::MAX` if not in it), and
     /// `fill[l]` the next slot of local account `l` (a counting sort by account).
     Scatter { local: Vec<u32>, fill: Vec<usize> },
@@ -95,7 +100,8 @@ fn layout(s: &Snapshot, protocol: usize) -> (Vec<u32>, Vec<usize>, RowOrder) {
         .first()
         .zip(account.last())
         .is_none_or(|(&a, &b)| (b - a) as usize + 1 == account.len());
-    if consecutive && pos.account.windows(2).all(|w| w[0] <= w[1]) {
+    let sorted = pos.account.windows(2).all(|w| w[0] <= w[1]);
+    if consecutive && sorted {
         let first = account.first().copied().unwrap_or(0);
         let end = first + account.len() as u32;
         let lo = pos.account.partition_point(|&a| a < first);
@@ -108,6 +114,14 @@ fn layout(s: &Snapshot, protocol: usize) -> (Vec<u32>, Vec<usize>, RowOrder) {
             starts[k] += starts[k - 1];
         }
         return (account, starts, RowOrder::Range(lo, hi));
+    }
+    if sorted {
+        let mut starts = vec![0usize; account.len() + 1];
+        for_sorted_rows(&pos.account, &account, |l, _| starts[l + 1] += 1);
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        return (account, starts, RowOrder::Sorted);
     }
     let mut local = vec![u32::MAX; s.accounts.len()];
     for (l, &a) in account.iter().enumerate() {
@@ -125,6 +139,24 @@ fn layout(s: &Snapshot, protocol: usize) -> (Vec<u32>, Vec<usize>, RowOrder) {
     }
     let fill = counts[..account.len()].to_vec();
     (account, counts, RowOrder::Scatter { local, fill })
+}
+
+/// Calls `f(l, r)` for each row `r` of `rows_account` (every row's account, ascending) whose account
+/// is `accounts[l]` (ascending), in row order.
+pub(crate) fn for_sorted_rows(
+    rows_account: &[u32],
+    accounts: &[u32],
+    mut f: impl FnMut(usize, usize),
+) {
+    let mut l = 0;
+    for (r, &a) in rows_account.iter().enumerate() {
+        while accounts.get(l).is_some_and(|&x| x < a) {
+            l += 1;
+        }
+        if accounts.get(l) == Some(&a) {
+            f(l, r);
+        }
+    }
 }
 
 /// A lending pool and its accounts.
@@ -264,6 +296,13 @@ impl LendingPool {
                 for (k, r) in (*lo..*hi).enumerate() {
                     put(k, r);
                 }
+            }
+            RowOrder::Sorted => {
+                let mut k = 0;
+                for_sorted_rows(&pos.account, &account, |_, r| {
+                    put(k, r);
+                    k += 1;
+                });
             }
             RowOrder::Scatter { local, fill } => {
                 for r in 0..pos.len() {

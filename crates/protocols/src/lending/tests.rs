@@ -151,22 +151,11 @@ fn skipping_changes_nothing(s: &Snapshot) {
     );
 }
 
-/// A pool built from rows sorted by account (read as one range) and from the same rows out of
-/// order (a counting sort by account) holds the same accounts and the same slots.
-#[test]
-fn rows_in_any_order_give_the_same_pool() {
-    let s = system(2_000);
-    // Every account in one pool, so that its accounts are consecutive (the generated accounts take
-    // turns among the pools).
-    let p = (0..s.protocols.len())
-        .find(|&i| s.protocols[i].lending().is_some())
-        .unwrap_or(0);
-    let mut one = s.clone();
-    one.accounts.protocol.iter_mut().for_each(|x| *x = p as u32);
-    let mut moved = one.clone();
-    // The first account's rows go to the end: the rows are no longer sorted by account, and each
-    // account's rows keep their order.
-    let pos = &one.positions;
+/// The rows of `s` with those of its first account moved to the end: no longer sorted by account,
+/// each account's rows in the same order.
+fn first_account_last(s: &Snapshot) -> Snapshot {
+    let mut moved = s.clone();
+    let pos = &s.positions;
     let first = pos.account[0];
     let rows: Vec<usize> = (0..pos.len())
         .filter(|&r| pos.account[r] != first)
@@ -177,6 +166,38 @@ fn rows_in_any_order_give_the_same_pool() {
     m.asset = rows.iter().map(|&r| pos.asset[r]).collect();
     m.side = rows.iter().map(|&r| pos.side[r]).collect();
     m.amount = rows.iter().map(|&r| pos.amount[r]).collect();
+    moved
+}
+
+/// A pool built from rows sorted by account (read as one range, or walked when its accounts take
+/// turns with other pools') and from the same rows out of order (a counting sort by account)
+/// holds the same accounts and the same slots.
+#[test]
+fn rows_in_any_order_give_the_same_pool() {
+    let s = system(2_000);
+    // The generated accounts take turns among the pools: each pool's rows are walked.
+    let moved = first_account_last(&s);
+    for i in (0..s.protocols.len()).filter(|&i| s.protocols[i].lending().is_some()) {
+        assert!(matches!(super::layout(&s, i).2, super::RowOrder::Sorted));
+        assert!(matches!(
+            super::layout(&moved, i).2,
+            super::RowOrder::Scatter { .. }
+        ));
+        let (a, b) = (LendingPool::new(&s, i), LendingPool::new(&moved, i));
+        assert!(!a.slots.is_empty());
+        assert_eq!(a.account, b.account);
+        assert_eq!(a.starts, b.starts);
+        assert_eq!(a.slots, b.slots);
+        assert_eq!(a.terms, b.terms);
+    }
+    // Every account in one pool, so that its accounts are consecutive (the generated accounts take
+    // turns among the pools).
+    let p = (0..s.protocols.len())
+        .find(|&i| s.protocols[i].lending().is_some())
+        .unwrap_or(0);
+    let mut one = s.clone();
+    one.accounts.protocol.iter_mut().for_each(|x| *x = p as u32);
+    let moved = first_account_last(&one);
     assert!(matches!(
         super::layout(&one, p).2,
         super::RowOrder::Range(..)
