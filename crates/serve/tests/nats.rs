@@ -394,7 +394,18 @@ fn both_subjects_apply_replays_are_no_ops_and_acks_follow_commits() {
             .subscribe(cfg.alerts_subject())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        p.client.flush().await.unwrap_or_else(|e| panic!("{e}"));
+        // A flush only writes the subscription out; the server has it once a message of our own
+        // comes back through it (otherwise, on a loaded machine, the service's alert could reach
+        // the server first and go to nobody: plain NATS delivers at most once).
+        p.client
+            .publish(cfg.alerts_subject(), "probe".into())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let probe = tokio::time::timeout(DEADLINE, sub.next())
+            .await
+            .unwrap_or_else(|e| panic!("the probe did not come back: {e}"))
+            .unwrap_or_else(|| panic!("alert subscription closed"));
+        assert_eq!(&probe.payload[..], b"probe");
         alerts
             .send(("summary", json!({"seq": 0})))
             .unwrap_or_else(|e| panic!("{e}"));
