@@ -161,24 +161,17 @@ pub(super) fn check_protocol_amounts(s: &Snapshot, prices: &[f64], ctx: &mut Ctx
 pub fn check_loaded(s: &Snapshot, diags: &mut Diagnostics) {
     // Three independent passes over the positions, side by side; their warnings are reported in
     // this order whatever the thread count.
+    let run = |check: fn(&Snapshot, &mut Diagnostics)| {
+        let mut d = Diagnostics::new();
+        check(s, &mut d);
+        d
+    };
     let (mut reserves, (vaults, shapes)) = rayon::join(
-        || {
-            let mut d = Diagnostics::new();
-            check_reserves(s, &mut d);
-            d
-        },
+        || run(check_reserves),
         || {
             rayon::join(
-                || {
-                    let mut d = Diagnostics::new();
-                    check_vault_collateral(s, &mut d);
-                    d
-                },
-                || {
-                    let mut d = Diagnostics::new();
-                    check_real_data_shapes(s, &mut d);
-                    d
-                },
+                || run(check_vault_collateral),
+                || run(check_real_data_shapes),
             )
         },
     );
