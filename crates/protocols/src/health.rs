@@ -4,10 +4,10 @@
 //! Layout (struct of arrays): per entry, `asset` (u32) and `weighted_tokens` (f64): `c_i·LT_i` for a
 //! collateral entry (0 when the entry is not collateral) and `−d_j` for a debt entry. Accounts (rows)
 //! are grouped by their number of entries — all accounts with one entry, then two, … — each group
-//! stored contiguously, so a row's entries sit at `first_entry + (row − first_row)·c` and need no
-//! offset column, and the scan of a group runs a loop of known length with no data-dependent branch
-//! (a loop whose length changed from account to account mispredicted once per account and cost
-//! more than the memory traffic). `account[row]` is the row's snapshot account index.
+//! stored contiguously, so a row's entries need no offset column, and the scan of a group runs a
+//! loop of known length with no data-dependent branch (a loop whose length changed from account to
+//! account mispredicted once per account and cost more than the memory traffic). `account[row]` is
+//! the row's snapshot account index.
 //!
 //! The effective thresholds (e-mode, isolation mode) are the lending pool's own, resolved once when
 //! the pool was built ([`crate::lending::LendingPool`]), so the scan computes exactly docs/lending.md#health-factor's
@@ -15,19 +15,40 @@
 //! multiplication, `(c_i·LT_i)·p_i` instead of `(c_i·p_i)·LT_i`: results agree with
 //! [`crate::lending::health_factor`] to a few units in the last place, not bit for bit.
 //!
-//! A scan reads `12·entries` bytes and writes `8·n` ([`HealthColumns::bytes_touched`]); prices are a
-//! few cache lines. It runs in parallel over fixed chunks of [`SCAN_CHUNK`] rows of a group, and
-//! every row's result depends on its own entries only, so the output is the same whatever the
-//! thread count.
+//! Within a group, rows sit in blocks of [`LANES`] = 8 numbered from row 0 of the whole table (rows
+//! `8b..8b + 8` make block `b`), and a block stores its entries entry by entry, lane by lane:
+//! entry `i` of row `r` is at `first_entry + (r/8 − first_block)·8c + 8i + r mod 8`. A group that
+//! starts or ends inside a block pads the lanes it does not own (asset 0, weight 0; their results
+//! are never written). So a block is eight rows side by side, which the AVX-512 kernel
+//! (`health::simd`) takes as one vector per entry (AVX2 as two), and block `b`'s results are output slots `8b..8b + 8`:
+//! on an output that starts on a cache line, every whole block is one aligned line.
+//!
+//! A scan reads `12` bytes per stored entry (padding included, at most 7 rows' worth per group)
+//! and writes `8·n` ([`HealthColumns::bytes_touched`]); prices are a few cache lines. It runs in
+//! parallel over fixed runs of [`SCAN_CHUNK`] rows of a group, and every row's result depends on
+//! its own entries only, so the output is the same whatever the thread count, and the same
+//! bit for bit from the vector and scalar kernels (the same operations in the same order: one
+//! product per entry, `max(v, 0)` and `min(v, 0)` summed in entry order, one division; no fused
+//! multiply–add). A large output (at least [`STREAM_MIN_ROWS`] rows) is written past the caches
+//! (non-temporal stores), which saves the memory read that a plain store of a line not in the
+//! cache costs: the results of a scan that large are not in the cache for the next read anyway.
 
 use rayon::prelude::*;
 
 use cascade_model::{Side, Snapshot};
 
 use crate::lending::LendingPool;
+use crate::options::Kernel;
 
-/// Rows per parallel work unit of a scan.
+/// Rows per parallel work unit of a scan (a multiple of [`LANES`]).
 pub const SCAN_CHUNK: usize = 16_384;
+
+/// Rows per block: the lanes of one AVX-512 vector of `f64`.
+pub const LANES: usize = 8;
+
+/// Outputs of at least this many rows (4 MiB of health factors) are written with non-temporal
+/// stores where the CPU has them.
+pub const STREAM_MIN_ROWS: usize = 1 << 19;
 
 /// An error of [`HealthColumns::scan_into`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,13 +63,33 @@ pub enum HealthError {
 }
 
 /// The rows with `entries_per_row` entries each: rows `first_row..first_row + rows`, their entries
-/// from `first_entry` on.
+/// from `first_entry` on, in blocks of [`LANES`] rows from block `first_row / LANES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Group {
     entries_per_row: usize,
     first_row: usize,
     rows: usize,
     first_entry: usize,
+}
+
+impl Group {
+    /// The group's first block (absolute).
+    fn first_block(&self) -> usize {
+        self.first_row / LANES
+    }
+
+    /// One past the group's last block (absolute).
+    fn end_block(&self) -> usize {
+        (self.first_row + self.rows).div_ceil(LANES)
+    }
+
+    /// Where entry `i` of row `row` (a row of the group) is stored.
+    fn entry_at(&self, row: usize, i: usize) -> usize {
+        self.first_entry
+            + (row / LANES - self.first_block()) * LANES * self.entries_per_row
+            + i * LANES
+            + row % LANES
+    }
 }
 
 /// Flat columns of the accounts of lending pools, ready for repeated health-factor scans.
@@ -61,6 +102,8 @@ pub struct HealthColumns {
     weighted_tokens: Vec<f64>,
     /// Largest asset index + 1 (the scan's minimum price-vector length).
     assets_needed: usize,
+    /// Entries held by rows (padding not counted).
+    entries: usize,
 }
 
 impl HealthColumns {
@@ -90,16 +133,26 @@ impl HealthColumns {
                     if es.len() != c {
                         continue;
                     }
+                    let row = out.account.len();
                     out.account.push(pool.account[k]);
-                    for e in es {
-                        out.asset.push(e.asset);
-                        out.weighted_tokens.push(match e.side {
+                    g.rows += 1;
+                    if c == 0 {
+                        continue;
+                    }
+                    // A new block: room for its eight rows, padding until they are filled.
+                    let need = g.first_entry + (g.end_block() - g.first_block()) * LANES * c;
+                    out.asset.resize(need, 0);
+                    out.weighted_tokens.resize(need, 0.0);
+                    for (i, e) in es.iter().enumerate() {
+                        let at = g.entry_at(row, i);
+                        out.asset[at] = e.asset;
+                        out.weighted_tokens[at] = match e.side {
                             Side::Collateral => e.amount * e.lt,
                             Side::Debt => -e.amount,
-                        });
+                        };
                         out.assets_needed = out.assets_needed.max(e.asset as usize + 1);
                     }
-                    g.rows += 1;
+                    out.entries += c;
                 }
             }
             if g.rows > 0 {
@@ -126,13 +179,14 @@ impl HealthColumns {
         self.account.len()
     }
 
-    /// Number of entries (positions).
+    /// Number of entries (positions; the blocks' padding not counted).
     pub fn entries(&self) -> usize {
-        self.asset.len()
+        self.entries
     }
 
-    /// Bytes one scan reads and writes: `(4 + 8)·entries` asset indices and weighted amounts read,
-    /// `8·n` health factors written (prices, a few cache lines, not counted).
+    /// Bytes one scan reads and writes: `(4 + 8)` per stored entry (asset index and weighted
+    /// amount, the padding of partly filled blocks included) read, `8·n` health factors written
+    /// (prices, a few cache lines, not counted).
     pub fn bytes_touched(&self) -> usize {
         12 * self.asset.len() + 8 * self.accounts()
     }
@@ -147,14 +201,40 @@ impl HealthColumns {
         else {
             return f64::NAN;
         };
-        let a = g.first_entry + (row - g.first_row) * g.entries_per_row;
-        let b = a + g.entries_per_row;
-        hf_of(&self.asset[a..b], &self.weighted_tokens[a..b], prices)
+        let (assets, weights): (Vec<u32>, Vec<f64>) = (0..g.entries_per_row)
+            .map(|i| {
+                let at = g.entry_at(row, i);
+                (self.asset[at], self.weighted_tokens[at])
+            })
+            .unzip();
+        hf_of(&assets, &weights, prices)
     }
 
     /// Writes every row's `HF = Σ c_i·LT_i·p_i / Σ d_j·p_j` (∞ without debt) into `out` (one slot
     /// per row, in row order) and returns how many are below 1 (liquidatable, docs/lending.md#liquidation-threshold).
     pub fn scan_into(&self, prices: &[f64], out: &mut [f64]) -> Result<usize, HealthError> {
+        self.scan_on(Kernel::detect(), prices, out)
+    }
+
+    /// [`Self::scan_into`] on the given kernel (one this CPU does not run falls back to the
+    /// scalar kernel): the same results bit for bit.
+    pub fn scan_on(
+        &self,
+        kernel: Kernel,
+        prices: &[f64],
+        out: &mut [f64],
+    ) -> Result<usize, HealthError> {
+        self.scan_with(kernel, prices, out, out.len() >= STREAM_MIN_ROWS)
+    }
+
+    /// [`Self::scan_on`], with non-temporal stores or without.
+    fn scan_with(
+        &self,
+        kernel: Kernel,
+        prices: &[f64],
+        out: &mut [f64],
+        stream: bool,
+    ) -> Result<usize, HealthError> {
         if prices.len() < self.assets_needed {
             return Err(HealthError::Prices {
                 found: prices.len(),
@@ -169,95 +249,129 @@ impl HealthColumns {
             });
         }
         // One parallel pass over every group's chunks (a join per group cost a barrier each).
-        let mut tasks: Vec<ScanTask> = Vec::new();
+        let mut tasks: Vec<Task> = Vec::new();
         let mut rest: &mut [f64] = out;
         let mut taken = 0;
         for g in &self.groups {
             let c = g.entries_per_row;
-            let skip = g.first_row - taken;
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(skip);
-            let (slots, tail) = tail.split_at_mut(g.rows);
+            let end = g.first_row + g.rows;
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(g.first_row - taken);
+            let (mut slots, tail) = tail.split_at_mut(g.rows);
             rest = tail;
-            taken = g.first_row + g.rows;
+            taken = end;
             if c == 0 {
                 // No entries, no debt: HF = ∞.
                 slots.fill(f64::INFINITY);
                 continue;
             }
-            let assets = &self.asset[g.first_entry..g.first_entry + g.rows * c];
-            let weights = &self.weighted_tokens[g.first_entry..g.first_entry + g.rows * c];
-            for ((o, a), w) in slots
-                .chunks_mut(SCAN_CHUNK)
-                .zip(assets.chunks(SCAN_CHUNK * c))
-                .zip(weights.chunks(SCAN_CHUNK * c))
-            {
-                tasks.push((c, o, a, w));
+            // Chunks of whole blocks, the first from the group's first block.
+            let per_chunk = SCAN_CHUNK / LANES;
+            let mut b = g.first_block();
+            while b < g.end_block() {
+                let b_end = (b + per_chunk).min(g.end_block());
+                let lo = (b * LANES).max(g.first_row);
+                let hi = (b_end * LANES).min(end);
+                let (mine, later) = std::mem::take(&mut slots).split_at_mut(hi - lo);
+                slots = later;
+                let e0 = g.first_entry + (b - g.first_block()) * LANES * c;
+                let e1 = e0 + (b_end - b) * LANES * c;
+                tasks.push(Task {
+                    c,
+                    lead: lo - b * LANES,
+                    out: mine,
+                    assets: &self.asset[e0..e1],
+                    weights: &self.weighted_tokens[e0..e1],
+                });
+                b = b_end;
             }
         }
+        // The kernels read no price past the largest asset index.
+        let prices = &prices[..self.assets_needed];
         let below = tasks
             .into_par_iter()
-            .map(|(c, o, a, w)| match c {
-                1 => scan_fixed::<1>(a, w, prices, o),
-                2 => scan_fixed::<2>(a, w, prices, o),
-                3 => scan_fixed::<3>(a, w, prices, o),
-                4 => scan_fixed::<4>(a, w, prices, o),
-                5 => scan_fixed::<5>(a, w, prices, o),
-                _ => scan_any(c, a, w, prices, o),
-            })
+            .map(|mut t| simd::scan_blocks(kernel, &mut t, prices, stream))
             .sum::<usize>();
         Ok(below)
     }
 }
 
-/// A chunk of one group's scan: entries per row, the chunk's output slots, assets and weights.
-type ScanTask<'a> = (usize, &'a mut [f64], &'a [u32], &'a [f64]);
+/// A run of whole blocks of one group: entries per row, how many lanes of its first block belong
+/// to the group before it (`lead < LANES`), the output slots of the rows it holds (block `k`'s
+/// lane `l` is `out[k·LANES + l − lead]`), and the blocks' assets and weights.
+struct Task<'a> {
+    c: usize,
+    lead: usize,
+    out: &'a mut [f64],
+    assets: &'a [u32],
+    weights: &'a [f64],
+}
 
-/// The scan of rows of exactly `C` entries: a loop of known length, unrolled, no branch on the
-/// data; returns the rows below 1.
-#[inline]
-fn scan_fixed<const C: usize>(
-    assets: &[u32],
-    weights: &[f64],
-    prices: &[f64],
-    out: &mut [f64],
-) -> usize {
+/// The scalar kernel: the blocks of `t`, eight rows side by side as the vector kernel takes them
+/// and with the same operations; returns the rows below 1.
+fn scan_scalar(t: &mut Task, prices: &[f64]) -> usize {
+    // Rows of up to five entries get loops of known length (the usual accounts).
+    match t.c {
+        1 => scalar_rows(t, prices, 1),
+        2 => scalar_rows(t, prices, 2),
+        3 => scalar_rows(t, prices, 3),
+        4 => scalar_rows(t, prices, 4),
+        5 => scalar_rows(t, prices, 5),
+        c => scalar_rows(t, prices, c),
+    }
+}
+
+/// [`scan_scalar`] on rows of `c` entries.
+#[inline(always)]
+fn scalar_rows(t: &mut Task, prices: &[f64], c: usize) -> usize {
+    let n = t.out.len();
+    let blocks = t.assets.len() / (LANES * c);
     let mut below = 0;
-    for ((a, w), slot) in assets
-        .chunks_exact(C)
-        .zip(weights.chunks_exact(C))
-        .zip(out.iter_mut())
+    for (k, (a, w)) in t
+        .assets
+        .chunks_exact(LANES * c)
+        .zip(t.weights.chunks_exact(LANES * c))
+        .enumerate()
     {
-        let mut coll = 0.0;
-        let mut debt = 0.0;
-        for i in 0..C {
-            let v = w[i] * prices[a[i] as usize];
-            coll += v.max(0.0);
-            debt -= v.min(0.0);
+        let mut hf = [0.0; LANES];
+        for (l, hf) in hf.iter_mut().enumerate() {
+            let mut coll = 0.0;
+            let mut debt = 0.0;
+            for i in 0..c {
+                let v = w[i * LANES + l] * prices[a[i * LANES + l] as usize];
+                coll += v.max(0.0);
+                debt -= v.min(0.0);
+            }
+            *hf = ratio(coll, debt);
         }
-        let hf = if debt > 0.0 {
-            coll / debt
+        // The lanes that are rows of the task: all eight but in the first and last blocks.
+        let (first, last) = if k == 0 || k + 1 == blocks {
+            (
+                t.lead.saturating_sub(k * LANES),
+                (n + t.lead - k * LANES).min(LANES),
+            )
         } else {
-            f64::INFINITY
+            (0, LANES)
         };
-        below += usize::from(hf < 1.0);
-        *slot = hf;
+        let at = k * LANES + first - t.lead;
+        for (slot, &hf) in t.out[at..at + last - first]
+            .iter_mut()
+            .zip(&hf[first..last])
+        {
+            below += usize::from(hf < 1.0);
+            *slot = hf;
+        }
     }
     below
 }
 
-/// [`scan_fixed`] for any row length.
-fn scan_any(c: usize, assets: &[u32], weights: &[f64], prices: &[f64], out: &mut [f64]) -> usize {
-    let mut below = 0;
-    for ((a, w), slot) in assets
-        .chunks_exact(c)
-        .zip(weights.chunks_exact(c))
-        .zip(out.iter_mut())
-    {
-        let hf = hf_of(a, w, prices);
-        below += usize::from(hf < 1.0);
-        *slot = hf;
+/// `coll / debt`, ∞ when `debt` is not above 0.
+#[inline]
+fn ratio(coll: f64, debt: f64) -> f64 {
+    if debt > 0.0 {
+        coll / debt
+    } else {
+        f64::INFINITY
     }
-    below
 }
 
 /// `Σ max(w·p, 0) / Σ max(−w·p, 0)`, ∞ when the denominator is 0.
@@ -270,12 +384,12 @@ fn hf_of(assets: &[u32], weights: &[f64], prices: &[f64]) -> f64 {
         coll += v.max(0.0);
         debt -= v.min(0.0);
     }
-    if debt > 0.0 {
-        coll / debt
-    } else {
-        f64::INFINITY
-    }
+    ratio(coll, debt)
 }
+
+// Calls into the vector kernel, compiled for CPU features detected at run time.
+#[allow(unsafe_code)]
+mod simd;
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,9 @@
 //! cascade's protocols layer (docs/architecture.md#layers): one module per protocol kind, each valuing its own
 //! accounts and liquidating them by its own rules behind the one [`ProtocolModel`] interface that the
 //! engine drives round by round.
-// No unsafe code, but for the vector kernel of Black-76 (`options::simd`: calls into functions
-// compiled for CPU features detected at run time, and vector stores), which alone allows it.
+// No unsafe code, but for the vector kernels of Black-76 (`options::simd`) and of the health scan
+// (`health::simd`): calls into functions compiled for CPU features detected at run time, vector
+// loads and stores; those two modules alone allow it.
 #![deny(unsafe_code)]
 
 pub mod algostable;

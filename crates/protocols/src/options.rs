@@ -572,7 +572,8 @@ fn batch_on(kernel: Kernel, cols: &Columns, out: &mut [Greeks], stream: bool) {
         });
 }
 
-// The crate's one unsafe code: calls into std::arch vector code, each with its SAFETY comment.
+// Unsafe code (with `health::simd`, the crate's only): calls into std::arch vector code, each
+// with its SAFETY comment.
 #[allow(unsafe_code)]
 mod simd;
 use simd::Columns;
