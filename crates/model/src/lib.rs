@@ -9,6 +9,7 @@ pub mod account_ids;
 pub mod asset;
 pub mod derivatives;
 pub mod grouping;
+pub mod huge;
 pub mod position;
 pub mod protocol;
 pub mod scenario;

@@ -27,6 +27,7 @@
 //! sequential dot product, so the result does not depend on the number of threads. The
 //! Gram–Schmidt dot products are sequential.
 
+use cascade_model::huge::HugeF64s;
 use rayon::prelude::*;
 
 use super::{ClearingError, Problem, RoundSolver};
@@ -61,15 +62,16 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 pub(crate) struct Krylov<'a> {
     p: &'a Problem<'a>,
     n: usize,
-    /// `Πᵀ` row-major by creditor: `pit[i·n + j] = Π_ji`.
-    pit: Vec<f64>,
+    /// `Πᵀ` row-major by creditor: `pit[i·n + j] = Π_ji` (on huge pages: written in full once).
+    pit: HugeF64s,
     /// The defaulters of the last round solved, and each node's position among them.
     defaulters: Vec<usize>,
     local: Vec<usize>,
     /// `s_i` of each defaulter, in the order of `defaulters`.
     solvent: Vec<f64>,
-    /// `Ãᵀ` (row-major, `|D| × |D|`: row `l` holds `Ã_kl` for every `k`) and `b`.
-    block: Vec<f64>,
+    /// `Ãᵀ` (row-major, `|D| × |D|`: row `l` holds `Ã_kl` for every `k`, the first `|D|²` of
+    /// room for `n²`, on huge pages) and `b`.
+    block: HugeF64s,
     rhs: Vec<f64>,
 }
 
@@ -78,7 +80,7 @@ impl<'a> Krylov<'a> {
     pub(crate) fn new(p: &'a Problem<'a>) -> Self {
         let l = p.liabilities;
         let n = l.n_rows();
-        let mut pit = vec![0.0; n * n];
+        let mut pit = HugeF64s::zeroed(n * n);
         // Each task fills a band of creditor rows, ROWS at a time: from every debtor's row (its
         // columns are sorted) it takes the entries up to the end of the ROWS, keeping one
         // cursor per debtor, so both the reads and the writes stay within a few pages.
@@ -108,8 +110,8 @@ impl<'a> Krylov<'a> {
             defaulters: Vec::new(),
             local: vec![NONE; n],
             solvent: Vec::new(),
-            // Reserved at the largest size once: the pages are touched once, not every round.
-            block: Vec::with_capacity(n * n),
+            // Made at the largest size once: the pages are touched once, not every round.
+            block: HugeF64s::zeroed(n * n),
             rhs: Vec::new(),
         }
     }
@@ -154,9 +156,8 @@ impl<'a> Krylov<'a> {
         let solvent = &self.solvent;
         let (alpha, beta) = (p.options.alpha, p.options.beta);
         let owed: Vec<f64> = defaulters.iter().map(|&j| p.obligations[j]).collect();
-        self.block.clear();
-        self.block.resize(m * m, 0.0);
-        self.block
+        // Every entry of the |D|² is written.
+        self.block[..m * m]
             .par_chunks_mut(m.max(1))
             .zip(defaulters)
             .for_each(|(row, &i)| {
@@ -177,7 +178,7 @@ impl<'a> Krylov<'a> {
 
     /// `out = Ãᵀv`.
     fn product(&self, v: &[f64], out: &mut [f64]) {
-        product(&self.block, v, out);
+        product(&self.block[..v.len() * v.len()], v, out);
     }
 
     /// Whether every defaulter reaches, along what it owes inside `D`, one that pays out of the
