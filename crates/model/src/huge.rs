@@ -1,43 +1,48 @@
-//! Large zero-filled buffers of `f64` on transparent huge pages.
+//! Large zero-filled buffers of plain numbers on transparent huge pages.
 //!
 //! A fresh buffer's every 4 KiB page costs the kernel a fault when first written (a trap, a page
 //! zeroed, a mapping made): on a virtual machine about 3 µs each, so a dense 32 MB matrix filled
-//! once costs about 8,000 faults, often more than filling it. [`HugeF64s`] maps such a buffer
+//! once costs about 8,000 faults, often more than filling it. [`Huge`] maps such a buffer
 //! anonymously and asks Linux for transparent huge pages on it (`madvise(MADV_HUGEPAGE)`): the
 //! same 32 MB then faults in sixteen 2 MiB pages. Where the system offers no huge pages (or is
 //! not Linux) the advice is ignored, and below [`HUGE_MIN_BYTES`] or if the mapping fails the
-//! buffer is a plain `Vec`; in every case it starts as zeros and behaves as a `[f64]`.
+//! buffer is a plain `Vec`; in every case it starts as zeros and behaves as a `[T]`. `T` is a
+//! plain-old-data type ([`bytemuck::Pod`]: numbers, or `#[repr(C)]` structs of them without
+//! padding), for which all-zero bytes are a value.
 //!
 //! Only for buffers written in full soon after they are made: a huge page is resident as a whole
 //! once any byte of it is written.
 
 use std::ops::{Deref, DerefMut};
 
+pub use bytemuck::{Pod, Zeroable};
+
 /// Buffers of at least this many bytes (two huge pages) are mapped on huge pages.
 pub const HUGE_MIN_BYTES: usize = 4 << 20;
 
-/// A zero-filled `[f64]` on transparent huge pages where the system offers them (module docs).
-pub struct HugeF64s(Backing);
+/// A zero-filled `[T]` on transparent huge pages where the system offers them (module docs).
+pub struct Huge<T: Pod>(Backing<T>);
 
-enum Backing {
+enum Backing<T> {
     Mapped(memmap2::MmapMut),
-    Heap(Vec<f64>),
+    Heap(Vec<T>),
 }
 
-impl HugeF64s {
-    /// `len` zeros.
-    pub fn zeroed(len: usize) -> HugeF64s {
-        let bytes = len.saturating_mul(std::mem::size_of::<f64>());
-        if bytes >= HUGE_MIN_BYTES {
+impl<T: Pod> Huge<T> {
+    /// `len` values of all-zero bytes.
+    pub fn zeroed(len: usize) -> Huge<T> {
+        let bytes = len.saturating_mul(std::mem::size_of::<T>());
+        // A page boundary suits any alignment up to 4 KiB.
+        if bytes >= HUGE_MIN_BYTES && std::mem::align_of::<T>() <= 4096 {
             // An anonymous mapping starts zero-filled (and so do its huge pages).
             if let Ok(map) = memmap2::MmapMut::map_anon(bytes) {
                 #[cfg(target_os = "linux")]
                 // Advice only: without huge pages the buffer is the same, on 4 KiB pages.
                 let _ = map.advise(memmap2::Advice::HugePage);
-                return HugeF64s(Backing::Mapped(map));
+                return Huge(Backing::Mapped(map));
             }
         }
-        HugeF64s(Backing::Heap(vec![0.0; len]))
+        Huge(Backing::Heap(vec![T::zeroed(); len]))
     }
 
     /// Whether the buffer is an anonymous mapping advised onto huge pages (not a `Vec`).
@@ -46,20 +51,20 @@ impl HugeF64s {
     }
 }
 
-impl Deref for HugeF64s {
-    type Target = [f64];
+impl<T: Pod> Deref for Huge<T> {
+    type Target = [T];
 
-    fn deref(&self) -> &[f64] {
+    fn deref(&self) -> &[T] {
         match &self.0 {
-            // A mapping starts on a page boundary and holds whole f64s: the cast cannot fail.
+            // A mapping starts on a page boundary and holds whole values: the cast cannot fail.
             Backing::Mapped(map) => bytemuck::cast_slice(&map[..]),
             Backing::Heap(v) => v,
         }
     }
 }
 
-impl DerefMut for HugeF64s {
-    fn deref_mut(&mut self) -> &mut [f64] {
+impl<T: Pod> DerefMut for Huge<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
         match &mut self.0 {
             Backing::Mapped(map) => bytemuck::cast_slice_mut(&mut map[..]),
             Backing::Heap(v) => v,
@@ -67,9 +72,18 @@ impl DerefMut for HugeF64s {
     }
 }
 
-impl std::fmt::Debug for HugeF64s {
+impl<T: Pod> Clone for Huge<T> {
+    /// A buffer of its own, on huge pages as the original.
+    fn clone(&self) -> Self {
+        let mut copy = Huge::zeroed(self.len());
+        copy.copy_from_slice(self);
+        copy
+    }
+}
+
+impl<T: Pod> std::fmt::Debug for Huge<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HugeF64s")
+        f.debug_struct("Huge")
             .field("len", &self.len())
             .field("mapped", &self.is_mapped())
             .finish()
@@ -83,7 +97,7 @@ mod tests {
     #[test]
     fn small_and_large_buffers_start_at_zero_and_hold_what_is_written() {
         for len in [0, 3, HUGE_MIN_BYTES / 8 - 1, HUGE_MIN_BYTES / 8 + 5] {
-            let mut b = HugeF64s::zeroed(len);
+            let mut b = Huge::<f64>::zeroed(len);
             assert_eq!(b.len(), len);
             assert_eq!(b.is_mapped(), len * 8 >= HUGE_MIN_BYTES, "len {len}");
             assert!(b.iter().all(|&x| x.to_bits() == 0));
@@ -91,6 +105,12 @@ mod tests {
                 *x = i as f64 * 0.5;
             }
             assert!(b.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5));
+            let c = b.clone();
+            assert_eq!((c.is_mapped(), &c[..]), (b.is_mapped(), &b[..]));
+            if len > 0 {
+                b[0] = 7.0;
+                assert_eq!(c[0], 0.0, "the clone is a buffer of its own");
+            }
         }
     }
 }

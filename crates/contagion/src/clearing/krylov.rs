@@ -27,7 +27,7 @@
 //! sequential dot product, so the result does not depend on the number of threads. The
 //! Gram–Schmidt dot products are sequential.
 
-use cascade_model::huge::HugeF64s;
+use cascade_model::huge::Huge;
 use rayon::prelude::*;
 
 use super::{ClearingError, Problem, RoundSolver};
@@ -63,7 +63,7 @@ pub(crate) struct Krylov<'a> {
     p: &'a Problem<'a>,
     n: usize,
     /// `Πᵀ` row-major by creditor: `pit[i·n + j] = Π_ji` (on huge pages: written in full once).
-    pit: HugeF64s,
+    pit: Huge<f64>,
     /// The defaulters of the last round solved, and each node's position among them.
     defaulters: Vec<usize>,
     local: Vec<usize>,
@@ -71,7 +71,7 @@ pub(crate) struct Krylov<'a> {
     solvent: Vec<f64>,
     /// `Ãᵀ` (row-major, `|D| × |D|`: row `l` holds `Ã_kl` for every `k`, the first `|D|²` of
     /// room for `n²`, on huge pages) and `b`.
-    block: HugeF64s,
+    block: Huge<f64>,
     rhs: Vec<f64>,
 }
 
@@ -80,7 +80,7 @@ impl<'a> Krylov<'a> {
     pub(crate) fn new(p: &'a Problem<'a>) -> Self {
         let l = p.liabilities;
         let n = l.n_rows();
-        let mut pit = HugeF64s::zeroed(n * n);
+        let mut pit = Huge::zeroed(n * n);
         // Each task fills a band of creditor rows, ROWS at a time: from every debtor's row (its
         // columns are sorted) it takes the entries up to the end of the ROWS, keeping one
         // cursor per debtor, so both the reads and the writes stay within a few pages.
@@ -111,7 +111,7 @@ impl<'a> Krylov<'a> {
             local: vec![NONE; n],
             solvent: Vec::new(),
             // Made at the largest size once: the pages are touched once, not every round.
-            block: HugeF64s::zeroed(n * n),
+            block: Huge::zeroed(n * n),
             rhs: Vec::new(),
         }
     }
