@@ -26,7 +26,16 @@
 
 use std::ops::Range;
 
+use cascade_model::huge::Huge;
+use rayon::prelude::*;
+
 use super::{ClearingError, Problem, RoundSolver};
+
+/// Most bands of creditors whose rows of `Πᵀ` are filled in parallel.
+const MAX_TRANSPOSE_BANDS: usize = 16;
+
+/// Nodes per parallel task of [`RoundSolver::values`].
+const VALUES_MIN: usize = 4096;
 
 /// Not a defaulter, in [`Compact::local`].
 const NONE: u32 = u32::MAX;
@@ -36,8 +45,8 @@ pub(crate) struct Compact<'a> {
     p: &'a Problem<'a>,
     /// `Πᵀ` by creditor: row `i` lists the debtors `j` of `i` (ascending) with `Π_ji`.
     row_ptr: Vec<usize>,
-    cols: Vec<u32>,
-    vals: Vec<f64>,
+    cols: Huge<u32>,
+    vals: Huge<f64>,
     /// Position of each node in the defaulters' list, [`NONE`] if solvent.
     local: Vec<u32>,
     /// How many defaulters the rows below were built for.
@@ -46,8 +55,10 @@ pub(crate) struct Compact<'a> {
     /// `heads[k].start`, `heads[k].len` entries: its first `heads[k].inside` are the block
     /// (debtors in `D`, numbered by position in `D`), the others the solvent debtors (global
     /// indices). Rows follow each other in the order of `D`.
-    row_cols: Vec<u32>,
-    row_vals: Vec<f64>,
+    row_cols: Huge<u32>,
+    row_vals: Huge<f64>,
+    /// How much of `row_cols`/`row_vals` the rows fill.
+    filled: usize,
     /// What a sweep reads of row `k`, in one place.
     heads: Vec<Head>,
     /// The payment of defaulter `D[k]` while solving.
@@ -82,20 +93,42 @@ impl<'a> Compact<'a> {
         for i in 0..n {
             row_ptr[i + 1] += row_ptr[i];
         }
-        let mut next = row_ptr[..n].to_vec();
-        let mut cols = vec![0u32; l.nnz()];
-        let mut vals = vec![0.0f64; l.nnz()];
-        // Debtors are visited in increasing order, so each creditor's row comes out sorted.
-        for j in 0..n {
-            let (rc, rv) = l.row(j);
-            let o = p.obligations[j];
-            for (&i, &v) in rc.iter().zip(rv) {
-                let k = next[i];
-                cols[k] = j as u32;
-                vals[k] = v / o;
-                next[i] += 1;
-            }
+        // On huge pages, as the rows below: written once, each a few MB (docs/contagion.md).
+        let mut cols = Huge::<u32>::zeroed(l.nnz());
+        let mut vals = Huge::<f64>::zeroed(l.nnz());
+        // Bands of creditors filled in parallel, one per thread, each from every debtor's
+        // entries that fall in it (a debtor's columns are sorted: one binary search per debtor
+        // and band). Debtors are visited in increasing order, so each creditor's row comes out
+        // sorted, the same however many bands.
+        let bands = rayon::current_num_threads().clamp(1, MAX_TRANSPOSE_BANDS);
+        let band = n.div_ceil(bands).max(1);
+        let mut tasks = Vec::with_capacity(bands);
+        let (mut rest_c, mut rest_v): (&mut [u32], &mut [f64]) = (&mut cols, &mut vals);
+        for i0 in (0..n).step_by(band) {
+            let i1 = (i0 + band).min(n);
+            let len = row_ptr[i1] - row_ptr[i0];
+            let (c, tail_c) = std::mem::take(&mut rest_c).split_at_mut(len);
+            let (v, tail_v) = std::mem::take(&mut rest_v).split_at_mut(len);
+            (rest_c, rest_v) = (tail_c, tail_v);
+            tasks.push((i0..i1, c, v));
         }
+        let (ptr, lcols, lvals) = (l.row_ptr(), l.cols(), l.vals());
+        tasks.into_par_iter().for_each(|(band, c, v)| {
+            let base = row_ptr[band.start];
+            let mut next: Vec<usize> = row_ptr[band.clone()].iter().map(|&k| k - base).collect();
+            for j in 0..n {
+                let row = &lcols[ptr[j]..ptr[j + 1]];
+                let from = ptr[j] + row.partition_point(|&i| i < band.start);
+                let to = ptr[j] + row.partition_point(|&i| i < band.end);
+                let o = p.obligations[j];
+                for (&i, &w) in lcols[from..to].iter().zip(&lvals[from..to]) {
+                    let k = &mut next[i - band.start];
+                    c[*k] = j as u32;
+                    v[*k] = w / o;
+                    *k += 1;
+                }
+            }
+        });
         Compact {
             p,
             row_ptr,
@@ -103,9 +136,10 @@ impl<'a> Compact<'a> {
             vals,
             local: vec![NONE; n],
             built: 0,
-            // At most every row: reserved (not yet touched), so rows are never moved.
-            row_cols: Vec::with_capacity(l.nnz()),
-            row_vals: Vec::with_capacity(l.nnz()),
+            // Room for every row (pages touched as rows are added), so rows are never moved.
+            row_cols: Huge::zeroed(l.nnz()),
+            row_vals: Huge::zeroed(l.nnz()),
+            filled: 0,
             heads: Vec::with_capacity(n),
             y: Vec::new(),
             fresh: None,
@@ -113,12 +147,13 @@ impl<'a> Compact<'a> {
     }
 
     /// `Σ_j Π_ji·p_j` over the full row of `i` (summed in the order of
-    /// [`super::Method::GaussSeidel`], so solvency is tested on the same values).
-    fn inflow(&self, p: &[f64], i: usize) -> f64 {
+    /// [`super::Method::GaussSeidel`], so solvency is tested on the same values); `cols` and
+    /// `vals` are `self.cols` and `self.vals`, taken out of their buffers once by the caller.
+    fn inflow(&self, cols: &[u32], vals: &[f64], p: &[f64], i: usize) -> f64 {
         let r = self.row_ptr[i]..self.row_ptr[i + 1];
-        self.cols[r.clone()]
+        cols[r.clone()]
             .iter()
-            .zip(&self.vals[r])
+            .zip(&vals[r])
             .map(|(&j, &w)| w * p[j as usize])
             .sum()
     }
@@ -144,7 +179,7 @@ impl<'a> Compact<'a> {
         // partition swaps every entry and advances on the new ones, without a branch on them
         // (about 40% of the entries in the second round: a branch mispredicted often).
         if old > 0 && defaulters.len() > old {
-            let (cols, vals) = (&mut self.row_cols, &mut self.row_vals);
+            let (cols, vals) = (&mut self.row_cols[..], &mut self.row_vals[..]);
             for (h, &i) in self.heads.iter_mut().zip(&defaulters[..old]) {
                 let before = h.start + h.inside as usize;
                 let end = h.start + h.len as usize;
@@ -172,13 +207,16 @@ impl<'a> Compact<'a> {
         }
         // The new defaulters' rows: block entries from the front, solvent ones from the back,
         // without a branch on which.
+        let (all_c, all_v): (&[u32], &[f64]) = (&self.cols, &self.vals);
         for &i in &defaulters[old..] {
             let r = self.row_ptr[i]..self.row_ptr[i + 1];
-            let (pc, pv) = (&self.cols[r.clone()], &self.vals[r]);
-            let start = self.row_cols.len();
-            self.row_cols.resize(start + pc.len(), 0);
-            self.row_vals.resize(start + pc.len(), 0.0);
-            let (cols, vals) = (&mut self.row_cols[start..], &mut self.row_vals[start..]);
+            let (pc, pv) = (&all_c[r.clone()], &all_v[r]);
+            let start = self.filled;
+            self.filled += pc.len();
+            let (cols, vals) = (
+                &mut self.row_cols[start..self.filled],
+                &mut self.row_vals[start..self.filled],
+            );
             let (mut front, mut back) = (0, pc.len());
             for (&j, &w) in pc.iter().zip(pv) {
                 let k = local[j as usize];
@@ -212,9 +250,10 @@ impl Compact<'_> {
     /// One Gauss–Seidel pass over `rows`, in order; returns the largest move `|Δp_i| / p̄_i`.
     fn sweep(&self, y: &mut [f64], rows: Range<usize>, beta: f64) -> f64 {
         let mut change = 0.0f64;
+        let (all_c, all_v): (&[u32], &[f64]) = (&self.row_cols, &self.row_vals);
         for (k, h) in rows.clone().zip(&self.heads[rows]) {
             let r = h.start..h.start + h.inside as usize;
-            let (cols, vals) = (&self.row_cols[r.clone()], &self.row_vals[r]);
+            let (cols, vals) = (&all_c[r.clone()], &all_v[r]);
             // Two partial sums: a row's additions are the latency chain of a sweep.
             let (mut a, mut b) = (0.0, 0.0);
             let (pairs, tail) = (cols.chunks_exact(2), cols.len() % 2);
@@ -248,8 +287,15 @@ impl RoundSolver for Compact<'_> {
     }
 
     fn values(&mut self, p: &[f64], nodes: &[usize], out: &mut Vec<f64>) {
+        // Each node's value is its own row's sum: in parallel, the same whatever the threads.
+        let (cols, vals): (&[u32], &[f64]) = (&self.cols, &self.vals);
         out.clear();
-        out.extend(nodes.iter().map(|&i| self.p.assets[i] + self.inflow(p, i)));
+        out.par_extend(
+            nodes
+                .par_iter()
+                .with_min_len(VALUES_MIN)
+                .map(|&i| self.p.assets[i] + self.inflow(cols, vals, p, i)),
+        );
     }
 
     fn solve(

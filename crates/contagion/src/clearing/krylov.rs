@@ -135,7 +135,7 @@ impl<'a> Krylov<'a> {
                 }
             })
             .collect();
-        let (old, pit) = (self.solvent.len(), &self.pit);
+        let (old, pit): (usize, &[f64]) = (self.solvent.len(), &self.pit);
         let new = &defaulters[old..];
         self.solvent.resize(defaulters.len(), 0.0);
         let (kept, added) = self.solvent.split_at_mut(old);
@@ -355,7 +355,7 @@ impl RoundSolver for Krylov<'_> {
     }
 
     fn values(&mut self, p: &[f64], nodes: &[usize], out: &mut Vec<f64>) {
-        let (n, pit, assets) = (self.n, &self.pit, self.p.assets);
+        let (n, pit, assets): (usize, &[f64], &[f64]) = (self.n, &self.pit, self.p.assets);
         out.clear();
         out.resize(nodes.len(), 0.0);
         out.par_iter_mut()
