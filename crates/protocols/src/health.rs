@@ -33,6 +33,8 @@
 //! (non-temporal stores), which saves the memory read that a plain store of a line not in the
 //! cache costs: the results of a scan that large are not in the cache for the next read anyway.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use cascade_model::{Side, Snapshot};
@@ -306,6 +308,29 @@ struct Task<'a> {
     weights: &'a [f64],
 }
 
+impl Task<'_> {
+    /// The lanes `first..last` of block `k` (of `blocks`) that are rows of the task: all eight
+    /// but in the first and last blocks.
+    #[inline]
+    fn lanes(&self, k: usize, blocks: usize) -> (usize, usize) {
+        if k == 0 || k + 1 == blocks {
+            (
+                self.lead.saturating_sub(k * LANES),
+                (self.out.len() + self.lead - k * LANES).min(LANES),
+            )
+        } else {
+            (0, LANES)
+        }
+    }
+
+    /// Writes the results `hf` of block `k`'s lanes `lanes` into their output slots.
+    #[inline]
+    fn write_lanes(&mut self, k: usize, lanes: Range<usize>, hf: &[f64; LANES]) {
+        let at = k * LANES + lanes.start - self.lead;
+        self.out[at..at + lanes.len()].copy_from_slice(&hf[lanes]);
+    }
+}
+
 /// The scalar kernel: the blocks of `t`, eight rows side by side as the vector kernel takes them
 /// and with the same operations; returns the rows below 1.
 fn scan_scalar(t: &mut Task, prices: &[f64]) -> usize {
@@ -323,7 +348,6 @@ fn scan_scalar(t: &mut Task, prices: &[f64]) -> usize {
 /// [`scan_scalar`] on rows of `c` entries.
 #[inline(always)]
 fn scalar_rows(t: &mut Task, prices: &[f64], c: usize) -> usize {
-    let n = t.out.len();
     let blocks = t.assets.len() / (LANES * c);
     let mut below = 0;
     for (k, (a, w)) in t
@@ -343,23 +367,9 @@ fn scalar_rows(t: &mut Task, prices: &[f64], c: usize) -> usize {
             }
             *hf = ratio(coll, debt);
         }
-        // The lanes that are rows of the task: all eight but in the first and last blocks.
-        let (first, last) = if k == 0 || k + 1 == blocks {
-            (
-                t.lead.saturating_sub(k * LANES),
-                (n + t.lead - k * LANES).min(LANES),
-            )
-        } else {
-            (0, LANES)
-        };
-        let at = k * LANES + first - t.lead;
-        for (slot, &hf) in t.out[at..at + last - first]
-            .iter_mut()
-            .zip(&hf[first..last])
-        {
-            below += usize::from(hf < 1.0);
-            *slot = hf;
-        }
+        let (first, last) = t.lanes(k, blocks);
+        below += hf[first..last].iter().filter(|&&hf| hf < 1.0).count();
+        t.write_lanes(k, first..last, &hf);
     }
     below
 }

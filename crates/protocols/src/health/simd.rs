@@ -92,7 +92,6 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     fn blocks(t: &mut Task, stream: bool, price: impl Fn(__m256i) -> __m512d) -> usize {
         let c = t.c;
-        let n = t.out.len();
         let lead = t.lead;
         let blocks = t.assets.len() / (LANES * c);
         let zero = _mm512_setzero_pd();
@@ -129,14 +128,7 @@ mod avx512 {
             let hf = _mm512_mask_div_pd(inf, has_debt, coll, debt);
             // Lanes of this block that are rows of the task (output slots `k·LANES + l − lead`):
             // all eight but in the first and last blocks.
-            let (first, last) = if k == 0 || k + 1 == blocks {
-                (
-                    lead.saturating_sub(k * LANES),
-                    (n + lead - k * LANES).min(LANES),
-                )
-            } else {
-                (0, LANES)
-            };
+            let (first, last) = t.lanes(k, blocks);
             let lanes = ((1u16 << last) - (1u16 << first)) as __mmask8;
             let low = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(hf, one) & lanes;
             below = _mm512_mask_add_epi64(below, low, below, ones);
@@ -156,9 +148,7 @@ mod avx512 {
                 let mut eight = [0.0; LANES];
                 // SAFETY: `eight` is eight f64 of our own.
                 unsafe { _mm512_storeu_pd(eight.as_mut_ptr(), hf) };
-                for (l, v) in eight.iter().enumerate().take(last).skip(first) {
-                    t.out[k * LANES + l - lead] = *v;
-                }
+                t.write_lanes(k, first..last, &eight);
             }
         }
         if streamed {
@@ -181,7 +171,6 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) fn scan(t: &mut Task, prices: &[f64], stream: bool) -> usize {
         let c = t.c;
-        let n = t.out.len();
         let lead = t.lead;
         let blocks = t.assets.len() / (LANES * c);
         let zero = _mm256_setzero_pd();
@@ -224,14 +213,7 @@ mod avx2 {
                 *hf = _mm256_blendv_pd(inf, _mm256_div_pd(coll, debt), has_debt);
                 low_bits |= _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(*hf, one)) << (4 * h);
             }
-            let (first, last) = if k == 0 || k + 1 == blocks {
-                (
-                    lead.saturating_sub(k * LANES),
-                    (n + lead - k * LANES).min(LANES),
-                )
-            } else {
-                (0, LANES)
-            };
+            let (first, last) = t.lanes(k, blocks);
             let lanes = (1 << last) - (1 << first);
             below += (low_bits & lanes).count_ones() as usize;
             if lanes == 0xff {
@@ -260,9 +242,7 @@ mod avx2 {
                     _mm256_storeu_pd(eight.as_mut_ptr(), hf[0]);
                     _mm256_storeu_pd(eight.as_mut_ptr().add(4), hf[1]);
                 }
-                for (l, v) in eight.iter().enumerate().take(last).skip(first) {
-                    t.out[k * LANES + l - lead] = *v;
-                }
+                t.write_lanes(k, first..last, &eight);
             }
         }
         if streamed {
