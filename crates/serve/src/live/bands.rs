@@ -66,27 +66,29 @@ impl Keys {
             return;
         }
         let check = due_dead || force;
-        let mut buf: Vec<_> = std::mem::take(&mut self.buf)
-            .into_iter()
-            .filter(|e| live(e.1, e.2))
-            .collect();
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.retain(|e| live(e.1, e.2));
         buf.sort_unstable_by(cmp);
-        let old = std::mem::take(&mut self.main);
-        let mut out = Vec::with_capacity(old.len() + buf.len());
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() || j < buf.len() {
-            if j >= buf.len() || (i < old.len() && cmp(&old[i], &buf[j]).is_le()) {
-                let e = old[i];
-                i += 1;
-                if !check || live(e.1, e.2) {
-                    out.push(e);
-                }
-            } else {
-                out.push(buf[j]);
-                j += 1;
-            }
+        if check {
+            self.main.retain(|e| live(e.1, e.2));
         }
-        self.main = out;
+        // In place, from the back: the sorted entries grow by the buffer's (their capacity kept
+        // from merge to merge, so a merge touches no fresh memory), and on equal keys the sorted
+        // entry stays first, as a forward merge keeps it.
+        let old = self.main.len();
+        self.main.resize(old + buf.len(), (0.0, 0, 0));
+        let (mut i, mut w) = (old, old + buf.len());
+        for &b in buf.iter().rev() {
+            while i > 0 && cmp(&self.main[i - 1], &b).is_gt() {
+                w -= 1;
+                self.main[w] = self.main[i - 1];
+                i -= 1;
+            }
+            w -= 1;
+            self.main[w] = b;
+        }
+        buf.clear();
+        self.buf = buf;
         if check {
             self.dead = 0;
         }
@@ -129,5 +131,73 @@ impl BruteList {
             self.list.retain(|e| live(e.0, e.1));
             self.dead = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift64).
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn merges_keep_every_live_entry_sorted_and_ranges_find_exactly_the_live_ones() {
+        const ACCOUNTS: usize = 500;
+        let mut gen = vec![0u32; ACCOUNTS];
+        let mut key_of: Vec<Option<f64>> = vec![None; ACCOUNTS];
+        let mut keys = Keys::default();
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        for step in 0..20_000 {
+            // Re-key one account: its previous entry dies.
+            let k = (next(&mut state) % ACCOUNTS as u64) as usize;
+            if key_of[k].is_some() {
+                keys.died();
+            }
+            gen[k] += 1;
+            let key = (next(&mut state) % 2_000) as f64 / 8.0;
+            key_of[k] = Some(key);
+            keys.push(key, k as u32, gen[k]);
+            let live = |a: u32, g: u32| gen[a as usize] == g;
+            keys.merge(live, step % 4_999 == 0);
+            assert!(keys.main.windows(2).all(|w| cmp(&w[0], &w[1]).is_le()));
+            if step % 97 == 0 {
+                let a = (next(&mut state) % 2_000) as f64 / 8.0;
+                let b = a + (next(&mut state) % 400) as f64 / 8.0;
+                for up in [true, false] {
+                    let mut found = Vec::new();
+                    keys.range(a, b, up, |acc, g| {
+                        if live(acc, g) {
+                            found.push(acc);
+                        }
+                    });
+                    found.sort_unstable();
+                    let want: Vec<u32> = (0..ACCOUNTS)
+                        .filter(|&acc| {
+                            key_of[acc].is_some_and(|x| {
+                                if up {
+                                    a < x && x <= b
+                                } else {
+                                    a <= x && x < b
+                                }
+                            })
+                        })
+                        .map(|acc| acc as u32)
+                        .collect();
+                    assert_eq!(found, want, "step {step}, ({a}, {b}), up {up}");
+                }
+            }
+        }
+        // A forced merge leaves the live entries only: one per account keyed, in order.
+        let live = |a: u32, g: u32| gen[a as usize] == g;
+        keys.merge(live, true);
+        assert!(keys.buf.is_empty());
+        assert_eq!(keys.main.len(), key_of.iter().flatten().count());
+        assert!(keys.main.iter().all(|e| live(e.1, e.2)));
     }
 }
