@@ -52,6 +52,7 @@
 use cascade_market::price::SaleOrder;
 use cascade_model::{AssetIdx, CdpParams, ProtocolKind, Scenario, Side, Snapshot};
 
+use crate::pool_rows::PoolRows;
 use crate::{
     AccountLog, AccountResult, BadDebt, CallRecord, EndState, LiquidationRecord, LossOutcome,
     PriceInput, ProtocolBuyFill, ProtocolFill, ProtocolModel, ProtocolRound, RoundCtx, Settlement,
@@ -172,7 +173,7 @@ impl Cdp {
         let mut collateral = vec![0.0; n];
         let mut debt = vec![0.0; n];
         let pos = &s.positions;
-        let mut add = |l: usize, r: usize| {
+        let add = |l: usize, r: usize| {
             let a = pos.asset[r] as usize;
             match pos.side[r] {
                 Side::Collateral => {
@@ -185,21 +186,7 @@ impl Cdp {
                 Side::Debt => {}
             }
         };
-        if pos.account.windows(2).all(|w| w[0] <= w[1]) {
-            // Rows sorted by account: walk the vaults along them (no map from every account).
-            crate::lending::for_sorted_rows(&pos.account, &account, add);
-        } else {
-            let mut local = vec![u32::MAX; s.accounts.len()];
-            for (l, &a) in account.iter().enumerate() {
-                local[a as usize] = l as u32;
-            }
-            for r in 0..pos.len() {
-                let l = local[pos.account[r] as usize];
-                if l != u32::MAX {
-                    add(l as usize, r);
-                }
-            }
-        }
+        PoolRows::new(&pos.account, &account, s.accounts.len()).each(&pos.account, &account, add);
         Cdp {
             id: s.protocols[protocol].id.clone(),
             params: params.clone(),

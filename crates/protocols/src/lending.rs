@@ -59,6 +59,8 @@ use mechanism::MechState;
 pub use mechanism::{MechanismFigures, Tally};
 use skip::{key_of, skippable, HealthyBound, Signatures};
 
+use crate::pool_rows::PoolRows;
+
 use crate::{
     AccountLog, AccountResult, EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound,
     RoundCtx,
@@ -79,18 +81,15 @@ enum RowOrder {
     /// The positions rows `lo..hi`, in order: the snapshot's rows are sorted by account and the
     /// pool's accounts are consecutive (as loaded from one position file, or generated).
     Range(usize, usize),
-    /// The snapshot's rows are sorted by account, the pool's accounts are not consecutive (as
-    /// generated: accounts take turns among the pools): the pool's rows in order are its slots,
-    /// found by walking its accounts along the rows (no map from every account to the pool's, whose
-    /// fresh pages cost more than the walk).
-    Sorted,
-    /// Any order: `local[a]` is account `a`'s index in the pool (`u32::MAX` if not in it), and
-    /// `fill[l]` the next slot of local account `l` (a counting sort by account).
-    Scatter { local: Vec<u32>, fill: Vec<usize> },
+    /// The pool's rows as [`PoolRows`] finds them. Walked along rows sorted by account (as
+    /// generated: accounts take turns among the pools), the pool's rows in order are its slots
+    /// (no map from every account to the pool's, whose fresh pages cost more than the walk);
+    /// mapped, in any order, each goes to its account's next slot (a counting sort by account).
+    Rows(PoolRows),
 }
 
 /// The pool's accounts (snapshot indices, in order), where each one's slots start, and where the
-/// slots come from. Both orders give the same slots: an account's rows in row order.
+/// slots come from. Every order gives the same slots: an account's rows in row order.
 fn layout(s: &Snapshot, protocol: usize) -> (Vec<u32>, Vec<usize>, RowOrder) {
     let pos = &s.positions;
     let account: Vec<u32> = (0..s.accounts.len() as u32)
@@ -100,63 +99,25 @@ fn layout(s: &Snapshot, protocol: usize) -> (Vec<u32>, Vec<usize>, RowOrder) {
         .first()
         .zip(account.last())
         .is_none_or(|(&a, &b)| (b - a) as usize + 1 == account.len());
-    let sorted = pos.account.windows(2).all(|w| w[0] <= w[1]);
-    if consecutive && sorted {
+    let rows = PoolRows::new(&pos.account, &account, s.accounts.len());
+    let mut starts = vec![0usize; account.len() + 1];
+    let order = if consecutive && matches!(rows, PoolRows::Sorted) {
         let first = account.first().copied().unwrap_or(0);
         let end = first + account.len() as u32;
         let lo = pos.account.partition_point(|&a| a < first);
         let hi = pos.account.partition_point(|&a| a < end);
-        let mut starts = vec![0usize; account.len() + 1];
         for &a in &pos.account[lo..hi] {
             starts[(a - first) as usize + 1] += 1;
         }
-        for k in 1..starts.len() {
-            starts[k] += starts[k - 1];
-        }
-        return (account, starts, RowOrder::Range(lo, hi));
+        RowOrder::Range(lo, hi)
+    } else {
+        rows.each(&pos.account, &account, |l, _| starts[l + 1] += 1);
+        RowOrder::Rows(rows)
+    };
+    for k in 1..starts.len() {
+        starts[k] += starts[k - 1];
     }
-    if sorted {
-        let mut starts = vec![0usize; account.len() + 1];
-        for_sorted_rows(&pos.account, &account, |l, _| starts[l + 1] += 1);
-        for k in 1..starts.len() {
-            starts[k] += starts[k - 1];
-        }
-        return (account, starts, RowOrder::Sorted);
-    }
-    let mut local = vec![u32::MAX; s.accounts.len()];
-    for (l, &a) in account.iter().enumerate() {
-        local[a as usize] = l as u32;
-    }
-    let mut counts = vec![0usize; account.len() + 1];
-    for &a in &pos.account {
-        let l = local[a as usize];
-        if l != u32::MAX {
-            counts[l as usize + 1] += 1;
-        }
-    }
-    for k in 1..counts.len() {
-        counts[k] += counts[k - 1];
-    }
-    let fill = counts[..account.len()].to_vec();
-    (account, counts, RowOrder::Scatter { local, fill })
-}
-
-/// Calls `f(l, r)` for each row `r` of `rows_account` (every row's account, ascending) whose account
-/// is `accounts[l]` (ascending), in row order.
-pub(crate) fn for_sorted_rows(
-    rows_account: &[u32],
-    accounts: &[u32],
-    mut f: impl FnMut(usize, usize),
-) {
-    let mut l = 0;
-    for (r, &a) in rows_account.iter().enumerate() {
-        while accounts.get(l).is_some_and(|&x| x < a) {
-            l += 1;
-        }
-        if accounts.get(l) == Some(&a) {
-            f(l, r);
-        }
-    }
+    (account, starts, order)
 }
 
 /// A lending pool and its accounts.
@@ -217,7 +178,7 @@ impl LendingPool {
             .lending()
             .expect("build_models dispatches lending protocols only");
         let pos = &s.positions;
-        let (account, starts, mut order) = layout(s, protocol);
+        let (account, starts, order) = layout(s, protocol);
         let blank = Slot {
             amount: 0.0,
             asset: 0,
@@ -291,29 +252,26 @@ impl LendingPool {
                 term: own[a][(pos.side[r] == Side::Debt) as usize],
             };
         };
-        match &mut order {
+        match &order {
             RowOrder::Range(lo, hi) => {
                 for (k, r) in (*lo..*hi).enumerate() {
                     put(k, r);
                 }
             }
-            RowOrder::Sorted => {
+            // Walked along sorted rows, the pool's rows come in slot order.
+            RowOrder::Rows(rows @ PoolRows::Sorted) => {
                 let mut k = 0;
-                for_sorted_rows(&pos.account, &account, |_, r| {
+                rows.each(&pos.account, &account, |_, r| {
                     put(k, r);
                     k += 1;
                 });
             }
-            RowOrder::Scatter { local, fill } => {
-                for r in 0..pos.len() {
-                    let l = local[pos.account[r] as usize];
-                    if l == u32::MAX {
-                        continue;
-                    }
-                    let k = &mut fill[l as usize];
-                    put(*k, r);
-                    *k += 1;
-                }
+            RowOrder::Rows(rows) => {
+                let mut fill = starts[..account.len()].to_vec();
+                rows.each(&pos.account, &account, |l, r| {
+                    put(fill[l], r);
+                    fill[l] += 1;
+                });
             }
         }
         // E-mode and isolation overrides.

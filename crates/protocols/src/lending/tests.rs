@@ -5,6 +5,7 @@ use cascade_market::price::Market;
 use cascade_model::Snapshot;
 
 use super::LendingPool;
+use crate::pool_rows::PoolRows;
 use crate::{ProtocolModel, ProtocolRound, RoundCtx};
 
 fn system(accounts: usize) -> Snapshot {
@@ -178,10 +179,13 @@ fn rows_in_any_order_give_the_same_pool() {
     // The generated accounts take turns among the pools: each pool's rows are walked.
     let moved = first_account_last(&s);
     for i in (0..s.protocols.len()).filter(|&i| s.protocols[i].lending().is_some()) {
-        assert!(matches!(super::layout(&s, i).2, super::RowOrder::Sorted));
+        assert!(matches!(
+            super::layout(&s, i).2,
+            super::RowOrder::Rows(PoolRows::Sorted)
+        ));
         assert!(matches!(
             super::layout(&moved, i).2,
-            super::RowOrder::Scatter { .. }
+            super::RowOrder::Rows(PoolRows::Mapped(_))
         ));
         let (a, b) = (LendingPool::new(&s, i), LendingPool::new(&moved, i));
         assert!(!a.slots.is_empty());
@@ -204,7 +208,7 @@ fn rows_in_any_order_give_the_same_pool() {
     ));
     assert!(matches!(
         super::layout(&moved, p).2,
-        super::RowOrder::Scatter { .. }
+        super::RowOrder::Rows(PoolRows::Mapped(_))
     ));
     let (a, b) = (LendingPool::new(&one, p), LendingPool::new(&moved, p));
     assert_eq!(a.account.len(), s.accounts.len());
