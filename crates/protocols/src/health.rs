@@ -308,7 +308,23 @@ struct Task<'a> {
     weights: &'a [f64],
 }
 
-impl Task<'_> {
+impl<'a> Task<'a> {
+    /// How many blocks the task holds.
+    #[inline]
+    fn block_count(&self) -> usize {
+        self.assets.len() / (LANES * self.c)
+    }
+
+    /// Each block, numbered from 0: its `LANES·c` assets and weights (entry by entry, lane by lane).
+    #[inline]
+    fn blocks(&self) -> impl Iterator<Item = (usize, (&'a [u32], &'a [f64]))> + use<'a> {
+        let (assets, weights, len) = (self.assets, self.weights, LANES * self.c);
+        assets
+            .chunks_exact(len)
+            .zip(weights.chunks_exact(len))
+            .enumerate()
+    }
+
     /// The lanes `first..last` of block `k` (of `blocks`) that are rows of the task: all eight
     /// but in the first and last blocks.
     #[inline]
@@ -348,14 +364,9 @@ fn scan_scalar(t: &mut Task, prices: &[f64]) -> usize {
 /// [`scan_scalar`] on rows of `c` entries.
 #[inline(always)]
 fn scalar_rows(t: &mut Task, prices: &[f64], c: usize) -> usize {
-    let blocks = t.assets.len() / (LANES * c);
+    let blocks = t.block_count();
     let mut below = 0;
-    for (k, (a, w)) in t
-        .assets
-        .chunks_exact(LANES * c)
-        .zip(t.weights.chunks_exact(LANES * c))
-        .enumerate()
-    {
+    for (k, (a, w)) in t.blocks() {
         let mut hf = [0.0; LANES];
         for (l, hf) in hf.iter_mut().enumerate() {
             let mut coll = 0.0;

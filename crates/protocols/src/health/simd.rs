@@ -93,7 +93,7 @@ mod avx512 {
     fn blocks(t: &mut Task, stream: bool, price: impl Fn(__m256i) -> __m512d) -> usize {
         let c = t.c;
         let lead = t.lead;
-        let blocks = t.assets.len() / (LANES * c);
+        let blocks = t.block_count();
         let zero = _mm512_setzero_pd();
         let one = _mm512_set1_pd(1.0);
         let inf = _mm512_set1_pd(f64::INFINITY);
@@ -101,12 +101,7 @@ mod avx512 {
         // Per lane, the rows below 1 (summed at the end: no mask moved out per block).
         let mut below = _mm512_setzero_si512();
         let mut streamed = false;
-        for (k, (a, w)) in t
-            .assets
-            .chunks_exact(LANES * c)
-            .zip(t.weights.chunks_exact(LANES * c))
-            .enumerate()
-        {
+        for (k, (a, w)) in t.blocks() {
             let mut coll = zero;
             let mut debt = zero;
             for i in 0..c {
@@ -172,18 +167,13 @@ mod avx2 {
     pub(super) fn scan(t: &mut Task, prices: &[f64], stream: bool) -> usize {
         let c = t.c;
         let lead = t.lead;
-        let blocks = t.assets.len() / (LANES * c);
+        let blocks = t.block_count();
         let zero = _mm256_setzero_pd();
         let one = _mm256_set1_pd(1.0);
         let inf = _mm256_set1_pd(f64::INFINITY);
         let mut below = 0;
         let mut streamed = false;
-        for (k, (a, w)) in t
-            .assets
-            .chunks_exact(LANES * c)
-            .zip(t.weights.chunks_exact(LANES * c))
-            .enumerate()
-        {
+        for (k, (a, w)) in t.blocks() {
             let mut hf = [zero; 2];
             let mut low_bits = 0;
             for (h, hf) in hf.iter_mut().enumerate() {
