@@ -73,15 +73,6 @@ impl<T: Pod> DerefMut for Huge<T> {
     }
 }
 
-impl<T: Pod> Clone for Huge<T> {
-    /// A buffer of its own, on huge pages as the original.
-    fn clone(&self) -> Self {
-        let mut copy = Huge::zeroed(self.len());
-        copy.copy_from_slice(self);
-        copy
-    }
-}
-
 impl<T: Pod> std::fmt::Debug for Huge<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Huge")
@@ -106,12 +97,6 @@ mod tests {
                 *x = i as f64 * 0.5;
             }
             assert!(b.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5));
-            let c = b.clone();
-            assert_eq!((c.is_mapped(), &c[..]), (b.is_mapped(), &b[..]));
-            if len > 0 {
-                b[0] = 7.0;
-                assert_eq!(c[0], 0.0, "the clone is a buffer of its own");
-            }
         }
     }
 }
