@@ -21,11 +21,15 @@ pub use bytemuck::{Pod, Zeroable};
 /// Buffers of at least this many bytes (two huge pages) are mapped on huge pages.
 pub const HUGE_MIN_BYTES: usize = 4 << 20;
 
+/// A transparent huge page on x86-64 and most arm64 kernels: mappings are whole ones.
+const HUGE_PAGE_BYTES: usize = 2 << 20;
+
 /// A zero-filled `[T]` on transparent huge pages where the system offers them (module docs).
 pub struct Huge<T: Pod>(Backing<T>);
 
 enum Backing<T> {
-    Mapped(memmap2::MmapMut),
+    /// The mapping (whole huge pages) and the bytes of it the buffer uses (from its start).
+    Mapped(memmap2::MmapMut, usize),
     Heap(Vec<T>),
 }
 
@@ -36,11 +40,15 @@ impl<T: Pod> Huge<T> {
         // A page boundary suits any alignment up to 4 KiB.
         if bytes >= HUGE_MIN_BYTES && std::mem::align_of::<T>() <= 4096 {
             // An anonymous mapping starts zero-filled (and so do its huge pages).
-            if let Ok(map) = memmap2::MmapMut::map_anon(bytes) {
+            // Whole huge pages: Linux aligns such a mapping to a huge page and can back all of
+            // it with them (a mapping of 4 MB less a little ended on 500 small pages, each a
+            // fault). The tail past `bytes` is never written.
+            let mapped = bytes.div_ceil(HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+            if let Ok(map) = memmap2::MmapMut::map_anon(mapped) {
                 #[cfg(target_os = "linux")]
                 // Advice only: without huge pages the buffer is the same, on 4 KiB pages.
                 let _ = map.advise(memmap2::Advice::HugePage);
-                return Huge(Backing::Mapped(map));
+                return Huge(Backing::Mapped(map, bytes));
             }
         }
         Huge(Backing::Heap(vec![T::zeroed(); len]))
@@ -48,7 +56,7 @@ impl<T: Pod> Huge<T> {
 
     /// Whether the buffer is an anonymous mapping advised onto huge pages (not a `Vec`).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.0, Backing::Mapped(_))
+        matches!(self.0, Backing::Mapped(..))
     }
 }
 
@@ -58,7 +66,7 @@ impl<T: Pod> Deref for Huge<T> {
     fn deref(&self) -> &[T] {
         match &self.0 {
             // A mapping starts on a page boundary and holds whole values: the cast cannot fail.
-            Backing::Mapped(map) => bytemuck::cast_slice(&map[..]),
+            Backing::Mapped(map, bytes) => bytemuck::cast_slice(&map[..*bytes]),
             Backing::Heap(v) => v,
         }
     }
@@ -67,7 +75,7 @@ impl<T: Pod> Deref for Huge<T> {
 impl<T: Pod> DerefMut for Huge<T> {
     fn deref_mut(&mut self) -> &mut [T] {
         match &mut self.0 {
-            Backing::Mapped(map) => bytemuck::cast_slice_mut(&mut map[..]),
+            Backing::Mapped(map, bytes) => bytemuck::cast_slice_mut(&mut map[..*bytes]),
             Backing::Heap(v) => v,
         }
     }
