@@ -52,7 +52,7 @@
 use cascade_market::price::SaleOrder;
 use cascade_model::{AssetIdx, CdpParams, ProtocolKind, Scenario, Side, Snapshot};
 
-use crate::pool_rows::PoolRows;
+use crate::pool_rows::SnapshotRows;
 use crate::{
     AccountLog, AccountResult, BadDebt, CallRecord, EndState, LiquidationRecord, LossOutcome,
     PriceInput, ProtocolBuyFill, ProtocolFill, ProtocolModel, ProtocolRound, RoundCtx, Settlement,
@@ -161,14 +161,21 @@ pub struct Cdp {
 impl Cdp {
     /// The CDP of protocol `protocol` of `s`.
     pub fn new(s: &Snapshot, protocol: usize, params: &CdpParams) -> Cdp {
-        let mut vault_type = Vec::new();
-        let mut account = Vec::new();
-        for a in 0..s.accounts.len() {
-            if s.accounts.protocol[a] as usize == protocol {
-                vault_type.push(s.accounts.vault_type[a].unwrap_or(0));
-                account.push(a as u32);
-            }
-        }
+        Cdp::with_rows(s, protocol, params, &SnapshotRows::new(s))
+    }
+
+    /// [`Cdp::new`], with the snapshot's accounts and rows found once for all its models.
+    pub(crate) fn with_rows(
+        s: &Snapshot,
+        protocol: usize,
+        params: &CdpParams,
+        index: &SnapshotRows,
+    ) -> Cdp {
+        let account = index.accounts(protocol).to_vec();
+        let vault_type: Vec<u16> = account
+            .iter()
+            .map(|&a| s.accounts.vault_type[a as usize].unwrap_or(0))
+            .collect();
         let n = vault_type.len();
         let mut collateral = vec![0.0; n];
         let mut debt = vec![0.0; n];
@@ -186,7 +193,7 @@ impl Cdp {
                 Side::Debt => {}
             }
         };
-        PoolRows::new(&pos.account, &account, s.accounts.len()).each(&pos.account, &account, add);
+        index.rows(s, protocol).each(&pos.account, &account, add);
         Cdp {
             id: s.protocols[protocol].id.clone(),
             params: params.clone(),

@@ -59,7 +59,7 @@ use mechanism::MechState;
 pub use mechanism::{MechanismFigures, Tally};
 use skip::{key_of, skippable, HealthyBound, Signatures};
 
-use crate::pool_rows::PoolRows;
+use crate::pool_rows::{PoolRows, SnapshotRows};
 
 use crate::{
     AccountLog, AccountResult, EndState, LossOutcome, PriceInput, ProtocolModel, ProtocolRound,
@@ -77,47 +77,49 @@ const STATUS_LIQUIDATED: u8 = 1;
 const STATUS_CLOSED: u8 = 2;
 
 /// Where a pool's slots come from, in slot order.
-enum RowOrder {
+enum RowOrder<'a> {
     /// The positions rows `lo..hi`, in order: the snapshot's rows are sorted by account and the
-    /// pool's accounts are consecutive (as loaded from one position file, or generated).
+    /// pool's accounts are consecutive (as loaded from one position file).
     Range(usize, usize),
-    /// The pool's rows as [`PoolRows`] finds them. Walked along rows sorted by account (as
-    /// generated: accounts take turns among the pools), the pool's rows in order are its slots
-    /// (no map from every account to the pool's, whose fresh pages cost more than the walk);
-    /// mapped, in any order, each goes to its account's next slot (a counting sort by account).
-    Rows(PoolRows),
+    /// The pool's rows as [`PoolRows`] finds them: sorted by account (as generated: accounts take
+    /// turns among the pools), each account's rows in turn are its slots; mapped, in any order,
+    /// each goes to its account's next slot (a counting sort by account).
+    Rows(PoolRows<'a>),
 }
 
 /// The pool's accounts (snapshot indices, in order), where each one's slots start, and where the
 /// slots come from. Every order gives the same slots: an account's rows in row order.
-fn layout(s: &Snapshot, protocol: usize) -> (Vec<u32>, Vec<usize>, RowOrder) {
-    let pos = &s.positions;
-    let account: Vec<u32> = (0..s.accounts.len() as u32)
-        .filter(|&a| s.accounts.protocol[a as usize] as usize == protocol)
-        .collect();
+fn layout<'a>(
+    s: &Snapshot,
+    protocol: usize,
+    index: &'a SnapshotRows,
+) -> (Vec<u32>, Vec<usize>, RowOrder<'a>) {
+    let account = index.accounts(protocol).to_vec();
     let consecutive = account
         .first()
         .zip(account.last())
         .is_none_or(|(&a, &b)| (b - a) as usize + 1 == account.len());
-    let rows = PoolRows::new(&pos.account, &account, s.accounts.len());
+    let rows = index.rows(s, protocol);
     let mut starts = vec![0usize; account.len() + 1];
-    let order = if consecutive && matches!(rows, PoolRows::Sorted) {
-        let first = account.first().copied().unwrap_or(0);
-        let end = first + account.len() as u32;
-        let lo = pos.account.partition_point(|&a| a < first);
-        let hi = pos.account.partition_point(|&a| a < end);
-        for &a in &pos.account[lo..hi] {
-            starts[(a - first) as usize + 1] += 1;
+    if let PoolRows::Sorted(row_start) = rows {
+        for (l, &a) in account.iter().enumerate() {
+            starts[l + 1] = starts[l] + rows.count(a).unwrap_or(0);
         }
-        RowOrder::Range(lo, hi)
-    } else {
-        rows.each(&pos.account, &account, |l, _| starts[l + 1] += 1);
-        RowOrder::Rows(rows)
-    };
+        if consecutive {
+            let first = account.first().map_or(0, |&a| a as usize);
+            let (lo, hi) = (
+                row_start[first] as usize,
+                row_start[first + account.len()] as usize,
+            );
+            return (account, starts, RowOrder::Range(lo, hi));
+        }
+        return (account, starts, RowOrder::Rows(rows));
+    }
+    rows.each(&s.positions.account, &account, |l, _| starts[l + 1] += 1);
     for k in 1..starts.len() {
         starts[k] += starts[k - 1];
     }
-    (account, starts, order)
+    (account, starts, RowOrder::Rows(rows))
 }
 
 /// A lending pool and its accounts.
@@ -173,18 +175,18 @@ pub struct LendingPool {
 impl LendingPool {
     /// The pool of protocol `protocol` of `s` (which must be a lending protocol).
     pub fn new(s: &Snapshot, protocol: usize) -> LendingPool {
+        LendingPool::with_rows(s, protocol, &SnapshotRows::new(s))
+    }
+
+    /// [`LendingPool::new`], with the snapshot's accounts and rows found once for all its models.
+    pub(crate) fn with_rows(s: &Snapshot, protocol: usize, index: &SnapshotRows) -> LendingPool {
         let p = &s.protocols[protocol];
         let params = p
             .lending()
             .expect("build_models dispatches lending protocols only");
         let pos = &s.positions;
-        let (account, starts, order) = layout(s, protocol);
-        let blank = Slot {
-            amount: 0.0,
-            asset: 0,
-            term: 0,
-        };
-        let mut slots = vec![blank; *starts.last().unwrap_or(&0)];
+        let (account, starts, order) = layout(s, protocol, index);
+        let n_slots = *starts.last().unwrap_or(&0);
         // Per-asset reserve parameters.
         let n_assets = s.assets.len();
         let mut lt = vec![0.0; n_assets];
@@ -241,35 +243,36 @@ impl LendingPool {
             .collect();
         // Collateral tokens held per asset, added in row order (as `Snapshot::totals` adds them).
         let mut held = vec![0.0; n_assets];
-        let mut put = |k: usize, r: usize| {
+        let mut slot_of = |r: usize| {
             let a = pos.asset[r] as usize;
             if pos.side[r] == Side::Collateral {
                 held[a] += pos.amount[r];
             }
-            slots[k] = Slot {
+            Slot {
                 amount: pos.amount[r],
                 asset: a as u32,
                 term: own[a][(pos.side[r] == Side::Debt) as usize],
-            };
-        };
-        match &order {
-            RowOrder::Range(lo, hi) => {
-                for (k, r) in (*lo..*hi).enumerate() {
-                    put(k, r);
-                }
             }
-            // Walked along sorted rows, the pool's rows come in slot order.
-            RowOrder::Rows(rows @ PoolRows::Sorted) => {
-                let mut k = 0;
-                rows.each(&pos.account, &account, |_, r| {
-                    put(k, r);
-                    k += 1;
-                });
+        };
+        // Rows that come in slot order are pushed (each slot's memory written once); others go
+        // to their account's next slot.
+        let mut slots = Vec::with_capacity(n_slots);
+        match &order {
+            RowOrder::Range(lo, hi) => slots.extend((*lo..*hi).map(slot_of)),
+            // Sorted by account, the pool's rows come in slot order.
+            RowOrder::Rows(rows @ PoolRows::Sorted(_)) => {
+                rows.each(&pos.account, &account, |_, r| slots.push(slot_of(r)));
             }
             RowOrder::Rows(rows) => {
+                let blank = Slot {
+                    amount: 0.0,
+                    asset: 0,
+                    term: 0,
+                };
+                slots.resize(n_slots, blank);
                 let mut fill = starts[..account.len()].to_vec();
                 rows.each(&pos.account, &account, |l, r| {
-                    put(fill[l], r);
+                    slots[fill[l]] = slot_of(r);
                     fill[l] += 1;
                 });
             }

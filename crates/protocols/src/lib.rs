@@ -340,6 +340,8 @@ pub trait ProtocolModel: Send + Sync + BoxedClone {
 pub fn build_models(s: &Snapshot) -> Vec<Box<dyn ProtocolModel>> {
     use rayon::prelude::*;
     // Each model is built from the snapshot alone: in parallel, collected in protocol order.
+    let index = pool_rows::SnapshotRows::new(s);
+    let index = &index;
     s.protocols
         .par_iter()
         .enumerate()
@@ -348,9 +350,11 @@ pub fn build_models(s: &Snapshot) -> Vec<Box<dyn ProtocolModel>> {
                 Box::new(bridge::Bridge::new(s, i, b)) as Box<dyn ProtocolModel>
             }
             ProtocolParams::Lending(_) => {
-                Box::new(lending::LendingPool::new(s, i)) as Box<dyn ProtocolModel>
+                Box::new(lending::LendingPool::with_rows(s, i, index)) as Box<dyn ProtocolModel>
             }
-            ProtocolParams::Cdp(c) => Box::new(cdp::Cdp::new(s, i, c)) as Box<dyn ProtocolModel>,
+            ProtocolParams::Cdp(c) => {
+                Box::new(cdp::Cdp::with_rows(s, i, c, index)) as Box<dyn ProtocolModel>
+            }
             ProtocolParams::Amm(a) => Box::new(amm::Amm::new(s, i, a)) as Box<dyn ProtocolModel>,
             ProtocolParams::Clearinghouse(c) => {
                 Box::new(clearinghouse::Clearinghouse::new(s, i, c)) as Box<dyn ProtocolModel>

@@ -5,7 +5,7 @@ use cascade_market::price::Market;
 use cascade_model::Snapshot;
 
 use super::LendingPool;
-use crate::pool_rows::PoolRows;
+use crate::pool_rows::{PoolRows, SnapshotRows};
 use crate::{ProtocolModel, ProtocolRound, RoundCtx};
 
 fn system(accounts: usize) -> Snapshot {
@@ -172,7 +172,7 @@ fn first_account_last(s: &Snapshot) -> Snapshot {
 
 /// A pool built from rows sorted by account (read as one range, or walked when its accounts take
 /// turns with other pools') and from the same rows out of order (a counting sort by account)
-/// holds the same accounts and the same slots.
+/// holds the same accounts and the same slots; so does a CDP's.
 #[test]
 fn rows_in_any_order_give_the_same_pool() {
     let s = system(2_000);
@@ -180,11 +180,11 @@ fn rows_in_any_order_give_the_same_pool() {
     let moved = first_account_last(&s);
     for i in (0..s.protocols.len()).filter(|&i| s.protocols[i].lending().is_some()) {
         assert!(matches!(
-            super::layout(&s, i).2,
-            super::RowOrder::Rows(PoolRows::Sorted)
+            super::layout(&s, i, &SnapshotRows::new(&s)).2,
+            super::RowOrder::Rows(PoolRows::Sorted(_))
         ));
         assert!(matches!(
-            super::layout(&moved, i).2,
+            super::layout(&moved, i, &SnapshotRows::new(&moved)).2,
             super::RowOrder::Rows(PoolRows::Mapped(_))
         ));
         let (a, b) = (LendingPool::new(&s, i), LendingPool::new(&moved, i));
@@ -193,6 +193,32 @@ fn rows_in_any_order_give_the_same_pool() {
         assert_eq!(a.starts, b.starts);
         assert_eq!(a.slots, b.slots);
         assert_eq!(a.terms, b.terms);
+    }
+    // A CDP's vaults find their rows the same way: the same vaults, collateral and debt (the
+    // built-in system has vaults; generated ones have none).
+    let (base, _) = cascade_io::builtin::system().expect("the built-in system loads");
+    let base_moved = first_account_last(&base);
+    let prices = Market::new(&base).prices();
+    let cdps: Vec<usize> = (0..base.protocols.len())
+        .filter(|&i| base.protocols[i].cdp().is_some())
+        .collect();
+    assert!(
+        !cdps.is_empty(),
+        "the built-in system has no CDP: nothing checked"
+    );
+    for i in cdps {
+        let c = base.protocols[i].cdp().unwrap();
+        let (a, b) = (
+            crate::cdp::Cdp::new(&base, i, c),
+            crate::cdp::Cdp::new(&base_moved, i, c),
+        );
+        let (ra, rb) = (a.account_results(&prices), b.account_results(&prices));
+        assert!(
+            ra.iter().any(|r| r.health.is_finite()),
+            "no vault with debt"
+        );
+        assert_eq!(ra, rb);
+        assert_eq!(a.tvl_usd(&prices), b.tvl_usd(&prices));
     }
     // Every account in one pool, so that its accounts are consecutive (the generated accounts take
     // turns among the pools).
@@ -203,11 +229,11 @@ fn rows_in_any_order_give_the_same_pool() {
     one.accounts.protocol.iter_mut().for_each(|x| *x = p as u32);
     let moved = first_account_last(&one);
     assert!(matches!(
-        super::layout(&one, p).2,
+        super::layout(&one, p, &SnapshotRows::new(&one)).2,
         super::RowOrder::Range(..)
     ));
     assert!(matches!(
-        super::layout(&moved, p).2,
+        super::layout(&moved, p, &SnapshotRows::new(&moved)).2,
         super::RowOrder::Rows(PoolRows::Mapped(_))
     ));
     let (a, b) = (LendingPool::new(&one, p), LendingPool::new(&moved, p));
