@@ -59,6 +59,7 @@ use mechanism::MechState;
 pub use mechanism::{MechanismFigures, Tally};
 use skip::{key_of, skippable, HealthyBound, Signatures};
 
+use crate::par_vec::ParVec;
 use crate::pool_rows::{PoolRows, SnapshotRows};
 
 use crate::{
@@ -136,7 +137,7 @@ pub struct LendingPool {
     /// `starts[k]..starts[k+1]` are account k's slots (shared, as `account`).
     pub starts: Arc<[usize]>,
     /// Every account's positions, account after account.
-    pub slots: Vec<Slot>,
+    pub slots: ParVec<Slot>,
     /// The distinct sides and effective parameters the slots point to (shared, as `account`).
     pub terms: Arc<[Term]>,
     status: Vec<u8>,
@@ -328,7 +329,7 @@ impl LendingPool {
             logs: Vec::new(),
             account: account.into(),
             starts: starts.into(),
-            slots,
+            slots: slots.into(),
             terms,
             status,
             supplied,
@@ -677,7 +678,7 @@ impl ProtocolModel for LendingPool {
                 },
             )
             .collect();
-        self.bound.key = keys;
+        self.bound.key = keys.into();
     }
 
     fn record_accounts(&mut self) {

@@ -14,6 +14,7 @@ pub mod clearinghouse;
 pub mod health;
 pub mod lending;
 pub mod options;
+mod par_vec;
 mod pool_rows;
 #[cfg(test)]
 mod tests;

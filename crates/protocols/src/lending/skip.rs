@@ -16,6 +16,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::{Slot, Term};
+use crate::par_vec::ParVec;
 use cascade_model::Side;
 
 /// The relative margin a bound must clear before an account is skipped.
@@ -132,7 +133,7 @@ pub(super) struct HealthyBound {
     /// `G` per signature; 0 for good once a factor was 0.
     pub factor: Vec<f64>,
     /// Per account: `G₀ / h` from its last evaluation, rounded up to `f32` (∞: evaluate it).
-    pub key: Vec<f32>,
+    pub key: ParVec<f32>,
 }
 
 impl HealthyBound {
@@ -141,7 +142,7 @@ impl HealthyBound {
     pub fn start(&mut self, prices: &[f64], signatures: &Signatures, n: usize) {
         self.last = prices.to_vec();
         self.factor = vec![1.0; signatures.sets.len()];
-        self.key = vec![f32::INFINITY; n];
+        self.key = vec![f32::INFINITY; n].into();
     }
 
     /// Moves to a round at `prices` for a pool of `n` accounts.

@@ -97,7 +97,7 @@ fn pool(mechanism: LiquidationMechanism, accounts: &[(f64, f64, f64)]) -> Snapsh
 /// Per asset: tokens held as collateral, as debt.
 fn held(pool: &LendingPool, n: usize) -> (Vec<f64>, Vec<f64>) {
     let (mut c, mut d) = (vec![0.0; n], vec![0.0; n]);
-    for e in &pool.slots {
+    for e in pool.slots.iter() {
         match pool.terms[e.term as usize].side {
             cascade_model::Side::Collateral => c[e.asset as usize] += e.amount,
             cascade_model::Side::Debt => d[e.asset as usize] += e.amount,
