@@ -166,12 +166,13 @@ impl HealthColumns {
 
     /// Columns of every lending pool of `s` (each built as the engine builds it).
     pub fn from_snapshot(s: &Snapshot) -> Self {
+        let index = crate::pool_rows::SnapshotRows::new(s);
         let pools: Vec<LendingPool> = s
             .protocols
             .iter()
             .enumerate()
             .filter(|(_, p)| p.lending().is_some())
-            .map(|(i, _)| LendingPool::new(s, i))
+            .map(|(i, _)| LendingPool::with_rows(s, i, &index))
             .collect();
         Self::from_pools(&pools)
     }
