@@ -430,6 +430,8 @@ fn fictitious_default<S: RoundSolver>(
     let mut defaulters: Vec<usize> = Vec::new();
     let mut candidates: Vec<usize> = (0..n).collect();
     let (mut creditors, mut is_creditor, mut listed) = (Vec::new(), vec![false; n], 0);
+    // Whether every node not in default is tested (below).
+    let mut everyone = false;
     let mut values = Vec::with_capacity(n);
     let mut rounds = 0;
     let mut total_sweeps = 0;
@@ -473,8 +475,16 @@ fn fictitious_default<S: RoundSolver>(
         // only grow at the end, so only the new ones' rows are gone through.
         // In index order, once half the nodes are listed every node not in default is tested
         // instead (a node owed nothing by a defaulter keeps the value it passed with), so the
-        // defaulters' rows are no longer gone through.
-        let everyone = solver.in_index_order() && 2 * creditors.len() >= n;
+        // defaulters' rows are no longer gone through; so too, from the start, when the new
+        // defaulters' rows hold as many entries as there are nodes (going through them would
+        // cost more than testing everyone, and list most nodes).
+        if solver.in_index_order() && !everyone {
+            let entries: usize = defaulters[listed..]
+                .iter()
+                .map(|&d| problem.liabilities.row(d).0.len())
+                .sum();
+            everyone = 2 * creditors.len() >= n || entries >= n;
+        }
         if !everyone {
             for &d in &defaulters[listed..] {
                 for &j in problem.liabilities.row(d).0 {
