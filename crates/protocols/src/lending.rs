@@ -104,7 +104,8 @@ fn layout<'a>(
     let mut starts = vec![0usize; account.len() + 1];
     if let PoolRows::Sorted(row_start) = rows {
         for (l, &a) in account.iter().enumerate() {
-            starts[l + 1] = starts[l] + rows.count(a).unwrap_or(0);
+            let a = a as usize;
+            starts[l + 1] = starts[l] + (row_start[a + 1] - row_start[a]) as usize;
         }
         if consecutive {
             let first = account.first().map_or(0, |&a| a as usize);

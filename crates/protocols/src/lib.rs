@@ -16,6 +16,7 @@ pub mod lending;
 pub mod options;
 mod par_vec;
 mod pool_rows;
+pub use par_vec::ParVec;
 #[cfg(test)]
 mod tests;
 

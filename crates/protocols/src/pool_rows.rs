@@ -98,17 +98,6 @@ pub(crate) enum PoolRows<'a> {
 }
 
 impl PoolRows<'_> {
-    /// The number of rows of snapshot account `a`, if the rows are sorted.
-    pub(crate) fn count(&self, a: u32) -> Option<usize> {
-        match self {
-            PoolRows::Sorted(starts) => {
-                let a = a as usize;
-                Some((starts[a + 1] - starts[a]) as usize)
-            }
-            PoolRows::Mapped(_) => None,
-        }
-    }
-
     /// Calls `f(l, r)` for each row `r` whose account is `accounts[l]`, in row order (`accounts`
     /// as [`SnapshotRows::accounts`] gives them; `rows_account` the snapshot's rows' accounts).
     pub(crate) fn each(
