@@ -116,10 +116,20 @@ impl<'a> Compact<'a> {
         tasks.into_par_iter().for_each(|(band, c, v)| {
             let base = row_ptr[band.start];
             let mut next: Vec<usize> = row_ptr[band.clone()].iter().map(|&k| k - base).collect();
+            // The first band starts, and the last ends, with every row: no search there.
+            let (first, last) = (band.start == 0, band.end == n);
             for j in 0..n {
                 let row = &lcols[ptr[j]..ptr[j + 1]];
-                let from = ptr[j] + row.partition_point(|&i| i < band.start);
-                let to = ptr[j] + row.partition_point(|&i| i < band.end);
+                let from = if first {
+                    ptr[j]
+                } else {
+                    ptr[j] + row.partition_point(|&i| i < band.start)
+                };
+                let to = if last {
+                    ptr[j + 1]
+                } else {
+                    ptr[j] + row.partition_point(|&i| i < band.end)
+                };
                 let o = p.obligations[j];
                 for (&i, &w) in lcols[from..to].iter().zip(&lvals[from..to]) {
                     let k = &mut next[i - band.start];
